@@ -1,0 +1,55 @@
+# Transform: `make run` to try it, `make test` for the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run demo test check lint typecheck bench smoke clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+var:
+	@mkdir -p var/outbox var/broker/out var/broker/processed
+
+## Migrate, load the demo organisation, then serve the web app with a Celery worker and beat.
+## Ctrl-C stops all three.
+run: install var demo
+	@bash scripts/run.sh $(HOST) $(PORT)
+
+demo: install var
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py load_demo
+
+## The whole test suite (PostgreSQL and Redis when DATABASE_URL / CELERY_BROKER_URL say so).
+test: install var
+	$(BIN)/python -m pytest
+
+## Lint and type-check.
+check: lint typecheck
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy .
+
+## Timing goals: load and analyse a generated large organisation.
+bench: install var
+	$(BIN)/python -m benchmarks.large_org
+
+## The embedded defaults, end to end: migrate, load the demo and analyse it on SQLite.
+smoke: install
+	bash scripts/smoke.sh
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

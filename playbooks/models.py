@@ -1,0 +1,1 @@
+"""Playbooks and transformation plans (issue 3)."""

@@ -1,0 +1,125 @@
+"""The format-independent result of reading import files, and the import error type.
+
+Each format's reader turns a file into entries of an ``ImportBundle``; every entry remembers its
+``Origin`` (file, document, line) so that an error found later (an unknown team, a conflicting
+duplicate) still names the place that caused it. Nothing touches the database until the whole
+bundle has been read and checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from teams.graph import InteractionEdge, MembershipEdge, PersonNode, ServesEdge, TeamNode, UnitNode
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where an entry came from: a file, optionally a YAML document number and a line (1-based)."""
+
+    path: str
+    document: int | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        parts = [self.path]
+        if self.document is not None:
+            parts.append(f"document {self.document}")
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        return ", ".join(parts)
+
+
+class ImportFailure(Exception):
+    """An import file is unreadable or inconsistent; nothing has been written."""
+
+    def __init__(self, origin: Origin | str | None, message: str) -> None:
+        self.origin = origin
+        self.message = message
+        super().__init__(f"{origin}: {message}" if origin else message)
+
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Entry(Generic[T]):
+    value: T
+    origin: Origin
+
+
+@dataclass(slots=True)
+class ImportBundle:
+    """Everything read from the import files, keyed the way the database keys it.
+
+    ``add_*`` accept the same entry twice (e.g. one person in two Backstage namespaces) and refuse
+    two different values for one key, naming both origins.
+    """
+
+    units: dict[str, Entry[UnitNode]] = field(default_factory=dict)
+    teams: dict[str, Entry[TeamNode]] = field(default_factory=dict)
+    people: dict[str, Entry[PersonNode]] = field(default_factory=dict)
+    memberships: dict[tuple[str, str], Entry[MembershipEdge]] = field(default_factory=dict)
+    serves: dict[tuple[str, str], Entry[ServesEdge]] = field(default_factory=dict)
+    interactions: dict[tuple[str, str, str], Entry[InteractionEdge]] = field(default_factory=dict)
+    # Team slugs that files refer to without defining (e.g. CSV rows): must exist in the bundle or
+    # in the database when the bundle is applied.
+    team_references: dict[str, Origin] = field(default_factory=dict)
+
+    def add_unit(self, unit: UnitNode, origin: Origin) -> None:
+        _add(self.units, unit.slug, unit, origin, "unit")
+
+    def add_team(self, team: TeamNode, origin: Origin) -> None:
+        _add(self.teams, team.slug, team, origin, "team")
+
+    def add_person(self, person: PersonNode, origin: Origin) -> None:
+        _add(self.people, person.email, person, origin, "person")
+
+    def add_membership(self, membership: MembershipEdge, origin: Origin) -> None:
+        key = (membership.person, membership.team)
+        _add(self.memberships, key, membership, origin, "membership")
+
+    def add_serves(self, serves: ServesEdge, origin: Origin) -> None:
+        _add(self.serves, (serves.person, serves.team), serves, origin, "serves link")
+
+    def add_interaction(self, interaction: InteractionEdge, origin: Origin) -> None:
+        key = (interaction.source, interaction.target, interaction.mode)
+        _add(self.interactions, key, interaction, origin, "interaction")
+
+    def refer_to_team(self, slug: str, origin: Origin) -> None:
+        self.team_references.setdefault(slug, origin)
+
+    def merge(self, other: ImportBundle) -> None:
+        """Add every entry of ``other`` (same rules as ``add_*``)."""
+        for unit in other.units.values():
+            self.add_unit(unit.value, unit.origin)
+        for team in other.teams.values():
+            self.add_team(team.value, team.origin)
+        for person in other.people.values():
+            self.add_person(person.value, person.origin)
+        for membership in other.memberships.values():
+            self.add_membership(membership.value, membership.origin)
+        for serves in other.serves.values():
+            self.add_serves(serves.value, serves.origin)
+        for interaction in other.interactions.values():
+            self.add_interaction(interaction.value, interaction.origin)
+        for slug, origin in other.team_references.items():
+            self.refer_to_team(slug, origin)
+
+
+def _add(entries: dict, key: object, value: object, origin: Origin, what: str) -> None:
+    existing = entries.get(key)
+    if existing is None:
+        entries[key] = Entry(value, origin)
+    elif existing.value != value:
+        raise ImportFailure(
+            origin,
+            f"{what} {_show(key)} is defined differently at {existing.origin}",
+        )
+
+
+def _show(key: object) -> str:
+    if isinstance(key, tuple):
+        return "(" + ", ".join(repr(part) for part in key) + ")"
+    return repr(key)

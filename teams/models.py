@@ -1,0 +1,318 @@
+"""The organisation graph: organisations, units, teams, people and how they work together.
+
+Every row belongs to one Organization (the tenant); every query is scoped by it. Each model keeps
+its full history (django-simple-history: who changed what, when) so the topology can be rebuilt as
+of any past moment.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+
+class BaseModel(models.Model):
+    """Timestamps shared by every model."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Organization(BaseModel):
+    """A tenant: one company or division running its transformation in Transform."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    analysis_thresholds = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Overrides of the analysis thresholds; see docs/analysis.md for keys and defaults.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    CHANGE_AGENT = "change_agent", "Change agent"
+    ENGINEERING_MANAGER = "engineering_manager", "Engineering manager"
+    LEADER = "leader", "Leader"
+    MEMBER = "member", "Member"
+
+
+class OrganizationRole(BaseModel):
+    """A role a login user holds in one organisation; a user may hold several."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="roles")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="organization_roles"
+    )
+    role = models.CharField(max_length=32, choices=Role.choices)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user", "role"],
+                name="unique_role_per_user_and_organization",
+                violation_error_message="This user already holds this role in the organisation.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.role} in {self.organization}"
+
+
+class OrgUnit(BaseModel):
+    """An organisational unit that holds teams (organisation, division, department, ...)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="units")
+    slug = models.SlugField(max_length=100)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=50, default="department", help_text="e.g. department")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "slug"],
+                name="unique_unit_slug_per_organization",
+                violation_error_message="A unit with this slug already exists in the organisation.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(parent=F("id")),
+                name="unit_not_its_own_parent",
+                violation_error_message="A unit cannot be its own parent.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class TeamType(models.TextChoices):
+    STREAM_ALIGNED = "stream_aligned", "Stream-aligned"
+    PLATFORM = "platform", "Platform"
+    ENABLING = "enabling", "Enabling"
+    COMPLICATED_SUBSYSTEM = "complicated_subsystem", "Complicated subsystem"
+    OPS_SILO = "ops_silo", "Ops silo"
+    UNCLASSIFIED = "unclassified", "Unclassified"
+
+
+class Specialty(models.TextChoices):
+    DATABASE = "database", "Database"
+    NETWORKING = "networking", "Networking"
+    BACKEND_OPS = "backend_ops", "Backend ops"
+    SECURITY = "security", "Security"
+    OTHER = "other", "Other"
+
+
+class Team(BaseModel):
+    """A team, typed by Team Topologies; ops silos carry the specialty they gatekeep."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
+    slug = models.SlugField(max_length=100)
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=32, choices=TeamType.choices, default=TeamType.UNCLASSIFIED)
+    specialty = models.CharField(max_length=32, choices=Specialty.choices, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    unit = models.ForeignKey(
+        OrgUnit, null=True, blank=True, on_delete=models.SET_NULL, related_name="teams"
+    )
+    manager = models.ForeignKey(
+        "Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_teams",
+        help_text="The team's engineering manager.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "slug"],
+                name="unique_team_slug_per_organization",
+                violation_error_message="A team with this slug already exists in the organisation.",
+            ),
+            models.CheckConstraint(
+                condition=Q(type=TeamType.OPS_SILO) | Q(specialty=""),
+                name="specialty_only_for_ops_silos",
+                violation_error_message="Only ops_silo teams have a specialty.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Person(BaseModel):
+    """Someone in the organisation; e-mail (stored lower-case) is unique per organisation."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="people")
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=200)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="people",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["email"]
+        verbose_name_plural = "people"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                name="unique_person_email_per_organization",
+                violation_error_message="A person with this e-mail already exists in the organisation.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class MembershipRole(models.TextChoices):
+    MEMBER = "member", "Member"
+    LEAD = "lead", "Lead"
+    DEVOPS_BUDDY = "devops_buddy", "DevOps buddy"
+    PRODUCT_OWNER = "product_owner", "Product owner"
+
+
+class Membership(BaseModel):
+    """A person belonging to a team, with a role and a share of their time."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="memberships")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(
+        max_length=32, choices=MembershipRole.choices, default=MembershipRole.MEMBER
+    )
+    allocation_percent = models.PositiveSmallIntegerField(default=100)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["team_id", "person_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "team"],
+                name="unique_membership_per_person_and_team",
+                violation_error_message="This person is already a member of this team.",
+            ),
+            models.CheckConstraint(
+                condition=Q(allocation_percent__gte=1) & Q(allocation_percent__lte=100),
+                name="membership_allocation_between_1_and_100",
+                violation_error_message="Allocation must be between 1 and 100 percent.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} in {self.team} ({self.role})"
+
+
+class ServesLink(BaseModel):
+    """A person who serves a team without being a member (e.g. one DevOps engineer for squads)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="serves_links"
+    )
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="serves_links")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="served_by")
+    note = models.CharField(max_length=200, blank=True, default="")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["team_id", "person_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "team"],
+                name="unique_serves_link_per_person_and_team",
+                violation_error_message="This person already serves this team.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} serves {self.team}"
+
+
+class InteractionMode(models.TextChoices):
+    COLLABORATION = "collaboration", "Collaboration"
+    X_AS_A_SERVICE = "x_as_a_service", "X-as-a-Service"
+    FACILITATING = "facilitating", "Facilitating"
+    TICKET_DEPENDENCY = "ticket_dependency", "Ticket dependency"
+
+
+class Severity(models.TextChoices):
+    BLOCKING = "blocking", "Blocking"
+    SLOWING = "slowing", "Slowing"
+    OK = "ok", "OK"
+
+
+class Interaction(BaseModel):
+    """How ``source`` works with ``target``: for dependencies, source's work waits on target.
+
+    Collaboration and facilitating are meant to be temporary, so they carry an expected end;
+    ticket dependencies carry a severity.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="interactions"
+    )
+    source = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="outgoing_interactions")
+    target = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="incoming_interactions")
+    mode = models.CharField(max_length=32, choices=InteractionMode.choices)
+    since = models.DateField(null=True, blank=True)
+    expected_end = models.DateField(null=True, blank=True)
+    severity = models.CharField(max_length=16, choices=Severity.choices, blank=True, default="")
+    note = models.CharField(max_length=200, blank=True, default="")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["source_id", "target_id", "mode"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "target", "mode"],
+                name="unique_interaction_per_pair_and_mode",
+                violation_error_message="These two teams already have an interaction in this mode.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(source=F("target")),
+                name="interaction_between_two_teams",
+                violation_error_message="An interaction needs two different teams.",
+            ),
+            models.CheckConstraint(
+                condition=Q(mode=InteractionMode.TICKET_DEPENDENCY) | Q(severity=""),
+                name="severity_only_for_ticket_dependencies",
+                violation_error_message="Only ticket dependencies have a severity.",
+            ),
+            models.CheckConstraint(
+                condition=Q(expected_end__isnull=True)
+                | Q(since__isnull=True)
+                | Q(expected_end__gte=F("since")),
+                name="interaction_ends_after_it_starts",
+                violation_error_message="The expected end must not be before the start.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} -[{self.mode}]-> {self.target}"

@@ -1,0 +1,128 @@
+"""Reads of the organisation graph. Selectors own query shape (select_related, only, as-of)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+
+from teams.graph import (
+    InteractionEdge,
+    MembershipEdge,
+    OrgSnapshot,
+    PersonNode,
+    ServesEdge,
+    TeamNode,
+    UnitNode,
+)
+from teams.models import Interaction, Membership, Organization, OrgUnit, Person, ServesLink, Team
+
+
+def org_snapshot_get(*, organization: Organization, as_of: dt.datetime | None = None) -> OrgSnapshot:
+    """The topology of ``organization`` now, or as it was at ``as_of`` (from the history tables).
+
+    Runs a fixed number of queries (one per model) whatever the organisation's size. Rows are
+    joined by id in Python, which also works for historical rows whose foreign keys are plain ids.
+    """
+    moment = as_of or timezone.now()
+    org_id = organization.pk
+
+    def rows(model: Any, *fields: str) -> list[dict[str, Any]]:
+        if as_of is None:
+            queryset = model.objects.filter(organization_id=org_id)
+        else:
+            queryset = model.history.as_of(as_of).filter(organization_id=org_id)
+        return list(queryset.values("id", *fields))
+
+    unit_rows = rows(OrgUnit, "slug", "name", "kind", "parent_id")
+    team_rows = rows(
+        Team, "slug", "name", "type", "specialty", "unit_id", "manager_id", "description"
+    )
+    person_rows = rows(Person, "email", "name")
+    membership_rows = rows(Membership, "person_id", "team_id", "role", "allocation_percent")
+    serves_rows = rows(ServesLink, "person_id", "team_id", "note")
+    interaction_rows = rows(
+        Interaction, "source_id", "target_id", "mode", "since", "expected_end", "severity", "note"
+    )
+
+    unit_slug = {row["id"]: row["slug"] for row in unit_rows}
+    team_slug = {row["id"]: row["slug"] for row in team_rows}
+    email = {row["id"]: row["email"] for row in person_rows}
+
+    return OrgSnapshot(
+        organization=organization.slug,
+        name=organization.name,
+        as_of=moment,
+        thresholds=dict(organization.analysis_thresholds or {}),
+        units=sorted(
+            (
+                UnitNode(
+                    slug=row["slug"],
+                    name=row["name"],
+                    kind=row["kind"],
+                    parent=unit_slug.get(row["parent_id"]),
+                )
+                for row in unit_rows
+            ),
+            key=lambda unit: unit.slug,
+        ),
+        teams=sorted(
+            (
+                TeamNode(
+                    slug=row["slug"],
+                    name=row["name"],
+                    type=row["type"],
+                    specialty=row["specialty"],
+                    unit=unit_slug.get(row["unit_id"]),
+                    manager=email.get(row["manager_id"]),
+                    description=row["description"],
+                )
+                for row in team_rows
+            ),
+            key=lambda team: team.slug,
+        ),
+        people=sorted(
+            (PersonNode(email=row["email"], name=row["name"]) for row in person_rows),
+            key=lambda person: person.email,
+        ),
+        memberships=sorted(
+            (
+                MembershipEdge(
+                    person=email[row["person_id"]],
+                    team=team_slug[row["team_id"]],
+                    role=row["role"],
+                    allocation_percent=row["allocation_percent"],
+                )
+                for row in membership_rows
+                if row["person_id"] in email and row["team_id"] in team_slug
+            ),
+            key=lambda edge: (edge.team, edge.person),
+        ),
+        serves=sorted(
+            (
+                ServesEdge(
+                    person=email[row["person_id"]], team=team_slug[row["team_id"]], note=row["note"]
+                )
+                for row in serves_rows
+                if row["person_id"] in email and row["team_id"] in team_slug
+            ),
+            key=lambda edge: (edge.team, edge.person),
+        ),
+        interactions=sorted(
+            (
+                InteractionEdge(
+                    source=team_slug[row["source_id"]],
+                    target=team_slug[row["target_id"]],
+                    mode=row["mode"],
+                    since=row["since"],
+                    expected_end=row["expected_end"],
+                    severity=row["severity"],
+                    note=row["note"],
+                )
+                for row in interaction_rows
+                if row["source_id"] in team_slug and row["target_id"] in team_slug
+            ),
+            key=lambda edge: (edge.source, edge.target, edge.mode),
+        ),
+    )

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TransformConfig(AppConfig):
+    name = "transform"
+    verbose_name = "Transformations"

@@ -1,0 +1,1 @@
+"""Transformations, check-ins and readiness (issues 3 and 4)."""
