@@ -19,7 +19,9 @@ from teams.graph import (
 from teams.models import Interaction, Membership, Organization, OrgUnit, Person, ServesLink, Team
 
 
-def org_snapshot_get(*, organization: Organization, as_of: dt.datetime | None = None) -> OrgSnapshot:
+def org_snapshot_get(
+    *, organization: Organization, as_of: dt.datetime | None = None
+) -> OrgSnapshot:
     """The topology of ``organization`` now, or as it was at ``as_of`` (from the history tables).
 
     Runs a fixed number of queries (one per model) whatever the organisation's size. Rows are

@@ -49,7 +49,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
         response.data = {"message": "Validation error", "extra": {"fields": fields}}
     else:
-        detail = response.data.get("detail", response.data) if isinstance(response.data, dict) else response.data
+        detail = (
+            response.data.get("detail", response.data)
+            if isinstance(response.data, dict)
+            else response.data
+        )
         response.data = {"message": str(detail), "extra": {}}
     return response
 

@@ -4,8 +4,8 @@ Defaults need no server: SQLite and a filesystem Celery broker under ``var/``, e
 ``var/outbox/``. Production sets ``DEBUG=false`` and must then provide ``SECRET_KEY``.
 """
 
-from pathlib import Path
 import os
+from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
