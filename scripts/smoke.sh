@@ -20,3 +20,4 @@ missing = expected - kinds
 assert not missing, f"demo analysis lacks findings {sorted(missing)}"
 print(f"smoke: demo analysis has {len(report['findings'])} findings, kinds {sorted(kinds)}")
 PY
+bash scripts/check_run.sh

@@ -1,0 +1,82 @@
+"""The settings module: embedded defaults and production hardening, each in a fresh process."""
+
+import os
+import secrets
+import subprocess
+import sys
+
+from tests.conftest import REPO_ROOT
+
+
+def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
+    clean.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO_ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def production_env(tmp_path) -> dict[str, str]:
+    return {
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "transform.example.com",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    }
+
+
+def test_check_deploy_reports_nothing_with_production_variables(tmp_path):
+    result = run_manage("check", "--deploy", "--fail-level", "DEBUG", env=production_env(tmp_path))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    env = production_env(tmp_path)
+    env["SECRET_KEY"] = ""
+
+    result = run_manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is false" in result.stderr
+
+
+def test_a_malformed_boolean_is_refused_with_its_name(tmp_path):
+    result = run_manage("check", env={"DEBUG": "maybe", "TRANSFORM_VAR_DIR": str(tmp_path)})
+
+    assert result.returncode != 0
+    assert "DEBUG must be true or false, got 'maybe'" in result.stderr
+
+
+def test_default_database_is_sqlite_under_var_in_wal_mode_with_a_busy_timeout(tmp_path):
+    script = (
+        "from django.db import connection\n"
+        "cursor = connection.cursor()\n"
+        "cursor.execute('PRAGMA journal_mode'); print(cursor.fetchone()[0])\n"
+        "cursor.execute('PRAGMA busy_timeout'); print(cursor.fetchone()[0])\n"
+        "print(connection.settings_dict['NAME'])\n"
+    )
+
+    result = run_manage("shell", "-c", script, env={"TRANSFORM_VAR_DIR": str(tmp_path)})
+
+    assert result.returncode == 0, result.stderr
+    journal_mode, busy_timeout, name = result.stdout.split()[-3:]
+    assert journal_mode == "wal"
+    assert int(busy_timeout) >= 5000
+    assert name == str(tmp_path / "transform.sqlite3")
+
+
+def test_default_broker_needs_no_server(tmp_path):
+    script = "from django.conf import settings; print(settings.CELERY_BROKER_URL)"
+
+    result = run_manage("shell", "-c", script, env={"TRANSFORM_VAR_DIR": str(tmp_path)})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "filesystem://"
