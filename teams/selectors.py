@@ -6,8 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, Prefetch, QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -178,7 +178,7 @@ class OrgAccess:
         return Role.ADMIN in self.roles
 
 
-def organization_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Organization]:
+def organization_list_for_user(*, user: User | AnonymousUser) -> QuerySet[Organization]:
     """Organisations in which ``user`` holds at least one role; each carries ``user_roles``.
 
     Two queries whatever the number of organisations (the roles are prefetched).
@@ -200,7 +200,7 @@ def organization_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> Que
     )
 
 
-def org_access_get(*, user: AbstractBaseUser | AnonymousUser, org_slug: str) -> OrgAccess:
+def org_access_get(*, user: User | AnonymousUser, org_slug: str) -> OrgAccess:
     """The caller's access to organisation ``org_slug``, in one query.
 
     Raises ``NotFound`` when the organisation does not exist or the caller holds no role in it:
@@ -364,7 +364,7 @@ def organization_role_get_for_user(*, access: OrgAccess, role_id: int | str) -> 
 def _get_or_404(queryset: QuerySet[_M], label: str, **lookup: Any) -> _M:
     try:
         return queryset.get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         # ValueError/TypeError: a malformed id in the URL is as unknown as a missing one.
         raise NotFound(f"No {label} with this identifier in the organisation.") from None
 

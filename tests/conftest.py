@@ -14,3 +14,9 @@ def organization(db):
     from tests.factories import OrganizationFactory
 
     return OrganizationFactory(slug="acme", name="Acme")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests log users in, they do not test hashing strength: PBKDF2 costs ~1 s per user here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,1 @@
+"""Timing scripts, run with ``python -m benchmarks.<name>`` (``make bench``)."""

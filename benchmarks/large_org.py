@@ -1,0 +1,211 @@
+"""Load a generated large organisation from an org file: ``python -m benchmarks.large_org``.
+
+Generates an org-format file with 5,000 teams (5 ops silos, platform, enabling and
+complicated-subsystem teams, and stream-aligned teams with ticket dependencies on the silos and
+x-as-a-service links to platforms) and 50,000 people with their memberships, then times reading
+the file, the first import, a second import that changes nothing, and the analysis.
+
+Runs against a fresh SQLite database in a temporary folder unless ``DATABASE_URL`` is set; then it
+imports into that database under a new organisation slug ``bench-<timestamp>`` and leaves it there
+(use a throw-away database). Options: ``--teams N --people N --format json|yaml`` (JSON by default:
+it is read by the fast parser; see docs/import.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SPECIALTIES = ["database", "networking", "backend_ops", "security", "other"]
+
+
+def generate_org(*, teams: int, people: int, seed: int = 7) -> dict[str, Any]:
+    """An org-format document of ``teams`` teams and ``people`` people (deterministic)."""
+    rng = random.Random(seed)
+    areas = max(1, teams // 100)
+    units: list[dict[str, Any]] = [{"slug": "engineering", "name": "Engineering"}]
+    units += [
+        {"slug": f"area-{a}", "name": f"Area {a}", "kind": "product_area", "parent": "engineering"}
+        for a in range(areas)
+    ]
+    silos = [f"silo-{s}" for s in SPECIALTIES]
+    platforms = [f"platform-{i}" for i in range(max(1, teams // 25))]
+    enabling = [f"enabling-{i}" for i in range(max(1, teams // 50))]
+    subsystems = [f"subsystem-{i}" for i in range(max(1, teams // 50))]
+    streams_count = teams - len(silos) - len(platforms) - len(enabling) - len(subsystems)
+    streams = [f"stream-{i}" for i in range(streams_count)]
+
+    team_rows: list[dict[str, Any]] = []
+    slugs = silos + platforms + enabling + subsystems + streams
+    for index, slug in enumerate(slugs):
+        kind = slug.split("-")[0]
+        team: dict[str, Any] = {
+            "slug": slug,
+            "name": slug.replace("-", " ").title(),
+            "type": {
+                "silo": "ops_silo",
+                "platform": "platform",
+                "enabling": "enabling",
+                "subsystem": "complicated_subsystem",
+                "stream": "stream_aligned",
+            }[kind],
+            "unit": "engineering" if kind == "silo" else f"area-{index % areas}",
+            "members": [],
+        }
+        if kind == "silo":
+            team["specialty"] = slug.removeprefix("silo-")
+        if kind == "stream":
+            interactions = [
+                {
+                    "target": silo,
+                    "mode": "ticket_dependency",
+                    "severity": rng.choice(["blocking", "slowing", "ok"]),
+                }
+                for silo in rng.sample(silos, rng.randint(1, 3))
+            ]
+            interactions.append({"target": rng.choice(platforms), "mode": "x_as_a_service"})
+            if rng.random() < 0.05:
+                interactions.append(
+                    {"target": rng.choice(enabling), "mode": "facilitating", "since": "2026-01-05"}
+                )
+            team["interactions"] = interactions
+        team_rows.append(team)
+
+    person_rows = []
+    for n in range(people):
+        email = f"person{n}@large.example"
+        person_rows.append({"email": email, "name": f"Person {n}"})
+        team = team_rows[n % len(team_rows)]
+        member: dict[str, Any] = {"person": email}
+        if len(team["members"]) == 0:
+            member["role"] = "lead"
+        elif len(team["members"]) == 1 and team["type"] == "stream_aligned" and n % 3 == 0:
+            member["role"] = "devops_buddy"
+        elif len(team["members"]) == 2 and team["type"] == "platform":
+            member["role"] = "product_owner"
+        team["members"].append(member)
+        if len(team["members"]) == 1:
+            team["manager"] = email
+
+    # Shared DevOps engineers: the first people of the backend-ops silo serve a few squads each.
+    serves = []
+    devops = [m["person"] for m in team_rows[SPECIALTIES.index("backend_ops")]["members"]]
+    for i, email in enumerate(devops):
+        for stream in streams[i * 4 : i * 4 + 4]:
+            serves.append({"person": email, "team": stream, "note": "shared DevOps engineer"})
+
+    return {
+        "format": "transform.org/v1",
+        "units": units,
+        "people": person_rows,
+        "teams": team_rows,
+        "serves": serves,
+    }
+
+
+def write_org_file(document: dict[str, Any], folder: Path, fmt: str) -> Path:
+    if fmt == "json":
+        path = folder / "large-org.json"
+        path.write_text(json.dumps(document, indent=1), encoding="utf-8")
+        return path
+    from ruamel.yaml import YAML
+
+    path = folder / "large-org.yaml"
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = None
+    with path.open("w", encoding="utf-8") as stream:
+        yaml.dump(document, stream)
+    return path
+
+
+@contextmanager
+def timed(label: str, figures: dict[str, float]) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    figures[label] = time.perf_counter() - start
+    print(f"  {label:<32} {figures[label]:8.2f} s", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--teams", type=int, default=5000)
+    parser.add_argument("--people", type=int, default=50000)
+    parser.add_argument("--format", choices=["yaml", "json"], default="json")
+    args = parser.parse_args(argv)
+
+    workdir = Path(tempfile.mkdtemp(prefix="transform-bench-"))
+    if not os.environ.get("DATABASE_URL"):
+        # Settings read TRANSFORM_VAR_DIR at import time: the SQLite database lands in workdir.
+        os.environ["TRANSFORM_VAR_DIR"] = str(workdir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "transform.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+    import django
+
+    django.setup()
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from teams.importers.apply import import_organization_upsert, org_import_apply
+    from teams.importers.reader import read_import_files
+
+    print(f"Database: {connection.vendor} ({connection.settings_dict['NAME']})")
+    call_command("migrate", verbosity=0)
+
+    figures: dict[str, float] = {}
+    print(f"Large organisation: {args.teams} teams, {args.people} people ({args.format})")
+    with timed("generate file", figures):
+        path = write_org_file(
+            generate_org(teams=args.teams, people=args.people), workdir, args.format
+        )
+    print(f"  file: {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+    with timed("read and validate file", figures):
+        bundle = read_import_files([path], fast_json=True)
+    slug = f"bench-{int(time.time())}"
+    organization = import_organization_upsert(slug=slug, name="Large benchmark")
+
+    def run_import() -> Any:
+        return org_import_apply(organization=organization, bundle=bundle, change_reason="benchmark")
+
+    with timed("first import", figures):
+        first = run_import()
+    print("    " + first.summary().replace("\n", "\n    "))
+    with timed("second import (no change)", figures):
+        second = run_import()
+    if second.created or second.updated:
+        print("  ERROR: the second import changed rows", file=sys.stderr)
+        return 1
+
+    analyse: Callable[..., Any] | None = None
+    try:
+        from teams.selectors import org_analysis_get as analyse
+    except ImportError:
+        print("  analysis: teams.selectors.org_analysis_get not available, skipped")
+    if analyse is not None:
+        with timed("analysis", figures):
+            report = analyse(organization=organization)
+        print(f"    {len(report['findings'])} findings")
+
+    total = figures["read and validate file"] + figures["first import"]
+    print(f"  {'read + first import':<32} {total:8.2f} s")
+    if os.environ.get("DATABASE_URL"):
+        # Deleting 100,000 rows one history row at a time would take longer than the benchmark.
+        print(f"  organisation '{slug}' is left in the database; drop it when done")
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,684 @@
+"""What the organisation graph says is wrong: metrics and findings for one ``OrgSnapshot``.
+
+Pure computation on plain data: nothing here imports Django, so it is tested without a database
+and runs the same on a live snapshot, a past one (``--as-of``) or a scenario's preview. Every rule,
+threshold, severity and playbook mapping is documented in ``docs/analysis.md``; keep the two in
+step.
+
+The work is linear in the size of the organisation except the betweenness of the ticket-dependency
+graph, which runs in rustworkx (compiled, multi-threaded): pure networkx takes tens of seconds on
+5,000 teams (figures in the docs and ``python -m benchmarks.analysis_large``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import networkx as nx
+import rustworkx as rx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from teams.graph import InteractionEdge, OrgSnapshot
+
+# Mirrors of the model vocabularies (teams.models.TeamType, InteractionMode, MembershipRole,
+# Severity), kept here because this module must not import Django; a test pins them together.
+TEAM_TYPES: tuple[str, ...] = (
+    "stream_aligned",
+    "platform",
+    "enabling",
+    "complicated_subsystem",
+    "ops_silo",
+    "unclassified",
+)
+INTERACTION_MODES: tuple[str, ...] = (
+    "collaboration",
+    "x_as_a_service",
+    "facilitating",
+    "ticket_dependency",
+)
+STREAM_ALIGNED = "stream_aligned"
+PLATFORM = "platform"
+OPS_SILO = "ops_silo"
+UNCLASSIFIED = "unclassified"
+TICKET_DEPENDENCY = "ticket_dependency"
+COLLABORATION = "collaboration"
+DEVOPS_BUDDY = "devops_buddy"
+PRODUCT_OWNER = "product_owner"
+
+FINDING_KINDS: tuple[str, ...] = (
+    "team_bottleneck",
+    "person_bottleneck",
+    "ops_silo",
+    "missing_devops_buddy",
+    "missing_product_owner",
+    "cognitive_load",
+    "long_running_collaboration",
+    "unclassified_team",
+)
+SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
+_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
+
+# Playbook keys ship with a later issue; the analysis only names them.
+PLAYBOOK_UNIFY_OPS_SILOS = "unify-ops-silos"
+PLAYBOOK_DEVOPS_BUDDY = "devops-buddy-programme"
+PLAYBOOK_PLATFORM_AS_A_PRODUCT = "platform-as-a-product"
+PLAYBOOK_LAUNCH_PLATFORM_TEAM = "launch-platform-team"
+
+# How much a ticket dependency weighs by severity: a blocking one stops work, a slowing one costs
+# part of it, an "ok" one is still a queue. A dependency without a severity counts as slowing.
+SEVERITY_WEIGHTS: dict[str, float] = {"blocking": 1.0, "slowing": 0.5, "ok": 0.25, "": 0.5}
+
+Severity = Literal["high", "medium", "low"]
+
+
+class InvalidThresholdsError(ValueError):
+    """An organisation's ``analysis_thresholds`` override is unknown or out of range."""
+
+    def __init__(self, message: str, *, key: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class AnalysisThresholds(BaseModel):
+    """The knobs of the analysis; an organisation overrides any of them in ``analysis_thresholds``.
+
+    Strict: a string where a number is expected is an error, not coerced, so a typo in the JSON
+    shows up instead of silently changing the analysis.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    team_bottleneck_min_dependents: int = Field(
+        default=3, ge=1, description="Distinct teams with a ticket dependency on a team."
+    )
+    team_bottleneck_high_dependents: int = Field(
+        default=6, ge=1, description="Dependent teams from which a team bottleneck is high."
+    )
+    team_bottleneck_min_betweenness: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="Normalised betweenness in the ticket-dependency graph that alone flags a team.",
+    )
+    person_bottleneck_min_teams: int = Field(
+        default=3, ge=2, description="Delivery teams one person belongs to or serves."
+    )
+    person_bottleneck_high_teams: int = Field(
+        default=5, ge=2, description="Delivery teams from which a person bottleneck is high."
+    )
+    person_bottleneck_delivery_types: list[str] = Field(
+        default_factory=lambda: [STREAM_ALIGNED],
+        min_length=1,
+        description="Team types counted as delivery teams.",
+    )
+    person_bottleneck_flag_bridges: bool = Field(
+        default=True, description="Also flag people whose removal disconnects teams."
+    )
+    ops_silo_min_dependencies: int = Field(
+        default=1, ge=1, description="Ticket dependencies a silo receives before it is reported."
+    )
+    ops_silo_high_dependents: int = Field(
+        default=5, ge=1, description="Dependent teams of one specialty from which it is high."
+    )
+    cognitive_load_capacity_per_person: float = Field(
+        default=0.75, gt=0, description="Load units one full-time member can carry."
+    )
+    cognitive_load_max_capacity: float = Field(
+        default=6.0, gt=0, description="Capacity of a team however large it is."
+    )
+    cognitive_load_high_ratio: float = Field(
+        default=2.0, gt=1, description="Load / capacity from which the finding is high."
+    )
+    long_running_collaboration_weeks: int = Field(
+        default=12, ge=1, description="Age of a collaboration without expected end."
+    )
+
+    @model_validator(mode="after")
+    def _high_not_below_min(self) -> AnalysisThresholds:
+        pairs = (
+            ("team_bottleneck_high_dependents", "team_bottleneck_min_dependents"),
+            ("person_bottleneck_high_teams", "person_bottleneck_min_teams"),
+        )
+        for high, low in pairs:
+            if getattr(self, high) < getattr(self, low):
+                raise ValueError(f"{high} must not be below {low}")
+        unknown = [t for t in self.person_bottleneck_delivery_types if t not in TEAM_TYPES]
+        if unknown:
+            raise ValueError(
+                f"person_bottleneck_delivery_types: unknown team type(s) {', '.join(unknown)}; "
+                f"expected some of {', '.join(TEAM_TYPES)}"
+            )
+        return self
+
+    @classmethod
+    def from_overrides(cls, overrides: dict[str, Any] | None) -> AnalysisThresholds:
+        """The defaults with ``overrides`` applied; raises ``InvalidThresholdsError`` naming the key."""
+        if overrides is not None and not isinstance(overrides, dict):
+            raise InvalidThresholdsError(
+                "analysis_thresholds: expected a JSON object of threshold overrides, "
+                f"got {type(overrides).__name__}",
+                key="",
+            )
+        try:
+            return cls.model_validate(overrides or {})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            key = str(error["loc"][0]) if error["loc"] else ""
+            if error["type"] == "extra_forbidden":
+                detail = f"unknown key; expected one of {', '.join(sorted(cls.model_fields))}"
+            else:
+                detail = f"{error['msg']} (got {error.get('input')!r})"
+            if key:
+                message = f"analysis_thresholds.{key}: {detail}"
+            else:
+                message = f"analysis_thresholds: {error['msg']}"
+                # A cross-field rule names its key at the start of the message.
+                key = str(error["msg"]).removeprefix("Value error, ").split(" ", 1)[0]
+                key = key.rstrip(":")
+            raise InvalidThresholdsError(message, key=key) from None
+
+
+@dataclass(slots=True)
+class Finding:
+    kind: str
+    severity: Severity
+    subjects: list[dict[str, str]]
+    explanation: str
+    suggested_playbook: str | None
+    impact: float
+
+    def sort_key(self) -> tuple[int, float, str, tuple[tuple[str, str], ...]]:
+        subjects = tuple((s["type"], s.get("slug") or s.get("email", "")) for s in self.subjects)
+        return (_SEVERITY_RANK[self.severity], -self.impact, self.kind, subjects)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "severity": self.severity,
+            "subjects": self.subjects,
+            "explanation": self.explanation,
+            "suggested_playbook": self.suggested_playbook,
+            "impact": self.impact,
+        }
+
+
+def _team(slug: str) -> dict[str, str]:
+    return {"type": "team", "slug": slug}
+
+
+def _person(email: str) -> dict[str, str]:
+    return {"type": "person", "email": email}
+
+
+def _plural(count: int | float, word: str, plural: str | None = None) -> str:
+    if isinstance(count, float) and not count.is_integer():
+        return f"{count:g} {plural or word + 's'}"
+    return f"{count:g} {word if count == 1 else (plural or word + 's')}"
+
+
+def _names(slugs: Iterable[str], limit: int = 8) -> str:
+    ordered = sorted(slugs)
+    shown = ", ".join(ordered[:limit])
+    return shown if len(ordered) <= limit else f"{shown} and {len(ordered) - limit} more"
+
+
+def _weight(edge: InteractionEdge) -> float:
+    return SEVERITY_WEIGHTS.get(edge.severity, SEVERITY_WEIGHTS[""])
+
+
+@dataclass(slots=True)
+class _Index:
+    """Per-team facts gathered in one pass over the snapshot's rows."""
+
+    team_type: dict[str, str]
+    specialty: dict[str, str]
+    members: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    fte: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    roles: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    partners: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    ticket_in: dict[str, list[InteractionEdge]] = field(default_factory=lambda: defaultdict(list))
+    ticket_out: dict[str, list[InteractionEdge]] = field(default_factory=lambda: defaultdict(list))
+    consumers: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    person_teams: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
+def _index(snapshot: OrgSnapshot) -> _Index:
+    index = _Index(
+        team_type={team.slug: team.type for team in snapshot.teams},
+        specialty={team.slug: team.specialty for team in snapshot.teams},
+    )
+    for membership in snapshot.memberships:
+        index.members[membership.team].add(membership.person)
+        index.fte[membership.team] += membership.allocation_percent / 100
+        index.roles[membership.team].add(membership.role)
+        index.person_teams[membership.person].add(membership.team)
+    for serves in snapshot.serves:
+        index.person_teams[serves.person].add(serves.team)
+    for edge in snapshot.interactions:
+        index.partners[edge.source].add(edge.target)
+        index.partners[edge.target].add(edge.source)
+        if edge.mode == TICKET_DEPENDENCY:
+            index.ticket_out[edge.source].append(edge)
+            index.ticket_in[edge.target].append(edge)
+        if edge.mode in (TICKET_DEPENDENCY, "x_as_a_service"):
+            index.consumers[edge.target].add(edge.source)
+    return index
+
+
+def dependency_graph(snapshot: OrgSnapshot) -> nx.DiGraph:
+    """Ticket dependencies as a directed graph: an edge A → B means A's work waits on B.
+
+    Nodes are the teams that take part in at least one ticket dependency; edges carry ``weight``
+    (the severity weight, see ``SEVERITY_WEIGHTS``).
+    """
+    graph = nx.DiGraph()
+    for edge in snapshot.interactions:
+        if edge.mode == TICKET_DEPENDENCY:
+            graph.add_edge(edge.source, edge.target, weight=_weight(edge))
+    return graph
+
+
+def people_graph(snapshot: OrgSnapshot) -> nx.Graph:
+    """The bipartite graph of people and teams: membership and serves links are edges.
+
+    Nodes are tuples ``("team", slug)`` and ``("person", email)`` so a slug never collides with an
+    e-mail.
+    """
+    graph = nx.Graph()
+    graph.add_nodes_from(("team", team.slug) for team in snapshot.teams)
+    graph.add_edges_from(
+        (("person", edge.person), ("team", edge.team)) for edge in snapshot.memberships
+    )
+    graph.add_edges_from((("person", edge.person), ("team", edge.team)) for edge in snapshot.serves)
+    return graph
+
+
+def dependency_betweenness(graph: nx.DiGraph) -> dict[str, float]:
+    """Exact normalised betweenness of every node of the ticket-dependency graph.
+
+    Computed by rustworkx (Brandes' algorithm in Rust, parallel above 50 nodes): the same values as
+    ``networkx.betweenness_centrality(graph)`` at a fraction of the time. Normalised for a
+    directed graph by ``(n - 1)(n - 2)``, as networkx does.
+    """
+    nodes = list(graph.nodes)
+    count = len(nodes)
+    if count <= 2:
+        return dict.fromkeys(nodes, 0.0)
+    position = {node: i for i, node in enumerate(nodes)}
+    rx_graph = rx.PyDiGraph(multigraph=False)
+    rx_graph.add_nodes_from(nodes)
+    rx_graph.add_edges_from_no_data([(position[a], position[b]) for a, b in graph.edges])
+    raw = rx.digraph_betweenness_centrality(rx_graph, normalized=False)
+    scale = 1 / ((count - 1) * (count - 2))
+    return {nodes[i]: value * scale for i, value in raw.items()}
+
+
+def bridging_people(graph: nx.Graph) -> set[str]:
+    """E-mails of people whose removal splits the teams they connect (articulation points).
+
+    In the bipartite people-team graph a person is an articulation point exactly when, without
+    them, at least two of their teams are no longer connected through other people: the same as
+    a cut vertex of the team graph projected through people. Linear time (Tarjan).
+    """
+    return {node[1] for node in nx.articulation_points(graph) if node[0] == "person"}
+
+
+def analyze_snapshot(snapshot: OrgSnapshot, *, today: dt.date | None = None) -> dict[str, Any]:
+    """The analysis report of ``snapshot``, ready for JSON.
+
+    ``today`` is the date the analysis is made as of (ages of collaborations); it defaults to the
+    snapshot's own ``as_of`` date, never the wall clock. Raises ``InvalidThresholdsError`` (a
+    ``ValueError``) when the organisation's threshold overrides are invalid.
+    """
+    thresholds = AnalysisThresholds.from_overrides(snapshot.thresholds)
+    day = today or snapshot.as_of.date()
+    index = _index(snapshot)
+
+    dep_graph = dependency_graph(snapshot)
+    betweenness = dependency_betweenness(dep_graph)
+    bridges = (
+        bridging_people(people_graph(snapshot))
+        if thresholds.person_bottleneck_flag_bridges
+        else set()
+    )
+
+    findings: list[Finding] = []
+    findings += team_bottleneck_findings(index=index, betweenness=betweenness, t=thresholds)
+    findings += person_bottleneck_findings(index=index, bridges=bridges, t=thresholds)
+    findings += ops_silo_findings(index=index, t=thresholds)
+    findings += missing_role_findings(index=index)
+    findings += cognitive_load_findings(snapshot=snapshot, index=index, t=thresholds)
+    findings += long_running_collaboration_findings(snapshot=snapshot, today=day, t=thresholds)
+    findings += unclassified_team_findings(index=index)
+    findings.sort(key=Finding.sort_key)
+
+    return {
+        "organization": snapshot.organization,
+        "as_of": day.isoformat(),
+        "metrics": compute_metrics(snapshot=snapshot, index=index),
+        "findings": [finding.as_dict() for finding in findings],
+    }
+
+
+def compute_metrics(*, snapshot: OrgSnapshot, index: _Index) -> dict[str, Any]:
+    """Counts and ratios of the whole organisation; definitions in docs/analysis.md."""
+    by_type = dict.fromkeys(TEAM_TYPES, 0)
+    for team_type in index.team_type.values():
+        by_type[team_type] = by_type.get(team_type, 0) + 1
+    by_mode = dict.fromkeys(INTERACTION_MODES, 0)
+    for edge in snapshot.interactions:
+        by_mode[edge.mode] = by_mode.get(edge.mode, 0) + 1
+
+    stream = [slug for slug, kind in index.team_type.items() if kind == STREAM_ALIGNED]
+    with_buddy = sum(1 for slug in stream if DEVOPS_BUDDY in index.roles.get(slug, ()))
+    stream_ticket_deps = sum(len(index.ticket_out.get(slug, ())) for slug in stream)
+
+    on_silos = [
+        edge
+        for slug, kind in index.team_type.items()
+        if kind == OPS_SILO
+        for edge in index.ticket_in.get(slug, ())
+    ]
+    silo_pressure = sum(_weight(edge) for edge in on_silos)
+    non_silo_teams = max(1, sum(1 for kind in index.team_type.values() if kind != OPS_SILO))
+
+    return {
+        "teams": len(snapshot.teams),
+        "people": len(snapshot.people),
+        "teams_by_type": by_type,
+        "interactions_by_mode": by_mode,
+        "ticket_dependencies": by_mode[TICKET_DEPENDENCY],
+        "ticket_dependencies_on_silos": len(on_silos),
+        "stream_aligned_with_buddy_share": (round(with_buddy / len(stream), 4) if stream else None),
+        "ticket_dependencies_per_stream_team": (
+            round(stream_ticket_deps / len(stream), 4) if stream else None
+        ),
+        "flow_score": flow_score(silo_pressure=silo_pressure, teams=non_silo_teams),
+    }
+
+
+def flow_score(*, silo_pressure: float, teams: int) -> float:
+    """``100 * P / (P + N)``, rounded to 0.1: P the severity-weighted ticket dependencies on ops
+    silos, N the number of teams that are not ops silos (at least 1).
+
+    As the issue states, the score falls as ticket dependencies on silos fall: it is the share of
+    the organisation's flow that queues at silos, 0 when no work waits on a silo, 50 when there is
+    on average one blocking silo dependency per team, approaching 100 as they pile up.
+    """
+    if silo_pressure <= 0:
+        return 0.0
+    return round(100 * silo_pressure / (silo_pressure + max(1, teams)), 1)
+
+
+def team_bottleneck_findings(
+    *, index: _Index, betweenness: dict[str, float], t: AnalysisThresholds
+) -> list[Finding]:
+    findings = []
+    for slug in sorted(set(index.ticket_in) | {s for s, b in betweenness.items() if b > 0}):
+        edges = index.ticket_in.get(slug, [])
+        dependents = {edge.source for edge in edges}
+        centrality = betweenness.get(slug, 0.0)
+        by_fan_in = len(dependents) >= t.team_bottleneck_min_dependents
+        by_betweenness = centrality >= t.team_bottleneck_min_betweenness
+        if not (by_fan_in or by_betweenness):
+            continue
+        pressure = sum(_weight(edge) for edge in edges)
+        high = len(dependents) >= t.team_bottleneck_high_dependents
+        team_type = index.team_type.get(slug, "")
+        reasons = []
+        if dependents:
+            blocking = sum(1 for edge in edges if edge.severity == "blocking")
+            reasons.append(
+                f"{_plural(len(dependents), 'team')} wait on it through ticket dependencies "
+                f"({_names(dependents)}; {blocking} blocking)"
+            )
+        if by_betweenness:
+            reasons.append(
+                f"it lies on {centrality:.1%} of the shortest dependency chains between other "
+                "teams (betweenness), so waits pass through it"
+            )
+        findings.append(
+            Finding(
+                kind="team_bottleneck",
+                severity="high" if high else "medium",
+                subjects=[_team(slug)] + [_team(s) for s in sorted(dependents)],
+                explanation=f"Team {slug} ({team_type}) is a bottleneck: "
+                + "; ".join(reasons)
+                + ".",
+                suggested_playbook={
+                    OPS_SILO: PLAYBOOK_UNIFY_OPS_SILOS,
+                    PLATFORM: PLAYBOOK_PLATFORM_AS_A_PRODUCT,
+                }.get(team_type),
+                impact=round(pressure * (1 + centrality), 4),
+            )
+        )
+    return findings
+
+
+def person_bottleneck_findings(
+    *, index: _Index, bridges: set[str], t: AnalysisThresholds
+) -> list[Finding]:
+    delivery_types = set(t.person_bottleneck_delivery_types)
+    findings = []
+    for email in sorted(set(index.person_teams) | bridges):
+        teams = index.person_teams.get(email, set())
+        delivery = {slug for slug in teams if index.team_type.get(slug) in delivery_types}
+        spread = len(delivery) >= t.person_bottleneck_min_teams
+        bridge = email in bridges
+        if not (spread or bridge):
+            continue
+        if len(delivery) >= t.person_bottleneck_high_teams:
+            severity: Severity = "high"
+        elif spread:
+            severity = "medium"
+        else:
+            severity = "low"
+        reasons = []
+        if spread:
+            reasons.append(
+                f"belongs to or serves {_plural(len(delivery), 'delivery team')} "
+                f"({_names(delivery)}), so their work queues on one person"
+            )
+        if bridge:
+            reasons.append(
+                "is the only person linking some of their teams "
+                f"({_names(teams)}): without them those teams share nobody"
+            )
+        findings.append(
+            Finding(
+                kind="person_bottleneck",
+                severity=severity,
+                subjects=[_person(email)] + [_team(slug) for slug in sorted(teams)],
+                explanation=f"{email} " + "; and ".join(reasons) + ".",
+                suggested_playbook=PLAYBOOK_DEVOPS_BUDDY,
+                impact=float(len(delivery) + 0.5 * len(teams - delivery) + (1 if bridge else 0)),
+            )
+        )
+    return findings
+
+
+def ops_silo_findings(*, index: _Index, t: AnalysisThresholds) -> list[Finding]:
+    silos_by_specialty: dict[str, list[str]] = defaultdict(list)
+    for slug, kind in index.team_type.items():
+        if kind == OPS_SILO and len(index.ticket_in.get(slug, ())) >= t.ops_silo_min_dependencies:
+            silos_by_specialty[index.specialty.get(slug) or "other"].append(slug)
+    findings = []
+    for specialty, silos in sorted(silos_by_specialty.items()):
+        edges = [edge for slug in silos for edge in index.ticket_in[slug]]
+        dependents = {edge.source for edge in edges} - set(silos)
+        blocking = sum(1 for edge in edges if edge.severity == "blocking")
+        high = blocking > 0 or len(dependents) >= t.ops_silo_high_dependents
+        findings.append(
+            Finding(
+                kind="ops_silo",
+                severity="high" if high else "medium",
+                subjects=[_team(s) for s in sorted(silos)] + [_team(s) for s in sorted(dependents)],
+                explanation=(
+                    f"The {specialty} work sits in {_plural(len(silos), 'ops silo')} "
+                    f"({_names(silos)}) that {_plural(len(edges), 'ticket dependency', 'ticket dependencies')} "
+                    f"wait on ({blocking} blocking), from {_plural(len(dependents), 'team')} "
+                    f"({_names(dependents)}): development and operations are split."
+                ),
+                suggested_playbook=PLAYBOOK_UNIFY_OPS_SILOS,
+                impact=round(sum(_weight(edge) for edge in edges), 4),
+            )
+        )
+    return findings
+
+
+def missing_role_findings(*, index: _Index) -> list[Finding]:
+    """``missing_devops_buddy`` for stream-aligned teams, ``missing_product_owner`` for platforms."""
+    findings = []
+    for slug, kind in sorted(index.team_type.items()):
+        roles = index.roles.get(slug, set())
+        if kind == STREAM_ALIGNED and DEVOPS_BUDDY not in roles:
+            on_silos = [
+                edge
+                for edge in index.ticket_out.get(slug, ())
+                if index.team_type.get(edge.target) == OPS_SILO
+            ]
+            findings.append(
+                Finding(
+                    kind="missing_devops_buddy",
+                    severity="high" if on_silos else "medium",
+                    subjects=[_team(slug)],
+                    explanation=(
+                        f"Stream-aligned team {slug} has no devops_buddy member"
+                        + (
+                            f", and its work waits on ops silos through "
+                            f"{_plural(len(on_silos), 'ticket dependency', 'ticket dependencies')}."
+                            if on_silos
+                            else "."
+                        )
+                    ),
+                    suggested_playbook=PLAYBOOK_DEVOPS_BUDDY,
+                    impact=round(1 + sum(_weight(edge) for edge in on_silos), 4),
+                )
+            )
+        elif kind == PLATFORM and PRODUCT_OWNER not in roles:
+            consumers = index.consumers.get(slug, set())
+            findings.append(
+                Finding(
+                    kind="missing_product_owner",
+                    severity="medium",
+                    subjects=[_team(slug)],
+                    explanation=(
+                        f"Platform team {slug} has no product_owner member, yet "
+                        f"{_plural(len(consumers), 'team')} consume it; without an owner its "
+                        "roadmap follows tickets, not its users' needs."
+                    ),
+                    suggested_playbook=PLAYBOOK_PLATFORM_AS_A_PRODUCT,
+                    impact=float(len(consumers)),
+                )
+            )
+    return findings
+
+
+def cognitive_load_findings(
+    *, snapshot: OrgSnapshot, index: _Index, t: AnalysisThresholds
+) -> list[Finding]:
+    """Load = distinct interaction partners + severity-weighted outgoing ticket dependencies.
+
+    Capacity = ``capacity_per_person`` * full-time equivalents (memberships' allocations), capped
+    at ``max_capacity``. A team with no recorded members is assumed to be a full team (capacity =
+    ``max_capacity``): an empty roster usually means people were not imported, not that nobody
+    does the work.
+    """
+    findings = []
+    for team in snapshot.teams:
+        slug = team.slug
+        partners = len(index.partners.get(slug, ()))
+        waits = sum(_weight(edge) for edge in index.ticket_out.get(slug, ()))
+        load = partners + waits
+        if load == 0:
+            continue
+        fte = index.fte.get(slug, 0.0)
+        staffed = bool(index.members.get(slug))
+        capacity = (
+            min(t.cognitive_load_max_capacity, t.cognitive_load_capacity_per_person * fte)
+            if staffed
+            else t.cognitive_load_max_capacity
+        )
+        if load <= capacity:
+            continue
+        ratio = load / capacity
+        size = (
+            f"{_plural(len(index.members[slug]), 'member')} ({fte:g} full-time equivalents)"
+            if staffed
+            else "no recorded members (assumed a full team)"
+        )
+        findings.append(
+            Finding(
+                kind="cognitive_load",
+                severity="high" if ratio >= t.cognitive_load_high_ratio else "medium",
+                subjects=[_team(slug)],
+                explanation=(
+                    f"Team {slug} carries a load of {load:g} ({_plural(partners, 'interaction partner')}"
+                    f" + {waits:g} for the ticket dependencies it waits on) but has {size}, "
+                    f"a capacity of {capacity:g}."
+                ),
+                suggested_playbook=PLAYBOOK_LAUNCH_PLATFORM_TEAM,
+                impact=round(load - capacity, 4),
+            )
+        )
+    return findings
+
+
+def long_running_collaboration_findings(
+    *, snapshot: OrgSnapshot, today: dt.date, t: AnalysisThresholds
+) -> list[Finding]:
+    limit = dt.timedelta(weeks=t.long_running_collaboration_weeks)
+    findings = []
+    for edge in snapshot.interactions:
+        if edge.mode != COLLABORATION:
+            continue
+        if edge.expected_end is not None:
+            if edge.expected_end >= today:
+                continue
+            overdue = today - edge.expected_end
+            why = f"was expected to end on {edge.expected_end.isoformat()}"
+        elif edge.since is not None and today - edge.since > limit:
+            overdue = today - edge.since - limit
+            why = (
+                f"has run since {edge.since.isoformat()} without an expected end, longer than "
+                f"{_plural(t.long_running_collaboration_weeks, 'week')}"
+            )
+        else:
+            continue
+        findings.append(
+            Finding(
+                kind="long_running_collaboration",
+                severity="medium" if overdue > limit else "low",
+                subjects=[_team(edge.source), _team(edge.target)],
+                explanation=(
+                    f"The collaboration between {edge.source} and {edge.target} {why}; "
+                    f"it is {_plural(overdue.days, 'day')} overdue. Collaboration is meant to be "
+                    "temporary: settle on x-as-a-service or facilitating, or merge the teams."
+                ),
+                suggested_playbook=None,
+                impact=float(overdue.days),
+            )
+        )
+    return findings
+
+
+def unclassified_team_findings(*, index: _Index) -> list[Finding]:
+    return [
+        Finding(
+            kind="unclassified_team",
+            severity="low",
+            subjects=[_team(slug)],
+            explanation=(
+                f"Team {slug} has no Team Topologies type, so the analysis cannot tell whether "
+                "it should deliver, serve or enable; classify it."
+            ),
+            suggested_playbook=None,
+            impact=float(len(index.members.get(slug, ())) + len(index.partners.get(slug, ()))),
+        )
+        for slug, kind in sorted(index.team_type.items())
+        if kind == UNCLASSIFIED
+    ]

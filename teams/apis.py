@@ -1,0 +1,819 @@
+"""REST API of the organisation graph, under /api/v1/ (reference: docs/api.md).
+
+Every error body has the shape ``{"message": str, "extra": {...}}`` (transform/errors.py); field
+errors are under ``extra.fields``. Views are thin: resolve the caller's access to the organisation
+in the URL (``teams.selectors.org_access_get``: 404 when they hold no role there), check what they
+may change (the ``*_access_check`` selectors: 403), validate the payload with the view's input
+serializer (related rows are looked up inside the organisation only, so another organisation's id
+is an ordinary "does not exist" field error), call one service, and render the output serializer.
+
+The CRUD resources are small viewsets rather than one APIView per operation: they share the same
+five operations and the same org-scoping, and a viewset keeps the router, pagination, filtering
+and schema generation uniform. The business rules stay in selectors and services.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from django.db.models import Model, QuerySet
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers, status, viewsets
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from teams import exporters, selectors, services
+from teams.analysis import InvalidThresholdsError
+from teams.filters import (
+    InteractionFilter,
+    MembershipFilter,
+    OrganizationRoleFilter,
+    PersonFilter,
+    ServesLinkFilter,
+    TeamFilter,
+)
+from teams.models import (
+    Interaction,
+    InteractionMode,
+    Membership,
+    MembershipRole,
+    Organization,
+    OrganizationRole,
+    OrgUnit,
+    Person,
+    Role,
+    ServesLink,
+    Severity,
+    Specialty,
+    Team,
+    TeamType,
+)
+from teams.selectors import OrgAccess
+from transform.errors import ApplicationError
+
+ORG_SLUG_PARAMETER = OpenApiParameter(
+    "org_slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="Organisation slug."
+)
+AS_OF_PARAMETER = OpenApiParameter(
+    "as_of",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    required=False,
+    description=(
+        "The topology as it was at this moment: a date (YYYY-MM-DD, meaning the end of that day) "
+        "or an ISO 8601 date-time. Default: now."
+    ),
+)
+
+# File name extension per export format (formats and content types: teams.exporters).
+EXPORT_EXTENSIONS: dict[str, str] = {
+    "json": "json",
+    "graphml": "graphml",
+    "mermaid": "mmd",
+    "dot": "dot",
+    "backstage": "yaml",
+}
+
+# Two choice sets share the field name "role" (membership roles and organisation roles). Declared
+# as enums in both input and output serializers, drf-spectacular cannot name them without an
+# ENUM_NAME_OVERRIDES setting and warns; so responses carry them as documented strings and only the
+# input serializers declare the enums.
+ROLE_OUTPUT_HELP = "One of: "
+
+
+class ApiPagination(PageNumberPagination):
+    """``?page=N``, 50 rows a page by default, ``?page_size=`` up to 500."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class OrgScopedSlugRelatedField(serializers.SlugRelatedField):
+    """A slug of a row in the request's organisation; another organisation's slug does not exist."""
+
+    def get_queryset(self) -> QuerySet[Any]:
+        queryset = super().get_queryset()
+        assert queryset is not None, "declare the field with a queryset of the related model"
+        return queryset.filter(organization=self.context["organization"])
+
+
+class OrgScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id of a row in the request's organisation; another organisation's id does not exist."""
+
+    def get_queryset(self) -> QuerySet[Any]:
+        queryset = super().get_queryset()
+        assert queryset is not None, "declare the field with a queryset of the related model"
+        return queryset.filter(organization=self.context["organization"])
+
+
+class AsOfField(serializers.Field):
+    """A date (end of that day, in the server's time zone) or an ISO 8601 date-time."""
+
+    default_error_messages = {
+        "invalid": "Expected a date (YYYY-MM-DD) or an ISO 8601 date-time, got '{value}'."
+    }
+
+    def to_internal_value(self, data: Any) -> dt.datetime:
+        text = str(data).strip()
+        try:
+            moment = parse_datetime(text)
+            if moment is None:
+                day = parse_date(text)
+                if day is None:
+                    self.fail("invalid", value=text)
+                moment = dt.datetime.combine(day, dt.time.max)
+        except ValueError:
+            # Well-formed but impossible, e.g. 2024-02-30.
+            self.fail("invalid", value=text)
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        return moment
+
+    def to_representation(self, value: dt.datetime) -> str:
+        return value.isoformat()
+
+
+class OrgScopedViewSet(viewsets.GenericViewSet):
+    """Shared shape of the resources nested under /api/v1/orgs/{org_slug}/.
+
+    ``initial`` resolves the caller's access once per request (404 when they hold no role in the
+    organisation); subclasses provide the list selector (``get_queryset``), the access-checked
+    fetch (``get_object``) and the write operations.
+    """
+
+    pagination_class = ApiPagination
+    filter_backends = [DjangoFilterBackend]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    access: OrgAccess
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.access = selectors.org_access_get(user=request.user, org_slug=kwargs["org_slug"])
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = dict(super().get_serializer_context())
+        if hasattr(self, "access"):
+            context["organization"] = self.access.organization
+        return context
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def validated_input(
+        self, serializer_class: type[serializers.Serializer], *, partial: bool = False
+    ) -> dict[str, Any]:
+        serializer = serializer_class(
+            data=self.request.data, partial=partial, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def output(self, instance: Model, *, status_code: int = status.HTTP_200_OK) -> Response:
+        return Response(self.get_serializer(instance).data, status=status_code)
+
+
+class OrganizationOutputSerializer(serializers.ModelSerializer):
+    # Role values are plain strings in responses: as enums they would collide in the schema with
+    # the membership "role" enum (see ROLE_OUTPUT_HELP).
+    roles = serializers.ListField(
+        source="caller_roles",
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The roles the caller holds in this organisation: "
+        + ", ".join(Role.values)
+        + ".",
+    )
+
+    class Meta:
+        model = Organization
+        fields = ["slug", "name", "roles", "analysis_thresholds", "created_at", "updated_at"]
+
+
+@extend_schema(tags=["organisations"])
+class OrganizationViewSet(viewsets.GenericViewSet):
+    """Organisations in which the caller holds a role."""
+
+    pagination_class = ApiPagination
+    serializer_class = OrganizationOutputSerializer
+    queryset = Organization.objects.none()
+    lookup_field = "slug"
+    lookup_url_kwarg = "org_slug"
+
+    def list(self, request: Request) -> Response:
+        organizations = self.paginate_queryset(
+            selectors.organization_list_for_user(user=request.user)
+        )
+        for organization in organizations or []:
+            organization.caller_roles = [row.role for row in organization.user_roles]  # type: ignore[attr-defined]
+        return self.get_paginated_response(self.get_serializer(organizations, many=True).data)
+
+    def retrieve(self, request: Request, org_slug: str) -> Response:
+        access = selectors.org_access_get(user=request.user, org_slug=org_slug)
+        organization = access.organization
+        organization.caller_roles = sorted(access.roles)  # type: ignore[attr-defined]
+        return Response(self.get_serializer(organization).data)
+
+
+class OrgUnitOutputSerializer(serializers.ModelSerializer):
+    # "parent" and "source" shadow attributes of DRF's Field in the type stubs only.
+    parent: serializers.SlugRelatedField[OrgUnit] = serializers.SlugRelatedField(  # type: ignore[assignment]
+        slug_field="slug", read_only=True
+    )
+
+    class Meta:
+        model = OrgUnit
+        fields = ["slug", "name", "kind", "parent", "created_at", "updated_at"]
+
+
+class OrgUnitInputSerializer(serializers.Serializer):
+    slug = serializers.SlugField(max_length=100)
+    name = serializers.CharField(max_length=200)
+    kind = serializers.CharField(max_length=50, required=False)
+    parent = OrgScopedSlugRelatedField(  # type: ignore[assignment]
+        slug_field="slug", queryset=OrgUnit.objects.all(), required=False, allow_null=True
+    )
+
+
+@extend_schema(parameters=[ORG_SLUG_PARAMETER], tags=["units"])
+@extend_schema_view(
+    create=extend_schema(request=OrgUnitInputSerializer),
+    partial_update=extend_schema(request=OrgUnitInputSerializer),
+)
+class OrgUnitViewSet(OrgScopedViewSet):
+    """Organisational units (departments, divisions, ...) that hold teams."""
+
+    serializer_class = OrgUnitOutputSerializer
+    queryset = OrgUnit.objects.none()
+    lookup_field = "slug"
+
+    def get_queryset(self) -> QuerySet[OrgUnit]:
+        return selectors.org_unit_list(organization=self.access.organization)
+
+    def get_object(self) -> OrgUnit:
+        return selectors.org_unit_get_for_user(access=self.access, slug=self.kwargs["slug"])
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        selectors.org_manage_access_check(access=self.access, action="create units")
+        data = self.validated_input(OrgUnitInputSerializer)
+        unit = services.org_unit_create(organization=self.access.organization, **data)
+        return self.output(unit, status_code=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        unit = self.get_object()
+        selectors.org_manage_access_check(access=self.access, action="change units")
+        data = self.validated_input(OrgUnitInputSerializer, partial=True)
+        return self.output(services.org_unit_update(unit=unit, data=data))
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        unit = self.get_object()
+        selectors.org_manage_access_check(access=self.access, action="delete units")
+        services.org_unit_delete(unit=unit)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TeamOutputSerializer(serializers.ModelSerializer):
+    unit: serializers.SlugRelatedField[OrgUnit] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    manager: serializers.PrimaryKeyRelatedField[Person] = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text="Id of the person who is the team's engineering manager."
+    )
+
+    class Meta:
+        model = Team
+        fields = [
+            "slug",
+            "name",
+            "type",
+            "specialty",
+            "description",
+            "unit",
+            "manager",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class TeamInputSerializer(serializers.Serializer):
+    slug = serializers.SlugField(max_length=100)
+    name = serializers.CharField(max_length=200)
+    type = serializers.ChoiceField(choices=TeamType.choices)
+    specialty = serializers.ChoiceField(
+        choices=Specialty.choices, required=False, allow_blank=True, help_text="ops_silo only."
+    )
+    description = serializers.CharField(required=False, allow_blank=True)
+    unit = OrgScopedSlugRelatedField(
+        slug_field="slug",
+        queryset=OrgUnit.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Unit slug.",
+    )
+    manager = OrgScopedPrimaryKeyRelatedField(
+        queryset=Person.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Id of the person who is the team's engineering manager.",
+    )
+
+
+@extend_schema(parameters=[ORG_SLUG_PARAMETER], tags=["teams"])
+@extend_schema_view(
+    create=extend_schema(request=TeamInputSerializer),
+    partial_update=extend_schema(request=TeamInputSerializer),
+)
+class TeamViewSet(OrgScopedViewSet):
+    """Teams; admins and change agents create and delete them, the team's EM may change it."""
+
+    serializer_class = TeamOutputSerializer
+    filterset_class = TeamFilter
+    queryset = Team.objects.none()
+    lookup_field = "slug"
+
+    def get_queryset(self) -> QuerySet[Team]:
+        return selectors.team_list(organization=self.access.organization)
+
+    def get_object(self) -> Team:
+        return selectors.team_get_for_user(access=self.access, slug=self.kwargs["slug"])
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        selectors.org_manage_access_check(access=self.access, action="create teams")
+        data = self.validated_input(TeamInputSerializer)
+        team = services.team_create(organization=self.access.organization, **data)
+        return self.output(team, status_code=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        team = self.get_object()
+        selectors.team_topology_access_check(access=self.access, team=team)
+        data = self.validated_input(TeamInputSerializer, partial=True)
+        return self.output(services.team_update(team=team, data=data))
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        team = self.get_object()
+        selectors.org_manage_access_check(access=self.access, action="delete teams")
+        services.team_delete(team=team)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PersonOutputSerializer(serializers.ModelSerializer):
+    user: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, help_text="Username of the linked login, if any."
+    )
+
+    class Meta:
+        model = Person
+        fields = ["id", "email", "name", "user", "created_at", "updated_at"]
+
+
+class PersonInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254, help_text="Stored in lower case.")
+    name = serializers.CharField(max_length=200)
+    user = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=Person._meta.get_field("user").related_model._default_manager.all(),
+        required=False,
+        allow_null=True,
+        help_text="Username of the login that acts as this person (e.g. an engineering manager).",
+    )
+
+
+@extend_schema(parameters=[ORG_SLUG_PARAMETER], tags=["people"])
+@extend_schema_view(
+    create=extend_schema(request=PersonInputSerializer),
+    partial_update=extend_schema(request=PersonInputSerializer),
+)
+class PersonViewSet(OrgScopedViewSet):
+    """People; admins and change agents create, change and delete them."""
+
+    serializer_class = PersonOutputSerializer
+    filterset_class = PersonFilter
+    queryset = Person.objects.none()
+
+    def get_queryset(self) -> QuerySet[Person]:
+        return selectors.person_list(organization=self.access.organization)
+
+    def get_object(self) -> Person:
+        return selectors.person_get_for_user(access=self.access, person_id=self.kwargs["pk"])
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        selectors.org_manage_access_check(access=self.access, action="add people")
+        data = self.validated_input(PersonInputSerializer)
+        person = services.person_create(organization=self.access.organization, **data)
+        return self.output(person, status_code=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        person = self.get_object()
+        selectors.org_manage_access_check(access=self.access, action="change people")
+        data = self.validated_input(PersonInputSerializer, partial=True)
+        return self.output(services.person_update(person=person, data=data))
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        person = self.get_object()
+        selectors.org_manage_access_check(access=self.access, action="delete people")
+        services.person_delete(person=person)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MembershipOutputSerializer(serializers.ModelSerializer):
+    person: serializers.PrimaryKeyRelatedField[Person] = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text="Person id."
+    )
+    role = serializers.CharField(
+        read_only=True, help_text=ROLE_OUTPUT_HELP + ", ".join(MembershipRole.values) + "."
+    )
+    person_email = serializers.EmailField(source="person.email", read_only=True)
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, help_text="Team slug."
+    )
+
+    class Meta:
+        model = Membership
+        fields = [
+            "id",
+            "person",
+            "person_email",
+            "team",
+            "role",
+            "allocation_percent",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class MembershipInputSerializer(serializers.Serializer):
+    person = OrgScopedPrimaryKeyRelatedField(queryset=Person.objects.all(), help_text="Person id.")
+    team = OrgScopedSlugRelatedField(
+        slug_field="slug", queryset=Team.objects.all(), help_text="Team slug."
+    )
+    role = serializers.ChoiceField(choices=MembershipRole.choices, required=False)
+    allocation_percent = serializers.IntegerField(
+        required=False, help_text="Share of the person's time, 1 to 100."
+    )
+
+
+class TeamTopologyViewSet(OrgScopedViewSet):
+    """Rows that belong to one team's topology: writes need the right to change that team.
+
+    ``team_fields`` names the input fields holding the team whose topology the row is part of
+    (the team of a membership, the source of an interaction).
+    """
+
+    team_field: ClassVar[str] = "team"
+
+    def check_team_change(self, instance: Model | None, data: dict[str, Any]) -> None:
+        """Both the team the row is part of now and the one it moves to must be changeable."""
+        teams: list[Team] = []
+        if instance is not None:
+            teams.append(getattr(instance, self.team_field))
+        new_team = data.get(self.team_field)
+        if new_team is not None and all(team.pk != new_team.pk for team in teams):
+            teams.append(new_team)
+        for team in teams:
+            selectors.team_topology_access_check(access=self.access, team=team)
+
+
+@extend_schema(parameters=[ORG_SLUG_PARAMETER], tags=["memberships"])
+@extend_schema_view(
+    create=extend_schema(request=MembershipInputSerializer),
+    partial_update=extend_schema(request=MembershipInputSerializer),
+)
+class MembershipViewSet(TeamTopologyViewSet):
+    """A person's membership of a team, with a role and an allocation."""
+
+    serializer_class = MembershipOutputSerializer
+    filterset_class = MembershipFilter
+    queryset = Membership.objects.none()
+
+    def get_queryset(self) -> QuerySet[Membership]:
+        return selectors.membership_list(organization=self.access.organization)
+
+    def get_object(self) -> Membership:
+        return selectors.membership_get_for_user(
+            access=self.access, membership_id=self.kwargs["pk"]
+        )
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        selectors.topology_write_access_check(access=self.access)
+        data = self.validated_input(MembershipInputSerializer)
+        self.check_team_change(None, data)
+        membership = services.membership_create(organization=self.access.organization, **data)
+        return self.output(membership, status_code=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        membership = self.get_object()
+        self.check_team_change(membership, {})
+        data = self.validated_input(MembershipInputSerializer, partial=True)
+        self.check_team_change(membership, data)
+        return self.output(services.membership_update(membership=membership, data=data))
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        membership = self.get_object()
+        self.check_team_change(membership, {})
+        services.membership_delete(membership=membership)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ServesLinkOutputSerializer(serializers.ModelSerializer):
+    person: serializers.PrimaryKeyRelatedField[Person] = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text="Person id."
+    )
+    person_email = serializers.EmailField(source="person.email", read_only=True)
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, help_text="Team slug."
+    )
+
+    class Meta:
+        model = ServesLink
+        fields = ["id", "person", "person_email", "team", "note", "created_at", "updated_at"]
+
+
+class ServesLinkInputSerializer(serializers.Serializer):
+    person = OrgScopedPrimaryKeyRelatedField(queryset=Person.objects.all(), help_text="Person id.")
+    team = OrgScopedSlugRelatedField(
+        slug_field="slug", queryset=Team.objects.all(), help_text="Team slug."
+    )
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+@extend_schema(parameters=[ORG_SLUG_PARAMETER], tags=["serves links"])
+@extend_schema_view(
+    create=extend_schema(request=ServesLinkInputSerializer),
+    partial_update=extend_schema(request=ServesLinkInputSerializer),
+)
+class ServesLinkViewSet(TeamTopologyViewSet):
+    """A person who serves a team without being its member."""
+
+    serializer_class = ServesLinkOutputSerializer
+    filterset_class = ServesLinkFilter
+    queryset = ServesLink.objects.none()
+
+    def get_queryset(self) -> QuerySet[ServesLink]:
+        return selectors.serves_link_list(organization=self.access.organization)
+
+    def get_object(self) -> ServesLink:
+        return selectors.serves_link_get_for_user(
+            access=self.access, serves_link_id=self.kwargs["pk"]
+        )
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        selectors.topology_write_access_check(access=self.access)
+        data = self.validated_input(ServesLinkInputSerializer)
+        self.check_team_change(None, data)
+        link = services.serves_link_create(organization=self.access.organization, **data)
+        return self.output(link, status_code=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        link = self.get_object()
+        self.check_team_change(link, {})
+        data = self.validated_input(ServesLinkInputSerializer, partial=True)
+        self.check_team_change(link, data)
+        return self.output(services.serves_link_update(serves_link=link, data=data))
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        link = self.get_object()
+        self.check_team_change(link, {})
+        services.serves_link_delete(serves_link=link)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InteractionOutputSerializer(serializers.ModelSerializer):
+    source: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(  # type: ignore[assignment]
+        slug_field="slug", read_only=True
+    )
+    target: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+
+    class Meta:
+        model = Interaction
+        fields = [
+            "id",
+            "source",
+            "target",
+            "mode",
+            "since",
+            "expected_end",
+            "severity",
+            "note",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class InteractionInputSerializer(serializers.Serializer):
+    source = OrgScopedSlugRelatedField(  # type: ignore[assignment]
+        slug_field="slug",
+        queryset=Team.objects.all(),
+        help_text="Slug of the team whose work depends on, or works with, the target.",
+    )
+    target = OrgScopedSlugRelatedField(
+        slug_field="slug", queryset=Team.objects.all(), help_text="Target team slug."
+    )
+    mode = serializers.ChoiceField(choices=InteractionMode.choices)
+    since = serializers.DateField(required=False, allow_null=True)
+    expected_end = serializers.DateField(required=False, allow_null=True)
+    severity = serializers.ChoiceField(
+        choices=Severity.choices,
+        required=False,
+        allow_blank=True,
+        help_text="ticket_dependency only.",
+    )
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+@extend_schema(parameters=[ORG_SLUG_PARAMETER], tags=["interactions"])
+@extend_schema_view(
+    create=extend_schema(request=InteractionInputSerializer),
+    partial_update=extend_schema(request=InteractionInputSerializer),
+)
+class InteractionViewSet(TeamTopologyViewSet):
+    """How one team works with another; it is part of the source team's topology."""
+
+    serializer_class = InteractionOutputSerializer
+    filterset_class = InteractionFilter
+    queryset = Interaction.objects.none()
+    team_field = "source"
+
+    def get_queryset(self) -> QuerySet[Interaction]:
+        return selectors.interaction_list(organization=self.access.organization)
+
+    def get_object(self) -> Interaction:
+        return selectors.interaction_get_for_user(
+            access=self.access, interaction_id=self.kwargs["pk"]
+        )
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        selectors.topology_write_access_check(access=self.access)
+        data = self.validated_input(InteractionInputSerializer)
+        self.check_team_change(None, data)
+        interaction = services.interaction_create(organization=self.access.organization, **data)
+        return self.output(interaction, status_code=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        interaction = self.get_object()
+        self.check_team_change(interaction, {})
+        data = self.validated_input(InteractionInputSerializer, partial=True)
+        self.check_team_change(interaction, data)
+        return self.output(services.interaction_update(interaction=interaction, data=data))
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        interaction = self.get_object()
+        self.check_team_change(interaction, {})
+        services.interaction_delete(interaction=interaction)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class OrganizationRoleOutputSerializer(serializers.ModelSerializer):
+    user: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    role = serializers.CharField(
+        read_only=True, help_text=ROLE_OUTPUT_HELP + ", ".join(Role.values) + "."
+    )
+
+    class Meta:
+        model = OrganizationRole
+        fields = ["id", "user", "role", "created_at"]
+
+
+class OrganizationRoleInputSerializer(serializers.Serializer):
+    user = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=OrganizationRole._meta.get_field("user").related_model._default_manager.all(),
+        help_text="Username of the login to grant the role to.",
+    )
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+@extend_schema(parameters=[ORG_SLUG_PARAMETER], tags=["roles"])
+@extend_schema_view(create=extend_schema(request=OrganizationRoleInputSerializer))
+class OrganizationRoleViewSet(OrgScopedViewSet):
+    """Who holds which role in the organisation; admins grant (POST) and revoke (DELETE)."""
+
+    serializer_class = OrganizationRoleOutputSerializer
+    filterset_class = OrganizationRoleFilter
+    queryset = OrganizationRole.objects.none()
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[OrganizationRole]:
+        return selectors.organization_role_list(organization=self.access.organization)
+
+    def get_object(self) -> OrganizationRole:
+        return selectors.organization_role_get_for_user(
+            access=self.access, role_id=self.kwargs["pk"]
+        )
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        selectors.org_admin_access_check(access=self.access, action="grant roles")
+        data = self.validated_input(OrganizationRoleInputSerializer)
+        grant = services.organization_role_create(organization=self.access.organization, **data)
+        return self.output(grant, status_code=status.HTTP_201_CREATED)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        grant = self.get_object()
+        selectors.org_admin_access_check(access=self.access, action="revoke roles")
+        services.organization_role_delete(organization_role=grant)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AnalysisQuerySerializer(serializers.Serializer):
+    as_of = AsOfField(required=False)
+
+
+class OrgAnalysisApi(APIView):
+    """What the organisation's graph says is wrong: metrics and findings (docs/analysis.md)."""
+
+    @extend_schema(
+        operation_id="orgs_analysis_retrieve",
+        parameters=[ORG_SLUG_PARAMETER, AS_OF_PARAMETER],
+        responses={200: OpenApiTypes.OBJECT},
+        tags=["analysis"],
+    )
+    def get(self, request: Request, org_slug: str) -> Response:
+        access = selectors.org_access_get(user=request.user, org_slug=org_slug)
+        query = AnalysisQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        try:
+            report = selectors.org_analysis_get(
+                organization=access.organization, as_of=query.validated_data.get("as_of")
+            )
+        except InvalidThresholdsError as exc:
+            # The organisation's stored settings are wrong, not the request; say which key.
+            raise ApplicationError(
+                f"The organisation's analysis_thresholds are invalid: {exc}",
+                extra={"fields": {"analysis_thresholds": {exc.key: [str(exc)]}}},
+            ) from exc
+        return Response(report)
+
+
+class ExportQuerySerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=list(exporters.EXPORT_FORMATS), default="json")
+    as_of = AsOfField(required=False)
+
+
+class _NoFormatOverrideSettings:
+    """DRF's settings as content negotiation reads them, minus the ``?format=`` override."""
+
+    URL_FORMAT_OVERRIDE = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(api_settings, name)
+
+
+class ExportContentNegotiation(DefaultContentNegotiation):
+    """On the export endpoint ``?format=`` names the export format, not a DRF renderer."""
+
+    settings = _NoFormatOverrideSettings()  # type: ignore[assignment]
+
+
+class OrgExportApi(APIView):
+    """The organisation's graph as a file: node-link JSON, GraphML, Mermaid, DOT or Backstage."""
+
+    content_negotiation_class = ExportContentNegotiation
+
+    @extend_schema(
+        operation_id="orgs_export_retrieve",
+        parameters=[
+            ORG_SLUG_PARAMETER,
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                required=False,
+                enum=list(exporters.EXPORT_FORMATS),
+                description="Export format (default json).",
+            ),
+            AS_OF_PARAMETER,
+        ],
+        responses={(200, "*/*"): OpenApiTypes.STR},
+        tags=["export"],
+    )
+    def get(self, request: Request, org_slug: str) -> HttpResponse:
+        access = selectors.org_access_get(user=request.user, org_slug=org_slug)
+        query = ExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        fmt = query.validated_data["format"]
+        snapshot = selectors.org_snapshot_get(
+            organization=access.organization, as_of=query.validated_data.get("as_of")
+        )
+        response = HttpResponse(
+            exporters.export_snapshot(snapshot, fmt),
+            content_type=exporters.EXPORT_CONTENT_TYPES[fmt],
+        )
+        filename = f"{access.organization.slug}.{EXPORT_EXTENSIONS[fmt]}"
+        response["Content-Disposition"] = f'inline; filename="{filename}"'
+        return response

@@ -1,0 +1,682 @@
+"""Writes an ImportBundle into an organisation: all or nothing, upsert only, with history.
+
+``org_import_apply`` first checks every entry on its own (the rules the models enforce) and every
+reference (against the bundle and the organisation's rows), reporting each problem at the entry's
+origin; only then does it write, in one transaction. It creates what is missing, updates what
+differs and leaves identical rows alone (so importing the same files twice writes nothing and adds
+no history). It never deletes: a file describes what it knows, not the whole organisation.
+
+The query count depends on the number of models, not of rows: the organisation's existing rows
+are loaded with one query per model (an ``__in`` lookup over thousands of keys would hit SQLite's
+variable limit), and writes go through django-simple-history's bulk helpers, which record a
+history row for every created or updated row in batches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_slug
+from django.db import models, transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from teams.importers.bundle import Entry, ImportBundle, ImportFailure, Origin
+from teams.importers.orgfile import email_is_valid
+from teams.importers.reader import read_import_files
+from teams.models import (
+    Interaction,
+    InteractionMode,
+    Membership,
+    MembershipRole,
+    Organization,
+    OrgUnit,
+    Person,
+    ServesLink,
+    Severity,
+    Specialty,
+    Team,
+    TeamType,
+)
+
+# Rows per INSERT/UPDATE statement; Django lowers it further where the database needs it
+# (SQLite's 999 variables per statement).
+BATCH_SIZE = 1000
+# More problems than this are summarised: the first ones are what the author fixes.
+MAX_PROBLEMS_SHOWN = 20
+KINDS = ("units", "teams", "people", "memberships", "serves", "interactions")
+# The choices, listed once: ``TextChoices.values`` builds a new list on every call.
+_TEAM_TYPES = TeamType.values
+_SPECIALTIES = Specialty.values
+_ROLES = MembershipRole.values
+_MODES = InteractionMode.values
+_SEVERITIES = Severity.values
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+@dataclass(slots=True)
+class KindCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(slots=True)
+class ImportResult:
+    """What an import did, per kind of row: created, updated, left unchanged."""
+
+    organization: str
+    counts: dict[str, KindCounts] = field(
+        default_factory=lambda: {kind: KindCounts() for kind in KINDS}
+    )
+
+    @property
+    def created(self) -> int:
+        return sum(counts.created for counts in self.counts.values())
+
+    @property
+    def updated(self) -> int:
+        return sum(counts.updated for counts in self.counts.values())
+
+    @property
+    def unchanged(self) -> int:
+        return sum(counts.unchanged for counts in self.counts.values())
+
+    def summary(self) -> str:
+        """One line per kind, then the totals, e.g. ``teams: 3 created, 1 updated, 8 unchanged``."""
+        width = max(len(kind) for kind in KINDS)
+        lines = [f"Imported into organisation '{self.organization}':"]
+        for kind in KINDS:
+            counts = self.counts[kind]
+            lines.append(
+                f"  {kind + ':':<{width + 1}} {counts.created} created, "
+                f"{counts.updated} updated, {counts.unchanged} unchanged"
+            )
+        lines.append(
+            f"  {'total:':<{width + 1}} {self.created} created, {self.updated} updated, "
+            f"{self.unchanged} unchanged"
+        )
+        return "\n".join(lines)
+
+
+def org_import_files(
+    *,
+    slug: str,
+    paths: Sequence[Path],
+    name: str | None = None,
+    change_reason: str = "import",
+    user: AbstractBaseUser | None = None,
+) -> ImportResult:
+    """Read ``paths`` and import them into organisation ``slug`` (created if missing, see
+    ``import_organization_upsert``), all in one transaction.
+
+    Raises ImportFailure naming the file and line of the first problem; nothing is written then,
+    not even the organisation. Large JSON files are first read with the fast parser; on a failure
+    they are read again with line numbers so that the message names the line.
+    """
+    try:
+        return _import_files(slug, paths, name, change_reason, user, fast_json=True)
+    except ImportFailure:
+        if not any(Path(path).suffix.lower() == ".json" for path in paths):
+            raise
+    # Same files, same checks: fails again, now with every entry's line known.
+    return _import_files(slug, paths, name, change_reason, user, fast_json=False)
+
+
+@transaction.atomic
+def _import_files(
+    slug: str,
+    paths: Sequence[Path],
+    name: str | None,
+    change_reason: str,
+    user: AbstractBaseUser | None,
+    *,
+    fast_json: bool,
+) -> ImportResult:
+    bundle = read_import_files(paths, fast_json=fast_json)
+    organization = import_organization_upsert(slug=slug, name=name)
+    return org_import_apply(
+        organization=organization, bundle=bundle, change_reason=change_reason, user=user
+    )
+
+
+@transaction.atomic
+def import_organization_upsert(*, slug: str, name: str | None = None) -> Organization:
+    """The organisation ``slug``, created if missing (named ``name``, else the slug); an existing
+    one is renamed when ``name`` is given and differs. ImportFailure for an invalid slug."""
+    try:
+        validate_slug(slug)
+    except DjangoValidationError:
+        raise ImportFailure(
+            None,
+            f"organisation slug {slug!r} is not valid; expected letters, digits, hyphens and "
+            "underscores",
+        ) from None
+    if name is not None and not 1 <= len(name) <= 200:
+        raise ImportFailure(None, "organisation name: expected 1 to 200 characters")
+    organization = Organization.objects.filter(slug=slug).first()
+    if organization is None:
+        organization = Organization(slug=slug, name=name or slug)
+        organization.save()
+    elif name is not None and organization.name != name:
+        organization.name = name
+        organization.save(update_fields=["name", "updated_at"])
+    return organization
+
+
+@transaction.atomic
+def org_import_apply(
+    *,
+    organization: Organization,
+    bundle: ImportBundle,
+    change_reason: str = "import",
+    user: AbstractBaseUser | None = None,
+) -> ImportResult:
+    """Create and update ``organization``'s rows so that they hold everything in ``bundle``.
+
+    Raises ImportFailure, naming the entry's origin, for a row that breaks a model rule, a
+    reference to a unit, team or person found neither in the bundle nor in the organisation, and
+    a unit hierarchy with a cycle; nothing is written then. History rows carry ``change_reason``
+    and ``user``.
+    """
+    _check_rows(bundle)
+    existing = _Existing.load(organization)
+    _check_references(bundle, existing, organization)
+    # The history column holds 100 characters.
+    writer = _Writer(organization=organization, change_reason=change_reason[:100], user=user)
+    result = ImportResult(organization=organization.slug)
+    _write_units(bundle, existing, writer, result.counts["units"])
+    _write_people(bundle, existing, writer, result.counts["people"])
+    _write_teams(bundle, existing, writer, result.counts["teams"])
+    _write_memberships(bundle, existing, writer, result.counts["memberships"])
+    _write_serves(bundle, existing, writer, result.counts["serves"])
+    _write_interactions(bundle, existing, writer, result.counts["interactions"])
+    return result
+
+
+# --- Checks ---------------------------------------------------------------------------------
+
+
+class _Problems:
+    """Problems found so far; raised together so one run shows everything to fix."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[Origin, str]] = []
+
+    def add(self, origin: Origin, message: str) -> None:
+        self.items.append((origin, message))
+
+    def raise_if_any(self) -> None:
+        if not self.items:
+            return
+        origin, message = self.items[0]
+        rest = [f"{o}: {m}" for o, m in self.items[1:MAX_PROBLEMS_SHOWN]]
+        if len(self.items) > MAX_PROBLEMS_SHOWN:
+            rest.append(f"... and {len(self.items) - MAX_PROBLEMS_SHOWN} more problems")
+        raise ImportFailure(origin, "\n".join([message, *rest]))
+
+
+def _check_rows(bundle: ImportBundle) -> None:
+    """The single-row rules of the models, checked before anything is written."""
+    problems = _Problems()
+
+    def text(origin: Origin, what: str, value: str, *, maximum: int, required: bool) -> None:
+        if required and not value:
+            problems.add(origin, f"{what}: expected a non-empty text")
+        elif len(value) > maximum:
+            problems.add(origin, f"{what}: expected at most {maximum} characters; got {len(value)}")
+
+    def slug(origin: Origin, what: str, value: str) -> None:
+        try:
+            validate_slug(value)
+        except DjangoValidationError:
+            problems.add(
+                origin,
+                f"{what}: expected a slug (letters, digits, hyphens and underscores); got {value!r}",
+            )
+            return
+        text(origin, what, value, maximum=100, required=True)
+
+    def choice(origin: Origin, what: str, value: str, choices: list[str], *, blank: bool) -> None:
+        if value in choices or (blank and value == ""):
+            return
+        problems.add(origin, f"{what}: expected one of {', '.join(choices)}; got {value!r}")
+
+    for unit_entry in bundle.units.values():
+        unit, origin = unit_entry.value, unit_entry.origin
+        slug(origin, f"unit {unit.slug!r}", unit.slug)
+        text(origin, f"unit {unit.slug!r} name", unit.name, maximum=200, required=True)
+        text(origin, f"unit {unit.slug!r} kind", unit.kind, maximum=50, required=True)
+        if unit.parent == unit.slug:
+            problems.add(origin, f"unit {unit.slug!r}: a unit cannot be its own parent")
+
+    for team_entry in bundle.teams.values():
+        team, origin = team_entry.value, team_entry.origin
+        slug(origin, f"team {team.slug!r}", team.slug)
+        text(origin, f"team {team.slug!r} name", team.name, maximum=200, required=True)
+        choice(origin, f"team {team.slug!r} type", team.type, _TEAM_TYPES, blank=False)
+        choice(origin, f"team {team.slug!r} specialty", team.specialty, _SPECIALTIES, blank=True)
+        if team.specialty and team.type != TeamType.OPS_SILO:
+            problems.add(
+                origin,
+                f"team {team.slug!r}: only ops_silo teams have a specialty; this one is "
+                f"{team.type} with specialty {team.specialty!r}",
+            )
+
+    for person_entry in bundle.people.values():
+        person, origin = person_entry.value, person_entry.origin
+        if not email_is_valid(person.email):
+            problems.add(origin, f"person: expected an e-mail address; got {person.email!r}")
+        text(origin, f"person {person.email!r} name", person.name, maximum=200, required=True)
+
+    for membership_entry in bundle.memberships.values():
+        membership, origin = membership_entry.value, membership_entry.origin
+        what = f"membership of {membership.person!r} in {membership.team!r}"
+        choice(origin, f"{what}: role", membership.role, _ROLES, blank=False)
+        percent = membership.allocation_percent
+        if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 100:
+            problems.add(origin, f"{what}: allocation_percent: expected 1 to 100; got {percent!r}")
+
+    for serves_entry in bundle.serves.values():
+        serves, origin = serves_entry.value, serves_entry.origin
+        text(
+            origin,
+            f"serves link of {serves.person!r} to {serves.team!r}: note",
+            serves.note,
+            maximum=200,
+            required=False,
+        )
+
+    for interaction_entry in bundle.interactions.values():
+        interaction, origin = interaction_entry.value, interaction_entry.origin
+        what = f"interaction {interaction.source!r} -> {interaction.target!r}"
+        choice(origin, f"{what}: mode", interaction.mode, _MODES, blank=False)
+        choice(origin, f"{what}: severity", interaction.severity, _SEVERITIES, blank=True)
+        if interaction.severity and interaction.mode != InteractionMode.TICKET_DEPENDENCY:
+            problems.add(
+                origin,
+                f"{what}: only ticket_dependency interactions have a severity; this one is "
+                f"{interaction.mode}",
+            )
+        if interaction.source == interaction.target:
+            problems.add(origin, f"{what}: an interaction needs two different teams")
+        if (
+            interaction.since is not None
+            and interaction.expected_end is not None
+            and interaction.expected_end < interaction.since
+        ):
+            problems.add(
+                origin,
+                f"{what}: expected_end {interaction.expected_end} is before since "
+                f"{interaction.since}",
+            )
+        text(origin, f"{what}: note", interaction.note, maximum=200, required=False)
+
+    problems.raise_if_any()
+
+
+@dataclass(slots=True)
+class _Existing:
+    """The organisation's rows, keyed like the bundle (one query per model)."""
+
+    units: dict[str, OrgUnit]
+    teams: dict[str, Team]
+    people: dict[str, Person]
+    memberships: dict[tuple[int, int], Membership]
+    serves: dict[tuple[int, int], ServesLink]
+    interactions: dict[tuple[int, int, str], Interaction]
+
+    @classmethod
+    def load(cls, organization: Organization) -> _Existing:
+        def rows(model: type[_M]) -> list[_M]:
+            return list(model._default_manager.filter(organization=organization))
+
+        return cls(
+            units={unit.slug: unit for unit in rows(OrgUnit)},
+            teams={team.slug: team for team in rows(Team)},
+            people={person.email.lower(): person for person in rows(Person)},
+            memberships={(row.person_id, row.team_id): row for row in rows(Membership)},
+            serves={(row.person_id, row.team_id): row for row in rows(ServesLink)},
+            interactions={
+                (row.source_id, row.target_id, row.mode): row for row in rows(Interaction)
+            },
+        )
+
+
+def _check_references(
+    bundle: ImportBundle, existing: _Existing, organization: Organization
+) -> None:
+    """Every unit, team and person an entry names is in the bundle or the organisation."""
+    problems = _Problems()
+    where = f"neither in the imported files nor in organisation '{organization.slug}'"
+
+    reported: set[tuple[Origin, str | None]] = set()
+
+    def known(kind: str, key: str | None, pool: Iterable[Any], origin: Origin, what: str) -> None:
+        if key is not None and key not in pool and (origin, key) not in reported:
+            reported.add((origin, key))
+            problems.add(origin, f"{what}: unknown {kind} {key!r} ({where})")
+
+    unit_slugs = bundle.units.keys() | existing.units.keys()
+    team_slugs = bundle.teams.keys() | existing.teams.keys()
+    emails = {email.lower() for email in bundle.people} | existing.people.keys()
+
+    for unit_entry in bundle.units.values():
+        unit = unit_entry.value
+        known("parent unit", unit.parent, unit_slugs, unit_entry.origin, f"unit {unit.slug!r}")
+    for team_entry in bundle.teams.values():
+        team, origin = team_entry.value, team_entry.origin
+        known("unit", team.unit, unit_slugs, origin, f"team {team.slug!r}")
+        manager = team.manager.lower() if team.manager else None
+        known("person", manager, emails, origin, f"team {team.slug!r} manager")
+    for membership_entry in bundle.memberships.values():
+        membership, origin = membership_entry.value, membership_entry.origin
+        what = f"membership of {membership.person!r} in {membership.team!r}"
+        known("person", membership.person.lower(), emails, origin, what)
+        known("team", membership.team, team_slugs, origin, what)
+    for serves_entry in bundle.serves.values():
+        serves, origin = serves_entry.value, serves_entry.origin
+        what = f"serves link of {serves.person!r} to {serves.team!r}"
+        known("person", serves.person.lower(), emails, origin, what)
+        known("team", serves.team, team_slugs, origin, what)
+    for interaction_entry in bundle.interactions.values():
+        interaction, origin = interaction_entry.value, interaction_entry.origin
+        what = f"interaction {interaction.source!r} -> {interaction.target!r}"
+        known("team", interaction.source, team_slugs, origin, what)
+        known("team", interaction.target, team_slugs, origin, what)
+    for slug, origin in bundle.team_references.items():
+        known("team", slug, team_slugs, origin, "reference")
+    problems.raise_if_any()
+
+    # The unit hierarchy after the import: the organisation's, with the bundle's units on top.
+    unit_slug = {unit.pk: unit.slug for unit in existing.units.values()}
+    parent_of = {
+        unit.slug: unit_slug.get(unit.parent_id) if unit.parent_id else None
+        for unit in existing.units.values()
+    }
+    parent_of.update({slug: entry.value.parent for slug, entry in bundle.units.items()})
+    for slug, entry in bundle.units.items():
+        chain = [slug]
+        current = parent_of.get(slug)
+        while current is not None:
+            if current == slug:
+                problems.add(
+                    entry.origin,
+                    f"unit {slug!r}: the unit hierarchy has a cycle: {' -> '.join([*chain, slug])}",
+                )
+                break
+            if current in chain:
+                break  # a cycle further up: reported at one of its own units
+            chain.append(current)
+            current = parent_of.get(current)
+    problems.raise_if_any()
+
+
+# --- Writes ---------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Writer:
+    """Bulk creates and updates with one history row per changed row, all stamped alike."""
+
+    organization: Organization
+    change_reason: str
+    user: AbstractBaseUser | None
+    now: dt.datetime = field(default_factory=timezone.now)
+
+    def create(self, model: type[_M], rows: list[_M]) -> list[_M]:
+        if not rows:
+            return []
+        created: list[_M] = bulk_create_with_history(
+            rows,
+            model,
+            batch_size=BATCH_SIZE,
+            default_user=self.user,
+            default_change_reason=self.change_reason,
+            default_date=self.now,
+        )
+        return created
+
+    def update(self, model: type[models.Model], rows: list[Any], fields: list[str]) -> None:
+        if not rows:
+            return
+        for row in rows:
+            # bulk_update does not run auto_now, so the timestamp is set here.
+            row.updated_at = self.now
+        bulk_update_with_history(
+            rows,
+            model,
+            [*fields, "updated_at"],
+            batch_size=BATCH_SIZE,
+            default_user=self.user,
+            default_change_reason=self.change_reason,
+            default_date=self.now,
+        )
+
+
+def _changed(row: models.Model, values: dict[str, Any]) -> bool:
+    """Set ``values`` on ``row``; whether any of them differed."""
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+def _upsert(
+    *,
+    model: type[_M],
+    entries: Iterable[tuple[Any, dict[str, Any]]],
+    existing: dict[Any, _M],
+    make: Callable[[dict[str, Any]], _M],
+    writer: _Writer,
+    counts: KindCounts,
+) -> list[_M]:
+    """Create the rows whose key is missing, update those whose values differ; the new rows."""
+    to_create: list[_M] = []
+    to_update: list[_M] = []
+    fields: list[str] = []
+    for key, values in entries:
+        fields = list(values)
+        row = existing.get(key)
+        if row is None:
+            to_create.append(make(values))
+        elif _changed(row, values):
+            to_update.append(row)
+        else:
+            counts.unchanged += 1
+    created = writer.create(model, to_create)
+    writer.update(model, to_update, fields)
+    counts.created += len(created)
+    counts.updated += len(to_update)
+    return created
+
+
+def _write_units(
+    bundle: ImportBundle, existing: _Existing, writer: _Writer, counts: KindCounts
+) -> None:
+    organization = writer.organization
+    missing = {slug: entry for slug, entry in bundle.units.items() if slug not in existing.units}
+    created_now = set(missing)
+    # New units are created parents first, one statement per level of depth, so each row gets
+    # its parent in its creation (and its one history row) without a second pass.
+    while missing:
+        level = {
+            slug: entry
+            for slug, entry in missing.items()
+            if entry.value.parent is None or entry.value.parent not in missing
+        }
+        if not level:  # cannot happen after _check_references; never loop forever
+            raise ImportFailure(None, f"the units {', '.join(sorted(missing))} form a cycle")
+        rows = [
+            OrgUnit(
+                organization=organization,
+                slug=unit.slug,
+                name=unit.name,
+                kind=unit.kind,
+                parent=existing.units[unit.parent] if unit.parent else None,
+            )
+            for unit in (entry.value for entry in level.values())
+        ]
+        for row in writer.create(OrgUnit, rows):
+            existing.units[row.slug] = row
+            counts.created += 1
+        for slug in level:
+            del missing[slug]
+
+    to_update: list[OrgUnit] = []
+    for slug, entry in bundle.units.items():
+        if slug in created_now:
+            continue
+        unit, row = entry.value, existing.units[slug]
+        parent_id = existing.units[unit.parent].pk if unit.parent else None
+        if _changed(row, {"name": unit.name, "kind": unit.kind, "parent_id": parent_id}):
+            to_update.append(row)
+        else:
+            counts.unchanged += 1
+    writer.update(OrgUnit, to_update, ["name", "kind", "parent_id"])
+    counts.updated += len(to_update)
+
+
+def _write_people(
+    bundle: ImportBundle, existing: _Existing, writer: _Writer, counts: KindCounts
+) -> None:
+    organization = writer.organization
+    created = _upsert(
+        model=Person,
+        entries=(
+            (email.lower(), {"email": email.lower(), "name": entry.value.name})
+            for email, entry in bundle.people.items()
+        ),
+        existing=existing.people,
+        make=lambda values: Person(organization=organization, **values),
+        writer=writer,
+        counts=counts,
+    )
+    for person in created:
+        existing.people[person.email] = person
+
+
+def _write_teams(
+    bundle: ImportBundle, existing: _Existing, writer: _Writer, counts: KindCounts
+) -> None:
+    organization = writer.organization
+
+    def values(entry: Entry[Any]) -> dict[str, Any]:
+        team = entry.value
+        return {
+            "slug": team.slug,
+            "name": team.name,
+            "type": team.type,
+            "specialty": team.specialty,
+            "description": team.description,
+            "unit_id": existing.units[team.unit].pk if team.unit else None,
+            "manager_id": existing.people[team.manager.lower()].pk if team.manager else None,
+        }
+
+    created = _upsert(
+        model=Team,
+        entries=((slug, values(entry)) for slug, entry in bundle.teams.items()),
+        existing=existing.teams,
+        make=lambda fields: Team(organization=organization, **fields),
+        writer=writer,
+        counts=counts,
+    )
+    for team in created:
+        existing.teams[team.slug] = team
+
+
+def _write_memberships(
+    bundle: ImportBundle, existing: _Existing, writer: _Writer, counts: KindCounts
+) -> None:
+    organization = writer.organization
+
+    def entries() -> Iterable[tuple[Any, dict[str, Any]]]:
+        for entry in bundle.memberships.values():
+            edge = entry.value
+            person_id = existing.people[edge.person.lower()].pk
+            team_id = existing.teams[edge.team].pk
+            yield (
+                (person_id, team_id),
+                {
+                    "person_id": person_id,
+                    "team_id": team_id,
+                    "role": edge.role,
+                    "allocation_percent": edge.allocation_percent,
+                },
+            )
+
+    _upsert(
+        model=Membership,
+        entries=entries(),
+        existing=existing.memberships,
+        make=lambda values: Membership(organization=organization, **values),
+        writer=writer,
+        counts=counts,
+    )
+
+
+def _write_serves(
+    bundle: ImportBundle, existing: _Existing, writer: _Writer, counts: KindCounts
+) -> None:
+    organization = writer.organization
+
+    def entries() -> Iterable[tuple[Any, dict[str, Any]]]:
+        for entry in bundle.serves.values():
+            edge = entry.value
+            person_id = existing.people[edge.person.lower()].pk
+            team_id = existing.teams[edge.team].pk
+            yield (
+                (person_id, team_id),
+                {"person_id": person_id, "team_id": team_id, "note": edge.note},
+            )
+
+    _upsert(
+        model=ServesLink,
+        entries=entries(),
+        existing=existing.serves,
+        make=lambda values: ServesLink(organization=organization, **values),
+        writer=writer,
+        counts=counts,
+    )
+
+
+def _write_interactions(
+    bundle: ImportBundle, existing: _Existing, writer: _Writer, counts: KindCounts
+) -> None:
+    organization = writer.organization
+
+    def entries() -> Iterable[tuple[Any, dict[str, Any]]]:
+        for entry in bundle.interactions.values():
+            edge = entry.value
+            source_id = existing.teams[edge.source].pk
+            target_id = existing.teams[edge.target].pk
+            yield (
+                (source_id, target_id, edge.mode),
+                {
+                    "source_id": source_id,
+                    "target_id": target_id,
+                    "mode": edge.mode,
+                    "since": edge.since,
+                    "expected_end": edge.expected_end,
+                    "severity": edge.severity,
+                    "note": edge.note,
+                },
+            )
+
+    _upsert(
+        model=Interaction,
+        entries=entries(),
+        existing=existing.interactions,
+        make=lambda values: Interaction(organization=organization, **values),
+        writer=writer,
+        counts=counts,
+    )

@@ -1,0 +1,375 @@
+"""The project's own organisation format (``format: transform.org/v1``), in YAML or JSON.
+
+The pydantic models below are the format's single definition: the reader validates with them,
+``docs/schemas/org.schema.json`` is generated from them (``org_json_schema``) and a test keeps the
+committed schema equal to the generated one. Every model forbids unknown fields and every choice
+is one of the values of the matching ``TextChoices`` in ``teams.models``.
+
+Members, served-by links and interactions are normally written under the team they belong to
+(that is how people describe a team); the top-level ``memberships``, ``serves`` and
+``interactions`` lists exist for files that add links to teams defined elsewhere (e.g. by a
+Backstage catalog imported in the same run or earlier).
+
+Validation errors name the file, the document, the line, the field path and what was expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from teams.graph import InteractionEdge, MembershipEdge, PersonNode, ServesEdge, TeamNode, UnitNode
+from teams.importers.bundle import ImportBundle, ImportFailure
+from teams.importers.yamlio import YamlDocument, line_of, to_plain
+from teams.models import InteractionMode, MembershipRole, Severity, Specialty, TeamType
+
+ORG_FORMAT = "transform.org/v1"
+ORG_FORMAT_PREFIX = "transform.org/"
+# Django's slug rule (SlugField / validate_slug), so imported slugs are valid API slugs too.
+SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
+# More errors than this in one file are summarised: the first ones are what the author fixes.
+MAX_ERRORS_SHOWN = 20
+
+
+# The everyday shape of an address, a strict subset of what Django's validator accepts: checked
+# first because the full validator dominates the reading time of a 50,000-person file.
+_PLAIN_EMAIL = re.compile(
+    r"[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+)
+
+
+def email_is_valid(value: str) -> bool:
+    """Whether ``value`` is an e-mail address by Django's rules (``EmailField``)."""
+    if _PLAIN_EMAIL.fullmatch(value) and len(value) <= 254:
+        return True
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        return False
+    return True
+
+
+def _email(value: str) -> str:
+    normalised = value.strip().lower()
+    if not email_is_valid(normalised):
+        raise ValueError(f"expected an e-mail address; got {value!r}")
+    return normalised
+
+
+Slug = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=SLUG_PATTERN,
+        description="Letters, digits, hyphens and underscores (Django slug rules).",
+    ),
+]
+Email = Annotated[
+    str,
+    Field(max_length=254, json_schema_extra={"format": "email"}, description="Stored lower-case."),
+    AfterValidator(_email),
+]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Note = Annotated[str, Field(max_length=200)]
+Percent = Annotated[int, Field(ge=1, le=100, strict=True)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class UnitIn(_Model):
+    """An organisational unit (department, product area, ...) that holds teams."""
+
+    slug: Slug
+    name: Name
+    kind: Annotated[str, Field(min_length=1, max_length=50)] = "department"
+    parent: Slug | None = Field(default=None, description="Slug of the parent unit.")
+
+
+class PersonIn(_Model):
+    """Someone in the organisation, identified by e-mail."""
+
+    email: Email
+    name: Name
+
+
+class MemberIn(_Model):
+    """A membership written under its team."""
+
+    person: Email
+    role: MembershipRole = MembershipRole.MEMBER
+    allocation_percent: Percent = 100
+
+
+class ServedByIn(_Model):
+    """A person who serves the team without being a member, written under the team."""
+
+    person: Email
+    note: Note = ""
+
+
+class TeamInteractionIn(_Model):
+    """An interaction written under its source team: this team works with ``target``."""
+
+    target: Slug
+    mode: InteractionMode
+    since: dt.date | None = None
+    expected_end: dt.date | None = None
+    severity: Severity | None = Field(default=None, description="Ticket dependencies only.")
+    note: Note = ""
+
+
+class TeamIn(_Model):
+    """A team, typed by Team Topologies, with its members, served-by links and interactions."""
+
+    slug: Slug
+    name: Name
+    type: TeamType
+    specialty: Specialty | None = Field(default=None, description="ops_silo teams only.")
+    unit: Slug | None = Field(default=None, description="Slug of the unit holding the team.")
+    manager: Email | None = Field(default=None, description="E-mail of the engineering manager.")
+    description: str = ""
+    members: list[MemberIn] = Field(default_factory=list)
+    served_by: list[ServedByIn] = Field(default_factory=list)
+    interactions: list[TeamInteractionIn] = Field(default_factory=list)
+
+
+class MembershipIn(_Model):
+    """A membership written apart from its team (top-level ``memberships``)."""
+
+    person: Email
+    team: Slug
+    role: MembershipRole = MembershipRole.MEMBER
+    allocation_percent: Percent = 100
+
+
+class ServesIn(_Model):
+    """A served-by link written apart from its team (top-level ``serves``)."""
+
+    person: Email
+    team: Slug
+    note: Note = ""
+
+
+class InteractionIn(_Model):
+    """An interaction written apart from its teams (top-level ``interactions``)."""
+
+    source: Slug
+    target: Slug
+    mode: InteractionMode
+    since: dt.date | None = None
+    expected_end: dt.date | None = None
+    severity: Severity | None = Field(default=None, description="Ticket dependencies only.")
+    note: Note = ""
+
+
+class OrgFile(_Model):
+    """An organisation file: units, people and teams, and links between them."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="Transform organisation file",
+        json_schema_extra={"$id": "https://transform.example/schemas/org.schema.json"},
+    )
+
+    format: Literal["transform.org/v1"] = Field(
+        description="Format marker and version; always 'transform.org/v1'."
+    )
+    units: list[UnitIn] = Field(default_factory=list)
+    people: list[PersonIn] = Field(default_factory=list)
+    teams: list[TeamIn] = Field(default_factory=list)
+    memberships: list[MembershipIn] = Field(default_factory=list)
+    serves: list[ServesIn] = Field(default_factory=list)
+    interactions: list[InteractionIn] = Field(default_factory=list)
+
+
+def org_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the org format (what ``docs/schemas/org.schema.json`` holds)."""
+    schema = OrgFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def is_org_document(doc: YamlDocument) -> bool:
+    """Whether ``doc`` claims to be an org file (any version: a wrong one is reported later)."""
+    if not isinstance(doc.data, dict):
+        return False
+    marker = doc.data.get("format")
+    return isinstance(marker, str) and marker.startswith(ORG_FORMAT_PREFIX)
+
+
+def read_org_document(doc: YamlDocument) -> ImportBundle:
+    """The bundle described by one org document; ImportFailure with file/line/field otherwise."""
+    try:
+        org = OrgFile.model_validate(to_plain(doc.data))
+    except ValidationError as exc:
+        raise _failure(doc, exc) from None
+
+    bundle = ImportBundle()
+    for i, unit in enumerate(org.units):
+        bundle.add_unit(
+            UnitNode(slug=unit.slug, name=unit.name, kind=unit.kind, parent=unit.parent),
+            doc.origin("units", i),
+        )
+    for i, person in enumerate(org.people):
+        bundle.add_person(PersonNode(email=person.email, name=person.name), doc.origin("people", i))
+    for i, team in enumerate(org.teams):
+        bundle.add_team(
+            TeamNode(
+                slug=team.slug,
+                name=team.name,
+                type=str(team.type),
+                specialty=str(team.specialty or ""),
+                unit=team.unit,
+                manager=team.manager,
+                description=team.description,
+            ),
+            doc.origin("teams", i),
+        )
+        for j, member in enumerate(team.members):
+            bundle.add_membership(
+                MembershipEdge(
+                    person=member.person,
+                    team=team.slug,
+                    role=str(member.role),
+                    allocation_percent=member.allocation_percent,
+                ),
+                doc.origin("teams", i, "members", j),
+            )
+        for j, served in enumerate(team.served_by):
+            bundle.add_serves(
+                ServesEdge(person=served.person, team=team.slug, note=served.note),
+                doc.origin("teams", i, "served_by", j),
+            )
+        for j, link in enumerate(team.interactions):
+            bundle.add_interaction(
+                _interaction(team.slug, link), doc.origin("teams", i, "interactions", j)
+            )
+    for i, membership in enumerate(org.memberships):
+        bundle.add_membership(
+            MembershipEdge(
+                person=membership.person,
+                team=membership.team,
+                role=str(membership.role),
+                allocation_percent=membership.allocation_percent,
+            ),
+            doc.origin("memberships", i),
+        )
+    for i, serves in enumerate(org.serves):
+        bundle.add_serves(
+            ServesEdge(person=serves.person, team=serves.team, note=serves.note),
+            doc.origin("serves", i),
+        )
+    for i, interaction in enumerate(org.interactions):
+        bundle.add_interaction(
+            _interaction(interaction.source, interaction), doc.origin("interactions", i)
+        )
+    return bundle
+
+
+def _interaction(source: str, link: TeamInteractionIn | InteractionIn) -> InteractionEdge:
+    return InteractionEdge(
+        source=source,
+        target=link.target,
+        mode=str(link.mode),
+        since=link.since,
+        expected_end=link.expected_end,
+        severity=str(link.severity or ""),
+        note=link.note,
+    )
+
+
+def _failure(doc: YamlDocument, exc: ValidationError) -> ImportFailure:
+    errors = exc.errors(include_url=False)
+    lines = []
+    for error in errors[:MAX_ERRORS_SHOWN]:
+        loc = tuple(error["loc"])
+        origin = doc.origin(*loc) if line_of(doc.data, *loc) is not None else doc.origin()
+        lines.append((origin, f"{field_path(loc)}: {_explain(error)}"))
+    first_origin, first_message = lines[0]
+    rest = [f"{origin}: {message}" for origin, message in lines[1:]]
+    if len(errors) > MAX_ERRORS_SHOWN:
+        rest.append(f"... and {len(errors) - MAX_ERRORS_SHOWN} more errors")
+    message = first_message
+    if rest:
+        message += "\n" + "\n".join(rest)
+    return ImportFailure(first_origin, message)
+
+
+def field_path(loc: Sequence[str | int]) -> str:
+    """``('teams', 2, 'type')`` as ``teams[2].type`` (list indexes count from 0)."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(document)"
+
+
+def _explain(error: Any) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
+    got = f"; got {value!r}" if isinstance(value, str | int | float | bool | dt.date) else ""
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        allowed = _allowed_fields(tuple(error["loc"])[:-1])
+        return "unknown field" + (f"; expected one of {', '.join(allowed)}" if allowed else "")
+    if kind == "enum":
+        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return f"expected one of {expected}{got}"
+    if kind == "literal_error":
+        return f"expected {ctx.get('expected')}{got}"
+    if kind == "string_pattern_mismatch":
+        return f"expected a slug (letters, digits, hyphens and underscores){got}"
+    if kind == "string_too_short":
+        return "expected a non-empty text"
+    if kind == "string_too_long":
+        return f"expected at most {ctx.get('max_length')} characters"
+    if kind == "string_type":
+        return f"expected a text{got or f'; got {type(value).__name__}'}"
+    if kind in {"int_type", "int_parsing", "int_from_float"}:
+        return f"expected a whole number{got}"
+    if kind == "greater_than_equal":
+        return f"expected a number of at least {ctx.get('ge')}{got}"
+    if kind == "less_than_equal":
+        return f"expected a number of at most {ctx.get('le')}{got}"
+    if kind.startswith("date_"):
+        return f"expected a date (YYYY-MM-DD){got}"
+    if kind == "list_type":
+        return f"expected a list{got}"
+    if kind in {"model_type", "model_attributes_type", "dict_type"}:
+        return f"expected a mapping of fields{got}"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    return f"{error['msg']}{got}"
+
+
+def _allowed_fields(loc: tuple[str | int, ...]) -> list[str]:
+    """The field names of the model found at ``loc`` (for 'unknown field' messages)."""
+    model: Any = OrgFile
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        is_model = isinstance(model, type) and issubclass(model, BaseModel)
+        field = model.model_fields.get(part) if is_model else None
+        if field is None:
+            return []
+        annotation = field.annotation
+        if get_origin(annotation) is list:
+            annotation = get_args(annotation)[0]
+        model = annotation
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []

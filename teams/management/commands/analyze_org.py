@@ -1,0 +1,101 @@
+"""``python manage.py analyze_org SLUG [--format text|json] [--as-of DATE]``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from teams.analysis import InvalidThresholdsError
+from teams.models import Organization
+from teams.selectors import org_analysis_get
+
+
+def parse_as_of(value: str) -> dt.datetime:
+    """``YYYY-MM-DD`` is the end of that day in UTC; a full ISO 8601 datetime is taken as is
+    (UTC when it has no offset). Raises ``CommandError`` naming the option and the format."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            return dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(
+            f"--as-of: expected a date YYYY-MM-DD or an ISO 8601 datetime "
+            f"(e.g. 2025-03-31T18:00:00+00:00), got '{value}'."
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+class Command(BaseCommand):
+    help = (
+        "Analyse an organisation's graph: metrics and findings (bottlenecks, ops silos, missing "
+        "roles, cognitive load, long collaborations, unclassified teams), now or as of a past "
+        "date. Rules and thresholds: docs/analysis.md."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("slug", help="The organisation's slug.")
+        parser.add_argument(
+            "--format",
+            choices=["text", "json"],
+            default="text",
+            help="A readable report (default) or the JSON of the API.",
+        )
+        parser.add_argument(
+            "--as-of",
+            dest="as_of",
+            metavar="DATE",
+            help="Analyse the topology as it was then: YYYY-MM-DD (end of that day, UTC) or an "
+            "ISO 8601 datetime.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        as_of = parse_as_of(options["as_of"]) if options["as_of"] else None
+        slug = options["slug"]
+        organization = Organization.objects.filter(slug=slug).first()
+        if organization is None:
+            raise CommandError(
+                f"No organisation with slug '{slug}'. Import one with "
+                "`python manage.py import_org --org SLUG PATH`."
+            )
+        try:
+            report = org_analysis_get(organization=organization, as_of=as_of)
+        except InvalidThresholdsError as exc:
+            raise CommandError(f"Organisation '{slug}': {exc}") from None
+        if options["format"] == "json":
+            self.stdout.write(json.dumps(report, indent=2))
+        else:
+            self.stdout.write(render_text(report))
+
+
+def render_text(report: dict[str, Any]) -> str:
+    """The report as plain text: metrics first, then findings in their order (worst first)."""
+    metrics = report["metrics"]
+    lines = [f"Analysis of {report['organization']} as of {report['as_of']}", "", "Metrics"]
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            lines.append(f"  {key}:")
+            lines += [f"    {name:<24} {count}" for name, count in value.items()]
+        else:
+            lines.append(f"  {key:<36} {'n/a' if value is None else value}")
+    findings = report["findings"]
+    lines += ["", f"Findings ({len(findings)})"]
+    if not findings:
+        lines.append("  None: the graph shows no known anti-pattern.")
+    for number, finding in enumerate(findings, start=1):
+        subjects = ", ".join(
+            f"team {s['slug']}" if s["type"] == "team" else f"person {s['email']}"
+            for s in finding["subjects"]
+        )
+        lines += [
+            "",
+            f"{number}. [{finding['severity'].upper()}] {finding['kind']}",
+            f"   Subjects: {subjects}",
+            f"   {finding['explanation']}",
+            f"   Suggested playbook: {finding['suggested_playbook'] or 'none'}",
+        ]
+    return "\n".join(lines)
