@@ -25,8 +25,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_slug
 from django.db import models, transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
+from teams.importers.bulk import insert_with_history
 from teams.importers.bundle import Entry, ImportBundle, ImportFailure, Origin
 from teams.importers.orgfile import email_is_valid
 from teams.importers.reader import read_import_files
@@ -434,15 +435,14 @@ class _Writer:
     def create(self, model: type[_M], rows: list[_M]) -> list[_M]:
         if not rows:
             return []
-        created: list[_M] = bulk_create_with_history(
-            rows,
+        insert_with_history(
             model,
-            batch_size=BATCH_SIZE,
-            default_user=self.user,
-            default_change_reason=self.change_reason,
-            default_date=self.now,
+            rows,
+            history_date=self.now,
+            change_reason=self.change_reason,
+            user_id=self.user.pk if self.user is not None else None,
         )
-        return created
+        return rows
 
     def update(self, model: type[models.Model], rows: list[Any], fields: list[str]) -> None:
         if not rows:
