@@ -56,6 +56,7 @@ KINDS = ("units", "teams", "people", "memberships", "serves", "interactions")
 _TEAM_TYPES = TeamType.values
 _SPECIALTIES = Specialty.values
 _ROLES = MembershipRole.values
+_MEMBER = MembershipRole.MEMBER.value
 _MODES = InteractionMode.values
 _SEVERITIES = Severity.values
 
@@ -280,7 +281,7 @@ def _check_rows(bundle: ImportBundle) -> None:
     for membership_entry in bundle.memberships.values():
         membership, origin = membership_entry.value, membership_entry.origin
         what = f"membership of {membership.person!r} in {membership.team!r}"
-        choice(origin, f"{what}: role", membership.role, _ROLES, blank=False)
+        choice(origin, f"{what}: role", membership.role, _ROLES, blank=True)
         percent = membership.allocation_percent
         if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 100:
             problems.add(origin, f"{what}: allocation_percent: expected 1 to 100; got {percent!r}")
@@ -483,18 +484,24 @@ def _upsert(
     """Create the rows whose key is missing, update those whose values differ; the new rows."""
     to_create: list[_M] = []
     to_update: list[_M] = []
-    fields: list[str] = []
+    fields: dict[str, None] = {}  # ordered set of the fields any updated row changes
     for key, values in entries:
-        fields = list(values)
         row = existing.get(key)
         if row is None:
-            to_create.append(make(values))
-        elif _changed(row, values):
+            to_create.append(
+                make({name: value for name, value in values.items() if value is not None})
+            )
+            continue
+        # A value the file does not give (None) leaves the stored one alone: an import adds what
+        # it knows and never erases what another source or a person set.
+        given = {name: value for name, value in values.items() if value is not None}
+        if _changed(row, given):
             to_update.append(row)
+            fields.update(dict.fromkeys(given))
         else:
             counts.unchanged += 1
     created = writer.create(model, to_create)
-    writer.update(model, to_update, fields)
+    writer.update(model, to_update, list(fields))
     counts.created += len(created)
     counts.updated += len(to_update)
     return created
@@ -577,7 +584,8 @@ def _write_teams(
             "name": team.name,
             "type": team.type,
             "specialty": team.specialty,
-            "description": team.description,
+            # Formats without descriptions, units or managers (TeamAPI, Backstage) leave them be.
+            "description": team.description or None,
             "unit_id": existing.units[team.unit].pk if team.unit else None,
             "manager_id": existing.people[team.manager.lower()].pk if team.manager else None,
         }
@@ -609,7 +617,9 @@ def _write_memberships(
                 {
                     "person_id": person_id,
                     "team_id": team_id,
-                    "role": edge.role,
+                    # No role (Backstage, a CSV row without one): member when new, else unchanged.
+                    "role": edge.role
+                    or (None if (person_id, team_id) in existing.memberships else _MEMBER),
                     "allocation_percent": edge.allocation_percent,
                 },
             )

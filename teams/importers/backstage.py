@@ -19,9 +19,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from teams.graph import InteractionEdge, MembershipEdge, PersonNode, TeamNode, UnitNode
-from teams.importers.bundle import ImportBundle, ImportFailure, Origin
+from teams.importers.bundle import NO_ROLE, ImportBundle, ImportFailure, Origin
 from teams.importers.yamlio import YamlDocument, load_documents, read_text
-from teams.models import InteractionMode, MembershipRole, Severity, Specialty, TeamType
+from teams.models import InteractionMode, Severity, Specialty, TeamType
 
 DEFAULT_NAMESPACE = "default"
 SPECIALTY_ANNOTATION = "transform.dev/specialty"
@@ -255,7 +255,7 @@ class _Catalog:
             # Units hold teams, not people: a membership in a unit has no place in the graph.
             if not groups[group].is_unit:
                 membership = MembershipEdge(
-                    person=emails[user], team=groups[group].slug, role=str(MembershipRole.MEMBER)
+                    person=emails[user], team=groups[group].slug, role=NO_ROLE
                 )
                 bundle.add_membership(membership, origin)
 

@@ -8,7 +8,7 @@ bundle has been read and checked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
 from teams.graph import InteractionEdge, MembershipEdge, PersonNode, ServesEdge, TeamNode, UnitNode
@@ -41,6 +41,11 @@ class ImportFailure(Exception):
 
 
 T = TypeVar("T")
+
+# The role of a membership read from a source that does not know roles (Backstage, a CSV row with
+# an empty role): a new membership gets ``member``, an existing one keeps its role, and a role
+# given by another file for the same membership wins.
+NO_ROLE = ""
 
 
 @dataclass(slots=True)
@@ -78,6 +83,15 @@ class ImportBundle:
 
     def add_membership(self, membership: MembershipEdge, origin: Origin) -> None:
         key = (membership.person, membership.team)
+        existing = self.memberships.get(key)
+        if existing is not None and NO_ROLE in (existing.value.role, membership.role):
+            with_role = membership if existing.value.role == NO_ROLE else existing.value
+            without_role = existing.value if with_role is membership else membership
+            if replace(without_role, role=with_role.role) == with_role:
+                self.memberships[key] = Entry(
+                    with_role, origin if with_role is membership else existing.origin
+                )
+                return
         _add(self.memberships, key, membership, origin, "membership")
 
     def add_serves(self, serves: ServesEdge, origin: Origin) -> None:

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_slug
 
 from teams.graph import MembershipEdge, PersonNode
-from teams.importers.bundle import ImportBundle, ImportFailure, Origin
+from teams.importers.bundle import NO_ROLE, ImportBundle, ImportFailure, Origin
 from teams.importers.orgfile import email_is_valid
 from teams.importers.yamlio import read_text
 from teams.models import MembershipRole
@@ -96,8 +96,8 @@ def _add_row(bundle: ImportBundle, values: dict[str, str], origin: Origin) -> No
             origin,
             f"team: expected a team slug (letters, digits, hyphens and underscores); got {team!r}",
         ) from None
-    role = values.get("role") or MembershipRole.MEMBER.value
-    if role not in MembershipRole.values:
+    role = values.get("role") or NO_ROLE
+    if role and role not in MembershipRole.values:
         raise ImportFailure(
             origin,
             f"role: expected one of {', '.join(MembershipRole.values)} or empty; got {role!r}",

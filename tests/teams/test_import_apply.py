@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from teams.graph import InteractionEdge, MembershipEdge, PersonNode, ServesEdge, TeamNode, UnitNode
 from teams.importers.apply import org_import_apply
-from teams.importers.bundle import ImportBundle, ImportFailure, Origin
+from teams.importers.bundle import NO_ROLE, ImportBundle, ImportFailure, Origin
 from teams.importers.reader import read_import_files
 from teams.models import Interaction, Membership, Organization, OrgUnit, Person, ServesLink, Team
 from tests.conftest import FIXTURES_DIR
@@ -139,7 +139,7 @@ def test_changing_a_team_type_is_an_update_recorded_in_history(organization, tmp
     assert team.history.count() == 2
 
 
-def test_it_updates_links_and_moves_units_and_never_deletes(organization):
+def test_it_updates_links_and_moves_units_and_never_deletes_or_erases(organization):
     org_import_apply(organization=organization, bundle=example_bundle())
     bundle = ImportBundle()
     bundle.add_unit(UnitNode("checkout-area", "Checkout", "product_area", None), at(1))
@@ -162,7 +162,12 @@ def test_it_updates_links_and_moves_units_and_never_deletes(organization):
         == 80
     )
     dependency = Interaction.objects.get(source__slug="checkout", target__slug="dba")
-    assert (dependency.severity, dependency.since, dependency.note) == ("ok", None, "")
+    # The file gives no start date: the stored one stays (an import never erases a value).
+    assert (dependency.severity, dependency.since, dependency.note) == (
+        "ok",
+        dt.date(2023, 9, 1),
+        "",
+    )
     assert Team.objects.filter(organization=organization).count() == 4
 
 
@@ -322,3 +327,64 @@ def test_the_number_of_queries_does_not_grow_with_the_size_of_the_bundle(organiz
     assert len(large.captured_queries) == len(small.captured_queries)
     # Reading the organisation's rows: one query per model, plus the savepoint around it.
     assert len(unchanged.captured_queries) <= 8
+
+
+def test_a_source_without_roles_creates_members_and_keeps_the_roles_already_set(organization):
+    org_import_apply(organization=organization, bundle=example_bundle())
+    stored = Membership.objects.get(person__email="aiko.tanaka@example.com", team__slug="checkout")
+    assert stored.role != "member"
+    bundle = ImportBundle()
+    bundle.add_membership(MembershipEdge("aiko.tanaka@example.com", "checkout", NO_ROLE), at(1))
+    bundle.add_membership(MembershipEdge("aiko.tanaka@example.com", "dba", NO_ROLE), at(2))
+
+    org_import_apply(organization=organization, bundle=bundle)
+
+    stored.refresh_from_db()
+    assert stored.role != "member"
+    added = Membership.objects.get(person__email="aiko.tanaka@example.com", team__slug="dba")
+    assert added.role == "member"
+
+
+def test_a_team_read_without_unit_manager_or_description_keeps_the_stored_ones(organization):
+    org_import_apply(organization=organization, bundle=example_bundle())
+    before = Team.objects.get(organization=organization, slug="checkout")
+    assert before.unit_id is not None
+    assert before.manager_id is not None
+    assert before.description
+    bundle = ImportBundle()
+    bundle.add_team(TeamNode("checkout", "Checkout squad", "stream_aligned"), at(1))
+
+    result = org_import_apply(organization=organization, bundle=bundle)
+
+    after = Team.objects.get(pk=before.pk)
+    assert after.name == "Checkout squad"
+    assert (after.unit_id, after.manager_id, after.description) == (
+        before.unit_id,
+        before.manager_id,
+        before.description,
+    )
+    assert result.counts["teams"].updated == 1
+
+
+def test_a_team_leaving_the_ops_silos_loses_its_specialty(organization):
+    org_import_apply(organization=organization, bundle=example_bundle())
+    silo = Team.objects.get(organization=organization, type="ops_silo")
+    bundle = ImportBundle()
+    bundle.add_team(TeamNode(silo.slug, silo.name, "platform"), at(1))
+
+    org_import_apply(organization=organization, bundle=bundle)
+
+    silo.refresh_from_db()
+    assert (silo.type, silo.specialty) == ("platform", "")
+
+
+def test_a_role_given_by_one_file_wins_over_a_file_that_gives_none():
+    bundle = ImportBundle()
+    bundle.add_membership(MembershipEdge("a@example.com", "t", NO_ROLE), at(1))
+    bundle.add_membership(MembershipEdge("a@example.com", "t", "devops_buddy"), at(2))
+    bundle.add_membership(MembershipEdge("a@example.com", "t", NO_ROLE), at(3))
+
+    entry = bundle.memberships[("a@example.com", "t")]
+    assert (entry.value.role, entry.origin) == ("devops_buddy", at(2))
+    with pytest.raises(ImportFailure, match="defined differently"):
+        bundle.add_membership(MembershipEdge("a@example.com", "t", "lead"), at(4))

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from teams.graph import InteractionEdge, MembershipEdge, PersonNode, TeamNode, UnitNode
 from teams.importers.backstage import is_backstage_document, read_backstage_catalog
-from teams.importers.bundle import ImportBundle, ImportFailure
+from teams.importers.bundle import NO_ROLE, ImportBundle, ImportFailure
 from teams.importers.yamlio import load_documents, read_text
 from teams.models import Interaction, Membership, Organization, OrgUnit, Person, Team
 from tests.conftest import REALWORLD_DIR
@@ -175,7 +175,7 @@ def test_it_makes_memberships_from_members_and_member_of_but_not_in_units():
         ("carol@example.com", "netops"),
     }
     assert bundle.memberships[("carol@example.com", "dba")].value == MembershipEdge(
-        person="carol@example.com", team="dba", role="member", allocation_percent=100
+        person="carol@example.com", team="dba", role=NO_ROLE, allocation_percent=100
     )
 
 

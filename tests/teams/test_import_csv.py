@@ -8,7 +8,7 @@ import pytest
 
 from teams.graph import MembershipEdge, PersonNode
 from teams.importers.apply import org_import_apply
-from teams.importers.bundle import ImportFailure
+from teams.importers.bundle import NO_ROLE, ImportFailure
 from teams.importers.reader import read_import_files
 from teams.models import Membership, Person
 from tests.conftest import FIXTURES_DIR
@@ -27,7 +27,7 @@ def failure(path: Path) -> str:
     return str(caught.value)
 
 
-def test_it_reads_people_and_their_memberships_with_member_as_the_default_role(tmp_path):
+def test_it_reads_people_and_their_memberships_leaving_an_empty_role_unspecified(tmp_path):
     path = write(
         tmp_path,
         "email,name,team,role\n"
@@ -44,7 +44,7 @@ def test_it_reads_people_and_their_memberships_with_member_as_the_default_role(t
     ]
     assert [entry.value for entry in bundle.memberships.values()] == [
         MembershipEdge("ana@example.com", "checkout", "lead", 100),
-        MembershipEdge("bo@example.com", "checkout", "member", 100),
+        MembershipEdge("bo@example.com", "checkout", NO_ROLE, 100),  # member when created
         MembershipEdge("ana@example.com", "search", "devops_buddy", 100),
     ]
     assert set(bundle.team_references) == {"checkout", "search"}
@@ -57,7 +57,7 @@ def test_columns_may_come_in_any_order_and_role_may_be_left_out(tmp_path):
     bundle = read_import_files([path])
 
     assert list(bundle.memberships) == [("ana@example.com", "checkout")]
-    assert bundle.memberships[("ana@example.com", "checkout")].value.role == "member"
+    assert bundle.memberships[("ana@example.com", "checkout")].value.role == NO_ROLE
 
 
 def test_the_example_people_file_reads():
