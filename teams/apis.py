@@ -19,8 +19,6 @@ from typing import Any, ClassVar
 
 from django.db.models import Model, QuerySet
 from django.http import HttpResponse
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -42,6 +40,7 @@ from teams.filters import (
     ServesLinkFilter,
     TeamFilter,
 )
+from teams.graph import parse_as_of
 from teams.models import (
     Interaction,
     InteractionMode,
@@ -117,7 +116,7 @@ class OrgScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
 
 
 class AsOfField(serializers.Field):
-    """A date (end of that day, in the server's time zone) or an ISO 8601 date-time."""
+    """A date (end of that day, UTC) or an ISO 8601 date-time (UTC without an offset)."""
 
     default_error_messages = {
         "invalid": "Expected a date (YYYY-MM-DD) or an ISO 8601 date-time, got '{value}'."
@@ -126,18 +125,10 @@ class AsOfField(serializers.Field):
     def to_internal_value(self, data: Any) -> dt.datetime:
         text = str(data).strip()
         try:
-            moment = parse_datetime(text)
-            if moment is None:
-                day = parse_date(text)
-                if day is None:
-                    self.fail("invalid", value=text)
-                moment = dt.datetime.combine(day, dt.time.max)
+            return parse_as_of(text)
         except ValueError:
-            # Well-formed but impossible, e.g. 2024-02-30.
             self.fail("invalid", value=text)
-        if timezone.is_naive(moment):
-            moment = timezone.make_aware(moment)
-        return moment
+            raise  # fail() always raises; this keeps type checkers sure of it
 
     def to_representation(self, value: dt.datetime) -> str:
         return value.isoformat()

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 
 from teams import models
 from teams.analysis import InvalidThresholdsError
-from teams.management.commands.analyze_org import parse_as_of
+from teams.graph import parse_as_of
 from teams.selectors import org_analysis_get
 from tests.factories import (
     InteractionFactory,

@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from teams.analysis import InvalidThresholdsError
-from teams.models import Organization
+from teams.management.arguments import as_of_argument, organization_argument
 from teams.selectors import org_analysis_get
-
-
-def parse_as_of(value: str) -> dt.datetime:
-    """``YYYY-MM-DD`` is the end of that day in UTC; a full ISO 8601 datetime is taken as is
-    (UTC when it has no offset). Raises ``CommandError`` naming the option and the format."""
-    text = value.strip()
-    try:
-        if len(text) == 10:
-            day = dt.date.fromisoformat(text)
-            return dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise CommandError(
-            f"--as-of: expected a date YYYY-MM-DD or an ISO 8601 datetime "
-            f"(e.g. 2025-03-31T18:00:00+00:00), got '{value}'."
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 class Command(BaseCommand):
@@ -54,14 +36,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        as_of = parse_as_of(options["as_of"]) if options["as_of"] else None
+        as_of = as_of_argument(options["as_of"]) if options["as_of"] else None
         slug = options["slug"]
-        organization = Organization.objects.filter(slug=slug).first()
-        if organization is None:
-            raise CommandError(
-                f"No organisation with slug '{slug}'. Import one with "
-                "`python manage.py import_org --org SLUG PATH`."
-            )
+        organization = organization_argument(slug)
         try:
             report = org_analysis_get(organization=organization, as_of=as_of)
         except InvalidThresholdsError as exc:

@@ -11,8 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from teams.exporters import EXPORT_FORMATS, export_snapshot
-from teams.management.commands.analyze_org import parse_as_of
-from teams.models import Organization
+from teams.management.arguments import as_of_argument, organization_argument
 from teams.selectors import org_snapshot_get
 
 
@@ -53,14 +52,9 @@ class Command(BaseCommand):
             raise CommandError(
                 f"--format: unknown format '{fmt}'; expected one of {', '.join(EXPORT_FORMATS)}."
             )
-        as_of = parse_as_of(options["as_of"]) if options["as_of"] else None
+        as_of = as_of_argument(options["as_of"]) if options["as_of"] else None
         slug = options["slug"]
-        organization = Organization.objects.filter(slug=slug).first()
-        if organization is None:
-            raise CommandError(
-                f"No organisation with slug '{slug}'. Import one with "
-                "`python manage.py import_org --org SLUG PATH`."
-            )
+        organization = organization_argument(slug)
         text = export_snapshot(org_snapshot_get(organization=organization, as_of=as_of), fmt)
         output: Path | None = options["output"]
         if output is None:
