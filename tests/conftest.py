@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-REALWORLD_DIR = REPO_ROOT.parent / "shared" / "realworld"
+# Real-world inputs (Backstage's example organisation), copied unchanged so a fresh clone tests.
+REALWORLD_DIR = REPO_ROOT / "tests" / "data" / "realworld"
 FIXTURES_DIR = REPO_ROOT / "fixtures"
 
 
