@@ -125,7 +125,10 @@ class AnalysisThresholds(BaseModel):
         default=5, ge=1, description="Dependent teams of one specialty from which it is high."
     )
     cognitive_load_capacity_per_person: float = Field(
-        default=0.75, gt=0, description="Load units one full-time member can carry."
+        default=1.0, gt=0, description="Load units one full-time member can carry."
+    )
+    cognitive_load_min_capacity: float = Field(
+        default=3.0, gt=0, description="Capacity of a staffed team however small it is."
     )
     cognitive_load_max_capacity: float = Field(
         default=6.0, gt=0, description="Capacity of a team however large it is."
@@ -142,6 +145,7 @@ class AnalysisThresholds(BaseModel):
         pairs = (
             ("team_bottleneck_high_dependents", "team_bottleneck_min_dependents"),
             ("person_bottleneck_high_teams", "person_bottleneck_min_teams"),
+            ("cognitive_load_max_capacity", "cognitive_load_min_capacity"),
         )
         for high, low in pairs:
             if getattr(self, high) < getattr(self, low):
@@ -568,7 +572,7 @@ def missing_role_findings(*, index: _Index) -> list[Finding]:
                     subjects=[_team(slug)],
                     explanation=(
                         f"Platform team {slug} has no product_owner member, yet "
-                        f"{_plural(len(consumers), 'team')} consume it; without an owner its "
+                        f"{_plural(len(consumers), 'team')} {'consumes' if len(consumers) == 1 else 'consume'} it; without an owner its "
                         "roadmap follows tickets, not its users' needs."
                     ),
                     suggested_playbook=PLAYBOOK_PLATFORM_AS_A_PRODUCT,
@@ -599,7 +603,10 @@ def cognitive_load_findings(
         fte = index.fte.get(slug, 0.0)
         staffed = bool(index.members.get(slug))
         capacity = (
-            min(t.cognitive_load_max_capacity, t.cognitive_load_capacity_per_person * fte)
+            min(
+                t.cognitive_load_max_capacity,
+                max(t.cognitive_load_min_capacity, t.cognitive_load_capacity_per_person * fte),
+            )
             if staffed
             else t.cognitive_load_max_capacity
         )

@@ -431,8 +431,8 @@ def partners_of(slug: str, count: int) -> tuple[dict[str, str], list[Interaction
 
 
 def test_it_flags_a_small_team_with_many_partners() -> None:
-    # Two full-time members carry 2 * 0.75 = 1.5; three partners are a load of 3 = ratio 2.
-    others, edges = partners_of("a", 3)
+    # Two full-time members carry the minimum capacity of 3; six partners are a load of 6 = ratio 2.
+    others, edges = partners_of("a", 6)
     report = analyze_snapshot(
         staffed(
             {"a": "complicated_subsystem"} | others, members={"a": crew("a", 2)}, interactions=edges
@@ -442,8 +442,24 @@ def test_it_flags_a_small_team_with_many_partners() -> None:
     [finding] = findings(report, "cognitive_load")
     assert team_slugs(finding) == ["a"]
     assert finding["severity"] == "high"
-    assert finding["impact"] == 1.5
+    assert finding["impact"] == 3
     assert finding["suggested_playbook"] == "launch-platform-team"
+
+
+def test_a_small_team_carries_the_minimum_capacity() -> None:
+    others, edges = partners_of("a", 3)
+    members = {"a": crew("a", 2)}
+    report = analyze_snapshot(
+        staffed({"a": "complicated_subsystem"} | others, members=members, interactions=edges)
+    )
+    assert findings(report, "cognitive_load") == []
+
+    others, edges = partners_of("a", 4)
+    report = analyze_snapshot(
+        staffed({"a": "complicated_subsystem"} | others, members=members, interactions=edges)
+    )
+    [finding] = findings(report, "cognitive_load")
+    assert finding["severity"] == "medium"
 
 
 def test_a_full_team_carries_up_to_six_partners() -> None:
@@ -463,7 +479,7 @@ def test_a_full_team_carries_up_to_six_partners() -> None:
 
 
 def test_ticket_dependencies_a_team_waits_on_add_to_its_load() -> None:
-    # Four partners fit a six-person team (capacity 4.5); waiting on them blocked adds 4 more.
+    # Four partners fit a six-person team (capacity 6); waiting on them blocked adds 4 more.
     teams = {"a": "complicated_subsystem"} | {f"x{i}": "enabling" for i in range(4)}
     report = analyze_snapshot(
         staffed(teams, interactions=[ticket("a", f"x{i}", "blocking") for i in range(4)])
@@ -488,13 +504,19 @@ def test_a_team_without_members_is_assumed_full_rather_than_overloaded() -> None
 
 
 def test_cognitive_load_capacity_can_be_overridden() -> None:
-    others, edges = partners_of("a", 3)
+    others, edges = partners_of("a", 6)
+    teams = {"a": "complicated_subsystem"} | others
+    members = {"a": crew("a", 2)}
+    assert findings(
+        analyze_snapshot(staffed(teams, members=members, interactions=edges)), "cognitive_load"
+    )
+
     report = analyze_snapshot(
         staffed(
-            {"a": "complicated_subsystem"} | others,
-            members={"a": crew("a", 2)},
+            teams,
+            members=members,
             interactions=edges,
-            thresholds={"cognitive_load_capacity_per_person": 2.0},
+            thresholds={"cognitive_load_capacity_per_person": 3.0},
         )
     )
 
@@ -773,3 +795,10 @@ def test_invalid_threshold_overrides_raise_a_value_error_naming_the_key(
 def test_thresholds_that_are_not_an_object_are_rejected() -> None:
     with pytest.raises(InvalidThresholdsError, match="JSON object"):
         AnalysisThresholds.from_overrides([3])  # type: ignore[arg-type]
+
+
+def test_a_minimum_capacity_above_the_maximum_is_refused() -> None:
+    with pytest.raises(ValueError, match="cognitive_load_max_capacity must not be below"):
+        analyze_snapshot(
+            staffed({"a": "stream_aligned"}, thresholds={"cognitive_load_min_capacity": 9})
+        )
