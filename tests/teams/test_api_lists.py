@@ -230,3 +230,35 @@ def test_a_list_runs_the_same_queries_for_2_rows_as_for_30(
     assert len(response.json()["results"]) >= 30
     # Nested lists: access check, count, page. Organisations: count, page, the caller's roles.
     assert small == 3
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/orgs/qc/analysis/", "/api/v1/orgs/qc/export/?format=json"]
+)
+def test_analysis_and_export_run_the_same_queries_for_a_small_and_a_larger_graph(
+    db: Any, django_assert_num_queries: Any, url: str
+) -> None:
+    org = OrganizationFactory(slug="qc")
+    admin: Any = UserFactory()
+    OrganizationRoleFactory(organization=org, user=admin, role=Role.ADMIN)
+    client = APIClient()
+    client.force_authenticate(admin)
+    _make_teams(org, 2)
+    _make_memberships(org, 2)
+    _make_interactions(org, 2)
+    small, _ = _count_queries_of(client, url)
+
+    _make_teams(org, 20)
+    _make_memberships(org, 20)
+    _make_interactions(org, 20)
+
+    with django_assert_num_queries(small):
+        response = client.get(url)
+    assert response.status_code == 200
+
+
+def _count_queries_of(client: APIClient, url: str) -> tuple[int, Any]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, response.content
+    return len(queries), response
