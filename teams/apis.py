@@ -194,6 +194,14 @@ class OrganizationOutputSerializer(serializers.ModelSerializer):
         fields = ["slug", "name", "roles", "analysis_thresholds", "created_at", "updated_at"]
 
 
+class OrganizationInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    analysis_thresholds = serializers.JSONField(
+        required=False,
+        help_text="Overrides of the analysis thresholds (keys and defaults: docs/analysis.md).",
+    )
+
+
 @extend_schema(tags=["organisations"])
 class OrganizationViewSet(viewsets.GenericViewSet):
     """Organisations in which the caller holds a role."""
@@ -215,6 +223,18 @@ class OrganizationViewSet(viewsets.GenericViewSet):
     def retrieve(self, request: Request, org_slug: str) -> Response:
         access = selectors.org_access_get(user=request.user, org_slug=org_slug)
         organization = access.organization
+        organization.caller_roles = sorted(access.roles)  # type: ignore[attr-defined]
+        return Response(self.get_serializer(organization).data)
+
+    @extend_schema(request=OrganizationInputSerializer)
+    def partial_update(self, request: Request, org_slug: str) -> Response:
+        access = selectors.org_access_get(user=request.user, org_slug=org_slug)
+        selectors.org_admin_access_check(access=access, action="change the organisation")
+        payload = OrganizationInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        organization = services.organization_update(
+            organization=access.organization, data=payload.validated_data
+        )
         organization.caller_roles = sorted(access.roles)  # type: ignore[attr-defined]
         return Response(self.get_serializer(organization).data)
 

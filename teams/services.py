@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
 
+from teams.analysis import AnalysisThresholds, InvalidThresholdsError
 from teams.models import (
     Interaction,
     Membership,
@@ -120,6 +121,20 @@ def _update(instance: _M, *, data: Mapping[str, Any], fields: Iterable[str]) -> 
 
 def _normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+@transaction.atomic
+def organization_update(*, organization: Organization, data: Mapping[str, Any]) -> Organization:
+    """Rename the organisation or change its analysis thresholds (validated, so that a bad
+    override is refused here rather than breaking every later analysis)."""
+    if "analysis_thresholds" in data:
+        try:
+            AnalysisThresholds.from_overrides(data["analysis_thresholds"])
+        except InvalidThresholdsError as exc:
+            raise ApplicationError(
+                str(exc), extra={"fields": {"analysis_thresholds": [str(exc)]}}
+            ) from None
+    return _update(organization, data=data, fields=("name", "analysis_thresholds"))
 
 
 @transaction.atomic

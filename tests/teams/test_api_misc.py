@@ -193,3 +193,49 @@ def test_the_schema_and_docs_pages_are_served(world: World) -> None:
 
     assert schema.status_code == 200
     assert docs.status_code == 200
+
+
+def test_an_admin_sets_analysis_thresholds_and_the_analysis_follows_them(world: World) -> None:
+    before = world.client("admin").get("/api/v1/orgs/acme/analysis/").json()
+    assert not any(f["kind"] == "team_bottleneck" for f in before["findings"])
+
+    response = world.client("admin").patch(
+        "/api/v1/orgs/acme/",
+        {"analysis_thresholds": {"team_bottleneck_min_dependents": 1}},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["analysis_thresholds"] == {"team_bottleneck_min_dependents": 1}
+    after = world.client("admin").get("/api/v1/orgs/acme/analysis/").json()
+    assert any(f["kind"] == "team_bottleneck" for f in after["findings"])
+
+
+def test_invalid_analysis_thresholds_are_a_400_naming_the_key_and_change_nothing(
+    world: World,
+) -> None:
+    response = world.client("admin").patch(
+        "/api/v1/orgs/acme/", {"analysis_thresholds": {"no_such_knob": 3}}, format="json"
+    )
+
+    assert response.status_code == 400
+    body = response.json()
+    assert "analysis_thresholds.no_such_knob" in body["message"]
+    assert "analysis_thresholds" in body["extra"]["fields"]
+    world.acme.org.refresh_from_db()
+    assert world.acme.org.analysis_thresholds == {}
+
+
+@pytest.mark.parametrize("kind", ["change_agent", "em", "leader", "member"])
+def test_only_an_admin_may_change_the_organisation(world: World, kind: str) -> None:
+    response = world.client(kind).patch("/api/v1/orgs/acme/", {"name": "Hijacked"}, format="json")
+
+    assert response.status_code == 403
+    world.acme.org.refresh_from_db()
+    assert world.acme.org.name == "Acme"
+
+
+def test_another_organisation_cannot_be_changed_even_by_an_admin_elsewhere(world: World) -> None:
+    response = world.client("no_role").patch("/api/v1/orgs/acme/", {"name": "X"}, format="json")
+
+    assert response.status_code == 404
