@@ -80,3 +80,19 @@ def test_default_broker_needs_no_server(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-1] == "filesystem://"
+
+
+def test_the_front_door_leads_to_the_api_documentation(client):
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/api/docs/"
+    assert client.get("/api/docs/").status_code == 200
+    assert client.get("/api/schema/").status_code == 200
+
+
+def test_the_api_documentation_serves_swagger_ui_itself_rather_than_from_a_cdn(client):
+    page = client.get("/api/docs/").content.decode()
+
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css" in page
+    assert "cdn.jsdelivr.net" not in page

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "django_celery_beat",
     "teams",
@@ -142,7 +143,7 @@ STORAGES = {
     },
 }
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/api-auth/login/"
 
 # E-mail: SMTP when EMAIL_HOST is set, else messages are written as files to var/outbox/.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
@@ -202,6 +203,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Organisation graph, transformation plans, check-ins and readiness.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's files are served by this app, not fetched from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "OrganizationRoleEnum": "teams.models.Role",
         "MembershipRoleEnum": "teams.models.MembershipRole",

@@ -2,9 +2,12 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
+    # Until the web interface lands, the front door is the browsable API documentation.
+    path("", RedirectView.as_view(pattern_name="api-docs", permanent=False), name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("teams.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
