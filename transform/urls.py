@@ -10,6 +10,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="api-docs", permanent=False), name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("teams.urls")),
+    path("api/v1/", include("playbooks.urls")),
+    path("api/v1/", include("transform.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api-auth/", include("rest_framework.urls")),

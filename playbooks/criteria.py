@@ -1,0 +1,512 @@
+"""Exit criteria: is a milestone really done, judged from the organisation graph and signals.
+
+Pure computation on plain values: graph checks read a ``teams.graph.OrgSnapshot`` (reusing the
+findings of ``teams.analysis``), signal thresholds read the latest organisation-level reading
+through a lookup function, and nothing here imports Django. The vocabulary, every rule and the
+result shape are documented in ``docs/exit-criteria.md``; keep the two in step.
+
+The guiding rule: a criterion never passes without data. A missing reading, too few respondents,
+an empty graph or a graph where the rule has nothing to look at reports ``unknown``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from teams.analysis import (
+    COLLABORATION,
+    DEVOPS_BUDDY,
+    OPS_SILO,
+    PLATFORM,
+    PRODUCT_OWNER,
+    STREAM_ALIGNED,
+    TICKET_DEPENDENCY,
+    InvalidThresholdsError,
+    analyze_snapshot,
+)
+from teams.graph import OrgSnapshot
+
+# The closed vocabulary of graph checks, in the order the docs describe them.
+GRAPH_CHECKS: tuple[str, ...] = (
+    "no_ticket_dependencies_on_ops_silos",
+    "every_stream_team_has_devops_buddy",
+    "platform_team_has_product_owner",
+    "no_person_bottlenecks",
+    "no_long_running_collaborations",
+    "ops_silos_merged",
+    "no_team_bottlenecks",
+    "no_cognitive_overload",
+    "every_team_classified",
+)
+
+# The closed vocabulary of signal kinds a threshold may name; issue 4 (check-ins and readiness)
+# computes them. Until a kind has a reading, criteria on it report ``unknown``.
+SIGNAL_KINDS: tuple[str, ...] = (
+    "westrum_score",
+    "adkar_awareness",
+    "adkar_desire",
+    "adkar_knowledge",
+    "adkar_ability",
+    "adkar_reinforcement",
+    "adkar_barrier",
+    "platform_satisfaction",
+    "checkin_confidence",
+    "platform_adoption",
+    "blocked_developer_hours",
+    "time_to_first_deploy",
+    "deployment_frequency",
+    "lead_time_for_changes",
+    "change_failure_rate",
+    "failed_deployment_recovery_time",
+    "deployment_rework_rate",
+    "incidents",
+    "open_tickets",
+)
+
+SIGNAL_OPS: tuple[str, ...] = (">=", ">", "<=", "<", "==")
+
+Status = Literal["pass", "fail", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class SignalReading:
+    """The latest organisation-level value of one signal kind.
+
+    ``respondents`` is how many people the value was computed from (survey-derived signals), None
+    for an objective measurement such as deployment frequency.
+    """
+
+    value: float
+    respondents: int | None = None
+    as_of: dt.datetime | None = None
+
+
+# Signal kind -> its latest organisation-level reading, None when there is no data yet.
+SignalLookup = Callable[[str], SignalReading | None]
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionResult:
+    criterion: dict[str, Any]
+    status: Status
+    evidence: dict[str, Any]
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The result ready for JSON (plan reports, the API)."""
+        return {
+            "criterion": dict(self.criterion),
+            "status": self.status,
+            "message": self.message,
+            "evidence": self.evidence,
+        }
+
+
+def evaluate_criteria(
+    criteria: list[dict[str, Any]],
+    *,
+    snapshot: OrgSnapshot,
+    signals: SignalLookup,
+    today: dt.date | None = None,
+) -> list[CriterionResult]:
+    """One result per criterion, in order.
+
+    ``snapshot`` is the organisation graph to judge (live, past or a scenario's preview);
+    ``signals`` returns the latest reading of a signal kind or None; ``today`` is the day the
+    analysis is made as of (ages of collaborations), by default the snapshot's ``as_of`` date.
+    Every criterion is validated before any is evaluated: an unknown graph check, signal kind or
+    operator, or a malformed criterion, raises ``ValueError`` naming its position. The playbook
+    format validates the same on load; this is the second guard for criteria stored as JSON.
+    The organisation analysis runs at most once per call, and only if a check needs it.
+    """
+    for position, criterion in enumerate(criteria):
+        _validate(criterion, position=position)
+    graph = _GraphFacts(snapshot=snapshot, today=today)
+    results = []
+    for criterion in criteria:
+        if "graph" in criterion:
+            results.append(_graph_result(criterion, graph=graph))
+        else:
+            results.append(_signal_result(criterion, signals=signals))
+    return results
+
+
+def _validate(criterion: object, *, position: int) -> None:
+    where = f"exit criterion {position + 1}"
+    if not isinstance(criterion, dict):
+        raise ValueError(f"{where}: expected a mapping, got {type(criterion).__name__}")
+    if ("graph" in criterion) == ("signal" in criterion):
+        raise ValueError(f"{where}: expected exactly one of 'graph' or 'signal', got {criterion!r}")
+    if "graph" in criterion:
+        extra = sorted(set(criterion) - {"graph"})
+        if extra:
+            raise ValueError(f"{where}: unknown key(s) {', '.join(extra)} for a graph check")
+        if criterion["graph"] not in GRAPH_CHECKS:
+            raise ValueError(
+                f"{where}: unknown graph check {criterion['graph']!r}; "
+                f"expected one of {', '.join(GRAPH_CHECKS)}"
+            )
+        return
+    extra = sorted(set(criterion) - {"signal", "op", "value", "min_respondents"})
+    if extra:
+        raise ValueError(f"{where}: unknown key(s) {', '.join(extra)} for a signal threshold")
+    if criterion["signal"] not in SIGNAL_KINDS:
+        raise ValueError(
+            f"{where}: unknown signal kind {criterion['signal']!r}; "
+            f"expected one of {', '.join(SIGNAL_KINDS)}"
+        )
+    if criterion.get("op") not in SIGNAL_OPS:
+        raise ValueError(
+            f"{where}: op must be one of {', '.join(SIGNAL_OPS)}, got {criterion.get('op')!r}"
+        )
+    value = criterion.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{where}: value must be a finite number, got {value!r}")
+    minimum = criterion.get("min_respondents")
+    if minimum is not None and (
+        isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 1
+    ):
+        raise ValueError(f"{where}: min_respondents must be an integer >= 1, got {minimum!r}")
+
+
+# --- signal thresholds -------------------------------------------------------------------------
+
+
+def _compare(value: float, op: str, threshold: float) -> bool:
+    if op == ">=":
+        return value >= threshold
+    if op == ">":
+        return value > threshold
+    if op == "<=":
+        return value <= threshold
+    if op == "<":
+        return value < threshold
+    # Readings are computed (averages, rates), so "==" tolerates floating-point noise.
+    return math.isclose(value, threshold, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def _signal_result(criterion: dict[str, Any], *, signals: SignalLookup) -> CriterionResult:
+    kind = criterion["signal"]
+    op = criterion["op"]
+    threshold = criterion["value"]
+    minimum = criterion.get("min_respondents")
+    reading = signals(kind)
+    evidence: dict[str, Any] = {
+        "value": None,
+        "threshold": threshold,
+        "op": op,
+        "respondents": None,
+        "min_respondents": minimum,
+        "as_of": None,
+    }
+
+    def result(status: Status, message: str) -> CriterionResult:
+        return CriterionResult(
+            criterion=dict(criterion), status=status, evidence=evidence, message=message
+        )
+
+    if reading is None:
+        return result("unknown", f"No data yet for {kind}.")
+    evidence["respondents"] = reading.respondents
+    evidence["as_of"] = reading.as_of.isoformat() if reading.as_of else None
+    if minimum is not None:
+        # Below the minimum the value is withheld, not only ignored: with a handful of answers a
+        # survey average can reveal what one person said.
+        if reading.respondents is None:
+            return result(
+                "unknown",
+                f"{kind} has no respondent count, so its minimum of {minimum} respondents "
+                "cannot be checked.",
+            )
+        if reading.respondents < minimum:
+            return result(
+                "unknown",
+                f"Only {_plural(reading.respondents, 'respondent')} for {kind}, "
+                f"{minimum} needed before it counts.",
+            )
+    if not math.isfinite(reading.value):
+        return result("unknown", f"{kind} has no usable value ({reading.value}).")
+    evidence["value"] = reading.value
+    passed = _compare(reading.value, op, threshold)
+    respondents = (
+        f", {_plural(reading.respondents, 'respondent')}" if reading.respondents is not None else ""
+    )
+    return result(
+        "pass" if passed else "fail",
+        f"{kind} is {reading.value:g}{respondents}; "
+        f"{op} {threshold:g} is required{'' if passed else ', not met'}.",
+    )
+
+
+# --- graph checks ------------------------------------------------------------------------------
+
+_FINDING_CHECKS: dict[str, str] = {
+    "every_stream_team_has_devops_buddy": "missing_devops_buddy",
+    "platform_team_has_product_owner": "missing_product_owner",
+    "no_person_bottlenecks": "person_bottleneck",
+    "no_long_running_collaborations": "long_running_collaboration",
+    "no_team_bottlenecks": "team_bottleneck",
+    "no_cognitive_overload": "cognitive_load",
+    "every_team_classified": "unclassified_team",
+}
+
+_Verdict = tuple[Status, str, dict[str, Any]]
+
+
+class _GraphFacts:
+    """The snapshot plus its analysis findings by kind, analysed on first use only."""
+
+    def __init__(self, *, snapshot: OrgSnapshot, today: dt.date | None) -> None:
+        self.snapshot = snapshot
+        self.today = today
+        self.team_type = {team.slug: team.type for team in snapshot.teams}
+        self._findings: dict[str, list[dict[str, Any]]] | None = None
+        self._error: str | None = None
+
+    def findings(self, kind: str) -> list[dict[str, Any]] | None:
+        """The findings of ``kind``; None when the organisation's thresholds are invalid."""
+        if self._findings is None and self._error is None:
+            try:
+                report = analyze_snapshot(self.snapshot, today=self.today)
+            except InvalidThresholdsError as exc:
+                self._error = str(exc)
+            else:
+                self._findings = {}
+                for finding in report["findings"]:
+                    self._findings.setdefault(finding["kind"], []).append(finding)
+        if self._findings is None:
+            return None
+        return self._findings.get(kind, [])
+
+    @property
+    def error(self) -> str | None:
+        return self._error
+
+    def slugs_of_type(self, team_type: str) -> list[str]:
+        return sorted(slug for slug, kind in self.team_type.items() if kind == team_type)
+
+
+def _graph_result(criterion: dict[str, Any], *, graph: _GraphFacts) -> CriterionResult:
+    name = criterion["graph"]
+    status: Status
+    if not graph.snapshot.teams:
+        status, message, evidence = (
+            "unknown",
+            "The organisation graph has no teams yet; import the organisation first.",
+            {"count": 0, "teams": []},
+        )
+    elif name in _FINDING_CHECKS and graph.findings(_FINDING_CHECKS[name]) is None:
+        status, message, evidence = (
+            "unknown",
+            f"The organisation analysis cannot run: {graph.error}.",
+            {"error": graph.error},
+        )
+    else:
+        status, message, evidence = _GRAPH_RULES[name](graph)
+    return CriterionResult(
+        criterion=dict(criterion), status=status, evidence=evidence, message=message
+    )
+
+
+def _subjects(finding: dict[str, Any], subject_type: str) -> list[str]:
+    key = "slug" if subject_type == "team" else "email"
+    return [s[key] for s in finding["subjects"] if s["type"] == subject_type]
+
+
+def _first_teams(graph: _GraphFacts, kind: str) -> list[str]:
+    """The team each finding of ``kind`` is about (its first subject), sorted."""
+    return sorted({_subjects(f, "team")[0] for f in graph.findings(kind) or []})
+
+
+def _check_ticket_dependencies_on_ops_silos(graph: _GraphFacts) -> _Verdict:
+    silos = set(graph.slugs_of_type(OPS_SILO))
+    edges = [
+        edge
+        for edge in graph.snapshot.interactions
+        if edge.mode == TICKET_DEPENDENCY and edge.target in silos
+    ]
+    targets = sorted({edge.target for edge in edges})
+    sources = sorted({edge.source for edge in edges})
+    evidence = {
+        "count": len(edges),
+        "teams": targets,
+        "dependent_teams": sources,
+        "blocking": sum(1 for edge in edges if edge.severity == "blocking"),
+        "ops_silos": len(silos),
+    }
+    if not edges:
+        return (
+            "pass",
+            f"No ticket dependency targets an ops silo ({_plural(len(silos), 'ops silo')} left).",
+            evidence,
+        )
+    return (
+        "fail",
+        f"{_plural(len(edges), 'ticket dependency', 'ticket dependencies')} still target "
+        f"ops silos {_listing(targets)}, from {_listing(sources)}.",
+        evidence,
+    )
+
+
+def _check_stream_teams_have_buddy(graph: _GraphFacts) -> _Verdict:
+    stream = graph.slugs_of_type(STREAM_ALIGNED)
+    missing = _first_teams(graph, "missing_devops_buddy")
+    evidence = {"count": len(missing), "teams": missing, "stream_aligned_teams": len(stream)}
+    if not stream:
+        # Nothing to check is not success: the teams are probably not classified yet.
+        return (
+            "unknown",
+            "The graph has no stream-aligned teams to check for a devops_buddy; "
+            "classify the teams first.",
+            evidence,
+        )
+    if not missing:
+        return (
+            "pass",
+            f"All {_plural(len(stream), 'stream-aligned team')} have a {DEVOPS_BUDDY} member.",
+            evidence,
+        )
+    return (
+        "fail",
+        f"{len(missing)} of {_plural(len(stream), 'stream-aligned team')} have no "
+        f"{DEVOPS_BUDDY} member: {_listing(missing)}.",
+        evidence,
+    )
+
+
+def _check_platform_has_product_owner(graph: _GraphFacts) -> _Verdict:
+    platforms = graph.slugs_of_type(PLATFORM)
+    missing = _first_teams(graph, "missing_product_owner")
+    evidence = {"count": len(missing), "teams": missing, "platform_teams": len(platforms)}
+    if not platforms:
+        # Unlike the buddy check, the rule is about a team the transformation creates: until it
+        # exists, the milestone that gives it a product owner is not done.
+        return (
+            "fail",
+            f"There is no platform team yet, so none has a {PRODUCT_OWNER}.",
+            evidence,
+        )
+    if not missing:
+        return (
+            "pass",
+            f"All {_plural(len(platforms), 'platform team')} have a {PRODUCT_OWNER} member.",
+            evidence,
+        )
+    return (
+        "fail",
+        f"{len(missing)} of {_plural(len(platforms), 'platform team')} have no "
+        f"{PRODUCT_OWNER} member: {_listing(missing)}.",
+        evidence,
+    )
+
+
+def _check_person_bottlenecks(graph: _GraphFacts) -> _Verdict:
+    findings = graph.findings("person_bottleneck") or []
+    people = [
+        {"email": _subjects(f, "person")[0], "severity": f["severity"]}
+        for f in sorted(findings, key=lambda f: _subjects(f, "person")[0])
+    ]
+    teams = sorted({slug for f in findings for slug in _subjects(f, "team")})
+    evidence = {
+        "count": len(people),
+        "people": [p["email"] for p in people],
+        "severities": {p["email"]: p["severity"] for p in people},
+        "teams": teams,
+    }
+    if not graph.snapshot.memberships and not graph.snapshot.serves:
+        return (
+            "unknown",
+            "The graph has no memberships yet, so person bottlenecks cannot be judged.",
+            evidence,
+        )
+    if not people:
+        return "pass", "No person is a bottleneck.", evidence
+    shown = [f"{p['email']} ({p['severity']})" for p in people]
+    return (
+        "fail",
+        f"{_plural(len(people), 'person is a bottleneck', 'people are bottlenecks')}: "
+        f"{_listing(shown, sort=False)}.",
+        evidence,
+    )
+
+
+def _check_long_running_collaborations(graph: _GraphFacts) -> _Verdict:
+    findings = graph.findings("long_running_collaboration") or []
+    pairs = sorted(tuple(_subjects(f, "team")[:2]) for f in findings)
+    evidence = {
+        "count": len(pairs),
+        "collaborations": [{"source": a, "target": b} for a, b in pairs],
+        "teams": sorted({slug for pair in pairs for slug in pair}),
+        "collaborations_in_graph": sum(
+            1 for edge in graph.snapshot.interactions if edge.mode == COLLABORATION
+        ),
+    }
+    if not pairs:
+        return "pass", "No collaboration has outrun its expected end.", evidence
+    shown = [f"{a} with {b}" for a, b in pairs]
+    return (
+        "fail",
+        f"{_plural(len(pairs), 'collaboration has', 'collaborations have')} run too long: "
+        f"{_listing(shown, sort=False)}.",
+        evidence,
+    )
+
+
+def _check_ops_silos_merged(graph: _GraphFacts) -> _Verdict:
+    silos = graph.slugs_of_type(OPS_SILO)
+    evidence = {"count": len(silos), "teams": silos}
+    if not silos:
+        return "pass", "No ops silo teams are left.", evidence
+    return (
+        "fail",
+        f"{_plural(len(silos), 'ops silo team is', 'ops silo teams are')} left: {_listing(silos)}.",
+        evidence,
+    )
+
+
+def _finding_teams_check(kind: str, *, ok: str, bad: str) -> Callable[[_GraphFacts], _Verdict]:
+    def check(graph: _GraphFacts) -> _Verdict:
+        teams = _first_teams(graph, kind)
+        evidence = {"count": len(teams), "teams": teams}
+        if not teams:
+            return "pass", ok, evidence
+        return "fail", f"{_plural(len(teams), 'team')} {bad}: {_listing(teams)}.", evidence
+
+    return check
+
+
+_GRAPH_RULES: dict[str, Callable[[_GraphFacts], _Verdict]] = {
+    "no_ticket_dependencies_on_ops_silos": _check_ticket_dependencies_on_ops_silos,
+    "every_stream_team_has_devops_buddy": _check_stream_teams_have_buddy,
+    "platform_team_has_product_owner": _check_platform_has_product_owner,
+    "no_person_bottlenecks": _check_person_bottlenecks,
+    "no_long_running_collaborations": _check_long_running_collaborations,
+    "ops_silos_merged": _check_ops_silos_merged,
+    "no_team_bottlenecks": _finding_teams_check(
+        "team_bottleneck", ok="No team is a bottleneck.", bad="still a bottleneck"
+    ),
+    "no_cognitive_overload": _finding_teams_check(
+        "cognitive_load",
+        ok="No team carries more load than its capacity.",
+        bad="carry more load than their capacity",
+    ),
+    "every_team_classified": _finding_teams_check(
+        "unclassified_team",
+        ok="Every team has a Team Topologies type.",
+        bad="have no Team Topologies type",
+    ),
+}
+
+
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (plural or word + 's')}"
+
+
+def _listing(names: list[str], *, sort: bool = True, limit: int = 10) -> str:
+    ordered = sorted(names) if sort else list(names)
+    shown = ", ".join(ordered[:limit])
+    return shown if len(ordered) <= limit else f"{shown} and {len(ordered) - limit} more"

@@ -1,0 +1,416 @@
+"""The playbook file format: one YAML document describing phases of milestones.
+
+The pydantic models below are the format's single definition: ``playbook_parse`` validates with
+them, ``docs/schemas/playbook.schema.json`` is generated from them (``playbook_json_schema``) and
+a test keeps the committed schema equal to the generated one. Every model forbids unknown fields
+and types are strict: ``duration_days: "14"`` is an error, not 14.
+
+What a schema cannot say is checked after it, before anything is stored: phase and milestone keys
+are unique, ``depends_on`` names milestones of the same playbook (not itself), and the
+dependencies form no cycle. Every error names the file, the line and the field path.
+
+This module is pure (no Django), so it can be used and tested without a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+)
+
+from playbooks.criteria import GRAPH_CHECKS, SIGNAL_KINDS
+from playbooks.planning import cycle_text, find_cycle
+from teams.importers.bundle import ImportFailure, Origin
+from teams.importers.yamlio import YamlDocument, line_of, load_documents, to_plain
+
+# Django's slug rule (SlugField), so keys are valid in URLs and in the database.
+SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
+# More errors than this in one file are summarised: the first ones are what the author fixes.
+MAX_ERRORS_SHOWN = 20
+OwnerRole = Literal["change_agent", "engineering_manager", "leader", "platform_product_owner"]
+# The roles a milestone owner may hold, for code that assigns owners.
+OWNER_ROLES: tuple[str, ...] = get_args(OwnerRole)
+
+# Tags of the two kinds of exit criterion. pydantic puts the tag into error locations; these
+# names are never field names, so they can be dropped again to get the path in the file.
+_GRAPH_TAG = "graph criterion"
+_SIGNAL_TAG = "signal criterion"
+
+
+class PlaybookError(ImportFailure):
+    """A playbook file is invalid; nothing has been stored.
+
+    ``str()`` reads ``file, document 1, line 12: phases[0].milestones[1].duration_days: ...``.
+    ``field`` is the path of the first offending field (None for file-level errors) and
+    ``problems`` lists every error found as (origin, field path, message).
+    """
+
+    def __init__(
+        self,
+        origin: Origin | str | None,
+        message: str,
+        *,
+        field: str | None = None,
+        problems: Sequence[tuple[Origin, str, str]] = (),
+    ) -> None:
+        super().__init__(origin, message)
+        self.field = field
+        self.problems = list(problems)
+
+
+def _text(value: str) -> str:
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError("expected a non-empty text")
+    return stripped
+
+
+def _paragraph(value: str) -> str:
+    if "\n\n" in value.replace("\r\n", "\n"):
+        raise ValueError("expected one paragraph (no blank lines)")
+    return value
+
+
+def _graph_check(value: str) -> str:
+    if value not in GRAPH_CHECKS:
+        raise ValueError(
+            f"unknown graph check {value!r}; expected one of {', '.join(GRAPH_CHECKS)}"
+        )
+    return value
+
+
+def _signal_kind(value: str) -> str:
+    if value not in SIGNAL_KINDS:
+        raise ValueError(f"unknown signal {value!r}; expected one of {', '.join(SIGNAL_KINDS)}")
+    return value
+
+
+Slug = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=SLUG_PATTERN,
+        description="Letters, digits, hyphens and underscores.",
+    ),
+]
+Title = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_text)]
+Text = Annotated[str, Field(min_length=1), AfterValidator(_text)]
+Paragraph = Annotated[str, Field(min_length=1), AfterValidator(_text), AfterValidator(_paragraph)]
+Days = Annotated[int, Field(ge=1, description="Calendar days.")]
+GraphCheckName = Annotated[
+    str,
+    AfterValidator(_graph_check),
+    Field(json_schema_extra={"enum": list(GRAPH_CHECKS)}),
+]
+SignalKindName = Annotated[
+    str,
+    AfterValidator(_signal_kind),
+    Field(json_schema_extra={"enum": list(SIGNAL_KINDS)}),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class GraphCriterion(_Model):
+    """A named check on the live organisation graph (see docs/exit-criteria.md)."""
+
+    graph: GraphCheckName
+
+
+class SignalCriterion(_Model):
+    """A threshold on the latest organisation-level value of a signal."""
+
+    signal: SignalKindName
+    op: Literal[">=", ">", "<=", "<", "=="]
+    value: float
+    min_respondents: Annotated[int, Field(ge=1)] | None = Field(
+        default=None,
+        description="Fewer answers than this make the criterion unknown, never pass.",
+    )
+
+
+def _criterion_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        if "graph" in value:
+            return _GRAPH_TAG
+        if "signal" in value:
+            return _SIGNAL_TAG
+        return None
+    if isinstance(value, GraphCriterion):
+        return _GRAPH_TAG
+    if isinstance(value, SignalCriterion):
+        return _SIGNAL_TAG
+    return None
+
+
+Criterion = Annotated[
+    Annotated[GraphCriterion, Tag(_GRAPH_TAG)] | Annotated[SignalCriterion, Tag(_SIGNAL_TAG)],
+    Discriminator(
+        _criterion_kind,
+        custom_error_type="criterion_kind",
+        custom_error_message=(
+            "expected a graph check ({graph: NAME}) or a signal threshold "
+            "({signal: KIND, op, value, min_respondents})"
+        ),
+    ),
+]
+
+
+class MilestoneSpec(_Model):
+    """One step of the plan, owned by one person holding ``owner_role``."""
+
+    key: Slug = Field(description="Unique across the whole playbook.")
+    title: Title
+    why: Paragraph = Field(description="One paragraph: why this milestone matters.")
+    how: Text = Field(description="How to do it.")
+    duration_days: Days
+    depends_on: list[Slug] = Field(
+        default_factory=list, description="Keys of milestones of this playbook, in any phase."
+    )
+    owner_role: OwnerRole
+    checkin_every_days: Days = 7
+    exit_criteria: list[Criterion] = Field(
+        default_factory=list, description="All must pass before the milestone is done."
+    )
+
+
+class PhaseSpec(_Model):
+    """A named group of milestones (phases organise the plan; dependencies order it)."""
+
+    key: Slug
+    title: Title
+    milestones: list[MilestoneSpec] = Field(min_length=1)
+
+
+class PlaybookSpec(_Model):
+    """A playbook: ``key`` and ``version`` together name one content forever."""
+
+    key: Slug
+    version: Annotated[int, Field(ge=1)]
+    title: Title
+    summary: Text
+    phases: list[PhaseSpec] = Field(min_length=1)
+
+    def milestones(self) -> list[tuple[PhaseSpec, MilestoneSpec]]:
+        """Every milestone with its phase, in file order."""
+        return [(phase, milestone) for phase in self.phases for milestone in phase.milestones]
+
+
+def playbook_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the playbook format (what ``docs/schemas/playbook.schema.json`` holds)."""
+    schema = PlaybookSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def playbook_parse(path: str, text: str) -> PlaybookSpec:
+    """The playbook in ``text`` (read from ``path``), fully validated.
+
+    Raises PlaybookError (naming file, line and field) for YAML errors, duplicate YAML keys, more
+    or fewer than one document, schema errors, duplicate phase or milestone keys, unknown or
+    self references in ``depends_on`` and dependency cycles.
+    """
+    try:
+        documents = load_documents(path, text)
+    except ImportFailure as exc:
+        raise PlaybookError(exc.origin, exc.message) from None
+    if not documents:
+        raise PlaybookError(Origin(path), "the file is empty; expected one playbook")
+    if len(documents) > 1:
+        extra = documents[1]
+        raise PlaybookError(
+            Origin(path, extra.index, extra.start_line),
+            f"expected one playbook per file; found {len(documents)} documents",
+        )
+    doc = documents[0]
+    try:
+        spec = PlaybookSpec.model_validate(to_plain(doc.data))
+    except ValidationError as exc:
+        raise _schema_error(doc, exc) from None
+    _check_keys(doc, spec)
+    _check_dependencies(doc, spec)
+    return spec
+
+
+def _schema_error(doc: YamlDocument, exc: ValidationError) -> PlaybookError:
+    problems: list[tuple[Origin, str, str]] = []
+    for error in exc.errors(include_url=False):
+        raw_loc = tuple(error["loc"])
+        loc = tuple(part for part in raw_loc if part not in (_GRAPH_TAG, _SIGNAL_TAG))
+        origin = doc.origin(*loc) if line_of(doc.data, *loc) is not None else doc.origin()
+        problems.append((origin, field_path(loc), _explain(error, raw_loc)))
+    return _error(problems)
+
+
+def _error(problems: Sequence[tuple[Origin, str, str]]) -> PlaybookError:
+    origin, field, message = problems[0]
+    lines = [f"{field}: {message}"]
+    lines += [f"{o}: {f}: {m}" for o, f, m in problems[1:MAX_ERRORS_SHOWN]]
+    if len(problems) > MAX_ERRORS_SHOWN:
+        lines.append(f"... and {len(problems) - MAX_ERRORS_SHOWN} more errors")
+    return PlaybookError(origin, "\n".join(lines), field=field, problems=problems)
+
+
+def _check_keys(doc: YamlDocument, spec: PlaybookSpec) -> None:
+    problems: list[tuple[Origin, str, str]] = []
+    phases: dict[str, str] = {}
+    milestones: dict[str, str] = {}
+    for i, phase in enumerate(spec.phases):
+        where = f"phases[{i}]"
+        if phase.key in phases:
+            problems.append(
+                (
+                    doc.origin("phases", i, "key"),
+                    f"{where}.key",
+                    f"phase key {phase.key!r} is already used by {phases[phase.key]}",
+                )
+            )
+        phases.setdefault(phase.key, where)
+        for j, milestone in enumerate(phase.milestones):
+            where = f"phases[{i}].milestones[{j}]"
+            if milestone.key in milestones:
+                first = milestones[milestone.key]
+                problems.append(
+                    (
+                        doc.origin("phases", i, "milestones", j, "key"),
+                        f"{where}.key",
+                        f"milestone key {milestone.key!r} is already used by {first}; "
+                        "milestone keys must be unique across all phases",
+                    )
+                )
+            milestones.setdefault(milestone.key, where)
+    if problems:
+        raise _error(problems)
+
+
+def _check_dependencies(doc: YamlDocument, spec: PlaybookSpec) -> None:
+    keys = {milestone.key for _, milestone in spec.milestones()}
+    problems: list[tuple[Origin, str, str]] = []
+    for i, phase in enumerate(spec.phases):
+        for j, milestone in enumerate(phase.milestones):
+            seen: set[str] = set()
+            for k, dependency in enumerate(milestone.depends_on):
+                loc = ("phases", i, "milestones", j, "depends_on", k)
+                if dependency == milestone.key:
+                    message = f"milestone {milestone.key!r} cannot depend on itself"
+                elif dependency not in keys:
+                    message = (
+                        f"unknown milestone {dependency!r}; expected the key of a milestone "
+                        "of this playbook"
+                    )
+                elif dependency in seen:
+                    message = f"{dependency!r} is listed twice"
+                else:
+                    seen.add(dependency)
+                    continue
+                problems.append((doc.origin(*loc), field_path(loc), message))
+    if problems:
+        raise _error(problems)
+
+    cycle = find_cycle(
+        (milestone.key, dependency)
+        for _, milestone in spec.milestones()
+        for dependency in milestone.depends_on
+    )
+    if cycle is not None:
+        position = {
+            milestone.key: (i, j)
+            for i, phase in enumerate(spec.phases)
+            for j, milestone in enumerate(phase.milestones)
+        }
+        i, j = position[cycle[0]]
+        cycle_loc = ("phases", i, "milestones", j, "depends_on")
+        raise _error(
+            [
+                (
+                    doc.origin(*cycle_loc),
+                    field_path(cycle_loc),
+                    f"dependency cycle {cycle_text(cycle)} (each milestone depends on the next)",
+                )
+            ]
+        )
+
+
+def field_path(loc: Sequence[str | int]) -> str:
+    """``('phases', 0, 'milestones', 1, 'key')`` as ``phases[0].milestones[1].key``."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(document)"
+
+
+def _explain(error: Any, raw_loc: tuple[str | int, ...]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
+    got = f"; got {value!r}" if isinstance(value, str | int | float | bool) else ""
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        allowed = _allowed_fields(raw_loc[:-1])
+        return "unknown field" + (f"; expected one of {', '.join(allowed)}" if allowed else "")
+    if kind == "literal_error":
+        return f"expected one of {ctx.get('expected')}{got}"
+    if kind == "string_pattern_mismatch":
+        return f"expected a key (letters, digits, hyphens and underscores){got}"
+    if kind == "string_too_short":
+        return "expected a non-empty text"
+    if kind == "string_too_long":
+        return f"expected at most {ctx.get('max_length')} characters"
+    if kind == "string_type":
+        return f"expected a text{got or f'; got {type(value).__name__}'}"
+    if kind in {"int_type", "int_parsing", "int_from_float"}:
+        return f"expected a whole number{got or f'; got {type(value).__name__}'}"
+    if kind in {"float_type", "float_parsing"}:
+        return f"expected a number{got or f'; got {type(value).__name__}'}"
+    if kind == "greater_than_equal":
+        return f"expected a number of at least {ctx.get('ge')}{got}"
+    if kind == "list_type":
+        return f"expected a list{got}"
+    if kind == "too_short":
+        return f"expected at least {ctx.get('min_length')} item(s)"
+    if kind in {"model_type", "model_attributes_type", "dict_type"}:
+        return f"expected a mapping of fields{got}"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    return f"{error['msg']}{got}"
+
+
+def _allowed_fields(loc: tuple[str | int, ...]) -> list[str]:
+    """The field names of the model found at ``loc`` (for 'unknown field' messages)."""
+    model: Any = PlaybookSpec
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if part == _GRAPH_TAG:
+            model = GraphCriterion
+            continue
+        if part == _SIGNAL_TAG:
+            model = SignalCriterion
+            continue
+        is_model = isinstance(model, type) and issubclass(model, BaseModel)
+        field = model.model_fields.get(part) if is_model else None
+        if field is None:
+            return []
+        annotation = field.annotation
+        if get_origin(annotation) is list:
+            annotation = get_args(annotation)[0]
+        model = annotation
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []

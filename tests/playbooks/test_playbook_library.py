@@ -1,0 +1,44 @@
+"""The built-in library: every file is a valid playbook and the promised ones are there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from playbooks.format import playbook_parse
+from playbooks.models import Playbook
+from playbooks.services import LIBRARY_DIR, builtin_playbooks_sync
+
+REQUIRED_KEYS = {
+    "unify-ops-silos",
+    "devops-buddy-programme",
+    "platform-as-a-product",
+    "launch-platform-team",
+    "business-case",
+}
+LIBRARY_FILES = sorted(LIBRARY_DIR.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", LIBRARY_FILES, ids=[path.name for path in LIBRARY_FILES])
+def test_every_library_file_parses_and_validates(path: Path) -> None:
+    spec = playbook_parse(str(path), path.read_text(encoding="utf-8"))
+
+    # The file name is the key, so a playbook is easy to find.
+    assert path.stem == spec.key
+
+
+def test_the_promised_built_in_playbooks_exist() -> None:
+    keys = {playbook_parse(str(p), p.read_text(encoding="utf-8")).key for p in LIBRARY_FILES}
+
+    assert keys >= REQUIRED_KEYS
+
+
+@pytest.mark.django_db
+def test_the_library_is_stored_as_built_ins_once() -> None:
+    builtin_playbooks_sync()
+    builtin_playbooks_sync()
+
+    stored = Playbook.objects.filter(organization__isnull=True)
+    assert set(stored.values_list("key", flat=True)) >= REQUIRED_KEYS
+    assert stored.count() == len(LIBRARY_FILES)

@@ -1,0 +1,437 @@
+"""REST API of transformations and milestones, under /api/v1/ (reference: docs/transformations.md).
+
+Same shape as teams/apis.py: every error body is ``{"message", "extra"}`` (transform/errors.py),
+field errors under ``extra.fields``. Each view is thin: resolve the caller's access (404 when they
+hold no role in the organisation), check what they may do (the ``*_access_check`` selectors: 403),
+validate the payload with the view's input serializer, call one service, render the output.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from teams.apis import ApiPagination
+from teams.models import Person
+from teams.selectors import org_access_get
+from transform import selectors, services
+from transform.errors import ApplicationError
+from transform.models import Milestone, MilestoneEvent, MilestoneStatus, Transformation
+from transform.selectors import MilestoneAccess
+
+ORG_SLUG_PARAMETER = OpenApiParameter(
+    "org_slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="Organisation slug."
+)
+TRANSFORMATION_ID_PARAMETER = OpenApiParameter(
+    "transformation_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Transformation id."
+)
+MILESTONE_ID_PARAMETER = OpenApiParameter(
+    "milestone_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Milestone id."
+)
+
+STATUS_HELP = "One of: " + ", ".join(MilestoneStatus.values) + "."
+
+
+class PersonBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Person
+        fields = ["id", "email", "name"]
+
+
+class TransformationOutputSerializer(serializers.ModelSerializer):
+    organization = serializers.CharField(source="organization.slug", read_only=True)
+    sponsor = PersonBriefSerializer(read_only=True, allow_null=True)
+    lead_change_agent = PersonBriefSerializer(read_only=True)
+    change_agents = PersonBriefSerializer(many=True, read_only=True)
+    playbooks = serializers.SerializerMethodField()
+    milestone_count = serializers.IntegerField(read_only=True)
+    critical_path = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = Transformation
+        fields = [
+            "id",
+            "organization",
+            "title",
+            "start_date",
+            "planned_end",
+            "forecast_end",
+            "critical_path",
+            "sponsor",
+            "lead_change_agent",
+            "change_agents",
+            "playbooks",
+            "milestone_count",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_playbooks(self, transformation: Transformation) -> list[dict[str, Any]]:
+        return [
+            {"key": playbook.key, "version": playbook.version, "title": playbook.title}
+            for playbook in transformation.playbooks.all()
+        ]
+
+
+class TransformationStartInputSerializer(serializers.Serializer):
+    playbooks = serializers.ListField(
+        child=serializers.CharField(max_length=120),
+        min_length=1,
+        help_text='Playbook references, "key" (latest version) or "key@version".',
+    )
+    start_date = serializers.DateField(
+        help_text="YYYY-MM-DD: when milestones without dependencies start."
+    )
+    owner = serializers.EmailField(help_text="E-mail of the lead change agent.")
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    sponsor = serializers.EmailField(
+        required=False, allow_null=True, default=None, help_text="E-mail of the sponsor."
+    )
+
+
+class OverrideSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+    by = serializers.CharField(allow_null=True, help_text="Username of the leader or admin.")
+    at = serializers.DateTimeField(allow_null=True)
+
+
+class MilestoneOutputSerializer(serializers.ModelSerializer):
+    transformation = serializers.IntegerField(source="transformation_id", read_only=True)
+    playbook = serializers.CharField(source="playbook.key", read_only=True)
+    playbook_version = serializers.IntegerField(source="playbook.version", read_only=True)
+    owner = PersonBriefSerializer(read_only=True)
+    depends_on = serializers.SerializerMethodField()
+    override = serializers.SerializerMethodField()
+    # Statuses are plain strings in responses: as enums, the same choice set would get several
+    # names in the schema (status, from_status, to_status, and the transition input's "to").
+    status = serializers.CharField(read_only=True, help_text=STATUS_HELP)
+
+    class Meta:
+        model = Milestone
+        fields = [
+            "id",
+            "transformation",
+            "key",
+            "source_key",
+            "playbook",
+            "playbook_version",
+            "phase_key",
+            "phase_title",
+            "title",
+            "why",
+            "how",
+            "duration_days",
+            "owner_role",
+            "owner",
+            "checkin_every_days",
+            "exit_criteria",
+            "depends_on",
+            "status",
+            "status_reason",
+            "started_on",
+            "done_on",
+            "reported_due",
+            "planned_start",
+            "planned_due",
+            "forecast_start",
+            "forecast_due",
+            "slack_days",
+            "critical",
+            "override",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_depends_on(self, milestone: Milestone) -> list[str]:
+        return [dependency.key for dependency in milestone.depends_on.all()]
+
+    @extend_schema_field(OverrideSerializer(allow_null=True))
+    def get_override(self, milestone: Milestone) -> dict[str, Any] | None:
+        return selectors.milestone_override_get(milestone=milestone)
+
+
+class MilestoneEventOutputSerializer(serializers.ModelSerializer):
+    milestone = serializers.IntegerField(source="milestone_id", read_only=True)
+    actor = serializers.SerializerMethodField(
+        help_text="Username of who made the change; null from the command line."
+    )
+    from_status = serializers.CharField(read_only=True, help_text=STATUS_HELP + " Or empty.")
+    to_status = serializers.CharField(read_only=True, help_text=STATUS_HELP + " Or empty.")
+
+    class Meta:
+        model = MilestoneEvent
+        fields = [
+            "id",
+            "milestone",
+            "at",
+            "actor",
+            "kind",
+            "from_status",
+            "to_status",
+            "reason",
+            "data",
+        ]
+
+    def get_actor(self, event: MilestoneEvent) -> str | None:
+        return event.actor.get_username() if event.actor is not None else None
+
+
+class MilestoneTransitionInputSerializer(serializers.Serializer):
+    to = serializers.ChoiceField(choices=MilestoneStatus.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    override = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Leaders and admins: mark done although exit criteria do not pass (needs a reason).",
+    )
+
+
+class MilestoneReassignInputSerializer(serializers.Serializer):
+    owner = serializers.CharField(help_text="Id or e-mail of a person of the organisation.")
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class MilestoneRescheduleInputSerializer(serializers.Serializer):
+    forecast_due = serializers.DateField(help_text="The new expected due date, YYYY-MM-DD.")
+    reason = serializers.CharField(help_text="Why the forecast changes.")
+
+
+def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _transformation_out(transformation_id: int) -> dict[str, Any]:
+    transformation = selectors.transformation_detail_get(transformation_id=transformation_id)
+    return dict(TransformationOutputSerializer(transformation).data)
+
+
+def _milestone_out(milestone_id: int) -> dict[str, Any]:
+    milestone = selectors.milestone_detail_get(milestone_id=milestone_id)
+    return dict(MilestoneOutputSerializer(milestone).data)
+
+
+class OrgTransformationListApi(APIView):
+    """GET: the organisation's transformations; POST: start one (admins and change agents)."""
+
+    # Declared so that the schema shows the paginated shape.
+    pagination_class = ApiPagination
+
+    @extend_schema(
+        operation_id="orgs_transformations_list",
+        parameters=[ORG_SLUG_PARAMETER],
+        responses=TransformationOutputSerializer(many=True),
+        tags=["transformations"],
+    )
+    def get(self, request: Request, org_slug: str) -> Response:
+        access = org_access_get(user=request.user, org_slug=org_slug)
+        paginator = ApiPagination()
+        page = paginator.paginate_queryset(
+            selectors.transformation_list(organization=access.organization), request, view=self
+        )
+        return paginator.get_paginated_response(
+            TransformationOutputSerializer(page, many=True).data
+        )
+
+    @extend_schema(
+        operation_id="orgs_transformations_create",
+        parameters=[ORG_SLUG_PARAMETER],
+        request=TransformationStartInputSerializer,
+        responses={201: TransformationOutputSerializer},
+        tags=["transformations"],
+    )
+    def post(self, request: Request, org_slug: str) -> Response:
+        access = org_access_get(user=request.user, org_slug=org_slug)
+        selectors.transformation_start_access_check(access=access)
+        data = _valid(TransformationStartInputSerializer, request.data)
+        transformation = services.transformation_start(
+            organization=access.organization,
+            playbooks=data["playbooks"],
+            start_date=data["start_date"],
+            owner_email=data["owner"],
+            title=data["title"],
+            sponsor_email=data["sponsor"],
+            created_by=request.user,  # type: ignore[arg-type]
+        )
+        return Response(_transformation_out(transformation.pk), status=status.HTTP_201_CREATED)
+
+
+class TransformationDetailApi(APIView):
+    @extend_schema(
+        operation_id="transformations_retrieve",
+        parameters=[TRANSFORMATION_ID_PARAMETER],
+        responses=TransformationOutputSerializer,
+        tags=["transformations"],
+    )
+    def get(self, request: Request, transformation_id: str) -> Response:
+        access = selectors.transformation_get_for_user(
+            user=request.user, transformation_id=transformation_id
+        )
+        return Response(_transformation_out(access.transformation.pk))
+
+
+class TransformationPlanApi(APIView):
+    """The plan report: every milestone's dates, owner, status and exit-criteria results."""
+
+    @extend_schema(
+        operation_id="transformations_plan_retrieve",
+        parameters=[TRANSFORMATION_ID_PARAMETER],
+        responses={200: OpenApiTypes.OBJECT},
+        tags=["transformations"],
+    )
+    def get(self, request: Request, transformation_id: str) -> Response:
+        access = selectors.transformation_get_for_user(
+            user=request.user, transformation_id=transformation_id
+        )
+        return Response(selectors.transformation_plan_get(transformation=access.transformation))
+
+
+class TransformationMilestoneListApi(APIView):
+    # Declared so that the schema shows the paginated shape.
+    pagination_class = ApiPagination
+
+    @extend_schema(
+        operation_id="transformations_milestones_list",
+        parameters=[TRANSFORMATION_ID_PARAMETER],
+        responses=MilestoneOutputSerializer(many=True),
+        tags=["milestones"],
+    )
+    def get(self, request: Request, transformation_id: str) -> Response:
+        access = selectors.transformation_get_for_user(
+            user=request.user, transformation_id=transformation_id
+        )
+        paginator = ApiPagination()
+        page = paginator.paginate_queryset(
+            selectors.milestone_list(transformation=access.transformation), request, view=self
+        )
+        return paginator.get_paginated_response(MilestoneOutputSerializer(page, many=True).data)
+
+
+class MilestoneDetailApi(APIView):
+    @extend_schema(
+        operation_id="milestones_retrieve",
+        parameters=[MILESTONE_ID_PARAMETER],
+        responses=MilestoneOutputSerializer,
+        tags=["milestones"],
+    )
+    def get(self, request: Request, milestone_id: str) -> Response:
+        access = selectors.milestone_get_for_user(user=request.user, milestone_id=milestone_id)
+        return Response(MilestoneOutputSerializer(access.milestone).data)
+
+
+class MilestoneEventListApi(APIView):
+    # Declared so that the schema shows the paginated shape.
+    pagination_class = ApiPagination
+
+    @extend_schema(
+        operation_id="milestones_events_list",
+        parameters=[MILESTONE_ID_PARAMETER],
+        responses=MilestoneEventOutputSerializer(many=True),
+        tags=["milestones"],
+    )
+    def get(self, request: Request, milestone_id: str) -> Response:
+        access = selectors.milestone_get_for_user(user=request.user, milestone_id=milestone_id)
+        paginator = ApiPagination()
+        page = paginator.paginate_queryset(
+            selectors.milestone_event_list(milestone=access.milestone), request, view=self
+        )
+        return paginator.get_paginated_response(
+            MilestoneEventOutputSerializer(page, many=True).data
+        )
+
+
+class MilestoneTransitionApi(APIView):
+    """Move a milestone along the workflow (owner, admins, change agents; override: leaders and
+    admins)."""
+
+    @extend_schema(
+        operation_id="milestones_transition",
+        parameters=[MILESTONE_ID_PARAMETER],
+        request=MilestoneTransitionInputSerializer,
+        responses=MilestoneOutputSerializer,
+        tags=["milestones"],
+    )
+    def post(self, request: Request, milestone_id: str) -> Response:
+        access = selectors.milestone_get_for_user(user=request.user, milestone_id=milestone_id)
+        data = _valid(MilestoneTransitionInputSerializer, request.data)
+        _transition_access_check(access=access, to_status=data["to"], override=data["override"])
+        services.milestone_transition(
+            milestone=access.milestone,
+            to_status=data["to"],
+            reason=data["reason"],
+            override=data["override"],
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        return Response(_milestone_out(access.milestone.pk))
+
+
+def _transition_access_check(*, access: MilestoneAccess, to_status: str, override: bool) -> None:
+    if override:
+        selectors.milestone_override_access_check(access=access)
+        if to_status != MilestoneStatus.DONE:
+            raise ApplicationError(
+                "An override only applies to marking a milestone done.",
+                extra={"fields": {"override": ['Only with "to": "done".']}},
+            )
+        return
+    selectors.milestone_update_access_check(access=access, action="change its status")
+
+
+class MilestoneReassignApi(APIView):
+    """Give a milestone to another person of the organisation (admins and change agents)."""
+
+    @extend_schema(
+        operation_id="milestones_reassign",
+        parameters=[MILESTONE_ID_PARAMETER],
+        request=MilestoneReassignInputSerializer,
+        responses=MilestoneOutputSerializer,
+        tags=["milestones"],
+    )
+    def post(self, request: Request, milestone_id: str) -> Response:
+        access = selectors.milestone_get_for_user(user=request.user, milestone_id=milestone_id)
+        selectors.transformation_edit_access_check(
+            access=access.transformation_access, action="reassign milestones"
+        )
+        data = _valid(MilestoneReassignInputSerializer, request.data)
+        owner = selectors.person_get_by_reference(
+            organization=access.transformation_access.org.organization,
+            reference=data["owner"],
+            field="owner",
+        )
+        services.milestone_reassign(
+            milestone=access.milestone,
+            owner=owner,
+            reason=data["reason"],
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        return Response(_milestone_out(access.milestone.pk))
+
+
+class MilestoneRescheduleApi(APIView):
+    """Report a new forecast due date (owner, admins, change agents)."""
+
+    @extend_schema(
+        operation_id="milestones_reschedule",
+        parameters=[MILESTONE_ID_PARAMETER],
+        request=MilestoneRescheduleInputSerializer,
+        responses=MilestoneOutputSerializer,
+        tags=["milestones"],
+    )
+    def post(self, request: Request, milestone_id: str) -> Response:
+        access = selectors.milestone_get_for_user(user=request.user, milestone_id=milestone_id)
+        selectors.milestone_update_access_check(access=access, action="reschedule it")
+        data = _valid(MilestoneRescheduleInputSerializer, request.data)
+        services.milestone_reschedule(
+            milestone=access.milestone,
+            forecast_due=data["forecast_due"],
+            reason=data["reason"],
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        return Response(_milestone_out(access.milestone.pk))
