@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,32 @@ def test_the_library_is_stored_as_built_ins_once() -> None:
     stored = Playbook.objects.filter(organization__isnull=True)
     assert set(stored.values_list("key", flat=True)) >= REQUIRED_KEYS
     assert stored.count() == len(LIBRARY_FILES)
+
+
+# Fingerprints of every released built-in version. A stored key@version is immutable (installations
+# that synced it refuse a different definition under the same version), so editing a library file
+# must come with a version bump; this catches the edit before it ships.
+VERSIONS_LOCK = Path(__file__).with_name("library_versions.json")
+
+
+def definition_fingerprint(path: Path) -> tuple[str, str]:
+    spec = playbook_parse(str(path), path.read_text(encoding="utf-8"))
+    definition = json.dumps(spec.model_dump(mode="json"), sort_keys=True)
+    return f"{spec.key}@{spec.version}", hashlib.sha256(definition.encode()).hexdigest()
+
+
+def test_a_released_built_in_version_is_never_edited_without_a_version_bump() -> None:
+    released = json.loads(VERSIONS_LOCK.read_text(encoding="utf-8"))
+    current = dict(definition_fingerprint(path) for path in LIBRARY_FILES)
+
+    edited = sorted(ref for ref, digest in current.items() if released.get(ref, digest) != digest)
+    unreleased = sorted(set(current) - set(released))
+
+    assert not edited, (
+        f"{', '.join(edited)} changed without a version bump: raise `version` in the file, "
+        f"then add the new version's fingerprint to {VERSIONS_LOCK.name}"
+    )
+    assert not unreleased, (
+        f"add the fingerprints of {', '.join(unreleased)} to {VERSIONS_LOCK.name}: "
+        + json.dumps({ref: current[ref] for ref in unreleased})
+    )
