@@ -15,7 +15,7 @@ This module is pure (no Django), so it can be used and tested without a database
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -30,6 +30,7 @@ from pydantic import (
 from playbooks.criteria import GRAPH_CHECKS, SIGNAL_KINDS
 from playbooks.planning import cycle_text, find_cycle
 from teams.importers.bundle import ImportFailure, Origin
+from teams.importers.validation import explain_error, field_path
 from teams.importers.yamlio import YamlDocument, line_of, load_documents, to_plain
 
 # Django's slug rule (SlugField), so keys are valid in URLs and in the database.
@@ -250,7 +251,13 @@ def _schema_error(doc: YamlDocument, exc: ValidationError) -> PlaybookError:
         raw_loc = tuple(error["loc"])
         loc = tuple(part for part in raw_loc if part not in (_GRAPH_TAG, _SIGNAL_TAG))
         origin = doc.origin(*loc) if line_of(doc.data, *loc) is not None else doc.origin()
-        problems.append((origin, field_path(loc), _explain(error, raw_loc)))
+        problems.append(
+            (
+                origin,
+                field_path(loc),
+                explain_error(error, root=PlaybookSpec, union_tags=_UNION_TAGS),
+            )
+        )
     return _error(problems)
 
 
@@ -343,74 +350,4 @@ def _check_dependencies(doc: YamlDocument, spec: PlaybookSpec) -> None:
         )
 
 
-def field_path(loc: Sequence[str | int]) -> str:
-    """``('phases', 0, 'milestones', 1, 'key')`` as ``phases[0].milestones[1].key``."""
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "(document)"
-
-
-def _explain(error: Any, raw_loc: tuple[str | int, ...]) -> str:
-    kind = error["type"]
-    ctx = error.get("ctx") or {}
-    value = error.get("input")
-    got = f"; got {value!r}" if isinstance(value, str | int | float | bool) else ""
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        allowed = _allowed_fields(raw_loc[:-1])
-        return "unknown field" + (f"; expected one of {', '.join(allowed)}" if allowed else "")
-    if kind == "literal_error":
-        return f"expected one of {ctx.get('expected')}{got}"
-    if kind == "string_pattern_mismatch":
-        return f"expected a key (letters, digits, hyphens and underscores){got}"
-    if kind == "string_too_short":
-        return "expected a non-empty text"
-    if kind == "string_too_long":
-        return f"expected at most {ctx.get('max_length')} characters"
-    if kind == "string_type":
-        return f"expected a text{got or f'; got {type(value).__name__}'}"
-    if kind in {"int_type", "int_parsing", "int_from_float"}:
-        return f"expected a whole number{got or f'; got {type(value).__name__}'}"
-    if kind in {"float_type", "float_parsing"}:
-        return f"expected a number{got or f'; got {type(value).__name__}'}"
-    if kind == "greater_than_equal":
-        return f"expected a number of at least {ctx.get('ge')}{got}"
-    if kind == "list_type":
-        return f"expected a list{got}"
-    if kind == "too_short":
-        return f"expected at least {ctx.get('min_length')} item(s)"
-    if kind in {"model_type", "model_attributes_type", "dict_type"}:
-        return f"expected a mapping of fields{got}"
-    if kind == "value_error":
-        return str(ctx.get("error", error["msg"]))
-    return f"{error['msg']}{got}"
-
-
-def _allowed_fields(loc: tuple[str | int, ...]) -> list[str]:
-    """The field names of the model found at ``loc`` (for 'unknown field' messages)."""
-    model: Any = PlaybookSpec
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if part == _GRAPH_TAG:
-            model = GraphCriterion
-            continue
-        if part == _SIGNAL_TAG:
-            model = SignalCriterion
-            continue
-        is_model = isinstance(model, type) and issubclass(model, BaseModel)
-        field = model.model_fields.get(part) if is_model else None
-        if field is None:
-            return []
-        annotation = field.annotation
-        if get_origin(annotation) is list:
-            annotation = get_args(annotation)[0]
-        model = annotation
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return list(model.model_fields)
-    return []
+_UNION_TAGS: dict[str, type[BaseModel]] = {_GRAPH_TAG: GraphCriterion, _SIGNAL_TAG: SignalCriterion}

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -26,6 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from teams.graph import InteractionEdge, MembershipEdge, PersonNode, ServesEdge, TeamNode, UnitNode
 from teams.importers.bundle import ImportBundle, ImportFailure
+from teams.importers.validation import explain_error, field_path
 from teams.importers.yamlio import YamlDocument, line_of, to_plain
 from teams.models import InteractionMode, MembershipRole, Severity, Specialty, TeamType
 
@@ -294,7 +294,7 @@ def _failure(doc: YamlDocument, exc: ValidationError) -> ImportFailure:
     for error in errors[:MAX_ERRORS_SHOWN]:
         loc = tuple(error["loc"])
         origin = doc.origin(*loc) if line_of(doc.data, *loc) is not None else doc.origin()
-        lines.append((origin, f"{field_path(loc)}: {_explain(error)}"))
+        lines.append((origin, f"{field_path(loc)}: {explain_error(error, root=OrgFile)}"))
     first_origin, first_message = lines[0]
     rest = [f"{origin}: {message}" for origin, message in lines[1:]]
     if len(errors) > MAX_ERRORS_SHOWN:
@@ -303,73 +303,3 @@ def _failure(doc: YamlDocument, exc: ValidationError) -> ImportFailure:
     if rest:
         message += "\n" + "\n".join(rest)
     return ImportFailure(first_origin, message)
-
-
-def field_path(loc: Sequence[str | int]) -> str:
-    """``('teams', 2, 'type')`` as ``teams[2].type`` (list indexes count from 0)."""
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "(document)"
-
-
-def _explain(error: Any) -> str:
-    kind = error["type"]
-    ctx = error.get("ctx") or {}
-    value = error.get("input")
-    got = f"; got {value!r}" if isinstance(value, str | int | float | bool | dt.date) else ""
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        allowed = _allowed_fields(tuple(error["loc"])[:-1])
-        return "unknown field" + (f"; expected one of {', '.join(allowed)}" if allowed else "")
-    if kind == "enum":
-        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
-        return f"expected one of {expected}{got}"
-    if kind == "literal_error":
-        return f"expected {ctx.get('expected')}{got}"
-    if kind == "string_pattern_mismatch":
-        return f"expected a slug (letters, digits, hyphens and underscores){got}"
-    if kind == "string_too_short":
-        return "expected a non-empty text"
-    if kind == "string_too_long":
-        return f"expected at most {ctx.get('max_length')} characters"
-    if kind == "string_type":
-        return f"expected a text{got or f'; got {type(value).__name__}'}"
-    if kind in {"int_type", "int_parsing", "int_from_float"}:
-        return f"expected a whole number{got}"
-    if kind == "greater_than_equal":
-        return f"expected a number of at least {ctx.get('ge')}{got}"
-    if kind == "less_than_equal":
-        return f"expected a number of at most {ctx.get('le')}{got}"
-    if kind.startswith("date_"):
-        return f"expected a date (YYYY-MM-DD){got}"
-    if kind == "list_type":
-        return f"expected a list{got}"
-    if kind in {"model_type", "model_attributes_type", "dict_type"}:
-        return f"expected a mapping of fields{got}"
-    if kind == "value_error":
-        return str(ctx.get("error", error["msg"]))
-    return f"{error['msg']}{got}"
-
-
-def _allowed_fields(loc: tuple[str | int, ...]) -> list[str]:
-    """The field names of the model found at ``loc`` (for 'unknown field' messages)."""
-    model: Any = OrgFile
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        is_model = isinstance(model, type) and issubclass(model, BaseModel)
-        field = model.model_fields.get(part) if is_model else None
-        if field is None:
-            return []
-        annotation = field.annotation
-        if get_origin(annotation) is list:
-            annotation = get_args(annotation)[0]
-        model = annotation
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return list(model.model_fields)
-    return []

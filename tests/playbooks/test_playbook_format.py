@@ -192,14 +192,14 @@ def test_an_unknown_field_message_lists_the_allowed_ones() -> None:
             "owner_role: boss",
             30,
             "phases[1].milestones[0].owner_role",
-            "'platform_product_owner'",
+            "leader, platform_product_owner; got 'boss'",
         ),
         (
             "key: interview-teams",
             "key: interview teams",
             9,
             "phases[0].milestones[0].key",
-            "expected a key",
+            "expected a slug",
         ),
         (
             "depends_on: [interview-teams]",
