@@ -10,14 +10,17 @@ django-simple-history: in a request, its middleware supplies the user.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
+from simple_history.models import HistoricalRecords
 
 from teams.analysis import AnalysisThresholds, InvalidThresholdsError
+from teams.graph import TeamNode
 from teams.models import (
     Interaction,
     Membership,
@@ -29,7 +32,9 @@ from teams.models import (
     ServesLink,
     Team,
 )
-from transform.errors import ApplicationError
+from teams.scenarios import Change, ScenarioError, TopologyDiff, apply_changes, snapshot_diff
+from teams.selectors import org_snapshot_get
+from transform.errors import ApplicationError, ConflictError
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -382,3 +387,140 @@ def _unit_is_ancestor(*, unit: OrgUnit, of: OrgUnit) -> bool:
         seen.add(current.pk)
         current = current.parent
     return False
+
+
+@transaction.atomic
+def topology_changes_enact(
+    *, organization: Organization, changes: Sequence[Change], user: User | None
+) -> TopologyDiff:
+    """Apply scenario ``changes`` to the live graph of ``organization``, all or nothing.
+
+    The changes are re-validated against the graph as it is now (``teams.scenarios``), then the
+    difference between the graph before and after is written through the services above, so
+    every row change is validated and recorded in the history tables with ``user`` as the
+    history user (also outside a request, e.g. from a command). Returns what changed. Raises
+    ``ConflictError`` (409) naming the change that no longer applies (``extra.change_index``,
+    0-based), or ``ApplicationError`` for a row the services refuse; either way nothing is
+    written.
+    """
+    before = org_snapshot_get(organization=organization)
+    try:
+        after = apply_changes(before, changes)
+    except ScenarioError as exc:
+        raise ConflictError(
+            f"The changes no longer apply to the organisation graph: {exc}",
+            extra={"change_index": exc.index, "kind": exc.kind},
+        ) from exc
+    diff = snapshot_diff(before, after)
+    if diff.empty:
+        return diff
+
+    # simple_history takes the history user from the current request (its middleware); outside
+    # a request (commands, tasks) there is none, so stand one in for the duration.
+    context = HistoricalRecords.context
+    previous_request = getattr(context, "request", None)
+    if user is not None:
+        context.request = SimpleNamespace(user=user)
+    try:
+        units = {unit.slug: unit for unit in OrgUnit.objects.filter(organization=organization)}
+        people = {
+            person.email: person for person in Person.objects.filter(organization=organization)
+        }
+        teams = {team.slug: team for team in Team.objects.filter(organization=organization)}
+        memberships = {
+            (row.team.slug, row.person.email): row
+            for row in Membership.objects.filter(organization=organization).select_related(
+                "team", "person"
+            )
+        }
+        serves = {
+            (row.team.slug, row.person.email): row
+            for row in ServesLink.objects.filter(organization=organization).select_related(
+                "team", "person"
+            )
+        }
+        interactions = {
+            (row.source.slug, row.target.slug, row.mode): row
+            for row in Interaction.objects.filter(organization=organization).select_related(
+                "source", "target"
+            )
+        }
+
+        def team_values(node: TeamNode) -> dict[str, Any]:
+            return {
+                "name": node.name,
+                "type": node.type,
+                "specialty": node.specialty,
+                "description": node.description,
+                "unit": units[node.unit] if node.unit else None,
+                "manager": people[node.manager] if node.manager else None,
+            }
+
+        for node in diff.teams_created:
+            teams[node.slug] = team_create(
+                organization=organization, slug=node.slug, **team_values(node)
+            )
+        for node in diff.teams_updated:
+            team_update(team=teams[node.slug], data=team_values(node))
+        for membership in diff.memberships_deleted:
+            membership_delete(membership=memberships[(membership.team, membership.person)])
+        for link in diff.serves_deleted:
+            serves_link_delete(serves_link=serves[(link.team, link.person)])
+        for edge in diff.interactions_deleted:
+            interaction_delete(interaction=interactions[(edge.source, edge.target, edge.mode)])
+        for update in diff.interactions_updated:
+            old, new = update.before, update.after
+            interaction_update(
+                interaction=interactions[(old.source, old.target, old.mode)],
+                data={
+                    "mode": new.mode,
+                    "severity": new.severity,
+                    "since": new.since,
+                    "expected_end": new.expected_end,
+                    "note": new.note,
+                },
+            )
+        for membership in diff.memberships_updated:
+            membership_update(
+                membership=memberships[(membership.team, membership.person)],
+                data={"role": membership.role, "allocation_percent": membership.allocation_percent},
+            )
+        for link in diff.serves_updated:
+            serves_link_update(
+                serves_link=serves[(link.team, link.person)], data={"note": link.note}
+            )
+        for membership in diff.memberships_created:
+            membership_create(
+                organization=organization,
+                person=people[membership.person],
+                team=teams[membership.team],
+                role=membership.role,
+                allocation_percent=membership.allocation_percent,
+            )
+        for link in diff.serves_created:
+            serves_link_create(
+                organization=organization,
+                person=people[link.person],
+                team=teams[link.team],
+                note=link.note,
+            )
+        for edge in diff.interactions_created:
+            interaction_create(
+                organization=organization,
+                source=teams[edge.source],
+                target=teams[edge.target],
+                mode=edge.mode,
+                since=edge.since,
+                expected_end=edge.expected_end,
+                severity=edge.severity,
+                note=edge.note,
+            )
+        for node in diff.teams_deleted:
+            team_delete(team=teams[node.slug])
+    finally:
+        if user is not None:
+            if previous_request is None:
+                del context.request
+            else:
+                context.request = previous_request
+    return diff

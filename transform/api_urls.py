@@ -48,4 +48,24 @@ urlpatterns = [
         apis.MilestoneEventListApi.as_view(),
         name="milestone-events",
     ),
+    path(
+        "transformations/<str:transformation_id>/scenario/preview/",
+        apis.TransformationScenarioPreviewApi.as_view(),
+        name="transformation-scenario-preview",
+    ),
+    path(
+        "milestones/<str:milestone_id>/changes/",
+        apis.MilestoneChangeListApi.as_view(),
+        name="milestone-changes",
+    ),
+    path(
+        "milestones/<str:milestone_id>/enact/",
+        apis.MilestoneEnactApi.as_view(),
+        name="milestone-enact",
+    ),
+    path(
+        "milestone-changes/<str:change_id>/",
+        apis.MilestoneChangeDetailApi.as_view(),
+        name="milestone-change-detail",
+    ),
 ]

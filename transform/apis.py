@@ -22,7 +22,13 @@ from teams.models import Person
 from teams.selectors import org_access_get
 from transform import selectors, services
 from transform.errors import ApplicationError
-from transform.models import Milestone, MilestoneEvent, MilestoneStatus, Transformation
+from transform.models import (
+    Milestone,
+    MilestoneChange,
+    MilestoneEvent,
+    MilestoneStatus,
+    Transformation,
+)
 from transform.selectors import MilestoneAccess
 
 ORG_SLUG_PARAMETER = OpenApiParameter(
@@ -435,3 +441,190 @@ class MilestoneRescheduleApi(APIView):
             actor=request.user,  # type: ignore[arg-type]
         )
         return Response(_milestone_out(access.milestone.pk))
+
+
+# --- Scenarios: topology changes attached to milestones (docs/scenarios.md) --------------------
+
+CHANGE_ID_PARAMETER = OpenApiParameter(
+    "change_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Milestone change id."
+)
+
+
+class MilestoneChangeOutputSerializer(serializers.ModelSerializer):
+    milestone = serializers.IntegerField(source="milestone_id", read_only=True)
+    created_by = serializers.SerializerMethodField()
+    enacted_by = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField(help_text='"pending" or "enacted".')
+
+    class Meta:
+        model = MilestoneChange
+        fields = [
+            "id",
+            "milestone",
+            "position",
+            "change",
+            "status",
+            "created_by",
+            "created_at",
+            "enacted_at",
+            "enacted_by",
+        ]
+
+    def get_created_by(self, row: MilestoneChange) -> str | None:
+        return row.created_by.get_username() if row.created_by is not None else None
+
+    def get_enacted_by(self, row: MilestoneChange) -> str | None:
+        return row.enacted_by.get_username() if row.enacted_by is not None else None
+
+    def get_status(self, row: MilestoneChange) -> str:
+        return "enacted" if row.enacted_at is not None else "pending"
+
+
+class MilestoneChangeListApi(APIView):
+    """GET: the milestone's topology changes (everyone with a role); POST: attach one (admins
+    and change agents). The POST body is the change itself, e.g. ``{"kind": "merge_teams", ...}``."""
+
+    # Declared so that the schema shows the paginated shape.
+    pagination_class = ApiPagination
+
+    @extend_schema(
+        operation_id="milestones_changes_list",
+        parameters=[MILESTONE_ID_PARAMETER],
+        responses=MilestoneChangeOutputSerializer(many=True),
+        tags=["scenarios"],
+    )
+    def get(self, request: Request, milestone_id: str) -> Response:
+        access = selectors.milestone_get_for_user(user=request.user, milestone_id=milestone_id)
+        paginator = ApiPagination()
+        page = paginator.paginate_queryset(
+            selectors.milestone_change_list(milestone=access.milestone), request, view=self
+        )
+        return paginator.get_paginated_response(
+            MilestoneChangeOutputSerializer(page, many=True).data
+        )
+
+    @extend_schema(
+        operation_id="milestones_changes_create",
+        parameters=[MILESTONE_ID_PARAMETER],
+        request=OpenApiTypes.OBJECT,
+        responses={201: MilestoneChangeOutputSerializer},
+        tags=["scenarios"],
+    )
+    def post(self, request: Request, milestone_id: str) -> Response:
+        access = selectors.milestone_get_for_user(user=request.user, milestone_id=milestone_id)
+        selectors.transformation_edit_access_check(
+            access=access.transformation_access, action="attach topology changes"
+        )
+        row = services.milestone_change_add(
+            milestone=access.milestone,
+            change=request.data,
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        return Response(MilestoneChangeOutputSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class MilestoneChangeDetailApi(APIView):
+    """GET one attached change; DELETE it while it is pending (admins and change agents)."""
+
+    @extend_schema(
+        operation_id="milestone_changes_retrieve",
+        parameters=[CHANGE_ID_PARAMETER],
+        responses=MilestoneChangeOutputSerializer,
+        tags=["scenarios"],
+    )
+    def get(self, request: Request, change_id: str) -> Response:
+        access = selectors.milestone_change_get_for_user(user=request.user, change_id=change_id)
+        return Response(MilestoneChangeOutputSerializer(access.change).data)
+
+    @extend_schema(
+        operation_id="milestone_changes_destroy",
+        parameters=[CHANGE_ID_PARAMETER],
+        responses={204: None},
+        tags=["scenarios"],
+    )
+    def delete(self, request: Request, change_id: str) -> Response:
+        access = selectors.milestone_change_get_for_user(user=request.user, change_id=change_id)
+        selectors.transformation_edit_access_check(
+            access=access.milestone_access.transformation_access,
+            action="delete topology changes",
+        )
+        services.milestone_change_delete(change=access.change)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MilestoneEnactOutputSerializer(serializers.Serializer):
+    milestone = serializers.IntegerField()
+    enacted = MilestoneChangeOutputSerializer(many=True)
+    topology = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="The rows created, updated and deleted in the organisation graph.",
+    )
+
+
+class MilestoneEnactApi(APIView):
+    """Apply the milestone's pending topology changes to the live graph, all or nothing
+    (the milestone's owner, admins and change agents). A second call enacts nothing."""
+
+    @extend_schema(
+        operation_id="milestones_enact",
+        parameters=[MILESTONE_ID_PARAMETER],
+        request=None,
+        responses=MilestoneEnactOutputSerializer,
+        tags=["scenarios"],
+    )
+    def post(self, request: Request, milestone_id: str) -> Response:
+        access = selectors.milestone_get_for_user(user=request.user, milestone_id=milestone_id)
+        selectors.milestone_update_access_check(access=access, action="enact its changes")
+        result = services.milestone_changes_enact(
+            milestone=access.milestone,
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        return Response(
+            {
+                "milestone": access.milestone.pk,
+                "enacted": MilestoneChangeOutputSerializer(result.changes, many=True).data,
+                "topology": result.topology,
+            }
+        )
+
+
+class TransformationScenarioPreviewApi(APIView):
+    """The analysis before and after the transformation's pending topology changes."""
+
+    @extend_schema(
+        operation_id="transformations_scenario_preview",
+        parameters=[
+            TRANSFORMATION_ID_PARAMETER,
+            OpenApiParameter(
+                "milestone",
+                OpenApiTypes.INT,
+                OpenApiParameter.QUERY,
+                required=False,
+                description="Only the pending changes of milestones up to this one (plan order).",
+            ),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+        tags=["scenarios"],
+    )
+    def get(self, request: Request, transformation_id: str) -> Response:
+        access = selectors.transformation_get_for_user(
+            user=request.user, transformation_id=transformation_id
+        )
+        up_to = None
+        reference = request.query_params.get("milestone")
+        if reference:
+            up_to = (
+                Milestone.objects.filter(transformation=access.transformation, pk=reference)
+                .only("id", "position")
+                .first()
+                if reference.isdigit()
+                else None
+            )
+            if up_to is None:
+                message = (
+                    f"No milestone '{reference}' in transformation {access.transformation.pk}."
+                )
+                raise ApplicationError(message, extra={"fields": {"milestone": [message]}})
+        return Response(
+            selectors.scenario_preview_get(transformation=access.transformation, up_to=up_to)
+        )

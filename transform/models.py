@@ -205,6 +205,7 @@ class EventKind(models.TextChoices):
     REASSIGNED = "reassigned", "Reassigned"
     OVERRIDE = "override", "Done by override"
     RESCHEDULED = "rescheduled", "Rescheduled"
+    ENACTED = "enacted", "Topology changes enacted"
 
 
 class MilestoneEvent(models.Model):
@@ -238,3 +239,50 @@ class MilestoneEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.milestone.key}: {self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class MilestoneChange(BaseModel):
+    """One target-topology change attached to a milestone (docs/scenarios.md).
+
+    ``change`` is a ``teams.scenarios.Change`` as JSON (validated when attached). Pending until
+    the milestone's changes are enacted on the live graph; ``enacted_at`` and ``enacted_by`` then
+    record when and by whom, and an enacted change is never applied again.
+    """
+
+    milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, related_name="changes")
+    position = models.PositiveIntegerField(help_text="Order of the change within its milestone.")
+    change = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    enacted_at = models.DateTimeField(null=True, blank=True)
+    enacted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["milestone_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["milestone", "position"],
+                name="unique_change_position_per_milestone",
+                violation_error_message="The milestone already has a change at this position.",
+            ),
+            models.CheckConstraint(
+                condition=Q(enacted_at__isnull=False) | Q(enacted_by__isnull=True),
+                name="milestone_change_enacted_by_only_when_enacted",
+                violation_error_message="Only an enacted change has an enactor.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "enacted" if self.enacted_at else "pending"
+        return f"{self.milestone.key} #{self.position}: {self.change.get('kind')} ({state})"

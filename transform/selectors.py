@@ -16,14 +16,18 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
+from pydantic import ValidationError as PydanticValidationError
 from rest_framework.exceptions import NotFound, PermissionDenied
 
 from playbooks.criteria import CriterionResult, SignalLookup, SignalReading, evaluate_criteria
 from playbooks.models import Playbook
+from teams.analysis import analyze_snapshot
+from teams.graph import OrgSnapshot
 from teams.models import Organization, OrganizationRole, Person, Role
+from teams.scenarios import Change, ScenarioError, apply_changes, change_parse, snapshot_diff
 from teams.selectors import OrgAccess, org_manage_access_check, org_snapshot_get
-from transform.errors import ApplicationError
-from transform.models import Milestone, MilestoneEvent, Transformation
+from transform.errors import ApplicationError, ConflictError
+from transform.models import Milestone, MilestoneChange, MilestoneEvent, Transformation
 
 OVERRIDE_ROLES = frozenset({Role.ADMIN, Role.LEADER})
 
@@ -353,4 +357,150 @@ def milestone_override_get(*, milestone: Milestone) -> dict[str, Any] | None:
         "reason": milestone.override_reason,
         "by": by.get_username() if by is not None else None,
         "at": milestone.overridden_at.isoformat() if milestone.overridden_at else None,
+    }
+
+
+# --- Scenarios: topology changes attached to milestones (docs/scenarios.md) --------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneChangeAccess:
+    """The caller's standing towards one attached change (through its milestone)."""
+
+    milestone_access: MilestoneAccess
+    change: MilestoneChange
+
+
+def milestone_change_list(*, milestone: Milestone) -> QuerySet[MilestoneChange]:
+    """The milestone's changes in order, pending and enacted; one query."""
+    return (
+        MilestoneChange.objects.filter(milestone=milestone)
+        .select_related("created_by", "enacted_by")
+        .order_by("position", "id")
+    )
+
+
+def milestone_change_get_for_user(
+    *, user: User | AnonymousUser, change_id: int | str
+) -> MilestoneChangeAccess:
+    """The change ``change_id`` and the caller's standing; ``NotFound`` as for milestones."""
+    if not user.is_authenticated:
+        raise NotFound("No milestone change with this id.")
+    try:
+        change = MilestoneChange.objects.select_related(
+            "created_by", "enacted_by", "milestone__transformation__organization"
+        ).get(pk=int(change_id))
+    except (MilestoneChange.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"No milestone change with id '{change_id}'.") from None
+    try:
+        access = milestone_get_for_user(user=user, milestone_id=change.milestone_id)
+    except NotFound:
+        raise NotFound(f"No milestone change with id '{change_id}'.") from None
+    return MilestoneChangeAccess(milestone_access=access, change=change)
+
+
+def transformation_pending_changes(
+    *, transformation: Transformation, up_to: Milestone | None = None
+) -> list[MilestoneChange]:
+    """The transformation's changes not yet enacted, in the order they apply: milestones in
+    plan order, then each milestone's changes by position. With ``up_to``, only those of
+    milestones up to and including it in plan order. One query."""
+    queryset = MilestoneChange.objects.filter(
+        milestone__transformation=transformation, enacted_at__isnull=True
+    ).select_related("milestone")
+    if up_to is not None:
+        queryset = queryset.filter(milestone__position__lte=up_to.position)
+    return list(queryset.order_by("milestone__position", "milestone_id", "position", "id"))
+
+
+def scenario_changes_parse(rows: Sequence[MilestoneChange]) -> list[Change]:
+    """The stored changes as ``teams.scenarios`` values. They were validated when attached; a
+    row that no longer parses (edited behind the API's back) is reported, not skipped."""
+    parsed = []
+    for row in rows:
+        try:
+            parsed.append(change_parse(row.change))
+        except PydanticValidationError as exc:
+            raise ConflictError(
+                f"{change_label(row)} is not a valid change any more: {exc.errors()[0]['msg']}.",
+                extra={"change": row.pk},
+            ) from None
+    return parsed
+
+
+def change_label(row: MilestoneChange) -> str:
+    """How messages name an attached change: its milestone and position."""
+    kind = row.change.get("kind", "?") if isinstance(row.change, dict) else "?"
+    which = f"id {row.pk}" if row.pk is not None else "the new change"
+    return f"Milestone '{row.milestone.key}', change {row.position} ({kind}, {which})"
+
+
+def scenario_apply(*, snapshot: OrgSnapshot, rows: Sequence[MilestoneChange]) -> OrgSnapshot:
+    """``apply_changes`` on stored changes; a change that does not apply raises
+    ``ConflictError`` naming its milestone, position and id, and the problem."""
+    try:
+        return apply_changes(snapshot, scenario_changes_parse(rows))
+    except ScenarioError as exc:
+        row = rows[exc.index]
+        raise ConflictError(
+            f"{change_label(row)} does not apply: {exc.message}.",
+            extra={"change": row.pk, "milestone": row.milestone_id},
+        ) from None
+
+
+def _finding_key(finding: dict[str, Any]) -> tuple[Any, ...]:
+    subjects = tuple(
+        (subject["type"], subject.get("slug") or subject.get("email", ""))
+        for subject in finding["subjects"]
+    )
+    return (finding["kind"], subjects)
+
+
+def scenario_preview_get(
+    *, transformation: Transformation, up_to: Milestone | None = None
+) -> dict[str, Any]:
+    """The analysis of the live graph and of the graph after the transformation's pending
+    changes (all of them, or those of milestones up to ``up_to`` in plan order), and what
+    differs. Shape: docs/scenarios.md. A fixed number of queries whatever the number of
+    changes or teams: one snapshot, one query for the changes.
+
+    Raises ``ConflictError`` (409) when a pending change no longer applies to the live graph.
+    """
+    rows = transformation_pending_changes(transformation=transformation, up_to=up_to)
+    before_snapshot = org_snapshot_get(organization=transformation.organization)
+    after_snapshot = scenario_apply(snapshot=before_snapshot, rows=rows)
+    before = analyze_snapshot(before_snapshot)
+    after = analyze_snapshot(after_snapshot)
+    changed_metrics = {
+        name: {"before": before["metrics"].get(name), "after": value}
+        for name, value in after["metrics"].items()
+        if before["metrics"].get(name) != value
+    }
+    before_keys = {_finding_key(finding) for finding in before["findings"]}
+    after_keys = {_finding_key(finding) for finding in after["findings"]}
+    return {
+        "transformation": transformation.pk,
+        "up_to_milestone": up_to.pk if up_to is not None else None,
+        "changes": [
+            {
+                "id": row.pk,
+                "milestone": row.milestone_id,
+                "milestone_key": row.milestone.key,
+                "position": row.position,
+                "change": row.change,
+            }
+            for row in rows
+        ],
+        "before": before,
+        "after": after,
+        "delta": {
+            "metrics": changed_metrics,
+            "findings_resolved": [
+                finding for finding in before["findings"] if _finding_key(finding) not in after_keys
+            ],
+            "findings_added": [
+                finding for finding in after["findings"] if _finding_key(finding) not in before_keys
+            ],
+            "topology": snapshot_diff(before_snapshot, after_snapshot).summary(),
+        },
     }
