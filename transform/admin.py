@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from transform.models import Milestone, MilestoneEvent, Transformation
+from transform.models import Milestone, MilestoneChange, MilestoneEvent, Transformation
 
 
 class MilestoneInline(admin.TabularInline):
@@ -61,3 +61,10 @@ class MilestoneAdmin(admin.ModelAdmin):
     ]
     exclude = ["depends_on"]
     inlines = [MilestoneEventInline]
+
+
+@admin.register(MilestoneChange)
+class MilestoneChangeAdmin(admin.ModelAdmin):
+    list_display = ["milestone", "position", "enacted_at", "enacted_by"]
+    list_filter = ["milestone__transformation__organization"]
+    readonly_fields = ["milestone", "position", "change", "created_by", "enacted_at", "enacted_by"]

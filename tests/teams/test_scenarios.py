@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from typing import Any
 
+import jsonschema
 import pytest
 from pydantic import ValidationError
 
@@ -27,6 +30,7 @@ from teams.scenarios import (
     change_parse,
     snapshot_diff,
 )
+from tests.conftest import REPO_ROOT
 
 NOW = dt.datetime(2027, 1, 4, 12, tzinfo=dt.UTC)
 
@@ -603,3 +607,22 @@ def test_a_lone_mode_change_is_an_update_in_the_diff() -> None:
     ]
     assert diff.interactions_created == ()
     assert diff.interactions_deleted == ()
+
+
+def test_the_committed_json_schema_is_the_one_generated_from_the_models() -> None:
+    committed = json.loads((REPO_ROOT / "docs/schemas/scenario-change.schema.json").read_text())
+
+    assert committed == json.loads(json.dumps(change_json_schema()))
+
+
+def test_every_example_in_the_docs_is_a_valid_change() -> None:
+    text = (REPO_ROOT / "docs/scenarios.md").read_text()
+    examples = re.findall(r"```json\n(.*?)```", text, flags=re.S)
+    validator = jsonschema.Draft202012Validator(change_json_schema())
+
+    assert len(examples) >= len(CHANGE_KINDS)
+    for example in examples:
+        data = json.loads(example)
+        if "kind" in data:
+            validator.validate(data)
+            change_parse(data)
