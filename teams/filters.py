@@ -5,6 +5,7 @@ field's choices (or not a number where a number is expected) is a 400 with a fie
 """
 
 import django_filters
+from django import forms
 
 from teams.models import (
     Interaction,
@@ -20,6 +21,21 @@ from teams.models import (
     Team,
     TeamType,
 )
+
+# The largest id a BigAutoField holds; a larger number cannot name a row and would overflow the
+# database's integer type (a 500 instead of a 400).
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A row id: a whole number from 1 to MAX_ID; anything else is a 400 field error."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 class TeamFilter(django_filters.FilterSet):
@@ -51,7 +67,7 @@ class PersonFilter(django_filters.FilterSet):
 
 class MembershipFilter(django_filters.FilterSet):
     team = django_filters.CharFilter(field_name="team__slug", help_text="Team slug.")
-    person = django_filters.NumberFilter(field_name="person_id", help_text="Person id.")
+    person = IdFilter(field_name="person_id", help_text="Person id.")
     role = django_filters.ChoiceFilter(choices=MembershipRole.choices)
 
     class Meta:
@@ -61,7 +77,7 @@ class MembershipFilter(django_filters.FilterSet):
 
 class ServesLinkFilter(django_filters.FilterSet):
     team = django_filters.CharFilter(field_name="team__slug", help_text="Team slug.")
-    person = django_filters.NumberFilter(field_name="person_id", help_text="Person id.")
+    person = IdFilter(field_name="person_id", help_text="Person id.")
 
     class Meta:
         model = ServesLink

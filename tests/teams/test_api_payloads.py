@@ -293,3 +293,20 @@ def test_a_valid_team_round_trips_through_create_and_read(world: World) -> None:
         "created_at": None,
         "updated_at": None,
     }
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "person=99999999999999999999999",
+        "person=-1.3617604162605593e%2B173",
+        "person=1.5",
+        "person=0",
+    ],
+)
+def test_an_id_filter_out_of_range_or_not_whole_is_a_400(world: World, query: str) -> None:
+    for url in ("/api/v1/orgs/acme/memberships/", "/api/v1/orgs/acme/serves-links/"):
+        response = world.client("member").get(f"{url}?{query}")
+
+        assert response.status_code == 400, (url, response.content)
+        assert "person" in response.json()["extra"]["fields"]
