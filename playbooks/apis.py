@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from playbooks import selectors, services
 from playbooks.models import Playbook
-from teams.apis import ORG_SLUG_PARAMETER, ApiPagination
+from teams.apis import ORG_SLUG_PARAMETER, paginated_response
 from teams.selectors import org_access_get, org_manage_access_check
 from transform.errors import ApplicationError
 
@@ -131,11 +131,12 @@ class PlaybookListCreateApi(APIView):
     )
     def get(self, request: Request, org_slug: str) -> Response:
         access = org_access_get(user=request.user, org_slug=org_slug)
-        paginator = ApiPagination()
-        page = paginator.paginate_queryset(
-            selectors.playbook_list(organization=access.organization), request, view=self
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=selectors.playbook_list(organization=access.organization),
+            serializer_class=PlaybookOutputSerializer,
         )
-        return paginator.get_paginated_response(PlaybookOutputSerializer(page, many=True).data)
 
     @extend_schema(
         operation_id="orgs_playbooks_create",

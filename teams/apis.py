@@ -97,6 +97,19 @@ class ApiPagination(PageNumberPagination):
     max_page_size = 500
 
 
+def paginated_response(
+    *,
+    request: Request,
+    view: APIView,
+    queryset: QuerySet[Any],
+    serializer_class: type[serializers.BaseSerializer],
+) -> Response:
+    """One page of ``queryset`` serialized with ``serializer_class``, in the paginated shape."""
+    paginator = ApiPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
 class OrgScopedSlugRelatedField(serializers.SlugRelatedField):
     """A slug of a row in the request's organisation; another organisation's slug does not exist."""
 

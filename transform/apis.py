@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from teams.apis import ApiPagination
+from teams.apis import ApiPagination, paginated_response
 from teams.models import Person
 from teams.selectors import org_access_get
 from transform import selectors, services
@@ -238,12 +238,11 @@ class OrgTransformationListApi(APIView):
     )
     def get(self, request: Request, org_slug: str) -> Response:
         access = org_access_get(user=request.user, org_slug=org_slug)
-        paginator = ApiPagination()
-        page = paginator.paginate_queryset(
-            selectors.transformation_list(organization=access.organization), request, view=self
-        )
-        return paginator.get_paginated_response(
-            TransformationOutputSerializer(page, many=True).data
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=selectors.transformation_list(organization=access.organization),
+            serializer_class=TransformationOutputSerializer,
         )
 
     @extend_schema(
@@ -313,11 +312,12 @@ class TransformationMilestoneListApi(APIView):
         access = selectors.transformation_get_for_user(
             user=request.user, transformation_id=transformation_id
         )
-        paginator = ApiPagination()
-        page = paginator.paginate_queryset(
-            selectors.milestone_list(transformation=access.transformation), request, view=self
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=selectors.milestone_list(transformation=access.transformation),
+            serializer_class=MilestoneOutputSerializer,
         )
-        return paginator.get_paginated_response(MilestoneOutputSerializer(page, many=True).data)
 
 
 class MilestoneDetailApi(APIView):
@@ -344,12 +344,11 @@ class MilestoneEventListApi(APIView):
     )
     def get(self, request: Request, milestone_id: str) -> Response:
         access = selectors.milestone_get_for_user(user=request.user, milestone_id=milestone_id)
-        paginator = ApiPagination()
-        page = paginator.paginate_queryset(
-            selectors.milestone_event_list(milestone=access.milestone), request, view=self
-        )
-        return paginator.get_paginated_response(
-            MilestoneEventOutputSerializer(page, many=True).data
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=selectors.milestone_event_list(milestone=access.milestone),
+            serializer_class=MilestoneEventOutputSerializer,
         )
 
 
@@ -495,12 +494,11 @@ class MilestoneChangeListApi(APIView):
     )
     def get(self, request: Request, milestone_id: str) -> Response:
         access = selectors.milestone_get_for_user(user=request.user, milestone_id=milestone_id)
-        paginator = ApiPagination()
-        page = paginator.paginate_queryset(
-            selectors.milestone_change_list(milestone=access.milestone), request, view=self
-        )
-        return paginator.get_paginated_response(
-            MilestoneChangeOutputSerializer(page, many=True).data
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=selectors.milestone_change_list(milestone=access.milestone),
+            serializer_class=MilestoneChangeOutputSerializer,
         )
 
     @extend_schema(
