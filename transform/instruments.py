@@ -1,0 +1,559 @@
+"""Survey instruments as data: the file format, answer validation and scoring.
+
+An instrument is a versioned YAML definition (``key`` plus ``version`` name one content forever)
+of the questions a check-in or pulse survey asks, and of the signal each scored question feeds.
+The built-in library lives in ``transform/instrument_library/``; organisations can add their own
+in the same format later. ``docs/instruments.md`` documents the format, the built-ins and the
+scoring; keep the two in step.
+
+Everything here is pure (no Django): parsing returns pydantic models, validation and scoring take
+and return plain values, so the check-in services, the response form and the API all share one
+definition of what a valid answer is and what it is worth.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+)
+
+from playbooks.criteria import SignalReading
+from teams.importers.bundle import ImportFailure, Origin
+from teams.importers.validation import explain_error, field_path
+from teams.importers.yamlio import YamlDocument, line_of, load_documents, read_text, to_plain
+
+LIBRARY_DIR = Path(__file__).resolve().parent / "instrument_library"
+# Django's slug rule, as for playbook keys: keys appear in URLs and database rows.
+SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
+MAX_ERRORS_SHOWN = 20
+# Longest free text an instrument may allow: a note, not an essay, and bounded storage per answer.
+FREE_TEXT_LIMIT = 10_000
+
+InstrumentKind = Literal["milestone_status", "survey"]
+INSTRUMENT_KINDS: tuple[str, ...] = ("milestone_status", "survey")
+
+ADKAR_ELEMENTS: tuple[str, ...] = ("awareness", "desire", "knowledge", "ability", "reinforcement")
+# Prosci: an element scored 3 or lower (on 1-5) is a barrier point.
+ADKAR_BARRIER_MAX = 3.0
+# The numeric ``adkar_barrier`` reading when all five elements score above 3 (positions are 1-5).
+ADKAR_NO_BARRIER = 6.0
+
+# The signal kinds a scored question may feed: the survey-derived part of the closed vocabulary.
+# ``adkar_barrier`` is derived from the five element means, never answered directly.
+QUESTION_SIGNALS: tuple[str, ...] = (
+    "westrum_score",
+    *(f"adkar_{element}" for element in ADKAR_ELEMENTS),
+    "platform_satisfaction",
+    "checkin_confidence",
+)
+
+# A milestone status check-in answer updates the milestone, so its ``status`` question must offer
+# exactly the milestone states a check-in can report.
+MILESTONE_STATUS_QUESTION = "status"
+MILESTONE_STATUSES: tuple[str, ...] = ("on_track", "at_risk", "blocked")
+
+_TAGS = {"scale": "scale question", "choice": "choice question", "free_text": "free_text question"}
+
+
+class InstrumentError(ImportFailure):
+    """An instrument file is invalid.
+
+    ``str()`` reads ``file, document 1, line 12: questions[2].max: ...``; ``field`` is the path of
+    the first offending field (None for file-level errors) and ``problems`` lists every error
+    found as (origin, field path, message).
+    """
+
+    def __init__(
+        self,
+        origin: Origin | str | None,
+        message: str,
+        *,
+        field: str | None = None,
+        problems: Sequence[tuple[Origin, str, str]] = (),
+    ) -> None:
+        super().__init__(origin, message)
+        self.field = field
+        self.problems = list(problems)
+
+
+class AnswerError(Exception):
+    """Answers to an instrument are invalid; ``errors`` maps each offending question key to what
+    was expected (the ``extra`` of a 400 response)."""
+
+    def __init__(self, instrument: str, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        count = len(self.errors)
+        self.message = (
+            f"{count} answer{'s are' if count != 1 else ' is'} invalid for instrument {instrument}."
+        )
+        details = "; ".join(f"{key}: {message}" for key, message in self.errors.items())
+        super().__init__(f"{self.message} {details}")
+
+
+def _text(value: str) -> str:
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError("expected a non-empty text")
+    return stripped
+
+
+def _question_signal(value: str) -> str:
+    if value not in QUESTION_SIGNALS:
+        raise ValueError(
+            f"unknown signal {value!r}; a question can feed one of {', '.join(QUESTION_SIGNALS)}"
+        )
+    return value
+
+
+Slug = Annotated[str, Field(min_length=1, max_length=100, pattern=SLUG_PATTERN)]
+Title = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_text)]
+Text = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_text)]
+QuestionSignal = Annotated[
+    str, AfterValidator(_question_signal), Field(json_schema_extra={"enum": list(QUESTION_SIGNALS)})
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class ScaleQuestion(_Model):
+    """A whole number from ``min`` to ``max``; the only type that can feed a signal."""
+
+    key: Slug
+    text: Text
+    type: Literal["scale"]
+    required: bool = True
+    min: int
+    max: int
+    # YAML mapping keys arrive as text ("1"), so labels are keyed by text; `_check_questions`
+    # checks each is a point of the scale.
+    labels: dict[str, Title] = Field(default_factory=dict)
+    signal: QuestionSignal | None = None
+
+    def label_map(self) -> dict[int, str]:
+        """The labels by scale point, lowest first."""
+        return dict(sorted((int(point), label) for point, label in self.labels.items()))
+
+
+class ChoiceOption(_Model):
+    value: Slug
+    label: Title
+
+
+class ChoiceQuestion(_Model):
+    """One of ``options``, answered by the option's ``value``."""
+
+    key: Slug
+    text: Text
+    type: Literal["choice"]
+    required: bool = True
+    options: list[ChoiceOption] = Field(min_length=2)
+
+    def values(self) -> list[str]:
+        return [option.value for option in self.options]
+
+
+class FreeTextQuestion(_Model):
+    """A text of at most ``max_length`` characters (after trimming spaces)."""
+
+    key: Slug
+    text: Text
+    type: Literal["free_text"]
+    required: bool = False
+    max_length: Annotated[int, Field(ge=1, le=FREE_TEXT_LIMIT)] = 2000
+
+
+def _question_type(value: Any) -> str | None:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return _TAGS.get(kind) if isinstance(kind, str) else None
+
+
+Question = Annotated[
+    Annotated[ScaleQuestion, Tag(_TAGS["scale"])]
+    | Annotated[ChoiceQuestion, Tag(_TAGS["choice"])]
+    | Annotated[FreeTextQuestion, Tag(_TAGS["free_text"])],
+    Discriminator(
+        _question_type,
+        custom_error_type="question_type",
+        custom_error_message="expected a question with type scale, choice or free_text",
+    ),
+]
+
+
+class InstrumentSpec(_Model):
+    """One version of an instrument: what it asks and which signals its answers feed."""
+
+    key: Slug
+    version: Annotated[int, Field(ge=1)]
+    title: Title
+    kind: InstrumentKind
+    description: Text | None = None
+    questions: list[Question] = Field(min_length=1)
+
+    def question(self, key: str) -> ScaleQuestion | ChoiceQuestion | FreeTextQuestion | None:
+        return next((q for q in self.questions if q.key == key), None)
+
+    def signals(self) -> list[str]:
+        """The signal kinds this instrument feeds, in question order, without repeats."""
+        kinds: list[str] = []
+        for question in self.questions:
+            signal = question.signal if isinstance(question, ScaleQuestion) else None
+            if signal is not None and signal not in kinds:
+                kinds.append(signal)
+        return kinds
+
+
+_UNION_TAGS: dict[str, type[BaseModel]] = {
+    _TAGS["scale"]: ScaleQuestion,
+    _TAGS["choice"]: ChoiceQuestion,
+    _TAGS["free_text"]: FreeTextQuestion,
+}
+
+
+def instrument_parse(path: str, text: str) -> InstrumentSpec:
+    """The instrument in ``text`` (read from ``path``), fully validated.
+
+    Raises InstrumentError (naming file, line and field) for YAML errors and duplicate YAML keys,
+    anything but exactly one document, schema errors, repeated question keys, and a
+    ``milestone_status`` instrument without a required ``status`` choice offering exactly
+    on_track, at_risk and blocked.
+    """
+    try:
+        documents = load_documents(path, text)
+    except ImportFailure as exc:
+        raise InstrumentError(exc.origin, exc.message) from None
+    if not documents:
+        raise InstrumentError(Origin(path), "the file is empty; expected one instrument")
+    if len(documents) > 1:
+        extra = documents[1]
+        raise InstrumentError(
+            Origin(path, extra.index, extra.start_line),
+            f"expected one instrument per file; found {len(documents)} documents",
+        )
+    doc = documents[0]
+    try:
+        spec = InstrumentSpec.model_validate(to_plain(doc.data))
+    except ValidationError as exc:
+        raise _schema_error(doc, exc) from None
+    _check_questions(doc, spec)
+    if spec.kind == "milestone_status":
+        _check_status_question(doc, spec)
+    return spec
+
+
+@functools.cache
+def builtin_instruments() -> dict[str, InstrumentSpec]:
+    """The built-in instruments of ``transform/instrument_library/`` by key, parsed once.
+
+    Raises InstrumentError if a library file is invalid (a test keeps them valid) or two files
+    share a key.
+    """
+    instruments: dict[str, InstrumentSpec] = {}
+    for path in sorted(LIBRARY_DIR.glob("*.yaml")):
+        spec = instrument_parse(str(path), read_text(path))
+        if spec.key in instruments:
+            raise InstrumentError(
+                Origin(str(path)), f"instrument key {spec.key!r} is used by two library files"
+            )
+        instruments[spec.key] = spec
+    return instruments
+
+
+def _schema_error(doc: YamlDocument, exc: ValidationError) -> InstrumentError:
+    problems: list[tuple[Origin, str, str]] = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(part for part in error["loc"] if part not in _UNION_TAGS)
+        origin = doc.origin(*loc) if line_of(doc.data, *loc) is not None else doc.origin()
+        message = explain_error(error, root=InstrumentSpec, union_tags=_UNION_TAGS)
+        problems.append((origin, field_path(loc), message))
+    return _error(problems)
+
+
+def _error(problems: Sequence[tuple[Origin, str, str]]) -> InstrumentError:
+    origin, field_name, message = problems[0]
+    lines = [f"{field_name}: {message}"]
+    lines += [f"{o}: {f}: {m}" for o, f, m in problems[1:MAX_ERRORS_SHOWN]]
+    if len(problems) > MAX_ERRORS_SHOWN:
+        lines.append(f"... and {len(problems) - MAX_ERRORS_SHOWN} more errors")
+    return InstrumentError(origin, "\n".join(lines), field=field_name, problems=problems)
+
+
+def _check_questions(doc: YamlDocument, spec: InstrumentSpec) -> None:
+    """What the schema cannot say: unique question keys, scale ranges and their labels, unique
+    option values. Every problem found is reported, each at its own line."""
+    seen: dict[str, int] = {}
+    problems: list[tuple[Origin, str, str]] = []
+
+    def problem(message: str, *loc: str | int) -> None:
+        full = ("questions", *loc)
+        problems.append((doc.origin(*full), field_path(full), message))
+
+    for i, question in enumerate(spec.questions):
+        if question.key in seen:
+            problem(
+                f"question key {question.key!r} is already used by questions[{seen[question.key]}]",
+                i,
+                "key",
+            )
+        seen.setdefault(question.key, i)
+        if isinstance(question, ScaleQuestion):
+            if question.min >= question.max:
+                problem(
+                    f"expected a number greater than min ({question.min}); got {question.max}",
+                    i,
+                    "max",
+                )
+                continue
+            for point in question.labels:
+                if (
+                    not _is_whole_number_text(point)
+                    or not question.min <= int(point) <= question.max
+                ):
+                    # YAML keys are numbers in the file but text here, so the line is the mapping's.
+                    problems.append(
+                        (
+                            doc.origin("questions", i, "labels"),
+                            f"questions[{i}].labels.{point}",
+                            f"not a point of the scale; expected whole numbers from "
+                            f"{question.min} to {question.max}",
+                        )
+                    )
+        elif isinstance(question, ChoiceQuestion):
+            values: set[str] = set()
+            for j, option in enumerate(question.options):
+                if option.value in values:
+                    problem(
+                        f"option value {option.value!r} is listed twice", i, "options", j, "value"
+                    )
+                values.add(option.value)
+    if problems:
+        raise _error(problems)
+
+
+def _check_status_question(doc: YamlDocument, spec: InstrumentSpec) -> None:
+    expected = ", ".join(MILESTONE_STATUSES)
+    for i, question in enumerate(spec.questions):
+        if question.key != MILESTONE_STATUS_QUESTION:
+            continue
+        loc: tuple[str | int, ...] = ("questions", i)
+        if not isinstance(question, ChoiceQuestion) or not question.required:
+            problem = (
+                f"a milestone_status instrument's status must be a required choice of {expected}"
+            )
+        elif sorted(question.values()) != sorted(MILESTONE_STATUSES):
+            loc = (*loc, "options")
+            problem = (
+                f"status options must be exactly {expected}; got {', '.join(question.values())}"
+            )
+        else:
+            return
+        raise _error([(doc.origin(*loc), field_path(loc), problem)])
+    raise _error(
+        [
+            (
+                doc.origin("questions"),
+                "questions",
+                f"a milestone_status instrument needs a question with key "
+                f"{MILESTONE_STATUS_QUESTION!r} (a required choice of {expected})",
+            )
+        ]
+    )
+
+
+# --- answers -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatedAnswers:
+    """Answers checked against one instrument version: question key -> int (scale), option value
+    (choice) or trimmed text (free text). Unanswered optional questions are absent."""
+
+    instrument: str
+    version: int
+    values: dict[str, int | str] = field(default_factory=dict)
+
+
+def answers_validate(instrument: InstrumentSpec, answers: Mapping[str, Any]) -> ValidatedAnswers:
+    """``answers`` (question key -> value, e.g. a JSON body or form data) checked and normalised.
+
+    A scale takes a whole number within its range (an int, or a text of digits as HTML forms
+    send; never a bool or a fraction); a choice takes one option value; free text takes a text,
+    trimmed, of at most ``max_length`` characters. None, an empty text and a missing key all mean
+    "not answered". Raises AnswerError listing every problem by question key: unknown question,
+    required question not answered, wrong type, out of range, unknown option, text too long.
+    """
+    errors: dict[str, str] = {}
+    questions = {question.key: question for question in instrument.questions}
+    for key in answers:
+        if key not in questions:
+            errors[str(key)] = f"unknown question; expected one of {', '.join(questions)}"
+    values: dict[str, int | str] = {}
+    for key, question in questions.items():
+        raw = answers.get(key)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            if question.required:
+                errors[key] = "an answer is required"
+            continue
+        value, problem = _check_answer(question, raw)
+        if problem is not None:
+            errors[key] = problem
+        elif value is not None:
+            values[key] = value
+    if errors:
+        raise AnswerError(instrument.key, errors)
+    return ValidatedAnswers(instrument=instrument.key, version=instrument.version, values=values)
+
+
+def _check_answer(
+    question: ScaleQuestion | ChoiceQuestion | FreeTextQuestion, raw: Any
+) -> tuple[int | str | None, str | None]:
+    if isinstance(question, ScaleQuestion):
+        expected = f"a whole number from {question.min} to {question.max}"
+        if isinstance(raw, bool) or not isinstance(raw, int | str):
+            return None, f"expected {expected}; got {_shown(raw)}"
+        if isinstance(raw, str):
+            if not _is_whole_number_text(raw.strip()):
+                return None, f"expected {expected}; got {raw!r}"
+            raw = int(raw.strip())
+        if not question.min <= raw <= question.max:
+            return None, f"out of range: expected {expected}; got {raw}"
+        return raw, None
+    if not isinstance(raw, str):
+        wanted = (
+            "one of " + ", ".join(question.values())
+            if isinstance(question, ChoiceQuestion)
+            else "a text"
+        )
+        return None, f"expected {wanted}; got {_shown(raw)}"
+    if isinstance(question, ChoiceQuestion):
+        if raw not in question.values():
+            return None, f"unknown option {raw!r}; expected one of {', '.join(question.values())}"
+        return raw, None
+    text = raw.strip()
+    if len(text) > question.max_length:
+        return None, f"too long: at most {question.max_length} characters; got {len(text)}"
+    return text, None
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, int | float | bool):
+        return repr(value)
+    return type(value).__name__
+
+
+def _is_whole_number_text(text: str) -> bool:
+    digits = text[1:] if text[:1] in {"-", "+"} else text
+    return digits.isascii() and digits.isdigit()
+
+
+# --- scoring -----------------------------------------------------------------------------------
+
+
+def score_response(
+    instrument: InstrumentSpec, answers: ValidatedAnswers | Mapping[str, Any]
+) -> dict[str, float]:
+    """The signal values one response gives: for each signal kind the instrument feeds, the mean
+    of the answered scale questions feeding it (``westrum_score`` is the mean of the six
+    statements; each ``adkar_<element>``, ``platform_satisfaction`` and ``checkin_confidence`` is
+    its one item). Kinds with no answered question are absent.
+
+    Raw answers are validated first (AnswerError); ValidatedAnswers must belong to ``instrument``
+    (ValueError otherwise).
+    """
+    if isinstance(answers, ValidatedAnswers):
+        if (answers.instrument, answers.version) != (instrument.key, instrument.version):
+            raise ValueError(
+                f"answers to {answers.instrument} v{answers.version} cannot be scored with "
+                f"{instrument.key} v{instrument.version}"
+            )
+        validated = answers
+    else:
+        validated = answers_validate(instrument, answers)
+    points: dict[str, list[int]] = {}
+    for question in instrument.questions:
+        if isinstance(question, ScaleQuestion) and question.signal is not None:
+            value = validated.values.get(question.key)
+            if isinstance(value, int):
+                points.setdefault(question.signal, []).append(value)
+    return {kind: sum(values) / len(values) for kind, values in points.items()}
+
+
+def adkar_barrier(scores: Mapping[str, float]) -> str | None:
+    """The ADKAR barrier point: the first element, in the order awareness, desire, knowledge,
+    ability, reinforcement, whose ``adkar_<element>`` score is 3 or lower (Prosci).
+
+    None when every element scores above 3. Scores are checked in order and the walk stops at an
+    element without a (finite) score: an unknown earlier element may itself be the barrier, so a
+    later low element is not reported, and None then means "no barrier found", not "none exists".
+    """
+    for element in ADKAR_ELEMENTS:
+        score = scores.get(f"adkar_{element}")
+        if score is None or not math.isfinite(score):
+            return None
+        if score <= ADKAR_BARRIER_MAX:
+            return element
+    return None
+
+
+def adkar_barrier_value(scores: Mapping[str, float]) -> float | None:
+    """The barrier as the number the ``adkar_barrier`` signal carries: the barrier element's
+    position (awareness 1 ... reinforcement 5), 6 when all five score above 3, None when the
+    scores cannot tell (an element before any low one has no score)."""
+    element = adkar_barrier(scores)
+    if element is not None:
+        return float(ADKAR_ELEMENTS.index(element) + 1)
+    known = [scores.get(f"adkar_{e}") for e in ADKAR_ELEMENTS]
+    if all(value is not None and math.isfinite(value) for value in known):
+        return ADKAR_NO_BARRIER
+    return None
+
+
+def aggregate(
+    responses: Sequence[Mapping[str, float]], *, as_of: dt.datetime | None = None
+) -> dict[str, SignalReading]:
+    """Group readings from individual responses' scores (as ``score_response`` returns them).
+
+    Each signal kind's reading is the mean over the responses that have it, with ``respondents``
+    the number of those responses. When the group has ADKAR scores, ``adkar_barrier`` is computed
+    on the group means (not by counting individual barriers) and encoded as
+    ``adkar_barrier_value`` does, with the fewest respondents of the five elements. Anonymity
+    thresholds are not applied here: suppression is the caller's job.
+    """
+    sums: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for response in responses:
+        for kind, value in response.items():
+            if not math.isfinite(value):
+                continue
+            sums[kind] = sums.get(kind, 0.0) + value
+            counts[kind] = counts.get(kind, 0) + 1
+    readings = {
+        kind: SignalReading(value=sums[kind] / counts[kind], respondents=counts[kind], as_of=as_of)
+        for kind in sums
+    }
+    barrier = adkar_barrier_value({kind: reading.value for kind, reading in readings.items()})
+    if barrier is not None:
+        respondents = min(counts[f"adkar_{element}"] for element in ADKAR_ELEMENTS)
+        if barrier != ADKAR_NO_BARRIER:
+            # Only the elements up to the barrier decide it; later ones may have fewer answers.
+            position = int(barrier)
+            respondents = min(counts[f"adkar_{e}"] for e in ADKAR_ELEMENTS[:position])
+        readings["adkar_barrier"] = SignalReading(
+            value=barrier, respondents=respondents, as_of=as_of
+        )
+    return readings
