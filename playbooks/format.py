@@ -14,7 +14,6 @@ This module is pure (no Django), so it can be used and tested without a database
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -24,19 +23,23 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
-    ValidationError,
 )
 
 from playbooks.criteria import GRAPH_CHECKS, SIGNAL_KINDS
 from playbooks.planning import cycle_text, find_cycle
-from teams.importers.bundle import ImportFailure, Origin
-from teams.importers.validation import explain_error, field_path
-from teams.importers.yamlio import YamlDocument, line_of, load_documents, to_plain
+from teams.importers.bundle import Origin
+from teams.importers.validation import (
+    FileFormatError,
+    document_validate,
+    field_path,
+    problems_error,
+    single_document,
+)
+from teams.importers.yamlio import YamlDocument
 
 # Django's slug rule (SlugField), so keys are valid in URLs and in the database.
 SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
 # More errors than this in one file are summarised: the first ones are what the author fixes.
-MAX_ERRORS_SHOWN = 20
 OwnerRole = Literal["change_agent", "engineering_manager", "leader", "platform_product_owner"]
 # The roles a milestone owner may hold, for code that assigns owners.
 OWNER_ROLES: tuple[str, ...] = get_args(OwnerRole)
@@ -47,25 +50,13 @@ _GRAPH_TAG = "graph criterion"
 _SIGNAL_TAG = "signal criterion"
 
 
-class PlaybookError(ImportFailure):
+class PlaybookError(FileFormatError):
     """A playbook file is invalid; nothing has been stored.
 
     ``str()`` reads ``file, document 1, line 12: phases[0].milestones[1].duration_days: ...``.
     ``field`` is the path of the first offending field (None for file-level errors) and
     ``problems`` lists every error found as (origin, field path, message).
     """
-
-    def __init__(
-        self,
-        origin: Origin | str | None,
-        message: str,
-        *,
-        field: str | None = None,
-        problems: Sequence[tuple[Origin, str, str]] = (),
-    ) -> None:
-        super().__init__(origin, message)
-        self.field = field
-        self.problems = list(problems)
 
 
 def _text(value: str) -> str:
@@ -223,51 +214,11 @@ def playbook_parse(path: str, text: str) -> PlaybookSpec:
     or fewer than one document, schema errors, duplicate phase or milestone keys, unknown or
     self references in ``depends_on`` and dependency cycles.
     """
-    try:
-        documents = load_documents(path, text)
-    except ImportFailure as exc:
-        raise PlaybookError(exc.origin, exc.message) from None
-    if not documents:
-        raise PlaybookError(Origin(path), "the file is empty; expected one playbook")
-    if len(documents) > 1:
-        extra = documents[1]
-        raise PlaybookError(
-            Origin(path, extra.index, extra.start_line),
-            f"expected one playbook per file; found {len(documents)} documents",
-        )
-    doc = documents[0]
-    try:
-        spec = PlaybookSpec.model_validate(to_plain(doc.data))
-    except ValidationError as exc:
-        raise _schema_error(doc, exc) from None
+    doc = single_document(path, text, what="playbook", error=PlaybookError)
+    spec = document_validate(doc, PlaybookSpec, error=PlaybookError, union_tags=_UNION_TAGS)
     _check_keys(doc, spec)
     _check_dependencies(doc, spec)
     return spec
-
-
-def _schema_error(doc: YamlDocument, exc: ValidationError) -> PlaybookError:
-    problems: list[tuple[Origin, str, str]] = []
-    for error in exc.errors(include_url=False):
-        raw_loc = tuple(error["loc"])
-        loc = tuple(part for part in raw_loc if part not in (_GRAPH_TAG, _SIGNAL_TAG))
-        origin = doc.origin(*loc) if line_of(doc.data, *loc) is not None else doc.origin()
-        problems.append(
-            (
-                origin,
-                field_path(loc),
-                explain_error(error, root=PlaybookSpec, union_tags=_UNION_TAGS),
-            )
-        )
-    return _error(problems)
-
-
-def _error(problems: Sequence[tuple[Origin, str, str]]) -> PlaybookError:
-    origin, field, message = problems[0]
-    lines = [f"{field}: {message}"]
-    lines += [f"{o}: {f}: {m}" for o, f, m in problems[1:MAX_ERRORS_SHOWN]]
-    if len(problems) > MAX_ERRORS_SHOWN:
-        lines.append(f"... and {len(problems) - MAX_ERRORS_SHOWN} more errors")
-    return PlaybookError(origin, "\n".join(lines), field=field, problems=problems)
 
 
 def _check_keys(doc: YamlDocument, spec: PlaybookSpec) -> None:
@@ -299,7 +250,7 @@ def _check_keys(doc: YamlDocument, spec: PlaybookSpec) -> None:
                 )
             milestones.setdefault(milestone.key, where)
     if problems:
-        raise _error(problems)
+        raise problems_error(problems, error=PlaybookError)
 
 
 def _check_dependencies(doc: YamlDocument, spec: PlaybookSpec) -> None:
@@ -324,7 +275,7 @@ def _check_dependencies(doc: YamlDocument, spec: PlaybookSpec) -> None:
                     continue
                 problems.append((doc.origin(*loc), field_path(loc), message))
     if problems:
-        raise _error(problems)
+        raise problems_error(problems, error=PlaybookError)
 
     cycle = find_cycle(
         (milestone.key, dependency)
@@ -339,14 +290,15 @@ def _check_dependencies(doc: YamlDocument, spec: PlaybookSpec) -> None:
         }
         i, j = position[cycle[0]]
         cycle_loc = ("phases", i, "milestones", j, "depends_on")
-        raise _error(
+        raise problems_error(
             [
                 (
                     doc.origin(*cycle_loc),
                     field_path(cycle_loc),
                     f"dependency cycle {cycle_text(cycle)} (each milestone depends on the next)",
                 )
-            ]
+            ],
+            error=PlaybookError,
         )
 
 

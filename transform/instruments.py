@@ -28,18 +28,22 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
-    ValidationError,
 )
 
 from playbooks.criteria import SignalReading
-from teams.importers.bundle import ImportFailure, Origin
-from teams.importers.validation import explain_error, field_path
-from teams.importers.yamlio import YamlDocument, line_of, load_documents, read_text, to_plain
+from teams.importers.bundle import Origin
+from teams.importers.validation import (
+    FileFormatError,
+    document_validate,
+    field_path,
+    problems_error,
+    single_document,
+)
+from teams.importers.yamlio import YamlDocument, read_text
 
 LIBRARY_DIR = Path(__file__).resolve().parent / "instrument_library"
 # Django's slug rule, as for playbook keys: keys appear in URLs and database rows.
 SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
-MAX_ERRORS_SHOWN = 20
 # Longest free text an instrument may allow: a note, not an essay, and bounded storage per answer.
 FREE_TEXT_LIMIT = 10_000
 
@@ -69,25 +73,13 @@ MILESTONE_STATUSES: tuple[str, ...] = ("on_track", "at_risk", "blocked")
 _TAGS = {"scale": "scale question", "choice": "choice question", "free_text": "free_text question"}
 
 
-class InstrumentError(ImportFailure):
+class InstrumentError(FileFormatError):
     """An instrument file is invalid.
 
     ``str()`` reads ``file, document 1, line 12: questions[2].max: ...``; ``field`` is the path of
     the first offending field (None for file-level errors) and ``problems`` lists every error
     found as (origin, field path, message).
     """
-
-    def __init__(
-        self,
-        origin: Origin | str | None,
-        message: str,
-        *,
-        field: str | None = None,
-        problems: Sequence[tuple[Origin, str, str]] = (),
-    ) -> None:
-        super().__init__(origin, message)
-        self.field = field
-        self.problems = list(problems)
 
 
 class AnswerError(Exception):
@@ -233,23 +225,8 @@ def instrument_parse(path: str, text: str) -> InstrumentSpec:
     ``milestone_status`` instrument without a required ``status`` choice offering exactly
     on_track, at_risk and blocked.
     """
-    try:
-        documents = load_documents(path, text)
-    except ImportFailure as exc:
-        raise InstrumentError(exc.origin, exc.message) from None
-    if not documents:
-        raise InstrumentError(Origin(path), "the file is empty; expected one instrument")
-    if len(documents) > 1:
-        extra = documents[1]
-        raise InstrumentError(
-            Origin(path, extra.index, extra.start_line),
-            f"expected one instrument per file; found {len(documents)} documents",
-        )
-    doc = documents[0]
-    try:
-        spec = InstrumentSpec.model_validate(to_plain(doc.data))
-    except ValidationError as exc:
-        raise _schema_error(doc, exc) from None
+    doc = single_document(path, text, what="instrument", error=InstrumentError)
+    spec = document_validate(doc, InstrumentSpec, error=InstrumentError, union_tags=_UNION_TAGS)
     _check_questions(doc, spec)
     if spec.kind == "milestone_status":
         _check_status_question(doc, spec)
@@ -272,25 +249,6 @@ def builtin_instruments() -> dict[str, InstrumentSpec]:
             )
         instruments[spec.key] = spec
     return instruments
-
-
-def _schema_error(doc: YamlDocument, exc: ValidationError) -> InstrumentError:
-    problems: list[tuple[Origin, str, str]] = []
-    for error in exc.errors(include_url=False):
-        loc = tuple(part for part in error["loc"] if part not in _UNION_TAGS)
-        origin = doc.origin(*loc) if line_of(doc.data, *loc) is not None else doc.origin()
-        message = explain_error(error, root=InstrumentSpec, union_tags=_UNION_TAGS)
-        problems.append((origin, field_path(loc), message))
-    return _error(problems)
-
-
-def _error(problems: Sequence[tuple[Origin, str, str]]) -> InstrumentError:
-    origin, field_name, message = problems[0]
-    lines = [f"{field_name}: {message}"]
-    lines += [f"{o}: {f}: {m}" for o, f, m in problems[1:MAX_ERRORS_SHOWN]]
-    if len(problems) > MAX_ERRORS_SHOWN:
-        lines.append(f"... and {len(problems) - MAX_ERRORS_SHOWN} more errors")
-    return InstrumentError(origin, "\n".join(lines), field=field_name, problems=problems)
 
 
 def _check_questions(doc: YamlDocument, spec: InstrumentSpec) -> None:
@@ -342,7 +300,7 @@ def _check_questions(doc: YamlDocument, spec: InstrumentSpec) -> None:
                     )
                 values.add(option.value)
     if problems:
-        raise _error(problems)
+        raise problems_error(problems, error=InstrumentError)
 
 
 def _check_status_question(doc: YamlDocument, spec: InstrumentSpec) -> None:
@@ -362,8 +320,8 @@ def _check_status_question(doc: YamlDocument, spec: InstrumentSpec) -> None:
             )
         else:
             return
-        raise _error([(doc.origin(*loc), field_path(loc), problem)])
-    raise _error(
+        raise problems_error([(doc.origin(*loc), field_path(loc), problem)], error=InstrumentError)
+    raise problems_error(
         [
             (
                 doc.origin("questions"),
@@ -371,7 +329,8 @@ def _check_status_question(doc: YamlDocument, spec: InstrumentSpec) -> None:
                 f"a milestone_status instrument needs a question with key "
                 f"{MILESTONE_STATUS_QUESTION!r} (a required choice of {expected})",
             )
-        ]
+        ],
+        error=InstrumentError,
     )
 
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any, get_args, get_origin
+from typing import Any, TypeVar, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+
+from teams.importers.bundle import ImportFailure, Origin
+from teams.importers.yamlio import YamlDocument, line_of, load_documents, to_plain
 
 
 def field_path(loc: Sequence[str | int]) -> str:
@@ -101,3 +104,81 @@ def allowed_fields(
     if isinstance(model, type) and issubclass(model, BaseModel):
         return list(model.model_fields)
     return []
+
+
+class FileFormatError(ImportFailure):
+    """A definition file (playbook, survey instrument, ...) is invalid; nothing was stored.
+
+    ``str()`` reads ``file, document 1, line 12: phases[0].milestones[1].duration_days: ...``.
+    ``field`` is the path of the first offending field (None for file-level errors) and
+    ``problems`` lists every error found as (origin, field path, message).
+    """
+
+    def __init__(
+        self,
+        origin: Origin | str | None,
+        message: str,
+        *,
+        field: str | None = None,
+        problems: Sequence[tuple[Origin, str, str]] = (),
+    ) -> None:
+        super().__init__(origin, message)
+        self.field = field
+        self.problems = list(problems)
+
+
+MAX_PROBLEMS_SHOWN = 20
+
+E = TypeVar("E", bound=FileFormatError)
+M = TypeVar("M", bound=BaseModel)
+
+
+def single_document(path: str, text: str, *, what: str, error: type[E]) -> YamlDocument:
+    """The one YAML document of a definition file (strict YAML 1.2, duplicate keys refused);
+    raises ``error`` for YAML errors, an empty file or several documents."""
+    try:
+        documents = load_documents(path, text)
+    except ImportFailure as exc:
+        raise error(exc.origin, exc.message) from None
+    if not documents:
+        raise error(Origin(path), f"the file is empty; expected one {what}")
+    if len(documents) > 1:
+        extra = documents[1]
+        raise error(
+            Origin(path, extra.index, extra.start_line),
+            f"expected one {what} per file; found {len(documents)} documents",
+        )
+    return documents[0]
+
+
+def document_validate(
+    doc: YamlDocument,
+    model: type[M],
+    *,
+    error: type[E],
+    union_tags: Mapping[str, type[BaseModel]] | None = None,
+) -> M:
+    """``doc`` validated by ``model``; every schema problem is raised as one ``error``, each at
+    its own line with the field path and what was expected."""
+    try:
+        return model.model_validate(to_plain(doc.data))
+    except ValidationError as exc:
+        tags = union_tags or {}
+        problems: list[tuple[Origin, str, str]] = []
+        for item in exc.errors(include_url=False):
+            loc = tuple(part for part in item["loc"] if part not in tags)
+            origin = doc.origin(*loc) if line_of(doc.data, *loc) is not None else doc.origin()
+            problems.append(
+                (origin, field_path(loc), explain_error(item, root=model, union_tags=tags))
+            )
+        raise problems_error(problems, error=error) from None
+
+
+def problems_error(problems: Sequence[tuple[Origin, str, str]], *, error: type[E]) -> E:
+    """One ``error`` for several problems: the first names the place, the rest follow."""
+    origin, field, message = problems[0]
+    lines = [f"{field}: {message}"]
+    lines += [f"{o}: {f}: {m}" for o, f, m in problems[1:MAX_PROBLEMS_SHOWN]]
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        lines.append(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more errors")
+    return error(origin, "\n".join(lines), field=field, problems=problems)
