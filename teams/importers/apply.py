@@ -15,7 +15,7 @@ history row for every created or updated row in batches.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -477,7 +477,6 @@ def _upsert(
     model: type[_M],
     entries: Iterable[tuple[Any, dict[str, Any]]],
     existing: dict[Any, _M],
-    make: Callable[[dict[str, Any]], _M],
     writer: _Writer,
     counts: KindCounts,
 ) -> list[_M]:
@@ -488,9 +487,8 @@ def _upsert(
     for key, values in entries:
         row = existing.get(key)
         if row is None:
-            to_create.append(
-                make({name: value for name, value in values.items() if value is not None})
-            )
+            given = {name: value for name, value in values.items() if value is not None}
+            to_create.append(model(organization=writer.organization, **given))
             continue
         # A value the file does not give (None) leaves the stored one alone: an import adds what
         # it knows and never erases what another source or a person set.
@@ -556,7 +554,6 @@ def _write_units(
 def _write_people(
     bundle: ImportBundle, existing: _Existing, writer: _Writer, counts: KindCounts
 ) -> None:
-    organization = writer.organization
     created = _upsert(
         model=Person,
         entries=(
@@ -564,7 +561,6 @@ def _write_people(
             for email, entry in bundle.people.items()
         ),
         existing=existing.people,
-        make=lambda values: Person(organization=organization, **values),
         writer=writer,
         counts=counts,
     )
@@ -575,8 +571,6 @@ def _write_people(
 def _write_teams(
     bundle: ImportBundle, existing: _Existing, writer: _Writer, counts: KindCounts
 ) -> None:
-    organization = writer.organization
-
     def values(entry: Entry[Any]) -> dict[str, Any]:
         team = entry.value
         return {
@@ -594,7 +588,6 @@ def _write_teams(
         model=Team,
         entries=((slug, values(entry)) for slug, entry in bundle.teams.items()),
         existing=existing.teams,
-        make=lambda fields: Team(organization=organization, **fields),
         writer=writer,
         counts=counts,
     )
@@ -605,8 +598,6 @@ def _write_teams(
 def _write_memberships(
     bundle: ImportBundle, existing: _Existing, writer: _Writer, counts: KindCounts
 ) -> None:
-    organization = writer.organization
-
     def entries() -> Iterable[tuple[Any, dict[str, Any]]]:
         for entry in bundle.memberships.values():
             edge = entry.value
@@ -628,7 +619,6 @@ def _write_memberships(
         model=Membership,
         entries=entries(),
         existing=existing.memberships,
-        make=lambda values: Membership(organization=organization, **values),
         writer=writer,
         counts=counts,
     )
@@ -637,8 +627,6 @@ def _write_memberships(
 def _write_serves(
     bundle: ImportBundle, existing: _Existing, writer: _Writer, counts: KindCounts
 ) -> None:
-    organization = writer.organization
-
     def entries() -> Iterable[tuple[Any, dict[str, Any]]]:
         for entry in bundle.serves.values():
             edge = entry.value
@@ -653,7 +641,6 @@ def _write_serves(
         model=ServesLink,
         entries=entries(),
         existing=existing.serves,
-        make=lambda values: ServesLink(organization=organization, **values),
         writer=writer,
         counts=counts,
     )
@@ -662,8 +649,6 @@ def _write_serves(
 def _write_interactions(
     bundle: ImportBundle, existing: _Existing, writer: _Writer, counts: KindCounts
 ) -> None:
-    organization = writer.organization
-
     def entries() -> Iterable[tuple[Any, dict[str, Any]]]:
         for entry in bundle.interactions.values():
             edge = entry.value
@@ -686,7 +671,6 @@ def _write_interactions(
         model=Interaction,
         entries=entries(),
         existing=existing.interactions,
-        make=lambda values: Interaction(organization=organization, **values),
         writer=writer,
         counts=counts,
     )
