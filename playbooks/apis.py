@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from playbooks import selectors, services
 from playbooks.models import Playbook
-from teams.apis import ORG_SLUG_PARAMETER, paginated_response
+from teams.apis import ORG_SLUG_PARAMETER, ApiPagination, paginated_response
 from teams.selectors import org_access_get, org_manage_access_check
 from transform.errors import ApplicationError
 
@@ -121,6 +121,8 @@ class PlaybookListCreateApi(APIView):
     """The organisation's playbooks and the built-ins (GET); upload a playbook (POST)."""
 
     parser_classes = [JSONParser, MultiPartParser]
+    # Declared so that the schema shows the paginated shape the list returns.
+    pagination_class = ApiPagination
 
     @extend_schema(
         operation_id="orgs_playbooks_list",

@@ -96,3 +96,20 @@ def test_the_api_documentation_serves_swagger_ui_itself_rather_than_from_a_cdn(c
 
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css" in page
     assert "cdn.jsdelivr.net" not in page
+
+
+def test_every_list_in_the_api_schema_has_the_paginated_shape_it_returns():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    bare_lists = []
+    for path, operations in schema["paths"].items():
+        get = operations.get("get")
+        if get is None:
+            continue
+        content = get["responses"].get("200", {}).get("content", {})
+        body = content.get("application/json", {}).get("schema", {})
+        if body.get("type") == "array":
+            bare_lists.append(path)
+
+    assert bare_lists == []
