@@ -190,3 +190,27 @@ def test_built_ins_and_own_playbooks_are_listed_but_not_another_organisations(
         playbook_get(organization=organization, key="theirs")
     with pytest.raises(ApplicationError, match="No playbook 'demo' version 9"):
         playbook_get(organization=organization, key="demo", version=9)
+
+
+def test_the_org_may_be_left_out_when_there_is_only_one(organization: Any, tmp_path: Path) -> None:
+    out = StringIO()
+
+    call_command("load_playbook", str(_write(tmp_path, VALID)), stdout=out)
+
+    assert out.getvalue() == "Stored playbook demo version 2 (3 milestones) for acme.\n"
+    assert Playbook.objects.filter(organization=organization, key="demo").exists()
+
+
+def test_without_an_org_several_organisations_are_not_guessed_between(
+    organization: Any, tmp_path: Path
+) -> None:
+    OrganizationFactory(slug="globex")
+
+    with pytest.raises(CommandError, match=r"several organisations.*--org SLUG"):
+        call_command("load_playbook", str(_write(tmp_path, VALID)))
+    assert not Playbook.objects.filter(key="demo").exists()
+
+
+def test_without_an_org_and_with_no_organisation_it_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="no organisation yet"):
+        call_command("load_playbook", str(_write(tmp_path, VALID)))

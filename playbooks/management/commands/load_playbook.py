@@ -1,4 +1,4 @@
-"""``python manage.py load_playbook --org SLUG PATH`` (see docs/playbook-format.md)."""
+"""``python manage.py load_playbook [--org SLUG] PATH`` (see docs/playbook-format.md)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from playbooks.services import playbook_load_or_get
 from teams.importers.bundle import ImportFailure
 from teams.importers.yamlio import read_text
+from teams.management.arguments import organization_argument
 from teams.models import Organization
 from transform.errors import ApplicationError
 
@@ -24,15 +25,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--org", required=True, help="Slug of the organisation that owns the playbook."
+            "--org",
+            help="Slug of the organisation that owns the playbook; may be left out when there "
+            "is only one organisation.",
         )
         parser.add_argument("path", type=Path, metavar="PATH", help="The playbook YAML file.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["path"]
-        organization = Organization.objects.filter(slug=options["org"]).first()
-        if organization is None:
-            raise CommandError(f"No organisation with slug '{options['org']}'.")
+        organization = (
+            organization_argument(options["org"]) if options["org"] else _the_only_organization()
+        )
         try:
             text = read_text(path)
             playbook, created = playbook_load_or_get(
@@ -53,3 +56,18 @@ class Command(BaseCommand):
                 f"Playbook {playbook.key} version {playbook.version} ({milestones} milestones) "
                 f"is already stored for {organization.slug}; nothing changed."
             )
+
+
+def _the_only_organization() -> Organization:
+    """The organisation when there is exactly one; a playbook is never stored by guesswork."""
+    organizations = list(Organization.objects.order_by("slug")[:2])
+    if len(organizations) == 1:
+        return organizations[0]
+    if not organizations:
+        raise CommandError(
+            "There is no organisation yet; import one with "
+            "`python manage.py import_org --org SLUG PATH`."
+        )
+    raise CommandError(
+        "There are several organisations: say which one owns the playbook with --org SLUG."
+    )
