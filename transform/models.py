@@ -286,3 +286,375 @@ class MilestoneChange(BaseModel):
     def __str__(self) -> str:
         state = "enacted" if self.enacted_at else "pending"
         return f"{self.milestone.key} #{self.position}: {self.change.get('kind')} ({state})"
+
+
+# --- the rhythm: check-ins, deliveries, responses, signals, readiness (docs/checkins.md) -------
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    WEBHOOK = "webhook", "Chat webhook"
+
+
+def default_pulse_instruments() -> list[str]:
+    return ["westrum", "adkar", "platform-satisfaction"]
+
+
+def default_event_surveys() -> list[dict[str, str]]:
+    return [{"event": "first_deploy", "instrument": "platform-satisfaction"}]
+
+
+class CheckinSettings(BaseModel):
+    """An organisation's rhythm: cadences, channel, reminders, escalation, alert and anonymity
+    thresholds. Optional: an organisation without a row uses the field defaults
+    (``transform.checkins.checkin_settings_get``)."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="checkin_settings"
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
+    webhook_url = models.URLField(
+        max_length=500, blank=True, default="", help_text="Slack-compatible incoming webhook."
+    )
+    survey_every_days = models.PositiveIntegerField(default=14)
+    pulse_instruments = models.JSONField(
+        default=default_pulse_instruments,
+        help_text="Instrument keys asked in every pulse survey, latest version each.",
+    )
+    event_surveys = models.JSONField(
+        default=default_event_surveys,
+        blank=True,
+        help_text='Surveys an ingested event triggers: [{"event": KIND, "instrument": KEY}].',
+    )
+    topology_verify_every_days = models.PositiveIntegerField(default=90)
+    link_valid_days = models.PositiveIntegerField(default=7)
+    reminder_after_days = models.PositiveIntegerField(default=3)
+    max_reminders = models.PositiveIntegerField(default=2)
+    escalate_blocked_after_days = models.PositiveIntegerField(default=7)
+    readiness_drop_alert = models.FloatField(
+        default=10.0, help_text="Readiness points a team may lose from one period to the next."
+    )
+    digest_weekday = models.PositiveSmallIntegerField(
+        default=0, help_text="ISO weekday - 1 on which the leaders' digest goes out (0 = Monday)."
+    )
+    min_group_size = models.PositiveIntegerField(default=5)
+    min_free_text_group_size = models.PositiveIntegerField(default=10)
+
+    class Meta:
+        verbose_name_plural = "check-in settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(survey_every_days__gte=1)
+                & Q(topology_verify_every_days__gte=1)
+                & Q(link_valid_days__gte=1),
+                name="checkin_settings_cadences_positive",
+                violation_error_message="Cadences and link validity are at least one day.",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_group_size__gte=3)
+                & Q(min_free_text_group_size__gte=models.F("min_group_size")),
+                name="checkin_settings_anonymity_floor",
+                violation_error_message=(
+                    "min_group_size is at least 3 and min_free_text_group_size at least "
+                    "min_group_size."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(digest_weekday__lte=6),
+                name="checkin_settings_digest_weekday",
+                violation_error_message="digest_weekday is 0 (Monday) to 6 (Sunday).",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"check-in settings of {self.organization}"
+
+
+class Instrument(BaseModel):
+    """A stored instrument version (transform/instruments.py): a built-in (organization null,
+    synced from transform/instrument_library/) or an organisation's own. key@version is
+    immutable once stored."""
+
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="instruments"
+    )
+    key = models.SlugField(max_length=100)
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32)
+    source = models.TextField(help_text="The YAML definition as given.")
+
+    class Meta:
+        ordering = ["key", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "key", "version"],
+                name="unique_instrument_version_per_organization",
+                violation_error_message="This instrument version already exists.",
+            ),
+            models.UniqueConstraint(
+                fields=["key", "version"],
+                condition=Q(organization__isnull=True),
+                name="unique_builtin_instrument_version",
+                violation_error_message="This built-in instrument version already exists.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.version}"
+
+
+class CheckInKind(models.TextChoices):
+    MILESTONE_STATUS = "milestone_status", "Milestone status"
+    PULSE_SURVEY = "pulse_survey", "Pulse survey"
+    EVENT_SURVEY = "event_survey", "Event survey"
+    TOPOLOGY_VERIFICATION = "topology_verification", "Topology verification"
+
+
+# Survey answers are anonymous: their Response rows carry no link to the check-in or the person.
+ANONYMOUS_CHECKIN_KINDS = frozenset({CheckInKind.PULSE_SURVEY, CheckInKind.EVENT_SURVEY})
+
+
+class CheckIn(models.Model):
+    """One question put to one person for one subject and period, answered through a signed,
+    expiring, single-use link (or the API).
+
+    ``subject`` says what it is about ("milestone:12", "team:4", "event:99"); ``period`` names the
+    period ("2027-01-04", the period's first day, or the event id). The unique constraint on
+    (recipient, kind, subject, period) is what makes planning idempotent: beat firing twice or two
+    workers racing create one row. ``instruments`` lists the ``[key, version]`` pairs asked.
+    ``link_nonce`` is the random half of the link; the link is single use because answering sets
+    ``answered_at`` with a conditional UPDATE.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    transformation = models.ForeignKey(
+        Transformation, null=True, blank=True, on_delete=models.CASCADE, related_name="checkins"
+    )
+    kind = models.CharField(max_length=32, choices=CheckInKind.choices)
+    recipient = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="checkins")
+    subject = models.CharField(max_length=64)
+    period = models.CharField(max_length=64)
+    period_start = models.DateField(help_text="First day of the period the answers count for.")
+    milestone = models.ForeignKey(
+        Milestone, null=True, blank=True, on_delete=models.CASCADE, related_name="checkins"
+    )
+    team = models.ForeignKey(
+        "teams.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="checkins"
+    )
+    instruments = models.JSONField(default=list)
+    link_nonce = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "subject", "period"],
+                name="one_checkin_per_recipient_subject_period",
+                violation_error_message="This check-in already exists.",
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "answered_at", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject} {self.period} to {self.recipient}"
+
+
+class DeliveryKind(models.TextChoices):
+    CHECKIN = "checkin", "Check-in"
+    REMINDER = "reminder", "Reminder"
+    ESCALATION = "escalation", "Escalation"
+    DIGEST = "digest", "Weekly digest"
+    READINESS_DROP = "readiness_drop", "Readiness drop alert"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Delivery(models.Model):
+    """One outgoing message (the outbox). ``dedupe_key`` is unique: the same message is never
+    queued twice ("checkin:12", "reminder:12:1", "escalation:milestone:5:event:77",
+    "digest:3:2027-W02", "readiness_drop:team:4:2027-01-04").
+
+    Workers claim rows (pending -> sending, with ``claimed_at`` and ``claimed_by``), send, and mark
+    them sent, or pending again with ``next_attempt_at`` (backoff), or failed after the last try.
+    A claim older than the claim timeout is stale (its worker died) and is claimed again.
+    ``payload`` holds what the message says beyond its related rows (digest figures, alert)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32, choices=DeliveryKind.choices)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    recipient = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="deliveries")
+    checkin = models.ForeignKey(
+        CheckIn, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True, default="")
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "deliveries"
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.recipient} ({self.status})"
+
+
+class ResponseKind(models.TextChoices):
+    MILESTONE_STATUS = "milestone_status", "Milestone status"
+    SURVEY = "survey", "Survey"
+    TOPOLOGY_VERIFICATION = "topology_verification", "Topology verification"
+
+
+class Response(models.Model):
+    """One answered check-in's answers and scores.
+
+    Survey responses are anonymous by construction: no person, no check-in, only the team the
+    survey was sent for, the period and the day (not the time) it was answered. ``answers`` is
+    ``{instrument_key: {question: value}}``; ``scores`` is ``{signal_kind: value}``
+    (``transform.instruments.score_response`` over every instrument answered)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32, choices=ResponseKind.choices)
+    team = models.ForeignKey(
+        "teams.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    period_start = models.DateField()
+    submitted_on = models.DateField()
+    instruments = models.JSONField(default=list)
+    answers = models.JSONField(default=dict)
+    scores = models.JSONField(default=dict)
+    # Only for non-anonymous kinds (milestone status, topology verification): who reported.
+    checkin = models.OneToOneField(
+        CheckIn, null=True, blank=True, on_delete=models.CASCADE, related_name="response"
+    )
+
+    class Meta:
+        ordering = ["-submitted_on", "-id"]
+        indexes = [models.Index(fields=["organization", "period_start"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="survey") | Q(checkin__isnull=True),
+                name="survey_response_is_anonymous",
+                violation_error_message="A survey response is never linked to its check-in.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} response {self.pk} ({self.period_start})"
+
+
+class TeamVerification(models.Model):
+    """An engineering manager's answer to a topology verification: the team's members, buddy and
+    interactions are right (``confirmed``) or need the ``corrections`` described."""
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="verifications")
+    verified_by = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    verified_at = models.DateTimeField()
+    confirmed = models.BooleanField()
+    corrections = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-verified_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.team} {'confirmed' if self.confirmed else 'needs changes'}"
+
+
+class SignalEventKind(models.TextChoices):
+    DEPLOY = "deploy", "Deploy"
+    INCIDENT = "incident", "Incident"
+    TICKET = "ticket", "Ticket"
+    ADOPTION = "adoption", "Platform adoption"
+    FIRST_DEPLOY = "first_deploy", "First deploy"
+
+
+class SignalEvent(models.Model):
+    """One ingested event (docs/signals.md): the raw facts the objective signals are computed
+    from by transform/metrics.py. ``external_id`` is the source system's id; ingesting the same
+    (kind, external_id) again updates the row instead of adding one. ``data`` holds the kind's
+    fields (commit times, resolved_at, closed_at, capability, mandated, ...), validated on ingest."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=SignalEventKind.choices)
+    external_id = models.CharField(max_length=200)
+    team = models.ForeignKey(
+        "teams.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    occurred_at = models.DateTimeField()
+    data = models.JSONField(default=dict, blank=True)
+    ingested_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["organization", "kind", "occurred_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "kind", "external_id"],
+                name="unique_signal_event_per_source_id",
+                violation_error_message="An event with this id was already ingested.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.external_id}"
+
+
+class ReadinessSnapshot(models.Model):
+    """The nightly readiness of one team (``team`` set) or the organisation (``team`` null) for
+    one survey period, as ``transform.readiness`` computed it, kept for trends, the heat map and
+    drop alerts. Stores suppressed results too, with ``score`` null, so history never shows what
+    the API would hide."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(
+        "teams.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    period_start = models.DateField()
+    period_end = models.DateField()
+    respondents = models.PositiveIntegerField(default=0)
+    suppressed = models.BooleanField(default=False)
+    score = models.FloatField(null=True, blank=True)
+    barrier = models.CharField(max_length=32, blank=True, default="")
+    trend = models.CharField(max_length=8, blank=True, default="")
+    delta = models.FloatField(null=True, blank=True)
+    components = models.JSONField(default=dict, blank=True)
+    signals = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["period_start", "team_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "team", "period_start"],
+                name="one_readiness_snapshot_per_team_period",
+                violation_error_message="This team's readiness for the period is already stored.",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "period_start"],
+                condition=Q(team__isnull=True),
+                name="one_org_readiness_snapshot_per_period",
+                violation_error_message="The organisation's readiness for the period is stored.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"readiness {self.team or self.organization} {self.period_start}: {self.score}"

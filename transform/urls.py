@@ -5,6 +5,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from transform import views
+
 urlpatterns = [
     # Until the web interface lands, the front door is the browsable API documentation.
     path("", RedirectView.as_view(pattern_name="api-docs", permanent=False), name="home"),
@@ -12,6 +14,12 @@ urlpatterns = [
     path("api/v1/", include("teams.urls")),
     path("api/v1/", include("playbooks.urls")),
     path("api/v1/", include("transform.api_urls")),
+    path("api/v1/", include("transform.checkin_apis")),
+    path("api/v1/", include("transform.delivery_apis")),
+    path("api/v1/", include("transform.signal_apis")),
+    path("api/v1/", include("transform.readiness_apis")),
+    # The check-in response form: reached from a signed link, no login.
+    path("c/<str:token>/", views.checkin_respond, name="checkin-respond"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api-auth/", include("rest_framework.urls")),
