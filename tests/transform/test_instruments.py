@@ -271,11 +271,12 @@ def test_question_signals_belong_to_the_closed_signal_vocabulary():
 # --- the built-in library ----------------------------------------------------------------------
 
 
-def test_the_library_holds_the_four_builtin_instruments():
+def test_the_library_holds_the_five_builtin_instruments():
     assert sorted(builtin_instruments()) == [
         "adkar",
         "milestone-status",
         "platform-satisfaction",
+        "topology-verification",
         "westrum",
     ]
     assert builtin_instruments() is builtin_instruments()
