@@ -2,7 +2,19 @@
 
 from django.contrib import admin
 
-from transform.models import Milestone, MilestoneChange, MilestoneEvent, Transformation
+from transform.models import (
+    CheckIn,
+    CheckinSettings,
+    Delivery,
+    Instrument,
+    Milestone,
+    MilestoneChange,
+    MilestoneEvent,
+    ReadinessSnapshot,
+    SignalEvent,
+    TeamVerification,
+    Transformation,
+)
 
 
 class MilestoneInline(admin.TabularInline):
@@ -68,3 +80,103 @@ class MilestoneChangeAdmin(admin.ModelAdmin):
     list_display = ["milestone", "position", "enacted_at", "enacted_by"]
     list_filter = ["milestone__transformation__organization"]
     readonly_fields = ["milestone", "position", "change", "created_by", "enacted_at", "enacted_by"]
+
+
+# --- the rhythm: settings are editable; check-ins, deliveries and signals are read-only records.
+# Survey responses are not registered at all: nobody browses individual answers (docs/anonymity.md).
+
+
+@admin.register(CheckinSettings)
+class CheckinSettingsAdmin(admin.ModelAdmin):
+    list_display = ["organization", "channel", "survey_every_days", "min_group_size"]
+
+
+@admin.register(Instrument)
+class InstrumentAdmin(admin.ModelAdmin):
+    list_display = ["key", "version", "organization", "kind", "title"]
+    list_filter = ["organization", "kind"]
+    readonly_fields = ["organization", "key", "version", "title", "kind", "source"]
+
+
+@admin.register(CheckIn)
+class CheckInAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "recipient", "subject", "period", "answered_at", "expires_at"]
+    list_filter = ["kind", "organization"]
+    search_fields = ["recipient__email", "subject"]
+    # The nonce is half of a live link: never shown.
+    exclude = ["link_nonce"]
+    readonly_fields = [
+        "organization",
+        "transformation",
+        "kind",
+        "recipient",
+        "subject",
+        "period",
+        "period_start",
+        "milestone",
+        "team",
+        "instruments",
+        "created_at",
+        "expires_at",
+        "answered_at",
+        "reminders_sent",
+    ]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "recipient", "channel", "status", "attempts", "created_at"]
+    list_filter = ["status", "kind", "channel", "organization"]
+    search_fields = ["recipient__email", "dedupe_key"]
+    readonly_fields = [
+        "organization",
+        "kind",
+        "dedupe_key",
+        "recipient",
+        "checkin",
+        "channel",
+        "payload",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "claimed_at",
+        "claimed_by",
+        "last_error",
+        "created_at",
+        "sent_at",
+    ]
+
+
+@admin.register(SignalEvent)
+class SignalEventAdmin(admin.ModelAdmin):
+    list_display = ["kind", "external_id", "team", "occurred_at", "organization"]
+    list_filter = ["kind", "organization"]
+    search_fields = ["external_id"]
+
+
+@admin.register(ReadinessSnapshot)
+class ReadinessSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["organization", "team", "period_start", "score", "suppressed", "trend"]
+    list_filter = ["organization", "suppressed"]
+    # Only what the API would show: a suppressed snapshot has no score to begin with.
+    readonly_fields = [
+        "organization",
+        "team",
+        "period_start",
+        "period_end",
+        "respondents",
+        "suppressed",
+        "score",
+        "barrier",
+        "trend",
+        "delta",
+        "components",
+        "signals",
+        "computed_at",
+    ]
+
+
+@admin.register(TeamVerification)
+class TeamVerificationAdmin(admin.ModelAdmin):
+    list_display = ["team", "verified_by", "verified_at", "confirmed"]
+    list_filter = ["confirmed"]
