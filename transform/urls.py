@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("playbooks.urls")),
     path("api/v1/", include("transform.api_urls")),
     path("api/v1/", include("transform.checkin_apis")),
+    path("api/v1/", include("transform.checkin_plan_apis")),
     path("api/v1/", include("transform.delivery_apis")),
     path("api/v1/", include("transform.signal_apis")),
     path("api/v1/", include("transform.readiness_apis")),
