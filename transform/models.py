@@ -458,7 +458,11 @@ class CheckIn(models.Model):
                 violation_error_message="This check-in already exists.",
             )
         ]
-        indexes = [models.Index(fields=["organization", "answered_at", "expires_at"])]
+        indexes = [
+            models.Index(fields=["organization", "answered_at", "expires_at"]),
+            # Each planning round reads the organisation's recent check-ins (reminders, digest).
+            models.Index(fields=["organization", "created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subject} {self.period} to {self.recipient}"
