@@ -697,11 +697,19 @@ def _event_surveys_create(
         .values_list("team_id", "person_id")
     ):
         members[team_id].append(person_id)
+    platform_teams = set(
+        Team.objects.filter(
+            pk__in={event.team_id for event in triggered}, type=TeamType.PLATFORM
+        ).values_list("pk", flat=True)
+    )
     period_start = survey_period(timezone.localdate(at), settings=settings).start
     expires_at = at + dt.timedelta(days=settings.link_valid_days)
     checkins = []
     for event in triggered:
         pairs = instruments.pairs(surveys[event.kind])
+        if event.team_id in platform_teams:
+            # As in pulse surveys: the platform team does not rate its own platform.
+            pairs = [pair for pair in pairs if pair[0] != PLATFORM_SATISFACTION]
         if not pairs or event.team_id is None:
             continue
         for person_id in members[event.team_id]:

@@ -778,6 +778,13 @@ def test_an_event_triggers_its_survey_once(world: World) -> None:
     assert Delivery.objects.count() == 3
 
 
+def test_a_platform_teams_own_event_does_not_ask_it_to_rate_its_platform(world: World) -> None:
+    event = first_deploy(world, team=world.teams["platform"])
+
+    assert event_surveys_trigger(events=[event], at=AT) == 0
+    assert not CheckIn.objects.exists()
+
+
 def test_events_not_configured_or_without_a_team_trigger_nothing(world: World) -> None:
     no_team = first_deploy(world, team=None)
     deploy = SignalEvent.objects.create(
