@@ -16,6 +16,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
+from django.utils import timezone
 from pydantic import ValidationError as PydanticValidationError
 from rest_framework.exceptions import NotFound, PermissionDenied
 
@@ -246,8 +247,8 @@ def person_get_by_reference(*, organization: Organization, reference: str, field
 
 
 def no_signals(kind: str) -> SignalReading | None:
-    """The signal lookup until signals exist (issue 4): no reading for any kind, so every signal
-    criterion reports ``unknown`` and never passes."""
+    """A signal lookup without data: no reading for any kind, so every signal criterion reports
+    ``unknown`` and never passes (for tests and callers that want graph checks only)."""
     return None
 
 
@@ -263,15 +264,21 @@ def milestone_criteria_evaluate(
     All milestones' criteria go to a single ``evaluate_criteria`` call (which analyses the
     organisation at most once per call), then the results are split back per milestone, so the
     cost does not grow with the number of milestones. No snapshot is read when no milestone has
-    criteria.
+    criteria. ``signals`` defaults to the organisation's stored signals now
+    (``transform.readiness_report.signal_lookup_get``: survey readings that pass the anonymity
+    rules, and ingested ones; docs/readiness.md), read once, when a signal criterion first asks.
     """
     criteria: list[dict[str, Any]] = [c for m in milestones for c in m.exit_criteria]
     results: list[CriterionResult] = []
     if criteria:
         snapshot = org_snapshot_get(organization=organization)
-        results = evaluate_criteria(
-            criteria, snapshot=snapshot, signals=signals or no_signals, today=today
-        )
+        if signals is None:
+            # Imported here: the readiness report reads answers and ingested events and builds
+            # on modules (rhythm, signals) that sit above the plan selectors.
+            from transform.readiness_report import signal_lookup_get
+
+            signals = signal_lookup_get(organization=organization, at=timezone.now())
+        results = evaluate_criteria(criteria, snapshot=snapshot, signals=signals, today=today)
     by_milestone: dict[int, list[CriterionResult]] = {}
     position = 0
     for milestone in milestones:

@@ -1,0 +1,440 @@
+"""Readiness from stored survey answers and ingested signals, with anonymity enforced.
+
+Hand-worked: the formula's numbers are worked out in the comments from the stored scores
+(docs/readiness.md). Ingested signals come from a stub of ``ingested_readings`` in most tests so
+the survey side can be checked exactly; the last tests use real stored events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from playbooks.criteria import SignalReading
+from teams.models import Organization, Person, Team, TeamType
+from tests.factories import OrganizationFactory, PersonFactory, TeamFactory
+from transform import anonymity, readiness_report
+from transform.anonymity import Group
+from transform.models import CheckinSettings, Response, ResponseKind, SignalEvent
+from transform.readiness_report import readiness_report_get
+from transform.rhythm import Period
+
+pytestmark = pytest.mark.django_db
+
+# Default cadence (14 days from Monday 2024-01-01): 2027-01-06 lies in [2026-12-28, 2027-01-11).
+AT = dt.datetime(2027, 1, 6, 12, 0, tzinfo=dt.UTC)
+PERIOD = Period(start=dt.date(2026, 12, 28), end=dt.date(2027, 1, 11))
+PREVIOUS = PERIOD.previous()
+
+Ingested = dict[int | None, dict[str, SignalReading]]
+
+
+def make_team(organization: Organization, slug: str, **fields: Any) -> Team:
+    """A team of ``organization`` (the factories are untyped; this says what they return)."""
+    team: Any = TeamFactory(organization=organization, slug=slug, **fields)
+    return team
+
+
+def make_person(organization: Organization, **fields: Any) -> Person:
+    person: Any = PersonFactory(organization=organization, **fields)
+    return person
+
+
+def make_organization(slug: str) -> Organization:
+    organization: Any = OrganizationFactory(slug=slug)
+    return organization
+
+
+def survey(
+    team: Team | None,
+    scores: Sequence[Mapping[str, float]],
+    *,
+    organization: Organization | None = None,
+    period: Period = PERIOD,
+    answers: Sequence[Mapping[str, Any]] | None = None,
+) -> None:
+    """Store one anonymous survey response per scores mapping, as the response form does."""
+    org = organization or (team.organization if team is not None else None)
+    assert org is not None
+    Response.objects.bulk_create(
+        Response(
+            organization=org,
+            kind=ResponseKind.SURVEY,
+            team=team,
+            period_start=period.start,
+            submitted_on=period.start,
+            instruments=[["platform-satisfaction", 1]] if answers else [],
+            answers=dict(answers[index]) if answers else {},
+            scores=dict(values),
+        )
+        for index, values in enumerate(scores)
+    )
+
+
+def westrum(*values: float) -> list[dict[str, float]]:
+    return [{"westrum_score": value} for value in values]
+
+
+@pytest.fixture
+def ingested(monkeypatch: pytest.MonkeyPatch) -> Callable[[Ingested], list[tuple[Any, ...]]]:
+    """Replace the ingested signals with fixed readings; returns the calls' (start, end)."""
+    calls: list[tuple[Any, ...]] = []
+
+    def use(readings: Ingested) -> list[tuple[Any, ...]]:
+        def fake(*, organization: Organization, start: dt.datetime, end: dt.datetime) -> Ingested:
+            calls.append((start, end))
+            return readings
+
+        monkeypatch.setattr(readiness_report, "ingested_readings", fake)
+        return calls
+
+    use({})
+    return use
+
+
+@pytest.fixture
+def web(organization: Organization) -> Team:
+    return make_team(organization, "web", name="Web")
+
+
+@pytest.fixture
+def api(organization: Organization) -> Team:
+    return make_team(organization, "api", name="API")
+
+
+def test_readiness_is_computed_by_hand_from_stored_answers(
+    organization: Organization, web: Team, ingested: Any
+) -> None:
+    ingested({web.pk: {"platform_adoption": SignalReading(value=0.4)}})
+    adkar = {
+        "adkar_awareness": 5,
+        "adkar_desire": 4,
+        "adkar_knowledge": 3,
+        "adkar_ability": 2,
+        "adkar_reinforcement": 1,
+    }
+    satisfaction = [3, 5, 4, 4, 4]
+    culture = [5, 6, 5, 6, 5.5]
+    survey(
+        web,
+        [
+            {**adkar, "westrum_score": w, "platform_satisfaction": s}
+            for w, s in zip(culture, satisfaction, strict=True)
+        ],
+    )
+
+    report = readiness_report_get(organization=organization, at=AT)
+
+    assert report.period == PERIOD
+    [team] = report.teams
+    # ADKAR mean 3 -> 0.5, Westrum 5.5 -> 0.75, satisfaction 4 -> 0.75, adoption 0.4:
+    # (0.30*0.5 + 0.25*0.75 + 0.15*0.75 + 0.15*0.4) / 0.85 = 0.51 / 0.85 = 0.6.
+    assert team.score == 60.0
+    assert team.respondents == 5
+    assert team.suppressed is False
+    assert team.result is not None
+    assert team.result.barrier == "knowledge"
+    row = report.as_dict()["teams"][0]
+    assert row["team"] == "web"
+    assert row["team_name"] == "Web"
+    assert row["period"] == {"start": "2026-12-28", "end": "2027-01-11"}
+    assert row["barrier"] == "knowledge"
+    assert row["signals"]["westrum_score"] == {"value": 5.5, "respondents": 5}
+    assert row["signals"]["platform_adoption"] == {"value": 0.4, "respondents": None}
+    assert row["signals"]["adkar_barrier"] == {"value": 3.0, "respondents": 5}
+    assert set(row["components"]) == {
+        "adkar",
+        "westrum",
+        "platform_satisfaction",
+        "voluntary_adoption",
+    }
+    assert row["trend"] is None
+    # The organisation is the same five answers (the team adds nothing it could hide) but the
+    # organisation's ingested readings are its own: none here.
+    organization_row = report.as_dict()["organization"]
+    assert organization_row["organization"] == "acme"
+    assert organization_row["respondents"] == 5
+    # Without adoption: 0.45 / 0.70 = 0.642857...
+    assert organization_row["score"] == 64.3
+
+
+def test_the_ingested_window_is_the_period_up_to_now(
+    organization: Organization, web: Team, ingested: Any
+) -> None:
+    calls = ingested({})
+
+    readiness_report_get(organization=organization, at=AT)
+
+    starts_and_ends = sorted(calls)
+    assert starts_and_ends == [
+        (
+            dt.datetime(2026, 12, 14, tzinfo=dt.UTC),
+            dt.datetime(2026, 12, 28, tzinfo=dt.UTC),
+        ),
+        (dt.datetime(2026, 12, 28, tzinfo=dt.UTC), AT),
+    ]
+
+
+def test_five_respondents_are_shown_and_four_are_suppressed(
+    organization: Organization, web: Team, ingested: Any
+) -> None:
+    survey(web, westrum(7, 7, 7, 7, 7))
+    shown = readiness_report_get(organization=organization, at=AT)
+    Response.objects.filter(organization=organization).first().delete()  # type: ignore[union-attr]
+
+    hidden = readiness_report_get(organization=organization, at=AT)
+
+    assert shown.teams[0].score == 100.0
+    assert shown.teams[0].respondents == 5
+    row = hidden.as_dict()["teams"][0]
+    assert row["suppressed"] is True
+    for key in ("score", "trend", "delta", "barrier", "respondents"):
+        assert row[key] is None
+    assert row["components"] == {}
+    assert row["signals"] == {}
+    # The organisation has the same four answers: suppressed as well.
+    assert hidden.as_dict()["organization"]["suppressed"] is True
+    assert hidden.as_dict()["organization"]["score"] is None
+
+
+def test_an_organisation_may_raise_its_threshold(
+    organization: Organization, web: Team, ingested: Any
+) -> None:
+    CheckinSettings.objects.create(organization=organization, min_group_size=6)
+    survey(web, westrum(7, 7, 7, 7, 7))
+
+    report = readiness_report_get(organization=organization, at=AT).as_dict()
+
+    assert report["min_group_size"] == 6
+    assert report["teams"][0]["suppressed"] is True
+
+
+def test_a_team_that_could_be_derived_by_subtraction_is_suppressed_too(
+    organization: Organization, web: Team, api: Team, ingested: Any
+) -> None:
+    survey(web, westrum(7, 7, 7, 7, 7))
+    survey(api, westrum(1, 1, 1, 1))
+
+    report = readiness_report_get(organization=organization, at=AT)
+    filtered = report.as_dict(team="web")
+
+    # api (4) is below 5; organisation (9) minus web (5) would give api's mean, so web goes too.
+    assert [g.suppressed for g in report.teams] == [True, True]
+    assert report.organization_group.suppressed is False
+    assert report.organization_group.respondents == 9
+    assert filtered["teams"] == [report.as_dict()["teams"][1]]
+    assert filtered["teams"][0]["team"] == "web"
+    assert filtered["teams"][0]["score"] is None
+    groups = [
+        Group("org", None, 9),
+        Group("team:api", "org", 4),
+        Group("team:web", "org", 5),
+    ]
+    hidden = {"team:" + g.team.slug for g in report.teams if g.suppressed and g.team}
+    assert anonymity.disclosure_violations(groups, suppressed=hidden, threshold=5) == []
+    # Showing web, as a per-team check alone would, is exactly the disclosure the rule prevents.
+    assert anonymity.disclosure_violations(groups, suppressed={"team:api"}, threshold=5) != []
+
+
+def test_filtering_to_a_team_never_changes_what_is_hidden(
+    organization: Organization, web: Team, api: Team, ingested: Any
+) -> None:
+    make_team(organization, "ops")
+    survey(web, westrum(7, 7, 7, 7, 7, 7))
+    survey(api, westrum(4, 4, 4, 4, 4, 4, 4))
+    full = readiness_report_get(organization=organization, at=AT).as_dict()
+
+    for slug in ("api", "ops", "web"):
+        one = readiness_report_get(organization=organization, at=AT).as_dict(team=slug)
+        assert one["teams"] == [row for row in full["teams"] if row["team"] == slug]
+        assert one["organization"] == full["organization"]
+    assert [row["suppressed"] for row in full["teams"]] == [False, True, False]
+
+
+def test_an_unknown_team_filter_is_refused(
+    organization: Organization, web: Team, ingested: Any
+) -> None:
+    report = readiness_report_get(organization=organization, at=AT)
+
+    with pytest.raises(readiness_report.ApplicationError, match="No team with slug 'nope'"):
+        report.as_dict(team="nope")
+
+
+def test_a_kind_skipped_by_too_many_is_withheld_and_protected_from_subtraction(
+    organization: Organization, web: Team, api: Team, ingested: Any
+) -> None:
+    # web: 6 answers, 3 of them rate the platform; api: 5 answers, all rate it.
+    survey(
+        web,
+        [{"westrum_score": 4, "platform_satisfaction": 5}] * 3 + [{"westrum_score": 4}] * 3,
+    )
+    survey(api, [{"westrum_score": 7, "platform_satisfaction": 1}] * 5)
+
+    report = readiness_report_get(organization=organization, at=AT)
+    rows = {row["team"]: row for row in report.as_dict()["teams"]}
+
+    # Satisfaction: web has 3 (hidden); organisation 8 minus api 5 would give web's 3, so api's
+    # satisfaction is hidden too. Westrum is shown everywhere.
+    assert not rows["web"]["suppressed"]
+    assert not rows["api"]["suppressed"]
+    assert "platform_satisfaction" not in rows["web"]["signals"]
+    assert "platform_satisfaction" not in rows["api"]["signals"]
+    assert rows["web"]["signals"]["westrum_score"] == {"value": 4.0, "respondents": 6}
+    organization_signals = report.as_dict()["organization"]["signals"]
+    assert organization_signals["platform_satisfaction"] == {"value": 2.5, "respondents": 8}
+    # api's score rests on Westrum alone: 7 -> 100.
+    assert rows["api"]["score"] == 100.0
+
+
+def test_a_suppressed_team_shows_objective_signals_and_no_survey_ones(
+    organization: Organization, web: Team, ingested: Any
+) -> None:
+    ingested(
+        {
+            web.pk: {
+                "deployment_frequency": SignalReading(value=0.5),
+                # A survey kind from a signal source must never reach a suppressed group.
+                "westrum_score": SignalReading(value=7, respondents=1),
+            },
+            None: {"incidents": SignalReading(value=2)},
+        }
+    )
+    survey(web, westrum(1, 2, 3))
+
+    report = readiness_report_get(organization=organization, at=AT).as_dict()
+
+    row = report["teams"][0]
+    assert row["suppressed"] is True
+    assert row["signals"] == {"deployment_frequency": {"value": 0.5, "respondents": None}}
+    assert row["score"] is None
+    assert report["organization"]["signals"] == {"incidents": {"value": 2, "respondents": None}}
+
+
+def test_the_trend_compares_with_the_previous_period_when_it_was_shown(
+    organization: Organization, web: Team, api: Team, ingested: Any
+) -> None:
+    ops = make_team(organization, "ops")
+    survey(web, westrum(7, 7, 7, 7, 7, 7), period=PREVIOUS)
+    survey(web, westrum(4, 4, 4, 4, 4))
+    # api was suppressed last period (3 answers): no trend for it now. ops (5) was hidden with
+    # it, as the smaller sibling, so that the organisation minus web does not give api's mean.
+    survey(api, westrum(7, 7, 7), period=PREVIOUS)
+    survey(api, westrum(4, 4, 4, 4, 4))
+    survey(ops, westrum(1, 1, 1, 1, 1), period=PREVIOUS)
+
+    report = readiness_report_get(organization=organization, at=AT)
+    rows = {row["team"]: row for row in report.as_dict()["teams"]}
+
+    # web: 100 -> 50.
+    assert rows["web"]["score"] == 50.0
+    assert rows["web"]["delta"] == -50.0
+    assert rows["web"]["trend"] == "down"
+    assert rows["api"]["score"] == 50.0
+    assert rows["api"]["trend"] is None
+    assert rows["api"]["delta"] is None
+
+
+def test_a_period_parameter_picks_the_period_containing_the_day(
+    organization: Organization, web: Team, ingested: Any
+) -> None:
+    survey(web, westrum(7, 7, 7, 7, 7), period=PREVIOUS)
+    settings = CheckinSettings(organization=organization)
+
+    period = readiness_report.period_param_parse("2026-12-20", settings=settings)
+    report = readiness_report_get(organization=organization, period=period, at=AT)
+
+    assert period == PREVIOUS
+    assert report.teams[0].score == 100.0
+    with pytest.raises(readiness_report.ApplicationError, match="YYYY-MM-DD"):
+        readiness_report.period_param_parse("20-12-2026", settings=settings)
+
+
+def test_check_in_confidence_counts_at_organisation_level_by_owner(
+    organization: Organization, web: Team, ingested: Any
+) -> None:
+    from transform.models import CheckIn, CheckInKind
+
+    survey(web, westrum(7, 7, 7, 7, 7))
+    owners = [make_person(organization) for _ in range(5)]
+    for index, owner in enumerate(owners + owners[:1]):
+        checkin = CheckIn.objects.create(
+            organization=organization,
+            kind=CheckInKind.MILESTONE_STATUS,
+            recipient=owner,
+            subject=f"milestone:{index}",
+            period=PERIOD.key,
+            period_start=PERIOD.start,
+            link_nonce="x",
+            created_at=AT,
+            expires_at=AT,
+        )
+        Response.objects.create(
+            organization=organization,
+            kind=ResponseKind.MILESTONE_STATUS,
+            checkin=checkin,
+            period_start=PERIOD.start,
+            submitted_on=PERIOD.start,
+            scores={"checkin_confidence": 5 if index < 3 else 2},
+        )
+
+    report = readiness_report_get(organization=organization, at=AT).as_dict()
+
+    # Six answers (3 x 5, 3 x 2) from five owners: mean 3.5, five respondents.
+    assert report["organization"]["signals"]["checkin_confidence"] == {
+        "value": 3.5,
+        "respondents": 5,
+    }
+    assert "checkin_confidence" not in report["teams"][0]["signals"]
+    # Westrum 7 -> 1 (0.25), confidence 3.5 -> 0.625 (0.15): 0.34375 / 0.40 = 85.9375.
+    assert report["organization"]["score"] == 85.9
+
+
+def test_readings_from_stored_events_reach_a_suppressed_team(
+    organization: Organization, web: Team
+) -> None:
+    platform = make_team(organization, "platform", type=TeamType.PLATFORM)
+    SignalEvent.objects.create(
+        organization=organization,
+        kind="adoption",
+        external_id="a1",
+        team=web,
+        occurred_at=dt.datetime(2026, 12, 29, tzinfo=dt.UTC),
+        data={"capability": "ci", "mandated": False},
+    )
+    survey(web, westrum(7, 7))
+    assert platform.pk
+
+    report = readiness_report_get(organization=organization, at=AT).as_dict()
+
+    # One stream team free to choose, and it adopted by choice: voluntary share 1.
+    assert report["organization"]["suppressed"] is True
+    assert report["organization"]["signals"]["platform_adoption"]["value"] == 1.0
+    assert "westrum_score" not in report["organization"]["signals"]
+
+
+@pytest.mark.parametrize(
+    "sizes",
+    [(5, 4), (7, 5), (10, 2), (8, 9, 3), (10, 3, 3), (6, 6, 6, 1), (0, 5, 5), (12, 0, 0, 4)],
+)
+def test_what_is_shown_never_lets_a_small_group_be_derived(
+    organization: Organization, sizes: tuple[int, ...], ingested: Any
+) -> None:
+    for index, size in enumerate(sizes):
+        team = make_team(organization, f"t{index}")
+        survey(team, westrum(*([4] * size)))
+
+    report = readiness_report_get(organization=organization, at=AT)
+
+    groups = [Group("org", None, sum(sizes))] + [
+        Group(f"team:t{index}", "org", size) for index, size in enumerate(sizes)
+    ]
+    hidden = {f"team:{g.team.slug}" for g in report.teams if g.suppressed and g.team}
+    if report.organization_group.suppressed:
+        hidden.add("org")
+    assert anonymity.disclosure_violations(groups, suppressed=hidden, threshold=5) == []
+    for group in report.teams:
+        assert group.suppressed == (group.score is None)
+        assert group.suppressed or (group.respondents or 0) >= 5
