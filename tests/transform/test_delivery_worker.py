@@ -1,0 +1,470 @@
+"""Delivery with real Celery workers: the reliability promises of docs/delivery.md, tested.
+
+The broker is the project's (Redis in CI through CELERY_BROKER_URL, the filesystem transport
+locally); mail goes to a local fake SMTP server (tests/transform/fakes.py) that records what it
+accepts, with the ``X-Transform-Delivery`` header telling which row each message is. Workers run
+either in a thread of this process (celery.contrib.testing) or, to be killed, as a separate
+``celery worker`` process on the same test database. Waiting is by polling with deadlines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from celery.signals import before_task_publish, task_postrun
+from django.conf import settings as django_settings
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+import transform.tasks  # noqa: F401 - registers the tasks with the app the worker runs
+from teams.models import Organization, Person, Role
+from tests.factories import OrganizationRoleFactory, UserFactory
+from tests.transform.fakes import FakeSMTPServer, wait_until
+from tests.transform.test_transform_support import chain_transformation
+from transform import links
+from transform.celery import app as project_app
+from transform.delivery import dispatch_due
+from transform.models import (
+    CheckIn,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Milestone,
+    MilestoneStatus,
+)
+from transform.tasks import compute_readiness, deliver_checkins, dispatch_deliveries, plan_checkins
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEADLINE = 30.0
+
+
+class TaskTracker:
+    """Which task ids were published and which have finished, from Celery's signals (the
+    in-thread worker runs in this process, so its signals fire here)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.published: set[str] = set()
+        self.finished: set[str] = set()
+        self.failures: list[str] = []
+
+    def on_publish(self, sender: Any = None, headers: Any = None, **kwargs: Any) -> None:
+        task_id = (headers or {}).get("id")
+        if task_id:
+            with self.lock:
+                self.published.add(task_id)
+
+    def on_postrun(
+        self, sender: Any = None, task_id: str | None = None, state: str = "", **kwargs: Any
+    ) -> None:
+        if task_id:
+            with self.lock:
+                self.finished.add(task_id)
+                if state != "SUCCESS":
+                    self.failures.append(f"{getattr(sender, 'name', sender)}: {state}")
+
+    def settled(self) -> bool:
+        # A task publishes its follow-ups before it finishes, so once everything published has
+        # finished nothing is left in flight.
+        with self.lock:
+            return bool(self.published) and self.published <= self.finished
+
+    def wait(self, *, timeout: float = DEADLINE) -> None:
+        assert wait_until(self.settled, timeout=timeout), (
+            f"tasks still running: {self.published - self.finished}"
+        )
+        assert self.failures == []
+
+
+def _route_tasks_to(queue: str) -> None:
+    # The app publishes to task_default_queue, read at every publish; its declared queues (what a
+    # worker consumes) are cached, so they are rebuilt from the setting.
+    project_app.conf.task_default_queue = queue
+    for cached in ("queues", "default_queue", "router"):
+        project_app.amqp.__dict__.pop(cached, None)
+
+
+@pytest.fixture(scope="module")
+def task_queue() -> Iterator[str]:
+    """A queue of this module's own: its workers consume only from it, and test runs at the same
+    time on the same broker (the filesystem one under var/ is shared) never take each other's
+    messages."""
+    original = project_app.conf.task_default_queue
+    queue = f"transform-test-{uuid.uuid4().hex[:12]}"
+    _route_tasks_to(queue)
+    yield queue
+    project_app.control.purge()
+    _route_tasks_to(original)
+
+
+@pytest.fixture
+def purged_broker(task_queue: str) -> None:
+    # Messages an earlier test left in the queue must not be consumed by this test's workers.
+    project_app.control.purge()
+
+
+@pytest.fixture
+def smtp(settings: Any) -> Iterator[FakeSMTPServer]:
+    server = FakeSMTPServer().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = server.host
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 30
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def tracker() -> Iterator[TaskTracker]:
+    tracking = TaskTracker()
+    before_task_publish.connect(tracking.on_publish, weak=False)
+    task_postrun.connect(tracking.on_postrun, weak=False)
+    yield tracking
+    before_task_publish.disconnect(tracking.on_publish)
+    task_postrun.disconnect(tracking.on_postrun)
+
+
+class ThreadWorker:
+    """Celery's test worker in a thread of this process, started when a test needs it and kept
+    for the next (stopping it takes seconds); stopped before a test that runs worker processes,
+    which must be the only consumers of the queue."""
+
+    def __init__(self) -> None:
+        self._running: AbstractContextManager[Any] | None = None
+
+    def ensure_started(self) -> None:
+        if self._running is None:
+            running = start_worker(
+                project_app, pool="solo", perform_ping_check=False, shutdown_timeout=30
+            )
+            running.__enter__()
+            self._running = running
+
+    def ensure_stopped(self) -> None:
+        if self._running is not None:
+            running, self._running = self._running, None
+            running.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def worker_in_thread() -> Iterator[ThreadWorker]:
+    worker = ThreadWorker()
+    yield worker
+    worker.ensure_stopped()
+
+
+@pytest.fixture
+def thread_worker(
+    worker_in_thread: ThreadWorker,
+    purged_broker: None,
+    transactional_db: None,
+    tracker: TaskTracker,
+) -> None:
+    # Every test waits until its tasks are done, so the worker is idle when the tables are
+    # flushed after the test.
+    worker_in_thread.ensure_started()
+
+
+@pytest.fixture
+def people() -> list[Person]:
+    organization = Organization.objects.create(slug="acme", name="Acme")
+    return [
+        Person.objects.create(organization=organization, email=f"p{n}@acme.test", name=f"P{n}")
+        for n in range(5)
+    ]
+
+
+def queue_messages(people: list[Person], *, at: dt.datetime) -> list[int]:
+    ids = []
+    for number, person in enumerate(people):
+        row = Delivery.objects.create(
+            organization=person.organization,
+            kind=DeliveryKind.ESCALATION,
+            dedupe_key=f"escalation:worker-test:{number}",
+            recipient=person,
+            channel="email",
+            payload={"subject": f"Blocked {number}", "text": f"Milestone {number} is blocked."},
+            next_attempt_at=at,
+            created_at=at,
+        )
+        ids.append(row.pk)
+    return ids
+
+
+def states(ids: list[int]) -> list[tuple[str, int]]:
+    rows = Delivery.objects.in_bulk(ids)
+    return [(rows[pk].status, rows[pk].attempts) for pk in ids]
+
+
+def all_sent(ids: list[int]) -> bool:
+    return not Delivery.objects.filter(pk__in=ids).exclude(status=DeliveryStatus.SENT).exists()
+
+
+# --- (a) double dispatch -------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("thread_worker")
+def test_the_same_batch_sent_twice_and_two_dispatches_deliver_each_message_once(
+    people, smtp, tracker
+):
+    ids = queue_messages(people, at=timezone.now() - dt.timedelta(seconds=1))
+
+    deliver_checkins.delay(delivery_ids=ids)
+    deliver_checkins.delay(delivery_ids=ids)
+    dispatch_deliveries.delay()
+    dispatch_deliveries.delay()
+    tracker.wait()
+
+    assert all_sent(ids)
+    assert smtp.delivery_counts() == {pk: 1 for pk in ids}
+    assert smtp.connections == 1  # one batch, one connection
+    assert {attempts for _status, attempts in states(ids)} == {1}
+
+
+# --- the beat jobs -----------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("thread_worker")
+def test_the_planning_job_sends_a_status_checkin_once_through_the_worker(smtp, tracker):
+    organization = Organization.objects.create(slug="acme", name="Acme")
+    owner = Person.objects.create(organization=organization, email="o@acme.test", name="Owen")
+    transformation = chain_transformation(organization, count=2, owner=owner.email)
+    Milestone.objects.filter(transformation=transformation, key="step-0").update(
+        status=MilestoneStatus.IN_PROGRESS
+    )
+    at = "2027-01-05T09:00:00+00:00"
+
+    plan_checkins.delay(at=at)
+    tracker.wait()
+    plan_checkins.delay(at=at)
+    compute_readiness.delay(at=at)
+    tracker.wait()
+
+    (received,) = smtp.received()
+    checkin = CheckIn.objects.get(recipient=owner)
+    assert received.subject == 'Status check-in: how is "Step 0" going?'
+    assert received.rcpt_tos == ("o@acme.test",)
+    assert links.checkin_url(checkin) in received.body
+    assert Delivery.objects.get(checkin=checkin).status == DeliveryStatus.SENT
+
+
+# --- (c) a failing SMTP server ---------------------------------------------------------------------
+
+
+def _dispatch_and_settle(tracker: TaskTracker, at: dt.datetime) -> None:
+    dispatch_deliveries.delay(at=at.isoformat())
+    tracker.wait()
+
+
+@pytest.mark.usefixtures("thread_worker")
+def test_a_refusing_server_gets_retries_with_backoff_then_the_messages_show_as_failed(
+    people, smtp, tracker, settings
+):
+    settings.DELIVERY_MAX_ATTEMPTS = 3
+    settings.DELIVERY_RETRY_SECONDS = 60
+    smtp.set_mode("refuse")
+    # The tasks' clock may run ahead of the real one (never behind), so a day ahead the test
+    # walks through the backoff without waiting for it.
+    start = timezone.now().replace(microsecond=0) + dt.timedelta(days=1)
+    ids = queue_messages(people[:3], at=start)
+    seen = []
+
+    for at in (start, start + dt.timedelta(seconds=30), start + dt.timedelta(seconds=60)):
+        _dispatch_and_settle(tracker, at)
+        row = Delivery.objects.get(pk=ids[0])
+        seen.append((row.status, row.attempts, row.next_attempt_at - start))
+    _dispatch_and_settle(tracker, start + dt.timedelta(seconds=180))
+
+    assert seen == [
+        ("pending", 1, dt.timedelta(seconds=60)),
+        ("pending", 1, dt.timedelta(seconds=60)),  # at +30 s the backoff was not over
+        ("pending", 2, dt.timedelta(seconds=180)),  # +60 s then twice as long
+    ]
+    assert states(ids) == [("failed", 3)] * 3
+    assert smtp.received() == []
+    admin: Any = UserFactory(username="outbox-admin")
+    OrganizationRoleFactory(organization=people[0].organization, user=admin, role=Role.ADMIN)
+    client = APIClient()
+    client.force_login(admin)
+    listed = client.get("/api/v1/orgs/acme/deliveries/?status=failed").json()["results"]
+    assert sorted(item["id"] for item in listed) == sorted(ids)
+    assert {item["attempts"] for item in listed} == {3}
+    assert all(
+        item["last_error"].startswith("gave up after 3 attempts: could not connect")
+        for item in listed
+    )
+
+
+@pytest.mark.usefixtures("thread_worker")
+def test_a_server_back_before_the_last_attempt_gets_each_message_once(
+    people, smtp, tracker, settings
+):
+    settings.DELIVERY_MAX_ATTEMPTS = 3
+    settings.DELIVERY_RETRY_SECONDS = 60
+    smtp.set_mode("refuse")
+    start = timezone.now().replace(microsecond=0) + dt.timedelta(days=1)
+    ids = queue_messages(people[:3], at=start)
+
+    _dispatch_and_settle(tracker, start)
+    assert states(ids) == [("pending", 1)] * 3
+    smtp.set_mode("accept")
+    _dispatch_and_settle(tracker, start + dt.timedelta(seconds=60))
+    _dispatch_and_settle(tracker, start + dt.timedelta(seconds=600))
+
+    assert states(ids) == [("sent", 2)] * 3
+    assert smtp.delivery_counts() == {pk: 1 for pk in ids}
+
+
+# --- (b) a worker killed mid-task ------------------------------------------------------------------
+
+
+def _database_url() -> str:
+    """The test database, as the DATABASE_URL another process reads (transform/settings.py)."""
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    credentials = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = db["HOST"] or "127.0.0.1"
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{credentials}@{host}{port}/{quote(db['NAME'], safe='')}"
+
+
+class WorkerProcess:
+    """``celery -A transform worker --pool solo`` in a process of its own, on the test database
+    and the fake SMTP server."""
+
+    def __init__(self, *, smtp: FakeSMTPServer, log: Path, queue: str) -> None:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "transform.settings",
+            "DATABASE_URL": _database_url(),
+            "EMAIL_HOST": smtp.host,
+            "EMAIL_PORT": str(smtp.port),
+            "EMAIL_USE_TLS": "false",
+            "EMAIL_USE_SSL": "false",
+            "EMAIL_TIMEOUT": "60",
+            "DELIVERY_CLAIM_TIMEOUT_SECONDS": str(django_settings.DELIVERY_CLAIM_TIMEOUT_SECONDS),
+        }
+        self.log = log
+        self._log_file = log.open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "transform",
+                "worker",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "INFO",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "--queues",
+                queue,
+                "-n",
+                f"killable-{uuid.uuid4().hex[:8]}@%h",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_ready(self) -> None:
+        ready = wait_until(
+            lambda: " ready." in self.output() or self.process.poll() is not None, timeout=DEADLINE
+        )
+        assert ready, self.output()
+        assert self.process.poll() is None, self.output()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=DEADLINE)
+        self._log_file.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=DEADLINE)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log_file.close()
+
+
+@pytest.fixture
+def workers(worker_in_thread: ThreadWorker, purged_broker: None) -> Iterator[list[WorkerProcess]]:
+    worker_in_thread.ensure_stopped()
+    started: list[WorkerProcess] = []
+    yield started
+    for worker in started:
+        worker.stop()
+
+
+def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
+    people, smtp, settings, workers, tmp_path, task_queue
+):
+    settings.DELIVERY_CLAIM_TIMEOUT_SECONDS = 2
+    ids = queue_messages(people, at=timezone.now() - dt.timedelta(seconds=1))
+    smtp.hang_on = 3
+    smtp.hang_seconds = DEADLINE
+    first = WorkerProcess(smtp=smtp, log=tmp_path / "first.log", queue=task_queue)
+    workers.append(first)
+    first.wait_ready()
+
+    assert dispatch_due(at=timezone.now()) == 5
+    assert wait_until(smtp.hanging.is_set, timeout=DEADLINE), first.output()
+    first.kill()
+    smtp.release()
+
+    # Two messages went out and were recorded; the third was in flight; all five are claimed by
+    # the dead worker's task.
+    assert len(smtp.received()) == 2
+    assert sorted(status for status, _attempts in states(ids)) == ["sending"] * 3 + ["sent"] * 2
+
+    second = WorkerProcess(smtp=smtp, log=tmp_path / "second.log", queue=task_queue)
+    workers.append(second)
+    second.wait_ready()
+    # Once the dead worker's claim is stale, the dispatcher hands its rows to the live worker.
+    handed: list[int] = []
+
+    def dispatched() -> bool:
+        handed.append(dispatch_due(at=timezone.now()))
+        return sum(handed) > 0
+
+    assert wait_until(dispatched, timeout=DEADLINE, interval=0.2)
+    assert sum(handed) == 3
+    assert wait_until(lambda: all_sent(ids), timeout=DEADLINE), second.output()
+
+    assert smtp.delivery_counts() == {pk: 1 for pk in ids}
+    assert sorted(attempts for _status, attempts in states(ids)) == [1, 1, 2, 2, 2]
