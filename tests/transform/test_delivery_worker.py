@@ -14,17 +14,13 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from celery.signals import before_task_publish, task_postrun
 from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
@@ -35,8 +31,8 @@ from teams.models import Organization, Person, Role
 from tests.factories import OrganizationRoleFactory, UserFactory
 from tests.transform.fakes import FakeSMTPServer, wait_until
 from tests.transform.test_transform_support import chain_transformation
+from tests.transform.worker_fixtures import DEADLINE, TaskTracker, ThreadWorker
 from transform import links
-from transform.celery import app as project_app
 from transform.delivery import dispatch_due
 from transform.models import (
     CheckIn,
@@ -51,138 +47,6 @@ from transform.tasks import compute_readiness, deliver_checkins, dispatch_delive
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEADLINE = 30.0
-
-
-class TaskTracker:
-    """Which task ids were published and which have finished, from Celery's signals (the
-    in-thread worker runs in this process, so its signals fire here)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.published: set[str] = set()
-        self.finished: set[str] = set()
-        self.failures: list[str] = []
-
-    def on_publish(self, sender: Any = None, headers: Any = None, **kwargs: Any) -> None:
-        task_id = (headers or {}).get("id")
-        if task_id:
-            with self.lock:
-                self.published.add(task_id)
-
-    def on_postrun(
-        self, sender: Any = None, task_id: str | None = None, state: str = "", **kwargs: Any
-    ) -> None:
-        if task_id:
-            with self.lock:
-                self.finished.add(task_id)
-                if state != "SUCCESS":
-                    self.failures.append(f"{getattr(sender, 'name', sender)}: {state}")
-
-    def settled(self) -> bool:
-        # A task publishes its follow-ups before it finishes, so once everything published has
-        # finished nothing is left in flight.
-        with self.lock:
-            return bool(self.published) and self.published <= self.finished
-
-    def wait(self, *, timeout: float = DEADLINE) -> None:
-        assert wait_until(self.settled, timeout=timeout), (
-            f"tasks still running: {self.published - self.finished}"
-        )
-        assert self.failures == []
-
-
-def _route_tasks_to(queue: str) -> None:
-    # The app publishes to task_default_queue, read at every publish; its declared queues (what a
-    # worker consumes) are cached, so they are rebuilt from the setting.
-    project_app.conf.task_default_queue = queue
-    for cached in ("queues", "default_queue", "router"):
-        project_app.amqp.__dict__.pop(cached, None)
-
-
-@pytest.fixture(scope="module")
-def task_queue() -> Iterator[str]:
-    """A queue of this module's own: its workers consume only from it, and test runs at the same
-    time on the same broker (the filesystem one under var/ is shared) never take each other's
-    messages."""
-    original = project_app.conf.task_default_queue
-    queue = f"transform-test-{uuid.uuid4().hex[:12]}"
-    _route_tasks_to(queue)
-    yield queue
-    project_app.control.purge()
-    _route_tasks_to(original)
-
-
-@pytest.fixture
-def purged_broker(task_queue: str) -> None:
-    # Messages an earlier test left in the queue must not be consumed by this test's workers.
-    project_app.control.purge()
-
-
-@pytest.fixture
-def smtp(settings: Any) -> Iterator[FakeSMTPServer]:
-    server = FakeSMTPServer().start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = server.host
-    settings.EMAIL_PORT = server.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_TIMEOUT = 30
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def tracker() -> Iterator[TaskTracker]:
-    tracking = TaskTracker()
-    before_task_publish.connect(tracking.on_publish, weak=False)
-    task_postrun.connect(tracking.on_postrun, weak=False)
-    yield tracking
-    before_task_publish.disconnect(tracking.on_publish)
-    task_postrun.disconnect(tracking.on_postrun)
-
-
-class ThreadWorker:
-    """Celery's test worker in a thread of this process, started when a test needs it and kept
-    for the next (stopping it takes seconds); stopped before a test that runs worker processes,
-    which must be the only consumers of the queue."""
-
-    def __init__(self) -> None:
-        self._running: AbstractContextManager[Any] | None = None
-
-    def ensure_started(self) -> None:
-        if self._running is None:
-            running = start_worker(
-                project_app, pool="solo", perform_ping_check=False, shutdown_timeout=30
-            )
-            running.__enter__()
-            self._running = running
-
-    def ensure_stopped(self) -> None:
-        if self._running is not None:
-            running, self._running = self._running, None
-            running.__exit__(None, None, None)
-
-
-@pytest.fixture(scope="module")
-def worker_in_thread() -> Iterator[ThreadWorker]:
-    worker = ThreadWorker()
-    yield worker
-    worker.ensure_stopped()
-
-
-@pytest.fixture
-def thread_worker(
-    worker_in_thread: ThreadWorker,
-    purged_broker: None,
-    transactional_db: None,
-    tracker: TaskTracker,
-) -> None:
-    # Every test waits until its tasks are done, so the worker is idle when the tables are
-    # flushed after the test.
-    worker_in_thread.ensure_started()
 
 
 @pytest.fixture
