@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from teams.apis import ApiPagination, paginated_response
+from teams.apis import ORG_SLUG_PARAMETER, ApiPagination, paginated_response
 from teams.models import Person
 from teams.selectors import org_access_get
 from transform import selectors, services
@@ -31,9 +31,6 @@ from transform.models import (
 )
 from transform.selectors import MilestoneAccess
 
-ORG_SLUG_PARAMETER = OpenApiParameter(
-    "org_slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="Organisation slug."
-)
 TRANSFORMATION_ID_PARAMETER = OpenApiParameter(
     "transformation_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Transformation id."
 )

@@ -34,7 +34,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from teams.apis import ApiPagination, paginated_response
+from teams.apis import ORG_SLUG_PARAMETER, ApiPagination, paginated_response
 from teams.models import Role
 from teams.selectors import (
     OrgAccess,
@@ -55,9 +55,6 @@ from transform.models import (
 )
 from transform.rhythm import checkin_settings_get
 
-ORG_SLUG_PARAMETER = OpenApiParameter(
-    "org_slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="Organisation slug."
-)
 TOKEN_PARAMETER = OpenApiParameter(
     "token", OpenApiTypes.STR, OpenApiParameter.PATH, description="The token of a check-in link."
 )

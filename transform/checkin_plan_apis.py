@@ -19,15 +19,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from teams.apis import ApiPagination, paginated_response
+from teams.apis import ORG_SLUG_PARAMETER, ApiPagination, paginated_response
 from teams.models import Team
 from teams.selectors import org_access_get
 from transform.apis import PersonBriefSerializer
 from transform.checkins import team_verification_list
 
-ORG_SLUG_PARAMETER = OpenApiParameter(
-    "org_slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="Organisation slug."
-)
 STALE_PARAMETER = OpenApiParameter(
     "stale",
     OpenApiTypes.BOOL,

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from teams.apis import ApiPagination, paginated_response
+from teams.apis import ORG_SLUG_PARAMETER, ApiPagination, paginated_response
 from teams.models import Team
 from teams.selectors import org_access_get
 from transform.errors import ApplicationError
@@ -30,9 +30,6 @@ from transform.readiness_report import (
 )
 from transform.rhythm import checkin_settings_get
 
-ORG_SLUG_PARAMETER = OpenApiParameter(
-    "org_slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="Organisation slug."
-)
 PERIOD_PARAMETER = OpenApiParameter(
     "period",
     OpenApiTypes.DATE,

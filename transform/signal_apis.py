@@ -24,16 +24,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from teams.apis import ApiPagination, paginated_response
+from teams.apis import ORG_SLUG_PARAMETER, ApiPagination, paginated_response
 from teams.models import Team
 from teams.selectors import org_access_get, org_manage_access_check
 from transform import signals
 from transform.errors import ApplicationError
 from transform.models import SignalEvent, SignalEventKind
 
-ORG_SLUG_PARAMETER = OpenApiParameter(
-    "org_slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="Organisation slug."
-)
 KIND_HELP = "One of: " + ", ".join(SignalEventKind.values) + "."
 MOMENT_HELP = "ISO 8601 date-time with a time zone offset, e.g. 2026-03-02T14:30:00Z."
 # The request examples of the schema (a test keeps them valid: they are what people copy first).

@@ -150,18 +150,11 @@ def people(organization: Organization) -> list[Person]:
 
 
 @pytest.fixture
-def smtp(settings: Any) -> Iterator[FakeSMTPServer]:
-    server = FakeSMTPServer().start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = server.host
-    settings.EMAIL_PORT = server.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
+def smtp(smtp: FakeSMTPServer, settings: Any) -> FakeSMTPServer:
+    # The shared fake server (tests/transform/worker_fixtures.py), with a short timeout: these
+    # tests make the server hang on purpose.
     settings.EMAIL_TIMEOUT = 5
-    yield server
-    server.stop()
+    return smtp
 
 
 @pytest.fixture
