@@ -7,15 +7,26 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run demo test check lint typecheck bench smoke clean
+.PHONY: install browser run demo test check lint typecheck bench smoke clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml node_modules/.installed
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+## The web interface's browser libraries (htmx, Cytoscape.js, Chart.js) at the versions pinned in
+## package-lock.json; Django serves them from node_modules/ as static files.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js and npm are needed: see README"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## Debian's Chromium for the browser tests, installed when missing (never a downloaded build).
+browser:
+	@command -v chromium >/dev/null || bash scripts/install_chromium.sh
 
 var:
 	@mkdir -p var/outbox var/broker/out var/broker/processed
@@ -30,7 +41,7 @@ demo: install var
 	$(BIN)/python manage.py load_demo
 
 ## The whole test suite (PostgreSQL and Redis when DATABASE_URL / CELERY_BROKER_URL say so).
-test: install var
+test: install browser var
 	$(BIN)/python -m pytest
 
 ## Lint and type-check.

@@ -82,11 +82,12 @@ def test_default_broker_needs_no_server(tmp_path):
     assert result.stdout.split()[-1] == "filesystem://"
 
 
-def test_the_front_door_leads_to_the_api_documentation(client):
+def test_the_front_door_asks_for_a_login_and_the_api_documentation_is_served(client):
     response = client.get("/")
 
     assert response.status_code == 302
-    assert response["Location"] == "/api/docs/"
+    assert response["Location"] == "/accounts/login/?next=/"
+    assert client.get("/accounts/login/").status_code == 200
     assert client.get("/api/docs/").status_code == 200
     assert client.get("/api/schema/").status_code == 200
 

@@ -132,6 +132,14 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# The web interface's browser libraries come from the npm registry (package.json, pinned in
+# package-lock.json) and are served straight from node_modules/: nothing third-party is committed.
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/cytoscape", NODE_MODULES / "cytoscape" / "dist"),
+    ("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"),
+]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 if DEBUG:
     # WhiteNoise warns on every request while STATIC_ROOT is missing; in development it serves
@@ -149,7 +157,9 @@ STORAGES = {
     },
 }
 
-LOGIN_URL = "/api-auth/login/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 # E-mail: SMTP when EMAIL_HOST is set, else messages are written as files to var/outbox/.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")

@@ -2,14 +2,14 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from transform import views
+from transform.web import urls as web_urls
 
 urlpatterns = [
-    # Until the web interface lands, the front door is the browsable API documentation.
-    path("", RedirectView.as_view(pattern_name="api-docs", permanent=False), name="home"),
+    path("", include("transform.web.urls")),
+    *web_urls.auth_urlpatterns,
     path("admin/", admin.site.urls),
     path("api/v1/", include("teams.urls")),
     path("api/v1/", include("playbooks.urls")),

@@ -1,0 +1,27 @@
+"""Pages of the web interface: plan (docs/web.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import URLPattern, path
+
+from teams.selectors import OrgAccess
+from transform.web.access import org_page
+from transform.web.context import page_context
+
+
+def _placeholder(name: str) -> Callable[..., HttpResponse]:
+    @org_page
+    def view(request: HttpRequest, access: OrgAccess) -> HttpResponse:
+        return render(request, "web/placeholder.html", page_context(access, current=name))
+
+    return view
+
+
+urlpatterns: list[URLPattern] = [
+    path("o/<slug:org_slug>/plans/", _placeholder("web:plans"), name="plans"),
+    path("o/<slug:org_slug>/my-team/", _placeholder("web:my-team"), name="my-team"),
+]
