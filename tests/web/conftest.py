@@ -16,10 +16,6 @@ import pytest
 
 from tests.web.world import PASSWORD, WebDemo, build_web_demo
 
-# Playwright's sync API runs an event loop in the test's thread; the ORM calls the tests make
-# around it are still synchronous, which Django must be told is fine here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "screenshots"
 CHROMIUM_FLAGS = [
     "--headless",
@@ -40,14 +36,28 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+# Package scope: the browser (and Playwright's event loop) is gone before any other tests run.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make around
+    # it are still synchronous, which Django must be told is fine. Only while the browser is open
+    # (this package's tests), so no other test or subprocess inherits the setting.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            launched = playwright.chromium.launch(
+                executable_path=chromium_path(), args=CHROMIUM_FLAGS
+            )
+            yield launched
+            launched.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
