@@ -36,9 +36,15 @@ var:
 run: install var demo
 	@bash scripts/run.sh $(HOST) $(PORT)
 
+# One password for the demo login and the role logins (demo-agent, demo-manager, demo-leader).
+ifndef DEMO_PASSWORD
+DEMO_PASSWORD := $(shell $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(9))")
+endif
+
 demo: install var
 	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py load_demo
+	DEMO_PASSWORD='$(DEMO_PASSWORD)' $(BIN)/python manage.py load_demo
+	DEMO_PASSWORD='$(DEMO_PASSWORD)' $(BIN)/python manage.py seed_demo
 
 ## The whole test suite (PostgreSQL and Redis when DATABASE_URL / CELERY_BROKER_URL say so).
 test: install browser var
