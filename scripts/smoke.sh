@@ -9,6 +9,7 @@ trap 'rm -rf "$TRANSFORM_VAR_DIR"' EXIT
 unset DATABASE_URL CELERY_BROKER_URL
 $bin/python manage.py migrate --no-input -v0
 $bin/python manage.py load_demo
+$bin/python manage.py seed_demo
 $bin/python manage.py analyze_org demo --format text
 $bin/python manage.py analyze_org demo --format json > "$TRANSFORM_VAR_DIR/analysis.json"
 $bin/python - "$TRANSFORM_VAR_DIR/analysis.json" <<'PY'
