@@ -1,26 +1,557 @@
-"""Pages of the web interface: leadership (docs/web.md)."""
+"""Pages of the web interface: the leadership dashboard and its printable report
+(docs/web-leadership.md).
+
+Leaders, admins and change agents see them (other roles 403, people without a role in the
+organisation 404, as everywhere). Every number is read through the selectors the API uses, in a
+fixed number of queries whatever the organisation's size: the active transformations (one
+query), the last ``HISTORY_PERIODS`` survey periods' stored readiness snapshots (one query) and
+the current one live (``readiness_report_get``), one ``ingested_readings`` per period window, and
+the analysis now, at the transformation's start and after its pending changes.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Final
 
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from rest_framework.exceptions import PermissionDenied
 
-from teams.selectors import OrgAccess
+from playbooks.criteria import SignalReading
+from teams.models import Organization, Role
+from teams.selectors import OrgAccess, org_analysis_get, team_list
+from transform import business_case
+from transform.errors import ApplicationError
+from transform.models import MilestoneStatus, ReadinessSnapshot, Transformation
+from transform.readiness_report import (
+    ReadinessReport,
+    active_transformations,
+    day_start,
+    local_day,
+    readiness_history,
+    readiness_report_get,
+)
+from transform.rhythm import Period, checkin_settings_get, survey_period
+from transform.selectors import scenario_preview_get
+from transform.signals import ingested_readings
 from transform.web.access import org_page
 from transform.web.context import page_context
 
+LEADERSHIP_ROLES: Final = frozenset({Role.LEADER, Role.ADMIN, Role.CHANGE_AGENT})
+HISTORY_PERIODS: Final = 6  # survey periods in the heat map and the KPI trends, current included
+TEAMS_PER_PAGE: Final = 25
+MAX_TRANSFORMATIONS: Final = 5
+# Readiness bands of the heat map (0-100 score); the text always says the band too.
+BANDS: Final = ((70.0, "high"), (50.0, "medium"), (0.0, "low"))
+# The assumptions the business case form always shows; the others sit under "More assumptions".
+BASIC_ASSUMPTIONS: Final = frozenset({"engineer_cost_per_hour", "share_removed"})
+ASSUMPTION_LABELS: Final = {
+    "currency": "Currency",
+    **{spec.name: spec.label for spec in business_case.FIELDS},
+}
 
-def _placeholder(name: str) -> Callable[..., HttpResponse]:
-    @org_page
-    def view(request: HttpRequest, access: OrgAccess) -> HttpResponse:
-        return render(request, "web/placeholder.html", page_context(access, current=name))
 
-    return view
+def leadership_access_check(*, access: OrgAccess) -> None:
+    """Raises ``PermissionDenied`` unless the caller is a leader, admin or change agent."""
+    if not access.roles & LEADERSHIP_ROLES:
+        raise PermissionDenied(
+            f"Only leaders, admins and change agents of '{access.organization.slug}' may see "
+            "the leadership dashboard."
+        )
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    transformation: Transformation
+    total: int
+    done: int
+    in_progress: int
+    at_risk: int
+    blocked: int
+    planned: int
+    days_late: int | None  # forecast end - planned end; negative: early
+
+    def percent(self, count: int) -> float:
+        return round(100 * count / self.total, 1) if self.total else 0.0
+
+    @property
+    def segments(self) -> list[dict[str, Any]]:
+        """The progress bar, one segment per status with a count."""
+        parts = [
+            ("done", "Done", self.done),
+            ("in_progress", "In progress", self.in_progress),
+            ("at_risk", "At risk", self.at_risk),
+            ("blocked", "Blocked", self.blocked),
+            ("planned", "Planned", self.planned),
+        ]
+        return [
+            {"status": key, "label": label, "count": count, "percent": self.percent(count)}
+            for key, label, count in parts
+            if count
+        ]
+
+    @property
+    def schedule(self) -> str:
+        if self.days_late is None:
+            return "no forecast yet"
+        if self.days_late > 0:
+            return f"{self.days_late} days late"
+        if self.days_late < 0:
+            return f"{-self.days_late} days early"
+        return "on time"
+
+
+def _progress_list(*, organization: Organization) -> list[Progress]:
+    """The active transformations (newest start first, at most MAX_TRANSFORMATIONS) with their
+    milestone counts by status: one query."""
+
+    def count(status: str) -> Count:
+        return Count("milestones", filter=Q(milestones__status=status), distinct=True)
+
+    rows = (
+        active_transformations(organization=organization)
+        .annotate(
+            total=Count("milestones", distinct=True),
+            done=count(MilestoneStatus.DONE),
+            in_progress=count(MilestoneStatus.IN_PROGRESS),
+            at_risk=count(MilestoneStatus.AT_RISK),
+            blocked=count(MilestoneStatus.BLOCKED),
+            planned=count(MilestoneStatus.PLANNED),
+        )
+        .order_by("-start_date", "-id")[:MAX_TRANSFORMATIONS]
+    )
+    found = []
+    for row in rows:
+        late = None
+        if row.forecast_end is not None and row.planned_end is not None:
+            late = (row.forecast_end - row.planned_end).days
+        found.append(
+            Progress(
+                transformation=row,
+                total=row.total,
+                done=row.done,
+                in_progress=row.in_progress,
+                at_risk=row.at_risk,
+                blocked=row.blocked,
+                planned=row.planned,
+                days_late=late,
+            )
+        )
+    return found
+
+
+# --- periods and readiness ---------------------------------------------------------------------
+
+
+def _periods(*, organization: Organization, at: dt.datetime) -> list[Period]:
+    """The last HISTORY_PERIODS survey periods, oldest first, the current one last."""
+    settings = checkin_settings_get(organization=organization)
+    current = survey_period(local_day(at), settings=settings)
+    periods = [current]
+    while len(periods) < HISTORY_PERIODS:
+        periods.append(periods[-1].previous())
+    return periods[::-1]
+
+
+def band(score: float | None) -> str:
+    if score is None:
+        return ""
+    return next(name for floor, name in BANDS if score >= floor)
+
+
+def _cell(*, suppressed: bool, score: float | None, stored: bool = True) -> dict[str, Any]:
+    if not stored:
+        return {"kind": "missing", "text": "no data", "band": ""}
+    if suppressed:
+        return {"kind": "suppressed", "text": "suppressed", "band": ""}
+    if score is None:
+        return {"kind": "missing", "text": "no data", "band": ""}
+    return {"kind": "score", "text": f"{score:g}", "band": band(score), "score": score}
+
+
+def _heat_map(
+    *,
+    periods: list[Period],
+    snapshots: list[ReadinessSnapshot],
+    live: ReadinessReport,
+    teams: list[tuple[int, str, str]],
+) -> list[dict[str, Any]]:
+    """One row for the organisation, then one per team of the page: a cell per period, the
+    current period from the live report, the others from stored snapshots."""
+    stored = {(row.team_id, row.period_start): row for row in snapshots}
+    current = periods[-1]
+    live_groups = {g.team.id if g.team is not None else None: g for g in live.teams}
+    live_groups[None] = live.organization_group
+
+    def cells(team_id: int | None) -> list[dict[str, Any]]:
+        found = []
+        for period in periods:
+            if period == current:
+                group = live_groups.get(team_id)
+                found.append(
+                    _cell(suppressed=group.suppressed, score=group.score)
+                    if group is not None
+                    else _cell(suppressed=False, score=None, stored=False)
+                )
+                continue
+            row = stored.get((team_id, period.start))
+            found.append(
+                _cell(suppressed=row.suppressed, score=row.score)
+                if row is not None
+                else _cell(suppressed=False, score=None, stored=False)
+            )
+        return found
+
+    rows = [{"name": "Whole organisation", "slug": "", "cells": cells(None), "is_org": True}]
+    rows += [
+        {"name": name, "slug": slug, "cells": cells(team_id), "is_org": False}
+        for team_id, slug, name in teams
+    ]
+    return rows
+
+
+# --- KPI trends --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KpiSpec:
+    kind: str
+    title: str
+    unit: str
+    better: str  # "higher" or "lower"
+    scale: float = 1.0  # shown value = reading * scale (shares as percentages)
+    digits: int = 1
+
+
+KPIS: Final[tuple[KpiSpec, ...]] = (
+    KpiSpec("platform_adoption", "Voluntary platform adoption", "% of teams free to choose",
+            "higher", scale=100),
+    KpiSpec("platform_satisfaction", "Platform satisfaction", "survey mean, 1-5", "higher",
+            digits=2),
+    KpiSpec("blocked_developer_hours", "Blocked developer hours", "developer hours per week",
+            "lower", digits=0),
+    KpiSpec("time_to_first_deploy", "Time to first deploy", "days (median)", "lower"),
+    KpiSpec("deployment_frequency", "Deployment frequency", "deploys per day", "higher",
+            digits=2),
+    KpiSpec("lead_time_for_changes", "Lead time for changes", "hours (median)", "lower"),
+    KpiSpec("change_failure_rate", "Change failure rate", "% of deploys", "lower", scale=100),
+    KpiSpec("failed_deployment_recovery_time", "Failed deployment recovery time",
+            "hours (median)", "lower"),
+    KpiSpec("deployment_rework_rate", "Deployment rework rate", "% of deploys", "lower",
+            scale=100),
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    period: Period
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def weeks(self) -> float:
+        return (self.end - self.start).total_seconds() / (7 * 24 * 3600)
+
+
+def _window(period: Period, *, at: dt.datetime) -> _Window | None:
+    start, end = day_start(period.start), min(day_start(period.end), at)
+    return _Window(period=period, start=start, end=end) if end > start else None
+
+
+def _kpi_values(
+    *,
+    organization: Organization,
+    periods: list[Period],
+    at: dt.datetime,
+    org_snapshots: dict[dt.date, ReadinessSnapshot],
+    live: ReadinessReport,
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, float | None]]:
+    """Per KPI kind, one point per period (``{"value", "note"}``, value None without data), and
+    the business case's inputs: blocked hours per week over all windows, the latest time to
+    first deploy. One ``ingested_readings`` (a fixed number of queries) per period window."""
+    values: dict[str, list[dict[str, Any]]] = {spec.kind: [] for spec in KPIS}
+    blocked_hours = blocked_weeks = 0.0
+    first_deploy: float | None = None
+    for period in periods:
+        window = _window(period, at=at)
+        readings: dict[str, SignalReading] = {}
+        if window is not None:
+            readings = ingested_readings(
+                organization=organization, start=window.start, end=window.end
+            ).get(None, {})
+        for spec in KPIS:
+            note = "" if window is not None else "not begun"
+            value: float | None = None
+            if spec.kind == "platform_satisfaction":
+                value, note = _satisfaction(period, org_snapshots=org_snapshots, live=live)
+            elif spec.kind in readings:
+                value = readings[spec.kind].value
+                if spec.kind == "blocked_developer_hours" and window is not None:
+                    blocked_hours += value
+                    blocked_weeks += window.weeks
+                    value = value / window.weeks
+                if spec.kind == "time_to_first_deploy":
+                    first_deploy = value
+            values[spec.kind].append({"value": value, "note": note})
+    inputs = {
+        "blocked_hours_per_week": blocked_hours / blocked_weeks if blocked_weeks else None,
+        "time_to_first_deploy_days": first_deploy,
+    }
+    return values, inputs
+
+
+def _satisfaction(
+    period: Period, *, org_snapshots: dict[dt.date, ReadinessSnapshot], live: ReadinessReport
+) -> tuple[float | None, str]:
+    """The organisation's platform satisfaction of the period: live for the current one, else
+    from its stored snapshot; suppressed results say so."""
+    if period == live.period:
+        group = live.organization_group
+        reading = group.signals.get("platform_satisfaction")
+        return (reading.value if reading else None), ("suppressed" if group.suppressed else "")
+    row = org_snapshots.get(period.start)
+    if row is None:
+        return None, ""
+    signal = (row.signals or {}).get("platform_satisfaction") or {}
+    value = signal.get("value") if isinstance(signal, dict) else None
+    shown = float(value) if isinstance(value, int | float) else None
+    return shown, ("suppressed" if row.suppressed else "")
+
+
+def _kpi_charts(
+    *, periods: list[Period], values: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Each KPI as its chart data, table rows and one-sentence summary."""
+    labels = [period.start.isoformat() for period in periods]
+    charts = []
+    for spec in KPIS:
+        points = [
+            None if point["value"] is None else round(point["value"] * spec.scale, spec.digits)
+            for point in values[spec.kind]
+        ]
+        rows = [
+            {
+                "period": label,
+                "text": (
+                    f"{point:,.{spec.digits}f}" if point is not None else (raw["note"] or "no data")
+                ),
+            }
+            for label, point, raw in zip(labels, points, values[spec.kind], strict=True)
+        ]
+        known = [
+            (label, point) for label, point in zip(labels, points, strict=True) if point is not None
+        ]
+        if known:
+            last_label, last = known[-1]
+            summary = f"Latest: {last:,.{spec.digits}f} {spec.unit} (period from {last_label})"
+            if len(known) > 1:
+                first_label, first = known[0]
+                summary += f"; {first:,.{spec.digits}f} in the period from {first_label}"
+            summary += f". {spec.better.capitalize()} is better."
+        else:
+            summary = "No data in these periods."
+        charts.append(
+            {
+                "id": f"kpi-{spec.kind.replace('_', '-')}",
+                "kind": spec.kind,
+                "title": spec.title,
+                "unit": spec.unit,
+                "better": spec.better,
+                "labels": labels,
+                "points": points,
+                "rows": rows,
+                "summary": summary,
+                "latest": known[-1][1] if known else None,
+                "latest_text": f"{known[-1][1]:,.{spec.digits}f}" if known else "no data",
+                "latest_period": known[-1][0] if known else None,
+            }
+        )
+    return charts
+
+
+# --- flow score ----------------------------------------------------------------------------------
+
+
+def _flow(*, organization: Organization, transformation: Transformation | None) -> dict[str, Any]:
+    """``flow_score`` now, at the transformation's start and after its pending changes (lower is
+    better); a part that cannot be computed stays None and a message or note says why."""
+    flow: dict[str, Any] = {
+        "now": None,
+        "start": None,
+        "target": None,
+        "messages": [],  # something went wrong
+        "notes": [],  # nothing wrong, but a number is missing
+    }
+    try:
+        if transformation is not None:
+            try:
+                preview = scenario_preview_get(transformation=transformation)
+                flow["now"] = preview["before"]["metrics"].get("flow_score")
+                flow["target"] = preview["after"]["metrics"].get("flow_score")
+                flow["changes"] = len(preview["changes"])
+            except ApplicationError as exc:
+                flow["messages"].append(f"The target could not be computed: {exc.message}")
+            flow["start_date"] = transformation.start_date
+            start = org_analysis_get(
+                organization=organization, as_of=day_start(transformation.start_date)
+            )
+            if start["metrics"].get("teams"):
+                flow["start"] = start["metrics"].get("flow_score")
+            else:
+                flow["notes"].append(
+                    "No topology is recorded as of the transformation's start, so there is no "
+                    "score to compare with."
+                )
+        if flow["now"] is None:
+            flow["now"] = org_analysis_get(organization=organization)["metrics"].get("flow_score")
+    except ValueError as exc:
+        # teams.analysis.InvalidThresholdsError: the organisation's thresholds need fixing.
+        flow["messages"].append(f"The analysis could not run: {exc}")
+    if flow["start"] is not None and flow["now"] is not None:
+        flow["change"] = round(flow["now"] - flow["start"], 1)
+    return flow
+
+
+# --- the page ------------------------------------------------------------------------------------
+
+
+def _dashboard(request: HttpRequest, access: OrgAccess, *, heat_map: bool) -> dict[str, Any]:
+    leadership_access_check(access=access)
+    organization = access.organization
+    at = timezone.now()
+    progress = _progress_list(organization=organization)
+    periods = _periods(organization=organization, at=at)
+    live = readiness_report_get(organization=organization, period=periods[-1], at=at)
+    history = readiness_history(organization=organization).filter(
+        period_start__in=[period.start for period in periods[:-1]]
+    )
+    context: dict[str, Any] = {}
+    if heat_map:
+        paginator = Paginator(
+            team_list(organization=organization).select_related(None).only("id", "slug", "name"),
+            TEAMS_PER_PAGE,
+        )
+        page = paginator.get_page(request.GET.get("teams_page"))
+        teams = [(team.pk, team.slug, team.name) for team in page.object_list]
+        history = history.filter(Q(team__isnull=True) | Q(team_id__in=[t[0] for t in teams]))
+        snapshots = list(history)
+        context["heat_map"] = _heat_map(
+            periods=periods, snapshots=snapshots, live=live, teams=teams
+        )
+        context["teams_page"] = page
+    else:
+        snapshots = list(history.filter(team__isnull=True))
+    org_snapshots = {row.period_start: row for row in snapshots if row.team_id is None}
+    values, inputs = _kpi_values(
+        organization=organization,
+        periods=periods,
+        at=at,
+        org_snapshots=org_snapshots,
+        live=live,
+    )
+    assumptions, assumption_errors = business_case.assumptions_parse(request.GET)
+    case = business_case.business_case_compute(
+        blocked_hours_per_week=inputs["blocked_hours_per_week"],
+        time_to_first_deploy_days=inputs["time_to_first_deploy_days"],
+        assumptions=assumptions,
+    )
+    primary = progress[0].transformation if progress else None
+    org_score = live.organization_group
+    return {
+        **context,
+        "progress": progress,
+        "periods": periods,
+        "current_period": periods[-1],
+        "org_readiness": _cell(suppressed=org_score.suppressed, score=org_score.score),
+        "min_group_size": live.policy.min_group_size,
+        "kpis": _kpi_charts(periods=periods, values=values),
+        "flow": _flow(organization=organization, transformation=primary),
+        "primary": primary,
+        "case": case,
+        "case_money": {
+            name: business_case.money(getattr(case, name), assumptions.currency)
+            for name in (
+                "cost_of_waiting_per_year",
+                "waiting_savings_per_year",
+                "onboarding_savings_per_year",
+                "total_savings_per_year",
+            )
+        },
+        "case_is_default": business_case.is_default(assumptions),
+        "case_share": f"{assumptions.share_removed * 100:g}%",
+        "advanced_open": any(
+            spec.name in assumption_errors
+            for spec in business_case.FIELDS
+            if spec.name not in BASIC_ASSUMPTIONS
+        ),
+        "assumption_fields": _assumption_fields(assumptions, assumption_errors, request),
+        "currency_value": (request.GET.get("currency") or assumptions.currency)[:40],
+        "currency_error": assumption_errors.get("currency"),
+        "assumption_errors": [
+            f"{ASSUMPTION_LABELS.get(name, name)}: {message}"
+            for name, message in assumption_errors.items()
+        ],
+        "currency_help": business_case.CURRENCY_HELP,
+        "query": request.GET.urlencode(),
+        "plans_url": reverse("web:plans", kwargs={"org_slug": organization.slug}),
+        "generated_at": at,
+    }
+
+
+def _assumption_fields(
+    assumptions: business_case.Assumptions, errors: dict[str, str], request: HttpRequest
+) -> list[dict[str, Any]]:
+    shown = business_case.assumptions_form_values(assumptions)
+    return [
+        {
+            "name": spec.name,
+            "label": spec.label,
+            "help": spec.help,
+            # A wrong entry stays in its field, next to its message, so it can be corrected.
+            "value": (request.GET.get(spec.name) or "")[:40]
+            if spec.name in errors
+            else shown[spec.name],
+            "error": errors.get(spec.name),
+            "min": f"{spec.minimum:g}",
+            "max": f"{spec.maximum:g}",
+            "advanced": spec.name not in BASIC_ASSUMPTIONS,
+        }
+        for spec in business_case.FIELDS
+    ]
+
+
+@org_page
+def leadership(request: HttpRequest, access: OrgAccess) -> HttpResponse:
+    """The dashboard: progress, readiness heat map, KPI trends, flow score, business case."""
+    context = _dashboard(request, access, heat_map=True)
+    return render(
+        request,
+        "web/leadership/dashboard.html",
+        page_context(access, current="web:leadership", **context),
+    )
+
+
+@org_page
+def leadership_report(request: HttpRequest, access: OrgAccess) -> HttpResponse:
+    """The same headline numbers on one printable page, without charts."""
+    context = _dashboard(request, access, heat_map=False)
+    return render(
+        request,
+        "web/leadership/report.html",
+        page_context(access, current="web:leadership", **context),
+    )
 
 
 urlpatterns: list[URLPattern] = [
-    path("o/<slug:org_slug>/leadership/", _placeholder("web:leadership"), name="leadership"),
+    path("o/<slug:org_slug>/leadership/", leadership, name="leadership"),
+    path("o/<slug:org_slug>/leadership/report/", leadership_report, name="leadership-report"),
 ]

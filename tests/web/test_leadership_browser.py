@@ -1,0 +1,83 @@
+"""The leadership dashboard and its printable report in a real browser: a leader opens them,
+the charts render, the heat map shows, and the dashboard works at phone width."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from tests.web.conftest import log_in, screenshot
+from tests.web.world import WebDemo
+from transform.readiness_report import readiness_nightly
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def demo(web_demo: WebDemo) -> WebDemo:
+    readiness_nightly(at=timezone.now())
+    return web_demo
+
+
+def test_a_leader_sees_charts_the_heat_map_and_the_business_case(page: Any, demo: WebDemo):
+    log_in(page, "leader")
+    assert page.url.endswith("/o/demo/leadership/")
+
+    assert page.get_by_role("heading", name="Leadership dashboard", level=1).is_visible()
+    heat_map = page.get_by_role("table", name="Readiness by team and survey period")
+    assert heat_map.is_visible()
+    search = heat_map.get_by_role("row").filter(has_text="(search)")
+    assert search.locator("td.lead-cell-score").count() == 1
+    assert page.locator("canvas[data-kpi]").count() == 9
+    # Chart.js drew into the canvas (it sets the drawing size on the element it renders).
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('canvas[data-kpi]')]"
+        ".every(c => window.Chart && window.Chart.getChart(c))"
+    )
+    assert page.get_by_text("Placeholder assumptions.").is_visible()
+
+
+def test_changing_an_assumption_recomputes_the_business_case(page: Any, demo: WebDemo):
+    log_in(page, "leader")
+
+    page.get_by_label("Engineer cost per hour").fill("80")
+    page.get_by_label("Currency").fill("USD")
+    page.get_by_role("button", name="Recompute").click()
+    page.wait_for_load_state("networkidle")
+
+    assert "engineer_cost_per_hour=80" in page.url
+    assert page.get_by_text("Placeholder assumptions.").count() == 0
+    assert page.locator(".lead-figures dd").filter(has_text="USD").count() >= 1
+
+
+def test_the_printable_report_has_a_print_button_and_no_charts(page: Any, demo: WebDemo):
+    log_in(page, "leader")
+    page.get_by_role("link", name="Printable report").click()
+    page.wait_for_load_state("networkidle")
+
+    assert page.url.endswith("/o/demo/leadership/report/")
+    page.evaluate(
+        "() => { window.__printed = 0; window.print = () => { window.__printed += 1; }; }"
+    )
+    page.get_by_role("button", name="Print").click()
+    assert page.evaluate("() => window.__printed") == 1
+    assert page.locator("canvas").count() == 0
+    page.emulate_media(media="print")
+    assert not page.get_by_role("button", name="Print").is_visible()
+    assert page.get_by_role("heading", name="Business case").is_visible()
+    screenshot(page, "leadership-report-print")
+
+
+def test_the_dashboard_fits_a_phone(phone: Any, demo: WebDemo):
+    log_in(phone, "leader")
+
+    assert phone.get_by_role("heading", name="Leadership dashboard").is_visible()
+    width = phone.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 380
+    phone.wait_for_function(
+        "() => [...document.querySelectorAll('canvas[data-kpi]')]"
+        ".every(c => window.Chart && window.Chart.getChart(c))"
+    )
+    screenshot(phone, "leadership-phone")

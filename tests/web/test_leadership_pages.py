@@ -1,0 +1,256 @@
+"""The leadership dashboard and its report through Django's test client: who may see them, what
+they show, the business case form, and query counts that stay flat as the organisation grows."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from teams.models import InteractionMode, Organization, TeamType
+from tests.factories import InteractionFactory, MembershipFactory, TeamFactory
+from tests.web.world import PASSWORD, WebDemo, build_web_demo
+from transform.readiness_report import readiness_nightly
+
+pytestmark = pytest.mark.django_db
+
+DASHBOARD = "/o/demo/leadership/"
+REPORT = "/o/demo/leadership/report/"
+
+
+@pytest.fixture
+def demo() -> WebDemo:
+    built = build_web_demo()
+    readiness_nightly(at=timezone.now())
+    return built
+
+
+def client_for(username: str | None) -> Client:
+    client = Client()
+    if username is not None:
+        assert client.login(username=username, password=PASSWORD)
+    return client
+
+
+def heat_row(html: str, slug: str) -> str:
+    """The heat map's table row of team ``slug``."""
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", html, flags=re.S)
+    found = [row for row in rows if f"({slug})</span></th>" in row]
+    assert len(found) == 1, f"no heat map row for {slug}"
+    return found[0]
+
+
+@pytest.mark.parametrize("path", [DASHBOARD, REPORT])
+@pytest.mark.parametrize(
+    ("username", "status"),
+    [
+        ("demo", 200),  # admin
+        ("agent", 200),
+        ("leader", 200),
+        ("manager", 403),
+        ("member", 403),
+        ("outsider", 404),
+    ],
+)
+def test_leaders_admins_and_change_agents_see_the_dashboard_and_others_do_not(
+    demo: WebDemo, path: str, username: str, status: int
+) -> None:
+    response = client_for(username).get(path)
+
+    assert response.status_code == status
+
+
+def test_the_dashboard_asks_for_a_login_first(demo: WebDemo) -> None:
+    response = client_for(None).get(DASHBOARD)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_progress_shows_milestone_counts_the_schedule_and_a_link_to_the_plan(
+    demo: WebDemo,
+) -> None:
+    html = client_for("leader").get(DASHBOARD).content.decode()
+
+    assert demo.transformation.title in html
+    assert re.search(r"<dt>In progress</dt><dd[^>]*>1</dd>", html)
+    assert re.search(r"<dt>Done</dt><dd[^>]*>0</dd>", html)
+    assert re.search(r"\d+ days (late|early)|on time", html)
+    assert 'href="/o/demo/plans/"' in html
+
+
+def test_the_heat_map_shows_a_score_for_search_and_suppressed_for_a_small_team(
+    demo: WebDemo,
+) -> None:
+    html = client_for("leader").get(DASHBOARD).content.decode()
+
+    search = heat_row(html, "search")
+    assert re.search(r'lead-cell-score[^"]*">\d+(\.\d)? <span class="lead-band-label">', search)
+    catalog = heat_row(html, "catalog")
+    assert "suppressed" in catalog
+    assert "lead-cell-score" not in catalog
+    assert "<caption>Readiness by team and survey period" in html
+    # Six periods: the five stored ones and the current one, live.
+    assert html.count('<th scope="col">20') == 6
+
+
+def test_stored_snapshots_fill_the_earlier_periods(demo: WebDemo) -> None:
+    html = client_for("leader").get(DASHBOARD).content.decode()
+
+    # readiness_nightly stored the previous period too: no answers there, so suppressed.
+    cells = re.findall(r"<td class=\"lead-cell[^>]*>(.*?)</td>", heat_row(html, "search"))
+    assert cells[-2] == "suppressed"
+    assert cells[0] == "no data"
+
+
+def test_every_kpi_has_a_chart_a_summary_and_a_data_table(demo: WebDemo) -> None:
+    html = client_for("leader").get(DASHBOARD).content.decode()
+
+    assert html.count("<canvas data-kpi=") == 9
+    assert html.count("<summary>Data table</summary>") == 9
+    assert 'id="lead-kpi-data"' in html
+    assert "Voluntary platform adoption" in html
+    assert "Latest: 30.0 % of teams free to choose" in html  # 3 of 10 teams (docs/signals.md)
+    assert "Deployment rework rate" in html
+    assert "no data" in html
+
+
+def test_flow_score_says_lower_is_better(demo: WebDemo) -> None:
+    html = client_for("leader").get(DASHBOARD).content.decode()
+
+    assert "Lower is better." in html
+    assert re.search(r"<dt>Now</dt><dd>\d+(\.\d)?", html)
+
+
+def test_the_business_case_uses_placeholder_defaults_and_says_so(demo: WebDemo) -> None:
+    html = client_for("leader").get(DASHBOARD).content.decode()
+
+    assert "Placeholder assumptions." in html
+    assert re.search(r"<dt>Yearly cost of waiting</dt><dd>EUR [\d,]+</dd>", html)
+    assert 'id="id_engineer_cost_per_hour"' in html
+    assert '<label for="id_engineer_cost_per_hour">' in html
+
+
+def test_the_business_case_form_recomputes_with_the_given_assumptions(demo: WebDemo) -> None:
+    default = client_for("leader").get(DASHBOARD).content.decode()
+    html = (
+        client_for("leader")
+        .get(DASHBOARD, {"engineer_cost_per_hour": "50", "currency": "usd", "share_removed": "25"})
+        .content.decode()
+    )
+
+    cost = re.search(r"<dt>Yearly cost of waiting</dt><dd>USD ([\d,]+)</dd>", html)
+    default_cost = re.search(r"<dt>Yearly cost of waiting</dt><dd>EUR ([\d,]+)</dd>", default)
+    assert cost is not None
+    assert default_cost is not None
+    half = int(default_cost.group(1).replace(",", "")) / 2
+    assert abs(int(cost.group(1).replace(",", "")) - half) <= 1
+    assert "(25% of it removed)" in html
+    assert "Placeholder assumptions." not in html
+
+
+def test_a_wrong_assumption_is_shown_next_to_its_field_and_the_default_is_used(
+    demo: WebDemo,
+) -> None:
+    response = client_for("leader").get(
+        DASHBOARD, {"engineer_cost_per_hour": "lots", "currency": "euro", "share_removed": "150"}
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="error_engineer_cost_per_hour"' in html
+    assert "got &#x27;lots&#x27;" in html
+    assert 'id="error_currency"' in html
+    assert 'id="error_share_removed"' in html
+    assert "(50% of it removed)" in html
+
+
+def test_the_report_has_the_headline_numbers_a_print_button_and_no_charts(
+    demo: WebDemo,
+) -> None:
+    html = client_for("leader").get(REPORT, {"currency": "GBP"}).content.decode()
+
+    assert 'id="lead-print"' in html
+    assert "<canvas" not in html
+    assert "chart.umd.min.js" not in html
+    assert "web/leadership.css" in html
+    assert demo.transformation.title in html
+    assert "Organisation readiness in the current period" in html
+    assert "Key indicators" in html
+    assert re.search(r"<dt>Projected savings per year</dt><dd><strong>GBP [\d,]+", html)
+
+
+def test_the_report_says_which_assumption_was_wrong(demo: WebDemo) -> None:
+    html = client_for("leader").get(REPORT, {"newcomers_per_year": "-3"}).content.decode()
+
+    assert "Newcomers per year: Enter a number from 0" in html
+
+
+def test_without_an_active_transformation_progress_has_an_empty_state(db: Any) -> None:
+    from io import StringIO
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from teams.models import OrganizationRole, Role
+
+    call_command("load_demo", "--password", PASSWORD, stdout=StringIO())
+    user = get_user_model().objects.create_user("boss", password=PASSWORD)
+    organization = Organization.objects.get(slug="demo")
+    OrganizationRole.objects.create(organization=organization, user=user, role=Role.LEADER)
+
+    html = client_for("boss").get(DASHBOARD).content.decode()
+
+    assert "No active transformation." in html
+    assert "<dt>Now</dt>" in html
+
+
+def _grow(organization: Organization, *, teams: int) -> None:
+    """More teams, people, memberships and ticket dependencies on a silo."""
+    silo = TeamFactory(organization=organization, slug="grown-silo", type=TeamType.OPS_SILO)
+    for index in range(teams):
+        team = TeamFactory(organization=organization, slug=f"grown-{index}")
+        for _ in range(3):
+            MembershipFactory(team=team)
+        InteractionFactory(source=team, target=silo, mode=InteractionMode.TICKET_DEPENDENCY)
+
+
+def _count(client: Client, path: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+    assert response.status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize("path", [DASHBOARD, REPORT])
+def test_the_pages_run_as_many_queries_for_a_bigger_organisation(
+    demo: WebDemo, path: str, django_assert_max_num_queries: Any
+) -> None:
+    client = client_for("leader")
+    client.get(path)
+    demo_count = _count(client, path)
+    _grow(demo.organization, teams=40)
+    readiness_nightly(at=timezone.now())
+
+    with django_assert_max_num_queries(demo_count):
+        response = client.get(path)
+
+    assert response.status_code == 200
+    if path == DASHBOARD:
+        assert "Teams page 1 of 3" in response.content.decode()
+
+
+def test_the_heat_map_pages_through_teams(demo: WebDemo) -> None:
+    _grow(demo.organization, teams=40)
+
+    html = client_for("leader").get(DASHBOARD, {"teams_page": "2"}).content.decode()
+
+    assert "Teams page 2 of 3" in html
+    assert "Previous teams" in html
+    assert "Next teams" in html
+    assert "Whole organisation" in html
