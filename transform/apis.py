@@ -29,7 +29,6 @@ from transform.models import (
     MilestoneStatus,
     Transformation,
 )
-from transform.selectors import MilestoneAccess
 
 TRANSFORMATION_ID_PARAMETER = OpenApiParameter(
     "transformation_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Transformation id."
@@ -363,7 +362,9 @@ class MilestoneTransitionApi(APIView):
     def post(self, request: Request, milestone_id: str) -> Response:
         access = selectors.milestone_get_for_user(user=request.user, milestone_id=milestone_id)
         data = _valid(MilestoneTransitionInputSerializer, request.data)
-        _transition_access_check(access=access, to_status=data["to"], override=data["override"])
+        selectors.milestone_transition_access_check(
+            access=access, to_status=data["to"], override=data["override"]
+        )
         services.milestone_transition(
             milestone=access.milestone,
             to_status=data["to"],
@@ -372,18 +373,6 @@ class MilestoneTransitionApi(APIView):
             actor=request.user,  # type: ignore[arg-type]
         )
         return Response(_milestone_out(access.milestone.pk))
-
-
-def _transition_access_check(*, access: MilestoneAccess, to_status: str, override: bool) -> None:
-    if override:
-        selectors.milestone_override_access_check(access=access)
-        if to_status != MilestoneStatus.DONE:
-            raise ApplicationError(
-                "An override only applies to marking a milestone done.",
-                extra={"fields": {"override": ['Only with "to": "done".']}},
-            )
-        return
-    selectors.milestone_update_access_check(access=access, action="change its status")
 
 
 class MilestoneReassignApi(APIView):

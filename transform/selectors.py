@@ -28,7 +28,13 @@ from teams.models import Organization, OrganizationRole, Person, Role
 from teams.scenarios import Change, ScenarioError, apply_changes, change_parse, snapshot_diff
 from teams.selectors import OrgAccess, org_manage_access_check, org_snapshot_get
 from transform.errors import ApplicationError, ConflictError
-from transform.models import Milestone, MilestoneChange, MilestoneEvent, Transformation
+from transform.models import (
+    Milestone,
+    MilestoneChange,
+    MilestoneEvent,
+    MilestoneStatus,
+    Transformation,
+)
 
 OVERRIDE_ROLES = frozenset({Role.ADMIN, Role.LEADER})
 
@@ -203,6 +209,22 @@ def milestone_override_access_check(*, access: MilestoneAccess) -> None:
         raise PermissionDenied(
             "Only leaders and admins may mark a milestone done against its exit criteria."
         )
+
+
+def milestone_transition_access_check(
+    *, access: MilestoneAccess, to_status: str, override: bool
+) -> None:
+    """Who may move a milestone: an override needs a leader or admin and only marks it done
+    (ApplicationError otherwise); any other move needs its owner, an admin or a change agent."""
+    if override:
+        milestone_override_access_check(access=access)
+        if to_status != MilestoneStatus.DONE:
+            raise ApplicationError(
+                "An override only applies to marking a milestone done.",
+                extra={"fields": {"override": ['Only with "to": "done".']}},
+            )
+        return
+    milestone_update_access_check(access=access, action="change its status")
 
 
 def _milestone_queryset() -> QuerySet[Milestone]:

@@ -274,17 +274,6 @@ def _can_change_status(found: MilestoneAccess) -> bool:
     return found.is_owner or found.transformation_access.can_edit_plan
 
 
-def _transition_access_check(*, found: MilestoneAccess, to_status: str, override: bool) -> None:
-    """The API's rule (``transform.apis.MilestoneTransitionApi``): an override needs a leader or
-    admin and only marks done; any other move needs the owner, an admin or a change agent."""
-    if override:
-        selectors.milestone_override_access_check(access=found)
-        if to_status != MilestoneStatus.DONE:
-            raise ApplicationError("An override only applies to marking a milestone done.")
-        return
-    selectors.milestone_update_access_check(access=found, action="change its status")
-
-
 def _milestone_render(
     request: HttpRequest,
     access: OrgAccess,
@@ -380,7 +369,9 @@ def milestone_status(request: HttpRequest, access: OrgAccess, milestone_id: int)
     def write(found: MilestoneAccess) -> str:
         to_status = request.POST.get("to_status", "")
         override = request.POST.get("override") == "on"
-        _transition_access_check(found=found, to_status=to_status, override=override)
+        selectors.milestone_transition_access_check(
+            access=found, to_status=to_status, override=override
+        )
         changed = services.milestone_transition(
             milestone=found.milestone,
             to_status=to_status,
