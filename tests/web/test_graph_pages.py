@@ -1,0 +1,454 @@
+"""The graph, findings and scenario pages through Django's test client: who sees what, filters,
+the as-of date, starting a playbook, and query counts that do not grow with the organisation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.utils import timezone
+
+from teams import models
+from tests.factories import InteractionFactory, MembershipFactory, TeamFactory
+from tests.web.world import AGENT, WebDemo, build_web_demo
+from transform.models import Transformation
+from transform.services import milestone_change_add
+
+pytestmark = pytest.mark.django_db
+
+HISTORY_MODELS = (
+    models.OrgUnit,
+    models.Team,
+    models.Person,
+    models.Membership,
+    models.ServesLink,
+    models.Interaction,
+)
+MERGE_SILOS = {
+    "kind": "merge_teams",
+    "teams": ["dba", "networking", "backend-ops"],
+    "into": "infrastructure-platform",
+    "name": "Infrastructure Platform",
+    "type": "platform",
+}
+
+
+@pytest.fixture
+def demo(db: None) -> WebDemo:
+    return build_web_demo(answers=False)
+
+
+def client_for(username: str) -> Client:
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    return client
+
+
+def grow(organization: models.Organization, *, squads: int) -> None:
+    """More teams, people and ticket dependencies on the demo's database silo."""
+    dba = models.Team.objects.get(organization=organization, slug="dba")
+    for number in range(squads):
+        team = TeamFactory(organization=organization, slug=f"extra-{number}")
+        MembershipFactory(team=team, organization=organization)
+        MembershipFactory(
+            team=team, organization=organization, role=models.MembershipRole.DEVOPS_BUDDY
+        )
+        InteractionFactory(
+            organization=organization,
+            source=team,
+            target=dba,
+            mode=models.InteractionMode.TICKET_DEPENDENCY,
+            severity=models.Severity.BLOCKING,
+        )
+
+
+# --- Organisation graph ---------------------------------------------------------------------
+
+
+def test_a_member_sees_the_graph_with_its_teams_legend_and_exports(demo: WebDemo) -> None:
+    response = client_for("member").get("/o/demo/graph/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Search Squad" in html
+    assert 'hx-get="/o/demo/graph/teams/search/"' in html
+    assert "Ticket dependency on an ops silo" in html  # the legend names each style in text
+    assert "Ops silo" in html
+    assert "/api/v1/orgs/demo/export/?format=graphml" in html
+    assert 'id="graph-data"' in html
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/o/demo/graph/",
+        "/o/demo/graph/data.json",
+        "/o/demo/graph/teams/search/",
+        "/o/demo/findings/",
+        "/o/demo/findings/start/",
+        "/o/demo/scenario/",
+    ],
+)
+def test_an_outsider_gets_not_found_on_every_page(demo: WebDemo, url: str) -> None:
+    assert client_for("outsider").get(url).status_code == 404
+
+
+def test_pages_need_a_login(demo: WebDemo) -> None:
+    response = Client().get("/o/demo/findings/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_graph_data_holds_every_team_and_marks_ticket_dependencies_on_silos(
+    demo: WebDemo,
+) -> None:
+    data = client_for("member").get("/o/demo/graph/data.json").json()
+
+    assert data["total_teams"] == 12
+    assert len(data["teams"]) == 12
+    on_silo = [e for e in data["elements"] if "on-silo" in e.get("classes", "")]
+    assert len(on_silo) == 16
+    assert all(e["data"]["mode"] == "ticket_dependency" for e in on_silo)
+    assert not [e for e in data["elements"] if e["data"].get("kind") == "person"]
+
+
+def test_graph_data_filters_by_type_and_specialty(demo: WebDemo) -> None:
+    client = client_for("member")
+
+    silos = client.get("/o/demo/graph/data.json?type=ops_silo").json()
+    database = client.get("/o/demo/graph/data.json?specialty=database").json()
+
+    assert {team["slug"] for team in silos["teams"]} == {"dba", "networking", "backend-ops"}
+    kept = {f"team:{team['slug']}" for team in silos["teams"]}
+    edges = [e for e in silos["elements"] if e["group"] == "edges"]
+    assert all(e["data"]["source"] in kept and e["data"]["target"] in kept for e in edges)
+    assert [team["slug"] for team in database["teams"]] == ["dba"]
+    assert silos["total_teams"] == 12
+
+
+def test_graph_data_shows_people_with_memberships_and_serves_links_on_request(
+    demo: WebDemo,
+) -> None:
+    data = client_for("member").get("/o/demo/graph/data.json?people=on&type=stream_aligned").json()
+
+    people = [e for e in data["elements"] if e["data"].get("kind") == "person"]
+    assert people
+    assert data["people_shown"] == len(people)
+    modes = {e["data"]["mode"] for e in data["elements"] if e["group"] == "edges"}
+    assert {"member", "serves"} <= modes
+
+
+def test_the_as_of_date_shows_the_topology_of_that_day(demo: WebDemo) -> None:
+    month_ago = timezone.now() - dt.timedelta(days=30)
+    for model in HISTORY_MODELS:
+        model.history.update(history_date=month_ago)
+    TeamFactory(organization=demo.organization, slug="newcomers", name="Newcomers")
+    client = client_for("member")
+    yesterday = (timezone.now() - dt.timedelta(days=1)).date().isoformat()
+    long_ago = (timezone.now() - dt.timedelta(days=60)).date().isoformat()
+
+    now = client.get("/o/demo/graph/data.json").json()
+    then = client.get(f"/o/demo/graph/data.json?as_of={yesterday}").json()
+    before = client.get(f"/o/demo/graph/?as_of={long_ago}")
+
+    assert "newcomers" in {team["slug"] for team in now["teams"]}
+    assert "newcomers" not in {team["slug"] for team in then["teams"]}
+    assert then["total_teams"] == 12
+    assert then["as_of"] == yesterday
+    assert f"as_of={yesterday}" in then["teams"][0]["panel_url"]
+    assert "This organisation has no teams as of" in before.content.decode()
+    assert 'id="graph-empty" class="empty" hidden' not in before.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("query", "field"), [("as_of=2024-02-30", "as_of"), ("type=guild", "type")]
+)
+def test_bad_filters_are_400s_that_name_the_field(demo: WebDemo, query: str, field: str) -> None:
+    client = client_for("member")
+
+    data = client.get(f"/o/demo/graph/data.json?{query}")
+    page = client.get(f"/o/demo/graph/?{query}")
+
+    assert data.status_code == 400
+    assert field in data.json()["extra"]["fields"]
+    assert page.status_code == 400
+    assert "errorlist" in page.content.decode()
+
+
+def test_the_team_panel_shows_members_roles_buddy_owner_manager_and_findings(
+    demo: WebDemo,
+) -> None:
+    response = client_for("member").get("/o/demo/graph/teams/search/", HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Search Squad" in html
+    for text in ("Engineering manager", "DevOps buddy", "Product owner", "Members (", "Findings"):
+        assert text in html
+    assert "Marcus Reed" in html  # the manager
+    assert "<html" not in html  # a fragment for htmx
+
+
+def test_the_team_panel_without_htmx_opens_the_graph_page_with_the_panel(demo: WebDemo) -> None:
+    client = client_for("member")
+
+    redirect = client.get("/o/demo/graph/teams/dba/?as_of=2030-01-01")
+    page = client.get(redirect["Location"])
+
+    assert redirect.status_code == 302
+    assert redirect["Location"] == "/o/demo/graph/?as_of=2030-01-01&team=dba"
+    assert 'id="panel-heading"' in page.content.decode()
+    assert "Database Administration" in page.content.decode()
+
+
+def test_an_unknown_team_panel_is_not_found(demo: WebDemo) -> None:
+    response = client_for("member").get("/o/demo/graph/teams/nope/", HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 404
+
+
+def test_an_organisation_without_teams_shows_an_empty_state(demo: WebDemo) -> None:
+    client = client_for("outsider")  # admin of globex, which has no teams
+
+    graph = client.get("/o/globex/graph/").content.decode()
+    listing = client.get("/o/globex/findings/").content.decode()
+
+    assert "This organisation has no teams" in graph
+    assert "no teams yet, so there is nothing to analyse" in listing
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/o/demo/graph/", "/o/demo/graph/data.json?people=on", "/o/demo/findings/"],
+)
+def test_query_counts_do_not_grow_with_the_organisation(
+    demo: WebDemo, django_assert_max_num_queries: Any, url: str
+) -> None:
+    client = client_for("agent")
+    with django_assert_max_num_queries(10):
+        assert client.get(url).status_code == 200
+
+    grow(demo.organization, squads=25)
+
+    with django_assert_max_num_queries(10):
+        assert client.get(url).status_code == 200
+
+
+def test_the_team_panel_runs_a_constant_number_of_queries(
+    demo: WebDemo, django_assert_max_num_queries: Any
+) -> None:
+    client = client_for("member")
+    grow(demo.organization, squads=25)
+
+    with django_assert_max_num_queries(9):
+        response = client.get("/o/demo/graph/teams/dba/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+
+
+# --- Findings -------------------------------------------------------------------------------
+
+
+def test_a_member_sees_findings_without_the_start_playbook_action(demo: WebDemo) -> None:
+    response = client_for("member").get("/o/demo/findings/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Ops silo" in html
+    assert "unify-ops-silos" in html
+    assert 'href="/o/demo/graph/?team=dba#team-panel"' in html
+    assert "Start playbook" not in html
+
+
+@pytest.mark.parametrize("username", ["agent", "demo"])
+def test_change_agents_and_admins_get_a_start_playbook_form(demo: WebDemo, username: str) -> None:
+    html = client_for(username).get("/o/demo/findings/").content.decode()
+
+    assert 'action="/o/demo/findings/start/"' in html
+    assert '<button type="submit">Start playbook</button>' in html
+
+
+def test_the_start_form_defaults_to_the_callers_own_email(demo: WebDemo) -> None:
+    html = client_for("agent").get("/o/demo/findings/").content.decode()
+
+    assert f'value="{AGENT}"' in html
+    assert f'value="{timezone.localdate().isoformat()}"' in html
+
+
+def test_findings_filter_by_kind_and_severity(demo: WebDemo) -> None:
+    client = client_for("member")
+
+    silos = client.get("/o/demo/findings/?kind=ops_silo").content.decode()
+    low = client.get("/o/demo/findings/?severity=low").content.decode()
+
+    assert silos.count('class="finding finding-') == 3
+    assert "Missing DevOps buddy</h3>" not in silos
+    assert "No finding matches these filters." in low
+
+
+def test_findings_are_paginated(demo: WebDemo) -> None:
+    client = client_for("member")
+
+    first = client.get("/o/demo/findings/").content.decode()
+    second = client.get("/o/demo/findings/?page=2").content.decode()
+
+    assert first.count('class="finding finding-') == 10
+    assert "Page 1 of 2" in first
+    assert 'href="?page=2"' in first
+    assert second.count('class="finding finding-') == 7
+    assert 'start="11"' in second
+
+
+def _start(client: Client, **overrides: str) -> Any:
+    data = {
+        "playbook": "devops-buddy-programme",
+        "start_date": "2030-03-02",
+        "owner": AGENT,
+        "sponsor": "",
+        **overrides,
+    }
+    return client.post("/o/demo/findings/start/", data)
+
+
+def test_a_change_agent_starts_the_suggested_playbook_and_lands_on_the_plans(
+    demo: WebDemo,
+) -> None:
+    count = Transformation.objects.count()
+
+    response = _start(client_for("agent"), sponsor="helen.park@democorp.example")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/o/demo/plans/"
+    assert Transformation.objects.count() == count + 1
+    started = Transformation.objects.latest("id")
+    assert started.start_date == dt.date(2030, 3, 2)
+    assert started.lead_change_agent.email == AGENT
+    assert started.sponsor is not None
+    assert started.created_by is not None
+    assert started.created_by.username == "agent"
+    assert [p.key for p in started.playbooks.all()] == ["devops-buddy-programme"]
+
+
+@pytest.mark.parametrize("username", ["member", "leader", "manager"])
+def test_other_roles_cannot_start_a_playbook(demo: WebDemo, username: str) -> None:
+    count = Transformation.objects.count()
+    client = client_for(username)
+
+    assert _start(client).status_code == 403
+    assert client.get("/o/demo/findings/start/?playbook=unify-ops-silos").status_code == 403
+    assert Transformation.objects.count() == count
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"owner": "nobody@democorp.example"}, "No person with e-mail"),
+        ({"sponsor": "ghost@democorp.example"}, "No person with e-mail"),
+        ({"playbook": "no-such-playbook"}, "No playbook"),
+        ({"start_date": "not-a-date"}, "Enter a valid date."),
+        ({"owner": "not-an-email"}, "Enter a valid email address."),
+    ],
+)
+def test_bad_start_input_shows_the_error_next_to_the_form(
+    demo: WebDemo, overrides: dict[str, str], message: str
+) -> None:
+    count = Transformation.objects.count()
+
+    response = _start(client_for("agent"), **overrides)
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html
+    assert '<button type="submit">Start playbook</button>' in html
+    assert Transformation.objects.count() == count
+
+
+def test_the_start_page_offers_the_form_for_a_playbook(demo: WebDemo) -> None:
+    response = client_for("agent").get("/o/demo/findings/start/?playbook=unify-ops-silos")
+
+    assert response.status_code == 200
+    assert 'value="unify-ops-silos"' in response.content.decode()
+
+
+# --- Scenario -------------------------------------------------------------------------------
+
+
+def test_the_scenario_page_says_when_there_is_no_transformation(demo: WebDemo) -> None:
+    Transformation.objects.all().delete()
+
+    html = client_for("member").get("/o/demo/scenario/").content.decode()
+
+    assert "No transformation yet" in html
+
+
+def test_the_scenario_page_says_when_there_is_no_pending_change(demo: WebDemo) -> None:
+    html = client_for("member").get("/o/demo/scenario/").content.decode()
+
+    assert "has no pending topology change" in html
+    assert demo.transformation.title in html
+
+
+def test_the_scenario_shows_the_target_next_to_the_current_topology_with_deltas(
+    demo: WebDemo,
+) -> None:
+    milestone_change_add(milestone=demo.started, change=MERGE_SILOS, actor=None)
+
+    response = client_for("member").get("/o/demo/scenario/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="scenario-before"' in html
+    assert 'id="scenario-after"' in html
+    assert 'id="scenario-after-data"' in html
+    assert "infrastructure-platform" in html
+    assert "Findings resolved" in html
+    assert "flow score" in html
+    assert "merge teams" in html
+    after = response.context["after_elements"]
+    changed = [e for e in after if "changed" in e.get("classes", "")]
+    assert [e["data"]["slug"] for e in changed] == ["infrastructure-platform"]
+    assert response.context["resolved"]
+
+
+def test_the_scenario_can_stop_at_a_milestone(demo: WebDemo) -> None:
+    milestone_change_add(milestone=demo.started, change=MERGE_SILOS, actor=None)
+    later = demo.transformation.milestones.order_by("position").last()
+    assert later is not None
+    client = client_for("member")
+
+    upto = client.get(f"/o/demo/scenario/?milestone={demo.started.pk}")
+    bad = client.get("/o/demo/scenario/?milestone=999999")
+
+    assert upto.status_code == 200
+    assert upto.context["up_to"] == demo.started
+    assert bad.status_code == 400
+    assert "No milestone" in bad.content.decode()
+    assert client.get(f"/o/demo/scenario/?milestone={later.pk}").status_code == 200
+
+
+def test_another_organisations_transformation_is_not_found(demo: WebDemo) -> None:
+    other = client_for("outsider")
+
+    response = other.get(f"/o/globex/scenario/?transformation={demo.transformation.pk}")
+
+    assert response.status_code == 200  # globex has none: the empty state, not demo's plan
+    assert demo.transformation.title not in response.content.decode()
+    missing = client_for("member").get("/o/demo/scenario/?transformation=424242")
+    assert missing.status_code == 404
+
+
+def test_the_scenario_runs_a_constant_number_of_queries(
+    demo: WebDemo, django_assert_max_num_queries: Any
+) -> None:
+    milestone_change_add(milestone=demo.started, change=MERGE_SILOS, actor=None)
+    client = client_for("member")
+    with django_assert_max_num_queries(25):
+        assert client.get("/o/demo/scenario/").status_code == 200
+
+    grow(demo.organization, squads=25)
+
+    with django_assert_max_num_queries(25):
+        assert client.get("/o/demo/scenario/").status_code == 200
