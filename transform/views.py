@@ -139,8 +139,10 @@ def _page(
     request: HttpRequest, template: str, context: dict[str, Any], *, status: int
 ) -> HttpResponse:
     response = render(request, template, context, status=status)
-    # The URL holds the link's token: never send it on as a referrer, never index the page.
-    response["Referrer-Policy"] = "no-referrer"
+    # The URL holds the link's token: never send it to another site as a referrer, never index
+    # the page. Not "no-referrer": with it, browsers send "Origin: null" on the form's POST and
+    # Django's CSRF origin check refuses the answer (a browser test caught this).
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

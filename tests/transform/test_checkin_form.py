@@ -190,7 +190,7 @@ def test_the_page_is_not_cached_and_does_not_leak_the_link_as_referrer(rig: Rig)
     response = Client().get(_url(checkin))
 
     assert "no-store" in response["Cache-Control"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_other_methods_are_refused(rig: Rig) -> None:
