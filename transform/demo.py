@@ -2,7 +2,8 @@
 
 ``demo_rhythm_seed`` is idempotent: it does nothing when the organisation already has a
 transformation. It starts the unify-ops-silos playbook six weeks ago (lead change agent Amara
-Nwosu, sponsor Helen Park), moves the first milestones along, plans a round of check-ins,
+Nwosu, sponsor Helen Park), moves the first milestones along, attaches the target topology (the three ops silos merged into
+one platform team) to its merge milestone, plans a round of check-ins,
 fills the last three survey periods with **synthetic** pulse answers (clearly demo data: six
 answers per stream-aligned team (never more than its members), a deterministic pattern, the
 payments squad dipping in the latest period), ingests the example
@@ -29,7 +30,7 @@ from transform.instruments import ScaleQuestion, score_response
 from transform.models import MilestoneStatus, Response, ResponseKind, Transformation
 from transform.readiness_report import readiness_nightly
 from transform.rhythm import checkin_settings_get, survey_period
-from transform.services import milestone_transition, transformation_start
+from transform.services import milestone_change_add, milestone_transition, transformation_start
 from transform.signals import signal_events_csv_parse, signal_events_ingest
 
 EXAMPLE_EVENTS = Path(settings.BASE_DIR) / "fixtures" / "signal-events.csv"
@@ -43,6 +44,13 @@ ROLE_LOGINS: dict[str, tuple[str, str]] = {
     "demo-leader": (Role.LEADER, LEADER),
 }
 SURVEY_INSTRUMENTS = ("westrum", "adkar", "platform-satisfaction")
+MERGE_SILOS = {
+    "kind": "merge_teams",
+    "teams": ["dba", "networking", "backend-ops"],
+    "into": "infrastructure-platform",
+    "name": "Infrastructure Platform",
+    "type": "platform",
+}
 ANSWERS_PER_TEAM = 6
 DIPPING_TEAM = "payments"
 
@@ -89,6 +97,9 @@ def demo_rhythm_seed(*, organization: Organization, at: dt.datetime) -> DemoSeed
             actor=None,
             reason="Demo: the DBA team has not yet agreed to map its ticket flow.",
         )
+        # The target topology the plan works towards, so the scenario page has one to show.
+        merge = transformation.milestones.get(key="merge-silo-teams")
+        milestone_change_add(milestone=merge, change=MERGE_SILOS, actor=None)
         _synthetic_answers(organization=organization, today=today)
         records = signal_events_csv_parse(str(EXAMPLE_EVENTS), EXAMPLE_EVENTS.read_text())
         signal_events_ingest(

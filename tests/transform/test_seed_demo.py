@@ -44,6 +44,7 @@ def test_the_demo_gets_a_running_transformation_with_readiness(demo: Organizatio
     )
     assert statuses == [MilestoneStatus.IN_PROGRESS, MilestoneStatus.AT_RISK, "planned"]
     assert "started" in output
+    assert transformation.milestones.get(key="merge-silo-teams").changes.count() == 1
     report = readiness_report_get(organization=demo, at=timezone.now()).as_dict()
     teams = {row["team"]: row for row in report["teams"]}
     assert teams["search"]["suppressed"] is False
