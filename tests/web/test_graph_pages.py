@@ -14,6 +14,7 @@ from django.utils import timezone
 from teams import models
 from tests.factories import InteractionFactory, MembershipFactory, TeamFactory
 from tests.web.world import AGENT, WebDemo, build_web_demo
+from transform.demo import MERGE_SILOS
 from transform.models import Transformation
 from transform.services import milestone_change_add
 
@@ -27,13 +28,6 @@ HISTORY_MODELS = (
     models.ServesLink,
     models.Interaction,
 )
-MERGE_SILOS = {
-    "kind": "merge_teams",
-    "teams": ["dba", "networking", "backend-ops"],
-    "into": "infrastructure-platform",
-    "name": "Infrastructure Platform",
-    "type": "platform",
-}
 
 
 @pytest.fixture
