@@ -882,8 +882,6 @@ def race(at: dt.datetime) -> PlanSummary:
 def test_two_planners_racing_create_and_count_every_row_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("needs concurrent transactions (PostgreSQL, as in CI)")
     monkeypatch.setattr("transform.tasks.dispatch_deliveries", FakeDispatch())
     world = build_world()
     make_everything_due(world)

@@ -371,9 +371,6 @@ def test_answers_are_checked_against_the_checkins_own_instrument_version(rig: Ri
     assert fresh(checkin).answered_at is None
 
 
-@pytest.mark.skipif(
-    connection.vendor == "sqlite", reason="SQLite's in-memory test database serialises writers"
-)
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_answers_store_one_response() -> None:
     rig = make_rig("race")
