@@ -62,15 +62,6 @@ ERROR_MAX_CHARS = 500
 # --- clock -------------------------------------------------------------------------------------
 
 
-def moment_parse(text: str) -> dt.datetime:
-    """An ISO 8601 date-time (or date: midnight) as an aware datetime; a naive value is read in
-    ``settings.TIME_ZONE``. Raises ValueError when ``text`` is not ISO 8601."""
-    moment = dt.datetime.fromisoformat(text.strip())
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, ZoneInfo(settings.TIME_ZONE))
-    return moment
-
-
 def delivery_moment(at: dt.datetime | None = None) -> dt.datetime:
     """The clock a sender works by: ``at`` when it is later than now, else now.
 

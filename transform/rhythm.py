@@ -13,11 +13,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
 from teams.models import Organization
 from transform.models import CheckinSettings, Delivery
 
 PERIOD_EPOCH = dt.date(2024, 1, 1)  # a Monday
+
+
+def moment_parse(text: str) -> dt.datetime:
+    """An ISO 8601 date-time (or date: midnight) as an aware datetime; a naive value is read in
+    ``settings.TIME_ZONE``. Raises ValueError when ``text`` is not ISO 8601. The clock the
+    rhythm's tasks and commands are given (``--at``, the tasks' ``at``)."""
+    moment = dt.datetime.fromisoformat(text.strip())
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, timezone.get_default_timezone())
+    return moment
 
 
 def checkin_settings_get(*, organization: Organization) -> CheckinSettings:

@@ -17,7 +17,8 @@ from typing import Any
 from celery import Task, shared_task
 from django.utils import timezone
 
-from transform.delivery import deliver_batch, delivery_moment, dispatch_due, moment_parse
+from transform.delivery import deliver_batch, delivery_moment, dispatch_due
+from transform.rhythm import moment_parse
 
 logger = logging.getLogger(__name__)
 

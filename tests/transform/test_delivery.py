@@ -35,7 +35,6 @@ from transform.delivery import (
     deliveries_due,
     delivery_moment,
     dispatch_due,
-    moment_parse,
 )
 from transform.models import (
     CheckIn,
@@ -49,6 +48,7 @@ from transform.models import (
     Response,
     SignalEvent,
 )
+from transform.rhythm import moment_parse
 from transform.schedule import JOBS, schedule_ensure
 
 AT = dt.datetime(2027, 1, 4, 9, 0, tzinfo=dt.UTC)

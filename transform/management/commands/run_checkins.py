@@ -3,11 +3,9 @@ as beat and the workers would at that moment (docs/delivery.md#run_checkins)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
+from django.core.management.base import BaseCommand, CommandParser
 
 from transform.delivery import (
     OUTCOMES,
@@ -15,10 +13,8 @@ from transform.delivery import (
     deliver_due_now,
     delivery_moment,
     dispatch_due,
-    moment_parse,
 )
-
-AT_FORMAT = "an ISO 8601 date-time such as 2027-01-04T09:00 or 2027-01-04T09:00:00+01:00"
+from transform.management.arguments import AT_HELP, at_argument
 
 
 class Command(BaseCommand):
@@ -33,10 +29,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--at",
-            help=(
-                f"The moment to run at: {AT_FORMAT}; without an offset it is read in TIME_ZONE. "
-                "Messages are sent at this moment, or now if it is in the past."
-            ),
+            help=(f"{AT_HELP} Messages are sent at this moment, or now if it is in the past."),
         )
         parser.add_argument(
             "--enqueue",
@@ -45,7 +38,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        at = self._moment(options["at"])
+        at = at_argument(options["at"])
         from transform.checkins import checkins_plan  # the planner's module imports tasks
 
         summary = checkins_plan(at=at)
@@ -59,14 +52,6 @@ class Command(BaseCommand):
             return
         result = deliver_due_now(at=moment)
         self.stdout.write(delivery_summary(result, at=moment.isoformat()))
-
-    def _moment(self, text: str | None) -> dt.datetime:
-        if text is None:
-            return timezone.now()
-        try:
-            return moment_parse(text)
-        except ValueError:
-            raise CommandError(f"--at must be {AT_FORMAT}; got {text!r}.") from None
 
 
 def delivery_summary(result: BatchResult, *, at: str) -> str:
