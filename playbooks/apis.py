@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import UploadedFile
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,6 +24,7 @@ from playbooks.models import Playbook
 from teams.apis import ORG_SLUG_PARAMETER, ApiPagination, paginated_response
 from teams.selectors import org_access_get, org_manage_access_check
 from transform.errors import ApplicationError
+from transform.parsers import SafeJSONParser
 
 # A playbook is a few dozen kilobytes; anything much larger is not one.
 MAX_UPLOAD_BYTES = 1_000_000
@@ -120,7 +121,7 @@ def _uploaded_text(upload: UploadedFile) -> tuple[str, str]:
 class PlaybookListCreateApi(APIView):
     """The organisation's playbooks and the built-ins (GET); upload a playbook (POST)."""
 
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [SafeJSONParser, MultiPartParser]
     # Declared so that the schema shows the paginated shape the list returns.
     pagination_class = ApiPagination
 

@@ -29,3 +29,31 @@ def test_application_errors_keep_their_status_and_extra():
     plain = api_exception_handler(ApplicationError("bad"), {})
     assert plain is not None
     assert plain.status_code == 400
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/orgs/acme/teams/",
+        "/api/v1/orgs/acme/transformations/",
+        "/api/v1/orgs/acme/signal-events/",
+        "/api/v1/orgs/acme/playbooks/",
+    ],
+)
+def test_json_nested_too_deeply_is_a_400_on_every_api(path, organization):
+    from rest_framework.test import APIClient
+
+    from teams.models import OrganizationRole, Role
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    OrganizationRole.objects.create(organization=organization, user=user, role=Role.ADMIN)
+    client = APIClient()
+    client.force_authenticate(user)
+    body = "[" * 100_000 + "]" * 100_000
+
+    response = client.post(path, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["message"]

@@ -28,7 +28,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError, PermissionDenied
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -53,6 +53,7 @@ from transform.models import (
     CheckinSettings,
     Instrument,
 )
+from transform.parsers import SafeJSONParser
 from transform.rhythm import checkin_settings_get
 
 TOKEN_PARAMETER = OpenApiParameter(
@@ -64,17 +65,6 @@ CHECKIN_ID_PARAMETER = OpenApiParameter(
 SETTINGS_READER_ROLES = frozenset({Role.ADMIN, Role.CHANGE_AGENT, Role.LEADER})
 MAX_UPLOAD_BYTES = 1_000_000
 JSON_SOURCE_NAME = "source"
-
-
-class SafeJSONParser(JSONParser):
-    """JSON whose nesting is too deep for Python's decoder is a 400 like any malformed JSON (the
-    standard parser lets RecursionError through as a 500)."""
-
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise ParseError("JSON parse error - the document is nested too deeply.") from None
 
 
 # --- answering ----------------------------------------------------------------------------------

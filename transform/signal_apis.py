@@ -18,8 +18,6 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,6 +28,7 @@ from teams.selectors import org_access_get, org_manage_access_check
 from transform import signals
 from transform.errors import ApplicationError
 from transform.models import SignalEvent, SignalEventKind
+from transform.parsers import SafeJSONParser
 
 KIND_HELP = "One of: " + ", ".join(SignalEventKind.values) + "."
 MOMENT_HELP = "ISO 8601 date-time with a time zone offset, e.g. 2026-03-02T14:30:00Z."
@@ -60,16 +59,6 @@ BATCH_EXAMPLE: list[dict[str, Any]] = [
         "mandated": False,
     },
 ]
-
-
-class SignalEventJsonParser(JSONParser):
-    """JSON, where input nested too deeply for the decoder is a 400 like any malformed JSON."""
-
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply") from None
 
 
 class MomentField(serializers.Field):
@@ -154,7 +143,7 @@ class SignalEventListApi(APIView):
 
     # Declared so that the schema shows the paginated shape.
     pagination_class = ApiPagination
-    parser_classes = [SignalEventJsonParser]
+    parser_classes = [SafeJSONParser]
 
     @extend_schema(
         operation_id="orgs_signal_events_list",
