@@ -1,5 +1,7 @@
 """The API's one error shape, including for values the database cannot hold."""
 
+from typing import Any
+
 import pytest
 from django.db import DataError
 
@@ -47,7 +49,7 @@ def test_json_nested_too_deeply_is_a_400_on_every_api(path, organization):
     from teams.models import OrganizationRole, Role
     from tests.factories import UserFactory
 
-    user = UserFactory()
+    user: Any = UserFactory()
     OrganizationRole.objects.create(organization=organization, user=user, role=Role.ADMIN)
     client = APIClient()
     client.force_authenticate(user)
