@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.files.uploadedfile import UploadedFile
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -19,15 +18,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import ORG_SLUG_PARAMETER, ApiPagination, paginated_response, uploaded_text
+from core.parsers import SafeJSONParser
 from playbooks import selectors, services
 from playbooks.models import Playbook
-from teams.apis import ORG_SLUG_PARAMETER, ApiPagination, paginated_response
-from teams.selectors import org_access_get, org_manage_access_check
-from transform.errors import ApplicationError
-from transform.parsers import SafeJSONParser
+from teams.access import org_access_get, org_manage_access_check
 
-# A playbook is a few dozen kilobytes; anything much larger is not one.
-MAX_UPLOAD_BYTES = 1_000_000
 # The file name used in error messages when the YAML comes in a JSON body.
 JSON_SOURCE_NAME = "source"
 
@@ -102,22 +98,6 @@ def _milestone_count(playbook: Playbook) -> int:
     return sum(len(phase.get("milestones", [])) for phase in playbook.definition.get("phases", []))
 
 
-def _uploaded_text(upload: UploadedFile) -> tuple[str, str]:
-    name = upload.name or "upload"
-    if (upload.size or 0) > MAX_UPLOAD_BYTES:
-        raise ApplicationError(
-            f"{name}: the file is larger than {MAX_UPLOAD_BYTES} bytes; a playbook is much smaller.",
-            extra={"file": name, "line": None, "path": None},
-        )
-    try:
-        return name, upload.read().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ApplicationError(
-            f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start}).",
-            extra={"file": name, "line": None, "path": None},
-        ) from None
-
-
 class PlaybookListCreateApi(APIView):
     """The organisation's playbooks and the built-ins (GET); upload a playbook (POST)."""
 
@@ -162,7 +142,7 @@ class PlaybookListCreateApi(APIView):
         payload = PlaybookUploadInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         if "file" in payload.validated_data:
-            name, text = _uploaded_text(payload.validated_data["file"])
+            name, text = uploaded_text(payload.validated_data["file"])
         else:
             name, text = JSON_SOURCE_NAME, payload.validated_data["source"]
         playbook, created = services.playbook_load_or_get(

@@ -25,20 +25,20 @@ from pydantic import (
     Tag,
 )
 
-from playbooks.criteria import GRAPH_CHECKS, SIGNAL_KINDS
-from playbooks.planning import cycle_text, find_cycle
-from teams.importers.bundle import Origin
-from teams.importers.validation import (
+from core import identifiers
+from core.files.origin import Origin
+from core.files.validation import (
     FileFormatError,
     document_validate,
     field_path,
     problems_error,
     single_document,
 )
-from teams.importers.yamlio import YamlDocument
+from core.files.yamlio import YamlDocument
+from playbooks.criteria import GRAPH_CHECKS, SIGNAL_KINDS
+from playbooks.planning import cycle_text, find_cycle
 
 # Django's slug rule (SlugField), so keys are valid in URLs and in the database.
-SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
 # More errors than this in one file are summarised: the first ones are what the author fixes.
 OwnerRole = Literal["change_agent", "engineering_manager", "leader", "platform_product_owner"]
 # The roles a milestone owner may hold, for code that assigns owners.
@@ -86,15 +86,7 @@ def _signal_kind(value: str) -> str:
     return value
 
 
-Slug = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=100,
-        pattern=SLUG_PATTERN,
-        description="Letters, digits, hyphens and underscores.",
-    ),
-]
+Slug = Annotated[identifiers.Slug, Field(description="Letters, digits, hyphens and underscores.")]
 Title = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_text)]
 Text = Annotated[str, Field(min_length=1), AfterValidator(_text)]
 Paragraph = Annotated[str, Field(min_length=1), AfterValidator(_text), AfterValidator(_paragraph)]

@@ -7,13 +7,12 @@ so they are always available without a setup step.
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
-from rest_framework.exceptions import NotFound
 
+from core.errors import ApplicationError, NotFoundError
 from playbooks.models import Playbook
 from playbooks.services import builtin_playbooks_sync
+from teams.access import OrgAccess
 from teams.models import Organization
-from teams.selectors import OrgAccess
-from transform.errors import ApplicationError
 
 
 def playbook_list(*, organization: Organization) -> QuerySet[Playbook]:
@@ -62,9 +61,9 @@ def playbook_get(*, organization: Organization, key: str, version: int | None = 
 
 
 def playbook_get_for_user(*, access: OrgAccess, key: str, version: int | None = None) -> Playbook:
-    """Like ``playbook_get`` for an API caller: NotFound (404) when unknown."""
+    """Like ``playbook_get`` for an API caller: ``NotFoundError`` (404) when unknown."""
     playbook = _find(organization=access.organization, key=key, version=version)
     if playbook is None:
         which = f"'{key}'" if version is None else f"'{key}' version {version}"
-        raise NotFound(f"No playbook {which}.")
+        raise NotFoundError(f"No playbook {which}.")
     return playbook

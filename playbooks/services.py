@@ -11,36 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 
+from core.errors import ApplicationError
+from core.files.validation import file_format_error
 from playbooks.format import PlaybookError, PlaybookSpec, playbook_parse
 from playbooks.models import Playbook
 from teams.models import Organization
-from transform.errors import ApplicationError
 
 # The built-in playbooks, available to every organisation.
 LIBRARY_DIR = Path(__file__).resolve().parent / "library"
-
-
-def playbook_error(exc: PlaybookError) -> ApplicationError:
-    """The API/command form of an invalid playbook file: the message names file, line and field;
-    ``extra`` carries ``file``, ``line``, ``path`` and every problem found."""
-    origin = exc.origin
-    file = origin if isinstance(origin, str) else (origin.path if origin else None)
-    line = getattr(origin, "line", None)
-    return ApplicationError(
-        f"Invalid playbook: {exc}",
-        extra={
-            "file": file,
-            "line": line,
-            "path": exc.field,
-            "errors": [
-                {"file": where.path, "line": where.line, "path": field, "message": message}
-                for where, field, message in exc.problems
-            ],
-        },
-    )
 
 
 def playbook_load(*, organization: Organization | None, path: str, text: str) -> Playbook:
@@ -63,7 +44,7 @@ def playbook_load_or_get(
     try:
         spec = playbook_parse(path, text)
     except PlaybookError as exc:
-        raise playbook_error(exc) from None
+        raise file_format_error(exc, what="playbook") from None
     if organization is not None:
         builtin_playbooks_sync()
         if Playbook.objects.filter(organization__isnull=True, key=spec.key).exists():
@@ -79,32 +60,22 @@ def _store(
     *, organization: Organization | None, path: str, text: str, spec: PlaybookSpec
 ) -> tuple[Playbook, bool]:
     definition = spec.model_dump(mode="json")
-    existing = _stored(organization=organization, key=spec.key, version=spec.version)
-    if existing is None:
-        try:
-            # A savepoint: a concurrent load of the same version wins the unique constraint.
-            with transaction.atomic():
-                playbook = Playbook.objects.create(
-                    organization=organization,
-                    key=spec.key,
-                    version=spec.version,
-                    title=spec.title,
-                    summary=spec.summary,
-                    definition=definition,
-                    source=text,
-                )
-            return playbook, True
-        except IntegrityError:
-            existing = _stored(organization=organization, key=spec.key, version=spec.version)
-            if existing is None:
-                raise
-    if existing.definition != definition:
+    # get_or_create: a concurrent load of the same version loses the unique constraint and then
+    # reads the winner's row.
+    playbook, created = Playbook.objects.get_or_create(
+        organization=organization,
+        key=spec.key,
+        version=spec.version,
+        defaults={
+            "title": spec.title,
+            "summary": spec.summary,
+            "definition": definition,
+            "source": text,
+        },
+    )
+    if not created and playbook.definition != definition:
         raise _version_clash(organization=organization, path=path, spec=spec)
-    return existing, False
-
-
-def _stored(*, organization: Organization | None, key: str, version: int) -> Playbook | None:
-    return Playbook.objects.filter(organization=organization, key=key, version=version).first()
+    return playbook, created
 
 
 def _version_clash(
@@ -151,7 +122,7 @@ def _library_files(library_dir: Path) -> list[_LibraryFile]:
         try:
             spec = playbook_parse(str(path), text)
         except PlaybookError as exc:
-            raise playbook_error(exc) from None
+            raise file_format_error(exc, what="playbook") from None
         files.append(_LibraryFile(str(path), text, spec))
     keys: dict[tuple[str, int], str] = {}
     for file in files:

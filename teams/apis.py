@@ -1,9 +1,9 @@
 """REST API of the organisation graph, under /api/v1/ (reference: docs/api.md).
 
-Every error body has the shape ``{"message": str, "extra": {...}}`` (transform/errors.py); field
+Every error body has the shape ``{"message": str, "extra": {...}}`` (core/errors.py); field
 errors are under ``extra.fields``. Views are thin: resolve the caller's access to the organisation
-in the URL (``teams.selectors.org_access_get``: 404 when they hold no role there), check what they
-may change (the ``*_access_check`` selectors: 403), validate the payload with the view's input
+in the URL (``teams.access.org_access_get``: 404 when they hold no role there), check what they
+may change (the ``*_access_check`` rules: 403), validate the payload with the view's input
 serializer (related rows are looked up inside the organisation only, so another organisation's id
 is an ordinary "does not exist" field error), call one service, and render the output serializer.
 
@@ -24,13 +24,36 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from core.api import (
+    ORG_SLUG_PARAMETER,
+    ApiPagination,
+    OrgScopedPrimaryKeyRelatedField,
+    OrgScopedSlugRelatedField,
+)
+from core.errors import ApplicationError
+from core.moments import moment_parse
 from teams import exporters, selectors, services
+from teams.access import (
+    OrgAccess,
+    interaction_get_for_user,
+    membership_get_for_user,
+    org_access_get,
+    org_admin_access_check,
+    org_manage_access_check,
+    org_unit_get_for_user,
+    organization_list_for_user,
+    organization_role_get_for_user,
+    person_get_for_user,
+    serves_link_get_for_user,
+    team_get_for_user,
+    team_topology_access_check,
+    topology_write_access_check,
+)
 from teams.analysis import InvalidThresholdsError
 from teams.filters import (
     InteractionFilter,
@@ -40,7 +63,6 @@ from teams.filters import (
     ServesLinkFilter,
     TeamFilter,
 )
-from teams.graph import parse_as_of
 from teams.models import (
     Interaction,
     InteractionMode,
@@ -57,12 +79,7 @@ from teams.models import (
     Team,
     TeamType,
 )
-from teams.selectors import OrgAccess
-from transform.errors import ApplicationError
 
-ORG_SLUG_PARAMETER = OpenApiParameter(
-    "org_slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="Organisation slug."
-)
 AS_OF_PARAMETER = OpenApiParameter(
     "as_of",
     OpenApiTypes.STR,
@@ -90,44 +107,6 @@ EXPORT_EXTENSIONS: dict[str, str] = {
 ROLE_OUTPUT_HELP = "One of: "
 
 
-class ApiPagination(PageNumberPagination):
-    """``?page=N``, 50 rows a page by default, ``?page_size=`` up to 500."""
-
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-
-def paginated_response(
-    *,
-    request: Request,
-    view: APIView,
-    queryset: QuerySet[Any],
-    serializer_class: type[serializers.BaseSerializer],
-) -> Response:
-    """One page of ``queryset`` serialized with ``serializer_class``, in the paginated shape."""
-    paginator = ApiPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
-
-
-class OrgScopedSlugRelatedField(serializers.SlugRelatedField):
-    """A slug of a row in the request's organisation; another organisation's slug does not exist."""
-
-    def get_queryset(self) -> QuerySet[Any]:
-        queryset = super().get_queryset()
-        assert queryset is not None, "declare the field with a queryset of the related model"
-        return queryset.filter(organization=self.context["organization"])
-
-
-class OrgScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
-    """An id of a row in the request's organisation; another organisation's id does not exist."""
-
-    def get_queryset(self) -> QuerySet[Any]:
-        queryset = super().get_queryset()
-        assert queryset is not None, "declare the field with a queryset of the related model"
-        return queryset.filter(organization=self.context["organization"])
-
-
 class AsOfField(serializers.Field):
     """A date (end of that day, UTC) or an ISO 8601 date-time (UTC without an offset)."""
 
@@ -138,7 +117,7 @@ class AsOfField(serializers.Field):
     def to_internal_value(self, data: Any) -> dt.datetime:
         text = str(data).strip()
         try:
-            return parse_as_of(text)
+            return moment_parse(text, naive="utc", day_end=True)
         except ValueError:
             self.fail("invalid", value=text)
             raise  # fail() always raises; this keeps type checkers sure of it
@@ -162,7 +141,7 @@ class OrgScopedViewSet(viewsets.GenericViewSet):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        self.access = selectors.org_access_get(user=request.user, org_slug=kwargs["org_slug"])
+        self.access = org_access_get(user=request.user, org_slug=kwargs["org_slug"])
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = dict(super().get_serializer_context())
@@ -226,23 +205,21 @@ class OrganizationViewSet(viewsets.GenericViewSet):
     lookup_url_kwarg = "org_slug"
 
     def list(self, request: Request) -> Response:
-        organizations = self.paginate_queryset(
-            selectors.organization_list_for_user(user=request.user)
-        )
+        organizations = self.paginate_queryset(organization_list_for_user(user=request.user))
         for organization in organizations or []:
             organization.caller_roles = [row.role for row in organization.user_roles]  # type: ignore[attr-defined]
         return self.get_paginated_response(self.get_serializer(organizations, many=True).data)
 
     def retrieve(self, request: Request, org_slug: str) -> Response:
-        access = selectors.org_access_get(user=request.user, org_slug=org_slug)
+        access = org_access_get(user=request.user, org_slug=org_slug)
         organization = access.organization
         organization.caller_roles = sorted(access.roles)  # type: ignore[attr-defined]
         return Response(self.get_serializer(organization).data)
 
     @extend_schema(request=OrganizationInputSerializer)
     def partial_update(self, request: Request, org_slug: str) -> Response:
-        access = selectors.org_access_get(user=request.user, org_slug=org_slug)
-        selectors.org_admin_access_check(access=access, action="change the organisation")
+        access = org_access_get(user=request.user, org_slug=org_slug)
+        org_admin_access_check(access=access, action="change the organisation")
         payload = OrganizationInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         organization = services.organization_update(
@@ -288,23 +265,23 @@ class OrgUnitViewSet(OrgScopedViewSet):
         return selectors.org_unit_list(organization=self.access.organization)
 
     def get_object(self) -> OrgUnit:
-        return selectors.org_unit_get_for_user(access=self.access, slug=self.kwargs["slug"])
+        return org_unit_get_for_user(access=self.access, slug=self.kwargs["slug"])
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        selectors.org_manage_access_check(access=self.access, action="create units")
+        org_manage_access_check(access=self.access, action="create units")
         data = self.validated_input(OrgUnitInputSerializer)
         unit = services.org_unit_create(organization=self.access.organization, **data)
         return self.output(unit, status_code=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         unit = self.get_object()
-        selectors.org_manage_access_check(access=self.access, action="change units")
+        org_manage_access_check(access=self.access, action="change units")
         data = self.validated_input(OrgUnitInputSerializer, partial=True)
         return self.output(services.org_unit_update(unit=unit, data=data))
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         unit = self.get_object()
-        selectors.org_manage_access_check(access=self.access, action="delete units")
+        org_manage_access_check(access=self.access, action="delete units")
         services.org_unit_delete(unit=unit)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -372,25 +349,31 @@ class TeamViewSet(OrgScopedViewSet):
         return selectors.team_list(organization=self.access.organization)
 
     def get_object(self) -> Team:
-        return selectors.team_get_for_user(access=self.access, slug=self.kwargs["slug"])
+        return team_get_for_user(access=self.access, slug=self.kwargs["slug"])
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        selectors.org_manage_access_check(access=self.access, action="create teams")
+        org_manage_access_check(access=self.access, action="create teams")
         data = self.validated_input(TeamInputSerializer)
         team = services.team_create(organization=self.access.organization, **data)
         return self.output(team, status_code=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         team = self.get_object()
-        selectors.team_topology_access_check(access=self.access, team=team)
+        team_topology_access_check(access=self.access, team=team)
         data = self.validated_input(TeamInputSerializer, partial=True)
         return self.output(services.team_update(team=team, data=data))
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         team = self.get_object()
-        selectors.org_manage_access_check(access=self.access, action="delete teams")
+        org_manage_access_check(access=self.access, action="delete teams")
         services.team_delete(team=team)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PersonBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Person
+        fields = ["id", "email", "name"]
 
 
 class PersonOutputSerializer(serializers.ModelSerializer):
@@ -431,23 +414,23 @@ class PersonViewSet(OrgScopedViewSet):
         return selectors.person_list(organization=self.access.organization)
 
     def get_object(self) -> Person:
-        return selectors.person_get_for_user(access=self.access, person_id=self.kwargs["pk"])
+        return person_get_for_user(access=self.access, person_id=self.kwargs["pk"])
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        selectors.org_manage_access_check(access=self.access, action="add people")
+        org_manage_access_check(access=self.access, action="add people")
         data = self.validated_input(PersonInputSerializer)
         person = services.person_create(organization=self.access.organization, **data)
         return self.output(person, status_code=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         person = self.get_object()
-        selectors.org_manage_access_check(access=self.access, action="change people")
+        org_manage_access_check(access=self.access, action="change people")
         data = self.validated_input(PersonInputSerializer, partial=True)
         return self.output(services.person_update(person=person, data=data))
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         person = self.get_object()
-        selectors.org_manage_access_check(access=self.access, action="delete people")
+        org_manage_access_check(access=self.access, action="delete people")
         services.person_delete(person=person)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -507,7 +490,7 @@ class TeamTopologyViewSet(OrgScopedViewSet):
         if new_team is not None and all(team.pk != new_team.pk for team in teams):
             teams.append(new_team)
         for team in teams:
-            selectors.team_topology_access_check(access=self.access, team=team)
+            team_topology_access_check(access=self.access, team=team)
 
 
 @extend_schema(parameters=[ORG_SLUG_PARAMETER], tags=["memberships"])
@@ -526,12 +509,10 @@ class MembershipViewSet(TeamTopologyViewSet):
         return selectors.membership_list(organization=self.access.organization)
 
     def get_object(self) -> Membership:
-        return selectors.membership_get_for_user(
-            access=self.access, membership_id=self.kwargs["pk"]
-        )
+        return membership_get_for_user(access=self.access, membership_id=self.kwargs["pk"])
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        selectors.topology_write_access_check(access=self.access)
+        topology_write_access_check(access=self.access)
         data = self.validated_input(MembershipInputSerializer)
         self.check_team_change(None, data)
         membership = services.membership_create(organization=self.access.organization, **data)
@@ -589,12 +570,10 @@ class ServesLinkViewSet(TeamTopologyViewSet):
         return selectors.serves_link_list(organization=self.access.organization)
 
     def get_object(self) -> ServesLink:
-        return selectors.serves_link_get_for_user(
-            access=self.access, serves_link_id=self.kwargs["pk"]
-        )
+        return serves_link_get_for_user(access=self.access, serves_link_id=self.kwargs["pk"])
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        selectors.topology_write_access_check(access=self.access)
+        topology_write_access_check(access=self.access)
         data = self.validated_input(ServesLinkInputSerializer)
         self.check_team_change(None, data)
         link = services.serves_link_create(organization=self.access.organization, **data)
@@ -676,12 +655,10 @@ class InteractionViewSet(TeamTopologyViewSet):
         return selectors.interaction_list(organization=self.access.organization)
 
     def get_object(self) -> Interaction:
-        return selectors.interaction_get_for_user(
-            access=self.access, interaction_id=self.kwargs["pk"]
-        )
+        return interaction_get_for_user(access=self.access, interaction_id=self.kwargs["pk"])
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        selectors.topology_write_access_check(access=self.access)
+        topology_write_access_check(access=self.access)
         data = self.validated_input(InteractionInputSerializer)
         self.check_team_change(None, data)
         interaction = services.interaction_create(organization=self.access.organization, **data)
@@ -737,19 +714,17 @@ class OrganizationRoleViewSet(OrgScopedViewSet):
         return selectors.organization_role_list(organization=self.access.organization)
 
     def get_object(self) -> OrganizationRole:
-        return selectors.organization_role_get_for_user(
-            access=self.access, role_id=self.kwargs["pk"]
-        )
+        return organization_role_get_for_user(access=self.access, role_id=self.kwargs["pk"])
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        selectors.org_admin_access_check(access=self.access, action="grant roles")
+        org_admin_access_check(access=self.access, action="grant roles")
         data = self.validated_input(OrganizationRoleInputSerializer)
         grant = services.organization_role_create(organization=self.access.organization, **data)
         return self.output(grant, status_code=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         grant = self.get_object()
-        selectors.org_admin_access_check(access=self.access, action="revoke roles")
+        org_admin_access_check(access=self.access, action="revoke roles")
         services.organization_role_delete(organization_role=grant)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -768,7 +743,7 @@ class OrgAnalysisApi(APIView):
         tags=["analysis"],
     )
     def get(self, request: Request, org_slug: str) -> Response:
-        access = selectors.org_access_get(user=request.user, org_slug=org_slug)
+        access = org_access_get(user=request.user, org_slug=org_slug)
         query = AnalysisQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         try:
@@ -827,7 +802,7 @@ class OrgExportApi(APIView):
         tags=["export"],
     )
     def get(self, request: Request, org_slug: str) -> HttpResponse:
-        access = selectors.org_access_get(user=request.user, org_slug=org_slug)
+        access = org_access_get(user=request.user, org_slug=org_slug)
         query = ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         fmt = query.validated_data["format"]

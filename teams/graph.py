@@ -78,15 +78,3 @@ class OrgSnapshot:
     serves: list[ServesEdge] = field(default_factory=list)
     interactions: list[InteractionEdge] = field(default_factory=list)
     thresholds: dict[str, object] = field(default_factory=dict)
-
-
-def parse_as_of(text: str) -> dt.datetime:
-    """The moment an ``as_of`` value names: ``YYYY-MM-DD`` is the end of that day (UTC); an ISO
-    8601 date-time is taken as is (UTC when it has no offset). Raises ValueError otherwise,
-    including for well-formed but impossible dates such as 2024-02-30."""
-    value = text.strip()
-    if len(value) == 10:
-        day = dt.date.fromisoformat(value)
-        return dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
-    moment = dt.datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.contrib.auth.models import AnonymousUser, User
-from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Model, Prefetch, QuerySet
+from django.db.models import Model, QuerySet
 from django.utils import timezone
-from rest_framework.exceptions import NotFound, PermissionDenied
 
 from teams.analysis import analyze_snapshot
 from teams.graph import (
@@ -29,7 +25,6 @@ from teams.models import (
     OrganizationRole,
     OrgUnit,
     Person,
-    Role,
     ServesLink,
     Team,
 )
@@ -148,137 +143,10 @@ def org_snapshot_get(
     )
 
 
-# --- Access and list selectors for the REST API -------------------------------------------------
-#
-# Every API read and write goes through ``org_access_get`` first: it resolves the organisation in
-# the URL and the caller's roles in one query, and answers 404 (never 403) when the caller holds no
-# role there, so other tenants' slugs and ids cannot be probed. Object fetches below are scoped by
-# the organisation, so another organisation's id is a 404 too. Write checks raise 403 only inside
-# an organisation the caller can already read.
-
-ORG_MANAGER_ROLES = frozenset({Role.ADMIN, Role.CHANGE_AGENT})
-TOPOLOGY_WRITER_ROLES = ORG_MANAGER_ROLES | {Role.ENGINEERING_MANAGER}
-
-
-@dataclass(frozen=True, slots=True)
-class OrgAccess:
-    """The caller's standing in one organisation: who they are and which roles they hold there."""
-
-    organization: Organization
-    user_id: int
-    roles: frozenset[str]
-
-    @property
-    def can_manage(self) -> bool:
-        """Admins and change agents change anything in the organisation's graph."""
-        return bool(self.roles & ORG_MANAGER_ROLES)
-
-    @property
-    def is_admin(self) -> bool:
-        return Role.ADMIN in self.roles
-
-
-def organization_list_for_user(*, user: User | AnonymousUser) -> QuerySet[Organization]:
-    """Organisations in which ``user`` holds at least one role; each carries ``user_roles``.
-
-    Two queries whatever the number of organisations (the roles are prefetched).
-    """
-    if not user.is_authenticated:
-        return Organization.objects.none()
-    return (
-        Organization.objects.filter(
-            pk__in=OrganizationRole.objects.filter(user=user).values("organization_id")
-        )
-        .prefetch_related(
-            Prefetch(
-                "roles",
-                queryset=OrganizationRole.objects.filter(user=user).order_by("role"),
-                to_attr="user_roles",
-            )
-        )
-        .order_by("slug")
-    )
-
-
-def org_access_get(*, user: User | AnonymousUser, org_slug: str) -> OrgAccess:
-    """The caller's access to organisation ``org_slug``, in one query.
-
-    Raises ``NotFound`` when the organisation does not exist or the caller holds no role in it:
-    the two cases look the same from outside.
-    """
-    if not user.is_authenticated:
-        raise NotFound("No organisation with this slug.")
-    role_rows = list(
-        OrganizationRole.objects.filter(user=user, organization__slug=org_slug).select_related(
-            "organization"
-        )
-    )
-    if not role_rows:
-        raise NotFound(f"No organisation with slug '{org_slug}'.")
-    return OrgAccess(
-        organization=role_rows[0].organization,
-        user_id=user.pk,
-        roles=frozenset(row.role for row in role_rows),
-    )
-
-
-def org_manage_access_check(*, access: OrgAccess, action: str) -> None:
-    """Raises ``PermissionDenied`` unless the caller is an admin or change agent of the organisation."""
-    if not access.can_manage:
-        raise PermissionDenied(
-            f"Only admins and change agents of '{access.organization.slug}' may {action}."
-        )
-
-
-def org_admin_access_check(*, access: OrgAccess, action: str) -> None:
-    """Raises ``PermissionDenied`` unless the caller is an admin of the organisation."""
-    if not access.is_admin:
-        raise PermissionDenied(f"Only admins of '{access.organization.slug}' may {action}.")
-
-
-def topology_write_access_check(*, access: OrgAccess) -> None:
-    """Raises ``PermissionDenied`` when the caller cannot change any team's topology at all.
-
-    Lets the API refuse leaders and members before it looks at the payload; which team an
-    engineering manager may change is decided by ``team_topology_access_check``.
-    """
-    if not access.roles & TOPOLOGY_WRITER_ROLES:
-        raise PermissionDenied(
-            f"Only admins, change agents and engineering managers of "
-            f"'{access.organization.slug}' may change team topology."
-        )
-
-
-def team_topology_access_check(*, access: OrgAccess, team: Team) -> None:
-    """Raises ``PermissionDenied`` unless the caller may change ``team``'s topology.
-
-    Allowed: admins, change agents, and a user with the engineering_manager role whose Person is
-    the team's ``manager``. The topology is the team itself, its memberships and serves links, and
-    the interactions it is the source of.
-    """
-    if access.can_manage:
-        return
-    if (
-        Role.ENGINEERING_MANAGER in access.roles
-        and team.manager_id is not None
-        and Person.objects.filter(pk=team.manager_id, user_id=access.user_id).exists()
-    ):
-        return
-    raise PermissionDenied(
-        f"Only admins, change agents and the engineering manager of team '{team.slug}' may "
-        "change its topology."
-    )
-
-
 def org_unit_list(*, organization: Organization) -> QuerySet[OrgUnit]:
     return (
         OrgUnit.objects.filter(organization=organization).select_related("parent").order_by("slug")
     )
-
-
-def org_unit_get_for_user(*, access: OrgAccess, slug: str) -> OrgUnit:
-    """The unit ``slug`` of the caller's organisation; ``NotFound`` otherwise."""
-    return _get_or_404(org_unit_list(organization=access.organization), "unit", slug=slug)
 
 
 def team_list(*, organization: Organization) -> QuerySet[Team]:
@@ -289,18 +157,8 @@ def team_list(*, organization: Organization) -> QuerySet[Team]:
     )
 
 
-def team_get_for_user(*, access: OrgAccess, slug: str) -> Team:
-    """The team ``slug`` of the caller's organisation; ``NotFound`` otherwise."""
-    return _get_or_404(team_list(organization=access.organization), "team", slug=slug)
-
-
 def person_list(*, organization: Organization) -> QuerySet[Person]:
     return Person.objects.filter(organization=organization).select_related("user").order_by("email")
-
-
-def person_get_for_user(*, access: OrgAccess, person_id: int | str) -> Person:
-    """The person ``person_id`` of the caller's organisation; ``NotFound`` otherwise."""
-    return _get_or_404(person_list(organization=access.organization), "person", pk=person_id)
 
 
 def membership_list(*, organization: Organization) -> QuerySet[Membership]:
@@ -308,13 +166,6 @@ def membership_list(*, organization: Organization) -> QuerySet[Membership]:
         Membership.objects.filter(organization=organization)
         .select_related("person", "team")
         .order_by("team__slug", "person__email")
-    )
-
-
-def membership_get_for_user(*, access: OrgAccess, membership_id: int | str) -> Membership:
-    """The membership ``membership_id`` of the caller's organisation; ``NotFound`` otherwise."""
-    return _get_or_404(
-        membership_list(organization=access.organization), "membership", pk=membership_id
     )
 
 
@@ -326,25 +177,11 @@ def serves_link_list(*, organization: Organization) -> QuerySet[ServesLink]:
     )
 
 
-def serves_link_get_for_user(*, access: OrgAccess, serves_link_id: int | str) -> ServesLink:
-    """The serves link ``serves_link_id`` of the caller's organisation; ``NotFound`` otherwise."""
-    return _get_or_404(
-        serves_link_list(organization=access.organization), "serves link", pk=serves_link_id
-    )
-
-
 def interaction_list(*, organization: Organization) -> QuerySet[Interaction]:
     return (
         Interaction.objects.filter(organization=organization)
         .select_related("source", "target")
         .order_by("source__slug", "target__slug", "mode")
-    )
-
-
-def interaction_get_for_user(*, access: OrgAccess, interaction_id: int | str) -> Interaction:
-    """The interaction ``interaction_id`` of the caller's organisation; ``NotFound`` otherwise."""
-    return _get_or_404(
-        interaction_list(organization=access.organization), "interaction", pk=interaction_id
     )
 
 
@@ -354,19 +191,6 @@ def organization_role_list(*, organization: Organization) -> QuerySet[Organizati
         .select_related("user")
         .order_by("user__username", "role")
     )
-
-
-def organization_role_get_for_user(*, access: OrgAccess, role_id: int | str) -> OrganizationRole:
-    """The role grant ``role_id`` of the caller's organisation; ``NotFound`` otherwise."""
-    return _get_or_404(organization_role_list(organization=access.organization), "role", pk=role_id)
-
-
-def _get_or_404(queryset: QuerySet[_M], label: str, **lookup: Any) -> _M:
-    try:
-        return queryset.get(**lookup)
-    except (ObjectDoesNotExist, ValueError, TypeError):
-        # ValueError/TypeError: a malformed id in the URL is as unknown as a missing one.
-        raise NotFound(f"No {label} with this identifier in the organisation.") from None
 
 
 def org_analysis_get(

@@ -19,6 +19,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
 from simple_history.models import HistoricalRecords
 
+from core.errors import ApplicationError, ConflictError
 from teams.analysis import AnalysisThresholds, InvalidThresholdsError
 from teams.graph import TeamNode
 from teams.models import (
@@ -34,7 +35,6 @@ from teams.models import (
 )
 from teams.scenarios import Change, ScenarioError, TopologyDiff, apply_changes, snapshot_diff
 from teams.selectors import org_snapshot_get
-from transform.errors import ApplicationError, ConflictError
 
 _M = TypeVar("_M", bound=models.Model)
 

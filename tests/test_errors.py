@@ -5,7 +5,8 @@ from typing import Any
 import pytest
 from django.db import DataError
 
-from transform.errors import ApplicationError, ConflictError, api_exception_handler
+from core.api import api_exception_handler
+from core.errors import ApplicationError, ConflictError
 
 
 @pytest.mark.parametrize("exc", [DataError("numeric field overflow"), OverflowError("too large")])

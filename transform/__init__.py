@@ -1,5 +1,2 @@
-"""Transform: the Django project package and the transformation domain."""
-
-from transform.celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""Transform: the Django project (settings, urls, Celery app, admin, models) and one sub-package
+per capability of the change process; docs/architecture.md draws the layers."""

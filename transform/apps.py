@@ -1,3 +1,7 @@
+"""The ``transform`` app: loads the Celery app and its tasks, and keeps beat's schedule."""
+
+import importlib
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
@@ -7,8 +11,14 @@ class TransformConfig(AppConfig):
     verbose_name = "Transformations"
 
     def ready(self) -> None:
+        # Imported once Django's apps are loaded (a module-level import would run before the
+        # models exist): the Celery app, so every process sends tasks through the configured
+        # broker, and its task modules, so services can enqueue a task by its name.
+        from transform.celery import TASK_MODULES
         from transform.schedule import schedule_post_migrate
 
+        for module in TASK_MODULES:
+            importlib.import_module(module)
         # Beat's periodic jobs are rows, created after migrate when missing (docs/delivery.md).
         post_migrate.connect(
             schedule_post_migrate, sender=self, dispatch_uid="transform.schedule_ensure"

@@ -24,14 +24,21 @@ from django.db import transaction
 from django.db.models import Count
 
 from teams.models import Organization, OrganizationRole, Person, Role, Team, TeamType
-from transform.checkins import checkins_plan
-from transform.instrument_store import instrument_get
-from transform.instruments import ScaleQuestion, score_response
+from transform.checkins.planning import checkins_plan
+from transform.evidence.csvfile import signal_events_csv_parse
+from transform.evidence.services import signal_events_ingest
+from transform.instruments.format import ScaleQuestion
+from transform.instruments.scoring import score_response
+from transform.instruments.selectors import instrument_get
 from transform.models import MilestoneStatus, Response, ResponseKind, Transformation
-from transform.readiness_report import readiness_nightly
-from transform.rhythm import checkin_settings_get, survey_period
-from transform.services import milestone_change_add, milestone_transition, transformation_start
-from transform.signals import signal_events_csv_parse, signal_events_ingest
+from transform.plans.services import (
+    milestone_change_add,
+    milestone_transition,
+    transformation_start,
+)
+from transform.readiness.services import readiness_nightly
+from transform.rhythm.periods import survey_period
+from transform.rhythm.selectors import checkin_settings_get
 
 EXAMPLE_EVENTS = Path(settings.BASE_DIR) / "fixtures" / "signal-events.csv"
 AGENT = "amara.nwosu@democorp.example"

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,6 @@ JOBS = (
 
 
 def _tables_ready(using: str) -> bool:
-    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
-
     existing = set(connections[using].introspection.table_names())
     return all(
         model._meta.db_table in existing
@@ -75,8 +74,6 @@ def _tables_ready(using: str) -> bool:
 def schedule_ensure(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
     """Create the periodic jobs that are missing (matched by name); returns the names created.
     Never changes an existing job."""
-    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
-
     created: list[str] = []
     with transaction.atomic(using=using):
         existing = set(
@@ -98,8 +95,7 @@ def schedule_ensure(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
                     **job.crontab,
                     "timezone": settings.CELERY_TIMEZONE,
                 }
-                crontab = CrontabSchedule.objects.using(using).filter(**fields).first()
-                schedule["crontab"] = crontab or CrontabSchedule.objects.using(using).create(
+                schedule["crontab"], _ = CrontabSchedule.objects.using(using).get_or_create(
                     **fields
                 )
             else:
@@ -107,8 +103,7 @@ def schedule_ensure(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
                     "every": job.every_minutes,
                     "period": IntervalSchedule.MINUTES,
                 }
-                interval = IntervalSchedule.objects.using(using).filter(**every).first()
-                schedule["interval"] = interval or IntervalSchedule.objects.using(using).create(
+                schedule["interval"], _ = IntervalSchedule.objects.using(using).get_or_create(
                     **every
                 )
             PeriodicTask.objects.using(using).create(

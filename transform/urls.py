@@ -1,10 +1,15 @@
-"""URL map: the REST API under /api/v1/, its OpenAPI schema and docs, and the admin."""
+"""URL map: the web pages, the REST API under /api/v1/ (one route module per capability), its
+OpenAPI schema and docs, the check-in form behind a signed link, and the admin."""
+
+from typing import Any
 
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from transform import views
+from transform.answers import pages as answer_pages
 from transform.web import urls as web_urls
 
 urlpatterns = [
@@ -13,15 +18,27 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("teams.urls")),
     path("api/v1/", include("playbooks.urls")),
-    path("api/v1/", include("transform.api_urls")),
-    path("api/v1/", include("transform.checkin_apis")),
-    path("api/v1/", include("transform.checkin_plan_apis")),
-    path("api/v1/", include("transform.delivery_apis")),
-    path("api/v1/", include("transform.signal_apis")),
-    path("api/v1/", include("transform.readiness_apis")),
+    path("api/v1/", include("transform.plans.urls")),
+    path("api/v1/", include("transform.answers.urls")),
+    path("api/v1/", include("transform.checkins.urls")),
+    path("api/v1/", include("transform.instruments.urls")),
+    path("api/v1/", include("transform.outbox.urls")),
+    path("api/v1/", include("transform.evidence.urls")),
+    path("api/v1/", include("transform.readiness.urls")),
     # The check-in response form: reached from a signed link, no login.
-    path("c/<str:token>/", views.checkin_respond, name="checkin-respond"),
+    path("c/<str:token>/", answer_pages.checkin_respond, name="checkin-respond"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api-auth/", include("rest_framework.urls")),
 ]
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A URL that matches no route: under /api/ the API's error shape (ids are ``<int:>`` in
+    routes, so ``/api/v1/milestones/abc/`` ends here), elsewhere Django's 404 page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"message": "Not found.", "extra": {}}, status=404)
+    return page_not_found(request, exception)
+
+
+handler404: Any = not_found

@@ -27,9 +27,10 @@ from django.db import models, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
+from core.files.origin import ImportFailure, Origin
+from core.identifiers import email_is_valid
 from teams.importers.bulk import insert_with_history
-from teams.importers.bundle import Entry, ImportBundle, ImportFailure, Origin
-from teams.importers.orgfile import email_is_valid
+from teams.importers.bundle import Entry, ImportBundle
 from teams.importers.reader import read_import_files
 from teams.models import (
     Interaction,

@@ -18,9 +18,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from core.files.origin import ImportFailure, Origin
+from core.files.yamlio import YamlDocument, load_documents, read_text
+from core.identifiers import slug_is_valid
 from teams.graph import InteractionEdge, MembershipEdge, PersonNode, TeamNode, UnitNode
-from teams.importers.bundle import NO_ROLE, ImportBundle, ImportFailure, Origin
-from teams.importers.yamlio import YamlDocument, load_documents, read_text
+from teams.importers.bundle import NO_ROLE, ImportBundle
 from teams.models import InteractionMode, Severity, Specialty, TeamType
 
 DEFAULT_NAMESPACE = "default"
@@ -445,11 +447,7 @@ def _refuse_cycles(parent_of: dict[EntityKey, tuple[EntityKey, Origin]]) -> None
 def _slug(entity: _Entity) -> str:
     # Backstage names allow dots, slugs do not; both compare case-insensitively.
     slug = entity.name.lower().replace(".", "-")
-    if (
-        not slug.replace("-", "").replace("_", "").isalnum()
-        or not slug.isascii()
-        or len(slug) > 100
-    ):
+    if not slug_is_valid(slug):
         raise ImportFailure(
             entity.origin("metadata", "name"),
             f"metadata.name: {entity.name!r} cannot be a team slug; expected at most 100 letters, "

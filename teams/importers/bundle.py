@@ -1,4 +1,4 @@
-"""The format-independent result of reading import files, and the import error type.
+"""The format-independent result of reading import files.
 
 Each format's reader turns a file into entries of an ``ImportBundle``; every entry remembers its
 ``Origin`` (file, document, line) so that an error found later (an unknown team, a conflicting
@@ -11,34 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
+from core.files.origin import ImportFailure, Origin
 from teams.graph import InteractionEdge, MembershipEdge, PersonNode, ServesEdge, TeamNode, UnitNode
-
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Where an entry came from: a file, optionally a YAML document number and a line (1-based)."""
-
-    path: str
-    document: int | None = None
-    line: int | None = None
-
-    def __str__(self) -> str:
-        parts = [self.path]
-        if self.document is not None:
-            parts.append(f"document {self.document}")
-        if self.line is not None:
-            parts.append(f"line {self.line}")
-        return ", ".join(parts)
-
-
-class ImportFailure(Exception):
-    """An import file is unreadable or inconsistent; nothing has been written."""
-
-    def __init__(self, origin: Origin | str | None, message: str) -> None:
-        self.origin = origin
-        self.message = message
-        super().__init__(f"{origin}: {message}" if origin else message)
-
 
 T = TypeVar("T")
 

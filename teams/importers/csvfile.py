@@ -17,10 +17,11 @@ from pathlib import Path
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_slug
 
+from core.files.origin import ImportFailure, Origin
+from core.files.yamlio import read_text
+from core.identifiers import email_is_valid
 from teams.graph import MembershipEdge, PersonNode
-from teams.importers.bundle import NO_ROLE, ImportBundle, ImportFailure, Origin
-from teams.importers.orgfile import email_is_valid
-from teams.importers.yamlio import read_text
+from teams.importers.bundle import NO_ROLE, ImportBundle
 from teams.models import MembershipRole
 
 REQUIRED_COLUMNS = ("email", "name", "team")

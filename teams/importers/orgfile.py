@@ -16,43 +16,23 @@ Validation errors name the file, the document, the line, the field path and what
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Any, Literal
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from core import identifiers
+from core.files.origin import ImportFailure
+from core.files.validation import explain_error, field_path
+from core.files.yamlio import YamlDocument, line_of, to_plain
+from core.identifiers import email_is_valid
 from teams.graph import InteractionEdge, MembershipEdge, PersonNode, ServesEdge, TeamNode, UnitNode
-from teams.importers.bundle import ImportBundle, ImportFailure
-from teams.importers.validation import explain_error, field_path
-from teams.importers.yamlio import YamlDocument, line_of, to_plain
+from teams.importers.bundle import ImportBundle
 from teams.models import InteractionMode, MembershipRole, Severity, Specialty, TeamType
 
 ORG_FORMAT = "transform.org/v1"
 ORG_FORMAT_PREFIX = "transform.org/"
-# Django's slug rule (SlugField / validate_slug), so imported slugs are valid API slugs too.
-SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
 # More errors than this in one file are summarised: the first ones are what the author fixes.
 MAX_ERRORS_SHOWN = 20
-
-
-# The everyday shape of an address, a strict subset of what Django's validator accepts: checked
-# first because the full validator dominates the reading time of a 50,000-person file.
-_PLAIN_EMAIL = re.compile(
-    r"[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
-)
-
-
-def email_is_valid(value: str) -> bool:
-    """Whether ``value`` is an e-mail address by Django's rules (``EmailField``)."""
-    if _PLAIN_EMAIL.fullmatch(value) and len(value) <= 254:
-        return True
-    try:
-        validate_email(value)
-    except DjangoValidationError:
-        return False
-    return True
 
 
 def _email(value: str) -> str:
@@ -63,13 +43,8 @@ def _email(value: str) -> str:
 
 
 Slug = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=100,
-        pattern=SLUG_PATTERN,
-        description="Letters, digits, hyphens and underscores (Django slug rules).",
-    ),
+    identifiers.Slug,
+    Field(description="Letters, digits, hyphens and underscores (Django slug rules)."),
 ]
 Email = Annotated[
     str,

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from core.files.origin import ImportFailure
+from core.files.yamlio import YamlDocument, load_documents, read_text
 from teams.importers import backstage, teamapi
-from teams.importers.bundle import ImportBundle, ImportFailure
+from teams.importers.bundle import ImportBundle
 from teams.importers.csvfile import read_people_csv
 from teams.importers.orgfile import ORG_FORMAT, is_org_document, read_org_document
-from teams.importers.yamlio import YamlDocument, load_documents, read_text
 
 YAML_SUFFIXES = frozenset({".yaml", ".yml", ".json"})
 EXPECTED_FORMATS = (

@@ -14,9 +14,10 @@ from typing import Any
 
 from django.utils.text import slugify
 
+from core.files.origin import ImportFailure
+from core.files.yamlio import YamlDocument
 from teams.graph import InteractionEdge, TeamNode
-from teams.importers.bundle import ImportBundle, ImportFailure
-from teams.importers.yamlio import YamlDocument
+from teams.importers.bundle import ImportBundle
 from teams.models import InteractionMode, Severity, TeamType
 
 NOTE_LENGTH = 200  # teams.models.Interaction.note

@@ -6,14 +6,14 @@ import datetime as dt
 
 from django.core.management.base import CommandError
 
-from teams.graph import parse_as_of
+from core.moments import moment_parse
 from teams.models import Organization
 
 
 def as_of_argument(value: str) -> dt.datetime:
     """``--as-of``: a date (end of that day, UTC) or an ISO 8601 date-time."""
     try:
-        return parse_as_of(value)
+        return moment_parse(value, naive="utc", day_end=True)
     except ValueError:
         raise CommandError(
             f"--as-of: expected a date YYYY-MM-DD or an ISO 8601 datetime "

@@ -11,12 +11,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from core.errors import ApplicationError
 from playbooks.models import Playbook
 from playbooks.selectors import playbook_get, playbook_list
 from playbooks.services import builtin_playbooks_sync, playbook_load
 from tests.factories import OrganizationFactory
 from tests.playbooks.test_playbook_format import VALID
-from transform.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from core.moments import moment_parse
 from teams import models
 from teams.analysis import InvalidThresholdsError
-from teams.graph import parse_as_of
 from teams.selectors import org_analysis_get
 from tests.factories import (
     InteractionFactory,
@@ -166,9 +166,15 @@ def test_a_bad_as_of_is_a_clear_error(organization: models.Organization, value: 
 
 
 def test_a_date_means_the_end_of_that_day_in_utc() -> None:
-    assert parse_as_of("2025-03-01") == dt.datetime(2025, 3, 1, 23, 59, 59, 999999, tzinfo=dt.UTC)
-    assert parse_as_of("2025-03-01T08:30:00") == dt.datetime(2025, 3, 1, 8, 30, tzinfo=dt.UTC)
-    assert parse_as_of("2025-03-01T08:30:00+02:00") == dt.datetime(2025, 3, 1, 6, 30, tzinfo=dt.UTC)
+    assert moment_parse("2025-03-01", naive="utc", day_end=True) == dt.datetime(
+        2025, 3, 1, 23, 59, 59, 999999, tzinfo=dt.UTC
+    )
+    assert moment_parse("2025-03-01T08:30:00", naive="utc", day_end=True) == dt.datetime(
+        2025, 3, 1, 8, 30, tzinfo=dt.UTC
+    )
+    assert moment_parse("2025-03-01T08:30:00+02:00", naive="utc", day_end=True) == dt.datetime(
+        2025, 3, 1, 6, 30, tzinfo=dt.UTC
+    )
 
 
 def test_invalid_thresholds_of_the_organisation_are_a_clear_error(db: None) -> None:

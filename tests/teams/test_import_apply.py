@@ -11,9 +11,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.files.origin import ImportFailure, Origin
 from teams.graph import InteractionEdge, MembershipEdge, PersonNode, ServesEdge, TeamNode, UnitNode
 from teams.importers.apply import org_import_apply
-from teams.importers.bundle import NO_ROLE, ImportBundle, ImportFailure, Origin
+from teams.importers.bundle import NO_ROLE, ImportBundle
 from teams.importers.reader import read_import_files
 from teams.models import Interaction, Membership, Organization, OrgUnit, Person, ServesLink, Team
 from tests.conftest import FIXTURES_DIR

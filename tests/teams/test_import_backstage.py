@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from core.files.origin import ImportFailure
+from core.files.yamlio import load_documents, read_text
 from teams.graph import InteractionEdge, MembershipEdge, PersonNode, TeamNode, UnitNode
 from teams.importers.backstage import is_backstage_document, read_backstage_catalog
-from teams.importers.bundle import NO_ROLE, ImportBundle, ImportFailure
-from teams.importers.yamlio import load_documents, read_text
+from teams.importers.bundle import NO_ROLE, ImportBundle
 from teams.models import Interaction, Membership, Organization, OrgUnit, Person, Team
 from tests.conftest import REALWORLD_DIR
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from core.files.origin import ImportFailure
 from teams.graph import MembershipEdge, PersonNode
 from teams.importers.apply import org_import_apply
-from teams.importers.bundle import NO_ROLE, ImportFailure
+from teams.importers.bundle import NO_ROLE
 from teams.importers.reader import read_import_files
 from teams.models import Membership, Person
 from tests.conftest import FIXTURES_DIR

@@ -12,8 +12,9 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
+from core.files.origin import ImportFailure
 from teams.graph import InteractionEdge, MembershipEdge, PersonNode, ServesEdge, TeamNode, UnitNode
-from teams.importers.bundle import ImportBundle, ImportFailure
+from teams.importers.bundle import ImportBundle
 from teams.importers.orgfile import org_json_schema
 from teams.importers.reader import read_import_files
 from tests.conftest import FIXTURES_DIR, REPO_ROOT

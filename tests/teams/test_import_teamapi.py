@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from core.files.origin import ImportFailure
+from core.files.yamlio import YamlDocument, load_documents, read_text
 from teams.graph import InteractionEdge, TeamNode
-from teams.importers.bundle import ImportBundle, ImportFailure
+from teams.importers.bundle import ImportBundle
 from teams.importers.teamapi import is_teamapi_document, read_teamapi
-from teams.importers.yamlio import YamlDocument, load_documents, read_text
 from teams.models import Interaction, Team
 from tests.factories import TeamFactory
 

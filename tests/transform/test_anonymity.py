@@ -8,7 +8,7 @@ from itertools import combinations
 
 import pytest
 
-from transform.anonymity import (
+from transform.readiness.anonymity import (
     SUPPRESSED,
     AnonymityPolicy,
     Group,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from transform.business_case import (
+from transform.readiness.business_case import (
     Assumptions,
     assumptions_form_values,
     assumptions_parse,

@@ -16,8 +16,7 @@ from rest_framework.test import APIClient
 
 from teams.models import Role
 from tests.factories import OrganizationRoleFactory, PersonFactory, UserFactory
-from transform import links
-from transform.instrument_store import instrument_get
+from transform.instruments.selectors import instrument_get
 from transform.models import (
     CheckIn,
     CheckInKind,
@@ -27,6 +26,7 @@ from transform.models import (
     MilestoneStatus,
     Response,
 )
+from transform.rhythm import links
 
 from .test_responses import Rig, fresh, make_rig, pulse_answers
 

@@ -12,7 +12,6 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from transform import links
 from transform.models import (
     CheckIn,
     CheckInKind,
@@ -23,7 +22,8 @@ from transform.models import (
     SignalEvent,
     SignalEventKind,
 )
-from transform.services import milestone_transition
+from transform.plans.services import milestone_transition
+from transform.rhythm import links
 
 from .test_responses import WESTRUM_KEYS, Rig, fresh, make_rig, pulse_answers
 

@@ -22,14 +22,11 @@ from tests.factories import (
     UserFactory,
 )
 from tests.transform.test_transform_support import chain_transformation, pilot_playbook
-from transform import checkins as checkins_module
-from transform.checkins import (
-    PlanSummary,
-    checkins_plan,
-    event_surveys_trigger,
-    reminders_count_up,
-)
-from transform.instrument_store import instrument_get
+from transform.checkins import planning as checkins_module
+from transform.checkins import services as checkin_services
+from transform.checkins.planning import PlanSummary, checkins_plan
+from transform.checkins.services import event_surveys_trigger, reminders_count_up
+from transform.instruments.selectors import instrument_get
 from transform.models import (
     CheckIn,
     CheckInKind,
@@ -45,8 +42,9 @@ from transform.models import (
     SignalEvent,
     Transformation,
 )
-from transform.rhythm import period_containing
-from transform.services import milestone_transition, transformation_start
+from transform.outbox.tasks import dispatch_deliveries
+from transform.plans.services import milestone_transition, transformation_start
+from transform.rhythm.periods import period_containing
 
 pytestmark = pytest.mark.django_db
 
@@ -611,7 +609,7 @@ def test_deliveries_are_dispatched_only_after_the_planning_commits(
     world: World, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:
     fake = FakeDispatch()
-    monkeypatch.setattr("transform.tasks.dispatch_deliveries", fake)
+    monkeypatch.setattr(dispatch_deliveries, "delay", fake.delay)
     make_everything_due(world)
 
     with django_capture_on_commit_callbacks() as callbacks:
@@ -634,7 +632,8 @@ def test_a_failed_planning_leaves_no_checkin_without_its_delivery(
     def broken(*args: Any, **kwargs: Any) -> int:
         raise RuntimeError("the outbox is unavailable")
 
-    monkeypatch.setattr("transform.checkins.deliveries_queue", broken)
+    monkeypatch.setattr(checkin_services, "deliveries_queue", broken)
+    monkeypatch.setattr(checkins_module, "deliveries_queue", broken)
 
     with pytest.raises(RuntimeError):
         checkins_plan(at=AT)
@@ -647,7 +646,7 @@ def test_one_organisation_failing_does_not_stop_the_others(
 ) -> None:
     make_everything_due(world)
     globex = sized_world(1, slug="globex")  # planned after acme (by slug)
-    real = checkins_module.deliveries_queue
+    real = checkin_services.deliveries_queue
 
     def broken_for_acme(rows: Any, *, at: dt.datetime) -> int:
         rows = list(rows)
@@ -655,7 +654,8 @@ def test_one_organisation_failing_does_not_stop_the_others(
             raise RuntimeError("acme's outbox is broken")
         return real(rows, at=at)
 
-    monkeypatch.setattr("transform.checkins.deliveries_queue", broken_for_acme)
+    monkeypatch.setattr(checkin_services, "deliveries_queue", broken_for_acme)
+    monkeypatch.setattr(checkins_module, "deliveries_queue", broken_for_acme)
 
     with pytest.raises(RuntimeError, match="acme's outbox"):
         checkins_plan(at=AT)
@@ -830,7 +830,7 @@ def test_event_surveys_run_inside_the_callers_transaction(
     world: World, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:
     fake = FakeDispatch()
-    monkeypatch.setattr("transform.tasks.dispatch_deliveries", fake)
+    monkeypatch.setattr(dispatch_deliveries, "delay", fake.delay)
     event = first_deploy(world, team=world.teams["payments"])
 
     with django_capture_on_commit_callbacks() as callbacks:
@@ -882,7 +882,7 @@ def race(at: dt.datetime) -> PlanSummary:
 def test_two_planners_racing_create_and_count_every_row_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("transform.tasks.dispatch_deliveries", FakeDispatch())
+    monkeypatch.setattr(dispatch_deliveries, "delay", FakeDispatch().delay)
     world = build_world()
     make_everything_due(world)
 

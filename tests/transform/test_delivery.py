@@ -1,4 +1,4 @@
-"""Sending the outbox (transform/delivery.py): claims, batches, retries, rendering, the schedule,
+"""Sending the outbox (transform/outbox/): claims, batches, retries, rendering, the schedule,
 ``run_checkins`` and the deliveries API, against a real database and local fake SMTP and webhook
 servers (tests/transform/fakes.py). The real-worker tests are in test_delivery_worker.py."""
 
@@ -20,6 +20,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from core.moments import moment_parse
 from teams.models import Organization, Person, Role
 from tests.factories import (
     OrganizationRoleFactory,
@@ -28,14 +29,6 @@ from tests.factories import (
 )
 from tests.transform.fakes import FakeSMTPServer, FakeWebhook
 from tests.transform.test_transform_support import chain_transformation
-from transform import links
-from transform.delivery import (
-    BatchResult,
-    deliver_batch,
-    deliveries_due,
-    delivery_moment,
-    dispatch_due,
-)
 from transform.models import (
     CheckIn,
     CheckInKind,
@@ -48,7 +41,11 @@ from transform.models import (
     Response,
     SignalEvent,
 )
-from transform.rhythm import moment_parse
+from transform.outbox.selectors import deliveries_due
+from transform.outbox.sending import BatchResult
+from transform.outbox.services import deliver_batch, delivery_moment, dispatch_due
+from transform.outbox.tasks import deliver_checkins
+from transform.rhythm import links
 from transform.schedule import JOBS, schedule_ensure
 
 AT = dt.datetime(2027, 1, 4, 9, 0, tzinfo=dt.UTC)
@@ -648,12 +645,12 @@ def test_a_payload_without_its_text_fails_at_once(organization, ada, mailoutbox)
 def test_a_rendering_bug_counts_as_a_failed_attempt_not_an_endless_loop(
     organization, ada, monkeypatch, mailoutbox
 ):
-    import transform.delivery
+    from transform.outbox import messages
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("template exploded")
 
-    monkeypatch.setattr(transform.delivery, "checkin_message", broken)
+    monkeypatch.setattr(messages, "checkin_message", broken)
     row = checkin_delivery(make_checkin(organization, ada))
 
     deliver_batch(delivery_ids=[row.pk], at=AT, claimed_by="t1")
@@ -669,7 +666,7 @@ def test_a_rendering_bug_counts_as_a_failed_attempt_not_an_endless_loop(
 
 @pytest.mark.django_db
 def test_dispatch_reserves_rows_per_organisation_in_batches_and_a_second_dispatch_finds_none(
-    organization, people, settings, django_capture_on_commit_callbacks, mailoutbox
+    organization, people, settings, django_capture_on_commit_callbacks, mailoutbox, monkeypatch
 ):
     settings.DELIVERY_BATCH_SIZE = 2
     other_org = Organization.objects.create(slug="globex", name="Globex")
@@ -678,9 +675,13 @@ def test_dispatch_reserves_rows_per_organisation_in_batches_and_a_second_dispatc
     globex_ids = [payload_delivery(other_org, outsider).pk for _ in range(2)]
     calls: list[tuple[list[int], str, str]] = []
 
+    def enqueue(*, kwargs: dict[str, Any], task_id: str) -> None:
+        calls.append((kwargs["delivery_ids"], kwargs["at"], task_id))
+
+    monkeypatch.setattr(deliver_checkins, "apply_async", enqueue)
     with django_capture_on_commit_callbacks(execute=True):
-        handed = dispatch_due(at=AT, enqueue=lambda ids, at, task: calls.append((ids, at, task)))
-        again = dispatch_due(at=AT, enqueue=lambda ids, at, task: calls.append((ids, at, task)))
+        handed = dispatch_due(at=AT)
+        again = dispatch_due(at=AT)
 
     assert (handed, again) == (7, 0)
     batches = sorted(sorted(ids) for ids, _at, _task in calls)
@@ -701,7 +702,7 @@ def test_dispatch_reserves_rows_per_organisation_in_batches_and_a_second_dispatc
 
 @pytest.mark.django_db
 def test_the_deliver_task_claims_in_its_own_name(organization, people, mailoutbox):
-    from transform.tasks import deliver_checkins
+    from transform.outbox.tasks import deliver_checkins
 
     ids = [payload_delivery(organization, person).pk for person in people[:2]]
 
@@ -717,10 +718,12 @@ def test_the_deliver_task_claims_in_its_own_name(organization, people, mailoutbo
 
 def test_moments_are_iso_naive_ones_in_the_time_zone_and_never_in_the_past(settings):
     settings.TIME_ZONE = "Europe/Berlin"
-    assert moment_parse("2027-01-04T09:00") == dt.datetime(2027, 1, 4, 8, 0, tzinfo=dt.UTC)
-    assert moment_parse("2027-01-04T09:00:00+00:00") == AT
+    assert moment_parse("2027-01-04T09:00", naive="local") == dt.datetime(
+        2027, 1, 4, 8, 0, tzinfo=dt.UTC
+    )
+    assert moment_parse("2027-01-04T09:00:00+00:00", naive="local") == AT
     with pytest.raises(ValueError, match="Invalid isoformat"):
-        moment_parse("next monday")
+        moment_parse("next monday", naive="local")
     past = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     assert delivery_moment(past) > past
     assert delivery_moment(AT) == AT
@@ -810,8 +813,8 @@ def test_run_checkins_plans_then_sends_each_due_message_once(organization, ada, 
 
 @pytest.mark.django_db
 def test_run_checkins_reads_a_naive_moment_in_the_time_zone(settings, monkeypatch):
-    import transform.checkins
-    from transform.checkins import PlanSummary
+    from transform.checkins.planning import PlanSummary
+    from transform.management.commands import run_checkins
 
     settings.TIME_ZONE = "Europe/Berlin"
     seen: list[dt.datetime] = []
@@ -820,7 +823,7 @@ def test_run_checkins_reads_a_naive_moment_in_the_time_zone(settings, monkeypatc
         seen.append(at)
         return PlanSummary()
 
-    monkeypatch.setattr(transform.checkins, "checkins_plan", fake_plan)
+    monkeypatch.setattr(run_checkins, "checkins_plan", fake_plan)
 
     call_command("run_checkins", "--at", "2027-01-04T10:00", stdout=StringIO())
 
@@ -831,11 +834,11 @@ def test_run_checkins_reads_a_naive_moment_in_the_time_zone(settings, monkeypatc
 def test_run_checkins_with_enqueue_hands_messages_to_the_workers(
     organization, ada, monkeypatch, django_capture_on_commit_callbacks
 ):
-    import transform.delivery
-
     handed: list[list[int]] = []
     monkeypatch.setattr(
-        transform.delivery, "_enqueue_deliver", lambda ids, at, task: handed.append(ids)
+        deliver_checkins,
+        "apply_async",
+        lambda *, kwargs, task_id: handed.append(kwargs["delivery_ids"]),
     )
     row = payload_delivery(organization, ada)
     out = StringIO()

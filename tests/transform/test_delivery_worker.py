@@ -26,14 +26,12 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-import transform.tasks  # noqa: F401 - registers the tasks with the app the worker runs
 from teams.models import Organization, Person, Role
 from tests.factories import OrganizationRoleFactory, UserFactory
 from tests.transform.fakes import FakeSMTPServer, wait_until
 from tests.transform.test_transform_support import chain_transformation
 from tests.transform.worker_fixtures import DEADLINE, TaskTracker, ThreadWorker
-from transform import links
-from transform.delivery import dispatch_due
+from transform.checkins.tasks import plan_checkins
 from transform.models import (
     CheckIn,
     Delivery,
@@ -42,7 +40,10 @@ from transform.models import (
     Milestone,
     MilestoneStatus,
 )
-from transform.tasks import compute_readiness, deliver_checkins, dispatch_deliveries, plan_checkins
+from transform.outbox.services import dispatch_due
+from transform.outbox.tasks import deliver_checkins, dispatch_deliveries
+from transform.readiness.tasks import compute_readiness
+from transform.rhythm import links
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

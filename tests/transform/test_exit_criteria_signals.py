@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from core.errors import ConflictError
 from teams.models import Organization, Team
 from tests.transform.test_readiness_report import (
     AT,
@@ -19,12 +20,16 @@ from tests.transform.test_readiness_report import (
     westrum,
 )
 from tests.transform.test_transform_support import chain_transformation
-from transform.errors import ConflictError
 from transform.models import CheckinSettings, Milestone, MilestoneStatus, SignalEvent
-from transform.readiness_report import local_day, signal_lookup_get
-from transform.rhythm import Period, survey_period
-from transform.selectors import milestone_criteria_evaluate, no_signals, transformation_plan_get
-from transform.services import milestone_transition
+from transform.plans.selectors import (
+    milestone_criteria_evaluate,
+    no_signals,
+    transformation_plan_get,
+)
+from transform.plans.services import milestone_transition
+from transform.readiness.report import local_day
+from transform.readiness.selectors import signal_lookup_get
+from transform.rhythm.periods import Period, survey_period
 
 pytestmark = pytest.mark.django_db
 

@@ -191,7 +191,7 @@ def test_an_unknown_organisation_or_a_missing_file_is_an_error(
 def test_too_many_rows_are_refused_whole(
     acme: Organization, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from transform import signals
+    from transform.evidence import services as signals
 
     monkeypatch.setattr(signals, "MAX_RECORDS_PER_INGEST", 1)
     path = csv_file(

@@ -6,23 +6,25 @@ import math
 
 import pytest
 
+from core.files.origin import Origin
 from playbooks.criteria import SIGNAL_KINDS
-from teams.importers.bundle import Origin
-from transform.instruments import (
+from transform.instruments.format import (
     ADKAR_NO_BARRIER,
     QUESTION_SIGNALS,
-    AnswerError,
     ChoiceQuestion,
     FreeTextQuestion,
     InstrumentError,
     ScaleQuestion,
+    builtin_instruments,
+    instrument_parse,
+)
+from transform.instruments.scoring import (
+    AnswerError,
     ValidatedAnswers,
     adkar_barrier,
     adkar_barrier_value,
     aggregate,
     answers_validate,
-    builtin_instruments,
-    instrument_parse,
     score_response,
 )
 

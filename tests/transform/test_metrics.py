@@ -6,7 +6,7 @@ import pytest
 
 from playbooks.criteria import SIGNAL_KINDS, SignalReading, evaluate_criteria
 from teams.graph import OrgSnapshot
-from transform.metrics import (
+from transform.evidence.metrics import (
     INGESTED_SIGNAL_KINDS,
     MONTH_DAYS,
     SIX_MONTHS_DAYS,

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from playbooks.criteria import SignalReading
-from transform.readiness import (
+from transform.readiness.formula import (
     COMPONENTS,
     TREND_DEAD_BAND,
     ReadinessScore,

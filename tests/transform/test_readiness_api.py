@@ -19,8 +19,8 @@ from tests.factories import (
 )
 from tests.transform.test_readiness_report import make_team, survey, westrum
 from transform.models import CheckinSettings, ReadinessSnapshot
-from transform.readiness_report import local_day
-from transform.rhythm import Period, survey_period
+from transform.readiness.report import local_day
+from transform.rhythm.periods import Period, survey_period
 
 pytestmark = pytest.mark.django_db
 
@@ -153,7 +153,7 @@ def _grow(organization: Organization, *, teams: int, answers: int) -> None:
 def test_the_readiness_endpoints_run_a_fixed_number_of_queries(
     organization: Organization, web: Team, path: str, django_assert_num_queries: Any
 ) -> None:
-    from transform.readiness_report import readiness_nightly
+    from transform.readiness.services import readiness_nightly
 
     client = client_for(organization, Role.LEADER)
     _grow(organization, teams=2, answers=5)

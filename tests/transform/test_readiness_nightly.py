@@ -28,7 +28,7 @@ from transform.models import (
     ReadinessSnapshot,
     Transformation,
 )
-from transform.readiness_report import readiness_nightly
+from transform.readiness.services import readiness_nightly
 
 pytestmark = pytest.mark.django_db
 

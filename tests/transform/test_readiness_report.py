@@ -13,14 +13,17 @@ from typing import Any
 
 import pytest
 
+from core.errors import ApplicationError
 from playbooks.criteria import SignalReading
 from teams.models import Organization, Person, Team, TeamType
 from tests.factories import OrganizationFactory, PersonFactory, TeamFactory
-from transform import anonymity, readiness_report
-from transform.anonymity import Group
 from transform.models import CheckinSettings, Response, ResponseKind, SignalEvent
-from transform.readiness_report import readiness_report_get
-from transform.rhythm import Period
+from transform.readiness import anonymity
+from transform.readiness import report as readiness_report_module
+from transform.readiness import selectors as readiness_report
+from transform.readiness.anonymity import Group
+from transform.readiness.selectors import readiness_report_get
+from transform.rhythm.periods import Period
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +91,7 @@ def ingested(monkeypatch: pytest.MonkeyPatch) -> Callable[[Ingested], list[tuple
             calls.append((start, end))
             return readings
 
-        monkeypatch.setattr(readiness_report, "ingested_readings", fake)
+        monkeypatch.setattr(readiness_report_module, "ingested_readings", fake)
         return calls
 
     use({})
@@ -259,7 +262,7 @@ def test_an_unknown_team_filter_is_refused(
 ) -> None:
     report = readiness_report_get(organization=organization, at=AT)
 
-    with pytest.raises(readiness_report.ApplicationError, match="No team with slug 'nope'"):
+    with pytest.raises(ApplicationError, match="No team with slug 'nope'"):
         report.as_dict(team="nope")
 
 
@@ -348,7 +351,7 @@ def test_a_period_parameter_picks_the_period_containing_the_day(
 
     assert period == PREVIOUS
     assert report.teams[0].score == 100.0
-    with pytest.raises(readiness_report.ApplicationError, match="YYYY-MM-DD"):
+    with pytest.raises(ApplicationError, match="YYYY-MM-DD"):
         readiness_report.period_param_parse("20-12-2026", settings=settings)
 
 

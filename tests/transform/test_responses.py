@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from core.errors import ApplicationError, ConflictError
 from teams.models import Role
 from tests.factories import (
     OrganizationFactory,
@@ -20,8 +21,9 @@ from tests.factories import (
     UserFactory,
 )
 from tests.transform.test_transform_support import START, pilot_playbook
-from transform import links
-from transform.errors import ApplicationError, ConflictError
+from transform.access import CheckinAlreadyAnswered, CheckinLinkExpired, CheckinLinkInvalid
+from transform.access import checkin_get_by_link as checkin_by_token
+from transform.answers.services import checkin_answer
 from transform.models import (
     CheckIn,
     CheckInKind,
@@ -35,15 +37,9 @@ from transform.models import (
     TeamVerification,
     Transformation,
 )
-from transform.responses import (
-    CheckinAlreadyAnswered,
-    CheckinLinkExpired,
-    CheckinLinkInvalid,
-    checkin_answer,
-    checkin_by_token,
-)
-from transform.rhythm import period_containing
-from transform.services import milestone_transition, transformation_start
+from transform.plans.services import milestone_transition, transformation_start
+from transform.rhythm import links
+from transform.rhythm.periods import period_containing
 
 pytestmark = pytest.mark.django_db
 

@@ -25,8 +25,9 @@ from rest_framework.test import APIClient
 from teams.models import Membership, Organization, Person
 from tests.transform.fakes import FakeSMTPServer, ReceivedMail
 from tests.transform.worker_fixtures import TaskTracker
-from transform.instrument_store import instrument_get
-from transform.instruments import ChoiceQuestion, ScaleQuestion
+from transform.checkins.tasks import plan_checkins
+from transform.instruments.format import ChoiceQuestion, ScaleQuestion
+from transform.instruments.selectors import instrument_get
 from transform.models import (
     CheckIn,
     CheckInKind,
@@ -39,8 +40,8 @@ from transform.models import (
     Response,
     Transformation,
 )
-from transform.services import milestone_transition
-from transform.tasks import compute_readiness, plan_checkins
+from transform.plans.services import milestone_transition
+from transform.readiness.tasks import compute_readiness
 
 pytestmark = [
     pytest.mark.integration,

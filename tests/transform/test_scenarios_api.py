@@ -18,7 +18,7 @@ from teams.selectors import org_analysis_get
 from teams.services import team_delete
 from tests.transform.test_transform_support import START, PlanWorld, build_plan_world
 from transform.models import EventKind, Milestone, MilestoneChange, MilestoneEvent, Transformation
-from transform.services import milestone_change_add, transformation_start
+from transform.plans.services import milestone_change_add, transformation_start
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from teams.models import Team
 from teams.services import team_delete
 from tests.transform.test_transform_support import PlanWorld, build_plan_world
 from transform.models import EventKind, MilestoneChange, MilestoneEvent
-from transform.services import milestone_change_add
+from transform.plans.services import milestone_change_add
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from transform.models import (
     Response,
     Transformation,
 )
-from transform.readiness_report import readiness_report_get
+from transform.readiness.selectors import readiness_report_get
 
 pytestmark = pytest.mark.django_db
 

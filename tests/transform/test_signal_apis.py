@@ -12,10 +12,10 @@ from rest_framework.test import APIClient
 
 from teams.models import Organization, Role, TeamType
 from tests.factories import OrganizationFactory, OrganizationRoleFactory, TeamFactory, UserFactory
-from transform import signals
+from transform.evidence import services as signals
+from transform.evidence.apis import BATCH_EXAMPLE, DEPLOY_EXAMPLE
+from transform.evidence.services import signal_events_ingest
 from transform.models import SignalEvent
-from transform.signal_apis import BATCH_EXAMPLE, DEPLOY_EXAMPLE
-from transform.signals import signal_events_ingest
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,8 @@ from playbooks.criteria import SignalReading
 from teams.models import Organization, Team, TeamType
 from tests.conftest import FIXTURES_DIR
 from tests.factories import MembershipFactory, PersonFactory, TeamFactory
-from transform.signals import ingested_readings, signal_events_ingest
+from transform.evidence.selectors import ingested_readings
+from transform.evidence.services import signal_events_ingest
 
 pytestmark = pytest.mark.django_db
 

@@ -10,13 +10,15 @@ from typing import Any
 import jsonschema
 import pytest
 
+from core.errors import ApplicationError, ConflictError
 from teams.models import Organization, TeamType
 from tests.conftest import REPO_ROOT
 from tests.factories import MembershipFactory, OrganizationFactory, PersonFactory, TeamFactory
-from transform import signals
-from transform.errors import ApplicationError, ConflictError
+from transform.evidence import records as record_format
+from transform.evidence import services as signals
+from transform.evidence.records import signal_event_json_schema
+from transform.evidence.services import SignalEventsInvalid, signal_events_ingest
 from transform.models import SignalEvent
-from transform.signals import SignalEventsInvalid, signal_event_json_schema, signal_events_ingest
 
 pytestmark = pytest.mark.django_db
 
@@ -247,7 +249,7 @@ def test_a_long_list_of_problems_is_cut_in_the_message_but_complete_in_the_field
         ingest(acme, *records)
 
     lines = caught.value.message.splitlines()
-    assert len(lines) == 1 + signals.MAX_PROBLEMS_SHOWN + 1
+    assert len(lines) == 1 + record_format.MAX_PROBLEMS_SHOWN + 1
     assert lines[-1] == "... and 50 more problems"
     assert len(caught.value.extra["fields"]) == 150
 
@@ -379,7 +381,7 @@ def test_a_naive_moment_is_a_programming_error(acme: Organization) -> None:
 def test_only_created_events_go_to_the_event_survey_trigger_in_the_transaction(
     acme: Organization, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from transform import checkins
+    from transform.evidence import services as ingest_services
 
     calls: list[tuple[list[str], dt.datetime]] = []
 
@@ -389,7 +391,7 @@ def test_only_created_events_go_to_the_event_survey_trigger_in_the_transaction(
         return 7
 
     ingest(acme, DEPLOY)
-    monkeypatch.setattr(checkins, "event_surveys_trigger", trigger)
+    monkeypatch.setattr(ingest_services, "event_surveys_trigger", trigger)
 
     result = ingest(acme, DEPLOY, changed(DEPLOY, id="d2"), ADOPTION)
     again = ingest(acme, DEPLOY, changed(DEPLOY, id="d2"), ADOPTION)
@@ -402,12 +404,12 @@ def test_only_created_events_go_to_the_event_survey_trigger_in_the_transaction(
 def test_a_failing_survey_trigger_rolls_the_ingest_back(
     acme: Organization, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from transform import checkins
+    from transform.evidence import services as ingest_services
 
     def trigger(*, events: Any, at: dt.datetime) -> int:
         raise RuntimeError("planner broke")
 
-    monkeypatch.setattr(checkins, "event_surveys_trigger", trigger)
+    monkeypatch.setattr(ingest_services, "event_surveys_trigger", trigger)
 
     with pytest.raises(RuntimeError):
         ingest(acme, DEPLOY)

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from core.errors import ApplicationError
 from playbooks.selectors import playbook_get
 from playbooks.services import playbook_load
 from teams.models import MembershipRole, Organization, OrganizationRole, Role, Specialty, TeamType
@@ -22,9 +23,8 @@ from tests.factories import (
     UserFactory,
 )
 from tests.transform.test_transform_support import PILOT_PATH, pilot_playbook
-from transform.errors import ApplicationError
 from transform.models import EventKind, Milestone, MilestoneEvent, Transformation
-from transform.services import transformation_start
+from transform.plans.services import transformation_start
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Topology staleness: ``transform.checkins.team_verification_list`` and
+"""Topology staleness: ``transform.checkins.selectors.team_verification_list`` and
 GET /api/v1/orgs/<slug>/topology-verification/ (transform/checkin_plan_apis.py)."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import include, path
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -21,19 +20,11 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
-from transform.checkins import team_verification_list
-from transform.links import link_nonce_new
+from transform.checkins.selectors import team_verification_list
 from transform.models import CheckIn, CheckInKind, CheckinSettings, TeamVerification
-from transform.urls import urlpatterns as project_urlpatterns
+from transform.rhythm.links import link_nonce_new
 
-# The route is wired into the project's URL map by transform/checkin_apis.py; this test module
-# includes it itself so it tests the view whatever that wiring looks like.
-urlpatterns = [
-    path("api/v1/", include("transform.checkin_plan_apis")),
-    *project_urlpatterns,
-]
-
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/orgs/acme/topology-verification/"
 

@@ -22,7 +22,7 @@ from teams.models import Organization, Person, Role
 from tests.factories import OrganizationRoleFactory, UserFactory
 from tests.teams.test_api_support import World, build_world
 from transform.models import Milestone, Transformation
-from transform.services import milestone_reassign, transformation_start
+from transform.plans.services import milestone_reassign, transformation_start
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 PILOT_PATH = DATA_DIR / "pilot-plan.yaml"

@@ -12,12 +12,12 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from core.errors import ApplicationError, ConflictError
 from teams.models import MembershipRole, Organization, OrganizationRole, Role
 from tests.factories import MembershipFactory, PersonFactory, UserFactory
 from tests.transform.test_transform_support import PlanWorld, build_plan_world
-from transform.errors import ApplicationError, ConflictError
 from transform.models import EventKind, Milestone, MilestoneEvent, MilestoneStatus, Transformation
-from transform.services import (
+from transform.plans.services import (
     milestone_reschedule,
     milestone_transition,
     transformation_start,

@@ -17,7 +17,6 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.signals import before_task_publish, task_postrun
 
-import transform.tasks  # noqa: F401 - registers the tasks with the app the worker runs
 from tests.transform.fakes import FakeSMTPServer, wait_until
 from transform.celery import app as project_app
 

@@ -15,8 +15,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from tests.web.conftest import log_in, screenshot
-from transform.links import checkin_token
 from transform.models import CheckIn, CheckInKind, Transformation
+from transform.rhythm.links import checkin_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,7 +16,7 @@ from tests.factories import InteractionFactory, MembershipFactory, TeamFactory
 from tests.web.world import AGENT, WebDemo, build_web_demo
 from transform.demo import MERGE_SILOS
 from transform.models import Transformation
-from transform.services import milestone_change_add
+from transform.plans.services import milestone_change_add
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tests.web.conftest import log_in, screenshot
 from tests.web.world import WebDemo
-from transform.readiness_report import readiness_nightly
+from transform.readiness.services import readiness_nightly
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from teams.models import InteractionMode, Organization, TeamType
 from tests.factories import InteractionFactory, MembershipFactory, TeamFactory
 from tests.web.world import PASSWORD, WebDemo, build_web_demo
-from transform.readiness_report import readiness_nightly
+from transform.readiness.services import readiness_nightly
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from teams.models import Membership, MembershipRole, Person, Team
 from tests.factories import InteractionFactory, MembershipFactory, ServesLinkFactory, TeamFactory
 from tests.web.world import AGENT, MANAGER, WebDemo, build_web_demo
 from transform.models import EventKind, MilestoneChange, MilestoneEvent, MilestoneStatus
-from transform.services import milestone_transition, transformation_start
+from transform.plans.services import milestone_transition, transformation_start
 
 pytestmark = pytest.mark.django_db
 

@@ -21,11 +21,12 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from teams.models import Organization, OrganizationRole, Person, Role
-from transform.checkins import checkins_plan
+from transform.answers.services import checkin_answer
+from transform.checkins.planning import checkins_plan
+from transform.evidence.csvfile import signal_events_csv_parse
+from transform.evidence.services import signal_events_ingest
 from transform.models import CheckIn, CheckInKind, Milestone, MilestoneStatus, Transformation
-from transform.responses import checkin_answer
-from transform.services import milestone_transition, transformation_start
-from transform.signals import signal_events_csv_parse, signal_events_ingest
+from transform.plans.services import milestone_transition, transformation_start
 
 PASSWORD = "browser-test-pw"
 AGENT = "amara.nwosu@democorp.example"
@@ -95,8 +96,8 @@ def build_web_demo(*, answers: bool = True) -> WebDemo:
 
 
 def _survey_answers(checkin: CheckIn) -> dict[str, dict[str, object]]:
-    from transform.instrument_store import instrument_get
-    from transform.instruments import ChoiceQuestion, ScaleQuestion
+    from transform.instruments.format import ChoiceQuestion, ScaleQuestion
+    from transform.instruments.selectors import instrument_get
 
     answers: dict[str, dict[str, object]] = {}
     for key, version in checkin.instruments:

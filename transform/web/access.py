@@ -1,8 +1,10 @@
-"""Who may see which page: the same selectors and rules as the API, turned into page responses.
+"""The web pages' edge of the access rules: ``org_page`` gives a view the caller's standing in
+the organisation of its URL and turns the domain errors of ``transform.access`` into pages.
 
-``org_page`` wraps a view taking ``(request, access, ...)``: it requires a login (redirect to the
-login page), resolves the caller's roles in the organisation of the URL (404 when they hold none,
-exactly as the API answers), and turns the API's permission errors into Django's 403 page.
+A view wrapped in ``org_page`` takes ``(request, access, ...)``: it requires a login (redirect to
+the login page), resolves the caller's roles in the organisation of the URL (404 when they hold
+none, exactly as the API answers), and turns ``NotFoundError`` into Django's 404 page and
+``PermissionDeniedError`` into its 403 page, wherever in the view they are raised.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from typing import Any, Concatenate, ParamSpec
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from rest_framework import exceptions as drf_exceptions
 
-from teams.selectors import OrgAccess, org_access_get
+from core.errors import NotFoundError, PermissionDeniedError
+from transform.access import OrgAccess, org_access_get
 
 P = ParamSpec("P")
 
@@ -30,9 +32,9 @@ def org_page(view: OrgView[P]) -> Callable[..., HttpResponse]:
         try:
             access = org_access_get(user=request.user, org_slug=org_slug)
             return view(request, access, *args, **kwargs)
-        except drf_exceptions.NotFound as exc:
-            raise Http404(str(exc.detail)) from exc
-        except drf_exceptions.PermissionDenied as exc:
-            raise PermissionDenied(str(exc.detail)) from exc
+        except NotFoundError as exc:
+            raise Http404(exc.message) from exc
+        except PermissionDeniedError as exc:
+            raise PermissionDenied(exc.message) from exc
 
     return wrapped

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.urls import reverse
 
-from teams.models import Role
-from teams.selectors import OrgAccess
+from transform.access import OrgAccess, may_see_oversight, may_use_my_team
 
-# (url name, label, roles that see it; None = every role)
-NAVIGATION: tuple[tuple[str, str, frozenset[str] | None], ...] = (
+# (url name, label, who sees it; None = every role). The rules are transform.access's.
+NAVIGATION: tuple[tuple[str, str, Callable[[OrgAccess], bool] | None], ...] = (
     ("web:graph", "Organisation graph", None),
     ("web:findings", "Findings", None),
     ("web:scenario", "Scenario", None),
     ("web:plans", "Plans", None),
-    ("web:my-team", "My team", frozenset({Role.ENGINEERING_MANAGER, Role.ADMIN})),
-    ("web:leadership", "Leadership", frozenset({Role.LEADER, Role.ADMIN, Role.CHANGE_AGENT})),
+    ("web:my-team", "My team", may_use_my_team),
+    ("web:leadership", "Leadership", may_see_oversight),
 )
 
 
@@ -29,8 +29,8 @@ def page_context(access: OrgAccess, *, current: str, **extra: Any) -> dict[str, 
             "label": label,
             "current": name == current,
         }
-        for name, label, roles in NAVIGATION
-        if roles is None or access.roles & roles
+        for name, label, visible in NAVIGATION
+        if visible is None or visible(access)
     ]
     return {
         "access": access,

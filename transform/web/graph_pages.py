@@ -21,13 +21,15 @@ from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
+from core.errors import ApplicationError, ConflictError
+from core.moments import moment_parse
 from teams.analysis import FINDING_KINDS, SEVERITIES, InvalidThresholdsError, analyze_snapshot
-from teams.graph import OrgSnapshot, parse_as_of
+from teams.graph import OrgSnapshot
 from teams.models import InteractionMode, MembershipRole, Person, Severity, Specialty, TeamType
-from teams.selectors import OrgAccess, org_snapshot_get
-from transform import selectors as transform_selectors
-from transform.errors import ApplicationError, ConflictError
-from transform.services import transformation_start
+from teams.selectors import org_snapshot_get
+from transform.access import OrgAccess, org_manage_access_check, transformation_get_for_user
+from transform.plans import selectors as transform_selectors
+from transform.plans.services import transformation_start
 from transform.web.access import org_page
 from transform.web.context import page_context
 
@@ -104,7 +106,7 @@ class GraphFilterForm(forms.Form):
     def moment(self) -> dt.datetime | None:
         """The end of the chosen day (UTC), as the API reads ``as_of``; None for now."""
         day = self.cleaned_data.get("as_of")
-        return parse_as_of(day.isoformat()) if day else None
+        return moment_parse(day.isoformat(), naive="utc", day_end=True) if day else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -574,7 +576,7 @@ def findings_start(request: HttpRequest, access: OrgAccess) -> HttpResponse:
     """Start a transformation from a finding's suggested playbook (admins and change agents):
     ``transformation_start`` as the API calls it, then the plans page. A bad input shows the
     form again with the error next to it (400)."""
-    transform_selectors.transformation_start_access_check(access=access)
+    org_manage_access_check(access=access, action="start transformations")
     if request.method == "POST":
         form = StartPlaybookForm(request.POST)
         if form.is_valid():
@@ -682,8 +684,8 @@ def scenario(request: HttpRequest, access: OrgAccess) -> HttpResponse:
     reference = request.GET.get("transformation") or str(transformations[0].pk)
     if not any(str(item.pk) == reference for item in transformations):
         raise Http404("No transformation with this id in the organisation.")
-    transformation_access = transform_selectors.transformation_get_for_user(
-        user=request.user, transformation_id=reference
+    transformation_access = transformation_get_for_user(
+        user=request.user, transformation_id=int(reference), organization=access.organization
     )
     transformation = transformation_access.transformation
     milestones = list(transform_selectors.milestone_list(transformation=transformation))

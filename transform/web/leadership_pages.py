@@ -21,29 +21,27 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from rest_framework.exceptions import PermissionDenied
 
+from core.errors import ApplicationError
 from playbooks.criteria import SignalReading
-from teams.models import Organization, Role
-from teams.selectors import OrgAccess, org_analysis_get, team_list
-from transform import business_case
-from transform.errors import ApplicationError
+from teams.models import Organization
+from teams.selectors import org_analysis_get, team_list
+from transform.access import OrgAccess, oversight_access_check
+from transform.evidence.selectors import ingested_readings
 from transform.models import MilestoneStatus, ReadinessSnapshot, Transformation
-from transform.readiness_report import (
-    ReadinessReport,
+from transform.plans.selectors import scenario_preview_get
+from transform.readiness import business_case
+from transform.readiness.report import ReadinessReport, day_start, local_day
+from transform.readiness.selectors import (
     active_transformations,
-    day_start,
-    local_day,
     readiness_history,
     readiness_report_get,
 )
-from transform.rhythm import Period, checkin_settings_get, survey_period
-from transform.selectors import scenario_preview_get
-from transform.signals import ingested_readings
+from transform.rhythm.periods import Period, survey_period
+from transform.rhythm.selectors import checkin_settings_get
 from transform.web.access import org_page
 from transform.web.context import page_context
 
-LEADERSHIP_ROLES: Final = frozenset({Role.LEADER, Role.ADMIN, Role.CHANGE_AGENT})
 HISTORY_PERIODS: Final = 6  # survey periods in the heat map and the KPI trends, current included
 TEAMS_PER_PAGE: Final = 25
 MAX_TRANSFORMATIONS: Final = 5
@@ -55,15 +53,6 @@ ASSUMPTION_LABELS: Final = {
     "currency": "Currency",
     **{spec.name: spec.label for spec in business_case.FIELDS},
 }
-
-
-def leadership_access_check(*, access: OrgAccess) -> None:
-    """Raises ``PermissionDenied`` unless the caller is a leader, admin or change agent."""
-    if not access.roles & LEADERSHIP_ROLES:
-        raise PermissionDenied(
-            f"Only leaders, admins and change agents of '{access.organization.slug}' may see "
-            "the leadership dashboard."
-        )
 
 
 # --- progress ----------------------------------------------------------------------------------
@@ -425,7 +414,7 @@ def _flow(*, organization: Organization, transformation: Transformation | None) 
 
 
 def _dashboard(request: HttpRequest, access: OrgAccess, *, heat_map: bool) -> dict[str, Any]:
-    leadership_access_check(access=access)
+    oversight_access_check(access=access, action="see the leadership dashboard")
     organization = access.organization
     at = timezone.now()
     progress = _progress_list(organization=organization)

@@ -2,8 +2,7 @@
 (docs/web-plan.md).
 
 Every page reads through the same selectors and writes through the same services as the API, with
-the same permission checks (``transform.selectors.*_access_check``,
-``teams.selectors.team_topology_access_check``): a refused write is a 403 page, a broken rule
+the same access rules (``transform.access``): a refused write is a 403 page, a broken rule
 (``ApplicationError``, ``ConflictError``) is shown next to the form it came from, with the page
 answered 400 or 409 and the input kept. A write that succeeds redirects (post/redirect/get) with a
 message.
@@ -27,7 +26,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from teams import selectors as team_selectors
+from core.errors import ApplicationError
 from teams import services as team_services
 from teams.models import (
     Interaction,
@@ -39,15 +38,22 @@ from teams.models import (
     Severity,
     Team,
 )
-from teams.selectors import OrgAccess
-from transform import selectors, services
-from transform.errors import ApplicationError
-from transform.links import checkin_token
+from transform.access import (
+    MilestoneAccess,
+    OrgAccess,
+    checkin_open_list_for_user,
+    milestone_get_for_plan_edit,
+    milestone_get_for_status_change,
+    milestone_get_for_user,
+    team_get_for_topology_change,
+    teams_managed_by,
+    transformation_get_for_user,
+)
 from transform.models import Milestone, MilestoneStatus
-from transform.readiness_report import readiness_report_get
-from transform.responses import checkin_open_list_for_user
-from transform.selectors import MilestoneAccess, TransformationAccess
-from transform.services import ALLOWED_TRANSITIONS
+from transform.plans import selectors, services
+from transform.plans.services import ALLOWED_TRANSITIONS
+from transform.readiness.selectors import readiness_report_get
+from transform.rhythm.links import checkin_token
 from transform.web.access import org_page
 from transform.web.context import page_context
 
@@ -107,18 +113,6 @@ def plans(request: HttpRequest, access: OrgAccess) -> HttpResponse:
         "web/plan/plans.html",
         page_context(access, current="web:plans", page=page, rows=rows),
     )
-
-
-def _transformation_access(
-    request: HttpRequest, access: OrgAccess, transformation_id: int
-) -> TransformationAccess:
-    """The transformation of the URL's organisation; 404 for another organisation's id."""
-    found = selectors.transformation_get_for_user(
-        user=request.user, transformation_id=transformation_id
-    )
-    if found.transformation.organization_id != access.organization.pk:
-        raise Http404("No transformation with this id in the organisation.")
-    return found
 
 
 def _day(text: str | None) -> dt.date | None:
@@ -222,7 +216,9 @@ def _plan_view_data(plan: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
 def _plan_page(
     request: HttpRequest, access: OrgAccess, transformation_id: int, *, template: str
 ) -> HttpResponse:
-    found = _transformation_access(request, access, transformation_id)
+    found = transformation_get_for_user(
+        user=request.user, transformation_id=transformation_id, organization=access.organization
+    )
     plan = selectors.transformation_plan_get(transformation=found.transformation)
     today = timezone.localdate()
     return render(
@@ -254,24 +250,10 @@ def plan_board(request: HttpRequest, access: OrgAccess, transformation_id: int) 
 # --- milestones ----------------------------------------------------------------------------------
 
 
-def _milestone_access(
-    request: HttpRequest, access: OrgAccess, milestone_id: int
-) -> MilestoneAccess:
-    """The milestone of the URL's organisation; 404 for another organisation's id."""
-    found = selectors.milestone_get_for_user(user=request.user, milestone_id=milestone_id)
-    if found.transformation_access.org.organization.pk != access.organization.pk:
-        raise Http404("No milestone with this id in the organisation.")
-    return found
-
-
 def _milestone_url(access: OrgAccess, milestone_id: int) -> str:
     return reverse(
         "web:milestone", kwargs={"org_slug": access.organization.slug, "milestone_id": milestone_id}
     )
-
-
-def _can_change_status(found: MilestoneAccess) -> bool:
-    return found.is_owner or found.transformation_access.can_edit_plan
 
 
 def _milestone_render(
@@ -300,7 +282,7 @@ def _milestone_render(
         {"value": value, "label": STATUS_LABELS[value]}
         for value in ALLOWED_TRANSITIONS[milestone.status]
     ]
-    can_status = _can_change_status(found)
+    can_status = found.can_update
     can_override = transformation_access.can_override and MilestoneStatus.DONE in (
         item["value"] for item in allowed
     )
@@ -332,7 +314,10 @@ def _milestone_render(
 @org_page
 def milestone(request: HttpRequest, access: OrgAccess, milestone_id: int) -> HttpResponse:
     """A milestone: owner, dates, status, exit criteria, history, topology changes, actions."""
-    return _milestone_render(request, access, _milestone_access(request, access, milestone_id))
+    found = milestone_get_for_user(
+        user=request.user, milestone_id=milestone_id, organization=access.organization
+    )
+    return _milestone_render(request, access, found)
 
 
 def _milestone_write(
@@ -341,18 +326,20 @@ def _milestone_write(
     milestone_id: int,
     *,
     form: str,
-    write: Callable[[MilestoneAccess], str],
+    write: Callable[[], str],
 ) -> HttpResponse:
-    """Run ``write`` (which checks access, then calls a service and returns a success message);
-    show a broken rule next to form ``form`` on the milestone page."""
-    found = _milestone_access(request, access, milestone_id)
+    """Run ``write`` (which fetches the milestone through its access rule, calls a service and
+    returns a success message); show a broken rule next to form ``form`` on the milestone page."""
     try:
-        done = write(found)
+        done = write()
     except ApplicationError as exc:
+        found = milestone_get_for_user(
+            user=request.user, milestone_id=milestone_id, organization=access.organization
+        )
         return _milestone_render(
             request,
             access,
-            _milestone_access(request, access, milestone_id),
+            found,
             errors={form: exc.message},
             values={name: str(value) for name, value in request.POST.items()},
             status=exc.status_code,
@@ -366,11 +353,15 @@ def _milestone_write(
 def milestone_status(request: HttpRequest, access: OrgAccess, milestone_id: int) -> HttpResponse:
     """Move the milestone along the workflow (``milestone_transition``)."""
 
-    def write(found: MilestoneAccess) -> str:
+    def write() -> str:
         to_status = request.POST.get("to_status", "")
         override = request.POST.get("override") == "on"
-        selectors.milestone_transition_access_check(
-            access=found, to_status=to_status, override=override
+        found = milestone_get_for_status_change(
+            user=request.user,
+            milestone_id=milestone_id,
+            to_status=to_status,
+            override=override,
+            organization=access.organization,
         )
         changed = services.milestone_transition(
             milestone=found.milestone,
@@ -390,9 +381,12 @@ def milestone_status(request: HttpRequest, access: OrgAccess, milestone_id: int)
 def milestone_reassign(request: HttpRequest, access: OrgAccess, milestone_id: int) -> HttpResponse:
     """Give the milestone to another person (``milestone_reassign``)."""
 
-    def write(found: MilestoneAccess) -> str:
-        selectors.transformation_edit_access_check(
-            access=found.transformation_access, action="reassign milestones"
+    def write() -> str:
+        found = milestone_get_for_plan_edit(
+            user=request.user,
+            milestone_id=milestone_id,
+            action="reassign milestones",
+            organization=access.organization,
         )
         owner = selectors.person_get_by_reference(
             organization=access.organization,
@@ -431,9 +425,12 @@ def _change_from_form(data: Mapping[str, str]) -> Any:
 def milestone_change(request: HttpRequest, access: OrgAccess, milestone_id: int) -> HttpResponse:
     """Attach a topology change to the milestone (``milestone_change_add``)."""
 
-    def write(found: MilestoneAccess) -> str:
-        selectors.transformation_edit_access_check(
-            access=found.transformation_access, action="attach topology changes"
+    def write() -> str:
+        found = milestone_get_for_plan_edit(
+            user=request.user,
+            milestone_id=milestone_id,
+            action="attach topology changes",
+            organization=access.organization,
         )
         row = services.milestone_change_add(
             milestone=found.milestone,
@@ -452,7 +449,7 @@ def _managed_teams(access: OrgAccess) -> list[Team]:
     """The teams whose manager is the caller's Person, with members, serves links and the
     interactions they are the source of: four queries whatever the number of teams."""
     return list(
-        Team.objects.filter(organization=access.organization, manager__user_id=access.user_id)
+        teams_managed_by(access)
         .select_related("manager")
         .prefetch_related(
             Prefetch(
@@ -538,20 +535,12 @@ def my_team(request: HttpRequest, access: OrgAccess) -> HttpResponse:
     return _my_team_render(request, access)
 
 
-def _team_for_write(access: OrgAccess, team_slug: str) -> Team:
-    """The team of the URL, if the caller may change its topology (the API's checks)."""
-    team = team_selectors.team_get_for_user(access=access, slug=team_slug)
-    team_selectors.topology_write_access_check(access=access)
-    team_selectors.team_topology_access_check(access=access, team=team)
-    return team
-
-
 def _team_write(
     request: HttpRequest, access: OrgAccess, team_slug: str, write: Callable[[Team], str]
 ) -> HttpResponse:
     """Check the caller may change the team, run ``write`` (a service call returning a success
     message); a broken rule is shown in the team's section."""
-    team = _team_for_write(access, team_slug)
+    team = team_get_for_topology_change(access=access, slug=team_slug)
     try:
         done = write(team)
     except ApplicationError as exc:

@@ -3,13 +3,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from transform.web import graph_pages, leadership_pages, plan_pages, views
+from transform.web import graph_pages, home_pages, leadership_pages, plan_pages
 
 app_name = "web"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("o/<slug:org_slug>/", views.org_home, name="org-home"),
+    path("", home_pages.home, name="home"),
+    path("o/<slug:org_slug>/", home_pages.org_home, name="org-home"),
     *graph_pages.urlpatterns,
     *plan_pages.urlpatterns,
     *leadership_pages.urlpatterns,

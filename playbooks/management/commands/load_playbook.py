@@ -7,12 +7,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.errors import ApplicationError
+from core.files.origin import ImportFailure
+from core.files.yamlio import read_text
 from playbooks.services import playbook_load_or_get
-from teams.importers.bundle import ImportFailure
-from teams.importers.yamlio import read_text
 from teams.management.arguments import organization_argument
 from teams.models import Organization
-from transform.errors import ApplicationError
 
 
 class Command(BaseCommand):

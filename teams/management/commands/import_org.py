@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.files.origin import ImportFailure
 from teams.importers.apply import org_import_files
-from teams.importers.bundle import ImportFailure
 
 
 class Command(BaseCommand):

@@ -19,8 +19,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from core.files.origin import ImportFailure
 from teams.importers.apply import org_import_files
-from teams.importers.bundle import ImportFailure
 from teams.models import Organization, OrganizationRole, Role
 
 DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo-org.yaml"

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from transform.management.arguments import AT_HELP, at_argument
-from transform.readiness_report import readiness_nightly
+from transform.readiness.services import readiness_nightly
 
 
 class Command(BaseCommand):

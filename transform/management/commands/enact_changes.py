@@ -8,10 +8,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from transform.errors import ApplicationError
+from core.errors import ApplicationError
 from transform.models import Milestone
-from transform.selectors import milestone_detail_get
-from transform.services import milestone_changes_enact
+from transform.plans.selectors import milestone_detail_get
+from transform.plans.services import milestone_changes_enact
 
 
 class Command(BaseCommand):

@@ -8,11 +8,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from teams.importers.bundle import ImportFailure
-from teams.importers.yamlio import read_text
+from core.errors import ApplicationError
+from core.files.origin import ImportFailure
+from core.files.yamlio import read_text
 from teams.management.arguments import organization_argument
-from transform.errors import ApplicationError
-from transform.signals import SignalEventsInvalid, signal_events_csv_parse, signal_events_ingest
+from transform.evidence.csvfile import signal_events_csv_parse
+from transform.evidence.services import SignalEventsInvalid, signal_events_ingest
 
 
 class Command(BaseCommand):

@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from rest_framework.exceptions import NotFound
 
-from transform.selectors import transformation_get, transformation_plan_get
+from core.errors import NotFoundError
+from transform.plans.selectors import transformation_get, transformation_plan_get
 
 
 class Command(BaseCommand):
@@ -26,8 +26,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             transformation = transformation_get(transformation_id=options["id"])
-        except NotFound:
-            raise CommandError(f"No transformation with id '{options['id']}'.") from None
+        except NotFoundError as exc:
+            raise CommandError(exc.message) from None
         plan = transformation_plan_get(transformation=transformation)
         if options["format"] == "json":
             self.stdout.write(json.dumps(plan, indent=2, ensure_ascii=False))

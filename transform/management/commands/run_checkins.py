@@ -7,14 +7,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from transform.delivery import (
-    OUTCOMES,
-    BatchResult,
-    deliver_due_now,
-    delivery_moment,
-    dispatch_due,
-)
+from transform.checkins.planning import checkins_plan
 from transform.management.arguments import AT_HELP, at_argument
+from transform.outbox.sending import OUTCOMES, BatchResult
+from transform.outbox.services import deliver_due_now, delivery_moment, dispatch_due
 
 
 class Command(BaseCommand):
@@ -39,8 +35,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         at = at_argument(options["at"])
-        from transform.checkins import checkins_plan  # the planner's module imports tasks
-
         summary = checkins_plan(at=at)
         self.stdout.write(f"Planned at {at.isoformat()}:")
         for key, value in summary.as_dict().items():

@@ -8,9 +8,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.errors import ApplicationError
 from teams.management.arguments import organization_argument
-from transform.errors import ApplicationError
-from transform.services import transformation_start
+from transform.plans.services import transformation_start
 
 
 def _date_argument(value: str) -> dt.date:

@@ -1,0 +1,143 @@
+"""API plumbing shared by every REST view: the exception handler that renders every error in one
+shape, pagination, the organisation-slug path parameter, organisation-scoped relation fields,
+input validation and reading an uploaded file (the safe JSON parser is ``core.parsers``). No
+domain rules live here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import DataError
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView, exception_handler
+
+from core.errors import ApplicationError, DomainError
+
+ORG_SLUG_PARAMETER = OpenApiParameter(
+    "org_slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="Organisation slug."
+)
+
+# A definition file (playbook, instrument) is a few dozen kilobytes; much more is not one.
+MAX_UPLOAD_BYTES = 1_000_000
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """REST_FRAMEWORK's EXCEPTION_HANDLER: every API error body is ``{"message": str, "extra":
+    {...}}``. Field errors from serializers go under ``extra.fields`` as DRF reports them (field
+    name -> list of messages)."""
+    if isinstance(exc, DomainError):
+        return Response({"message": exc.message, "extra": exc.extra}, status=exc.status_code)
+    if isinstance(exc, DataError | OverflowError):
+        # A value the database cannot hold (a number beyond its integer range) that validation
+        # let through: the request is wrong, not the server; nothing was written.
+        return Response(
+            {
+                "message": "A value in the request is out of the range the database can store.",
+                "extra": {},
+            },
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(_django_validation_detail(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        detail = response.data
+        fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
+        response.data = {"message": "Validation error", "extra": {"fields": fields}}
+    else:
+        response.data = {"message": _detail_text(response.data), "extra": {}}
+    return response
+
+
+def _detail_text(data: Any) -> str:
+    """DRF's ``{"detail": ...}`` (or a bare detail) as one message."""
+    detail = data.get("detail", data) if isinstance(data, dict) else data
+    return str(detail)
+
+
+def _django_validation_detail(exc: DjangoValidationError) -> Any:
+    if hasattr(exc, "error_dict"):
+        return exc.message_dict
+    return {"non_field_errors": exc.messages}
+
+
+class ApiPagination(PageNumberPagination):
+    """``?page=N``, 50 rows a page by default, ``?page_size=`` up to 500."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def paginated_response(
+    *,
+    request: Request,
+    view: APIView,
+    queryset: QuerySet[Any],
+    serializer_class: type[serializers.BaseSerializer],
+) -> Response:
+    """One page of ``queryset`` serialized with ``serializer_class``, in the paginated shape."""
+    paginator = ApiPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    """``data`` checked by ``serializer_class``; a 400 in the error shape otherwise."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class OrgScopedSlugRelatedField(serializers.SlugRelatedField):
+    """A slug of a row in the request's organisation; another organisation's slug does not exist."""
+
+    def get_queryset(self) -> QuerySet[Any]:
+        queryset = super().get_queryset()
+        assert queryset is not None, "declare the field with a queryset of the related model"
+        return queryset.filter(organization=self.context["organization"])
+
+
+class OrgScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id of a row in the request's organisation; another organisation's id does not exist."""
+
+    def get_queryset(self) -> QuerySet[Any]:
+        queryset = super().get_queryset()
+        assert queryset is not None, "declare the field with a queryset of the related model"
+        return queryset.filter(organization=self.context["organization"])
+
+
+def uploaded_text(upload: UploadedFile, *, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[str, str]:
+    """The name and UTF-8 text of an uploaded definition file.
+
+    Raises ``ApplicationError`` (400) for a file larger than ``max_bytes`` or not UTF-8; the
+    error names the file as file-format errors do (``extra.file``, ``line``, ``path``) and as a
+    field error (``extra.fields.file``)."""
+    name = upload.name or "upload"
+    if (upload.size or 0) > max_bytes:
+        problem = f"the file is larger than {max_bytes} bytes"
+    else:
+        try:
+            return name, upload.read().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problem = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+    message = f"{name}: {problem}."
+    raise ApplicationError(
+        message, extra={"file": name, "line": None, "path": None, "fields": {"file": [message]}}
+    )

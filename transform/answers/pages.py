@@ -1,0 +1,292 @@
+"""Server-rendered pages: the check-in response form behind a signed link (docs/responses.md).
+
+No login: the signed, single-use link is the credential. GET only shows the questions (mail link
+scanners open links before people do, so it must change nothing); POST validates and answers,
+consuming the link. CSRF protection stays on: the form carries Django's token like any other.
+The page is plain HTML with inline CSS (no JavaScript, no external resources), usable on a phone
+and with a screen reader: a fieldset and legend per choice question, real labels, errors next to
+their field and summarised at the top.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from core.errors import ApplicationError, ConflictError
+from transform.access import CheckinLinkError, checkin_get_by_link
+from transform.answers import selectors, services
+from transform.instruments.format import (
+    ChoiceQuestion,
+    FreeTextQuestion,
+    InstrumentSpec,
+    ScaleQuestion,
+)
+from transform.models import ANONYMOUS_CHECKIN_KINDS, CheckIn, CheckInKind, MilestoneStatus
+from transform.rhythm.selectors import checkin_settings_get
+
+# A scale wider than this is a number field rather than a row of radio buttons.
+MAX_RADIO_POINTS = 11
+
+FIELD_HINTS: dict[tuple[str, str], str] = {
+    (CheckInKind.MILESTONE_STATUS, services.MILESTONE_NOTE_QUESTION): (
+        "Needed when the milestone is at risk or blocked."
+    ),
+    (CheckInKind.TOPOLOGY_VERIFICATION, services.TOPOLOGY_CORRECTIONS_QUESTION): (
+        "Needed when something has changed."
+    ),
+}
+
+
+@dataclass
+class ChoiceView:
+    value: str
+    label: str
+    point: str
+    checked: bool
+    id: str
+
+
+@dataclass
+class QuestionView:
+    """One question as the template shows it: its field name is ``<instrument>.<question>``."""
+
+    name: str
+    id: str
+    text: str
+    type: str  # "radio", "number", "text"
+    required: bool
+    hint: str = ""
+    choices: list[ChoiceView] = field(default_factory=list)
+    value: str = ""
+    errors: list[str] = field(default_factory=list)
+    max_length: int | None = None
+    min: int | None = None
+    max: int | None = None
+
+    @property
+    def described_by(self) -> str:
+        """The ids of the hint and the error, for ``aria-describedby``."""
+        ids = [f"{self.id}-hint"] if self.hint else []
+        return " ".join([*ids, f"{self.id}-error"] if self.errors else ids)
+
+
+@dataclass
+class InstrumentView:
+    key: str
+    title: str
+    description: str
+    questions: list[QuestionView]
+
+
+def form_answers_parse(data: QueryDict) -> dict[str, dict[str, Any]]:
+    """The form's fields named ``<instrument>.<question>`` as ``{instrument: {question: value}}``.
+
+    Fields without a dot (the CSRF token) are not answers. A field sent twice becomes a list, which
+    validation then refuses as the wrong type instead of silently keeping one of the values."""
+    answers: dict[str, dict[str, Any]] = {}
+    for name in data:
+        instrument, dot, question = name.partition(".")
+        if not (dot and instrument and question):
+            continue
+        values = data.getlist(name)
+        answers.setdefault(instrument, {})[question] = values[0] if len(values) == 1 else values
+    return answers
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "HEAD", "POST"])
+def checkin_respond(request: HttpRequest, token: str) -> HttpResponse:
+    """The response form of the check-in the signed ``token`` names.
+
+    GET shows it (200) and changes nothing; POST answers: 200 with a thank-you page, 400 with the
+    form again (errors next to each field, the answers kept) when answers are invalid, 409 with
+    the form when the milestone workflow refuses the reported status. An invalid or unknown link
+    gives a 404 page, an expired or already answered one a 410 page."""
+    at = timezone.now()
+    try:
+        checkin = checkin_get_by_link(token=token, at=at)
+    except CheckinLinkError as exc:
+        return _gone(request, exc)
+    if request.method != "POST":
+        return _form(request, checkin=checkin, at=at)
+    answers = form_answers_parse(request.POST)
+    try:
+        services.checkin_answer(checkin=checkin, answers=answers, at=at)
+    except CheckinLinkError as exc:
+        return _gone(request, exc)
+    except ApplicationError as exc:
+        return _form(request, checkin=checkin, at=at, answers=answers, error=exc)
+    return _page(
+        request,
+        "transform/checkin_done.html",
+        {
+            "first_name": selectors.recipient_first_name(checkin),
+            "checkin": checkin,
+            "subject_title": selectors.checkin_subject_title(checkin),
+            "anonymous": checkin.kind in ANONYMOUS_CHECKIN_KINDS,
+            "milestone_status": _milestone_status_label(checkin),
+        },
+        status=200,
+    )
+
+
+def _page(
+    request: HttpRequest, template: str, context: dict[str, Any], *, status: int
+) -> HttpResponse:
+    response = render(request, template, context, status=status)
+    # The URL holds the link's token: never send it to another site as a referrer, never index
+    # the page. Not "no-referrer": with it, browsers send "Origin: null" on the form's POST and
+    # Django's CSRF origin check refuses the answer (a browser test caught this).
+    response["Referrer-Policy"] = "same-origin"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _gone(request: HttpRequest, exc: CheckinLinkError) -> HttpResponse:
+    titles = {
+        "invalid": "This link is not valid",
+        "expired": "This link has expired",
+        "answered": "Already answered",
+    }
+    return _page(
+        request,
+        "transform/checkin_gone.html",
+        {"title": titles.get(exc.state, "This link cannot be used"), "message": exc.message},
+        status=exc.status_code,
+    )
+
+
+def _milestone_status_label(checkin: CheckIn) -> str:
+    if checkin.kind != CheckInKind.MILESTONE_STATUS or checkin.milestone is None:
+        return ""
+    return str(MilestoneStatus(checkin.milestone.status).label)
+
+
+def _form(
+    request: HttpRequest,
+    *,
+    checkin: CheckIn,
+    at: dt.datetime,
+    answers: Mapping[str, Mapping[str, Any]] | None = None,
+    error: ApplicationError | None = None,
+) -> HttpResponse:
+    field_errors: dict[str, list[str]] = {}
+    if error is not None:
+        fields = error.extra.get("fields", {})
+        if isinstance(fields, Mapping):
+            field_errors = {str(k): [str(m) for m in v] for k, v in fields.items()}
+    instruments = [
+        _instrument_view(spec, checkin=checkin, answers=answers or {}, errors=field_errors)
+        for spec in selectors.checkin_instruments(checkin=checkin)
+    ]
+    shown = {question.name for view in instruments for question in view.questions}
+    # Errors no question shows (a crafted field, a workflow conflict) go to the summary only.
+    general = [
+        f"{name}: {message}" if name not in ("non_field_errors", "answers") else message
+        for name, messages in field_errors.items()
+        if name not in shown
+        for message in messages
+    ]
+    if isinstance(error, ConflictError):
+        general.insert(0, error.message)
+    summary = [
+        (question.id, question.text, message)
+        for view in instruments
+        for question in view.questions
+        for message in question.errors
+    ]
+    settings = checkin_settings_get(organization=checkin.organization)
+    context = {
+        "checkin": checkin,
+        "kind": checkin.kind,
+        "first_name": selectors.recipient_first_name(checkin),
+        "subject_title": selectors.checkin_subject_title(checkin),
+        "event_label": selectors.checkin_event_label(checkin),
+        "organization_name": checkin.organization.name,
+        "expires_at": checkin.expires_at,
+        "anonymous": checkin.kind in ANONYMOUS_CHECKIN_KINDS,
+        "min_group_size": settings.min_group_size,
+        "min_free_text_group_size": settings.min_free_text_group_size,
+        "has_free_text": any(q.type == "text" for view in instruments for q in view.questions),
+        "milestone_status": _milestone_status_label(checkin),
+        "instruments": instruments,
+        "summary": summary,
+        "general_errors": general,
+        "has_errors": bool(summary or general),
+    }
+    status = error.status_code if error is not None else 200
+    return _page(request, "transform/checkin_form.html", context, status=status)
+
+
+def _instrument_view(
+    spec: InstrumentSpec,
+    *,
+    checkin: CheckIn,
+    answers: Mapping[str, Mapping[str, Any]],
+    errors: Mapping[str, list[str]],
+) -> InstrumentView:
+    given = answers.get(spec.key, {})
+    if not isinstance(given, Mapping):
+        given = {}
+    questions = []
+    for question in spec.questions:
+        name = f"{spec.key}.{question.key}"
+        raw = given.get(question.key)
+        value = raw if isinstance(raw, str) else ""
+        view = QuestionView(
+            name=name,
+            id=f"q-{spec.key}-{question.key}",
+            text=question.text,
+            type="text",
+            required=question.required,
+            hint=FIELD_HINTS.get((checkin.kind, question.key), ""),
+            value=value,
+            errors=list(errors.get(name, [])),
+        )
+        if isinstance(question, ScaleQuestion):
+            labels = question.label_map()
+            if question.max - question.min + 1 > MAX_RADIO_POINTS:
+                view.type, view.min, view.max = "number", question.min, question.max
+                if not view.hint:
+                    view.hint = f"A whole number from {question.min} to {question.max}."
+            else:
+                view.type = "radio"
+                view.choices = [
+                    ChoiceView(
+                        value=str(point),
+                        label=labels.get(point, ""),
+                        point=str(point),
+                        checked=value.strip() == str(point),
+                        id=f"{view.id}-{point}",
+                    )
+                    for point in range(question.min, question.max + 1)
+                ]
+        elif isinstance(question, ChoiceQuestion):
+            view.type = "radio"
+            view.choices = [
+                ChoiceView(
+                    value=option.value,
+                    label=option.label,
+                    point="",
+                    checked=value == option.value,
+                    id=f"{view.id}-{option.value}",
+                )
+                for option in question.options
+            ]
+        elif isinstance(question, FreeTextQuestion):
+            view.max_length = question.max_length
+        questions.append(view)
+    return InstrumentView(
+        key=spec.key, title=spec.title, description=spec.description or "", questions=questions
+    )

@@ -1,0 +1,54 @@
+"""Reads for answering a check-in: the instrument versions it asks and what the form shows about it."""
+
+from __future__ import annotations
+
+from transform.access import _MAX_ID
+from transform.instruments.format import (
+    InstrumentSpec,
+)
+from transform.instruments.selectors import instrument_get
+from transform.models import (
+    CheckIn,
+    CheckInKind,
+    SignalEvent,
+    SignalEventKind,
+)
+
+
+def checkin_instruments(*, checkin: CheckIn) -> list[InstrumentSpec]:
+    """The exact instrument versions the check-in asks, in its order."""
+    return [
+        instrument_get(organization=checkin.organization, key=str(key), version=int(version))
+        for key, version in checkin.instruments
+    ]
+
+
+def checkin_subject_title(checkin: CheckIn) -> str:
+    """What the check-in is about, for people: the milestone's title or the team's name."""
+    if checkin.milestone is not None:
+        return checkin.milestone.title
+    if checkin.team is not None:
+        return checkin.team.name
+    return checkin.organization.name
+
+
+def checkin_event_label(checkin: CheckIn) -> str | None:
+    """For an event survey (subject ``event:<SignalEvent id>``), the kind of event that triggered
+    it ("First deploy"), if the event is still there; None otherwise."""
+    if checkin.kind != CheckInKind.EVENT_SURVEY:
+        return None
+    prefix, _sep, event_id = checkin.subject.partition(":")
+    if prefix != "event" or not event_id.isdigit() or int(event_id) > _MAX_ID:
+        return None
+    kind = (
+        SignalEvent.objects.filter(pk=int(event_id), organization_id=checkin.organization_id)
+        .values_list("kind", flat=True)
+        .first()
+    )
+    return str(SignalEventKind(kind).label) if kind in SignalEventKind.values else None
+
+
+def recipient_first_name(checkin: CheckIn) -> str:
+    """The recipient's first name only (the form greets them, never shows more)."""
+    name = checkin.recipient.name.strip()
+    return name.split()[0] if name else ""

@@ -1,0 +1,326 @@
+"""Reads of ingested evidence: the stored events, and the ingested signal readings per team and for
+the organisation, computed by ``transform.evidence.metrics`` from stored events in a fixed
+number of queries (docs/signals.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+
+from playbooks.criteria import SignalReading
+from teams.models import Membership, Organization, Team, TeamType
+from transform.evidence import metrics
+from transform.evidence.records import iso_utc, moment_of
+from transform.models import SignalEvent, SignalEventKind
+
+# ``__in`` lookups are split into chunks of this size (SQLite limits bound parameters).
+CHUNK_SIZE = 500
+
+
+T = TypeVar("T")
+
+
+E = TypeVar("E")
+
+
+def chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), CHUNK_SIZE):
+        yield values[start : start + CHUNK_SIZE]
+
+
+def signal_event_list(
+    *,
+    organization: Organization,
+    kind: str | None = None,
+    team: Team | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> QuerySet[SignalEvent]:
+    """The organisation's events, oldest first: of ``kind``, listed under ``team`` (a first
+    deploy is listed under its subject team), with ``since <= occurred_at < until``."""
+    events = SignalEvent.objects.filter(organization=organization).select_related("team")
+    if kind is not None:
+        events = events.filter(kind=kind)
+    if team is not None:
+        events = events.filter(team=team)
+    if since is not None:
+        events = events.filter(occurred_at__gte=since)
+    if until is not None:
+        events = events.filter(occurred_at__lt=until)
+    return events.order_by("occurred_at", "id")
+
+
+def signal_event_record(event: SignalEvent) -> dict[str, Any]:
+    """A stored event in the record format (``team`` slug, times in UTC)."""
+    record: dict[str, Any] = {"kind": event.kind, "id": event.external_id}
+    if event.kind != SignalEventKind.FIRST_DEPLOY:
+        record["team"] = event.team.slug if event.team is not None else None
+    record["occurred_at"] = iso_utc(event.occurred_at)
+    record.update(event.data)
+    return record
+
+
+@dataclass(slots=True)
+class _Events:
+    """The organisation's events as transform.metrics events, loaded once."""
+
+    deploys: list[metrics.DeployEvent]
+    incidents: list[metrics.IncidentEvent]
+    tickets: list[metrics.TicketEvent]
+    adoptions: list[metrics.AdoptionEvent]
+    first_deploys: list[metrics.FirstDeployEvent]
+    # Kinds with at least one event at or before the window's end (the kind is ingested), and
+    # the teams with a deploy by then (their deploys are tracked).
+    ingested: set[str]
+    deploying_teams: set[str]
+
+
+def _events_load(
+    *, organization: Organization, start: dt.datetime, end: dt.datetime, slug_of: Mapping[int, str]
+) -> _Events:
+    """Three or four queries, whatever the number of teams and events."""
+    K = SignalEventKind
+    window = Q(kind__in=[K.DEPLOY, K.INCIDENT, K.FIRST_DEPLOY], occurred_at__gte=start) & Q(
+        occurred_at__lt=end
+    )
+    # Adoption counts cumulatively; tickets matter while open during the window or at its end.
+    adoptions = Q(kind=K.ADOPTION, occurred_at__lte=end)
+    # closed_at is compared as text: stored times share one UTC format, so texts order like
+    # instants (the Cast makes it a plain text comparison on every database).
+    tickets = Q(kind=K.TICKET, occurred_at__lte=end) & (
+        Q(closed__isnull=True) | Q(closed__gt=iso_utc(start))
+    )
+    rows = list(
+        SignalEvent.objects.filter(organization=organization)
+        .annotate(closed=Cast(KT("data__closed_at"), output_field=TextField()))
+        .filter(window | adoptions | tickets)
+        .order_by("occurred_at", "id")
+        .values_list("kind", "external_id", "team_id", "occurred_at", "data")
+    )
+    seen = set(
+        SignalEvent.objects.filter(organization=organization, occurred_at__lte=end)
+        .order_by()
+        .values_list("kind", "team_id")
+        .distinct()
+    )
+    events = _Events([], [], [], [], [], {kind for kind, _ in seen}, set())
+    events.deploying_teams = {
+        slug_of[team_id] for kind, team_id in seen if kind == K.DEPLOY and team_id in slug_of
+    }
+    for kind, external_id, team_id, occurred_at, data in rows:
+        team = slug_of.get(team_id, "") if team_id is not None else ""
+        if kind == K.DEPLOY:
+            events.deploys.append(
+                metrics.DeployEvent(
+                    id=external_id,
+                    team=team,
+                    deployed_at=occurred_at,
+                    commit_times=tuple(dt.datetime.fromisoformat(t) for t in data["commit_times"]),
+                    caused_failure=data["caused_failure"],
+                    is_rework=data["is_rework"],
+                )
+            )
+        elif kind == K.INCIDENT:
+            events.incidents.append(
+                metrics.IncidentEvent(
+                    id=external_id,
+                    team=team,
+                    started_at=occurred_at,
+                    resolved_at=moment_of(data["resolved_at"]),
+                    caused_by_deploy=data["caused_by_deploy"],
+                )
+            )
+        elif kind == K.TICKET:
+            events.tickets.append(
+                metrics.TicketEvent(
+                    id=external_id,
+                    team=team,
+                    opened_at=occurred_at,
+                    closed_at=moment_of(data["closed_at"]),
+                    waiting_on=data["waiting_on"],
+                    developers_waiting=data["developers_waiting"],
+                )
+            )
+        elif kind == K.ADOPTION:
+            events.adoptions.append(
+                metrics.AdoptionEvent(
+                    team=team,
+                    capability=data["capability"],
+                    adopted_at=occurred_at,
+                    mandated=data["mandated"],
+                )
+            )
+        elif kind == K.FIRST_DEPLOY:
+            events.first_deploys.append(
+                metrics.FirstDeployEvent(
+                    subject=data["subject"],
+                    joined_at=dt.datetime.fromisoformat(data["joined_at"]),
+                    first_deploy_at=occurred_at,
+                )
+            )
+
+    # A deploy-caused incident belongs to the deploying team, also when the deploy was made
+    # before the window: load those deploys too (only for the attribution; out of the window
+    # they count for nothing else).
+    loaded = {deploy.id for deploy in events.deploys}
+    missing = sorted({i.caused_by_deploy for i in events.incidents if i.caused_by_deploy} - loaded)
+    for chunk in chunks(missing):
+        for external_id, team_id, occurred_at in SignalEvent.objects.filter(
+            organization=organization, kind=K.DEPLOY, external_id__in=chunk
+        ).values_list("external_id", "team_id", "occurred_at"):
+            events.deploys.append(
+                metrics.DeployEvent(
+                    id=external_id, team=slug_of.get(team_id, ""), deployed_at=occurred_at
+                )
+            )
+    return events
+
+
+def _incident_team(incident: metrics.IncidentEvent, deploy_team: Mapping[str, str]) -> str:
+    # The rule of metrics.dora_metrics_by_team: a deploy-caused incident is the deploying team's.
+    return deploy_team.get(incident.caused_by_deploy or "", incident.team)
+
+
+def ingested_readings(
+    *, organization: Organization, start: dt.datetime, end: dt.datetime
+) -> dict[int | None, dict[str, SignalReading]]:
+    """The ingested signal kinds for every team (by team id) and the organisation (key None),
+    computed by transform.metrics from the stored events as of ``end`` (docs/signals.md,
+    "Readings from stored events").
+
+    Every team of the organisation has a key, possibly with no readings. Windowed kinds (DORA,
+    ``incidents``, ``blocked_developer_hours``, ``time_to_first_deploy``) cover
+    ``[start, end)``; ``open_tickets`` and ``platform_adoption`` are the state at ``end``. A kind
+    without data has no reading, never a made-up 0. Runs a fixed number of queries, whatever the
+    number of teams. Raises ``ValueError`` for naive or reversed ``start``/``end``.
+    """
+    for name, moment in (("start", start), ("end", end)):
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError(f"{name} must be a timezone-aware datetime")
+    if end <= start:
+        raise ValueError(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
+    K = SignalEventKind
+    teams = list(Team.objects.filter(organization=organization).values_list("id", "slug", "type"))
+    slug_of = {team_id: slug for team_id, slug, _ in teams}
+    events = _events_load(organization=organization, start=start, end=end, slug_of=slug_of)
+    tickets_ingested = K.TICKET in events.ingested
+    incidents_ingested = K.INCIDENT in events.ingested
+    adoption_ingested = K.ADOPTION in events.ingested
+
+    # Organisation.
+    platform_teams = {slug for _, slug, kind in teams if kind == TeamType.PLATFORM}
+    readings: dict[int | None, dict[str, SignalReading]] = {}
+    readings[None] = metrics.signal_readings(
+        as_of=end,
+        dora=metrics.dora_metrics(
+            events.deploys,
+            events.incidents,
+            deploys_tracked=bool(events.deploying_teams),
+            window_start=start,
+            window_end=end,
+        ),
+        backlog=metrics.ticket_backlog(events.tickets, at=end) if tickets_ingested else None,
+        blocked_hours=(
+            metrics.blocked_developer_hours(events.tickets, window_start=start, window_end=end)
+            if tickets_ingested
+            else None
+        ),
+        adoption=(
+            metrics.voluntary_adoption(
+                [a for a in events.adoptions if a.team not in platform_teams],
+                teams_total=len(teams) - len(platform_teams),
+                at=end,
+            )
+            if adoption_ingested
+            else None
+        ),
+        first_deploy_days=metrics.time_to_first_deploy(
+            events.first_deploys, window_start=start, window_end=end
+        ),
+        incidents=metrics.incident_count(events.incidents, window_start=start, window_end=end)
+        if incidents_ingested
+        else None,
+    )
+
+    # Teams.
+    dora_tracked = metrics.dora_metrics_by_team(
+        events.deploys, events.incidents, deploys_tracked=True, window_start=start, window_end=end
+    )
+    dora_untracked = metrics.dora_metrics_by_team(
+        events.deploys, events.incidents, deploys_tracked=False, window_start=start, window_end=end
+    )
+    # Each event's team(s), grouped once: no pass over all events per team.
+    deploy_team = {deploy.id: deploy.team for deploy in events.deploys}
+    tickets_of = _grouped(events.tickets, lambda ticket: [ticket.team])
+    adoptions_of = _grouped(events.adoptions, lambda adoption: [adoption.team])
+    incidents_of = _grouped(
+        events.incidents, lambda incident: [_incident_team(incident, deploy_team)]
+    )
+    slugs_of_person = _teams_of_people(organization=organization, events=events, slug_of=slug_of)
+    first_deploys_of = _grouped(
+        events.first_deploys,
+        lambda event: [event.subject, *slugs_of_person.get(event.subject, ())],
+    )
+    for team_id, slug, team_type in teams:
+        dora: metrics.DoraMetrics | None
+        if slug in events.deploying_teams:
+            dora = dora_tracked.get(slug) or metrics.dora_metrics(
+                [], [], deploys_tracked=True, window_start=start, window_end=end
+            )
+        else:
+            dora = dora_untracked.get(slug)
+        tickets = tickets_of.get(slug, [])
+        adoption = None
+        if adoption_ingested and team_type != TeamType.PLATFORM:
+            # One team: 1.0 voluntary, 0.0 not adopted, None (no reading) when only mandated.
+            adoption = metrics.voluntary_adoption(adoptions_of.get(slug, []), teams_total=1, at=end)
+        first_deploys = first_deploys_of.get(slug, [])
+        incidents = incidents_of.get(slug, [])
+        readings[team_id] = metrics.signal_readings(
+            as_of=end,
+            dora=dora,
+            backlog=metrics.ticket_backlog(tickets, at=end) if tickets_ingested else None,
+            blocked_hours=(
+                metrics.blocked_developer_hours(tickets, window_start=start, window_end=end)
+                if tickets_ingested
+                else None
+            ),
+            adoption=adoption,
+            first_deploy_days=metrics.time_to_first_deploy(
+                first_deploys, window_start=start, window_end=end
+            ),
+            incidents=metrics.incident_count(incidents, window_start=start, window_end=end)
+            if incidents_ingested
+            else None,
+        )
+    return readings
+
+
+def _grouped(items: Iterable[E], slugs: Callable[[E], Iterable[str]]) -> dict[str, list[E]]:
+    """``items`` by the team slugs each belongs to."""
+    groups: dict[str, list[E]] = {}
+    for item in items:
+        for slug in dict.fromkeys(slugs(item)):
+            groups.setdefault(slug, []).append(item)
+    return groups
+
+
+def _teams_of_people(
+    *, organization: Organization, events: _Events, slug_of: Mapping[int, str]
+) -> dict[str, list[str]]:
+    """E-mail -> slugs of the person's teams today, for the people with a first deploy (one
+    query, none without them)."""
+    if not any("@" in event.subject for event in events.first_deploys):
+        return {}
+    teams: dict[str, list[str]] = {}
+    for email, team_id in Membership.objects.filter(organization=organization).values_list(
+        "person__email", "team_id"
+    ):
+        teams.setdefault(email, []).append(slug_of[team_id])
+    return teams

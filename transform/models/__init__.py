@@ -1,0 +1,56 @@
+"""The models of the ``transform`` app, one module per capability; importing them from
+``transform.models`` is the way in (Django finds them here, and migrations name them so)."""
+
+from transform.models.answers import Response, ResponseKind
+from transform.models.checkins import (
+    ANONYMOUS_CHECKIN_KINDS,
+    CheckIn,
+    CheckInKind,
+    TeamVerification,
+)
+from transform.models.evidence import SignalEvent, SignalEventKind
+from transform.models.instruments import Instrument
+from transform.models.outbox import Delivery, DeliveryKind, DeliveryStatus
+from transform.models.plans import (
+    EventKind,
+    Milestone,
+    MilestoneChange,
+    MilestoneEvent,
+    MilestoneStatus,
+    OwnerRole,
+    Transformation,
+)
+from transform.models.readiness import ReadinessSnapshot
+from transform.models.rhythm import (
+    Channel,
+    CheckinSettings,
+    default_event_surveys,
+    default_pulse_instruments,
+)
+
+__all__ = [
+    "ANONYMOUS_CHECKIN_KINDS",
+    "Channel",
+    "CheckIn",
+    "CheckInKind",
+    "CheckinSettings",
+    "Delivery",
+    "DeliveryKind",
+    "DeliveryStatus",
+    "EventKind",
+    "Instrument",
+    "Milestone",
+    "MilestoneChange",
+    "MilestoneEvent",
+    "MilestoneStatus",
+    "OwnerRole",
+    "ReadinessSnapshot",
+    "Response",
+    "ResponseKind",
+    "SignalEvent",
+    "SignalEventKind",
+    "TeamVerification",
+    "Transformation",
+    "default_event_surveys",
+    "default_pulse_instruments",
+]

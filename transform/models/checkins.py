@@ -1,0 +1,90 @@
+"""Check-ins (one question to one person for one subject and period) and the topology
+verifications they collect (docs/checkins.md)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from teams.models import Organization, Person
+from transform.models.plans import Milestone, Transformation
+
+
+class CheckInKind(models.TextChoices):
+    MILESTONE_STATUS = "milestone_status", "Milestone status"
+    PULSE_SURVEY = "pulse_survey", "Pulse survey"
+    EVENT_SURVEY = "event_survey", "Event survey"
+    TOPOLOGY_VERIFICATION = "topology_verification", "Topology verification"
+
+
+# Survey answers are anonymous: their Response rows carry no link to the check-in or the person.
+ANONYMOUS_CHECKIN_KINDS = frozenset({CheckInKind.PULSE_SURVEY, CheckInKind.EVENT_SURVEY})
+
+
+class CheckIn(models.Model):
+    """One question put to one person for one subject and period, answered through a signed,
+    expiring, single-use link (or the API).
+
+    ``subject`` says what it is about ("milestone:12", "team:4", "event:99"); ``period`` names the
+    period ("2027-01-04", the period's first day, or the event id). The unique constraint on
+    (recipient, kind, subject, period) is what makes planning idempotent: beat firing twice or two
+    workers racing create one row. ``instruments`` lists the ``[key, version]`` pairs asked.
+    ``link_nonce`` is the random half of the link; the link is single use because answering sets
+    ``answered_at`` with a conditional UPDATE.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    transformation = models.ForeignKey(
+        Transformation, null=True, blank=True, on_delete=models.CASCADE, related_name="checkins"
+    )
+    kind = models.CharField(max_length=32, choices=CheckInKind.choices)
+    recipient = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="checkins")
+    subject = models.CharField(max_length=64)
+    period = models.CharField(max_length=64)
+    period_start = models.DateField(help_text="First day of the period the answers count for.")
+    milestone = models.ForeignKey(
+        Milestone, null=True, blank=True, on_delete=models.CASCADE, related_name="checkins"
+    )
+    team = models.ForeignKey(
+        "teams.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="checkins"
+    )
+    instruments = models.JSONField(default=list)
+    link_nonce = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "subject", "period"],
+                name="one_checkin_per_recipient_subject_period",
+                violation_error_message="This check-in already exists.",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "answered_at", "expires_at"]),
+            # Each planning round reads the organisation's recent check-ins (reminders, digest).
+            models.Index(fields=["organization", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject} {self.period} to {self.recipient}"
+
+
+class TeamVerification(models.Model):
+    """An engineering manager's answer to a topology verification: the team's members, buddy and
+    interactions are right (``confirmed``) or need the ``corrections`` described."""
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="verifications")
+    verified_by = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    verified_at = models.DateTimeField()
+    confirmed = models.BooleanField()
+    corrections = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-verified_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.team} {'confirmed' if self.confirmed else 'needs changes'}"

@@ -1,0 +1,88 @@
+"""An organisation's rhythm settings: cadences, channel, reminders, escalation, alert and
+anonymity thresholds (docs/checkins.md)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from teams.models import BaseModel, Organization
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    WEBHOOK = "webhook", "Chat webhook"
+
+
+def default_pulse_instruments() -> list[str]:
+    return ["westrum", "adkar", "platform-satisfaction"]
+
+
+def default_event_surveys() -> list[dict[str, str]]:
+    return [{"event": "first_deploy", "instrument": "platform-satisfaction"}]
+
+
+class CheckinSettings(BaseModel):
+    """An organisation's rhythm: cadences, channel, reminders, escalation, alert and anonymity
+    thresholds. Optional: an organisation without a row uses the field defaults
+    (``transform.checkins.checkin_settings_get``)."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="checkin_settings"
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
+    webhook_url = models.URLField(
+        max_length=500, blank=True, default="", help_text="Slack-compatible incoming webhook."
+    )
+    survey_every_days = models.PositiveIntegerField(default=14)
+    pulse_instruments = models.JSONField(
+        default=default_pulse_instruments,
+        help_text="Instrument keys asked in every pulse survey, latest version each.",
+    )
+    event_surveys = models.JSONField(
+        default=default_event_surveys,
+        blank=True,
+        help_text='Surveys an ingested event triggers: [{"event": KIND, "instrument": KEY}].',
+    )
+    topology_verify_every_days = models.PositiveIntegerField(default=90)
+    link_valid_days = models.PositiveIntegerField(default=7)
+    reminder_after_days = models.PositiveIntegerField(default=3)
+    max_reminders = models.PositiveIntegerField(default=2)
+    escalate_blocked_after_days = models.PositiveIntegerField(default=7)
+    readiness_drop_alert = models.FloatField(
+        default=10.0, help_text="Readiness points a team may lose from one period to the next."
+    )
+    digest_weekday = models.PositiveSmallIntegerField(
+        default=0, help_text="ISO weekday - 1 on which the leaders' digest goes out (0 = Monday)."
+    )
+    min_group_size = models.PositiveIntegerField(default=5)
+    min_free_text_group_size = models.PositiveIntegerField(default=10)
+
+    class Meta:
+        verbose_name_plural = "check-in settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(survey_every_days__gte=1)
+                & Q(topology_verify_every_days__gte=1)
+                & Q(link_valid_days__gte=1),
+                name="checkin_settings_cadences_positive",
+                violation_error_message="Cadences and link validity are at least one day.",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_group_size__gte=3)
+                & Q(min_free_text_group_size__gte=models.F("min_group_size")),
+                name="checkin_settings_anonymity_floor",
+                violation_error_message=(
+                    "min_group_size is at least 3 and min_free_text_group_size at least "
+                    "min_group_size."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(digest_weekday__lte=6),
+                name="checkin_settings_digest_weekday",
+                violation_error_message="digest_weekday is 0 (Monday) to 6 (Sunday).",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"check-in settings of {self.organization}"

@@ -1,0 +1,115 @@
+"""The outbox API under /api/v1/ (reference: docs/delivery.md#the-deliveries-api).
+
+``GET /api/v1/orgs/<slug>/deliveries/``: the organisation's outgoing messages with their state,
+for admins and change agents (other roles: 403; no role in the organisation: 404). It shows whom
+a message is for and what became of it, never its content: no check-in link or token, no payload.
+Error bodies are ``{"message", "extra"}`` (transform/errors.py).
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import ApiPagination, paginated_response
+from core.errors import ApplicationError
+from transform.access import org_get_for_management
+from transform.models import Delivery, DeliveryKind, DeliveryStatus
+from transform.outbox.selectors import delivery_list
+
+
+class DeliveryOutputSerializer(serializers.ModelSerializer):
+    recipient = serializers.EmailField(source="recipient.email", read_only=True)
+    recipient_name = serializers.CharField(source="recipient.name", read_only=True)
+    checkin = serializers.IntegerField(
+        source="checkin_id", read_only=True, allow_null=True, help_text="Check-in id, if any."
+    )
+    kind = serializers.CharField(
+        read_only=True, help_text="One of: " + ", ".join(DeliveryKind.values)
+    )
+    status = serializers.CharField(
+        read_only=True, help_text="One of: " + ", ".join(DeliveryStatus.values)
+    )
+    channel = serializers.CharField(read_only=True, help_text="email or webhook.")
+    last_error = serializers.CharField(
+        read_only=True,
+        help_text='Why the last attempt failed; "skipped: ..." when not sent on purpose.',
+    )
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "channel",
+            "recipient",
+            "recipient_name",
+            "checkin",
+            "attempts",
+            "last_error",
+            "next_attempt_at",
+            "created_at",
+            "sent_at",
+        ]
+
+
+def _choice(request: Request, name: str, choices: list[str]) -> str | None:
+    value = request.query_params.get(name) or None
+    if value is not None and value not in choices:
+        message = f"Unknown {name} '{value}'; one of: {', '.join(choices)}."
+        raise ApplicationError(message, extra={"fields": {name: [message]}})
+    return value
+
+
+class OrgDeliveryListApi(APIView):
+    """The organisation's outbox, newest first (admins and change agents)."""
+
+    # Declared so that the schema shows the paginated shape.
+    pagination_class = ApiPagination
+
+    @extend_schema(
+        operation_id="orgs_deliveries_list",
+        parameters=[
+            OpenApiParameter(
+                "org_slug",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                description="Organisation slug.",
+            ),
+            OpenApiParameter(
+                "status",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                required=False,
+                enum=DeliveryStatus.values,
+                description="Only messages in this state.",
+            ),
+            OpenApiParameter(
+                "kind",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                required=False,
+                enum=DeliveryKind.values,
+                description="Only messages of this kind.",
+            ),
+        ],
+        responses=DeliveryOutputSerializer(many=True),
+        tags=["deliveries"],
+    )
+    def get(self, request: Request, org_slug: str) -> Response:
+        access = org_get_for_management(
+            user=request.user, org_slug=org_slug, action="read the outbox"
+        )
+        rows = delivery_list(
+            organization=access.organization,
+            status=_choice(request, "status", DeliveryStatus.values),
+            kind=_choice(request, "kind", DeliveryKind.values),
+        )
+        return paginated_response(
+            request=request, view=self, queryset=rows, serializer_class=DeliveryOutputSerializer
+        )

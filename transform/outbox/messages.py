@@ -1,0 +1,167 @@
+"""Rendering outgoing messages: the check-in, reminder, escalation, digest and alert a delivery row
+sends, as a one-line subject and a plain-text body (templates in templates/transform/messages/).
+Rendering happens when a message is sent, so it says what is true then."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from transform.models import (
+    ANONYMOUS_CHECKIN_KINDS,
+    CheckIn,
+    CheckInKind,
+    CheckinSettings,
+    Delivery,
+    DeliveryKind,
+    SignalEvent,
+)
+from transform.rhythm import links
+
+CHECKIN_DELIVERY_KINDS = frozenset({DeliveryKind.CHECKIN, DeliveryKind.REMINDER})
+
+
+TEMPLATE_DIR = "transform/messages"
+
+
+@dataclass(frozen=True)
+class Message:
+    """A rendered message: a one-line subject and a plain-text body."""
+
+    subject: str
+    body: str
+
+    @property
+    def text(self) -> str:
+        """The whole message as one text, for chat channels."""
+        return f"{self.subject}\n\n{self.body}"
+
+
+class Skip(Exception):
+    """The message must not go out (its check-in was answered or has expired)."""
+
+
+class RenderError(Exception):
+    """The row lacks what its message needs; sending it again would not help."""
+
+
+EVENT_DESCRIPTIONS = {
+    "first_deploy": "your team's first deploy on the platform",
+    "deploy": "a recent deploy",
+    "incident": "a recent incident",
+    "ticket": "a recent ticket",
+    "adoption": "adopting a platform capability",
+}
+
+
+def _event_description(event: SignalEvent | None) -> str:
+    if event is None:
+        return "a recent event"
+    if event.kind == "adoption" and event.data.get("capability"):
+        return f"adopting {event.data['capability']}"
+    return EVENT_DESCRIPTIONS.get(event.kind, "a recent event")
+
+
+def _local(moment: dt.datetime) -> str:
+    local = moment.astimezone(ZoneInfo(settings.TIME_ZONE))
+    return f"{local:%A} {local.day} {local:%B %Y at %H:%M} ({settings.TIME_ZONE})"
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _checkin_subject(checkin: CheckIn, *, event: SignalEvent | None) -> str:
+    team = checkin.team.name if checkin.team is not None else "your team"
+    if checkin.kind == CheckInKind.MILESTONE_STATUS:
+        title = checkin.milestone.title if checkin.milestone is not None else "your milestone"
+        return f'Status check-in: how is "{title}" going?'
+    if checkin.kind == CheckInKind.PULSE_SURVEY:
+        return f"Pulse survey for {team}: how does the change feel?"
+    if checkin.kind == CheckInKind.TOPOLOGY_VERIFICATION:
+        return f"Please confirm the members and interactions of {team}"
+    if checkin.kind == CheckInKind.EVENT_SURVEY:
+        return f"How did {_event_description(event)} go? ({team})"
+    raise RenderError(f"unknown check-in kind {checkin.kind!r}")
+
+
+def checkin_message(
+    checkin: CheckIn,
+    *,
+    reminder: bool,
+    at: dt.datetime,
+    settings_row: CheckinSettings,
+    event: SignalEvent | None = None,
+) -> Message:
+    """The message that asks ``checkin``'s recipient to answer it: a subject naming what it is
+    about, a greeting by name, the personal link, its expiry, and for anonymous surveys what
+    anonymity means. Never contains answers. Raises ``Skip`` when the check-in was answered or
+    has expired by ``at``."""
+    if checkin.answered_at is not None:
+        raise Skip("the check-in was already answered")
+    if checkin.expires_at <= at:
+        raise Skip(f"the check-in's link expired on {_local(checkin.expires_at)}")
+    subject = _checkin_subject(checkin, event=event)
+    if reminder:
+        subject = f"Reminder: {subject}"
+    milestone = checkin.milestone
+    context = {
+        "name": checkin.recipient.name or checkin.recipient.email,
+        "organization": checkin.organization.name,
+        "reminder": reminder,
+        "team": checkin.team.name if checkin.team is not None else "",
+        "milestone": milestone.title if milestone is not None else "",
+        "milestone_due": (milestone.forecast_due or milestone.planned_due) if milestone else None,
+        "transformation": (
+            checkin.transformation.title if checkin.transformation is not None else ""
+        ),
+        "event": _event_description(event),
+        "link": links.checkin_url(checkin),
+        "expires": _local(checkin.expires_at),
+        "anonymous": checkin.kind in ANONYMOUS_CHECKIN_KINDS,
+        "min_group_size": settings_row.min_group_size,
+    }
+    body = render_to_string(f"{TEMPLATE_DIR}/{checkin.kind}.txt", context)
+    return Message(subject=one_line(subject), body=body.strip() + "\n")
+
+
+def payload_message(delivery: Delivery) -> Message:
+    """The message of an escalation, digest or alert: the ``subject`` and ``text`` its creator
+    stored in the payload. Raises ``RenderError`` when either is missing."""
+    subject = delivery.payload.get("subject") if isinstance(delivery.payload, dict) else None
+    text = delivery.payload.get("text") if isinstance(delivery.payload, dict) else None
+    if not subject or not text:
+        raise RenderError("the payload lacks its subject or text")
+    return Message(subject=one_line(subject), body=str(text).rstrip() + "\n")
+
+
+def delivery_message(
+    delivery: Delivery,
+    *,
+    at: dt.datetime,
+    settings_row: CheckinSettings,
+    event: SignalEvent | None = None,
+) -> Message:
+    """The message a delivery row sends (``Skip`` / ``RenderError`` when it must not be sent)."""
+    if delivery.kind in CHECKIN_DELIVERY_KINDS:
+        if delivery.checkin is None:
+            raise RenderError(f"a {delivery.kind} delivery without its check-in")
+        return checkin_message(
+            delivery.checkin,
+            reminder=delivery.kind == DeliveryKind.REMINDER,
+            at=at,
+            settings_row=settings_row,
+            event=event,
+        )
+    return payload_message(delivery)
+
+
+def event_id_of(checkin: CheckIn | None) -> int | None:
+    if checkin is None or checkin.kind != CheckInKind.EVENT_SURVEY:
+        return None
+    prefix, _, value = checkin.subject.partition(":")
+    return int(value) if prefix == "event" and value.isdigit() else None

@@ -1,0 +1,279 @@
+"""Sending the outbox: claim due ``Delivery`` rows, render them, send them in batches, and record
+each outcome (sent, retried with backoff, failed). docs/delivery.md is the reference.
+
+The database is the only coordinator. A row moves pending -> sending by a conditional UPDATE that
+names its claimer (``claimed_by``: the Celery task id), so two workers, two dispatches or a
+redelivered task never send the same row twice; a claim older than
+``DELIVERY_CLAIM_TIMEOUT_SECONDS`` belongs to a worker presumed dead and is taken over. Each sent
+message is committed on its own, so a crash loses at most the record of the one message that was
+in flight (which may then be sent again: the only duplicate the design allows).
+
+A batch holds many messages and opens ONE e-mail connection (Django's backend, SMTP in
+production) or ONE HTTP session (chat webhook) per organisation and channel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from celery import current_app
+from celery.contrib.django.task import DjangoTask
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from transform.models import (
+    Channel,
+    CheckinSettings,
+    Delivery,
+    DeliveryStatus,
+    SignalEvent,
+)
+from transform.outbox.messages import Message, RenderError, Skip, delivery_message, event_id_of
+from transform.outbox.selectors import deliveries_due_filter, deliveries_due_rows
+from transform.outbox.sending import Batch, BatchResult, send_email, send_webhook, short_error
+from transform.rhythm.selectors import checkin_settings_get
+
+logger = logging.getLogger(__name__)
+
+# The outbox's Celery tasks (transform.outbox.tasks), enqueued here by name: the task module
+# imports this one, so this one finds the tasks in the app's registry instead of importing them.
+DISPATCH_TASK = "transform.dispatch_deliveries"
+DELIVER_TASK = "transform.deliver_checkins"
+
+
+def _task(name: str) -> DjangoTask[Any, Any]:
+    # Celery's Django fixup makes every task of the app a DjangoTask (the on-commit calls).
+    return cast("DjangoTask[Any, Any]", current_app.tasks[name])
+
+
+# --- clock -------------------------------------------------------------------------------------
+
+
+def delivery_moment(at: dt.datetime | None = None) -> dt.datetime:
+    """The clock a sender works by: ``at`` when it is later than now, else now.
+
+    ``at`` may move the clock forward (tests, ``run_checkins --at`` a future moment), never back:
+    a task that waited in the queue claims rows at the time it runs, so its claim is not already
+    stale when it starts sending."""
+    now = timezone.now()
+    return now if at is None or at < now else at
+
+
+# --- finding and claiming ------------------------------------------------------------------------
+
+
+@dataclass
+class _Claim:
+    ids: list[int]
+    exhausted: Counter[str]  # rows failed instead of claimed, by kind
+
+
+def _claim(
+    delivery_ids: Sequence[int], *, at: dt.datetime, claimed_by: str, attempt: bool
+) -> _Claim:
+    """Claim the claimable rows among ``delivery_ids`` for ``claimed_by``.
+
+    Claimable: due (pending, or a stale claim) or, when ``attempt``, already claimed by
+    ``claimed_by`` (rows a dispatcher reserved for this task, or a redelivered task's own rows).
+    With ``attempt`` the claim counts as an attempt; a row that comes back abandoned (its last
+    attempt was interrupted) with no attempt left is marked failed instead. Row locks are taken
+    with SKIP LOCKED, so a row another claimer is busy with is skipped, never waited for; on
+    SQLite the IMMEDIATE transaction serialises claimers instead.
+    """
+    if not delivery_ids:
+        return _Claim(ids=[], exhausted=Counter())
+    claimable = deliveries_due_filter(at)
+    if attempt:
+        claimable |= Q(status=DeliveryStatus.SENDING, claimed_by=claimed_by)
+    with transaction.atomic():
+        rows = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(claimable, pk__in=list(delivery_ids))
+            .values_list("pk", "status", "attempts", "kind")
+        )
+        exhausted = {
+            pk: kind
+            for pk, status, attempts, kind in rows
+            if attempt
+            and status == DeliveryStatus.SENDING
+            and attempts >= settings.DELIVERY_MAX_ATTEMPTS
+        }
+        if exhausted:
+            Delivery.objects.filter(pk__in=exhausted).update(
+                status=DeliveryStatus.FAILED,
+                last_error=(
+                    "gave up: the last attempt was interrupted (the worker sending it stopped) "
+                    "and no attempt is left"
+                ),
+            )
+        claimed = [pk for pk, *_rest in rows if pk not in exhausted]
+        changes: dict[str, Any] = {
+            "status": DeliveryStatus.SENDING,
+            "claimed_at": at,
+            "claimed_by": claimed_by,
+        }
+        if attempt:
+            changes["attempts"] = F("attempts") + 1
+        Delivery.objects.filter(pk__in=claimed).update(**changes)
+    return _Claim(ids=claimed, exhausted=Counter(exhausted.values()))
+
+
+# --- sending -------------------------------------------------------------------------------------
+
+
+def deliver_batch(*, delivery_ids: Sequence[int], at: dt.datetime, claimed_by: str) -> BatchResult:
+    """Claim, render and send the rows among ``delivery_ids`` that are ours to send at ``at``.
+
+    Claimable rows are due ones (pending with ``next_attempt_at <= at``, or stale claims) and
+    rows already claimed by ``claimed_by`` (reserved by ``dispatch_due`` for this task, or a
+    redelivered task's own). Rows sent, not due or claimed by another live worker are left
+    alone. Must not run inside a transaction: every outcome commits on its own. Never raises for
+    a failed message; the outcome is recorded on the row (docs/delivery.md#retries-and-backoff).
+    """
+    claim = _claim(delivery_ids, at=at, claimed_by=claimed_by, attempt=True)
+    rows = list(
+        Delivery.objects.filter(
+            pk__in=claim.ids, status=DeliveryStatus.SENDING, claimed_by=claimed_by
+        )
+        .select_related(
+            "recipient",
+            "organization",
+            "checkin__recipient",
+            "checkin__organization",
+            "checkin__milestone",
+            "checkin__team",
+            "checkin__transformation",
+        )
+        .order_by("organization_id", "channel", "id")
+    )
+    batch = Batch(rows=rows, at=at, claimed_by=claimed_by)
+    batch.result.failed.update(claim.exhausted)
+    batch.result.not_claimed = len(set(delivery_ids)) - len(claim.ids) - claim.exhausted.total()
+    try:
+        _deliver_rows(batch, rows)
+    except BaseException:
+        batch.release_unattempted()
+        raise
+    return batch.result
+
+
+def _deliver_rows(batch: Batch, rows: list[Delivery]) -> None:
+    settings_by_org: dict[int, CheckinSettings] = {}
+    event_ids = {pk for row in rows if (pk := event_id_of(row.checkin)) is not None}
+    events = SignalEvent.objects.in_bulk(list(event_ids)) if event_ids else {}
+    groups: dict[tuple[int, str], list[tuple[Delivery, Message]]] = defaultdict(list)
+    for row in rows:
+        if row.organization_id not in settings_by_org:
+            settings_by_org[row.organization_id] = checkin_settings_get(
+                organization=row.organization
+            )
+        event_id = event_id_of(row.checkin)
+        try:
+            message = delivery_message(
+                row,
+                at=batch.at,
+                settings_row=settings_by_org[row.organization_id],
+                event=events.get(event_id) if event_id is not None else None,
+            )
+        except Skip as skip:
+            batch.skipped(row, str(skip))
+            continue
+        except RenderError as error:
+            batch.failed(row, f"cannot render the message: {error}", permanent=True)
+            continue
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception as error:
+            # A bug or a missing template: retried (bounded by the attempts), never a loop.
+            logger.exception("rendering delivery %s failed", row.pk)
+            batch.failed(row, f"cannot render the message: {short_error(error)}", permanent=False)
+            continue
+        groups[(row.organization_id, row.channel)].append((row, message))
+    for (org_id, channel), group in groups.items():
+        if channel == Channel.EMAIL:
+            send_email(batch, group)
+        elif channel == Channel.WEBHOOK:
+            send_webhook(batch, group, url=settings_by_org[org_id].webhook_url)
+        else:
+            for row, _message in group:
+                batch.failed(row, f"unknown channel {channel!r}", permanent=True)
+
+
+# --- dispatching -------------------------------------------------------------------------------
+
+
+def _due_batches(*, at: dt.datetime) -> Iterator[list[int]]:
+    """The ids of the rows due at ``at`` in batches of at most ``DELIVERY_BATCH_SIZE`` rows of
+    one organisation (a batch opens one connection per organisation and channel)."""
+    by_org: dict[int, list[int]] = defaultdict(list)
+    for pk, org_id in deliveries_due_rows(at=at):
+        by_org[org_id].append(pk)
+    size = max(1, settings.DELIVERY_BATCH_SIZE)
+    for ids in by_org.values():
+        for start in range(0, len(ids), size):
+            yield ids[start : start + size]
+
+
+def dispatch_due(*, at: dt.datetime) -> int:
+    """Hand every row due at ``at`` to the workers, one ``deliver_checkins`` task per batch;
+    returns how many rows were handed out.
+
+    Each task's rows are reserved for it first (sending, ``claimed_by`` = the task's id, no
+    attempt counted) and the task is enqueued once that commits: a dispatch that runs again a
+    minute later, or twice at once, finds nothing left to hand out, and a task that never runs
+    leaves a claim that goes stale and is dispatched again."""
+    deliver = _task(DELIVER_TASK)
+    handed = 0
+    for ids in _due_batches(at=at):
+        task_id = str(uuid.uuid4())
+        with transaction.atomic():
+            reserved = _claim(ids, at=at, claimed_by=task_id, attempt=False).ids
+            if reserved:
+                deliver.apply_async_on_commit(
+                    kwargs={"delivery_ids": reserved, "at": at.isoformat()}, task_id=task_id
+                )
+        handed += len(reserved)
+    return handed
+
+
+def deliver_due_now(*, at: dt.datetime, claimed_by: str | None = None) -> BatchResult:
+    """Send every row due at ``at`` in this process, batch by batch, with ``deliver_batch``
+    (``run_checkins`` without ``--enqueue``)."""
+    owner = claimed_by or f"local:{uuid.uuid4()}"
+    total = BatchResult()
+    for ids in _due_batches(at=at):
+        total.merge(deliver_batch(delivery_ids=ids, at=at, claimed_by=owner))
+    return total
+
+
+# --- queueing --------------------------------------------------------------------------------------
+
+
+def deliveries_queue(deliveries: Iterable[Delivery], *, at: dt.datetime) -> int:
+    """Insert outgoing messages, skipping any whose ``dedupe_key`` is already queued, and have
+    them delivered once the current transaction commits. Returns how many rows were new.
+
+    Callers build unsaved ``Delivery`` rows with ``next_attempt_at`` and ``created_at`` set to
+    ``at``, the planning moment, which the dispatch then uses as its clock. The unique
+    ``dedupe_key`` makes this safe to call twice or from two workers at once: the second insert is
+    ignored by the database, not by a flag in memory.
+    """
+    rows = list(deliveries)
+    if not rows:
+        return 0
+    keys = [row.dedupe_key for row in rows]
+    before = set(Delivery.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    new = len(set(keys) - before)
+    if new:
+        _task(DISPATCH_TASK).delay_on_commit(at=at.isoformat())
+    return new

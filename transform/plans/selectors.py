@@ -1,0 +1,366 @@
+"""Reads of transformations and milestones: lists, the plan report, exit-criteria results and
+the scenario of their pending topology changes. Who may read them is ``transform.access``; the
+functions here take objects the caller already may see."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import Count, Prefetch, QuerySet
+from django.utils import timezone
+from pydantic import ValidationError as PydanticValidationError
+
+from core.errors import ApplicationError, ConflictError, NotFoundError
+from playbooks.criteria import CriterionResult, SignalLookup, SignalReading, evaluate_criteria
+from playbooks.models import Playbook
+from teams.analysis import analyze_snapshot
+from teams.graph import OrgSnapshot
+from teams.models import Organization, Person
+from teams.scenarios import Change, ScenarioError, apply_changes, change_parse, snapshot_diff
+from teams.selectors import org_snapshot_get
+from transform.models import (
+    Milestone,
+    MilestoneChange,
+    MilestoneEvent,
+    Transformation,
+)
+from transform.readiness.selectors import signal_lookup_get
+
+
+def _transformation_queryset() -> QuerySet[Transformation]:
+    return (
+        Transformation.objects.with_people()
+        .prefetch_related(
+            Prefetch("change_agents", queryset=Person.objects.order_by("email")),
+            Prefetch(
+                "playbooks", queryset=Playbook.objects.defer("source").order_by("key", "version")
+            ),
+        )
+        .annotate(milestone_count=Count("milestones", distinct=True))
+    )
+
+
+def transformation_list(*, organization: Organization) -> QuerySet[Transformation]:
+    """The organisation's transformations, newest start first; a fixed number of queries."""
+    return (
+        _transformation_queryset().filter(organization=organization).order_by("-start_date", "-id")
+    )
+
+
+def transformation_detail_get(*, transformation_id: int) -> Transformation:
+    """One transformation with what its API representation shows (no access check: call it
+    after ``transform.access.transformation_get_for_user``)."""
+    return _transformation_queryset().get(pk=transformation_id)
+
+
+def milestone_detail_get(*, milestone_id: int) -> Milestone:
+    """One milestone with owner and dependency keys (no access check: call it after
+    ``transform.access.milestone_get_for_user``)."""
+    return _milestone_queryset().get(pk=milestone_id)
+
+
+def transformation_get(*, transformation_id: int | str) -> Transformation:
+    """The transformation ``transformation_id`` (digits) with its organisation and people;
+    ``NotFoundError`` otherwise. Not access-checked: for the command line (the API and pages go
+    through ``transform.access.transformation_get_for_user``)."""
+    transformation = (
+        Transformation.objects.with_people().filter(pk=transformation_id).first()
+        if str(transformation_id).isdecimal()
+        else None
+    )
+    if transformation is None:
+        raise NotFoundError(f"No transformation with id '{transformation_id}'.")
+    return transformation
+
+
+def _milestone_queryset() -> QuerySet[Milestone]:
+    return Milestone.objects.with_details()
+
+
+def milestone_list(*, transformation: Transformation) -> QuerySet[Milestone]:
+    """The plan's milestones in plan order, with owners and dependency keys; two queries."""
+    return _milestone_queryset().filter(transformation=transformation).order_by("position", "id")
+
+
+def plan_milestone_get(*, transformation: Transformation, reference: str) -> Milestone:
+    """The milestone of ``transformation`` whose id is ``reference`` (text from a query string);
+    ``ApplicationError`` on the field ``milestone`` when there is none."""
+    milestone = (
+        Milestone.objects.filter(transformation=transformation, pk=int(reference))
+        .only("id", "position")
+        .first()
+        if reference.isdecimal()
+        else None
+    )
+    if milestone is None:
+        message = f"No milestone '{reference}' in transformation {transformation.pk}."
+        raise ApplicationError(message, extra={"fields": {"milestone": [message]}})
+    return milestone
+
+
+def milestone_event_list(*, milestone: Milestone) -> QuerySet[MilestoneEvent]:
+    return (
+        MilestoneEvent.objects.filter(milestone=milestone)
+        .select_related("actor")
+        .order_by("at", "id")
+    )
+
+
+def person_get_by_email(*, organization: Organization, email: str, field: str) -> Person:
+    """The person with ``email`` in the organisation; ``ApplicationError`` on ``field`` otherwise."""
+    normalised = email.strip().lower()
+    person = Person.objects.filter(organization=organization, email=normalised).first()
+    if person is None:
+        message = f"No person with e-mail '{normalised}' in organisation '{organization.slug}'."
+        raise ApplicationError(message, extra={"fields": {field: [message]}})
+    return person
+
+
+def person_get_by_reference(*, organization: Organization, reference: str, field: str) -> Person:
+    """A person of the organisation named by id (digits) or e-mail; ``ApplicationError`` else."""
+    text = str(reference).strip()
+    if text.isdigit():
+        person = Person.objects.filter(organization=organization, pk=int(text)).first()
+        if person is None:
+            message = f"No person with id {text} in organisation '{organization.slug}'."
+            raise ApplicationError(message, extra={"fields": {field: [message]}})
+        return person
+    return person_get_by_email(organization=organization, email=text, field=field)
+
+
+def no_signals(kind: str) -> SignalReading | None:
+    """A signal lookup without data: no reading for any kind, so every signal criterion reports
+    ``unknown`` and never passes (for tests and callers that want graph checks only)."""
+    return None
+
+
+def milestone_criteria_evaluate(
+    *,
+    organization: Organization,
+    milestones: Sequence[Milestone],
+    signals: SignalLookup | None = None,
+    today: dt.date | None = None,
+) -> dict[int, list[CriterionResult]]:
+    """Exit-criteria results per milestone id, from ONE snapshot and ONE analysis of the graph.
+
+    All milestones' criteria go to a single ``evaluate_criteria`` call (which analyses the
+    organisation at most once per call), then the results are split back per milestone, so the
+    cost does not grow with the number of milestones. No snapshot is read when no milestone has
+    criteria. ``signals`` defaults to the organisation's stored signals now
+    (``transform.readiness_report.signal_lookup_get``: survey readings that pass the anonymity
+    rules, and ingested ones; docs/readiness.md), read once, when a signal criterion first asks.
+    """
+    criteria: list[dict[str, Any]] = [c for m in milestones for c in m.exit_criteria]
+    results: list[CriterionResult] = []
+    if criteria:
+        snapshot = org_snapshot_get(organization=organization)
+        if signals is None:
+            signals = signal_lookup_get(organization=organization, at=timezone.now())
+        results = evaluate_criteria(criteria, snapshot=snapshot, signals=signals, today=today)
+    by_milestone: dict[int, list[CriterionResult]] = {}
+    position = 0
+    for milestone in milestones:
+        count = len(milestone.exit_criteria)
+        by_milestone[milestone.pk] = results[position : position + count]
+        position += count
+    return by_milestone
+
+
+def _person_brief(person: Person | None) -> dict[str, Any] | None:
+    if person is None:
+        return None
+    return {"id": person.pk, "email": person.email, "name": person.name}
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def transformation_plan_get(
+    *, transformation: Transformation, signals: SignalLookup | None = None
+) -> dict[str, Any]:
+    """The plan report (shape: docs/transformations.md), as JSON-ready values.
+
+    A fixed number of queries whatever the number of milestones: the playbooks, the milestones
+    with owners and dependencies, and one organisation snapshot for every exit criterion.
+    """
+    milestones = list(milestone_list(transformation=transformation))
+    playbooks = list(transformation.playbooks.order_by("key", "version"))
+    criteria = milestone_criteria_evaluate(
+        organization=transformation.organization, milestones=milestones, signals=signals
+    )
+    return {
+        "id": transformation.pk,
+        "organization": transformation.organization.slug,
+        "title": transformation.title,
+        "start_date": _iso(transformation.start_date),
+        "planned_end": _iso(transformation.planned_end),
+        "forecast_end": _iso(transformation.forecast_end),
+        "critical_path": list(transformation.critical_path),
+        "lead_change_agent": _person_brief(transformation.lead_change_agent),
+        "sponsor": _person_brief(transformation.sponsor),
+        "playbooks": [
+            {"key": playbook.key, "version": playbook.version, "title": playbook.title}
+            for playbook in playbooks
+        ],
+        "milestones": [
+            {
+                "id": milestone.pk,
+                "key": milestone.key,
+                "title": milestone.title,
+                "playbook": milestone.playbook.key,
+                "phase": milestone.phase_key,
+                "phase_title": milestone.phase_title,
+                "owner_role": milestone.owner_role,
+                "owner": _person_brief(milestone.owner),
+                "status": milestone.status,
+                "status_reason": milestone.status_reason,
+                "duration_days": milestone.duration_days,
+                "planned_start": _iso(milestone.planned_start),
+                "planned_due": _iso(milestone.planned_due),
+                "forecast_start": _iso(milestone.forecast_start),
+                "forecast_due": _iso(milestone.forecast_due),
+                "started_on": _iso(milestone.started_on),
+                "done_on": _iso(milestone.done_on),
+                "depends_on": [dependency.key for dependency in milestone.depends_on.all()],
+                "slack_days": milestone.slack_days,
+                "critical": milestone.critical,
+                "exit_criteria": [result.as_dict() for result in criteria[milestone.pk]],
+                "override": milestone_override_get(milestone=milestone),
+            }
+            for milestone in milestones
+        ],
+    }
+
+
+def milestone_override_get(*, milestone: Milestone) -> dict[str, Any] | None:
+    """``{"reason", "by", "at"}`` when the milestone was marked done by override, else None."""
+    if not milestone.override_reason:
+        return None
+    by = milestone.overridden_by
+    return {
+        "reason": milestone.override_reason,
+        "by": by.get_username() if by is not None else None,
+        "at": milestone.overridden_at.isoformat() if milestone.overridden_at else None,
+    }
+
+
+# --- Scenarios: topology changes attached to milestones (docs/scenarios.md) --------------------
+
+
+def milestone_change_list(*, milestone: Milestone) -> QuerySet[MilestoneChange]:
+    """The milestone's changes in order, pending and enacted; one query."""
+    return (
+        MilestoneChange.objects.filter(milestone=milestone)
+        .select_related("created_by", "enacted_by")
+        .order_by("position", "id")
+    )
+
+
+def transformation_pending_changes(
+    *, transformation: Transformation, up_to: Milestone | None = None
+) -> list[MilestoneChange]:
+    """The transformation's changes not yet enacted, in the order they apply: milestones in
+    plan order, then each milestone's changes by position. With ``up_to``, only those of
+    milestones up to and including it in plan order. One query."""
+    queryset = MilestoneChange.objects.filter(
+        milestone__transformation=transformation, enacted_at__isnull=True
+    ).select_related("milestone")
+    if up_to is not None:
+        queryset = queryset.filter(milestone__position__lte=up_to.position)
+    return list(queryset.order_by("milestone__position", "milestone_id", "position", "id"))
+
+
+def scenario_changes_parse(rows: Sequence[MilestoneChange]) -> list[Change]:
+    """The stored changes as ``teams.scenarios`` values. They were validated when attached; a
+    row that no longer parses (edited behind the API's back) is reported, not skipped."""
+    parsed = []
+    for row in rows:
+        try:
+            parsed.append(change_parse(row.change))
+        except PydanticValidationError as exc:
+            raise ConflictError(
+                f"{change_label(row)} is not a valid change any more: {exc.errors()[0]['msg']}.",
+                extra={"change": row.pk},
+            ) from None
+    return parsed
+
+
+def change_label(row: MilestoneChange) -> str:
+    """How messages name an attached change: its milestone and position."""
+    kind = row.change.get("kind", "?") if isinstance(row.change, dict) else "?"
+    which = f"id {row.pk}" if row.pk is not None else "the new change"
+    return f"Milestone '{row.milestone.key}', change {row.position} ({kind}, {which})"
+
+
+def scenario_apply(*, snapshot: OrgSnapshot, rows: Sequence[MilestoneChange]) -> OrgSnapshot:
+    """``apply_changes`` on stored changes; a change that does not apply raises
+    ``ConflictError`` naming its milestone, position and id, and the problem."""
+    try:
+        return apply_changes(snapshot, scenario_changes_parse(rows))
+    except ScenarioError as exc:
+        row = rows[exc.index]
+        raise ConflictError(
+            f"{change_label(row)} does not apply: {exc.message}.",
+            extra={"change": row.pk, "milestone": row.milestone_id},
+        ) from None
+
+
+def _finding_key(finding: dict[str, Any]) -> tuple[Any, ...]:
+    subjects = tuple(
+        (subject["type"], subject.get("slug") or subject.get("email", ""))
+        for subject in finding["subjects"]
+    )
+    return (finding["kind"], subjects)
+
+
+def scenario_preview_get(
+    *, transformation: Transformation, up_to: Milestone | None = None
+) -> dict[str, Any]:
+    """The analysis of the live graph and of the graph after the transformation's pending
+    changes (all of them, or those of milestones up to ``up_to`` in plan order), and what
+    differs. Shape: docs/scenarios.md. A fixed number of queries whatever the number of
+    changes or teams: one snapshot, one query for the changes.
+
+    Raises ``ConflictError`` (409) when a pending change no longer applies to the live graph.
+    """
+    rows = transformation_pending_changes(transformation=transformation, up_to=up_to)
+    before_snapshot = org_snapshot_get(organization=transformation.organization)
+    after_snapshot = scenario_apply(snapshot=before_snapshot, rows=rows)
+    before = analyze_snapshot(before_snapshot)
+    after = analyze_snapshot(after_snapshot)
+    changed_metrics = {
+        name: {"before": before["metrics"].get(name), "after": value}
+        for name, value in after["metrics"].items()
+        if before["metrics"].get(name) != value
+    }
+    before_keys = {_finding_key(finding) for finding in before["findings"]}
+    after_keys = {_finding_key(finding) for finding in after["findings"]}
+    return {
+        "transformation": transformation.pk,
+        "up_to_milestone": up_to.pk if up_to is not None else None,
+        "changes": [
+            {
+                "id": row.pk,
+                "milestone": row.milestone_id,
+                "milestone_key": row.milestone.key,
+                "position": row.position,
+                "change": row.change,
+            }
+            for row in rows
+        ],
+        "before": before,
+        "after": after,
+        "delta": {
+            "metrics": changed_metrics,
+            "findings_resolved": [
+                finding for finding in before["findings"] if _finding_key(finding) not in after_keys
+            ],
+            "findings_added": [
+                finding for finding in after["findings"] if _finding_key(finding) not in before_keys
+            ],
+            "topology": snapshot_diff(before_snapshot, after_snapshot).summary(),
+        },
+    }

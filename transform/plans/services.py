@@ -1,0 +1,768 @@
+"""Writes to transformations and milestones: one function per change, each in one transaction.
+
+Every change to a milestone records a ``MilestoneEvent`` (who, when, from, to, why) and then
+recomputes the whole plan's schedule (``transformation_schedule_refresh``) so the stored planned and
+forecast dates, slack and critical path are always current and reads never recompute them. Broken
+rules raise ``core.errors.ApplicationError`` (400) with the field at fault under
+``extra.fields``, or ``ConflictError`` (409) when the request is well formed but the milestone's
+state does not allow it (an illegal transition, exit criteria that do not pass).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from pydantic import ValidationError as PydanticValidationError
+
+from core.errors import ApplicationError, ConflictError
+from playbooks.criteria import SignalLookup
+from playbooks.format import MilestoneSpec
+from playbooks.models import Playbook
+from playbooks.planning import PlanItem, plan_schedule
+from playbooks.selectors import playbook_get
+from teams.models import (
+    Membership,
+    MembershipRole,
+    Organization,
+    OrganizationRole,
+    Person,
+    Role,
+    Team,
+    TeamType,
+)
+from teams.scenarios import CHANGE_KINDS, ScenarioError, change_json, change_parse
+from teams.selectors import org_snapshot_get
+from teams.services import topology_changes_enact
+from transform.models import (
+    EventKind,
+    Milestone,
+    MilestoneChange,
+    MilestoneEvent,
+    MilestoneStatus,
+    OwnerRole,
+    Transformation,
+)
+from transform.plans.selectors import (
+    change_label,
+    milestone_criteria_evaluate,
+    person_get_by_email,
+    scenario_apply,
+    scenario_changes_parse,
+    transformation_pending_changes,
+)
+
+# The status workflow (docs/transformations.md): status -> the statuses it may move to.
+ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    MilestoneStatus.PLANNED: (
+        MilestoneStatus.IN_PROGRESS,
+        MilestoneStatus.AT_RISK,
+        MilestoneStatus.BLOCKED,
+    ),
+    MilestoneStatus.IN_PROGRESS: (
+        MilestoneStatus.DONE,
+        MilestoneStatus.AT_RISK,
+        MilestoneStatus.BLOCKED,
+    ),
+    MilestoneStatus.AT_RISK: (MilestoneStatus.IN_PROGRESS,),
+    MilestoneStatus.BLOCKED: (MilestoneStatus.IN_PROGRESS,),
+    MilestoneStatus.DONE: (),
+}
+NEEDS_REASON = frozenset({MilestoneStatus.AT_RISK, MilestoneStatus.BLOCKED})
+
+# The team types a milestone "is about", read from its graph exit criteria: the engineering
+# manager who manages all such teams is the natural owner (docs/transformations.md).
+CRITERION_TEAM_TYPES: dict[str, str] = {
+    "every_stream_team_has_devops_buddy": TeamType.STREAM_ALIGNED,
+    "no_ticket_dependencies_on_ops_silos": TeamType.OPS_SILO,
+    "ops_silos_merged": TeamType.OPS_SILO,
+    "platform_team_has_product_owner": TeamType.PLATFORM,
+}
+
+SCHEDULE_FIELDS = (
+    "planned_start",
+    "planned_due",
+    "forecast_start",
+    "forecast_due",
+    "slack_days",
+    "critical",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybookRef:
+    """``key`` or ``key@version`` as given to start a transformation."""
+
+    key: str
+    version: int | None
+
+
+def playbook_ref_parse(text: str, *, field: str = "playbooks") -> PlaybookRef:
+    """``"unify-ops-silos"`` or ``"unify-ops-silos@2"``; ``ApplicationError`` on ``field`` else."""
+    value = str(text).strip()
+    key, separator, version_text = value.partition("@")
+    problem = None
+    if not key:
+        problem = f"Expected a playbook key or KEY@VERSION, got '{value}'."
+    elif separator and not (version_text.isdigit() and int(version_text) >= 1):
+        problem = (
+            f"Playbook reference '{value}': the version after '@' must be a whole number of 1 "
+            f"or more, got '{version_text}'."
+        )
+    if problem:
+        raise ApplicationError(problem, extra={"fields": {field: [problem]}})
+    return PlaybookRef(key=key, version=int(version_text) if separator else None)
+
+
+def _raise_invalid(instance: Any, exc: ValidationError) -> None:
+    fields = {
+        ("non_field_errors" if name == "__all__" else name): list(messages)
+        for name, messages in exc.message_dict.items()
+    }
+    raise ApplicationError(
+        f"The {instance._meta.verbose_name} is not valid.", extra={"fields": fields}
+    ) from exc
+
+
+def _validate(instance: Transformation | Milestone) -> None:
+    try:
+        instance.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        _raise_invalid(instance, exc)
+
+
+@transaction.atomic
+def transformation_start(
+    *,
+    organization: Organization,
+    playbooks: Sequence[str],
+    start_date: dt.date,
+    owner_email: str,
+    title: str = "",
+    sponsor_email: str | None = None,
+    created_by: User | None = None,
+    today: dt.date | None = None,
+) -> Transformation:
+    """Create a transformation from one or more playbooks, with its dated milestones.
+
+    ``playbooks`` are ``key`` or ``key@version`` references (latest version when none is given)
+    to the organisation's own or built-in playbooks; ``owner_email`` names the lead change agent,
+    any person of the organisation, who becomes a change agent of this transformation. Each
+    milestone is owned by a person holding its ``owner_role`` where one is known, else by the lead
+    change agent (rules: docs/transformations.md). A milestone key used by two of the playbooks
+    becomes ``<playbook-key>/<milestone-key>`` in both. Everything happens in one transaction:
+    a bad reference or e-mail raises ``ApplicationError`` and stores nothing.
+    """
+    refs = [playbook_ref_parse(text) for text in playbooks]
+    if not refs:
+        message = "Name at least one playbook."
+        raise ApplicationError(message, extra={"fields": {"playbooks": [message]}})
+    repeated = sorted(key for key, count in Counter(ref.key for ref in refs).items() if count > 1)
+    if repeated:
+        message = f"Playbook '{repeated[0]}' is named more than once; name each playbook once."
+        raise ApplicationError(message, extra={"fields": {"playbooks": [message]}})
+    resolved = [_playbook_resolve(organization=organization, ref=ref) for ref in refs]
+    lead = person_get_by_email(organization=organization, email=owner_email, field="owner")
+    sponsor = (
+        person_get_by_email(organization=organization, email=sponsor_email, field="sponsor")
+        if sponsor_email
+        else None
+    )
+    specs = [(playbook, playbook.spec) for playbook in resolved]
+
+    transformation = Transformation(
+        organization=organization,
+        title=(title.strip() or " + ".join(spec.title for _p, spec in specs))[:200],
+        start_date=start_date,
+        sponsor=sponsor,
+        lead_change_agent=lead,
+        created_by=created_by,
+    )
+    _validate(transformation)
+    transformation.save()
+    transformation.change_agents.add(lead)
+    transformation.playbooks.set(resolved)
+
+    owners = _OwnerFinder(organization=organization, lead=lead, sponsor=sponsor)
+    key_count = Counter(
+        milestone.key
+        for _playbook, spec in specs
+        for phase in spec.phases
+        for milestone in phase.milestones
+    )
+    milestones: list[Milestone] = []
+    dependencies: list[tuple[Milestone, str, str]] = []  # (milestone, playbook key, source key)
+    for playbook, spec in specs:
+        for phase in spec.phases:
+            for item in phase.milestones:
+                key = item.key if key_count[item.key] == 1 else f"{spec.key}/{item.key}"
+                milestone = Milestone(
+                    transformation=transformation,
+                    playbook=playbook,
+                    position=len(milestones),
+                    phase_key=phase.key,
+                    phase_title=phase.title,
+                    key=key,
+                    source_key=item.key,
+                    title=item.title,
+                    why=item.why,
+                    how=item.how,
+                    duration_days=item.duration_days,
+                    owner_role=item.owner_role,
+                    owner=owners.owner_for(item),
+                    checkin_every_days=item.checkin_every_days,
+                    exit_criteria=[_criterion_json(c) for c in item.exit_criteria],
+                )
+                milestones.append(milestone)
+                dependencies.extend((milestone, spec.key, dep) for dep in item.depends_on)
+    Milestone.objects.bulk_create(milestones)
+
+    by_source = {(m.playbook.key, m.source_key): m for m in milestones}
+    through = Milestone.depends_on.through
+    through.objects.bulk_create(
+        through(from_milestone_id=milestone.pk, to_milestone_id=by_source[(playbook_key, dep)].pk)
+        for milestone, playbook_key, dep in dependencies
+    )
+    MilestoneEvent.objects.bulk_create(
+        MilestoneEvent(
+            milestone=milestone,
+            actor=created_by,
+            kind=EventKind.CREATED,
+            to_status=MilestoneStatus.PLANNED,
+            reason="Transformation started.",
+            data={
+                "owner": milestone.owner.email,
+                "playbook": f"{milestone.playbook.key}@{milestone.playbook.version}",
+            },
+        )
+        for milestone in milestones
+    )
+    transformation_schedule_refresh(transformation=transformation, today=today)
+    return transformation
+
+
+def _playbook_resolve(*, organization: Organization, ref: PlaybookRef) -> Playbook:
+    try:
+        return playbook_get(organization=organization, key=ref.key, version=ref.version)
+    except ApplicationError as exc:
+        # Reported on the input field this API and command call "playbooks".
+        raise ApplicationError(exc.message, extra={"fields": {"playbooks": [exc.message]}}) from exc
+
+
+def _criterion_json(criterion: Any) -> dict[str, Any]:
+    if isinstance(criterion, dict):
+        return dict(criterion)
+    dumped: dict[str, Any] = criterion.model_dump(mode="json")
+    return dumped
+
+
+class _OwnerFinder:
+    """Who owns a new milestone, from its ``owner_role`` and the organisation graph.
+
+    Loads the candidates once (a fixed number of queries per transformation start):
+    - engineering_manager: the person who manages every team the milestone is about (the team
+      types its graph criteria concern), else the organisation's only team manager;
+    - platform_product_owner: a product owner of a platform team (first by team slug, e-mail);
+    - leader: the sponsor if their login holds the leader role, else the first such person;
+    - change_agent: the lead change agent (they are this transformation's change agent);
+    otherwise the lead change agent, until the milestone is reassigned.
+    """
+
+    def __init__(self, *, organization: Organization, lead: Person, sponsor: Person | None):
+        self.lead = lead
+        self.managers_by_type: dict[str, set[int]] = {}
+        self.managers: set[int] = set()
+        for team_type, manager_id in Team.objects.filter(
+            organization=organization, manager__isnull=False
+        ).values_list("type", "manager_id"):
+            self.managers_by_type.setdefault(team_type, set()).add(manager_id)
+            self.managers.add(manager_id)
+        self.platform_owners = list(
+            Membership.objects.filter(
+                organization=organization,
+                role=MembershipRole.PRODUCT_OWNER,
+                team__type=TeamType.PLATFORM,
+            )
+            .order_by("team__slug", "person__email")
+            .values_list("person_id", flat=True)
+        )
+        leader_users = OrganizationRole.objects.filter(
+            organization=organization, role=Role.LEADER
+        ).values("user_id")
+        self.leaders = list(
+            Person.objects.filter(organization=organization, user_id__in=leader_users)
+            .order_by("email")
+            .values_list("id", flat=True)
+        )
+        if sponsor is not None and sponsor.pk in self.leaders:
+            self.leaders.remove(sponsor.pk)
+            self.leaders.insert(0, sponsor.pk)
+        wanted = self.managers | set(self.platform_owners[:1]) | set(self.leaders[:1])
+        self.people = {person.pk: person for person in Person.objects.filter(pk__in=wanted)}
+
+    def owner_for(self, milestone: MilestoneSpec) -> Person:
+        person_id = self._candidate(milestone)
+        return self.people[person_id] if person_id is not None else self.lead
+
+    def _candidate(self, milestone: MilestoneSpec) -> int | None:
+        role = milestone.owner_role
+        if role == OwnerRole.ENGINEERING_MANAGER:
+            concerned = {
+                CRITERION_TEAM_TYPES[name]
+                for name in _graph_checks(milestone)
+                if name in CRITERION_TEAM_TYPES
+            }
+            managers = set().union(*(self.managers_by_type.get(t, set()) for t in concerned))
+            if len(managers) == 1:
+                return next(iter(managers))
+            if len(self.managers) == 1:
+                return next(iter(self.managers))
+            return None
+        if role == OwnerRole.PLATFORM_PRODUCT_OWNER:
+            return self.platform_owners[0] if self.platform_owners else None
+        if role == OwnerRole.LEADER:
+            return self.leaders[0] if self.leaders else None
+        return None
+
+
+def _graph_checks(milestone: MilestoneSpec) -> list[str]:
+    names = []
+    for criterion in milestone.exit_criteria:
+        data = _criterion_json(criterion)
+        if "graph" in data:
+            names.append(str(data["graph"]))
+    return names
+
+
+def transformation_schedule_refresh(
+    *, transformation: Transformation, today: dt.date | None = None
+) -> Transformation:
+    """Recompute and store every milestone's schedule and the plan's end dates and critical path.
+
+    Uses ``playbooks.planning.plan_schedule`` on the whole plan (status, actual start and finish
+    dates, owner-reported due dates); writes only the milestones whose schedule changed, in one
+    bulk update. ``today`` (default: the local date) is when overdue unfinished work is assumed
+    to finish at the earliest.
+    """
+    milestones = list(transformation.milestones.order_by("position", "id"))
+    key_of = {milestone.pk: milestone.key for milestone in milestones}
+    depends: dict[int, list[str]] = {milestone.pk: [] for milestone in milestones}
+    for from_id, to_id in Milestone.depends_on.through.objects.filter(
+        from_milestone__transformation=transformation
+    ).values_list("from_milestone_id", "to_milestone_id"):
+        depends[from_id].append(key_of[to_id])
+    items = [
+        PlanItem(
+            key=milestone.key,
+            duration_days=milestone.duration_days,
+            depends_on=tuple(sorted(depends[milestone.pk])),
+            status=milestone.status,
+            started_on=milestone.started_on,
+            done_on=milestone.done_on,
+            forecast_due=milestone.reported_due,
+        )
+        for milestone in milestones
+    ]
+    result = plan_schedule(
+        items, start=transformation.start_date, today=today or timezone.localdate()
+    )
+    changed = []
+    for milestone in milestones:
+        schedule = result.schedules[milestone.key]
+        values = {name: getattr(schedule, name) for name in SCHEDULE_FIELDS}
+        if any(getattr(milestone, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(milestone, name, value)
+            changed.append(milestone)
+    if changed:
+        Milestone.objects.bulk_update(changed, SCHEDULE_FIELDS)
+    transformation.planned_end = result.planned_end
+    transformation.forecast_end = result.forecast_end
+    transformation.critical_path = list(result.critical_path)
+    transformation.save(
+        update_fields=["planned_end", "forecast_end", "critical_path", "updated_at"]
+    )
+    return transformation
+
+
+def _locked(milestone: Milestone) -> Milestone:
+    """The milestone re-read under a row lock, so two concurrent changes apply one after the
+    other instead of both starting from the same old status."""
+    locked = (
+        Milestone.objects.select_for_update(of=("self",))
+        .select_related("transformation__organization", "owner")
+        .get(pk=milestone.pk)
+    )
+    return locked
+
+
+def _event(
+    *,
+    milestone: Milestone,
+    actor: User | None,
+    kind: str,
+    reason: str = "",
+    from_status: str = "",
+    to_status: str = "",
+    data: dict[str, Any] | None = None,
+) -> MilestoneEvent:
+    return MilestoneEvent.objects.create(
+        milestone=milestone,
+        actor=actor,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        data=data or {},
+    )
+
+
+def _allowed_text(statuses: Iterable[str]) -> str:
+    names = list(statuses)
+    return ", ".join(names) if names else "none (done is final)"
+
+
+@transaction.atomic
+def milestone_transition(
+    *,
+    milestone: Milestone,
+    to_status: str,
+    actor: User | None,
+    reason: str = "",
+    override: bool = False,
+    signals: SignalLookup | None = None,
+    today: dt.date | None = None,
+) -> Milestone:
+    """Move the milestone along the workflow and record the event; recompute the schedule.
+
+    Raises ``ConflictError`` for a transition the workflow does not allow (naming the allowed
+    ones) and for ``done`` while an exit criterion does not pass (``unknown`` counts as not
+    passing), unless ``override`` is set with a written ``reason``: then the milestone is done by
+    override, recorded as such. Whether the caller may override is the API's access check.
+    ``ApplicationError`` when at_risk/blocked or an override come without a reason.
+    """
+    day = today or timezone.localdate()
+    reason = reason.strip()
+    milestone = _locked(milestone)
+    from_status = milestone.status
+    if to_status not in MilestoneStatus.values:
+        message = (
+            f"Unknown status '{to_status}'; expected one of {', '.join(MilestoneStatus.values)}."
+        )
+        raise ApplicationError(message, extra={"fields": {"to": [message]}})
+    allowed = ALLOWED_TRANSITIONS[from_status]
+    if to_status not in allowed:
+        message = (
+            f"Milestone '{milestone.key}' cannot go from {from_status} to {to_status}; "
+            f"from {from_status} it may go to: {_allowed_text(allowed)}."
+        )
+        raise ConflictError(
+            message, extra={"from": from_status, "to": to_status, "allowed": list(allowed)}
+        )
+    if to_status in NEEDS_REASON and not reason:
+        message = f"Say why milestone '{milestone.key}' is {to_status}: a reason is required."
+        raise ApplicationError(message, extra={"fields": {"reason": [message]}})
+    if override and not reason:
+        message = "An override needs a written reason."
+        raise ApplicationError(message, extra={"fields": {"reason": [message]}})
+
+    kind = EventKind.STATUS
+    data: dict[str, Any] = {}
+    if to_status == MilestoneStatus.DONE:
+        results = milestone_criteria_evaluate(
+            organization=milestone.transformation.organization,
+            milestones=[milestone],
+            signals=signals,
+        )[milestone.pk]
+        not_passing = [result for result in results if result.status != "pass"]
+        if not_passing and not override:
+            details = "; ".join(f"[{r.status}] {r.message}" for r in not_passing)
+            raise ConflictError(
+                f"Milestone '{milestone.key}' cannot be done: {len(not_passing)} of "
+                f"{len(results)} exit criteria do not pass: {details}. A leader or admin may "
+                "override with a written reason.",
+                extra={"criteria": [result.as_dict() for result in results]},
+            )
+        if not_passing:
+            kind = EventKind.OVERRIDE
+            data["criteria"] = [result.as_dict() for result in results]
+            milestone.override_reason = reason
+            milestone.overridden_by = actor
+            milestone.overridden_at = timezone.now()
+        milestone.done_on = day
+    if to_status == MilestoneStatus.IN_PROGRESS and milestone.started_on is None:
+        milestone.started_on = day
+    milestone.status = to_status
+    milestone.status_reason = reason if to_status in NEEDS_REASON else ""
+    milestone.save()
+    _event(
+        milestone=milestone,
+        actor=actor,
+        kind=kind,
+        reason=reason,
+        from_status=from_status,
+        to_status=to_status,
+        data=data,
+    )
+    transformation_schedule_refresh(transformation=milestone.transformation, today=day)
+    milestone.refresh_from_db()
+    return milestone
+
+
+@transaction.atomic
+def milestone_reassign(
+    *, milestone: Milestone, owner: Person, actor: User | None, reason: str = ""
+) -> Milestone:
+    """Give the milestone to ``owner`` (a person of the same organisation) and record it."""
+    milestone = _locked(milestone)
+    if owner.organization_id != milestone.transformation.organization_id:
+        message = "The new owner must be a person of the transformation's organisation."
+        raise ApplicationError(message, extra={"fields": {"owner": [message]}})
+    if owner.pk == milestone.owner_id:
+        message = f"{owner.email} already owns milestone '{milestone.key}'."
+        raise ApplicationError(message, extra={"fields": {"owner": [message]}})
+    previous = milestone.owner
+    milestone.owner = owner
+    _validate(milestone)
+    milestone.save(update_fields=["owner", "updated_at"])
+    _event(
+        milestone=milestone,
+        actor=actor,
+        kind=EventKind.REASSIGNED,
+        reason=reason.strip(),
+        data={"from": previous.email, "to": owner.email},
+    )
+    return milestone
+
+
+@transaction.atomic
+def milestone_reschedule(
+    *,
+    milestone: Milestone,
+    forecast_due: dt.date,
+    reason: str,
+    actor: User | None,
+    today: dt.date | None = None,
+) -> Milestone:
+    """Record the owner's new forecast due date (a slip or an early finish) and recompute the
+    forecast of every dependent milestone and of the transformation.
+
+    Refused (``ConflictError``) for a done milestone; ``ApplicationError`` without a reason or for
+    a date before the milestone's (actual or forecast) start.
+    """
+    milestone = _locked(milestone)
+    reason = reason.strip()
+    if milestone.status == MilestoneStatus.DONE:
+        raise ConflictError(
+            f"Milestone '{milestone.key}' is done; a done milestone cannot be rescheduled.",
+            extra={"fields": {"forecast_due": ["The milestone is already done."]}},
+        )
+    if not reason:
+        message = "Say why the forecast changes: a reason is required."
+        raise ApplicationError(message, extra={"fields": {"reason": [message]}})
+    starts = milestone.started_on or milestone.forecast_start
+    if starts is not None and forecast_due < starts:
+        message = (
+            f"The forecast due date {forecast_due.isoformat()} is before the milestone's start "
+            f"({starts.isoformat()})."
+        )
+        raise ApplicationError(message, extra={"fields": {"forecast_due": [message]}})
+    previous = milestone.forecast_due
+    milestone.reported_due = forecast_due
+    milestone.save(update_fields=["reported_due", "updated_at"])
+    _event(
+        milestone=milestone,
+        actor=actor,
+        kind=EventKind.RESCHEDULED,
+        reason=reason,
+        data={
+            "from": previous.isoformat() if previous else None,
+            "to": forecast_due.isoformat(),
+        },
+    )
+    transformation_schedule_refresh(transformation=milestone.transformation, today=today)
+    milestone.refresh_from_db()
+    return milestone
+
+
+# --- Scenarios: topology changes attached to milestones (docs/scenarios.md) --------------------
+
+
+def _change_errors(exc: PydanticValidationError, kind: str) -> dict[str, list[str]]:
+    """Pydantic's errors by input field: ``into.0.members`` rather than the union's internal
+    path, and a rule spanning fields on the field its message starts with."""
+    fields: dict[str, list[str]] = {}
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        if loc and loc[0] == kind:
+            loc = loc[1:]
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            name = "kind"
+            message = f"Expected one of: {', '.join(CHANGE_KINDS)}."
+        elif loc:
+            name = ".".join(loc)
+        else:
+            name, _sep, rest = message.partition(": ")
+            name, message = (name, rest) if rest else ("non_field_errors", message)
+        fields.setdefault(name, []).append(message)
+    return fields
+
+
+def _scenario_check(*, rows: list[MilestoneChange]) -> None:
+    """Refuse (400) a list of changes that would not apply to the live graph, in order."""
+    if not rows:
+        return
+    snapshot = org_snapshot_get(organization=rows[0].milestone.transformation.organization)
+    try:
+        scenario_apply(snapshot=snapshot, rows=rows)
+    except ConflictError as exc:
+        raise ApplicationError(exc.message, extra=exc.extra) from None
+
+
+def _plan_order(row: MilestoneChange) -> tuple[int, int, int]:
+    return (row.milestone.position, row.milestone_id, row.position)
+
+
+@transaction.atomic
+def milestone_change_add(
+    *, milestone: Milestone, change: Any, actor: User | None
+) -> MilestoneChange:
+    """Attach a topology change (a JSON object, ``teams.scenarios.Change``) to the milestone, after
+    its other changes.
+
+    Raises ``ApplicationError`` (400) with field errors when the object is not a valid change,
+    and when, applied to the live graph after the transformation's other pending changes (plan
+    order), it would not apply or would stop a later pending change from applying; the message
+    names the change at fault and the problem. Nothing is stored then.
+    """
+    milestone = _locked(milestone)
+    kind = str(change.get("kind", "")) if isinstance(change, dict) else ""
+    try:
+        parsed = change_parse(change)
+    except PydanticValidationError as exc:
+        fields = _change_errors(exc, kind)
+        first_field, messages = next(iter(fields.items()))
+        raise ApplicationError(
+            f"The change is not valid: {first_field}: {messages[0]}", extra={"fields": fields}
+        ) from None
+    last = (
+        MilestoneChange.objects.filter(milestone=milestone)
+        .order_by("-position")
+        .values_list("position", flat=True)
+        .first()
+    )
+    row = MilestoneChange(
+        milestone=milestone,
+        position=(last or 0) + 1,
+        change=change_json(parsed),
+        created_by=actor,
+    )
+    pending = transformation_pending_changes(transformation=milestone.transformation)
+    _scenario_check(rows=sorted([*pending, row], key=_plan_order))
+    row.save()
+    return row
+
+
+@transaction.atomic
+def milestone_change_delete(*, change: MilestoneChange) -> None:
+    """Remove a pending change. Refused (409) once enacted, and (400) when a later pending change
+    relies on it (e.g. a team it creates), unless the plan's changes did not apply anyway."""
+    milestone = _locked(change.milestone)
+    change = MilestoneChange.objects.select_for_update().get(pk=change.pk)
+    if change.enacted_at is not None:
+        raise ConflictError(
+            f"{change_label(change)} was enacted on {change.enacted_at:%Y-%m-%d %H:%M}; an "
+            "enacted change is part of the graph's history and cannot be deleted.",
+            extra={"change": change.pk},
+        )
+    pending = transformation_pending_changes(transformation=milestone.transformation)
+    remaining = [row for row in pending if row.pk != change.pk]
+    snapshot = org_snapshot_get(organization=milestone.transformation.organization)
+    try:
+        scenario_apply(snapshot=snapshot, rows=remaining)
+    except ConflictError as exc:
+        try:
+            scenario_apply(snapshot=snapshot, rows=pending)
+        except ConflictError:
+            pass  # already broken: deleting cannot make it worse and may be the fix
+        else:
+            raise ApplicationError(
+                f"Deleting {change_label(change)} would break a later change: {exc.message}",
+                extra=exc.extra,
+            ) from None
+    change.delete()
+
+
+@dataclass(frozen=True, slots=True)
+class ChangesEnacted:
+    """What enacting a milestone's changes did: the changes enacted now (empty when there were
+    none pending) and the row changes made to the graph (``TopologyDiff.summary()``)."""
+
+    milestone: Milestone
+    changes: list[MilestoneChange]
+    topology: dict[str, list[str]]
+
+
+@transaction.atomic
+def milestone_changes_enact(*, milestone: Milestone, actor: User | None) -> ChangesEnacted:
+    """Apply the milestone's pending changes to the live graph, atomically, and record it.
+
+    Each change is re-validated against the graph as it is now; if any fails, ``ConflictError``
+    (409) names it and the problem, and nothing changes (neither the graph nor the changes).
+    Otherwise the graph's history rows carry ``actor``, the changes are marked enacted, and an
+    ``enacted`` event lists them with the row changes. Already-enacted changes are skipped, so a
+    second call does nothing (no event either). Concurrent calls are serialised on the milestone.
+    """
+    milestone = _locked(milestone)
+    rows = list(
+        MilestoneChange.objects.select_for_update(of=("self",))
+        .select_related("milestone")
+        .filter(milestone=milestone, enacted_at__isnull=True)
+        .order_by("position", "id")
+    )
+    if not rows:
+        return ChangesEnacted(milestone=milestone, changes=[], topology={})
+    parsed = scenario_changes_parse(rows)
+    try:
+        diff = topology_changes_enact(
+            organization=milestone.transformation.organization, changes=parsed, user=actor
+        )
+    except ConflictError as exc:
+        index = exc.extra.get("change_index")
+        if not isinstance(index, int):
+            raise
+        cause = exc.__cause__
+        detail = cause.message if isinstance(cause, ScenarioError) else exc.message
+        row = rows[index]
+        raise ConflictError(
+            f"{change_label(row)} cannot be enacted: {detail}. Nothing was changed.",
+            extra={"change": row.pk, "milestone": milestone.pk},
+        ) from None
+    now = timezone.now()
+    MilestoneChange.objects.filter(pk__in=[row.pk for row in rows], enacted_at__isnull=True).update(
+        enacted_at=now, enacted_by=actor, updated_at=now
+    )
+    topology = diff.summary()
+    _event(
+        milestone=milestone,
+        actor=actor,
+        kind=EventKind.ENACTED,
+        reason=f"{len(rows)} topology change(s) enacted on the organisation graph.",
+        data={
+            "changes": [
+                {"id": row.pk, "position": row.position, "change": row.change} for row in rows
+            ],
+            "topology": {name: labels for name, labels in topology.items() if labels},
+        },
+    )
+    for row in rows:
+        row.enacted_at, row.enacted_by = now, actor
+    return ChangesEnacted(milestone=milestone, changes=rows, topology=topology)

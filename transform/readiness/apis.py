@@ -1,0 +1,286 @@
+"""Readiness API under /api/v1/ (reference: docs/readiness.md, "Stored results and the API").
+
+Every role in the organisation may read: what these endpoints return is aggregated and has
+passed the anonymity rules (transform/anonymity.py), decided on the whole organisation before
+the ``team`` filter is applied. Error bodies are ``{"message", "extra"}`` (transform/errors.py).
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import ORG_SLUG_PARAMETER, ApiPagination, paginated_response
+from core.errors import ApplicationError
+from teams.models import Team
+from transform.access import org_access_get
+from transform.models import ReadinessSnapshot
+from transform.readiness.selectors import (
+    PERIOD_FORMAT_HELP,
+    period_param_parse,
+    readiness_comments_get,
+    readiness_history,
+    readiness_report_get,
+)
+from transform.rhythm.selectors import checkin_settings_get
+
+PERIOD_PARAMETER = OpenApiParameter(
+    "period",
+    OpenApiTypes.DATE,
+    OpenApiParameter.QUERY,
+    required=False,
+    description=(f"The survey period: {PERIOD_FORMAT_HELP}. Default: the period containing today."),
+)
+TEAM_PARAMETER = OpenApiParameter(
+    "team",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    required=False,
+    description="Only this team (slug). An unknown slug is a 400.",
+)
+SCOPE_PARAMETER = OpenApiParameter(
+    "scope",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    required=False,
+    enum=["all", "organization"],
+    description="all (default): the organisation's rows and every team's; organization: only "
+    "the organisation's. Ignored with team.",
+)
+
+
+class ReadinessPeriodSerializer(serializers.Serializer):
+    start = serializers.DateField(help_text="First day of the survey period.")
+    end = serializers.DateField(help_text="Day after the last day (the period is [start, end)).")
+
+
+class ReadinessSignalSerializer(serializers.Serializer):
+    value = serializers.FloatField()
+    respondents = serializers.IntegerField(
+        allow_null=True, help_text="People behind a survey-derived value; null when measured."
+    )
+
+
+class ReadinessComponentSerializer(serializers.Serializer):
+    value = serializers.FloatField(help_text="Raw value on the component's own scale.")
+    normalised = serializers.FloatField(help_text="0-1.")
+    weight = serializers.FloatField(help_text="Effective weight after re-normalisation.")
+    respondents = serializers.IntegerField(allow_null=True)
+
+
+class _GroupReadinessFields(serializers.Serializer):
+    period = ReadinessPeriodSerializer()
+    respondents = serializers.IntegerField(
+        allow_null=True, help_text="Survey answers in the period; null when suppressed."
+    )
+    suppressed = serializers.BooleanField()
+    score = serializers.FloatField(allow_null=True, help_text="0-100; null when suppressed.")
+    trend = serializers.CharField(allow_null=True, help_text="up, down, flat or null.")
+    delta = serializers.FloatField(allow_null=True)
+    barrier = serializers.CharField(allow_null=True, help_text="ADKAR barrier element or null.")
+    components = serializers.DictField(child=ReadinessComponentSerializer())
+    signals = serializers.DictField(child=ReadinessSignalSerializer())
+
+
+class TeamReadinessSerializer(_GroupReadinessFields):
+    team = serializers.CharField(help_text="Team slug.")
+    team_name = serializers.CharField()
+
+
+class OrganizationReadinessSerializer(_GroupReadinessFields):
+    organization = serializers.CharField(help_text="Organisation slug.")
+    organization_name = serializers.CharField()
+
+
+class OrgReadinessOutputSerializer(serializers.Serializer):
+    organization = OrganizationReadinessSerializer()
+    teams = TeamReadinessSerializer(many=True)
+    period = ReadinessPeriodSerializer()
+    min_group_size = serializers.IntegerField()
+
+
+class ReadinessQuerySerializer(serializers.Serializer):
+    # Parsed by hand (``period_param_parse``) so the 400 names the expected format.
+    period = serializers.CharField(required=False, allow_blank=True)
+    team = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+
+def _query(request: Request) -> tuple[str | None, str | None]:
+    query = ReadinessQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    team = (query.validated_data.get("team") or "").strip() or None
+    return query.validated_data.get("period"), team
+
+
+class OrgReadinessApi(APIView):
+    """Readiness of the organisation and each team for one survey period."""
+
+    @extend_schema(
+        operation_id="orgs_readiness_retrieve",
+        parameters=[ORG_SLUG_PARAMETER, PERIOD_PARAMETER, TEAM_PARAMETER],
+        responses={200: OrgReadinessOutputSerializer},
+        tags=["readiness"],
+    )
+    def get(self, request: Request, org_slug: str) -> Response:
+        access = org_access_get(user=request.user, org_slug=org_slug)
+        period_text, team = _query(request)
+        settings = checkin_settings_get(organization=access.organization)
+        report = readiness_report_get(
+            organization=access.organization,
+            period=period_param_parse(period_text, settings=settings),
+            at=timezone.now(),
+        )
+        data = report.as_dict(team=team)
+        return Response(OrgReadinessOutputSerializer(data).data)
+
+
+class ReadinessCommentSerializer(serializers.Serializer):
+    instrument = serializers.CharField()
+    question = serializers.CharField()
+    text = serializers.CharField(help_text="The question as asked.")
+    answers = serializers.ListField(child=serializers.CharField(), help_text="Sorted texts.")
+
+
+class _GroupCommentsFields(serializers.Serializer):
+    suppressed = serializers.BooleanField()
+    comments = ReadinessCommentSerializer(
+        many=True, required=False, help_text="Absent when suppressed."
+    )
+
+
+class TeamCommentsSerializer(_GroupCommentsFields):
+    team = serializers.CharField()
+    team_name = serializers.CharField()
+
+
+class OrganizationCommentsSerializer(_GroupCommentsFields):
+    organization = serializers.CharField()
+    organization_name = serializers.CharField()
+
+
+class OrgReadinessCommentsOutputSerializer(serializers.Serializer):
+    organization = OrganizationCommentsSerializer()
+    teams = TeamCommentsSerializer(many=True)
+    period = ReadinessPeriodSerializer()
+    min_free_text_group_size = serializers.IntegerField()
+
+
+class OrgReadinessCommentsApi(APIView):
+    """Free-text survey answers per group, without identity, above the free-text threshold."""
+
+    @extend_schema(
+        operation_id="orgs_readiness_comments_retrieve",
+        parameters=[ORG_SLUG_PARAMETER, PERIOD_PARAMETER, TEAM_PARAMETER],
+        responses={200: OrgReadinessCommentsOutputSerializer},
+        tags=["readiness"],
+    )
+    def get(self, request: Request, org_slug: str) -> Response:
+        access = org_access_get(user=request.user, org_slug=org_slug)
+        period_text, team = _query(request)
+        settings = checkin_settings_get(organization=access.organization)
+        data = readiness_comments_get(
+            organization=access.organization,
+            period=period_param_parse(period_text, settings=settings),
+            at=timezone.now(),
+        )
+        if team is not None:
+            rows = [row for row in data["teams"] if row["team"] == team]
+            if not rows:
+                message = f"No team with slug '{team}' in organisation '{org_slug}'."
+                raise ApplicationError(message, extra={"fields": {"team": [message]}})
+            data["teams"] = rows
+        return Response(data)
+
+
+class ReadinessSnapshotOutputSerializer(serializers.ModelSerializer):
+    team = serializers.SerializerMethodField(help_text="Team slug; null for the organisation.")
+    team_name = serializers.SerializerMethodField()
+    period = serializers.SerializerMethodField()
+    respondents = serializers.SerializerMethodField(help_text="Null when suppressed.")
+    trend = serializers.SerializerMethodField(help_text="up, down, flat or null.")
+    barrier = serializers.SerializerMethodField(help_text="ADKAR barrier element or null.")
+
+    class Meta:
+        model = ReadinessSnapshot
+        fields = [
+            "team",
+            "team_name",
+            "period",
+            "respondents",
+            "suppressed",
+            "score",
+            "trend",
+            "delta",
+            "barrier",
+            "computed_at",
+        ]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_team(self, row: ReadinessSnapshot) -> str | None:
+        return row.team.slug if row.team is not None else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_team_name(self, row: ReadinessSnapshot) -> str | None:
+        return row.team.name if row.team is not None else None
+
+    @extend_schema_field(ReadinessPeriodSerializer)
+    def get_period(self, row: ReadinessSnapshot) -> dict[str, str]:
+        return {"start": row.period_start.isoformat(), "end": row.period_end.isoformat()}
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_respondents(self, row: ReadinessSnapshot) -> int | None:
+        return None if row.suppressed else row.respondents
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_trend(self, row: ReadinessSnapshot) -> str | None:
+        return row.trend or None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_barrier(self, row: ReadinessSnapshot) -> str | None:
+        return row.barrier or None
+
+
+class ReadinessHistoryQuerySerializer(serializers.Serializer):
+    team = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    scope = serializers.ChoiceField(choices=["all", "organization"], default="all")
+
+
+class OrgReadinessHistoryApi(APIView):
+    """Stored nightly snapshots, newest period first: the leadership heat map's data."""
+
+    # Declared so that the schema shows the paginated shape.
+    pagination_class = ApiPagination
+
+    @extend_schema(
+        operation_id="orgs_readiness_history_list",
+        parameters=[ORG_SLUG_PARAMETER, TEAM_PARAMETER, SCOPE_PARAMETER],
+        responses=ReadinessSnapshotOutputSerializer(many=True),
+        tags=["readiness"],
+    )
+    def get(self, request: Request, org_slug: str) -> Response:
+        access = org_access_get(user=request.user, org_slug=org_slug)
+        query = ReadinessHistoryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        slug = (query.validated_data.get("team") or "").strip()
+        team = None
+        if slug:
+            team = Team.objects.filter(organization=access.organization, slug=slug).first()
+            if team is None:
+                message = f"No team with slug '{slug}' in organisation '{org_slug}'."
+                raise ApplicationError(message, extra={"fields": {"team": [message]}})
+        rows = readiness_history(
+            organization=access.organization,
+            team=team,
+            organization_only=query.validated_data["scope"] == "organization",
+        )
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=rows,
+            serializer_class=ReadinessSnapshotOutputSerializer,
+        )
