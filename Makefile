@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install browser run demo test check lint typecheck bench smoke clean
+.PHONY: install browser run demo test check lint typecheck imports bench smoke clean
 
 install: $(STAMP)
 
@@ -50,8 +50,8 @@ demo: install var
 test: install browser var
 	$(BIN)/python -m pytest
 
-## Lint and type-check.
-check: lint typecheck
+## Lint, type-check and check the import layers.
+check: lint typecheck imports
 
 lint: install
 	$(BIN)/ruff check .
@@ -59,6 +59,10 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy .
+
+## The layers of docs/architecture.md (import-linter contracts in pyproject.toml).
+imports: install
+	$(BIN)/lint-imports
 
 ## Timing goals: analyse a generated 5,000-team organisation, then load and analyse it from a file.
 bench: install var

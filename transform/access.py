@@ -153,14 +153,23 @@ def teams_managed_by(access: OrgAccess) -> QuerySet[Team]:
 
 @dataclass(frozen=True, slots=True)
 class ReadinessAccess:
-    """What of an organisation's readiness the caller may read: every team (``team_ids`` is
-    None) or only these; the organisation's own figure is shown to both."""
+    """What of an organisation's readiness the caller may read: every team (``team_slugs`` is
+    None) or only the teams with these slugs; the organisation's own figure is read by both."""
 
     org: OrgAccess
-    team_ids: frozenset[int] | None
+    team_slugs: frozenset[str] | None
 
-    def may_read_team(self, team_id: int) -> bool:
-        return self.team_ids is None or team_id in self.team_ids
+    def may_read_team(self, slug: str) -> bool:
+        return self.team_slugs is None or slug in self.team_slugs
+
+    def team_read_check(self, slug: str) -> None:
+        """Raises ``PermissionDeniedError`` for a team of the organisation the caller may not
+        read (an unknown slug is the caller's 400, decided where the teams are known)."""
+        if not self.may_read_team(slug):
+            raise PermissionDeniedError(
+                f"Engineering managers read the readiness of the teams they manage; '{slug}' is "
+                "not one of them."
+            )
 
 
 def readiness_access_get(*, user: User | AnonymousUser, org_slug: str) -> ReadinessAccess:
@@ -170,10 +179,10 @@ def readiness_access_get(*, user: User | AnonymousUser, org_slug: str) -> Readin
     anonymity rules on the whole organisation first, so a narrower view never shows more."""
     access = org_access_get(user=user, org_slug=org_slug)
     if may_see_oversight(access):
-        return ReadinessAccess(org=access, team_ids=None)
+        return ReadinessAccess(org=access, team_slugs=None)
     if Role.ENGINEERING_MANAGER in access.roles:
-        managed = frozenset(teams_managed_by(access).values_list("pk", flat=True))
-        return ReadinessAccess(org=access, team_ids=managed)
+        managed = frozenset(teams_managed_by(access).values_list("slug", flat=True))
+        return ReadinessAccess(org=access, team_slugs=managed)
     raise PermissionDeniedError(
         f"Only admins, change agents and leaders of '{access.organization.slug}' read its "
         "readiness; engineering managers read their own teams'."

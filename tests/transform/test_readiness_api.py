@@ -6,12 +6,13 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from teams.models import Organization, Role, Team
+from teams.models import Organization, Person, Role, Team
 from tests.factories import (
     OrganizationFactory,
     OrganizationRoleFactory,
@@ -20,6 +21,7 @@ from tests.factories import (
 from tests.transform.test_readiness_report import make_team, survey, westrum
 from transform.models import CheckinSettings, ReadinessSnapshot
 from transform.readiness.report import local_day
+from transform.readiness.services import readiness_nightly
 from transform.rhythm.periods import Period, survey_period
 
 pytestmark = pytest.mark.django_db
@@ -47,21 +49,72 @@ def web(organization: Organization) -> Team:
     return make_team(organization, "web", name="Web")
 
 
-@pytest.mark.parametrize("role", [r.value for r in Role])
-def test_every_role_in_the_organisation_reads_readiness(
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.CHANGE_AGENT, Role.LEADER])
+def test_admins_change_agents_and_leaders_read_every_teams_readiness(
+    organization: Organization, web: Team, role: str
+) -> None:
+    make_team(organization, "api")
+    survey(web, westrum(7, 7, 7, 7, 7), period=current_period(organization))
+    client = client_for(organization, role)
+
+    for path in ("", "comments/", "history/", "?team=api", "comments/?team=api"):
+        response = client.get(f"/api/v1/orgs/acme/readiness/{path}")
+        assert response.status_code == 200, (path, response.content)
+    body = client.get("/api/v1/orgs/acme/readiness/").json()
+    assert [row["team"] for row in body["teams"]] == ["api", "web"]
+    assert body["teams"][1]["score"] == 100.0
+    assert body["min_group_size"] == 5
+    assert body["period"] == current_period(organization).as_dict()
+    assert body["organization"]["organization"] == "acme"
+
+
+def test_an_engineering_manager_reads_only_the_teams_they_manage(
+    organization: Organization, web: Team
+) -> None:
+    make_team(organization, "api")
+    survey(web, westrum(7, 7, 7, 7, 7), period=current_period(organization))
+    readiness_nightly(at=timezone.now())
+    client = client_for(organization, Role.ENGINEERING_MANAGER)
+    manager = Person.objects.create(organization=organization, email="em@acme.test", name="EM")
+    manager.user = User.objects.get(organization_roles__organization=organization)
+    manager.save()
+    Team.objects.filter(pk=web.pk).update(manager=manager)
+
+    report = client.get("/api/v1/orgs/acme/readiness/").json()
+    comments = client.get("/api/v1/orgs/acme/readiness/comments/").json()
+    history = client.get("/api/v1/orgs/acme/readiness/history/").json()
+    refused = [
+        client.get(f"/api/v1/orgs/acme/readiness/{path}?team=api")
+        for path in ("", "comments/", "history/")
+    ]
+
+    assert [row["team"] for row in report["teams"]] == ["web"]
+    assert report["teams"][0]["score"] == 100.0
+    assert report["organization"]["organization"] == "acme"
+    assert [row["team"] for row in comments["teams"]] == ["web"]
+    assert {row["team"] for row in history["results"]} == {None, "web"}
+    assert [response.status_code for response in refused] == [403, 403, 403]
+    assert "teams they manage" in refused[0].json()["message"]
+
+
+@pytest.mark.parametrize("role", [Role.MEMBER, Role.ENGINEERING_MANAGER])
+def test_members_and_managers_of_no_team_read_no_teams_readiness(
     organization: Organization, web: Team, role: str
 ) -> None:
     survey(web, westrum(7, 7, 7, 7, 7), period=current_period(organization))
     client = client_for(organization, role)
 
-    for path in ("", "comments/", "history/"):
-        response = client.get(f"/api/v1/orgs/acme/readiness/{path}")
-        assert response.status_code == 200, (path, response.content)
-    body = client.get("/api/v1/orgs/acme/readiness/").json()
-    assert body["teams"][0]["score"] == 100.0
-    assert body["min_group_size"] == 5
-    assert body["period"] == current_period(organization).as_dict()
-    assert body["organization"]["organization"] == "acme"
+    responses = [
+        client.get(f"/api/v1/orgs/acme/readiness/{path}") for path in ("", "comments/", "history/")
+    ]
+
+    if role == Role.MEMBER:
+        assert [response.status_code for response in responses] == [403, 403, 403]
+        assert "Only admins, change agents and leaders" in responses[0].json()["message"]
+    else:
+        assert [response.status_code for response in responses] == [200, 200, 200]
+        assert responses[0].json()["teams"] == []
+        assert responses[1].json()["teams"] == []
 
 
 def test_someone_without_a_role_in_the_organisation_gets_404(
@@ -76,7 +129,7 @@ def test_someone_without_a_role_in_the_organisation_gets_404(
 
 
 def test_a_bad_period_is_a_400_naming_the_format(organization: Organization, web: Team) -> None:
-    client = client_for(organization, Role.MEMBER)
+    client = client_for(organization, Role.LEADER)
 
     for path in ("", "comments/"):
         response = client.get(f"/api/v1/orgs/acme/readiness/{path}?period=2027-13-01")
@@ -87,7 +140,7 @@ def test_a_bad_period_is_a_400_naming_the_format(organization: Organization, web
 
 
 def test_an_unknown_team_is_a_400_naming_the_team(organization: Organization, web: Team) -> None:
-    client = client_for(organization, Role.MEMBER)
+    client = client_for(organization, Role.LEADER)
 
     for path in ("", "comments/", "history/"):
         response = client.get(f"/api/v1/orgs/acme/readiness/{path}?team=nope")
@@ -100,7 +153,7 @@ def test_the_period_and_team_filters_pick_the_rows(organization: Organization, w
     make_team(organization, "api")
     period = current_period(organization)
     survey(web, westrum(7, 7, 7, 7, 7), period=period.previous())
-    client = client_for(organization, Role.MEMBER)
+    client = client_for(organization, Role.LEADER)
     day = (period.previous().start + dt.timedelta(days=3)).isoformat()
 
     body = client.get(f"/api/v1/orgs/acme/readiness/?period={day}&team=web").json()
@@ -116,7 +169,7 @@ def test_a_suppressed_team_reads_suppressed_without_numbers(
     organization: Organization, web: Team
 ) -> None:
     survey(web, westrum(1, 2, 3, 4), period=current_period(organization))
-    client = client_for(organization, Role.ENGINEERING_MANAGER)
+    client = client_for(organization, Role.LEADER)
 
     row = client.get("/api/v1/orgs/acme/readiness/?team=web").json()["teams"][0]
 
@@ -184,7 +237,7 @@ def test_comments_are_shown_from_ten_respondents_without_identity(
     web_texts = [f"web reason {n}" for n in range(10)]
     survey(web, [{"platform_satisfaction": 3}] * 10, period=period, answers=texts(*web_texts))
     survey(api, [{"platform_satisfaction": 3}] * 9, period=period, answers=texts(*["api"] * 9))
-    client = client_for(organization, Role.MEMBER)
+    client = client_for(organization, Role.LEADER)
 
     body = client.get("/api/v1/orgs/acme/readiness/comments/").json()
 
@@ -214,7 +267,7 @@ def test_comments_of_a_nine_person_organisation_stay_hidden(
     period = current_period(organization)
     answers = [{"platform-satisfaction": {"satisfaction": 3, "slows_you_down": "x"}}] * 9
     survey(web, [{"platform_satisfaction": 3}] * 9, period=period, answers=answers)
-    client = client_for(organization, Role.MEMBER)
+    client = client_for(organization, Role.LEADER)
 
     body = client.get("/api/v1/orgs/acme/readiness/comments/").json()
 

@@ -9,25 +9,24 @@ shape as transform/apis.py: every error body is ``{"message", "extra"}``, field 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import ORG_SLUG_PARAMETER, ApiPagination, paginated_response
+from core.api import ORG_SLUG_PARAMETER, ApiPagination, filtered, paginated_response
 from core.errors import ApplicationError
-from core.moments import moment_parse
 from core.parsers import SafeJSONParser
-from teams.models import Team
 from transform.access import org_get_for_management, org_get_for_oversight
 from transform.evidence import selectors, services
+from transform.evidence.filters import SignalEventFilter
 from transform.evidence.records import SignalEventsInvalid, problems_text
 from transform.models import SignalEvent, SignalEventKind
 
@@ -60,26 +59,6 @@ BATCH_EXAMPLE: list[dict[str, Any]] = [
         "mandated": False,
     },
 ]
-
-
-class MomentField(serializers.Field):
-    """A timezone-aware ISO 8601 date-time; a naive one is refused, not guessed."""
-
-    def to_internal_value(self, data: Any) -> dt.datetime:
-        try:
-            return moment_parse(str(data), naive="refuse")
-        except ValueError as exc:
-            raise serializers.ValidationError(str(exc)) from None
-
-    def to_representation(self, value: dt.datetime) -> str:
-        return value.isoformat()
-
-
-class SignalEventFilterSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=SignalEventKind.choices, required=False)
-    team = serializers.SlugField(max_length=100, required=False)
-    since = MomentField(required=False)
-    until = MomentField(required=False)
 
 
 class SignalEventOutputSerializer(serializers.Serializer):
@@ -142,23 +121,16 @@ def _records_of(body: Any) -> tuple[list[Any], bool]:
 class SignalEventListApi(APIView):
     """GET: the organisation's stored signal events; POST: ingest one record or a batch."""
 
-    # Declared so that the schema shows the paginated shape.
+    # Declared so that the schema shows the paginated shape and the filters.
     pagination_class = ApiPagination
     parser_classes = [SafeJSONParser]
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = SignalEventFilter
+    queryset = SignalEvent.objects.none()
 
     @extend_schema(
         operation_id="orgs_signal_events_list",
-        parameters=[
-            ORG_SLUG_PARAMETER,
-            OpenApiParameter("kind", OpenApiTypes.STR, enum=SignalEventKind.values),
-            OpenApiParameter(
-                "team",
-                OpenApiTypes.STR,
-                description="Team slug (first_deploy events: their subject team).",
-            ),
-            OpenApiParameter("since", OpenApiTypes.DATETIME, description="occurred_at >= since."),
-            OpenApiParameter("until", OpenApiTypes.DATETIME, description="occurred_at < until."),
-        ],
+        parameters=[ORG_SLUG_PARAMETER],
         responses=SignalEventOutputSerializer(many=True),
         tags=["signals"],
     )
@@ -166,28 +138,14 @@ class SignalEventListApi(APIView):
         access = org_get_for_oversight(
             user=request.user, org_slug=org_slug, action="read its signal events"
         )
-        serializer = SignalEventFilterSerializer(data=request.query_params)
-        serializer.is_valid(raise_exception=True)
-        filters = serializer.validated_data
-        team = None
-        if "team" in filters:
-            team = Team.objects.filter(
-                organization=access.organization, slug=filters["team"]
-            ).first()
-            if team is None:
-                message = f"No team '{filters['team']}' in organisation '{org_slug}'."
-                raise ApplicationError(message, extra={"fields": {"team": [message]}})
-        return paginated_response(
+        rows = filtered(
+            SignalEventFilter,
             request=request,
-            view=self,
-            queryset=selectors.signal_event_list(
-                organization=access.organization,
-                kind=filters.get("kind"),
-                team=team,
-                since=filters.get("since"),
-                until=filters.get("until"),
-            ),
-            serializer_class=SignalEventOutputSerializer,
+            queryset=selectors.signal_event_list(organization=access.organization),
+            organization=access.organization,
+        )
+        return paginated_response(
+            request=request, view=self, queryset=rows, serializer_class=SignalEventOutputSerializer
         )
 
     @extend_schema(

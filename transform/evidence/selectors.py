@@ -34,26 +34,13 @@ def chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
         yield values[start : start + CHUNK_SIZE]
 
 
-def signal_event_list(
-    *,
-    organization: Organization,
-    kind: str | None = None,
-    team: Team | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-) -> QuerySet[SignalEvent]:
-    """The organisation's events, oldest first: of ``kind``, listed under ``team`` (a first
-    deploy is listed under its subject team), with ``since <= occurred_at < until``."""
-    events = SignalEvent.objects.filter(organization=organization).select_related("team")
-    if kind is not None:
-        events = events.filter(kind=kind)
-    if team is not None:
-        events = events.filter(team=team)
-    if since is not None:
-        events = events.filter(occurred_at__gte=since)
-    if until is not None:
-        events = events.filter(occurred_at__lt=until)
-    return events.order_by("occurred_at", "id")
+def signal_event_list(*, organization: Organization) -> QuerySet[SignalEvent]:
+    """The organisation's events, oldest first, with their teams."""
+    return (
+        SignalEvent.objects.filter(organization=organization)
+        .select_related("team")
+        .order_by("occurred_at", "id")
+    )
 
 
 def signal_event_record(event: SignalEvent) -> dict[str, Any]:

@@ -8,17 +8,17 @@ Error bodies are ``{"message", "extra"}`` (transform/errors.py).
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import ApiPagination, paginated_response
-from core.errors import ApplicationError
+from core.api import ORG_SLUG_PARAMETER, ApiPagination, filtered, paginated_response
 from transform.access import org_get_for_management
 from transform.models import Delivery, DeliveryKind, DeliveryStatus
+from transform.outbox.filters import DeliveryFilter
 from transform.outbox.selectors import delivery_list
 
 
@@ -58,46 +58,18 @@ class DeliveryOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-def _choice(request: Request, name: str, choices: list[str]) -> str | None:
-    value = request.query_params.get(name) or None
-    if value is not None and value not in choices:
-        message = f"Unknown {name} '{value}'; one of: {', '.join(choices)}."
-        raise ApplicationError(message, extra={"fields": {name: [message]}})
-    return value
-
-
 class OrgDeliveryListApi(APIView):
     """The organisation's outbox, newest first (admins and change agents)."""
 
-    # Declared so that the schema shows the paginated shape.
+    # Declared so that the schema shows the paginated shape and the filters.
     pagination_class = ApiPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = DeliveryFilter
+    queryset = Delivery.objects.none()
 
     @extend_schema(
         operation_id="orgs_deliveries_list",
-        parameters=[
-            OpenApiParameter(
-                "org_slug",
-                OpenApiTypes.STR,
-                OpenApiParameter.PATH,
-                description="Organisation slug.",
-            ),
-            OpenApiParameter(
-                "status",
-                OpenApiTypes.STR,
-                OpenApiParameter.QUERY,
-                required=False,
-                enum=DeliveryStatus.values,
-                description="Only messages in this state.",
-            ),
-            OpenApiParameter(
-                "kind",
-                OpenApiTypes.STR,
-                OpenApiParameter.QUERY,
-                required=False,
-                enum=DeliveryKind.values,
-                description="Only messages of this kind.",
-            ),
-        ],
+        parameters=[ORG_SLUG_PARAMETER],
         responses=DeliveryOutputSerializer(many=True),
         tags=["deliveries"],
     )
@@ -105,10 +77,10 @@ class OrgDeliveryListApi(APIView):
         access = org_get_for_management(
             user=request.user, org_slug=org_slug, action="read the outbox"
         )
-        rows = delivery_list(
-            organization=access.organization,
-            status=_choice(request, "status", DeliveryStatus.values),
-            kind=_choice(request, "kind", DeliveryKind.values),
+        rows = filtered(
+            DeliveryFilter,
+            request=request,
+            queryset=delivery_list(organization=access.organization),
         )
         return paginated_response(
             request=request, view=self, queryset=rows, serializer_class=DeliveryOutputSerializer

@@ -21,16 +21,13 @@ def deliveries_due(*, at: dt.datetime) -> list[int]:
     return [pk for pk, _org in deliveries_due_rows(at=at)]
 
 
-def delivery_list(
-    *, organization: Organization, status: str | None = None, kind: str | None = None
-) -> QuerySet[Delivery]:
-    """The organisation's outbox, newest first, optionally by status and kind."""
-    rows = Delivery.objects.filter(organization=organization).select_related("recipient")
-    if status:
-        rows = rows.filter(status=status)
-    if kind:
-        rows = rows.filter(kind=kind)
-    return rows.order_by("-created_at", "-id")
+def delivery_list(*, organization: Organization) -> QuerySet[Delivery]:
+    """The organisation's outbox, newest first."""
+    return (
+        Delivery.objects.filter(organization=organization)
+        .select_related("recipient")
+        .order_by("-created_at", "-id")
+    )
 
 
 def claim_stale_before(at: dt.datetime) -> dt.datetime:

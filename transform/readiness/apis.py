@@ -1,13 +1,16 @@
 """Readiness API under /api/v1/ (reference: docs/readiness.md, "Stored results and the API").
 
-Every role in the organisation may read: what these endpoints return is aggregated and has
-passed the anonymity rules (transform/anonymity.py), decided on the whole organisation before
-the ``team`` filter is applied. Error bodies are ``{"message", "extra"}`` (transform/errors.py).
+Admins, change agents and leaders read every team; engineering managers the teams they manage
+and the organisation's figure; other roles get 403 (``transform.access.readiness_access_get``).
+What these endpoints return is aggregated and has passed the anonymity rules
+(``transform.readiness.anonymity``), decided on the whole organisation before any filter is
+applied. Error bodies are ``{"message", "extra"}``.
 """
 
 from __future__ import annotations
 
 from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -15,11 +18,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import ORG_SLUG_PARAMETER, ApiPagination, paginated_response
+from core.api import ORG_SLUG_PARAMETER, ApiPagination, filtered, paginated_response
 from core.errors import ApplicationError
-from teams.models import Team
-from transform.access import org_access_get
+from transform.access import readiness_access_get
 from transform.models import ReadinessSnapshot
+from transform.readiness.filters import ReadinessHistoryFilter
 from transform.readiness.selectors import (
     PERIOD_FORMAT_HELP,
     period_param_parse,
@@ -42,15 +45,6 @@ TEAM_PARAMETER = OpenApiParameter(
     OpenApiParameter.QUERY,
     required=False,
     description="Only this team (slug). An unknown slug is a 400.",
-)
-SCOPE_PARAMETER = OpenApiParameter(
-    "scope",
-    OpenApiTypes.STR,
-    OpenApiParameter.QUERY,
-    required=False,
-    enum=["all", "organization"],
-    description="all (default): the organisation's rows and every team's; organization: only "
-    "the organisation's. Ignored with team.",
 )
 
 
@@ -127,15 +121,18 @@ class OrgReadinessApi(APIView):
         tags=["readiness"],
     )
     def get(self, request: Request, org_slug: str) -> Response:
-        access = org_access_get(user=request.user, org_slug=org_slug)
+        access = readiness_access_get(user=request.user, org_slug=org_slug)
+        organization = access.org.organization
         period_text, team = _query(request)
-        settings = checkin_settings_get(organization=access.organization)
+        settings = checkin_settings_get(organization=organization)
         report = readiness_report_get(
-            organization=access.organization,
+            organization=organization,
             period=period_param_parse(period_text, settings=settings),
             at=timezone.now(),
         )
-        data = report.as_dict(team=team)
+        data = report.as_dict(team=team, team_slugs=access.team_slugs)
+        if team is not None:
+            access.team_read_check(team)
         return Response(OrgReadinessOutputSerializer(data).data)
 
 
@@ -180,11 +177,12 @@ class OrgReadinessCommentsApi(APIView):
         tags=["readiness"],
     )
     def get(self, request: Request, org_slug: str) -> Response:
-        access = org_access_get(user=request.user, org_slug=org_slug)
+        access = readiness_access_get(user=request.user, org_slug=org_slug)
+        organization = access.org.organization
         period_text, team = _query(request)
-        settings = checkin_settings_get(organization=access.organization)
+        settings = checkin_settings_get(organization=organization)
         data = readiness_comments_get(
-            organization=access.organization,
+            organization=organization,
             period=period_param_parse(period_text, settings=settings),
             at=timezone.now(),
         )
@@ -193,7 +191,9 @@ class OrgReadinessCommentsApi(APIView):
             if not rows:
                 message = f"No team with slug '{team}' in organisation '{org_slug}'."
                 raise ApplicationError(message, extra={"fields": {"team": [message]}})
+            access.team_read_check(team)
             data["teams"] = rows
+        data["teams"] = [row for row in data["teams"] if access.may_read_team(row["team"])]
         return Response(data)
 
 
@@ -245,38 +245,33 @@ class ReadinessSnapshotOutputSerializer(serializers.ModelSerializer):
         return row.barrier or None
 
 
-class ReadinessHistoryQuerySerializer(serializers.Serializer):
-    team = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    scope = serializers.ChoiceField(choices=["all", "organization"], default="all")
-
-
 class OrgReadinessHistoryApi(APIView):
     """Stored nightly snapshots, newest period first: the leadership heat map's data."""
 
-    # Declared so that the schema shows the paginated shape.
+    # Declared so that the schema shows the paginated shape and the filters.
     pagination_class = ApiPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ReadinessHistoryFilter
+    queryset = ReadinessSnapshot.objects.none()
 
     @extend_schema(
         operation_id="orgs_readiness_history_list",
-        parameters=[ORG_SLUG_PARAMETER, TEAM_PARAMETER, SCOPE_PARAMETER],
+        parameters=[ORG_SLUG_PARAMETER],
         responses=ReadinessSnapshotOutputSerializer(many=True),
         tags=["readiness"],
     )
     def get(self, request: Request, org_slug: str) -> Response:
-        access = org_access_get(user=request.user, org_slug=org_slug)
-        query = ReadinessHistoryQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        slug = (query.validated_data.get("team") or "").strip()
-        team = None
-        if slug:
-            team = Team.objects.filter(organization=access.organization, slug=slug).first()
-            if team is None:
-                message = f"No team with slug '{slug}' in organisation '{org_slug}'."
-                raise ApplicationError(message, extra={"fields": {"team": [message]}})
-        rows = readiness_history(
-            organization=access.organization,
-            team=team,
-            organization_only=query.validated_data["scope"] == "organization",
+        access = readiness_access_get(user=request.user, org_slug=org_slug)
+        team = request.query_params.get("team")
+        if team:
+            access.team_read_check(team)
+        rows = filtered(
+            ReadinessHistoryFilter,
+            request=request,
+            queryset=readiness_history(
+                organization=access.org.organization, team_slugs=access.team_slugs
+            ),
+            organization=access.org.organization,
         )
         return paginated_response(
             request=request,

@@ -131,10 +131,13 @@ class ReadinessReport:
     def team(self, slug: str) -> GroupReadiness | None:
         return next((g for g in self.teams if g.team is not None and g.team.slug == slug), None)
 
-    def as_dict(self, *, team: str | None = None) -> dict[str, Any]:
-        """The API shape; ``team`` keeps only that team's row (suppression is already decided on
-        the whole organisation, so filtering cannot reveal anything). Raises ApplicationError
-        for a team the organisation does not have."""
+    def as_dict(
+        self, *, team: str | None = None, team_slugs: frozenset[str] | None = None
+    ) -> dict[str, Any]:
+        """The API shape; ``team`` keeps only that team's row and ``team_slugs`` (when not None)
+        only those teams' rows (suppression is already decided on the whole organisation, so
+        filtering cannot reveal anything). Raises ApplicationError for a team the organisation
+        does not have."""
         groups = self.teams
         if team is not None:
             found = self.team(team)
@@ -142,6 +145,8 @@ class ReadinessReport:
                 message = f"No team with slug '{team}' in organisation '{self.organization.slug}'."
                 raise ApplicationError(message, extra={"fields": {"team": [message]}})
             groups = (found,)
+        if team_slugs is not None:
+            groups = tuple(g for g in groups if g.team is not None and g.team.slug in team_slugs)
         return {
             "organization": {
                 "organization": self.organization.slug,

@@ -9,7 +9,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any, Final
 
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from core.errors import ApplicationError
 from playbooks.criteria import SignalLookup, SignalReading
@@ -249,15 +249,13 @@ def readiness_comments_get(
 
 
 def readiness_history(
-    *, organization: Organization, team: Team | None = None, organization_only: bool = False
+    *, organization: Organization, team_slugs: frozenset[str] | None = None
 ) -> QuerySet[ReadinessSnapshot]:
     """Stored snapshots, newest period first, the organisation's row before its teams' (by slug);
-    only ``team``'s with a team, only the organisation's with ``organization_only``."""
+    with ``team_slugs``, only the organisation's rows and those teams'."""
     rows = ReadinessSnapshot.objects.filter(organization=organization).select_related("team")
-    if team is not None:
-        rows = rows.filter(team=team)
-    elif organization_only:
-        rows = rows.filter(team__isnull=True)
+    if team_slugs is not None:
+        rows = rows.filter(Q(team__isnull=True) | Q(team__slug__in=team_slugs))
     return rows.order_by("-period_start", F("team__slug").asc(nulls_first=True), "id")
 
 

@@ -1,0 +1,67 @@
+"""Query-string filters of the signal events list (documented in the OpenAPI schema)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+
+from core.api import SlugFilter
+from core.errors import ApplicationError
+from core.moments import moment_parse
+from teams.models import Organization, Team
+from transform.models import SignalEvent, SignalEventKind
+
+
+class AwareMomentField(forms.Field):
+    """An ISO 8601 date-time with a time zone offset; a naive one is refused, never guessed."""
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        if value in self.empty_values:
+            return None
+        try:
+            return moment_parse(str(value), naive="refuse")
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class AwareMomentFilter(django_filters.Filter):
+    field_class = AwareMomentField
+
+
+class SignalEventFilter(django_filters.FilterSet):
+    """``kind``, ``team`` (a slug of the organisation: an unknown one is a 400 naming it; a first
+    deploy is listed under its subject team), ``since <= occurred_at < until``."""
+
+    kind = django_filters.ChoiceFilter(choices=SignalEventKind.choices)
+    team = SlugFilter(
+        method="filter_team",
+        max_length=100,
+        help_text="Team slug (first_deploy events: their subject team).",
+    )
+    since = AwareMomentFilter(
+        field_name="occurred_at", lookup_expr="gte", help_text="occurred_at >= since."
+    )
+    until = AwareMomentFilter(
+        field_name="occurred_at", lookup_expr="lt", help_text="occurred_at < until."
+    )
+
+    class Meta:
+        model = SignalEvent
+        fields = ["kind", "team", "since", "until"]
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+
+    def filter_team(
+        self, queryset: QuerySet[SignalEvent], name: str, value: str
+    ) -> QuerySet[SignalEvent]:
+        team = Team.objects.filter(organization=self.organization, slug=value).first()
+        if team is None:
+            message = f"No team '{value}' in organisation '{self.organization.slug}'."
+            raise ApplicationError(message, extra={"fields": {"team": [message]}})
+        return queryset.filter(team=team)
