@@ -100,11 +100,6 @@ EXPORT_EXTENSIONS: dict[str, str] = {
     "backstage": "yaml",
 }
 
-# Two choice sets share the field name "role" (membership roles and organisation roles). Declared
-# as enums in both input and output serializers, drf-spectacular cannot name them without an
-# ENUM_NAME_OVERRIDES setting and warns; so responses carry them as documented strings and only the
-# input serializers declare the enums.
-ROLE_OUTPUT_HELP = "One of: "
 
 
 class AsOfField(serializers.Field):
@@ -170,15 +165,11 @@ class OrgScopedViewSet(viewsets.GenericViewSet):
 
 
 class OrganizationOutputSerializer(serializers.ModelSerializer):
-    # Role values are plain strings in responses: as enums they would collide in the schema with
-    # the membership "role" enum (see ROLE_OUTPUT_HELP).
     roles = serializers.ListField(
         source="caller_roles",
-        child=serializers.CharField(),
+        child=serializers.ChoiceField(choices=Role.choices),
         read_only=True,
-        help_text="The roles the caller holds in this organisation: "
-        + ", ".join(Role.values)
-        + ".",
+        help_text="The roles the caller holds in this organisation.",
     )
 
     class Meta:
@@ -439,9 +430,6 @@ class MembershipOutputSerializer(serializers.ModelSerializer):
     person: serializers.PrimaryKeyRelatedField[Person] = serializers.PrimaryKeyRelatedField(
         read_only=True, help_text="Person id."
     )
-    role = serializers.CharField(
-        read_only=True, help_text=ROLE_OUTPUT_HELP + ", ".join(MembershipRole.values) + "."
-    )
     person_email = serializers.EmailField(source="person.email", read_only=True)
     team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True, help_text="Team slug."
@@ -681,9 +669,6 @@ class InteractionViewSet(TeamTopologyViewSet):
 class OrganizationRoleOutputSerializer(serializers.ModelSerializer):
     user: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True
-    )
-    role = serializers.CharField(
-        read_only=True, help_text=ROLE_OUTPUT_HELP + ", ".join(Role.values) + "."
     )
 
     class Meta:

@@ -237,9 +237,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set, whichever field uses it (several fields share "role", "status"
+    # and "kind"), so responses carry typed enums.
     "ENUM_NAME_OVERRIDES": {
         "OrganizationRoleEnum": "teams.models.Role",
         "MembershipRoleEnum": "teams.models.MembershipRole",
+        "MilestoneStatusEnum": "transform.models.MilestoneStatus",
+        "MilestoneEventKindEnum": "transform.models.EventKind",
+        "DeliveryStatusEnum": "transform.models.DeliveryStatus",
+        "DeliveryKindEnum": "transform.models.DeliveryKind",
+        "SignalEventKindEnum": "transform.models.SignalEventKind",
+        "CheckInKindEnum": "transform.models.CheckInKind",
+        "ChannelEnum": "transform.models.Channel",
     },
 }
 

@@ -26,6 +26,7 @@ from transform.plans.selectors import (
     no_signals,
     transformation_plan_get,
 )
+from transform.plans.serializers import plan_report_data
 from transform.plans.services import milestone_transition
 from transform.readiness.report import local_day
 from transform.readiness.selectors import signal_lookup_get
@@ -131,8 +132,10 @@ def test_the_plan_report_shows_signal_results_and_an_explicit_lookup_still_wins(
 ) -> None:
     survey(web, westrum(6, 6, 6, 6, 6), period=now_period(organization))
 
-    plan = transformation_plan_get(transformation=milestone.transformation)
-    without = transformation_plan_get(transformation=milestone.transformation, signals=no_signals)
+    plan = plan_report_data(transformation_plan_get(transformation=milestone.transformation))
+    without = plan_report_data(
+        transformation_plan_get(transformation=milestone.transformation, signals=no_signals)
+    )
 
     assert plan["milestones"][0]["exit_criteria"][0]["status"] == "pass"
     assert without["milestones"][0]["exit_criteria"][0]["status"] == "unknown"

@@ -30,7 +30,6 @@ from transform.evidence.filters import SignalEventFilter
 from transform.evidence.records import SignalEventsInvalid, problems_text
 from transform.models import SignalEvent, SignalEventKind
 
-KIND_HELP = "One of: " + ", ".join(SignalEventKind.values) + "."
 MOMENT_HELP = "ISO 8601 date-time with a time zone offset, e.g. 2026-03-02T14:30:00Z."
 # The request examples of the schema (a test keeps them valid: they are what people copy first).
 DEPLOY_EXAMPLE: dict[str, Any] = {
@@ -65,7 +64,7 @@ class SignalEventOutputSerializer(serializers.Serializer):
     """A stored event in the record format, plus when it was last ingested. Kind fields appear
     only for their kind; ``team`` is absent for first_deploy events."""
 
-    kind = serializers.CharField(help_text=KIND_HELP)
+    kind = serializers.ChoiceField(choices=SignalEventKind.choices)
     id = serializers.CharField(help_text="The event's id in its source system.")
     team = serializers.CharField(allow_null=True, required=False, help_text="Team slug.")
     occurred_at = serializers.CharField(help_text=MOMENT_HELP + " Shown in UTC.")

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from core.api import ORG_SLUG_PARAMETER, ApiPagination, filtered, paginated_response
 from transform.access import org_get_for_management
-from transform.models import Delivery, DeliveryKind, DeliveryStatus
+from transform.models import Delivery
 from transform.outbox.filters import DeliveryFilter
 from transform.outbox.selectors import delivery_list
 
@@ -28,13 +28,6 @@ class DeliveryOutputSerializer(serializers.ModelSerializer):
     checkin = serializers.IntegerField(
         source="checkin_id", read_only=True, allow_null=True, help_text="Check-in id, if any."
     )
-    kind = serializers.CharField(
-        read_only=True, help_text="One of: " + ", ".join(DeliveryKind.values)
-    )
-    status = serializers.CharField(
-        read_only=True, help_text="One of: " + ", ".join(DeliveryStatus.values)
-    )
-    channel = serializers.CharField(read_only=True, help_text="email or webhook.")
     last_error = serializers.CharField(
         read_only=True,
         help_text='Why the last attempt failed; "skipped: ..." when not sent on purpose.',

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,13 +31,17 @@ from transform.access import (
     transformation_get_for_user,
 )
 from transform.models import (
-    Milestone,
     MilestoneChange,
     MilestoneEvent,
     MilestoneStatus,
     Transformation,
 )
 from transform.plans import selectors, services
+from transform.plans.serializers import (
+    MilestoneOutputSerializer,
+    PlanReportSerializer,
+    plan_report_data,
+)
 
 TRANSFORMATION_ID_PARAMETER = OpenApiParameter(
     "transformation_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Transformation id."
@@ -45,8 +49,6 @@ TRANSFORMATION_ID_PARAMETER = OpenApiParameter(
 MILESTONE_ID_PARAMETER = OpenApiParameter(
     "milestone_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Milestone id."
 )
-
-STATUS_HELP = "One of: " + ", ".join(MilestoneStatus.values) + "."
 
 
 class TransformationOutputSerializer(serializers.ModelSerializer):
@@ -100,74 +102,11 @@ class TransformationStartInputSerializer(serializers.Serializer):
     )
 
 
-class OverrideSerializer(serializers.Serializer):
-    reason = serializers.CharField()
-    by = serializers.CharField(allow_null=True, help_text="Username of the leader or admin.")
-    at = serializers.DateTimeField(allow_null=True)
-
-
-class MilestoneOutputSerializer(serializers.ModelSerializer):
-    transformation = serializers.IntegerField(source="transformation_id", read_only=True)
-    playbook = serializers.CharField(source="playbook.key", read_only=True)
-    playbook_version = serializers.IntegerField(source="playbook.version", read_only=True)
-    owner = PersonBriefSerializer(read_only=True)
-    depends_on = serializers.SerializerMethodField()
-    override = serializers.SerializerMethodField()
-    # Statuses are plain strings in responses: as enums, the same choice set would get several
-    # names in the schema (status, from_status, to_status, and the transition input's "to").
-    status = serializers.CharField(read_only=True, help_text=STATUS_HELP)
-
-    class Meta:
-        model = Milestone
-        fields = [
-            "id",
-            "transformation",
-            "key",
-            "source_key",
-            "playbook",
-            "playbook_version",
-            "phase_key",
-            "phase_title",
-            "title",
-            "why",
-            "how",
-            "duration_days",
-            "owner_role",
-            "owner",
-            "checkin_every_days",
-            "exit_criteria",
-            "depends_on",
-            "status",
-            "status_reason",
-            "started_on",
-            "done_on",
-            "reported_due",
-            "planned_start",
-            "planned_due",
-            "forecast_start",
-            "forecast_due",
-            "slack_days",
-            "critical",
-            "override",
-            "created_at",
-            "updated_at",
-        ]
-
-    def get_depends_on(self, milestone: Milestone) -> list[str]:
-        return [dependency.key for dependency in milestone.depends_on.all()]
-
-    @extend_schema_field(OverrideSerializer(allow_null=True))
-    def get_override(self, milestone: Milestone) -> dict[str, Any] | None:
-        return selectors.milestone_override_get(milestone=milestone)
-
-
 class MilestoneEventOutputSerializer(serializers.ModelSerializer):
     milestone = serializers.IntegerField(source="milestone_id", read_only=True)
     actor = serializers.SerializerMethodField(
         help_text="Username of who made the change; null from the command line."
     )
-    from_status = serializers.CharField(read_only=True, help_text=STATUS_HELP + " Or empty.")
-    to_status = serializers.CharField(read_only=True, help_text=STATUS_HELP + " Or empty.")
 
     class Meta:
         model = MilestoneEvent
@@ -280,12 +219,13 @@ class TransformationPlanApi(APIView):
     @extend_schema(
         operation_id="transformations_plan_retrieve",
         parameters=[TRANSFORMATION_ID_PARAMETER],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: PlanReportSerializer},
         tags=["transformations"],
     )
     def get(self, request: Request, transformation_id: int) -> Response:
         access = transformation_get_for_user(user=request.user, transformation_id=transformation_id)
-        return Response(selectors.transformation_plan_get(transformation=access.transformation))
+        report = selectors.transformation_plan_get(transformation=access.transformation)
+        return Response(plan_report_data(report))
 
 
 class TransformationMilestoneListApi(APIView):

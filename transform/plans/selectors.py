@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
@@ -168,71 +169,35 @@ def milestone_criteria_evaluate(
     return by_milestone
 
 
-def _person_brief(person: Person | None) -> dict[str, Any] | None:
-    if person is None:
-        return None
-    return {"id": person.pk, "email": person.email, "name": person.name}
+@dataclass(frozen=True, slots=True)
+class PlanReport:
+    """A transformation's plan as it stands: its playbooks, its milestones in plan order (with
+    owners and dependencies) and each milestone's exit-criteria results by milestone id. JSON:
+    ``transform.plans.serializers.plan_report_data``."""
 
-
-def _iso(day: dt.date | None) -> str | None:
-    return day.isoformat() if day else None
+    transformation: Transformation
+    playbooks: list[Playbook]
+    milestones: list[Milestone]
+    criteria: dict[int, list[CriterionResult]]
 
 
 def transformation_plan_get(
     *, transformation: Transformation, signals: SignalLookup | None = None
-) -> dict[str, Any]:
-    """The plan report (shape: docs/transformations.md), as JSON-ready values.
+) -> PlanReport:
+    """The plan report (shape: docs/transformations.md).
 
     A fixed number of queries whatever the number of milestones: the playbooks, the milestones
     with owners and dependencies, and one organisation snapshot for every exit criterion.
     """
     milestones = list(milestone_list(transformation=transformation))
-    playbooks = list(transformation.playbooks.order_by("key", "version"))
-    criteria = milestone_criteria_evaluate(
-        organization=transformation.organization, milestones=milestones, signals=signals
+    return PlanReport(
+        transformation=transformation,
+        playbooks=list(transformation.playbooks.order_by("key", "version")),
+        milestones=milestones,
+        criteria=milestone_criteria_evaluate(
+            organization=transformation.organization, milestones=milestones, signals=signals
+        ),
     )
-    return {
-        "id": transformation.pk,
-        "organization": transformation.organization.slug,
-        "title": transformation.title,
-        "start_date": _iso(transformation.start_date),
-        "planned_end": _iso(transformation.planned_end),
-        "forecast_end": _iso(transformation.forecast_end),
-        "critical_path": list(transformation.critical_path),
-        "lead_change_agent": _person_brief(transformation.lead_change_agent),
-        "sponsor": _person_brief(transformation.sponsor),
-        "playbooks": [
-            {"key": playbook.key, "version": playbook.version, "title": playbook.title}
-            for playbook in playbooks
-        ],
-        "milestones": [
-            {
-                "id": milestone.pk,
-                "key": milestone.key,
-                "title": milestone.title,
-                "playbook": milestone.playbook.key,
-                "phase": milestone.phase_key,
-                "phase_title": milestone.phase_title,
-                "owner_role": milestone.owner_role,
-                "owner": _person_brief(milestone.owner),
-                "status": milestone.status,
-                "status_reason": milestone.status_reason,
-                "duration_days": milestone.duration_days,
-                "planned_start": _iso(milestone.planned_start),
-                "planned_due": _iso(milestone.planned_due),
-                "forecast_start": _iso(milestone.forecast_start),
-                "forecast_due": _iso(milestone.forecast_due),
-                "started_on": _iso(milestone.started_on),
-                "done_on": _iso(milestone.done_on),
-                "depends_on": [dependency.key for dependency in milestone.depends_on.all()],
-                "slack_days": milestone.slack_days,
-                "critical": milestone.critical,
-                "exit_criteria": [result.as_dict() for result in criteria[milestone.pk]],
-                "override": milestone_override_get(milestone=milestone),
-            }
-            for milestone in milestones
-        ],
-    }
 
 
 def milestone_override_get(*, milestone: Milestone) -> dict[str, Any] | None:

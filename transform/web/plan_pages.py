@@ -51,6 +51,7 @@ from transform.access import (
 )
 from transform.models import Milestone, MilestoneStatus
 from transform.plans import selectors, services
+from transform.plans.serializers import plan_report_data
 from transform.plans.services import ALLOWED_TRANSITIONS
 from transform.readiness.selectors import readiness_report_get
 from transform.rhythm.links import checkin_token
@@ -219,7 +220,7 @@ def _plan_page(
     found = transformation_get_for_user(
         user=request.user, transformation_id=transformation_id, organization=access.organization
     )
-    plan = selectors.transformation_plan_get(transformation=found.transformation)
+    plan = plan_report_data(selectors.transformation_plan_get(transformation=found.transformation))
     today = timezone.localdate()
     return render(
         request,

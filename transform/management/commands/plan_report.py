@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.errors import NotFoundError
 from transform.plans.selectors import transformation_get, transformation_plan_get
+from transform.plans.serializers import plan_report_data
 
 
 class Command(BaseCommand):
@@ -28,7 +29,7 @@ class Command(BaseCommand):
             transformation = transformation_get(transformation_id=options["id"])
         except NotFoundError as exc:
             raise CommandError(exc.message) from None
-        plan = transformation_plan_get(transformation=transformation)
+        plan = plan_report_data(transformation_plan_get(transformation=transformation))
         if options["format"] == "json":
             self.stdout.write(json.dumps(plan, indent=2, ensure_ascii=False))
         else:
