@@ -101,7 +101,6 @@ EXPORT_EXTENSIONS: dict[str, str] = {
 }
 
 
-
 class AsOfField(serializers.Field):
     """A date (end of that day, UTC) or an ISO 8601 date-time (UTC without an offset)."""
 

@@ -11,13 +11,11 @@ django-simple-history: in a request, its middleware supplies the user.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
-from simple_history.models import HistoricalRecords
 
 from core.errors import ApplicationError, ConflictError
 from teams.analysis import AnalysisThresholds, InvalidThresholdsError
@@ -86,8 +84,10 @@ def _validate(instance: models.Model) -> None:
         raise _validation_error(f"The {instance._meta.verbose_name} is not valid.", errors)
 
 
-def _save(instance: _M) -> _M:
-    """Validate and save ``instance``; a constraint lost to a concurrent write is a 400, not a 500."""
+def _save(instance: _M, *, history_user: User | None = None) -> _M:
+    """Validate and save ``instance``; a constraint lost to a concurrent write is a 400, not a 500.
+    ``history_user`` is who its history row names (default: the request's user)."""
+    _history_user_set(instance, history_user)
     _validate(instance)
     try:
         # A savepoint, so that on PostgreSQL the surrounding transaction stays usable.
@@ -103,6 +103,14 @@ def _save(instance: _M) -> _M:
             {field: ["This value conflicts with an existing row; reload and try again."]},
         ) from exc
     return instance
+
+
+def _history_user_set(instance: models.Model, user: User | None) -> None:
+    # django-simple-history's documented way to name the user of a change made outside a
+    # request (a command, a task): the instance's ``_history_user``; inside a request its
+    # middleware supplies the request's user.
+    if user is not None:
+        instance._history_user = user  # type: ignore[attr-defined]
 
 
 def _update(instance: _M, *, data: Mapping[str, Any], fields: Iterable[str]) -> _M:
@@ -182,6 +190,7 @@ def team_create(
     description: str = "",
     unit: OrgUnit | None = None,
     manager: Person | None = None,
+    history_user: User | None = None,
 ) -> Team:
     _check_same_organization(organization, unit=unit, manager=manager)
     return _save(
@@ -194,7 +203,8 @@ def team_create(
             description=description,
             unit=unit,
             manager=manager,
-        )
+        ),
+        history_user=history_user,
     )
 
 
@@ -248,6 +258,7 @@ def membership_create(
     team: Team,
     role: str = "member",
     allocation_percent: int = 100,
+    history_user: User | None = None,
 ) -> Membership:
     _check_same_organization(organization, person=person, team=team)
     return _save(
@@ -257,7 +268,8 @@ def membership_create(
             team=team,
             role=role,
             allocation_percent=allocation_percent,
-        )
+        ),
+        history_user=history_user,
     )
 
 
@@ -276,10 +288,18 @@ def membership_delete(*, membership: Membership) -> None:
 
 @transaction.atomic
 def serves_link_create(
-    *, organization: Organization, person: Person, team: Team, note: str = ""
+    *,
+    organization: Organization,
+    person: Person,
+    team: Team,
+    note: str = "",
+    history_user: User | None = None,
 ) -> ServesLink:
     _check_same_organization(organization, person=person, team=team)
-    return _save(ServesLink(organization=organization, person=person, team=team, note=note))
+    return _save(
+        ServesLink(organization=organization, person=person, team=team, note=note),
+        history_user=history_user,
+    )
 
 
 @transaction.atomic
@@ -306,6 +326,7 @@ def interaction_create(
     expected_end: Any = None,
     severity: str = "",
     note: str = "",
+    history_user: User | None = None,
 ) -> Interaction:
     _check_same_organization(organization, source=source, target=target)
     return _save(
@@ -318,7 +339,8 @@ def interaction_create(
             expected_end=expected_end,
             severity=severity,
             note=note,
-        )
+        ),
+        history_user=history_user,
     )
 
 
@@ -415,112 +437,101 @@ def topology_changes_enact(
     if diff.empty:
         return diff
 
-    # simple_history takes the history user from the current request (its middleware); outside
-    # a request (commands, tasks) there is none, so stand one in for the duration.
-    context = HistoricalRecords.context
-    previous_request = getattr(context, "request", None)
-    if user is not None:
-        context.request = SimpleNamespace(user=user)
-    try:
-        units = {unit.slug: unit for unit in OrgUnit.objects.filter(organization=organization)}
-        people = {
-            person.email: person for person in Person.objects.filter(organization=organization)
-        }
-        teams = {team.slug: team for team in Team.objects.filter(organization=organization)}
-        memberships = {
-            (row.team.slug, row.person.email): row
-            for row in Membership.objects.filter(organization=organization).select_related(
-                "team", "person"
-            )
-        }
-        serves = {
-            (row.team.slug, row.person.email): row
-            for row in ServesLink.objects.filter(organization=organization).select_related(
-                "team", "person"
-            )
-        }
-        interactions = {
-            (row.source.slug, row.target.slug, row.mode): row
-            for row in Interaction.objects.filter(organization=organization).select_related(
-                "source", "target"
-            )
+    units = {unit.slug: unit for unit in OrgUnit.objects.filter(organization=organization)}
+    people = {person.email: person for person in Person.objects.filter(organization=organization)}
+    teams = {team.slug: team for team in Team.objects.filter(organization=organization)}
+    memberships = {
+        (row.team.slug, row.person.email): row
+        for row in Membership.objects.filter(organization=organization).select_related(
+            "team", "person"
+        )
+    }
+    serves = {
+        (row.team.slug, row.person.email): row
+        for row in ServesLink.objects.filter(organization=organization).select_related(
+            "team", "person"
+        )
+    }
+    interactions = {
+        (row.source.slug, row.target.slug, row.mode): row
+        for row in Interaction.objects.filter(organization=organization).select_related(
+            "source", "target"
+        )
+    }
+
+    for row in [*teams.values(), *memberships.values(), *serves.values(), *interactions.values()]:
+        _history_user_set(row, user)
+
+    def team_values(node: TeamNode) -> dict[str, Any]:
+        return {
+            "name": node.name,
+            "type": node.type,
+            "specialty": node.specialty,
+            "description": node.description,
+            "unit": units[node.unit] if node.unit else None,
+            "manager": people[node.manager] if node.manager else None,
         }
 
-        def team_values(node: TeamNode) -> dict[str, Any]:
-            return {
-                "name": node.name,
-                "type": node.type,
-                "specialty": node.specialty,
-                "description": node.description,
-                "unit": units[node.unit] if node.unit else None,
-                "manager": people[node.manager] if node.manager else None,
-            }
-
-        for node in diff.teams_created:
-            teams[node.slug] = team_create(
-                organization=organization, slug=node.slug, **team_values(node)
-            )
-        for node in diff.teams_updated:
-            team_update(team=teams[node.slug], data=team_values(node))
-        for membership in diff.memberships_deleted:
-            membership_delete(membership=memberships[(membership.team, membership.person)])
-        for link in diff.serves_deleted:
-            serves_link_delete(serves_link=serves[(link.team, link.person)])
-        for edge in diff.interactions_deleted:
-            interaction_delete(interaction=interactions[(edge.source, edge.target, edge.mode)])
-        for update in diff.interactions_updated:
-            old, new = update.before, update.after
-            interaction_update(
-                interaction=interactions[(old.source, old.target, old.mode)],
-                data={
-                    "mode": new.mode,
-                    "severity": new.severity,
-                    "since": new.since,
-                    "expected_end": new.expected_end,
-                    "note": new.note,
-                },
-            )
-        for membership in diff.memberships_updated:
-            membership_update(
-                membership=memberships[(membership.team, membership.person)],
-                data={"role": membership.role, "allocation_percent": membership.allocation_percent},
-            )
-        for link in diff.serves_updated:
-            serves_link_update(
-                serves_link=serves[(link.team, link.person)], data={"note": link.note}
-            )
-        for membership in diff.memberships_created:
-            membership_create(
-                organization=organization,
-                person=people[membership.person],
-                team=teams[membership.team],
-                role=membership.role,
-                allocation_percent=membership.allocation_percent,
-            )
-        for link in diff.serves_created:
-            serves_link_create(
-                organization=organization,
-                person=people[link.person],
-                team=teams[link.team],
-                note=link.note,
-            )
-        for edge in diff.interactions_created:
-            interaction_create(
-                organization=organization,
-                source=teams[edge.source],
-                target=teams[edge.target],
-                mode=edge.mode,
-                since=edge.since,
-                expected_end=edge.expected_end,
-                severity=edge.severity,
-                note=edge.note,
-            )
-        for node in diff.teams_deleted:
-            team_delete(team=teams[node.slug])
-    finally:
-        if user is not None:
-            if previous_request is None:
-                del context.request
-            else:
-                context.request = previous_request
+    for node in diff.teams_created:
+        teams[node.slug] = team_create(
+            organization=organization, slug=node.slug, history_user=user, **team_values(node)
+        )
+    for node in diff.teams_updated:
+        team_update(team=teams[node.slug], data=team_values(node))
+    for membership in diff.memberships_deleted:
+        membership_delete(membership=memberships[(membership.team, membership.person)])
+    for link in diff.serves_deleted:
+        serves_link_delete(serves_link=serves[(link.team, link.person)])
+    for edge in diff.interactions_deleted:
+        interaction_delete(interaction=interactions[(edge.source, edge.target, edge.mode)])
+    for update in diff.interactions_updated:
+        old, new = update.before, update.after
+        interaction_update(
+            interaction=interactions[(old.source, old.target, old.mode)],
+            data={
+                "mode": new.mode,
+                "severity": new.severity,
+                "since": new.since,
+                "expected_end": new.expected_end,
+                "note": new.note,
+            },
+        )
+    for membership in diff.memberships_updated:
+        membership_update(
+            membership=memberships[(membership.team, membership.person)],
+            data={"role": membership.role, "allocation_percent": membership.allocation_percent},
+        )
+    for link in diff.serves_updated:
+        serves_link_update(serves_link=serves[(link.team, link.person)], data={"note": link.note})
+    for membership in diff.memberships_created:
+        membership_create(
+            organization=organization,
+            person=people[membership.person],
+            team=teams[membership.team],
+            role=membership.role,
+            allocation_percent=membership.allocation_percent,
+            history_user=user,
+        )
+    for link in diff.serves_created:
+        serves_link_create(
+            organization=organization,
+            person=people[link.person],
+            team=teams[link.team],
+            note=link.note,
+            history_user=user,
+        )
+    for edge in diff.interactions_created:
+        interaction_create(
+            organization=organization,
+            source=teams[edge.source],
+            target=teams[edge.target],
+            mode=edge.mode,
+            since=edge.since,
+            expected_end=edge.expected_end,
+            severity=edge.severity,
+            note=edge.note,
+            history_user=user,
+        )
+    for node in diff.teams_deleted:
+        team_delete(team=teams[node.slug])
     return diff
