@@ -7,11 +7,11 @@ import pytest
 from transform.readiness.business_case import (
     Assumptions,
     assumptions_form_values,
-    assumptions_parse,
     business_case_compute,
     is_default,
     money,
 )
+from transform.web.forms import AssumptionsForm
 
 WORKED = Assumptions(
     engineer_cost_per_hour=100,
@@ -61,6 +61,10 @@ def test_a_missing_signal_leaves_its_part_without_data_and_out_of_the_total() ->
     assert only_waiting.total_savings_per_year == pytest.approx(84_000)  # 1,680 h x 100 / 2
     assert nothing.cost_of_waiting_per_year is None
     assert nothing.total_savings_per_year is None
+
+
+def assumptions_parse(params: dict[str, str]) -> tuple[Assumptions, dict[str, str]]:
+    return AssumptionsForm(params).assumptions()
 
 
 def test_assumptions_come_from_query_parameters_with_shares_in_percent() -> None:

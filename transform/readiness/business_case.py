@@ -14,7 +14,6 @@ the numbers mean anything, and the page says so.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -114,33 +113,14 @@ class BusinessCase:
     total_savings_per_year: float | None  # the sum of the savings that have data
 
 
-def assumptions_parse(params: Mapping[str, str]) -> tuple[Assumptions, dict[str, str]]:
-    """Assumptions from query parameters (absent or empty: the default); returns them and one
-    message per invalid field (that field keeps its default)."""
-    values: dict[str, object] = {}
-    errors: dict[str, str] = {}
-    for spec in FIELDS:
-        text = (params.get(spec.name) or "").strip()
-        if not text:
-            continue
-        try:
-            number = float(text.replace(",", ""))
-        except ValueError:
-            number = math.nan
-        if not math.isfinite(number) or not spec.minimum <= number <= spec.maximum:
-            errors[spec.name] = (
-                f"Enter a number from {spec.minimum:g} to {spec.maximum:g}; got '{text[:40]}'. "
-                "The default is used."
-            )
-            continue
-        values[spec.name] = number / 100 if spec.percent else number
-    currency = (params.get("currency") or "").strip().upper()
-    if currency:
-        if _CURRENCY.fullmatch(currency):
-            values["currency"] = currency
-        else:
-            errors["currency"] = f"{CURRENCY_HELP} Got '{currency[:40]}'. The default is used."
-    return replace(Assumptions(), **values), errors  # type: ignore[arg-type]
+def currency_is_valid(code: str) -> bool:
+    """Whether ``code`` is three capital letters (an ISO 4217 code's shape)."""
+    return bool(_CURRENCY.fullmatch(code))
+
+
+def assumptions_with(values: Mapping[str, object]) -> Assumptions:
+    """The default assumptions with ``values`` (assumption name -> value) in their place."""
+    return replace(Assumptions(), **values)  # type: ignore[arg-type]
 
 
 def assumptions_form_values(assumptions: Assumptions) -> dict[str, str]:

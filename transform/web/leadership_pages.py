@@ -41,6 +41,7 @@ from transform.rhythm.periods import Period, survey_period
 from transform.rhythm.selectors import checkin_settings_get
 from transform.web.access import org_page
 from transform.web.context import page_context
+from transform.web.forms import AssumptionsForm
 
 HISTORY_PERIODS: Final = 6  # survey periods in the heat map and the KPI trends, current included
 TEAMS_PER_PAGE: Final = 25
@@ -447,7 +448,7 @@ def _dashboard(request: HttpRequest, access: OrgAccess, *, heat_map: bool) -> di
         org_snapshots=org_snapshots,
         live=live,
     )
-    assumptions, assumption_errors = business_case.assumptions_parse(request.GET)
+    assumptions, assumption_errors = AssumptionsForm(request.GET).assumptions()
     case = business_case.business_case_compute(
         blocked_hours_per_week=inputs["blocked_hours_per_week"],
         time_to_first_deploy_days=inputs["time_to_first_deploy_days"],

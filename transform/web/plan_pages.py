@@ -44,6 +44,7 @@ from transform.access import (
     checkin_open_list_for_user,
     milestone_get_for_plan_edit,
     milestone_get_for_status_change,
+    milestone_get_for_update,
     milestone_get_for_user,
     team_get_for_topology_change,
     teams_managed_by,
@@ -57,6 +58,18 @@ from transform.readiness.selectors import readiness_report_get
 from transform.rhythm.links import checkin_token
 from transform.web.access import org_page
 from transform.web.context import page_context
+from transform.web.forms import (
+    SIMPLE_CHANGE_KINDS,
+    TEXT_LIMIT,
+    InteractionAddForm,
+    MemberAddForm,
+    MemberUpdateForm,
+    MilestoneChangeForm,
+    MilestoneReassignForm,
+    MilestoneStatusForm,
+    ServesAddForm,
+    cleaned,
+)
 
 PLANS_PER_PAGE = 20
 EVENTS_PER_PAGE = 25
@@ -68,11 +81,6 @@ BOARD_COLUMNS: tuple[str, ...] = (
     MilestoneStatus.AT_RISK,
     MilestoneStatus.BLOCKED,
     MilestoneStatus.DONE,
-)
-# The changes the simple attach form offers; anything else goes in as JSON (docs/scenarios.md).
-SIMPLE_CHANGE_KINDS: tuple[tuple[str, str], ...] = (
-    ("add_devops_buddy", "Add a DevOps buddy"),
-    ("add_product_owner", "Add a product owner"),
 )
 STATUS_LABELS: dict[str, str] = dict(MilestoneStatus.choices)
 
@@ -329,8 +337,9 @@ def _milestone_write(
     form: str,
     write: Callable[[], str],
 ) -> HttpResponse:
-    """Run ``write`` (which fetches the milestone through its access rule, calls a service and
-    returns a success message); show a broken rule next to form ``form`` on the milestone page."""
+    """Run ``write`` (which fetches the milestone through its access rule, validates the form and
+    calls a service, returning a success message); show a broken rule next to form ``form`` on
+    the milestone page."""
     try:
         done = write()
     except ApplicationError as exc:
@@ -342,7 +351,7 @@ def _milestone_write(
             access,
             found,
             errors={form: exc.message},
-            values={name: str(value) for name, value in request.POST.items()},
+            values={name: str(value)[:TEXT_LIMIT] for name, value in request.POST.items()},
             status=exc.status_code,
         )
     messages.success(request, done)
@@ -355,20 +364,28 @@ def milestone_status(request: HttpRequest, access: OrgAccess, milestone_id: int)
     """Move the milestone along the workflow (``milestone_transition``)."""
 
     def write() -> str:
-        to_status = request.POST.get("to_status", "")
-        override = request.POST.get("override") == "on"
+        form = MilestoneStatusForm(request.POST)
+        if not form.is_valid():
+            # Whoever may not change the status hears that first, whatever they typed.
+            milestone_get_for_update(
+                user=request.user,
+                milestone_id=milestone_id,
+                action="change its status",
+                organization=access.organization,
+            )
+        data = cleaned(form)
         found = milestone_get_for_status_change(
             user=request.user,
             milestone_id=milestone_id,
-            to_status=to_status,
-            override=override,
+            to_status=data["to_status"],
+            override=data["override"],
             organization=access.organization,
         )
         changed = services.milestone_transition(
             milestone=found.milestone,
-            to_status=to_status,
-            reason=request.POST.get("reason", ""),
-            override=override,
+            to_status=data["to_status"],
+            reason=data["reason"],
+            override=data["override"],
             actor=request.user,  # type: ignore[arg-type]
         )
         label = STATUS_LABELS.get(changed.status, changed.status)
@@ -389,36 +406,19 @@ def milestone_reassign(request: HttpRequest, access: OrgAccess, milestone_id: in
             action="reassign milestones",
             organization=access.organization,
         )
+        data = cleaned(MilestoneReassignForm(request.POST))
         owner = selectors.person_get_by_reference(
-            organization=access.organization,
-            reference=request.POST.get("owner", ""),
-            field="owner",
+            organization=access.organization, reference=data["owner"], field="owner"
         )
         services.milestone_reassign(
             milestone=found.milestone,
             owner=owner,
-            reason=request.POST.get("reason", ""),
+            reason=data["reason"],
             actor=request.user,  # type: ignore[arg-type]
         )
         return f"Milestone '{found.milestone.key}' now belongs to {owner.name or owner.email}."
 
     return _milestone_write(request, access, milestone_id, form="reassign", write=write)
-
-
-def _change_from_form(data: Mapping[str, str]) -> Any:
-    """The change to attach: the JSON text when given, else the simple form's fields."""
-    text = data.get("change_json", "").strip()
-    if text:
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ApplicationError(
-                f"The change is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
-            ) from None
-    kind = data.get("kind", "")
-    if kind not in dict(SIMPLE_CHANGE_KINDS):
-        raise ApplicationError("Choose a kind of change, or write the change as JSON.")
-    return {"kind": kind, "team": data.get("team", "").strip(), "person": data.get("person", "")}
 
 
 @require_POST
@@ -433,9 +433,10 @@ def milestone_change(request: HttpRequest, access: OrgAccess, milestone_id: int)
             action="attach topology changes",
             organization=access.organization,
         )
+        data = cleaned(MilestoneChangeForm(request.POST))
         row = services.milestone_change_add(
             milestone=found.milestone,
-            change=_change_from_form(request.POST),
+            change=data["change"],
             actor=request.user,  # type: ignore[arg-type]
         )
         return f"Change {row.position} ({row.change.get('kind')}) attached; it is pending."
@@ -553,16 +554,9 @@ def _team_write(
     return redirect(f"{url}#team-{team.slug}")
 
 
-def _allocation(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise ApplicationError("The allocation is a whole number of percent, 1 to 100.") from None
-
-
-def _person(access: OrgAccess, email: str, field_name: str) -> Person:
+def _person(access: OrgAccess, email: str) -> Person:
     return selectors.person_get_by_email(
-        organization=access.organization, email=email, field=field_name
+        organization=access.organization, email=email, field="person"
     )
 
 
@@ -581,13 +575,14 @@ def _membership(team: Team, membership_id: int) -> Membership:
 @org_page
 def member_add(request: HttpRequest, access: OrgAccess, team_slug: str) -> HttpResponse:
     def write(team: Team) -> str:
-        person = _person(access, request.POST.get("email", ""), "person")
+        data = cleaned(MemberAddForm(request.POST))
+        person = _person(access, data["email"])
         team_services.membership_create(
             organization=access.organization,
             person=person,
             team=team,
-            role=request.POST.get("role", MembershipRole.MEMBER),
-            allocation_percent=_allocation(request.POST.get("allocation_percent", "100")),
+            role=data["role"],
+            allocation_percent=data["allocation_percent"],
         )
         return f"{person.name or person.email} joined {team.name}."
 
@@ -601,13 +596,12 @@ def member_update(
 ) -> HttpResponse:
     def write(team: Team) -> str:
         membership = _membership(team, membership_id)
+        data = cleaned(MemberUpdateForm(request.POST))
         team_services.membership_update(
             membership=membership,
             data={
-                "role": request.POST.get("role", membership.role),
-                "allocation_percent": _allocation(
-                    request.POST.get("allocation_percent", str(membership.allocation_percent))
-                ),
+                "role": data["role"] or membership.role,
+                "allocation_percent": data["allocation_percent"] or membership.allocation_percent,
             },
         )
         role = dict(MembershipRole.choices).get(membership.role, membership.role)
@@ -635,12 +629,10 @@ def member_remove(
 @org_page
 def serves_add(request: HttpRequest, access: OrgAccess, team_slug: str) -> HttpResponse:
     def write(team: Team) -> str:
-        person = _person(access, request.POST.get("email", ""), "person")
+        data = cleaned(ServesAddForm(request.POST))
+        person = _person(access, data["email"])
         team_services.serves_link_create(
-            organization=access.organization,
-            person=person,
-            team=team,
-            note=request.POST.get("note", "").strip(),
+            organization=access.organization, person=person, team=team, note=data["note"]
         )
         return f"{person.email} now serves {team.name}."
 
@@ -666,17 +658,17 @@ def serves_remove(
 @org_page
 def interaction_add(request: HttpRequest, access: OrgAccess, team_slug: str) -> HttpResponse:
     def write(team: Team) -> str:
-        target_slug = request.POST.get("target", "")
-        target = Team.objects.filter(organization=access.organization, slug=target_slug).first()
+        data = cleaned(InteractionAddForm(request.POST))
+        target = Team.objects.filter(organization=access.organization, slug=data["target"]).first()
         if target is None:
-            raise ApplicationError(f"No team '{target_slug}' in the organisation.")
+            raise ApplicationError(f"No team '{data['target']}' in the organisation.")
         interaction = team_services.interaction_create(
             organization=access.organization,
             source=team,
             target=target,
-            mode=request.POST.get("mode", ""),
-            severity=request.POST.get("severity", ""),
-            note=request.POST.get("note", "").strip(),
+            mode=data["mode"],
+            severity=data["severity"],
+            note=data["note"],
         )
         mode = dict(InteractionMode.choices).get(interaction.mode, interaction.mode)
         return f"{team.name} → {target.name} ({mode}) added."

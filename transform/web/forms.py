@@ -1,0 +1,174 @@
+"""The forms of the web pages' writes (milestones and "My team") and the business case's
+assumptions. A form only parses and bounds what was typed; the rules stay in the services, whose
+errors the pages show next to the same form."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from django import forms
+
+from core.errors import ApplicationError
+from teams.models import InteractionMode, MembershipRole, Severity
+from transform.models import MilestoneStatus
+from transform.readiness import business_case
+
+# The changes the simple attach form offers; anything else goes in as JSON (docs/scenarios.md).
+SIMPLE_CHANGE_KINDS: tuple[tuple[str, str], ...] = (
+    ("add_devops_buddy", "Add a DevOps buddy"),
+    ("add_product_owner", "Add a product owner"),
+)
+ALLOCATION_ERROR = "The allocation is a whole number of percent, 1 to 100."
+TEXT_LIMIT = 10_000
+
+
+def cleaned(form: forms.Form) -> dict[str, Any]:
+    """The form's values; its first error as an ``ApplicationError`` (400, the field named) when
+    it is not valid, so the page shows it where it shows a service's broken rule."""
+    if form.is_valid():
+        return dict(form.cleaned_data)
+    fields = {name: [str(message) for message in errors] for name, errors in form.errors.items()}
+    name, messages = next(iter(fields.items()))
+    label = "" if name == "__all__" else f"{form.fields[name].label or name}: "
+    raise ApplicationError(f"{label}{messages[0]}", extra={"fields": fields})
+
+
+class MilestoneStatusForm(forms.Form):
+    to_status = forms.ChoiceField(label="New status", choices=MilestoneStatus.choices)
+    reason = forms.CharField(required=False, max_length=TEXT_LIMIT)
+    override = forms.BooleanField(required=False)
+
+
+class MilestoneReassignForm(forms.Form):
+    owner = forms.CharField(label="New owner", max_length=254)
+    reason = forms.CharField(required=False, max_length=TEXT_LIMIT)
+
+
+class MilestoneChangeForm(forms.Form):
+    """A change as JSON (``change_json``) or, for the common ones, as kind, team and person."""
+
+    kind = forms.ChoiceField(required=False, choices=[("", "—"), *SIMPLE_CHANGE_KINDS])
+    team = forms.CharField(required=False, max_length=100)
+    person = forms.CharField(required=False, max_length=254)
+    change_json = forms.CharField(required=False, max_length=100_000, strip=True)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        text = data.get("change_json") or ""
+        if text:
+            try:
+                data["change"] = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise forms.ValidationError(
+                    f"The change is not valid JSON: {exc.msg} (line {exc.lineno}, column "
+                    f"{exc.colno})."
+                ) from None
+        elif data.get("kind"):
+            data["change"] = {
+                "kind": data["kind"],
+                "team": data.get("team", ""),
+                "person": data.get("person", ""),
+            }
+        elif not self.errors:
+            raise forms.ValidationError("Choose a kind of change, or write the change as JSON.")
+        return data
+
+
+class AllocationField(forms.IntegerField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            min_value=1,
+            max_value=100,
+            error_messages={key: ALLOCATION_ERROR for key in ("invalid", "min_value", "max_value")},
+            **kwargs,
+        )
+
+
+class MemberAddForm(forms.Form):
+    email = forms.CharField(label="E-mail", max_length=254)
+    role = forms.ChoiceField(required=False, choices=MembershipRole.choices)
+    allocation_percent = AllocationField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["role"] = data.get("role") or MembershipRole.MEMBER
+        if data.get("allocation_percent") is None:
+            data["allocation_percent"] = 100
+        return data
+
+
+class MemberUpdateForm(forms.Form):
+    """Role and allocation; a field left out keeps the membership's value."""
+
+    role = forms.ChoiceField(required=False, choices=MembershipRole.choices)
+    allocation_percent = AllocationField(required=False)
+
+
+class ServesAddForm(forms.Form):
+    email = forms.CharField(label="E-mail", max_length=254)
+    note = forms.CharField(required=False, max_length=200)
+
+
+class InteractionAddForm(forms.Form):
+    target = forms.SlugField(label="Team", max_length=100)
+    mode = forms.ChoiceField(choices=InteractionMode.choices)
+    severity = forms.ChoiceField(required=False, choices=[("", "—"), *Severity.choices])
+    note = forms.CharField(required=False, max_length=200)
+
+
+class AssumptionField(forms.Field):
+    """A number between the assumption's bounds; thousands separators are allowed. A wrong entry
+    says what was expected and what was typed."""
+
+    def __init__(self, spec: business_case.Field) -> None:
+        super().__init__(required=False, label=spec.label, help_text=spec.help)
+        self.spec = spec
+
+    def to_python(self, value: Any) -> float | None:
+        text = str(value or "").strip()
+        if not text:
+            return None
+        try:
+            number = float(text.replace(",", ""))
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or not self.spec.minimum <= number <= self.spec.maximum:
+            raise forms.ValidationError(
+                f"Enter a number from {self.spec.minimum:g} to {self.spec.maximum:g}; got "
+                f"'{text[:40]}'. The default is used."
+            )
+        return number / 100 if self.spec.percent else number
+
+
+class CurrencyField(forms.CharField):
+    def to_python(self, value: Any) -> str:
+        text = str(value or "").strip().upper()
+        if text and not business_case.currency_is_valid(text):
+            raise forms.ValidationError(
+                f"{business_case.CURRENCY_HELP} Got '{text[:40]}'. The default is used."
+            )
+        return text
+
+
+class AssumptionsForm(forms.Form):
+    """The business case's assumptions from the query string (docs/business-case.md): a field
+    left empty or entered wrongly keeps its default, and says so."""
+
+    currency = CurrencyField(required=False, label="Currency")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for spec in business_case.FIELDS:
+            self.fields[spec.name] = AssumptionField(spec)
+
+    def assumptions(self) -> tuple[business_case.Assumptions, dict[str, str]]:
+        """The assumptions (defaults where a field is empty or wrong) and one message per wrong
+        field."""
+        self.is_valid()
+        values = {
+            name: value for name, value in self.cleaned_data.items() if value not in (None, "")
+        }
+        errors = {name: str(messages[0]) for name, messages in self.errors.items()}
+        return business_case.assumptions_with(values), errors
