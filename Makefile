@@ -46,9 +46,13 @@ demo: install var
 	DEMO_PASSWORD='$(DEMO_PASSWORD)' $(BIN)/python manage.py load_demo
 	DEMO_PASSWORD='$(DEMO_PASSWORD)' $(BIN)/python manage.py seed_demo
 
-## The whole test suite (PostgreSQL and Redis when DATABASE_URL / CELERY_BROKER_URL say so).
+## The whole test suite, browser tests included (PostgreSQL and Redis when DATABASE_URL /
+## CELERY_BROKER_URL say so), in one process per core: each gets its own test database and takes
+## whole files, so a module builds its world once (docs/architecture.md#tests).
+## TEST_ARGS passes more options, e.g. make test TEST_ARGS='-m "not browser"'.
+TEST_ARGS ?=
 test: install browser var
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile $(TEST_ARGS)
 
 ## Lint, type-check and check the import layers.
 check: lint typecheck imports

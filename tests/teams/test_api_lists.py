@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from teams.models import InteractionMode, MembershipRole, Person, Role, Severity
+from tests.builders import World
 from tests.factories import (
     InteractionFactory,
     MembershipFactory,
@@ -22,14 +23,13 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
-from tests.teams.test_api_support import World, build_world
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world(db: Any, settings: Any) -> World:
-    return build_world()
+def world(api_world: World) -> World:
+    return api_world
 
 
 def _rows(client: APIClient, url: str) -> list[dict[str, Any]]:

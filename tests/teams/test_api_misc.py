@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -14,14 +13,14 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from teams.models import Membership, Team
-from tests.teams.test_api_support import PASSWORD, World, build_world
+from tests.builders import PASSWORD, World
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world(db: Any, settings: Any) -> World:
-    return build_world()
+def world(api_world: World) -> World:
+    return api_world
 
 
 def test_a_token_is_issued_for_a_username_and_password_and_then_authenticates(

@@ -7,14 +7,14 @@ from typing import Any
 import pytest
 
 from teams.models import Interaction, Person, Team
-from tests.teams.test_api_support import World, build_world
+from tests.builders import World
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world(db: Any, settings: Any) -> World:
-    return build_world()
+def world(api_world: World) -> World:
+    return api_world
 
 
 def _fields(response: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from teams.models import Interaction, Membership, OrganizationRole, Person, Team
-from tests.teams.test_api_support import World, build_world
+from tests.builders import World
 
 pytestmark = pytest.mark.django_db
 
@@ -15,8 +15,8 @@ READERS = ["admin", "change_agent", "em", "other_em", "leader", "member"]
 
 
 @pytest.fixture
-def world(db: Any, settings: Any) -> World:
-    return build_world()
+def world(api_world: World) -> World:
+    return api_world
 
 
 def _url(world: World, resource: str, key: Any = None) -> str:

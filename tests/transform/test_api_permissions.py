@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.transform.test_transform_support import PlanWorld, build_plan_world
+from tests.builders import PlanWorld
 from transform.models import EventKind, MilestoneEvent, Transformation
 
 pytestmark = pytest.mark.django_db
@@ -15,8 +15,8 @@ READERS = ["admin", "change_agent", "em", "other_em", "leader", "member", "plan_
 
 
 @pytest.fixture
-def plan(db: Any) -> PlanWorld:
-    return build_plan_world()
+def plan(plan_world: PlanWorld) -> PlanWorld:
+    return plan_world
 
 
 def _read_paths(plan: PlanWorld, transformation: Transformation) -> list[str]:

@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 
 import playbooks.criteria
 from teams.models import Organization, Role
+from tests.builders import chain_transformation
 from tests.factories import OrganizationRoleFactory, PersonFactory, TeamFactory, UserFactory
-from tests.transform.test_transform_support import chain_transformation
 from transform.models import Milestone, MilestoneEvent
 
 pytestmark = pytest.mark.django_db

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -15,6 +17,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from teams.models import Role
+from tests.builders import (
+    CheckinRig,
+    build_checkin_rig,
+    fresh,
+    module_world,
+    pulse_answers,
+    reloaded,
+)
 from tests.factories import OrganizationRoleFactory, PersonFactory, UserFactory
 from transform.instruments.selectors import instrument_get
 from transform.models import (
@@ -28,8 +38,6 @@ from transform.models import (
 )
 from transform.rhythm import links
 
-from .test_responses import Rig, fresh, make_rig, pulse_answers
-
 pytestmark = pytest.mark.django_db
 
 ROLES = {
@@ -41,19 +49,40 @@ ROLES = {
 }
 
 
-@pytest.fixture
-def rig(db: Any) -> Rig:
-    return make_rig()
+@dataclass
+class ApiRig:
+    rig: CheckinRig
+    users: dict[str, Any]  # a login per role in ROLES, and "no_role"
 
 
-@pytest.fixture
-def users(rig: Rig) -> dict[str, Any]:
-    found: dict[str, Any] = {}
+def build_api_rig() -> ApiRig:
+    rig = build_checkin_rig()
+    users: dict[str, Any] = {}
     for kind, role in ROLES.items():
-        found[kind] = UserFactory(username=kind)
-        OrganizationRoleFactory(organization=rig.org, user=found[kind], role=role)
-    found["no_role"] = UserFactory(username="no_role")
-    return found
+        users[kind] = UserFactory(username=kind)
+        OrganizationRoleFactory(organization=rig.org, user=users[kind], role=role)
+    users["no_role"] = UserFactory(username="no_role")
+    return ApiRig(rig=rig, users=users)
+
+
+@pytest.fixture(scope="module")
+def api_rig_built(django_db_setup: None, django_db_blocker: Any) -> Iterator[ApiRig]:
+    yield from module_world(django_db_blocker, build_api_rig)
+
+
+@pytest.fixture
+def api_rig(api_rig_built: ApiRig, db: None) -> ApiRig:
+    return fresh(api_rig_built)
+
+
+@pytest.fixture
+def rig(api_rig: ApiRig) -> CheckinRig:
+    return api_rig.rig
+
+
+@pytest.fixture
+def users(api_rig: ApiRig) -> dict[str, Any]:
+    return api_rig.users
 
 
 def client_for(user: Any = None, **kwargs: Any) -> APIClient:
@@ -63,7 +92,7 @@ def client_for(user: Any = None, **kwargs: Any) -> APIClient:
     return client
 
 
-def _open(rig: Rig, kind: str, **kwargs: Any) -> CheckIn:
+def _open(rig: CheckinRig, kind: str, **kwargs: Any) -> CheckIn:
     return rig.checkin(kind, created=timezone.now() - dt.timedelta(hours=1), **kwargs)
 
 
@@ -74,7 +103,7 @@ def _link(checkin: CheckIn) -> str:
 # --- /checkin-links/<token>/ ---------------------------------------------------------------
 
 
-def test_reading_a_link_shows_its_questions_and_consumes_nothing(rig: Rig) -> None:
+def test_reading_a_link_shows_its_questions_and_consumes_nothing(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
 
     response = APIClient().get(_link(checkin))
@@ -97,10 +126,10 @@ def test_reading_a_link_shows_its_questions_and_consumes_nothing(rig: Rig) -> No
     assert body["answered"] is False
     assert body["expired"] is False
     assert dt.datetime.fromisoformat(body["expires_at"]) == checkin.expires_at
-    assert fresh(checkin).answered_at is None
+    assert reloaded(checkin).answered_at is None
 
 
-def test_reading_an_answered_link_says_so_without_the_answers(rig: Rig) -> None:
+def test_reading_an_answered_link_says_so_without_the_answers(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
     APIClient().post(_link(checkin), {"answers": pulse_answers()}, format="json")
 
@@ -112,7 +141,7 @@ def test_reading_an_answered_link_says_so_without_the_answers(rig: Rig) -> None:
     assert '"answers"' not in response.content.decode()
 
 
-def test_a_bad_link_is_404_for_read_and_answer(rig: Rig) -> None:
+def test_a_bad_link_is_404_for_read_and_answer(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
     token = links.checkin_token(CheckIn(pk=checkin.pk, link_nonce="guess"))
 
@@ -124,10 +153,10 @@ def test_a_bad_link_is_404_for_read_and_answer(rig: Rig) -> None:
     assert read.status_code == answer.status_code == 404
     assert read.json()["extra"] == {"state": "invalid"}
     assert read.json()["message"] == answer.json()["message"]
-    assert fresh(checkin).answered_at is None
+    assert reloaded(checkin).answered_at is None
 
 
-def test_answering_through_a_link_returns_201_without_echoing_the_answers(rig: Rig) -> None:
+def test_answering_through_a_link_returns_201_without_echoing_the_answers(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
 
     response = APIClient().post(_link(checkin), {"answers": pulse_answers()}, format="json")
@@ -139,7 +168,7 @@ def test_answering_through_a_link_returns_201_without_echoing_the_answers(rig: R
     assert stored.checkin_id is None
 
 
-def test_a_link_answers_once_then_410_and_one_response(rig: Rig) -> None:
+def test_a_link_answers_once_then_410_and_one_response(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
     APIClient().post(_link(checkin), {"answers": pulse_answers()}, format="json")
 
@@ -150,7 +179,7 @@ def test_a_link_answers_once_then_410_and_one_response(rig: Rig) -> None:
     assert Response.objects.count() == 1
 
 
-def test_an_expired_link_is_410(rig: Rig) -> None:
+def test_an_expired_link_is_410(rig: CheckinRig) -> None:
     checkin = rig.checkin(
         CheckInKind.PULSE_SURVEY, created=timezone.now() - dt.timedelta(days=8), valid_days=7
     )
@@ -162,7 +191,7 @@ def test_an_expired_link_is_410(rig: Rig) -> None:
     assert APIClient().get(_link(checkin)).json()["expired"] is True
 
 
-def test_invalid_answers_through_a_link_are_a_400_naming_each_field(rig: Rig) -> None:
+def test_invalid_answers_through_a_link_are_a_400_naming_each_field(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
     answers = pulse_answers()
     answers["westrum"]["information_sought"] = "lots"
@@ -175,10 +204,10 @@ def test_invalid_answers_through_a_link_are_a_400_naming_each_field(rig: Rig) ->
         "westrum.information_sought",
         "adkar.ability",
     }
-    assert fresh(checkin).answered_at is None
+    assert reloaded(checkin).answered_at is None
 
 
-def test_a_status_answer_returns_the_milestones_new_status(rig: Rig) -> None:
+def test_a_status_answer_returns_the_milestones_new_status(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.MILESTONE_STATUS)
 
     response = APIClient().post(
@@ -196,7 +225,7 @@ def test_a_status_answer_returns_the_milestones_new_status(rig: Rig) -> None:
     assert MilestoneEvent.objects.filter(milestone=milestone, to_status="in_progress").exists()
 
 
-def test_a_status_answer_the_workflow_refuses_is_a_409(rig: Rig) -> None:
+def test_a_status_answer_the_workflow_refuses_is_a_409(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.MILESTONE_STATUS)
     milestone = rig.milestone()
     milestone.status, milestone.status_reason = MilestoneStatus.AT_RISK, "Late"
@@ -210,11 +239,11 @@ def test_a_status_answer_the_workflow_refuses_is_a_409(rig: Rig) -> None:
 
     assert response.status_code == 409
     assert "cannot go from at_risk to blocked" in response.json()["message"]
-    assert fresh(checkin).answered_at is None
+    assert reloaded(checkin).answered_at is None
 
 
 def test_link_endpoints_take_no_session_so_a_logged_in_browser_needs_no_csrf_token(
-    rig: Rig,
+    rig: CheckinRig,
 ) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
     client = client_for(rig.user, enforce_csrf_checks=True)
@@ -265,7 +294,7 @@ BAD_BODIES: list[tuple[str, bytes | str, str]] = [
     ("case", "body", "content_type"), BAD_BODIES, ids=[b[0] for b in BAD_BODIES]
 )
 def test_no_body_makes_a_link_answer_fail_with_a_500(
-    rig: Rig, case: str, body: bytes | str, content_type: str
+    rig: CheckinRig, case: str, body: bytes | str, content_type: str
 ) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
     client = APIClient(raise_request_exception=False)
@@ -276,11 +305,11 @@ def test_no_body_makes_a_link_answer_fail_with_a_500(
     assert 400 <= response.status_code < 500, (case, response.status_code)
     assert response["Content-Type"] == "application/json"
     assert response.json()["message"]
-    assert fresh(checkin).answered_at is None
+    assert reloaded(checkin).answered_at is None
     assert Response.objects.count() == 0
 
 
-def test_many_unknown_keys_give_a_bounded_error_list(rig: Rig) -> None:
+def test_many_unknown_keys_give_a_bounded_error_list(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
     answers: dict[str, dict[str, Any]] = {f"k{i}": {} for i in range(500)}
 
@@ -295,7 +324,7 @@ def test_many_unknown_keys_give_a_bounded_error_list(rig: Rig) -> None:
 # --- /me/checkins/ and /checkins/<id>/response/ -----------------------------------------------
 
 
-def test_my_checkins_lists_only_my_open_checkins(rig: Rig, users: dict[str, Any]) -> None:
+def test_my_checkins_lists_only_my_open_checkins(rig: CheckinRig, users: dict[str, Any]) -> None:
     mine = _open(rig, CheckInKind.PULSE_SURVEY)
     status = _open(rig, CheckInKind.MILESTONE_STATUS)
     answered = _open(rig, CheckInKind.TOPOLOGY_VERIFICATION)
@@ -321,11 +350,11 @@ def test_my_checkins_lists_only_my_open_checkins(rig: Rig, users: dict[str, Any]
     assert by_id[mine.pk]["token"] == links.checkin_token(mine)
 
 
-def test_my_checkins_needs_a_login(rig: Rig) -> None:
+def test_my_checkins_needs_a_login(rig: CheckinRig) -> None:
     assert APIClient().get("/api/v1/me/checkins/").status_code in (401, 403)
 
 
-def _my_checkins_queries(rig: Rig, count: int) -> int:
+def _my_checkins_queries(rig: CheckinRig, count: int) -> int:
     for index in range(count):
         _open(rig, CheckInKind.EVENT_SURVEY, subject=f"event:{count}-{index}")
         _open(rig, CheckInKind.MILESTONE_STATUS, subject=f"milestone:{count}-{index}")
@@ -336,7 +365,7 @@ def _my_checkins_queries(rig: Rig, count: int) -> int:
     return len(queries)
 
 
-def test_my_checkins_runs_as_many_queries_for_30_checkins_as_for_2(rig: Rig) -> None:
+def test_my_checkins_runs_as_many_queries_for_30_checkins_as_for_2(rig: CheckinRig) -> None:
     few = _my_checkins_queries(rig, 1)
     CheckIn.objects.all().delete()
     many = _my_checkins_queries(rig, 15)
@@ -344,7 +373,7 @@ def test_my_checkins_runs_as_many_queries_for_30_checkins_as_for_2(rig: Rig) -> 
     assert few == many
 
 
-def test_the_recipient_answers_a_checkin_while_logged_in(rig: Rig) -> None:
+def test_the_recipient_answers_a_checkin_while_logged_in(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.MILESTONE_STATUS)
 
     response = client_for(rig.user).post(
@@ -361,7 +390,7 @@ def test_the_recipient_answers_a_checkin_while_logged_in(rig: Rig) -> None:
 
 @pytest.mark.parametrize("kind", ["admin", "member", "no_role"])
 def test_nobody_else_can_answer_someone_elses_checkin(
-    rig: Rig, users: dict[str, Any], kind: str
+    rig: CheckinRig, users: dict[str, Any], kind: str
 ) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
 
@@ -370,11 +399,11 @@ def test_nobody_else_can_answer_someone_elses_checkin(
     )
 
     assert response.status_code == 404
-    assert fresh(checkin).answered_at is None
+    assert reloaded(checkin).answered_at is None
 
 
 @pytest.mark.parametrize("checkin_id", ["999999", "abc", "99999999999999999999999"])
-def test_an_unknown_checkin_id_is_404(rig: Rig, checkin_id: str) -> None:
+def test_an_unknown_checkin_id_is_404(rig: CheckinRig, checkin_id: str) -> None:
     response = client_for(rig.user).post(
         f"/api/v1/checkins/{checkin_id}/response/", {"answers": {}}, format="json"
     )
@@ -382,7 +411,7 @@ def test_an_unknown_checkin_id_is_404(rig: Rig, checkin_id: str) -> None:
     assert response.status_code == 404
 
 
-def test_answering_an_answered_checkin_by_id_is_410(rig: Rig) -> None:
+def test_answering_an_answered_checkin_by_id_is_410(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
     client = client_for(rig.user)
     first = client.post(
@@ -407,7 +436,7 @@ SETTINGS_URL = "/api/v1/orgs/acme/checkin-settings/"
 
 @pytest.mark.parametrize("kind", ["admin", "change_agent", "leader"])
 def test_admins_change_agents_and_leaders_read_the_settings(
-    rig: Rig, users: dict[str, Any], kind: str
+    rig: CheckinRig, users: dict[str, Any], kind: str
 ) -> None:
     response = client_for(users[kind]).get(SETTINGS_URL)
 
@@ -421,12 +450,12 @@ def test_admins_change_agents_and_leaders_read_the_settings(
 
 @pytest.mark.parametrize(("kind", "status"), [("em", 403), ("member", 403), ("no_role", 404)])
 def test_others_cannot_read_the_settings(
-    rig: Rig, users: dict[str, Any], kind: str, status: int
+    rig: CheckinRig, users: dict[str, Any], kind: str, status: int
 ) -> None:
     assert client_for(users[kind]).get(SETTINGS_URL).status_code == status
 
 
-def test_the_first_patch_stores_the_settings(rig: Rig, users: dict[str, Any]) -> None:
+def test_the_first_patch_stores_the_settings(rig: CheckinRig, users: dict[str, Any]) -> None:
     response = client_for(users["admin"]).patch(
         SETTINGS_URL,
         {
@@ -449,7 +478,7 @@ def test_the_first_patch_stores_the_settings(rig: Rig, users: dict[str, Any]) ->
     assert response.json()["webhook_url"].endswith("/secret")
 
 
-def test_only_admins_see_the_webhook_url_in_full(rig: Rig, users: dict[str, Any]) -> None:
+def test_only_admins_see_the_webhook_url_in_full(rig: CheckinRig, users: dict[str, Any]) -> None:
     CheckinSettings.objects.create(
         organization=rig.org,
         channel="webhook",
@@ -465,7 +494,7 @@ def test_only_admins_see_the_webhook_url_in_full(rig: Rig, users: dict[str, Any]
 
 
 @pytest.mark.parametrize("kind", ["change_agent", "leader", "member"])
-def test_only_admins_change_the_settings(rig: Rig, users: dict[str, Any], kind: str) -> None:
+def test_only_admins_change_the_settings(rig: CheckinRig, users: dict[str, Any], kind: str) -> None:
     response = client_for(users[kind]).patch(SETTINGS_URL, {"survey_every_days": 7}, format="json")
 
     assert response.status_code == 403
@@ -502,7 +531,7 @@ SETTINGS_ERRORS: list[tuple[dict[str, Any], str]] = [
 
 @pytest.mark.parametrize(("changes", "field"), SETTINGS_ERRORS)
 def test_invalid_settings_are_a_400_on_the_field_and_store_nothing(
-    rig: Rig, users: dict[str, Any], changes: dict[str, Any], field: str
+    rig: CheckinRig, users: dict[str, Any], changes: dict[str, Any], field: str
 ) -> None:
     response = client_for(users["admin"]).patch(SETTINGS_URL, changes, format="json")
 
@@ -511,7 +540,9 @@ def test_invalid_settings_are_a_400_on_the_field_and_store_nothing(
     assert not CheckinSettings.objects.exists()
 
 
-def test_a_patch_is_checked_against_the_stored_values(rig: Rig, users: dict[str, Any]) -> None:
+def test_a_patch_is_checked_against_the_stored_values(
+    rig: CheckinRig, users: dict[str, Any]
+) -> None:
     CheckinSettings.objects.create(
         organization=rig.org, min_group_size=8, min_free_text_group_size=12
     )
@@ -524,7 +555,9 @@ def test_a_patch_is_checked_against_the_stored_values(rig: Rig, users: dict[str,
     assert CheckinSettings.objects.get().min_free_text_group_size == 12
 
 
-def test_a_settings_body_that_is_not_an_object_is_a_400(rig: Rig, users: dict[str, Any]) -> None:
+def test_a_settings_body_that_is_not_an_object_is_a_400(
+    rig: CheckinRig, users: dict[str, Any]
+) -> None:
     response = client_for(users["admin"]).patch(SETTINGS_URL, [1, 2], format="json")
 
     assert response.status_code == 400
@@ -549,10 +582,10 @@ questions:
 
 
 def test_the_instrument_list_has_the_builtins_and_the_organisations_own(
-    rig: Rig, users: dict[str, Any]
+    rig: CheckinRig, users: dict[str, Any]
 ) -> None:
     client_for(users["admin"]).post(INSTRUMENTS_URL, {"source": TEAM_MOOD}, format="json")
-    other = make_rig("globex")
+    other = build_checkin_rig("globex")
     Instrument.objects.create(
         organization=other.org, key="secret", version=1, title="S", kind="survey", source="x"
     )
@@ -567,7 +600,9 @@ def test_the_instrument_list_has_the_builtins_and_the_organisations_own(
     assert not any(key == "secret" for key, _v, _b in rows)
 
 
-def test_the_instrument_list_is_latest_version_first(rig: Rig, users: dict[str, Any]) -> None:
+def test_the_instrument_list_is_latest_version_first(
+    rig: CheckinRig, users: dict[str, Any]
+) -> None:
     client = client_for(users["admin"])
     client.post(INSTRUMENTS_URL, {"source": TEAM_MOOD}, format="json")
     client.post(
@@ -579,7 +614,9 @@ def test_the_instrument_list_is_latest_version_first(rig: Rig, users: dict[str, 
     assert [r["version"] for r in rows if r["key"] == "team-mood"] == [2, 1]
 
 
-def test_the_instrument_list_query_count_does_not_grow(rig: Rig, users: dict[str, Any]) -> None:
+def test_the_instrument_list_query_count_does_not_grow(
+    rig: CheckinRig, users: dict[str, Any]
+) -> None:
     client = client_for(users["member"])
     client.get(INSTRUMENTS_URL)  # the built-ins are stored on first use
 
@@ -598,7 +635,7 @@ def test_the_instrument_list_query_count_does_not_grow(rig: Rig, users: dict[str
 
 
 def test_an_uploaded_instrument_is_stored_and_used_by_checkins(
-    rig: Rig, users: dict[str, Any]
+    rig: CheckinRig, users: dict[str, Any]
 ) -> None:
     response = client_for(users["change_agent"]).post(
         INSTRUMENTS_URL, {"source": TEAM_MOOD}, format="json"
@@ -611,7 +648,7 @@ def test_an_uploaded_instrument_is_stored_and_used_by_checkins(
     assert spec.questions[0].key == "mood"
 
 
-def test_an_instrument_can_be_uploaded_as_a_file(rig: Rig, users: dict[str, Any]) -> None:
+def test_an_instrument_can_be_uploaded_as_a_file(rig: CheckinRig, users: dict[str, Any]) -> None:
     upload = SimpleUploadedFile("mood.yaml", TEAM_MOOD.encode(), content_type="application/yaml")
 
     response = client_for(users["admin"]).post(
@@ -624,7 +661,7 @@ def test_an_instrument_can_be_uploaded_as_a_file(rig: Rig, users: dict[str, Any]
 
 @pytest.mark.parametrize("kind", ["leader", "em", "member"])
 def test_only_admins_and_change_agents_upload_instruments(
-    rig: Rig, users: dict[str, Any], kind: str
+    rig: CheckinRig, users: dict[str, Any], kind: str
 ) -> None:
     response = client_for(users[kind]).post(INSTRUMENTS_URL, {"source": TEAM_MOOD}, format="json")
 
@@ -633,7 +670,7 @@ def test_only_admins_and_change_agents_upload_instruments(
 
 
 def test_an_invalid_instrument_is_a_400_naming_file_line_and_field(
-    rig: Rig, users: dict[str, Any]
+    rig: CheckinRig, users: dict[str, Any]
 ) -> None:
     broken = TEAM_MOOD.replace("max: 5", "max: 5\n    signal: deployment_frequency")
     upload = SimpleUploadedFile("mood.yaml", broken.encode())
@@ -652,7 +689,9 @@ def test_an_invalid_instrument_is_a_400_naming_file_line_and_field(
     assert not Instrument.objects.filter(organization=rig.org).exists()
 
 
-def test_uploading_the_same_instrument_again_is_idempotent(rig: Rig, users: dict[str, Any]) -> None:
+def test_uploading_the_same_instrument_again_is_idempotent(
+    rig: CheckinRig, users: dict[str, Any]
+) -> None:
     client = client_for(users["admin"])
     first = client.post(INSTRUMENTS_URL, {"source": TEAM_MOOD}, format="json")
 
@@ -662,7 +701,7 @@ def test_uploading_the_same_instrument_again_is_idempotent(rig: Rig, users: dict
     assert Instrument.objects.filter(organization=rig.org, key="team-mood").count() == 1
 
 
-def test_a_stored_version_never_changes(rig: Rig, users: dict[str, Any]) -> None:
+def test_a_stored_version_never_changes(rig: CheckinRig, users: dict[str, Any]) -> None:
     client = client_for(users["admin"])
     client.post(INSTRUMENTS_URL, {"source": TEAM_MOOD}, format="json")
 
@@ -675,7 +714,9 @@ def test_a_stored_version_never_changes(rig: Rig, users: dict[str, Any]) -> None
     assert Instrument.objects.get(organization=rig.org, key="team-mood").source == TEAM_MOOD
 
 
-def test_an_organisation_cannot_reuse_a_builtin_version(rig: Rig, users: dict[str, Any]) -> None:
+def test_an_organisation_cannot_reuse_a_builtin_version(
+    rig: CheckinRig, users: dict[str, Any]
+) -> None:
     own_westrum = TEAM_MOOD.replace("key: team-mood", "key: westrum")
     client = client_for(users["admin"])
 
@@ -697,7 +738,7 @@ def test_an_organisation_cannot_reuse_a_builtin_version(rig: Rig, users: dict[st
     "body",
     [{}, {"source": TEAM_MOOD, "file": "x"}, {"source": 12}, [TEAM_MOOD], {"source": ""}],
 )
-def test_a_malformed_upload_is_a_400(rig: Rig, users: dict[str, Any], body: Any) -> None:
+def test_a_malformed_upload_is_a_400(rig: CheckinRig, users: dict[str, Any], body: Any) -> None:
     response = client_for(users["admin"]).post(INSTRUMENTS_URL, body, format="json")
 
     assert response.status_code == 400

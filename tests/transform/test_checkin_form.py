@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from tests.builders import WESTRUM_KEYS, CheckinRig, pulse_answers, reloaded
 from transform.models import (
     CheckIn,
     CheckInKind,
@@ -25,17 +26,15 @@ from transform.models import (
 from transform.plans.services import milestone_transition
 from transform.rhythm import links
 
-from .test_responses import WESTRUM_KEYS, Rig, fresh, make_rig, pulse_answers
-
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def rig(db: Any) -> Rig:
-    return make_rig()
+def rig(checkin_rig: CheckinRig) -> CheckinRig:
+    return checkin_rig
 
 
-def _open(rig: Rig, kind: str) -> CheckIn:
+def _open(rig: CheckinRig, kind: str) -> CheckIn:
     """A check-in open now (the view uses the real clock)."""
     return rig.checkin(kind, created=timezone.now() - dt.timedelta(hours=1))
 
@@ -93,7 +92,7 @@ def _text(response: Any) -> str:
 # --- GET -----------------------------------------------------------------------------------------
 
 
-def test_the_form_shows_every_question_with_labelled_radio_buttons(rig: Rig) -> None:
+def test_the_form_shows_every_question_with_labelled_radio_buttons(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
 
     response = Client().get(_url(checkin))
@@ -116,7 +115,7 @@ def test_the_form_shows_every_question_with_labelled_radio_buttons(rig: Rig) -> 
     assert '<html lang="en">' in html
 
 
-def test_the_form_says_who_it_is_for_what_it_is_about_and_until_when(rig: Rig) -> None:
+def test_the_form_says_who_it_is_for_what_it_is_about_and_until_when(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
 
     html = _text(Client().get(_url(checkin)))
@@ -127,7 +126,7 @@ def test_the_form_says_who_it_is_for_what_it_is_about_and_until_when(rig: Rig) -
     assert checkin.expires_at.strftime("%d %B %Y").lstrip("0") in html
 
 
-def test_a_survey_form_says_answers_are_anonymous_and_the_groups_minimum(rig: Rig) -> None:
+def test_a_survey_form_says_answers_are_anonymous_and_the_groups_minimum(rig: CheckinRig) -> None:
     CheckinSettings.objects.create(
         organization=rig.org, min_group_size=7, min_free_text_group_size=12
     )
@@ -140,7 +139,7 @@ def test_a_survey_form_says_answers_are_anonymous_and_the_groups_minimum(rig: Ri
     assert "at least 12 people" in html
 
 
-def test_an_event_survey_form_names_the_event_that_triggered_it(rig: Rig) -> None:
+def test_an_event_survey_form_names_the_event_that_triggered_it(rig: CheckinRig) -> None:
     event = SignalEvent.objects.create(
         organization=rig.org,
         kind=SignalEventKind.FIRST_DEPLOY,
@@ -158,7 +157,7 @@ def test_an_event_survey_form_names_the_event_that_triggered_it(rig: Rig) -> Non
     assert "Platform satisfaction" in html
 
 
-def test_a_status_form_names_the_milestone_and_is_not_called_anonymous(rig: Rig) -> None:
+def test_a_status_form_names_the_milestone_and_is_not_called_anonymous(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.MILESTONE_STATUS)
 
     html = _text(Client().get(_url(checkin)))
@@ -170,7 +169,7 @@ def test_a_status_form_names_the_milestone_and_is_not_called_anonymous(rig: Rig)
     assert "Needed when the milestone is at risk or blocked." in html
 
 
-def test_opening_the_link_any_number_of_times_consumes_nothing(rig: Rig) -> None:
+def test_opening_the_link_any_number_of_times_consumes_nothing(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
     scanner = Client()
 
@@ -178,13 +177,13 @@ def test_opening_the_link_any_number_of_times_consumes_nothing(rig: Rig) -> None
         assert scanner.get(_url(checkin)).status_code == 200
     assert scanner.head(_url(checkin)).status_code == 200
 
-    assert fresh(checkin).answered_at is None
+    assert reloaded(checkin).answered_at is None
     assert Response.objects.count() == 0
     answered = Client().post(_url(checkin), _form_data(pulse_answers()))
     assert answered.status_code == 200
 
 
-def test_the_page_is_not_cached_and_does_not_leak_the_link_as_referrer(rig: Rig) -> None:
+def test_the_page_is_not_cached_and_does_not_leak_the_link_as_referrer(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
 
     response = Client().get(_url(checkin))
@@ -193,19 +192,19 @@ def test_the_page_is_not_cached_and_does_not_leak_the_link_as_referrer(rig: Rig)
     assert response["Referrer-Policy"] == "same-origin"
 
 
-def test_other_methods_are_refused(rig: Rig) -> None:
+def test_other_methods_are_refused(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
 
     response = Client().put(_url(checkin), "x")
 
     assert response.status_code == 405
-    assert fresh(checkin).answered_at is None
+    assert reloaded(checkin).answered_at is None
 
 
 # --- POST ----------------------------------------------------------------------------------------
 
 
-def test_valid_answers_thank_the_person_and_store_one_response(rig: Rig) -> None:
+def test_valid_answers_thank_the_person_and_store_one_response(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
 
     response = Client().post(_url(checkin), _form_data(pulse_answers()))
@@ -215,10 +214,10 @@ def test_valid_answers_thank_the_person_and_store_one_response(rig: Rig) -> None
     stored = Response.objects.get()
     assert stored.answers["westrum"]["information_sought"] == 7
     assert stored.checkin_id is None
-    assert fresh(checkin).answered_at is not None
+    assert reloaded(checkin).answered_at is not None
 
 
-def test_a_second_post_gets_410_and_stores_nothing_more(rig: Rig) -> None:
+def test_a_second_post_gets_410_and_stores_nothing_more(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
     client = Client()
     client.post(_url(checkin), _form_data(pulse_answers()))
@@ -230,7 +229,7 @@ def test_a_second_post_gets_410_and_stores_nothing_more(rig: Rig) -> None:
     assert Response.objects.count() == 1
 
 
-def test_after_answering_the_link_shows_it_was_used(rig: Rig) -> None:
+def test_after_answering_the_link_shows_it_was_used(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
     Client().post(_url(checkin), _form_data(pulse_answers()))
 
@@ -241,7 +240,9 @@ def test_after_answering_the_link_shows_it_was_used(rig: Rig) -> None:
     assert "<form" not in _text(response)
 
 
-def test_invalid_answers_show_the_form_again_with_errors_and_the_given_values(rig: Rig) -> None:
+def test_invalid_answers_show_the_form_again_with_errors_and_the_given_values(
+    rig: CheckinRig,
+) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
     data = _form_data(pulse_answers())
     data["westrum.information_sought"] = "9"
@@ -270,10 +271,10 @@ def test_invalid_answers_show_the_form_again_with_errors_and_the_given_values(ri
     assert "westrum.information_sought" not in checked
     assert "The &lt;b&gt;build&lt;/b&gt; queue</textarea>" in html
     assert Response.objects.count() == 0
-    assert fresh(checkin).answered_at is None
+    assert reloaded(checkin).answered_at is None
 
 
-def test_a_crafted_field_is_reported_at_the_top_of_the_form(rig: Rig) -> None:
+def test_a_crafted_field_is_reported_at_the_top_of_the_form(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.EVENT_SURVEY)
     data = {"platform-satisfaction.satisfaction": "4", "hack.me": "1"}
 
@@ -283,7 +284,7 @@ def test_a_crafted_field_is_reported_at_the_top_of_the_form(rig: Rig) -> None:
     assert "hack: unknown instrument" in _text(response)
 
 
-def test_a_radio_sent_twice_is_refused_rather_than_guessed(rig: Rig) -> None:
+def test_a_radio_sent_twice_is_refused_rather_than_guessed(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.EVENT_SURVEY)
 
     response = Client().post(_url(checkin), {"platform-satisfaction.satisfaction": ["2", "5"]})
@@ -292,7 +293,7 @@ def test_a_radio_sent_twice_is_refused_rather_than_guessed(rig: Rig) -> None:
     assert Response.objects.count() == 0
 
 
-def test_a_status_answer_through_the_form_moves_the_milestone(rig: Rig) -> None:
+def test_a_status_answer_through_the_form_moves_the_milestone(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.MILESTONE_STATUS)
 
     response = Client().post(
@@ -312,7 +313,7 @@ def test_a_status_answer_through_the_form_moves_the_milestone(rig: Rig) -> None:
     assert MilestoneEvent.objects.filter(milestone=milestone, to_status="blocked").exists()
 
 
-def test_at_risk_without_a_note_shows_the_error_on_the_note(rig: Rig) -> None:
+def test_at_risk_without_a_note_shows_the_error_on_the_note(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.MILESTONE_STATUS)
 
     response = Client().post(
@@ -327,7 +328,7 @@ def test_at_risk_without_a_note_shows_the_error_on_the_note(rig: Rig) -> None:
     assert rig.milestone().status == MilestoneStatus.PLANNED
 
 
-def test_a_workflow_conflict_shows_the_workflows_message_with_409(rig: Rig) -> None:
+def test_a_workflow_conflict_shows_the_workflows_message_with_409(rig: CheckinRig) -> None:
     milestone_transition(milestone=rig.milestone(), to_status="in_progress", actor=None)
     milestone_transition(milestone=rig.milestone(), to_status="done", actor=None, reason="ok")
     checkin = _open(rig, CheckInKind.MILESTONE_STATUS)
@@ -338,14 +339,14 @@ def test_a_workflow_conflict_shows_the_workflows_message_with_409(rig: Rig) -> N
 
     assert response.status_code == 409
     assert "cannot go from done to in_progress" in _text(response)
-    assert fresh(checkin).answered_at is None
+    assert reloaded(checkin).answered_at is None
     assert Response.objects.count() == 0
 
 
 # --- broken links --------------------------------------------------------------------------------
 
 
-def test_an_invalid_link_shows_a_404_page(rig: Rig) -> None:
+def test_an_invalid_link_shows_a_404_page(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
     token = links.checkin_token(CheckIn(pk=checkin.pk, link_nonce="guessed"))
 
@@ -356,10 +357,10 @@ def test_an_invalid_link_shows_a_404_page(rig: Rig) -> None:
     ):
         assert response.status_code == 404
         assert "This link is not valid" in _text(response)
-    assert fresh(checkin).answered_at is None
+    assert reloaded(checkin).answered_at is None
 
 
-def test_an_expired_link_shows_a_410_page(rig: Rig) -> None:
+def test_an_expired_link_shows_a_410_page(rig: CheckinRig) -> None:
     checkin = rig.checkin(
         CheckInKind.PULSE_SURVEY, created=timezone.now() - dt.timedelta(days=8), valid_days=7
     )
@@ -375,7 +376,7 @@ def test_an_expired_link_shows_a_410_page(rig: Rig) -> None:
 # --- CSRF ------------------------------------------------------------------------------------
 
 
-def test_csrf_protection_stays_on_and_the_form_carries_the_token(rig: Rig) -> None:
+def test_csrf_protection_stays_on_and_the_form_carries_the_token(rig: CheckinRig) -> None:
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
     client = Client(enforce_csrf_checks=True)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from teams.models import Organization, Role, Team, TeamType
+from tests.builders import RhythmWorld, build_rhythm_world, chain_transformation
 from tests.factories import (
     MembershipFactory,
     OrganizationFactory,
@@ -21,7 +21,6 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
-from tests.transform.test_transform_support import chain_transformation, pilot_playbook
 from transform.checkins import planning as checkins_module
 from transform.checkins import services as checkin_services
 from transform.checkins.planning import PlanSummary, checkins_plan
@@ -43,7 +42,7 @@ from transform.models import (
     Transformation,
 )
 from transform.outbox.tasks import dispatch_deliveries
-from transform.plans.services import milestone_transition, transformation_start
+from transform.plans.services import milestone_transition
 from transform.rhythm.periods import period_containing
 
 pytestmark = pytest.mark.django_db
@@ -67,63 +66,9 @@ AT = days(0)
 SURVEY_START = dt.date(2026, 12, 28)
 
 
-@dataclass
-class World:
-    org: Organization
-    transformation: Transformation
-    people: dict[str, Any]
-    teams: dict[str, Team]
-
-    def milestone(self, key: str) -> Milestone:
-        return Milestone.objects.get(transformation=self.transformation, key=key)
-
-    def set_milestone(self, key: str, **fields: Any) -> Milestone:
-        Milestone.objects.filter(transformation=self.transformation, key=key).update(**fields)
-        return self.milestone(key)
-
-
-def build_world(*, sponsor: bool = True) -> World:
-    """acme: teams payments (stream-aligned, managed by em) and platform (no manager); alice in
-    payments, bob 60% payments + 40% platform, carol in platform, dave 50/50 (a tie: slug order
-    makes payments primary). A pilot transformation led by lead, sponsored by sponsor (no login);
-    boss is a person whose login holds the leader role. Every milestone starts planned."""
-    org: Any = OrganizationFactory(slug="acme", name="Acme")
-    people: dict[str, Any] = {
-        name: PersonFactory(organization=org, email=f"{name}@acme.test", name=name.title())
-        for name in ("lead", "sponsor", "em", "alice", "bob", "carol", "dave", "boss")
-    }
-    boss_user = UserFactory(username="boss")
-    OrganizationRoleFactory(organization=org, user=boss_user, role=Role.LEADER)
-    people["boss"].user = boss_user
-    people["boss"].save()
-    teams: dict[str, Any] = {
-        "payments": TeamFactory(organization=org, slug="payments", manager=people["em"]),
-        "platform": TeamFactory(organization=org, slug="platform", type=TeamType.PLATFORM),
-    }
-    for person, team, allocation in [
-        ("alice", "payments", 100),
-        ("bob", "payments", 60),
-        ("bob", "platform", 40),
-        ("carol", "platform", 100),
-        ("dave", "platform", 50),
-        ("dave", "payments", 50),
-    ]:
-        MembershipFactory(team=teams[team], person=people[person], allocation_percent=allocation)
-    pilot_playbook(org)
-    transformation = transformation_start(
-        organization=org,
-        playbooks=["pilot-plan"],
-        start_date=START,
-        owner_email="lead@acme.test",
-        sponsor_email="sponsor@acme.test" if sponsor else None,
-        today=START,
-    )
-    return World(org=org, transformation=transformation, people=people, teams=teams)
-
-
 @pytest.fixture
-def world(db: Any) -> World:
-    return build_world()
+def world(rhythm_world: RhythmWorld) -> RhythmWorld:
+    return rhythm_world
 
 
 def settings_for(org: Organization, **fields: Any) -> CheckinSettings:
@@ -142,7 +87,7 @@ def checkins(kind: str, **filters: Any) -> list[CheckIn]:
 
 
 def test_an_in_progress_milestone_owner_is_asked_every_n_days_and_not_before(
-    world: World,
+    world: RhythmWorld,
 ) -> None:
     kickoff = world.set_milestone(
         "kickoff", status=MilestoneStatus.IN_PROGRESS, started_on=START, checkin_every_days=7
@@ -181,7 +126,7 @@ def test_an_in_progress_milestone_owner_is_asked_every_n_days_and_not_before(
 
 
 def test_an_at_risk_milestone_without_a_start_day_counts_from_the_transformation_start(
-    world: World,
+    world: RhythmWorld,
 ) -> None:
     world.set_milestone(
         "buddies", status=MilestoneStatus.AT_RISK, status_reason="late", checkin_every_days=5
@@ -195,7 +140,7 @@ def test_an_at_risk_milestone_without_a_start_day_counts_from_the_transformation
 
 
 def test_the_owner_of_a_milestone_starting_later_is_not_asked_before_it_starts(
-    world: World,
+    world: RhythmWorld,
 ) -> None:
     world.set_milestone(
         "kickoff", status=MilestoneStatus.IN_PROGRESS, started_on=START + dt.timedelta(days=3)
@@ -215,7 +160,7 @@ def test_the_owner_of_a_milestone_starting_later_is_not_asked_before_it_starts(
     ids=["planned", "done", "blocked"],
 )
 def test_planned_done_and_blocked_milestones_get_no_status_checkin(
-    world: World, fields: dict[str, Any]
+    world: RhythmWorld, fields: dict[str, Any]
 ) -> None:
     world.set_milestone("kickoff", **fields)
     world.set_milestone("side-quest", status=MilestoneStatus.IN_PROGRESS, started_on=START)
@@ -231,7 +176,7 @@ def test_planned_done_and_blocked_milestones_get_no_status_checkin(
 
 
 def test_every_member_gets_one_pulse_survey_per_period_for_their_primary_team(
-    world: World,
+    world: RhythmWorld,
 ) -> None:
     summary = checkins_plan(at=AT)
 
@@ -251,7 +196,7 @@ def test_every_member_gets_one_pulse_survey_per_period_for_their_primary_team(
     assert Delivery.objects.filter(kind=DeliveryKind.CHECKIN, checkin__in=rows).count() == 4
 
 
-def test_members_of_a_platform_team_are_not_asked_to_rate_the_platform(world: World) -> None:
+def test_members_of_a_platform_team_are_not_asked_to_rate_the_platform(world: RhythmWorld) -> None:
     checkins_plan(at=AT)
 
     asked = {row.recipient.email: row.instruments for row in checkins(CheckInKind.PULSE_SURVEY)}
@@ -263,7 +208,7 @@ def test_members_of_a_platform_team_are_not_asked_to_rate_the_platform(world: Wo
         assert asked[platform_member] == everything[:2]
 
 
-def test_the_next_pulse_survey_waits_for_the_next_survey_period(world: World) -> None:
+def test_the_next_pulse_survey_waits_for_the_next_survey_period(world: RhythmWorld) -> None:
     settings_for(world.org, survey_every_days=7)
 
     counts = [checkins_plan(at=at).pulse_checkins for at in (AT, days(6), days(7))]
@@ -276,7 +221,7 @@ def test_the_next_pulse_survey_waits_for_the_next_survey_period(world: World) ->
 
 
 def test_the_configured_pulse_instruments_are_asked_and_unknown_ones_skipped(
-    world: World,
+    world: RhythmWorld,
 ) -> None:
     settings_for(world.org, pulse_instruments=["westrum", "no-such-survey"])
 
@@ -289,7 +234,7 @@ def test_the_configured_pulse_instruments_are_asked_and_unknown_ones_skipped(
 
 
 def test_an_organisation_without_an_active_transformation_is_not_asked_anything(
-    world: World,
+    world: RhythmWorld,
 ) -> None:
     world.transformation.milestones.update(status=MilestoneStatus.DONE, done_on=START)
 
@@ -303,7 +248,7 @@ def test_an_organisation_without_an_active_transformation_is_not_asked_anything(
 # --- topology verification --------------------------------------------------------------------
 
 
-def test_managers_are_asked_to_verify_their_team_once_per_cadence(world: World) -> None:
+def test_managers_are_asked_to_verify_their_team_once_per_cadence(world: RhythmWorld) -> None:
     settings_for(world.org, topology_verify_every_days=30)
     period = period_containing(START, every_days=30)
 
@@ -327,7 +272,7 @@ def test_managers_are_asked_to_verify_their_team_once_per_cadence(world: World) 
 # --- reminders --------------------------------------------------------------------------------
 
 
-def test_unanswered_checkins_are_reminded_every_n_days_up_to_the_cap(world: World) -> None:
+def test_unanswered_checkins_are_reminded_every_n_days_up_to_the_cap(world: RhythmWorld) -> None:
     settings_for(
         world.org,
         reminder_after_days=2,
@@ -360,7 +305,7 @@ def test_unanswered_checkins_are_reminded_every_n_days_up_to_the_cap(world: Worl
 
 
 def test_the_next_reminder_counts_from_the_last_message_not_from_the_checkin(
-    world: World,
+    world: RhythmWorld,
 ) -> None:
     settings_for(
         world.org,
@@ -378,7 +323,7 @@ def test_the_next_reminder_counts_from_the_last_message_not_from_the_checkin(
     assert checkins_plan(at=days(9)).reminders == total
 
 
-def test_an_expired_checkin_is_not_reminded(world: World) -> None:
+def test_an_expired_checkin_is_not_reminded(world: RhythmWorld) -> None:
     settings_for(world.org, reminder_after_days=2, max_reminders=2, link_valid_days=2)
     checkins_plan(at=AT)
 
@@ -387,7 +332,7 @@ def test_an_expired_checkin_is_not_reminded(world: World) -> None:
 
 
 def test_a_reminder_already_counted_by_another_planner_is_not_counted_again(
-    world: World,
+    world: RhythmWorld,
 ) -> None:
     settings_for(world.org, reminder_after_days=2, max_reminders=2)
     checkins_plan(at=AT)
@@ -413,7 +358,7 @@ def test_a_reminder_already_counted_by_another_planner_is_not_counted_again(
 
 
 def test_a_reminder_counted_by_another_planner_after_our_read_is_not_counted_again(
-    world: World,
+    world: RhythmWorld,
 ) -> None:
     checkins_plan(at=AT)
     first, second = CheckIn.objects.order_by("id")[:2]
@@ -430,7 +375,7 @@ def test_a_reminder_counted_by_another_planner_after_our_read_is_not_counted_aga
 # --- escalation -------------------------------------------------------------------------------
 
 
-def block(world: World, key: str, *, reason: str, at: dt.datetime) -> MilestoneEvent:
+def block(world: RhythmWorld, key: str, *, reason: str, at: dt.datetime) -> MilestoneEvent:
     milestone_transition(
         milestone=world.milestone(key), to_status="blocked", reason=reason, actor=None
     )
@@ -441,7 +386,7 @@ def block(world: World, key: str, *, reason: str, at: dt.datetime) -> MilestoneE
 
 
 def test_a_milestone_blocked_longer_than_the_limit_escalates_to_the_sponsor_once(
-    world: World,
+    world: RhythmWorld,
 ) -> None:
     settings_for(world.org, escalate_blocked_after_days=7)
     event = block(world, "kickoff", reason="No room for the all-hands", at=AT)
@@ -466,7 +411,7 @@ def test_a_milestone_blocked_longer_than_the_limit_escalates_to_the_sponsor_once
     assert f"/api/v1/transformations/{world.transformation.pk}/plan/" in text
 
 
-def test_a_new_blocking_episode_escalates_again(world: World) -> None:
+def test_a_new_blocking_episode_escalates_again(world: RhythmWorld) -> None:
     settings_for(world.org, escalate_blocked_after_days=3)
     first = block(world, "kickoff", reason="No room", at=AT)
     checkins_plan(at=days(4))
@@ -493,7 +438,7 @@ def test_a_new_blocking_episode_escalates_again(world: World) -> None:
 
 
 def test_without_a_sponsor_the_lead_change_agent_is_told(db: Any) -> None:
-    world = build_world(sponsor=False)
+    world = build_rhythm_world(sponsor=False)
     block(world, "kickoff", reason="No room", at=AT)
 
     assert checkins_plan(at=days(8, hour=10)).escalations == 1
@@ -507,7 +452,7 @@ def test_without_a_sponsor_the_lead_change_agent_is_told(db: Any) -> None:
 
 
 def test_the_weekly_digest_goes_to_leaders_and_sponsors_once_a_week_from_its_weekday(
-    world: World,
+    world: RhythmWorld,
 ) -> None:
     settings_for(world.org, digest_weekday=2)  # Wednesday
 
@@ -521,7 +466,7 @@ def test_the_weekly_digest_goes_to_leaders_and_sponsors_once_a_week_from_its_wee
 
 
 def test_the_digest_reports_milestones_dates_checkins_and_failures_but_no_scores(
-    world: World,
+    world: RhythmWorld,
 ) -> None:
     settings_for(world.org, digest_weekday=3)
     world.set_milestone("kickoff", status=MilestoneStatus.DONE, started_on=START, done_on=START)
@@ -564,12 +509,12 @@ def test_the_digest_reports_milestones_dates_checkins_and_failures_but_no_scores
 # --- idempotency, transactions, query counts --------------------------------------------------
 
 
-def make_everything_due(world: World) -> None:
+def make_everything_due(world: RhythmWorld) -> None:
     world.set_milestone("kickoff", status=MilestoneStatus.IN_PROGRESS, started_on=START)
     block(world, "side-quest", reason="Sponsor on leave", at=AT - dt.timedelta(days=30))
 
 
-def test_planning_twice_at_the_same_moment_creates_nothing_new(world: World) -> None:
+def test_planning_twice_at_the_same_moment_creates_nothing_new(world: RhythmWorld) -> None:
     make_everything_due(world)
 
     first = checkins_plan(at=AT)
@@ -588,7 +533,7 @@ def test_planning_twice_at_the_same_moment_creates_nothing_new(world: World) -> 
     assert (CheckIn.objects.count(), Delivery.objects.count()) == rows == (6, 9)
 
 
-def test_planning_again_later_in_the_same_periods_creates_nothing_new(world: World) -> None:
+def test_planning_again_later_in_the_same_periods_creates_nothing_new(world: RhythmWorld) -> None:
     make_everything_due(world)
     checkins_plan(at=AT)
 
@@ -606,7 +551,7 @@ class FakeDispatch:
 
 
 def test_deliveries_are_dispatched_only_after_the_planning_commits(
-    world: World, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+    world: RhythmWorld, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:
     fake = FakeDispatch()
     monkeypatch.setattr(dispatch_deliveries, "delay", fake.delay)
@@ -625,7 +570,7 @@ def test_deliveries_are_dispatched_only_after_the_planning_commits(
 
 
 def test_a_failed_planning_leaves_no_checkin_without_its_delivery(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: RhythmWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_everything_due(world)
 
@@ -642,7 +587,7 @@ def test_a_failed_planning_leaves_no_checkin_without_its_delivery(
 
 
 def test_one_organisation_failing_does_not_stop_the_others(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: RhythmWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_everything_due(world)
     globex = sized_world(1, slug="globex")  # planned after acme (by slug)
@@ -735,7 +680,7 @@ def test_planning_runs_as_many_queries_for_many_people_and_milestones_as_for_few
 # --- event-triggered surveys ------------------------------------------------------------------
 
 
-def first_deploy(world: World, *, team: Team | None, external_id: str = "d1") -> SignalEvent:
+def first_deploy(world: RhythmWorld, *, team: Team | None, external_id: str = "d1") -> SignalEvent:
     return SignalEvent.objects.create(
         organization=world.org,
         kind="first_deploy",
@@ -745,7 +690,7 @@ def first_deploy(world: World, *, team: Team | None, external_id: str = "d1") ->
     )
 
 
-def test_a_first_deploy_asks_every_member_of_the_team_how_it_went(world: World) -> None:
+def test_a_first_deploy_asks_every_member_of_the_team_how_it_went(world: RhythmWorld) -> None:
     event = first_deploy(world, team=world.teams["payments"])
 
     created = event_surveys_trigger(events=[event], at=days(1))
@@ -769,7 +714,7 @@ def test_a_first_deploy_asks_every_member_of_the_team_how_it_went(world: World) 
     assert Delivery.objects.filter(kind="checkin", checkin__in=rows).count() == 3
 
 
-def test_an_event_triggers_its_survey_once(world: World) -> None:
+def test_an_event_triggers_its_survey_once(world: RhythmWorld) -> None:
     event = first_deploy(world, team=world.teams["payments"])
 
     counts = [event_surveys_trigger(events=[event], at=at) for at in (AT, AT, days(2))]
@@ -778,14 +723,16 @@ def test_an_event_triggers_its_survey_once(world: World) -> None:
     assert Delivery.objects.count() == 3
 
 
-def test_a_platform_teams_own_event_does_not_ask_it_to_rate_its_platform(world: World) -> None:
+def test_a_platform_teams_own_event_does_not_ask_it_to_rate_its_platform(
+    world: RhythmWorld,
+) -> None:
     event = first_deploy(world, team=world.teams["platform"])
 
     assert event_surveys_trigger(events=[event], at=AT) == 0
     assert not CheckIn.objects.exists()
 
 
-def test_events_not_configured_or_without_a_team_trigger_nothing(world: World) -> None:
+def test_events_not_configured_or_without_a_team_trigger_nothing(world: RhythmWorld) -> None:
     no_team = first_deploy(world, team=None)
     deploy = SignalEvent.objects.create(
         organization=world.org,
@@ -799,7 +746,7 @@ def test_events_not_configured_or_without_a_team_trigger_nothing(world: World) -
     assert not CheckIn.objects.exists()
 
 
-def test_an_organisation_configures_which_events_ask_what(world: World) -> None:
+def test_an_organisation_configures_which_events_ask_what(world: RhythmWorld) -> None:
     settings_for(
         world.org,
         event_surveys=[
@@ -827,7 +774,7 @@ def test_an_organisation_configures_which_events_ask_what(world: World) -> None:
 
 
 def test_event_surveys_run_inside_the_callers_transaction(
-    world: World, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+    world: RhythmWorld, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:
     fake = FakeDispatch()
     monkeypatch.setattr(dispatch_deliveries, "delay", fake.delay)
@@ -883,7 +830,7 @@ def test_two_planners_racing_create_and_count_every_row_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(dispatch_deliveries, "delay", FakeDispatch().delay)
-    world = build_world()
+    world = build_rhythm_world()
     make_everything_due(world)
 
     planned = race(AT)
@@ -905,7 +852,7 @@ def test_two_planners_racing_create_and_count_every_row_once(
     assert set(CheckIn.objects.values_list("reminders_sent", flat=True)) == {1}
 
 
-def test_a_person_without_a_team_gets_no_pulse_survey(world: World) -> None:
+def test_a_person_without_a_team_gets_no_pulse_survey(world: RhythmWorld) -> None:
     loner: Any = PersonFactory(organization=world.org, email="loner@acme.test")
 
     checkins_plan(at=AT)

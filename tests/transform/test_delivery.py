@@ -22,13 +22,13 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 
 from core.moments import moment_parse
 from teams.models import Organization, Person, Role
+from tests.builders import chain_transformation
 from tests.factories import (
     OrganizationRoleFactory,
     TeamFactory,
     UserFactory,
 )
 from tests.transform.fakes import FakeSMTPServer, FakeWebhook
-from tests.transform.test_transform_support import chain_transformation
 from transform.models import (
     CheckIn,
     CheckInKind,

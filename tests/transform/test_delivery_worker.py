@@ -27,9 +27,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from teams.models import Organization, Person, Role
+from tests.builders import chain_transformation
 from tests.factories import OrganizationRoleFactory, UserFactory
 from tests.transform.fakes import FakeSMTPServer, wait_until
-from tests.transform.test_transform_support import chain_transformation
 from tests.transform.worker_fixtures import DEADLINE, TaskTracker, ThreadWorker
 from transform.checkins.tasks import plan_checkins
 from transform.models import (

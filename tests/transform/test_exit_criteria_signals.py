@@ -11,15 +11,19 @@ from django.utils import timezone
 
 from core.errors import ConflictError
 from teams.models import Organization, Team
-from tests.transform.test_readiness_report import (
-    AT,
-    PREVIOUS,
+from tests.builders import (
+    SURVEY_AT as AT,
+)
+from tests.builders import (
+    SURVEY_PREVIOUS as PREVIOUS,
+)
+from tests.builders import (
+    chain_transformation,
     make_person,
     make_team,
     survey,
     westrum,
 )
-from tests.transform.test_transform_support import chain_transformation
 from transform.models import CheckinSettings, Milestone, MilestoneStatus, SignalEvent
 from transform.plans.selectors import (
     milestone_criteria_evaluate,

@@ -13,12 +13,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from teams.models import Organization, Person, Role, Team
+from tests.builders import make_team, survey, westrum
 from tests.factories import (
     OrganizationFactory,
     OrganizationRoleFactory,
     UserFactory,
 )
-from tests.transform.test_readiness_report import make_team, survey, westrum
 from transform.models import CheckinSettings, ReadinessSnapshot
 from transform.readiness.report import local_day
 from transform.readiness.services import readiness_nightly

@@ -9,17 +9,23 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from teams.models import Organization, Person, Team
-from tests.transform.test_readiness_report import (
-    AT,
-    PERIOD,
-    PREVIOUS,
+from tests.builders import (
+    SURVEY_AT as AT,
+)
+from tests.builders import (
+    SURVEY_PERIOD as PERIOD,
+)
+from tests.builders import (
+    SURVEY_PREVIOUS as PREVIOUS,
+)
+from tests.builders import (
+    chain_transformation,
     make_organization,
     make_person,
     make_team,
     survey,
     westrum,
 )
-from tests.transform.test_transform_support import chain_transformation
 from transform.models import (
     CheckinSettings,
     Delivery,

@@ -8,77 +8,28 @@ the survey side can be checked exactly; the last tests use real stored events.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from core.errors import ApplicationError
 from playbooks.criteria import SignalReading
-from teams.models import Organization, Person, Team, TeamType
-from tests.factories import OrganizationFactory, PersonFactory, TeamFactory
+from teams.models import Organization, Team, TeamType
+from tests.builders import SURVEY_AT as AT
+from tests.builders import SURVEY_PERIOD as PERIOD
+from tests.builders import SURVEY_PREVIOUS as PREVIOUS
+from tests.builders import make_person, make_team, survey, westrum
 from transform.models import CheckinSettings, Response, ResponseKind, SignalEvent
 from transform.readiness import anonymity
 from transform.readiness import report as readiness_report_module
 from transform.readiness import selectors as readiness_report
 from transform.readiness.anonymity import Group
 from transform.readiness.selectors import readiness_report_get
-from transform.rhythm.periods import Period
 
 pytestmark = pytest.mark.django_db
 
-# Default cadence (14 days from Monday 2024-01-01): 2027-01-06 lies in [2026-12-28, 2027-01-11).
-AT = dt.datetime(2027, 1, 6, 12, 0, tzinfo=dt.UTC)
-PERIOD = Period(start=dt.date(2026, 12, 28), end=dt.date(2027, 1, 11))
-PREVIOUS = PERIOD.previous()
-
 Ingested = dict[int | None, dict[str, SignalReading]]
-
-
-def make_team(organization: Organization, slug: str, **fields: Any) -> Team:
-    """A team of ``organization`` (the factories are untyped; this says what they return)."""
-    team: Any = TeamFactory(organization=organization, slug=slug, **fields)
-    return team
-
-
-def make_person(organization: Organization, **fields: Any) -> Person:
-    person: Any = PersonFactory(organization=organization, **fields)
-    return person
-
-
-def make_organization(slug: str) -> Organization:
-    organization: Any = OrganizationFactory(slug=slug)
-    return organization
-
-
-def survey(
-    team: Team | None,
-    scores: Sequence[Mapping[str, float]],
-    *,
-    organization: Organization | None = None,
-    period: Period = PERIOD,
-    answers: Sequence[Mapping[str, Any]] | None = None,
-) -> None:
-    """Store one anonymous survey response per scores mapping, as the response form does."""
-    org = organization or (team.organization if team is not None else None)
-    assert org is not None
-    Response.objects.bulk_create(
-        Response(
-            organization=org,
-            kind=ResponseKind.SURVEY,
-            team=team,
-            period_start=period.start,
-            submitted_on=period.start,
-            instruments=[["platform-satisfaction", 1]] if answers else [],
-            answers=dict(answers[index]) if answers else {},
-            scores=dict(values),
-        )
-        for index, values in enumerate(scores)
-    )
-
-
-def westrum(*values: float) -> list[dict[str, float]]:
-    return [{"westrum_score": value} for value in values]
 
 
 @pytest.fixture

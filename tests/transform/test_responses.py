@@ -1,26 +1,25 @@
-"""Answering check-ins (transform/responses.py): the link's errors, single use, validation and
-what each kind of answer stores. Also the shared set-up of the form and API tests."""
+"""Answering check-ins (transform/answers/, the link check in transform/access.py): the link's
+errors, single use, validation and what each kind of answer stores."""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.db import connection
 
 from core.errors import ApplicationError, ConflictError
-from teams.models import Role
-from tests.factories import (
-    OrganizationFactory,
-    OrganizationRoleFactory,
-    PersonFactory,
-    TeamFactory,
-    UserFactory,
+from tests.builders import (
+    CHECKIN_AT,
+    CHECKIN_CREATED,
+    CheckinRig,
+    build_checkin_rig,
+    pulse_answers,
+    reloaded,
 )
-from tests.transform.test_transform_support import START, pilot_playbook
+from tests.factories import UserFactory
 from transform.access import CheckinAlreadyAnswered, CheckinLinkExpired, CheckinLinkInvalid
 from transform.access import checkin_get_by_link as checkin_by_token
 from transform.answers.services import checkin_answer
@@ -29,114 +28,25 @@ from transform.models import (
     CheckInKind,
     CheckinSettings,
     EventKind,
-    Milestone,
     MilestoneEvent,
     MilestoneStatus,
     Response,
     ResponseKind,
     TeamVerification,
-    Transformation,
 )
-from transform.plans.services import milestone_transition, transformation_start
+from transform.plans.services import milestone_transition
 from transform.rhythm import links
 from transform.rhythm.periods import period_containing
 
 pytestmark = pytest.mark.django_db
 
-AT = dt.datetime(2027, 1, 20, 9, 30, tzinfo=dt.UTC)
-CREATED = AT - dt.timedelta(days=1)
-
-INSTRUMENTS: dict[str, list[list[Any]]] = {
-    CheckInKind.PULSE_SURVEY: [["westrum", 1], ["adkar", 1], ["platform-satisfaction", 1]],
-    CheckInKind.EVENT_SURVEY: [["platform-satisfaction", 1]],
-    CheckInKind.MILESTONE_STATUS: [["milestone-status", 1]],
-    CheckInKind.TOPOLOGY_VERIFICATION: [["topology-verification", 1]],
-}
-WESTRUM_KEYS = [
-    "information_sought",
-    "messengers_not_punished",
-    "responsibilities_shared",
-    "collaboration_rewarded",
-    "failure_causes_inquiry",
-    "new_ideas_welcomed",
-]
-
-
-def pulse_answers() -> dict[str, dict[str, Any]]:
-    """Valid answers to the pulse survey; Westrum mean 4.5, ADKAR barrier at knowledge."""
-    return {
-        "westrum": dict(zip(WESTRUM_KEYS, [7, 6, 5, 4, 3, 2], strict=True)),
-        "adkar": {"awareness": 4, "desire": 5, "knowledge": 3, "ability": 2, "reinforcement": 4},
-        "platform-satisfaction": {"satisfaction": 4, "slows_you_down": "  Slow CI  "},
-    }
-
-
-@dataclass
-class Rig:
-    org: Any
-    team: Any
-    user: Any
-    person: Any  # Ada Lovelace, linked to ``user``, owner of the "kickoff" milestone
-    transformation: Transformation
-
-    def milestone(self, key: str = "kickoff") -> Milestone:
-        return Milestone.objects.get(transformation=self.transformation, key=key)
-
-    def checkin(
-        self,
-        kind: str,
-        *,
-        recipient: Any = None,
-        created: dt.datetime = CREATED,
-        valid_days: int = 7,
-        subject: str | None = None,
-        team: Any = "default",
-    ) -> CheckIn:
-        recipient = recipient or self.person
-        milestone = self.milestone() if kind == CheckInKind.MILESTONE_STATUS else None
-        team = (None if milestone else self.team) if team == "default" else team
-        period = period_containing(created.date(), every_days=14)
-        return CheckIn.objects.create(
-            organization=self.org,
-            transformation=self.transformation,
-            kind=kind,
-            recipient=recipient,
-            subject=subject
-            or (f"milestone:{milestone.pk}" if milestone else f"team:{team.pk if team else 0}"),
-            period=period.key if not milestone else created.date().isoformat(),
-            period_start=period.start,
-            milestone=milestone,
-            team=team,
-            instruments=INSTRUMENTS[kind],
-            link_nonce=links.link_nonce_new(),
-            created_at=created,
-            expires_at=created + dt.timedelta(days=valid_days),
-        )
-
-
-def make_rig(slug: str = "acme") -> Rig:
-    # Typed Any: the factories are untyped, and the tests use these as the model rows they are.
-    org: Any = OrganizationFactory(slug=slug, name=slug.title())
-    team: Any = TeamFactory(organization=org, slug=f"{slug}-payments", name="Payments")
-    user: Any = UserFactory(username=f"ada-{slug}")
-    OrganizationRoleFactory(organization=org, user=user, role=Role.MEMBER)
-    person: Any = PersonFactory(
-        organization=org, email=f"ada@{slug}.test", name="Ada Lovelace", user=user
-    )
-    pilot_playbook(org)
-    transformation = transformation_start(
-        organization=org, playbooks=["pilot-plan"], start_date=START, owner_email=person.email
-    )
-    return Rig(org=org, team=team, user=user, person=person, transformation=transformation)
+AT = CHECKIN_AT
+CREATED = CHECKIN_CREATED
 
 
 @pytest.fixture
-def rig(db: Any) -> Rig:
-    return make_rig()
-
-
-def fresh(checkin: CheckIn) -> CheckIn:
-    return CheckIn.objects.get(pk=checkin.pk)
+def rig(checkin_rig: CheckinRig) -> CheckinRig:
+    return checkin_rig
 
 
 def token_for(checkin_id: int, nonce: str) -> str:
@@ -148,13 +58,13 @@ def token_for(checkin_id: int, nonce: str) -> str:
 # --- the link -------------------------------------------------------------------------------
 
 
-def test_a_valid_token_finds_its_open_checkin(rig: Rig) -> None:
+def test_a_valid_token_finds_its_open_checkin(rig: CheckinRig) -> None:
     checkin = rig.checkin(CheckInKind.PULSE_SURVEY)
 
     found = checkin_by_token(token=links.checkin_token(checkin), at=AT)
 
     assert found.pk == checkin.pk
-    assert fresh(checkin).answered_at is None
+    assert reloaded(checkin).answered_at is None
 
 
 def _invalid_tokens(checkin: CheckIn) -> dict[str, str]:
@@ -186,7 +96,7 @@ def _invalid_tokens(checkin: CheckIn) -> dict[str, str]:
     ],
 )
 def test_an_invalid_link_is_refused_with_the_same_404_message_whatever_is_wrong(
-    rig: Rig, case: str
+    rig: CheckinRig, case: str
 ) -> None:
     checkin = rig.checkin(CheckInKind.PULSE_SURVEY)
     reference = CheckinLinkInvalid()
@@ -199,7 +109,7 @@ def test_an_invalid_link_is_refused_with_the_same_404_message_whatever_is_wrong(
     assert excinfo.value.extra == {"state": "invalid"}
 
 
-def test_an_expired_link_is_refused_with_410(rig: Rig) -> None:
+def test_an_expired_link_is_refused_with_410(rig: CheckinRig) -> None:
     checkin = rig.checkin(CheckInKind.PULSE_SURVEY, valid_days=1)
 
     with pytest.raises(CheckinLinkExpired) as excinfo:
@@ -210,7 +120,7 @@ def test_an_expired_link_is_refused_with_410(rig: Rig) -> None:
     assert "expired on" in excinfo.value.message
 
 
-def test_an_answered_link_is_refused_with_410(rig: Rig) -> None:
+def test_an_answered_link_is_refused_with_410(rig: CheckinRig) -> None:
     checkin = rig.checkin(CheckInKind.PULSE_SURVEY)
     checkin_answer(checkin=checkin, answers=pulse_answers(), at=AT)
 
@@ -225,7 +135,7 @@ def test_an_answered_link_is_refused_with_410(rig: Rig) -> None:
 
 
 def test_a_pulse_answer_stores_an_anonymous_scored_response_and_consumes_the_link(
-    rig: Rig,
+    rig: CheckinRig,
 ) -> None:
     checkin = rig.checkin(CheckInKind.PULSE_SURVEY)
 
@@ -251,10 +161,10 @@ def test_a_pulse_answer_stores_an_anonymous_scored_response_and_consumes_the_lin
         "adkar_reinforcement": 4.0,
         "platform_satisfaction": 4.0,
     }
-    assert fresh(checkin).answered_at == AT
+    assert reloaded(checkin).answered_at == AT
 
 
-def test_a_survey_response_names_no_person_and_no_checkin(rig: Rig) -> None:
+def test_a_survey_response_names_no_person_and_no_checkin(rig: CheckinRig) -> None:
     checkin = rig.checkin(CheckInKind.EVENT_SURVEY)
 
     response = checkin_answer(
@@ -271,19 +181,21 @@ def test_a_survey_response_names_no_person_and_no_checkin(rig: Rig) -> None:
     assert stored["scores"] == {"platform_satisfaction": 5.0}
 
 
-def test_a_second_answer_is_refused_and_stores_nothing(rig: Rig) -> None:
+def test_a_second_answer_is_refused_and_stores_nothing(rig: CheckinRig) -> None:
     checkin = rig.checkin(CheckInKind.PULSE_SURVEY)
     checkin_answer(checkin=checkin, answers=pulse_answers(), at=AT)
 
     with pytest.raises(CheckinAlreadyAnswered):
-        checkin_answer(checkin=fresh(checkin), answers=pulse_answers(), at=AT)
+        checkin_answer(checkin=reloaded(checkin), answers=pulse_answers(), at=AT)
 
     assert Response.objects.count() == 1
 
 
-def test_the_database_refuses_an_answer_that_lost_a_race_even_with_a_stale_row(rig: Rig) -> None:
+def test_the_database_refuses_an_answer_that_lost_a_race_even_with_a_stale_row(
+    rig: CheckinRig,
+) -> None:
     checkin = rig.checkin(CheckInKind.PULSE_SURVEY)
-    first, second = fresh(checkin), fresh(checkin)  # both read before either answered
+    first, second = reloaded(checkin), reloaded(checkin)  # both read before either answered
     checkin_answer(checkin=first, answers=pulse_answers(), at=AT)
 
     assert second.answered_at is None
@@ -291,20 +203,20 @@ def test_the_database_refuses_an_answer_that_lost_a_race_even_with_a_stale_row(r
         checkin_answer(checkin=second, answers=pulse_answers(), at=AT + dt.timedelta(seconds=1))
 
     assert Response.objects.count() == 1
-    assert fresh(checkin).answered_at == AT
+    assert reloaded(checkin).answered_at == AT
 
 
-def test_an_answer_after_expiry_is_refused_and_stores_nothing(rig: Rig) -> None:
+def test_an_answer_after_expiry_is_refused_and_stores_nothing(rig: CheckinRig) -> None:
     checkin = rig.checkin(CheckInKind.PULSE_SURVEY, valid_days=1)
 
     with pytest.raises(CheckinLinkExpired):
         checkin_answer(checkin=checkin, answers=pulse_answers(), at=CREATED + dt.timedelta(days=2))
 
     assert Response.objects.count() == 0
-    assert fresh(checkin).answered_at is None
+    assert reloaded(checkin).answered_at is None
 
 
-def test_invalid_answers_are_all_reported_by_instrument_and_question(rig: Rig) -> None:
+def test_invalid_answers_are_all_reported_by_instrument_and_question(rig: CheckinRig) -> None:
     checkin = rig.checkin(CheckInKind.PULSE_SURVEY)
     answers = pulse_answers()
     answers["westrum"]["information_sought"] = 8
@@ -328,7 +240,7 @@ def test_invalid_answers_are_all_reported_by_instrument_and_question(rig: Rig) -
     assert "out of range" in fields["westrum.information_sought"][0]
     assert fields["adkar.desire"] == ["an answer is required"]
     assert Response.objects.count() == 0
-    assert fresh(checkin).answered_at is None
+    assert reloaded(checkin).answered_at is None
 
 
 @pytest.mark.parametrize(
@@ -342,7 +254,7 @@ def test_invalid_answers_are_all_reported_by_instrument_and_question(rig: Rig) -
     ],
 )
 def test_answers_of_the_wrong_shape_are_a_400_naming_where(
-    rig: Rig, answers: Any, field: str
+    rig: CheckinRig, answers: Any, field: str
 ) -> None:
     checkin = rig.checkin(CheckInKind.PULSE_SURVEY)
 
@@ -350,10 +262,10 @@ def test_answers_of_the_wrong_shape_are_a_400_naming_where(
         checkin_answer(checkin=checkin, answers=answers, at=AT)
 
     assert field in excinfo.value.extra["fields"]
-    assert fresh(checkin).answered_at is None
+    assert reloaded(checkin).answered_at is None
 
 
-def test_answers_are_checked_against_the_checkins_own_instrument_version(rig: Rig) -> None:
+def test_answers_are_checked_against_the_checkins_own_instrument_version(rig: CheckinRig) -> None:
     checkin = rig.checkin(CheckInKind.EVENT_SURVEY)
     checkin.instruments = [["platform-satisfaction", 7]]
     checkin.save()
@@ -364,18 +276,18 @@ def test_answers_are_checked_against_the_checkins_own_instrument_version(rig: Ri
         )
 
     assert "platform-satisfaction@7" in excinfo.value.message
-    assert fresh(checkin).answered_at is None
+    assert reloaded(checkin).answered_at is None
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_answers_store_one_response() -> None:
-    rig = make_rig("race")
+    rig = build_checkin_rig("race")
     checkin = rig.checkin(CheckInKind.PULSE_SURVEY)
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
     def answer() -> None:
-        mine = fresh(checkin)
+        mine = reloaded(checkin)
         barrier.wait()
         try:
             checkin_answer(checkin=mine, answers=pulse_answers(), at=AT)
@@ -405,7 +317,7 @@ def _status(status: str, note: str = "", confidence: int = 4) -> dict[str, Any]:
     return {"milestone-status": answers}
 
 
-def test_on_track_moves_a_planned_milestone_to_in_progress_with_an_event(rig: Rig) -> None:
+def test_on_track_moves_a_planned_milestone_to_in_progress_with_an_event(rig: CheckinRig) -> None:
     checkin = rig.checkin(CheckInKind.MILESTONE_STATUS)
 
     response = checkin_answer(checkin=checkin, answers=_status("on_track", "Going well"), at=AT)
@@ -425,7 +337,9 @@ def test_on_track_moves_a_planned_milestone_to_in_progress_with_an_event(rig: Ri
     assert response.period_start == period_containing(AT.date(), every_days=14).start
 
 
-def test_the_status_response_counts_for_the_survey_period_of_the_answer_day(rig: Rig) -> None:
+def test_the_status_response_counts_for_the_survey_period_of_the_answer_day(
+    rig: CheckinRig,
+) -> None:
     CheckinSettings.objects.create(organization=rig.org, survey_every_days=7)
     checkin = rig.checkin(CheckInKind.MILESTONE_STATUS)
 
@@ -434,7 +348,7 @@ def test_the_status_response_counts_for_the_survey_period_of_the_answer_day(rig:
     assert response.period_start == period_containing(AT.date(), every_days=7).start
 
 
-def test_on_track_for_an_in_progress_milestone_records_no_transition(rig: Rig) -> None:
+def test_on_track_for_an_in_progress_milestone_records_no_transition(rig: CheckinRig) -> None:
     milestone_transition(milestone=rig.milestone(), to_status="in_progress", actor=None)
     checkin = rig.checkin(CheckInKind.MILESTONE_STATUS)
 
@@ -447,7 +361,7 @@ def test_on_track_for_an_in_progress_milestone_records_no_transition(rig: Rig) -
 
 @pytest.mark.parametrize("status", ["at_risk", "blocked"])
 def test_at_risk_or_blocked_moves_the_milestone_with_the_note_as_reason(
-    rig: Rig, status: str
+    rig: CheckinRig, status: str
 ) -> None:
     milestone_transition(milestone=rig.milestone(), to_status="in_progress", actor=None)
     checkin = rig.checkin(CheckInKind.MILESTONE_STATUS)
@@ -466,7 +380,9 @@ def test_at_risk_or_blocked_moves_the_milestone_with_the_note_as_reason(
 
 
 @pytest.mark.parametrize("status", ["at_risk", "blocked"])
-def test_at_risk_or_blocked_without_a_note_is_a_400_on_the_note(rig: Rig, status: str) -> None:
+def test_at_risk_or_blocked_without_a_note_is_a_400_on_the_note(
+    rig: CheckinRig, status: str
+) -> None:
     checkin = rig.checkin(CheckInKind.MILESTONE_STATUS)
 
     with pytest.raises(ApplicationError) as excinfo:
@@ -475,10 +391,10 @@ def test_at_risk_or_blocked_without_a_note_is_a_400_on_the_note(rig: Rig, status
     assert list(excinfo.value.extra["fields"]) == ["milestone-status.note"]
     assert rig.milestone().status == MilestoneStatus.PLANNED
     assert Response.objects.count() == 0
-    assert fresh(checkin).answered_at is None
+    assert reloaded(checkin).answered_at is None
 
 
-def test_a_given_user_is_the_actor_of_the_milestone_event(rig: Rig) -> None:
+def test_a_given_user_is_the_actor_of_the_milestone_event(rig: CheckinRig) -> None:
     other: Any = UserFactory(username="someone")
     checkin = rig.checkin(CheckInKind.MILESTONE_STATUS)
 
@@ -487,7 +403,7 @@ def test_a_given_user_is_the_actor_of_the_milestone_event(rig: Rig) -> None:
     assert MilestoneEvent.objects.get(kind=EventKind.STATUS).actor == other
 
 
-def test_a_recipient_without_a_login_reports_without_an_actor(rig: Rig) -> None:
+def test_a_recipient_without_a_login_reports_without_an_actor(rig: CheckinRig) -> None:
     rig.person.user = None
     rig.person.save()
     checkin = rig.checkin(CheckInKind.MILESTONE_STATUS)
@@ -497,7 +413,9 @@ def test_a_recipient_without_a_login_reports_without_an_actor(rig: Rig) -> None:
     assert MilestoneEvent.objects.get(kind=EventKind.STATUS).actor is None
 
 
-def test_a_workflow_conflict_is_a_409_that_stores_nothing_and_keeps_the_link(rig: Rig) -> None:
+def test_a_workflow_conflict_is_a_409_that_stores_nothing_and_keeps_the_link(
+    rig: CheckinRig,
+) -> None:
     milestone_transition(milestone=rig.milestone(), to_status="in_progress", actor=None)
     milestone_transition(milestone=rig.milestone(), to_status="done", actor=None, reason="ok")
     checkin = rig.checkin(CheckInKind.MILESTONE_STATUS)
@@ -510,11 +428,13 @@ def test_a_workflow_conflict_is_a_409_that_stores_nothing_and_keeps_the_link(rig
     assert "cannot go from done to in_progress" in excinfo.value.message
     assert Response.objects.count() == 0
     assert MilestoneEvent.objects.count() == events_before
-    assert fresh(checkin).answered_at is None
+    assert reloaded(checkin).answered_at is None
     assert checkin_by_token(token=links.checkin_token(checkin), at=AT).pk == checkin.pk
 
 
-def test_after_a_conflict_the_same_link_takes_an_answer_the_workflow_allows(rig: Rig) -> None:
+def test_after_a_conflict_the_same_link_takes_an_answer_the_workflow_allows(
+    rig: CheckinRig,
+) -> None:
     milestone_transition(
         milestone=rig.milestone(), to_status="at_risk", actor=None, reason="Late start"
     )
@@ -522,13 +442,13 @@ def test_after_a_conflict_the_same_link_takes_an_answer_the_workflow_allows(rig:
     with pytest.raises(ConflictError):
         checkin_answer(checkin=checkin, answers=_status("blocked", "No budget"), at=AT)
 
-    checkin_answer(checkin=fresh(checkin), answers=_status("on_track"), at=AT)
+    checkin_answer(checkin=reloaded(checkin), answers=_status("on_track"), at=AT)
 
     assert rig.milestone().status == MilestoneStatus.IN_PROGRESS
     assert Response.objects.count() == 1
 
 
-def test_reporting_the_status_a_milestone_already_has_changes_nothing(rig: Rig) -> None:
+def test_reporting_the_status_a_milestone_already_has_changes_nothing(rig: CheckinRig) -> None:
     milestone_transition(
         milestone=rig.milestone(), to_status="at_risk", actor=None, reason="Late start"
     )
@@ -544,7 +464,7 @@ def test_reporting_the_status_a_milestone_already_has_changes_nothing(rig: Rig) 
 # --- topology verification ---------------------------------------------------------------------
 
 
-def test_a_confirmed_topology_stores_a_verification(rig: Rig) -> None:
+def test_a_confirmed_topology_stores_a_verification(rig: CheckinRig) -> None:
     checkin = rig.checkin(CheckInKind.TOPOLOGY_VERIFICATION)
 
     response = checkin_answer(
@@ -561,7 +481,7 @@ def test_a_confirmed_topology_stores_a_verification(rig: Rig) -> None:
     assert response.team_id == rig.team.pk
 
 
-def test_a_topology_that_needs_changes_stores_the_corrections(rig: Rig) -> None:
+def test_a_topology_that_needs_changes_stores_the_corrections(rig: CheckinRig) -> None:
     checkin = rig.checkin(CheckInKind.TOPOLOGY_VERIFICATION)
 
     checkin_answer(
@@ -580,7 +500,7 @@ def test_a_topology_that_needs_changes_stores_the_corrections(rig: Rig) -> None:
     assert verification.corrections == "Bo left; Cy is our DevOps buddy now."
 
 
-def test_a_topology_that_needs_changes_without_corrections_is_a_400(rig: Rig) -> None:
+def test_a_topology_that_needs_changes_without_corrections_is_a_400(rig: CheckinRig) -> None:
     checkin = rig.checkin(CheckInKind.TOPOLOGY_VERIFICATION)
 
     with pytest.raises(ApplicationError) as excinfo:
@@ -592,4 +512,4 @@ def test_a_topology_that_needs_changes_without_corrections_is_a_400(rig: Rig) ->
 
     assert list(excinfo.value.extra["fields"]) == ["topology-verification.corrections"]
     assert not TeamVerification.objects.exists()
-    assert fresh(checkin).answered_at is None
+    assert reloaded(checkin).answered_at is None

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from teams.models import Interaction, InteractionMode, Membership, Organization, Team
 from teams.selectors import org_analysis_get
 from teams.services import team_delete
-from tests.transform.test_transform_support import START, PlanWorld, build_plan_world
+from tests.builders import START, PlanWorld
 from transform.models import EventKind, Milestone, MilestoneChange, MilestoneEvent, Transformation
 from transform.plans.services import milestone_change_add, transformation_start
 
@@ -33,8 +33,8 @@ MERGE_SILOS = {
 
 
 @pytest.fixture
-def plan(db: Any) -> PlanWorld:
-    return build_plan_world()
+def plan(plan_world: PlanWorld) -> PlanWorld:
+    return plan_world
 
 
 @pytest.fixture

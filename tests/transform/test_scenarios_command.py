@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -12,7 +11,7 @@ from django.core.management.base import CommandError
 
 from teams.models import Team
 from teams.services import team_delete
-from tests.transform.test_transform_support import PlanWorld, build_plan_world
+from tests.builders import PlanWorld
 from transform.models import EventKind, MilestoneChange, MilestoneEvent
 from transform.plans.services import milestone_change_add
 
@@ -20,8 +19,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def plan(db: Any) -> PlanWorld:
-    return build_plan_world()
+def plan(plan_world: PlanWorld) -> PlanWorld:
+    return plan_world
 
 
 def _enact(*args: str) -> tuple[str, str]:

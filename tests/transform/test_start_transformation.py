@@ -15,6 +15,7 @@ from core.errors import ApplicationError
 from playbooks.selectors import playbook_get
 from playbooks.services import playbook_load
 from teams.models import MembershipRole, Organization, OrganizationRole, Role, Specialty, TeamType
+from tests.builders import PILOT_PATH, pilot_playbook
 from tests.factories import (
     MembershipFactory,
     OrganizationRoleFactory,
@@ -22,7 +23,6 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
-from tests.transform.test_transform_support import PILOT_PATH, pilot_playbook
 from transform.models import EventKind, Milestone, MilestoneEvent, Transformation
 from transform.plans.services import transformation_start
 

@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 
 from core.errors import ApplicationError, ConflictError
 from teams.models import MembershipRole, Organization, OrganizationRole, Role
+from tests.builders import PlanWorld
 from tests.factories import MembershipFactory, PersonFactory, UserFactory
-from tests.transform.test_transform_support import PlanWorld, build_plan_world
 from transform.models import EventKind, Milestone, MilestoneEvent, MilestoneStatus, Transformation
 from transform.plans.services import (
     milestone_reschedule,
@@ -29,8 +29,8 @@ DAY = dt.date(2027, 1, 5)
 
 
 @pytest.fixture
-def plan(db: Any) -> PlanWorld:
-    return build_plan_world()
+def plan(plan_world: PlanWorld) -> PlanWorld:
+    return plan_world
 
 
 def _transition(plan: PlanWorld, kind: str, key: str, to: str, **extra: Any) -> Any:

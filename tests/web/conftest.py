@@ -1,6 +1,9 @@
 """Browser tests: Playwright driving Debian's Chromium (``make browser`` installs it; Playwright
-never downloads a browser of its own) against pytest-django's live server.
+never downloads a browser of its own) against a live server of the project.
 
+A browser module builds its world once and commits it (the live server answers from its own
+database connection), and the database is flushed after the module, as a transactional test
+would. The tests carry the ``browser`` marker: ``pytest -m "not browser"`` runs everything else.
 Screenshots go to var/test-artifacts/screenshots/ so a run leaves a few pictures to look at.
 """
 
@@ -8,13 +11,17 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from django.core.management import call_command
+from django.db import connections
 
-from tests.web.world import PASSWORD, WebDemo, build_web_demo
+from tests.builders import WEB_PASSWORD, WebDemo, build_web_demo
+
+T = TypeVar("T")
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "screenshots"
 CHROMIUM_FLAGS = [
@@ -60,14 +67,71 @@ def browser() -> Iterator[Any]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-@pytest.fixture
-def web_demo(transactional_db: None) -> WebDemo:
-    return build_web_demo()
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request: pytest.FixtureRequest, django_db_setup: None, django_db_blocker: Any
+) -> Iterator[None]:
+    """pytest-django's, plus the test database when only browser tests run: they use no ``db``
+    fixture (their worlds are committed), so pytest-django would not create it for them."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    def uses_db(item: pytest.Item) -> bool:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        return bool(item.get_closest_marker("django_db") or fixtures & {"db", "transactional_db"})
+
+    if any(uses_db(item) for item in request.session.items):
+        yield  # pytest-django has set the test database up
+        return
+    with django_db_blocker.unblock():
+        created = setup_databases(verbosity=0, interactive=False)
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(created, verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def web_server(django_db_setup: None) -> Iterator[str]:
+    """The project served on a free local port (Django's live server thread, static files
+    included); its URL."""
+    from pytest_django.live_server_helper import LiveServer
+
+    server = LiveServer("localhost")
+    yield server.url
+    server.stop()
+
+
+def committed_world(django_db_blocker: Any, build: Callable[[], T]) -> Iterator[T]:
+    """For a module-scoped fixture: ``build`` a world and commit it, so the live server sees it;
+    flush the database after the module."""
+    with django_db_blocker.unblock():
+        world = build()
+    try:
+        yield world
+    finally:
+        with django_db_blocker.unblock():
+            call_command("flush", interactive=False, verbosity=0)
+            connections.close_all()
+
+
+@pytest.fixture(scope="module")
+def web_demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[WebDemo]:
+    """The web demo (``build_web_demo``), committed for a browser module."""
+    yield from committed_world(django_db_blocker, build_web_demo)
 
 
 @pytest.fixture
-def page(browser: Any, live_server: Any) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+def database(django_db_blocker: Any) -> Iterator[None]:
+    """The live server, and the test itself, read the committed database. Connections are
+    closed after the test: Playwright's event loop gives the test its own connections, which
+    nothing else would close before the test database is dropped."""
+    with django_db_blocker.unblock():
+        yield
+        connections.close_all()
+
+
+@pytest.fixture
+def page(browser: Any, web_server: str, database: None) -> Iterator[Any]:
+    context = browser.new_context(base_url=web_server, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     opened = context.new_page()
     yield opened
@@ -75,9 +139,9 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def phone(browser: Any, live_server: Any) -> Iterator[Any]:
+def phone(browser: Any, web_server: str, database: None) -> Iterator[Any]:
     context = browser.new_context(
-        base_url=live_server.url, viewport={"width": 375, "height": 740}, is_mobile=True
+        base_url=web_server, viewport={"width": 375, "height": 740}, is_mobile=True
     )
     context.set_default_timeout(15_000)
     opened = context.new_page()
@@ -85,13 +149,13 @@ def phone(browser: Any, live_server: Any) -> Iterator[Any]:
     context.close()
 
 
-def log_in(page: Any, username: str, *, password: str = PASSWORD) -> None:
-    """Log in through the login form, as a person would."""
+def log_in(page: Any, username: str, *, password: str = WEB_PASSWORD) -> None:
+    """Log in through the login form, as a person would, and wait for the page it leads to."""
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
 
 
 def screenshot(page: Any, name: str) -> Path:

@@ -7,6 +7,7 @@ link without a login. No page may fail or come up empty where the demo has data.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from io import StringIO
 from typing import Any
 
@@ -14,27 +15,31 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from tests.web.conftest import log_in, screenshot
+from tests.web.conftest import committed_world, log_in, screenshot
 from transform.models import CheckIn, CheckInKind, Transformation
 from transform.rhythm.links import checkin_token
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.browser
 
-PASSWORD = "demo-walk-pw"
+DEMO_PASSWORD = "demo-walk-pw"
 
 
-@pytest.fixture
-def seeded_demo(transactional_db: None) -> Transformation:
-    call_command("load_demo", "--password", PASSWORD, stdout=StringIO())
-    call_command("seed_demo", "--password", PASSWORD, stdout=StringIO())
+def seed_demo() -> Transformation:
+    """The demo exactly as `make demo` builds it."""
+    call_command("load_demo", "--password", DEMO_PASSWORD, stdout=StringIO())
+    call_command("seed_demo", "--password", DEMO_PASSWORD, stdout=StringIO())
     return Transformation.objects.get(organization__slug="demo")
+
+
+@pytest.fixture(scope="module")
+def seeded_demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[Transformation]:
+    yield from committed_world(django_db_blocker, seed_demo)
 
 
 def walk(page: Any, paths: list[str]) -> dict[str, int]:
     statuses = {}
     for path in paths:
         response = page.goto(path)
-        page.wait_for_load_state("networkidle")
         statuses[path] = response.status
         assert page.locator("h1").count() == 1, path
     return statuses
@@ -52,7 +57,7 @@ def walk(page: Any, paths: list[str]) -> dict[str, int]:
 def test_every_page_of_a_role_works_on_the_seeded_demo(
     page: Any, seeded_demo: Transformation, username: str, extra: list[str]
 ):
-    log_in(page, username, password=PASSWORD)
+    log_in(page, username, password=DEMO_PASSWORD)
     links = page.get_by_role("navigation", name="Main").get_by_role("link")
     paths = [links.nth(i).get_attribute("href") for i in range(links.count())]
     plan = f"/o/demo/plans/{seeded_demo.pk}/"
@@ -67,7 +72,7 @@ def test_every_page_of_a_role_works_on_the_seeded_demo(
 
 
 def test_the_seeded_demo_shows_data_not_empty_states(page: Any, seeded_demo: Transformation):
-    log_in(page, "demo-leader", password=PASSWORD)
+    log_in(page, "demo-leader", password=DEMO_PASSWORD)
 
     page.goto("/o/demo/leadership/")
     assert page.get_by_text("suppressed").first.is_visible()
@@ -98,8 +103,8 @@ def test_a_demo_checkin_is_answered_through_its_link_on_a_phone(
         radios = group.get_by_role("radio")
         if radios.count():
             radios.nth(radios.count() // 2).check()
-    phone.get_by_role("button", name="Send").click()
-    phone.wait_for_load_state("networkidle")
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="Send").click()
 
     checkin.refresh_from_db()
     assert checkin.answered_at is not None

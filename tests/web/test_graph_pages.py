@@ -12,8 +12,8 @@ from django.test import Client
 from django.utils import timezone
 
 from teams import models
+from tests.builders import AGENT, WebDemo
 from tests.factories import InteractionFactory, MembershipFactory, TeamFactory
-from tests.web.world import AGENT, WebDemo, build_web_demo
 from transform.demo import MERGE_SILOS
 from transform.models import Transformation
 from transform.plans.services import milestone_change_add
@@ -31,8 +31,8 @@ HISTORY_MODELS = (
 
 
 @pytest.fixture
-def demo(db: None) -> WebDemo:
-    return build_web_demo(answers=False)
+def demo(web_demo_plain: WebDemo) -> WebDemo:
+    return web_demo_plain
 
 
 def client_for(username: str) -> Client:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.web.world import PASSWORD, WebDemo, build_web_demo
+from tests.builders import WEB_PASSWORD, WebDemo
 
 pytestmark = pytest.mark.django_db
 
@@ -29,13 +29,13 @@ ODD = {
 
 
 @pytest.fixture
-def demo() -> WebDemo:
-    return build_web_demo(answers=False)
+def demo(web_demo_plain: WebDemo) -> WebDemo:
+    return web_demo_plain
 
 
 def test_no_page_fails_on_odd_query_parameters(demo: WebDemo) -> None:
     client = Client()
-    assert client.login(username="demo", password=PASSWORD)
+    assert client.login(username="demo", password=WEB_PASSWORD)
     plan = f"/o/demo/plans/{demo.transformation.pk}/"
     pages = [
         "/o/demo/graph/",
@@ -76,7 +76,7 @@ GARBAGE_FORMS = [
 
 def test_no_form_fails_on_garbage(demo: WebDemo) -> None:
     client = Client()
-    assert client.login(username="demo", password=PASSWORD)
+    assert client.login(username="demo", password=WEB_PASSWORD)
     milestone = f"/o/demo/milestones/{demo.started.pk}/"
     team = "/o/demo/my-team/search/"
     targets = [

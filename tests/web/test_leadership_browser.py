@@ -3,22 +3,29 @@ the charts render, the heat map shows, and the dashboard works at phone width.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from tests.web.conftest import log_in, screenshot
-from tests.web.world import WebDemo
+from tests.builders import WebDemo, build_web_demo
+from tests.web.conftest import committed_world, log_in, screenshot
 from transform.readiness.services import readiness_nightly
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def demo(web_demo: WebDemo) -> WebDemo:
+def build_dashboard_demo() -> WebDemo:
+    """The web demo with tonight's readiness snapshots stored."""
+    built = build_web_demo()
     readiness_nightly(at=timezone.now())
-    return web_demo
+    return built
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[WebDemo]:
+    yield from committed_world(django_db_blocker, build_dashboard_demo)
 
 
 def test_a_leader_sees_charts_the_heat_map_and_the_business_case(page: Any, demo: WebDemo):
@@ -44,8 +51,8 @@ def test_changing_an_assumption_recomputes_the_business_case(page: Any, demo: We
 
     page.get_by_label("Engineer cost per hour").fill("80")
     page.get_by_label("Currency").fill("USD")
-    page.get_by_role("button", name="Recompute").click()
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Recompute").click()
 
     assert "engineer_cost_per_hour=80" in page.url
     assert page.get_by_text("Placeholder assumptions.").count() == 0
@@ -54,8 +61,8 @@ def test_changing_an_assumption_recomputes_the_business_case(page: Any, demo: We
 
 def test_the_printable_report_has_a_print_button_and_no_charts(page: Any, demo: WebDemo):
     log_in(page, "leader")
-    page.get_by_role("link", name="Printable report").click()
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Printable report").click()
 
     assert page.url.endswith("/o/demo/leadership/report/")
     page.evaluate(

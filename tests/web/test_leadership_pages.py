@@ -4,6 +4,7 @@ they show, the business case form, and query counts that stay flat as the organi
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from teams.models import InteractionMode, Organization, TeamType
+from tests.builders import WEB_PASSWORD, WebDemo, build_web_demo, fresh, module_world
 from tests.factories import InteractionFactory, MembershipFactory, TeamFactory
-from tests.web.world import PASSWORD, WebDemo, build_web_demo
 from transform.readiness.services import readiness_nightly
 
 pytestmark = pytest.mark.django_db
@@ -23,17 +24,27 @@ DASHBOARD = "/o/demo/leadership/"
 REPORT = "/o/demo/leadership/report/"
 
 
-@pytest.fixture
-def demo() -> WebDemo:
+def build_dashboard_demo() -> WebDemo:
+    """The web demo with tonight's readiness snapshots stored."""
     built = build_web_demo()
     readiness_nightly(at=timezone.now())
     return built
 
 
+@pytest.fixture(scope="module")
+def demo_built(django_db_setup: None, django_db_blocker: Any) -> Iterator[WebDemo]:
+    yield from module_world(django_db_blocker, build_dashboard_demo)
+
+
+@pytest.fixture
+def demo(demo_built: WebDemo, db: None) -> WebDemo:
+    return fresh(demo_built)
+
+
 def client_for(username: str | None) -> Client:
     client = Client()
     if username is not None:
-        assert client.login(username=username, password=PASSWORD)
+        assert client.login(username=username, password=WEB_PASSWORD)
     return client
 
 
@@ -199,8 +210,8 @@ def test_without_an_active_transformation_progress_has_an_empty_state(db: Any) -
 
     from teams.models import OrganizationRole, Role
 
-    call_command("load_demo", "--password", PASSWORD, stdout=StringIO())
-    user = get_user_model().objects.create_user("boss", password=PASSWORD)
+    call_command("load_demo", "--password", WEB_PASSWORD, stdout=StringIO())
+    user = get_user_model().objects.create_user("boss", password=WEB_PASSWORD)
     organization = Organization.objects.get(slug="demo")
     OrganizationRole.objects.create(organization=organization, user=user, role=Role.LEADER)
 

@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from teams.models import Membership, MembershipRole, Person, Team
+from tests.builders import AGENT, MANAGER, WebDemo
 from tests.factories import InteractionFactory, MembershipFactory, ServesLinkFactory, TeamFactory
-from tests.web.world import AGENT, MANAGER, WebDemo, build_web_demo
 from transform.models import EventKind, MilestoneChange, MilestoneEvent, MilestoneStatus
 from transform.plans.services import milestone_transition, transformation_start
 
@@ -24,8 +24,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def demo(db: None) -> WebDemo:
-    return build_web_demo()
+def demo(web_demo_answered: WebDemo) -> WebDemo:
+    return web_demo_answered
 
 
 def client_for(username: str) -> Client:

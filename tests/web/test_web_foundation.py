@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from tests.builders import WebDemo
 from tests.web.conftest import log_in, screenshot
-from tests.web.world import WebDemo
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.browser
 
 
 @pytest.mark.parametrize(

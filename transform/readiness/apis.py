@@ -262,9 +262,6 @@ class OrgReadinessHistoryApi(APIView):
     )
     def get(self, request: Request, org_slug: str) -> Response:
         access = readiness_access_get(user=request.user, org_slug=org_slug)
-        team = request.query_params.get("team")
-        if team:
-            access.team_read_check(team)
         rows = filtered(
             ReadinessHistoryFilter,
             request=request,
@@ -273,6 +270,9 @@ class OrgReadinessHistoryApi(APIView):
             ),
             organization=access.org.organization,
         )
+        team = request.query_params.get("team")
+        if team:  # known to the organisation: the filter refused an unknown one with a 400
+            access.team_read_check(team)
         return paginated_response(
             request=request,
             view=self,

@@ -163,16 +163,27 @@
       root.dataset.state = "ready";
     }
 
+    // Filters change faster than answers come back: only the latest request may draw, so an
+    // earlier, slower answer never overwrites what the form now asks for.
+    var latest = null;
+
     function refresh() {
       var params = new URLSearchParams(new FormData(form));
       for (var [key, value] of Array.from(params.entries())) { if (!value) { params.delete(key); } }
       var query = params.toString();
       root.dataset.state = "loading";
-      fetch(form.dataset.dataUrl + (query ? "?" + query : ""), { headers: { Accept: "application/json" } })
+      if (latest) { latest.abort(); }
+      var request = new AbortController();
+      latest = request;
+      fetch(form.dataset.dataUrl + (query ? "?" + query : ""), {
+        headers: { Accept: "application/json" },
+        signal: request.signal,
+      })
         .then(function (response) {
           return response.json().then(function (body) { return { ok: response.ok, body: body }; });
         })
         .then(function (result) {
+          if (request !== latest) { return; }
           if (!result.ok) {
             var problem = document.getElementById("graph-error");
             var fields = (result.body.extra && result.body.extra.fields) || {};
@@ -185,6 +196,9 @@
           }
           render(result.body);
           window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
+        })
+        .catch(function (error) {
+          if (error.name !== "AbortError") { throw error; }
         });
     }
 
