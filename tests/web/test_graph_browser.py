@@ -7,8 +7,8 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from tests.builders import WebDemo
 from tests.web.conftest import log_in, screenshot
