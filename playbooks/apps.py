@@ -1,3 +1,5 @@
+"""The ``playbooks`` app."""
+
 from django.apps import AppConfig
 
 

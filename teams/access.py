@@ -157,6 +157,37 @@ def team_get_for_topology_change(*, access: OrgAccess, slug: str) -> Team:
     return team
 
 
+def team_membership_get(*, team: Team, membership_id: int) -> Membership:
+    """A membership of ``team`` (which the caller may change); ``NotFoundError`` otherwise."""
+    found = (
+        Membership.objects.select_related("person", "team", "organization")
+        .filter(pk=membership_id, team=team)
+        .first()
+    )
+    if found is None:
+        raise NotFoundError("No such membership in this team.")
+    return found
+
+
+def team_serves_link_get(*, team: Team, serves_link_id: int) -> ServesLink:
+    """A serves link of ``team`` (which the caller may change); ``NotFoundError`` otherwise."""
+    found = ServesLink.objects.select_related("person").filter(pk=serves_link_id, team=team).first()
+    if found is None:
+        raise NotFoundError("No such serves link for this team.")
+    return found
+
+
+def team_interaction_get(*, team: Team, interaction_id: int) -> Interaction:
+    """An interaction ``team`` is the source of (the caller may change it); ``NotFoundError``
+    otherwise."""
+    found = (
+        Interaction.objects.select_related("target").filter(pk=interaction_id, source=team).first()
+    )
+    if found is None:
+        raise NotFoundError("No such interaction from this team.")
+    return found
+
+
 def org_unit_get_for_user(*, access: OrgAccess, slug: str) -> OrgUnit:
     """The unit ``slug`` of the caller's organisation; ``NotFoundError`` otherwise."""
     return _get_or_404(selectors.org_unit_list(organization=access.organization), "unit", slug=slug)

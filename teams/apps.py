@@ -1,3 +1,5 @@
+"""The ``teams`` app."""
+
 from django.apps import AppConfig
 
 

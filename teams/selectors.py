@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, TypeVar
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Prefetch, QuerySet
 from django.utils import timezone
 
 from teams.analysis import analyze_snapshot
@@ -154,6 +154,43 @@ def team_list(*, organization: Organization) -> QuerySet[Team]:
         Team.objects.filter(organization=organization)
         .select_related("unit", "manager")
         .order_by("slug")
+    )
+
+
+def team_by_slug(*, organization: Organization, slug: str) -> Team | None:
+    """The organisation's team ``slug``, or None."""
+    return Team.objects.filter(organization=organization, slug=slug).first()
+
+
+def teams_with_topology(teams: QuerySet[Team]) -> QuerySet[Team]:
+    """``teams`` by slug with their manager, members, serves links and the interactions they are
+    the source of: four queries whatever the number of teams."""
+    return (
+        teams.select_related("manager")
+        .prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=Membership.objects.select_related("person").order_by("person__email"),
+            ),
+            Prefetch(
+                "served_by",
+                queryset=ServesLink.objects.select_related("person").order_by("person__email"),
+            ),
+            Prefetch(
+                "outgoing_interactions",
+                queryset=Interaction.objects.select_related("target").order_by(
+                    "target__slug", "mode"
+                ),
+            ),
+        )
+        .order_by("slug")
+    )
+
+
+def person_of_user(*, organization: Organization, user_id: int) -> Person | None:
+    """The Person the login ``user_id`` acts as in the organisation (the first by e-mail)."""
+    return (
+        Person.objects.filter(organization=organization, user_id=user_id).order_by("email").first()
     )
 
 

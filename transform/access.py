@@ -35,6 +35,9 @@ from teams.access import (
     org_manage_access_check,
     organization_list_for_user,
     team_get_for_topology_change,
+    team_interaction_get,
+    team_membership_get,
+    team_serves_link_get,
 )
 from teams.models import Organization, OrganizationRole, Person, Role, Team
 from transform.models import CheckIn, Milestone, MilestoneChange, MilestoneStatus, Transformation
@@ -76,6 +79,9 @@ __all__ = [
     "oversight_access_check",
     "readiness_access_get",
     "team_get_for_topology_change",
+    "team_interaction_get",
+    "team_membership_get",
+    "team_serves_link_get",
     "teams_managed_by",
     "transformation_get_for_user",
 ]

@@ -31,11 +31,8 @@ from transform.instruments.format import ScaleQuestion
 from transform.instruments.scoring import score_response
 from transform.instruments.selectors import instrument_get
 from transform.models import MilestoneStatus, Response, ResponseKind, Transformation
-from transform.plans.services import (
-    milestone_change_add,
-    milestone_transition,
-    transformation_start,
-)
+from transform.plans.changes import milestone_change_add
+from transform.plans.services import milestone_transition, transformation_start
 from transform.readiness.services import readiness_nightly
 from transform.rhythm.periods import survey_period
 from transform.rhythm.selectors import checkin_settings_get

@@ -1,15 +1,12 @@
-"""REST API of check-ins, under /api/v1/ (reference: docs/responses.md).
+"""REST API of answering check-ins, under /api/v1/ (reference: docs/responses.md).
 
 - ``/checkin-links/<token>/``: read (GET) and answer (POST) a check-in through its signed link,
   without login: the link is the credential, so these views take no session (and need no CSRF
   token) and never answer with a survey's answers.
 - ``/me/checkins/`` and ``/checkins/<id>/response/``: the caller's open check-ins and answering
   one of them while logged in (only its recipient's user; anyone else gets 404).
-- ``/orgs/<slug>/checkin-settings/``: the organisation's rhythm (read: admins, change agents,
-  leaders; change: admins).
-- ``/orgs/<slug>/instruments/``: the built-in and the organisation's own instruments; upload one.
 
-Every error body is ``{"message", "extra"}`` (transform/errors.py). Link errors carry
+Every error body is ``{"message", "extra"}`` (core/api.py). Link errors carry
 ``extra.state``: ``invalid`` (404), ``expired`` or ``answered`` (410).
 """
 

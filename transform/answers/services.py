@@ -1,5 +1,6 @@
-"""Answering check-ins: finding a check-in from its signed link, validating answers against the
-exact instrument versions it asks, and storing them once (docs/responses.md).
+"""Answering check-ins: validating answers against the exact instrument versions a check-in asks,
+and storing them once (docs/responses.md). Which check-in a link names, and whether it is still
+open, is ``transform.access.checkin_get_by_link``.
 
 The link is single use by the database: ``checkin_answer`` consumes it with a conditional UPDATE
 (``answered_at`` still empty and the link not expired) and carries on only when exactly one row
@@ -12,7 +13,7 @@ What an answer does depends on the check-in's kind:
 - pulse and event surveys store an anonymous ``Response`` (team and period, no check-in, no
   person, the day but not the time);
 - a milestone status answer stores a ``Response`` linked to its check-in and moves the milestone
-  through ``transform.services.milestone_transition`` (the API's workflow rules);
+  through ``transform.plans.services.milestone_transition`` (the API's workflow rules);
 - a topology verification stores a ``Response`` and a ``TeamVerification``.
 """
 

@@ -1,9 +1,13 @@
-"""REST API of the planning side of the rhythm, under /api/v1/ (docs/checkins.md#planning).
+"""REST API of the check-in rhythm, under /api/v1/ (docs/checkins.md).
 
-``GET /api/v1/orgs/<slug>/topology-verification/``: every team with its latest topology
-verification, whether its record is stale and whether a verification check-in is open. Any role
-in the organisation may read it (404 otherwise, as everywhere). Same shape as transform/apis.py:
-error bodies are ``{"message", "extra"}``, lists are paginated.
+- ``GET /api/v1/orgs/<slug>/topology-verification/``: every team with its latest topology
+  verification, whether its record is stale and whether a verification check-in is open. Any
+  role in the organisation may read it (404 otherwise, as everywhere).
+- ``/orgs/<slug>/checkin-settings/``: the organisation's rhythm (read: admins, change agents,
+  leaders; change: admins).
+
+Same shape as transform/plans/apis.py: error bodies are ``{"message", "extra"}``, lists are
+paginated.
 """
 
 from __future__ import annotations

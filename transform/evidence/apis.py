@@ -2,7 +2,7 @@
 
 ``POST /api/v1/orgs/{slug}/signal-events/`` ingests one record or ``{"records": [...]}`` (admins
 and change agents); ``GET`` lists the stored events (admins, change agents and leaders). Same
-shape as transform/apis.py: every error body is ``{"message", "extra"}``, field errors under
+shape as transform/plans/apis.py: every error body is ``{"message", "extra"}``, field errors under
 ``extra.fields`` keyed by the record's path (``records[2].occurred_at``); views resolve access
 (404 without a role in the organisation), check the role (403), validate and call the service.
 """

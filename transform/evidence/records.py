@@ -335,7 +335,7 @@ def format_problems(index: int, exc: ValidationError) -> list[RecordProblem]:
     return problems
 
 
-# Where an impossible order shows up in a record, and the names transform.metrics gives the
+# Where an impossible order shows up in a record, and the names transform.evidence.metrics gives the
 # record's ``occurred_at`` (so its messages can speak the record's terms).
 _ORDER_FIELD = {
     "deploy": "commit_times",
@@ -355,7 +355,7 @@ _METRICS_NAME_OF_OCCURRED_AT = {
 
 
 def metrics_check(record: AnyRecord) -> tuple[str, str] | None:
-    """(field, message) when the record's transform.metrics event cannot be built: it refuses
+    """(field, message) when the record's transform.evidence.metrics event cannot be built: it refuses
     impossible orders (a commit after its deploy, resolved before started, closed before opened,
     a first deploy before joining). None when it can."""
     try:

@@ -55,7 +55,7 @@ def signal_event_record(event: SignalEvent) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class _Events:
-    """The organisation's events as transform.metrics events, loaded once."""
+    """The organisation's events as transform.evidence.metrics events, loaded once."""
 
     deploys: list[metrics.DeployEvent]
     incidents: list[metrics.IncidentEvent]
@@ -178,7 +178,7 @@ def ingested_readings(
     *, organization: Organization, start: dt.datetime, end: dt.datetime
 ) -> dict[int | None, dict[str, SignalReading]]:
     """The ingested signal kinds for every team (by team id) and the organisation (key None),
-    computed by transform.metrics from the stored events as of ``end`` (docs/signals.md,
+    computed by transform.evidence.metrics from the stored events as of ``end`` (docs/signals.md,
     "Readings from stored events").
 
     Every team of the organisation has a key, possibly with no readings. Windowed kinds (DORA,

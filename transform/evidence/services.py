@@ -1,19 +1,12 @@
-"""Ingested signal events: their record format, ingest (API and CSV), and readings from them.
+"""Ingesting signal events (``signal_events_ingest``), from the API or a CSV file.
 
-- **The record format** (docs/signal-events-format.md): one pydantic model per event kind is the
-  single definition; ``docs/schemas/signal-event.schema.json`` is generated from it
-  (``signal_event_json_schema``) and a test keeps the two equal.
-- **Ingest** (``signal_events_ingest``): every record is validated first (format, teams and
-  people of the organisation, deploy references, impossible orders checked by building
-  ``transform.metrics``' events, so ingest and computation agree); any problem stores nothing and
-  raises one ``SignalEventsInvalid`` listing every problem. Valid records are upserted by
-  (organisation, kind, id) in one transaction, and the created ones may trigger event surveys.
-- **CSV** (``signal_events_csv_parse``): the same records as a spreadsheet, for
-  ``manage.py ingest_signals``.
-- **Readings** (``ingested_readings``): the ingested signal kinds per team and for the
-  organisation, computed by ``transform.metrics`` from stored events in a fixed number of queries.
-
-The mapping from events to readings is documented in docs/signals.md; keep the two in step.
+Every record is validated first (the record format of ``transform.evidence.records``, teams and
+people of the organisation, deploy references, impossible orders checked by building
+``transform.evidence.metrics``' events, so ingest and computation agree); any problem stores
+nothing and raises one ``SignalEventsInvalid`` listing every problem. Valid records are upserted
+by (organisation, kind, id) in one transaction, and the created ones may trigger event surveys
+(``transform.checkins.services.event_surveys_trigger``). docs/signal-events-format.md is the
+reference.
 """
 
 from __future__ import annotations
@@ -268,9 +261,9 @@ def signal_events_ingest(
     Validation covers every record before anything is written: the format, teams and people of
     the organisation, ``caused_by_deploy`` naming a deploy of the same records or one already
     stored, the same (kind, id) twice, and impossible orders (checked by building the
-    ``transform.metrics`` event). Then rows are upserted by (organisation, kind, id): new ones are
+    ``transform.evidence.metrics`` event). Then rows are upserted by (organisation, kind, id): new ones are
     created, changed ones updated, identical ones left alone. Inside the same transaction the
-    created events go to ``transform.checkins.event_surveys_trigger``.
+    created events go to ``transform.checkins.services.event_surveys_trigger``.
 
     Raises ``ApplicationError`` (400) for more than MAX_RECORDS_PER_INGEST records,
     ``SignalEventsInvalid`` (400) listing every problem, ``ConflictError`` (409) when a

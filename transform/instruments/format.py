@@ -1,14 +1,13 @@
-"""Survey instruments as data: the file format, answer validation and scoring.
+"""Survey instruments as data: the file format, parsed into pydantic models.
 
 An instrument is a versioned YAML definition (``key`` plus ``version`` name one content forever)
 of the questions a check-in or pulse survey asks, and of the signal each scored question feeds.
 The built-in library lives in ``transform/instruments/library/``; organisations can add their own
-in the same format later. ``docs/instruments.md`` documents the format, the built-ins and the
-scoring; keep the two in step.
+in the same format. ``docs/instruments.md`` documents the format, the built-ins and the scoring
+(``transform.instruments.scoring``); keep the two in step.
 
-Everything here is pure (no Django): parsing returns pydantic models, validation and scoring take
-and return plain values, so the check-in services, the response form and the API all share one
-definition of what a valid answer is and what it is worth.
+Everything here is pure (no Django), so the check-in services, the response form and the API all
+share one definition of an instrument.
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-
+"""Management commands of the change process: on top of every capability."""

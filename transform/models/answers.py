@@ -21,7 +21,7 @@ class Response(models.Model):
     Survey responses are anonymous by construction: no person, no check-in, only the team the
     survey was sent for, the period and the day (not the time) it was answered. ``answers`` is
     ``{instrument_key: {question: value}}``; ``scores`` is ``{signal_kind: value}``
-    (``transform.instruments.score_response`` over every instrument answered)."""
+    (``transform.instruments.scoring.score_response`` over every instrument answered)."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=32, choices=ResponseKind.choices)

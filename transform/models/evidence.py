@@ -17,7 +17,7 @@ class SignalEventKind(models.TextChoices):
 
 class SignalEvent(models.Model):
     """One ingested event (docs/signals.md): the raw facts the objective signals are computed
-    from by transform/metrics.py. ``external_id`` is the source system's id; ingesting the same
+    from by transform/evidence/metrics.py. ``external_id`` is the source system's id; ingesting the same
     (kind, external_id) again updates the row instead of adding one. ``data`` holds the kind's
     fields (commit times, resolved_at, closed_at, capability, mandated, ...), validated on ingest."""
 

@@ -9,7 +9,7 @@ from teams.models import BaseModel, Organization
 
 
 class Instrument(BaseModel):
-    """A stored instrument version (transform/instruments.py): a built-in (organization null,
+    """A stored instrument version (transform/instruments/): a built-in (organization null,
     synced from transform/instruments/library/) or an organisation's own. key@version is
     immutable once stored."""
 

@@ -3,7 +3,7 @@
 A ``Transformation`` is an organisation's instance of one or more playbooks. Its ``Milestone`` rows
 are copied from the playbooks when it starts (so a later playbook version never changes a running
 plan) and carry both the plan (planned dates) and the forecast (what the dates look like now,
-recomputed by ``transform.services`` after every change, with slack and the critical path), so
+recomputed by ``transform.plans.services`` after every change, with slack and the critical path), so
 reading a plan never recomputes it. Every change to a milestone is a ``MilestoneEvent``: the audit
 trail of who changed what, when and why (docs/transformations.md).
 """
@@ -66,7 +66,7 @@ class Transformation(BaseModel):
         related_name="+",
         help_text="Empty when started from the command line.",
     )
-    # Kept up to date by transform.services.transformation_schedule_refresh.
+    # Kept up to date by transform.plans.services.transformation_schedule_refresh.
     planned_end = models.DateField(null=True, blank=True)
     forecast_end = models.DateField(null=True, blank=True)
     critical_path = models.JSONField(
@@ -162,7 +162,7 @@ class Milestone(BaseModel):
     reported_due = models.DateField(
         null=True, blank=True, help_text="The owner's latest forecast of the due date, if any."
     )
-    # The schedule, recomputed by transform.services after every change (playbooks.planning).
+    # The schedule, recomputed by transform.plans.services after every change (playbooks.planning).
     planned_start = models.DateField(null=True, blank=True)
     planned_due = models.DateField(null=True, blank=True)
     forecast_start = models.DateField(null=True, blank=True)

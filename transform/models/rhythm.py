@@ -25,7 +25,7 @@ def default_event_surveys() -> list[dict[str, str]]:
 class CheckinSettings(BaseModel):
     """An organisation's rhythm: cadences, channel, reminders, escalation, alert and anonymity
     thresholds. Optional: an organisation without a row uses the field defaults
-    (``transform.checkins.checkin_settings_get``)."""
+    (``transform.rhythm.selectors.checkin_settings_get``)."""
 
     organization = models.OneToOneField(
         Organization, on_delete=models.CASCADE, related_name="checkin_settings"

@@ -3,7 +3,7 @@
 ``GET /api/v1/orgs/<slug>/deliveries/``: the organisation's outgoing messages with their state,
 for admins and change agents (other roles: 403; no role in the organisation: 404). It shows whom
 a message is for and what became of it, never its content: no check-in link or token, no payload.
-Error bodies are ``{"message", "extra"}`` (transform/errors.py).
+Error bodies are ``{"message", "extra"}`` (core/api.py).
 """
 
 from __future__ import annotations

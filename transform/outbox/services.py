@@ -1,5 +1,7 @@
-"""Sending the outbox: claim due ``Delivery`` rows, render them, send them in batches, and record
-each outcome (sent, retried with backoff, failed). docs/delivery.md is the reference.
+"""The outbox's writes: queueing messages once (``deliveries_queue``), handing due rows to the
+workers (``dispatch_due``) and sending a batch (``deliver_batch``): claim, render
+(``transform.outbox.messages``), send (``transform.outbox.sending``). docs/delivery.md is the
+reference.
 
 The database is the only coordinator. A row moves pending -> sending by a conditional UPDATE that
 names its claimer (``claimed_by``: the Celery task id), so two workers, two dispatches or a
@@ -7,9 +9,6 @@ redelivered task never send the same row twice; a claim older than
 ``DELIVERY_CLAIM_TIMEOUT_SECONDS`` belongs to a worker presumed dead and is taken over. Each sent
 message is committed on its own, so a crash loses at most the record of the one message that was
 in flight (which may then be sent again: the only duplicate the design allows).
-
-A batch holds many messages and opens ONE e-mail connection (Django's backend, SMTP in
-production) or ONE HTTP session (chat webhook) per organisation and channel.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """REST API of transformations and milestones, under /api/v1/ (reference: docs/transformations.md).
 
-Same shape as teams/apis.py: every error body is ``{"message", "extra"}`` (transform/errors.py),
-field errors under ``extra.fields``. Each view is thin: resolve the caller's access (404 when they
-hold no role in the organisation), check what they may do (the ``*_access_check`` selectors: 403),
-validate the payload with the view's input serializer, call one service, render the output.
+Same shape as teams/apis.py: every error body is ``{"message", "extra"}`` (core/api.py),
+field errors under ``extra.fields``. Each view is thin: fetch through one access rule of
+``transform.access`` (404 when the caller holds no role in the organisation, 403 when they may not
+do this), validate the payload with the view's input serializer, call one service, render the
+output.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from transform.models import (
     MilestoneStatus,
     Transformation,
 )
-from transform.plans import selectors, services
+from transform.plans import changes, selectors, services
 from transform.plans.serializers import (
     MilestoneOutputSerializer,
     PlanReportSerializer,
@@ -432,7 +433,7 @@ class MilestoneChangeListApi(APIView):
         access = milestone_get_for_plan_edit(
             user=request.user, milestone_id=milestone_id, action="attach topology changes"
         )
-        row = services.milestone_change_add(
+        row = changes.milestone_change_add(
             milestone=access.milestone,
             change=request.data,
             actor=request.user,  # type: ignore[arg-type]
@@ -463,7 +464,7 @@ class MilestoneChangeDetailApi(APIView):
         access = milestone_change_get_for_plan_edit(
             user=request.user, change_id=change_id, action="delete topology changes"
         )
-        services.milestone_change_delete(change=access.change)
+        changes.milestone_change_delete(change=access.change)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -491,7 +492,7 @@ class MilestoneEnactApi(APIView):
         access = milestone_get_for_update(
             user=request.user, milestone_id=milestone_id, action="enact its changes"
         )
-        result = services.milestone_changes_enact(
+        result = changes.milestone_changes_enact(
             milestone=access.milestone,
             actor=request.user,  # type: ignore[arg-type]
         )

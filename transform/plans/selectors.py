@@ -101,6 +101,19 @@ def plan_milestone_get(*, transformation: Transformation, reference: str) -> Mil
     return milestone
 
 
+def milestone_status_counts(*, transformation_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Milestones per status of each transformation: ``{id: {status: count}}``; one query."""
+    counts: dict[int, dict[str, int]] = {pk: {} for pk in transformation_ids}
+    for row in (
+        Milestone.objects.filter(transformation_id__in=transformation_ids)
+        .values("transformation_id", "status")
+        .annotate(count=Count("id"))
+        .order_by()
+    ):
+        counts[row["transformation_id"]][row["status"]] = row["count"]
+    return counts
+
+
 def milestone_event_list(*, milestone: Milestone) -> QuerySet[MilestoneEvent]:
     return (
         MilestoneEvent.objects.filter(milestone=milestone)
@@ -150,7 +163,7 @@ def milestone_criteria_evaluate(
     organisation at most once per call), then the results are split back per milestone, so the
     cost does not grow with the number of milestones. No snapshot is read when no milestone has
     criteria. ``signals`` defaults to the organisation's stored signals now
-    (``transform.readiness_report.signal_lookup_get``: survey readings that pass the anonymity
+    (``transform.readiness.selectors.signal_lookup_get``: survey readings that pass the anonymity
     rules, and ingested ones; docs/readiness.md), read once, when a signal criterion first asks.
     """
     criteria: list[dict[str, Any]] = [c for m in milestones for c in m.exit_criteria]

@@ -20,43 +20,27 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from pydantic import ValidationError as PydanticValidationError
 
 from core.errors import ApplicationError, ConflictError
 from playbooks.criteria import SignalLookup
-from playbooks.format import MilestoneSpec
 from playbooks.models import Playbook
 from playbooks.planning import PlanItem, plan_schedule
 from playbooks.selectors import playbook_get
 from teams.models import (
-    Membership,
-    MembershipRole,
     Organization,
-    OrganizationRole,
     Person,
-    Role,
-    Team,
-    TeamType,
 )
-from teams.scenarios import CHANGE_KINDS, ScenarioError, change_json, change_parse
-from teams.selectors import org_snapshot_get
-from teams.services import topology_changes_enact
 from transform.models import (
     EventKind,
     Milestone,
-    MilestoneChange,
     MilestoneEvent,
     MilestoneStatus,
-    OwnerRole,
     Transformation,
 )
+from transform.plans.owners import OwnerFinder, criterion_json
 from transform.plans.selectors import (
-    change_label,
     milestone_criteria_evaluate,
     person_get_by_email,
-    scenario_apply,
-    scenario_changes_parse,
-    transformation_pending_changes,
 )
 
 # The status workflow (docs/transformations.md): status -> the statuses it may move to.
@@ -77,14 +61,6 @@ ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 NEEDS_REASON = frozenset({MilestoneStatus.AT_RISK, MilestoneStatus.BLOCKED})
 
-# The team types a milestone "is about", read from its graph exit criteria: the engineering
-# manager who manages all such teams is the natural owner (docs/transformations.md).
-CRITERION_TEAM_TYPES: dict[str, str] = {
-    "every_stream_team_has_devops_buddy": TeamType.STREAM_ALIGNED,
-    "no_ticket_dependencies_on_ops_silos": TeamType.OPS_SILO,
-    "ops_silos_merged": TeamType.OPS_SILO,
-    "platform_team_has_product_owner": TeamType.PLATFORM,
-}
 
 SCHEDULE_FIELDS = (
     "planned_start",
@@ -131,7 +107,7 @@ def _raise_invalid(instance: Any, exc: ValidationError) -> None:
     ) from exc
 
 
-def _validate(instance: Transformation | Milestone) -> None:
+def full_clean_or_raise(instance: Transformation | Milestone) -> None:
     try:
         instance.full_clean(validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
@@ -185,12 +161,12 @@ def transformation_start(
         lead_change_agent=lead,
         created_by=created_by,
     )
-    _validate(transformation)
+    full_clean_or_raise(transformation)
     transformation.save()
     transformation.change_agents.add(lead)
     transformation.playbooks.set(resolved)
 
-    owners = _OwnerFinder(organization=organization, lead=lead, sponsor=sponsor)
+    owners = OwnerFinder(organization=organization, lead=lead, sponsor=sponsor)
     key_count = Counter(
         milestone.key
         for _playbook, spec in specs
@@ -218,7 +194,7 @@ def transformation_start(
                     owner_role=item.owner_role,
                     owner=owners.owner_for(item),
                     checkin_every_days=item.checkin_every_days,
-                    exit_criteria=[_criterion_json(c) for c in item.exit_criteria],
+                    exit_criteria=[criterion_json(c) for c in item.exit_criteria],
                 )
                 milestones.append(milestone)
                 dependencies.extend((milestone, spec.key, dep) for dep in item.depends_on)
@@ -254,91 +230,6 @@ def _playbook_resolve(*, organization: Organization, ref: PlaybookRef) -> Playbo
     except ApplicationError as exc:
         # Reported on the input field this API and command call "playbooks".
         raise ApplicationError(exc.message, extra={"fields": {"playbooks": [exc.message]}}) from exc
-
-
-def _criterion_json(criterion: Any) -> dict[str, Any]:
-    if isinstance(criterion, dict):
-        return dict(criterion)
-    dumped: dict[str, Any] = criterion.model_dump(mode="json")
-    return dumped
-
-
-class _OwnerFinder:
-    """Who owns a new milestone, from its ``owner_role`` and the organisation graph.
-
-    Loads the candidates once (a fixed number of queries per transformation start):
-    - engineering_manager: the person who manages every team the milestone is about (the team
-      types its graph criteria concern), else the organisation's only team manager;
-    - platform_product_owner: a product owner of a platform team (first by team slug, e-mail);
-    - leader: the sponsor if their login holds the leader role, else the first such person;
-    - change_agent: the lead change agent (they are this transformation's change agent);
-    otherwise the lead change agent, until the milestone is reassigned.
-    """
-
-    def __init__(self, *, organization: Organization, lead: Person, sponsor: Person | None):
-        self.lead = lead
-        self.managers_by_type: dict[str, set[int]] = {}
-        self.managers: set[int] = set()
-        for team_type, manager_id in Team.objects.filter(
-            organization=organization, manager__isnull=False
-        ).values_list("type", "manager_id"):
-            self.managers_by_type.setdefault(team_type, set()).add(manager_id)
-            self.managers.add(manager_id)
-        self.platform_owners = list(
-            Membership.objects.filter(
-                organization=organization,
-                role=MembershipRole.PRODUCT_OWNER,
-                team__type=TeamType.PLATFORM,
-            )
-            .order_by("team__slug", "person__email")
-            .values_list("person_id", flat=True)
-        )
-        leader_users = OrganizationRole.objects.filter(
-            organization=organization, role=Role.LEADER
-        ).values("user_id")
-        self.leaders = list(
-            Person.objects.filter(organization=organization, user_id__in=leader_users)
-            .order_by("email")
-            .values_list("id", flat=True)
-        )
-        if sponsor is not None and sponsor.pk in self.leaders:
-            self.leaders.remove(sponsor.pk)
-            self.leaders.insert(0, sponsor.pk)
-        wanted = self.managers | set(self.platform_owners[:1]) | set(self.leaders[:1])
-        self.people = {person.pk: person for person in Person.objects.filter(pk__in=wanted)}
-
-    def owner_for(self, milestone: MilestoneSpec) -> Person:
-        person_id = self._candidate(milestone)
-        return self.people[person_id] if person_id is not None else self.lead
-
-    def _candidate(self, milestone: MilestoneSpec) -> int | None:
-        role = milestone.owner_role
-        if role == OwnerRole.ENGINEERING_MANAGER:
-            concerned = {
-                CRITERION_TEAM_TYPES[name]
-                for name in _graph_checks(milestone)
-                if name in CRITERION_TEAM_TYPES
-            }
-            managers = set().union(*(self.managers_by_type.get(t, set()) for t in concerned))
-            if len(managers) == 1:
-                return next(iter(managers))
-            if len(self.managers) == 1:
-                return next(iter(self.managers))
-            return None
-        if role == OwnerRole.PLATFORM_PRODUCT_OWNER:
-            return self.platform_owners[0] if self.platform_owners else None
-        if role == OwnerRole.LEADER:
-            return self.leaders[0] if self.leaders else None
-        return None
-
-
-def _graph_checks(milestone: MilestoneSpec) -> list[str]:
-    names = []
-    for criterion in milestone.exit_criteria:
-        data = _criterion_json(criterion)
-        if "graph" in data:
-            names.append(str(data["graph"]))
-    return names
 
 
 def transformation_schedule_refresh(
@@ -392,7 +283,7 @@ def transformation_schedule_refresh(
     return transformation
 
 
-def _locked(milestone: Milestone) -> Milestone:
+def milestone_locked(milestone: Milestone) -> Milestone:
     """The milestone re-read under a row lock, so two concurrent changes apply one after the
     other instead of both starting from the same old status."""
     locked = (
@@ -403,7 +294,7 @@ def _locked(milestone: Milestone) -> Milestone:
     return locked
 
 
-def _event(
+def milestone_event_record(
     *,
     milestone: Milestone,
     actor: User | None,
@@ -450,7 +341,7 @@ def milestone_transition(
     """
     day = today or timezone.localdate()
     reason = reason.strip()
-    milestone = _locked(milestone)
+    milestone = milestone_locked(milestone)
     from_status = milestone.status
     if to_status not in MilestoneStatus.values:
         message = (
@@ -502,7 +393,7 @@ def milestone_transition(
     milestone.status = to_status
     milestone.status_reason = reason if to_status in NEEDS_REASON else ""
     milestone.save()
-    _event(
+    milestone_event_record(
         milestone=milestone,
         actor=actor,
         kind=kind,
@@ -521,7 +412,7 @@ def milestone_reassign(
     *, milestone: Milestone, owner: Person, actor: User | None, reason: str = ""
 ) -> Milestone:
     """Give the milestone to ``owner`` (a person of the same organisation) and record it."""
-    milestone = _locked(milestone)
+    milestone = milestone_locked(milestone)
     if owner.organization_id != milestone.transformation.organization_id:
         message = "The new owner must be a person of the transformation's organisation."
         raise ApplicationError(message, extra={"fields": {"owner": [message]}})
@@ -530,9 +421,9 @@ def milestone_reassign(
         raise ApplicationError(message, extra={"fields": {"owner": [message]}})
     previous = milestone.owner
     milestone.owner = owner
-    _validate(milestone)
+    full_clean_or_raise(milestone)
     milestone.save(update_fields=["owner", "updated_at"])
-    _event(
+    milestone_event_record(
         milestone=milestone,
         actor=actor,
         kind=EventKind.REASSIGNED,
@@ -557,7 +448,7 @@ def milestone_reschedule(
     Refused (``ConflictError``) for a done milestone; ``ApplicationError`` without a reason or for
     a date before the milestone's (actual or forecast) start.
     """
-    milestone = _locked(milestone)
+    milestone = milestone_locked(milestone)
     reason = reason.strip()
     if milestone.status == MilestoneStatus.DONE:
         raise ConflictError(
@@ -577,7 +468,7 @@ def milestone_reschedule(
     previous = milestone.forecast_due
     milestone.reported_due = forecast_due
     milestone.save(update_fields=["reported_due", "updated_at"])
-    _event(
+    milestone_event_record(
         milestone=milestone,
         actor=actor,
         kind=EventKind.RESCHEDULED,
@@ -590,179 +481,3 @@ def milestone_reschedule(
     transformation_schedule_refresh(transformation=milestone.transformation, today=today)
     milestone.refresh_from_db()
     return milestone
-
-
-# --- Scenarios: topology changes attached to milestones (docs/scenarios.md) --------------------
-
-
-def _change_errors(exc: PydanticValidationError, kind: str) -> dict[str, list[str]]:
-    """Pydantic's errors by input field: ``into.0.members`` rather than the union's internal
-    path, and a rule spanning fields on the field its message starts with."""
-    fields: dict[str, list[str]] = {}
-    for error in exc.errors():
-        loc = [str(part) for part in error["loc"]]
-        if loc and loc[0] == kind:
-            loc = loc[1:]
-        message = str(error["msg"]).removeprefix("Value error, ")
-        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            name = "kind"
-            message = f"Expected one of: {', '.join(CHANGE_KINDS)}."
-        elif loc:
-            name = ".".join(loc)
-        else:
-            name, _sep, rest = message.partition(": ")
-            name, message = (name, rest) if rest else ("non_field_errors", message)
-        fields.setdefault(name, []).append(message)
-    return fields
-
-
-def _scenario_check(*, rows: list[MilestoneChange]) -> None:
-    """Refuse (400) a list of changes that would not apply to the live graph, in order."""
-    if not rows:
-        return
-    snapshot = org_snapshot_get(organization=rows[0].milestone.transformation.organization)
-    try:
-        scenario_apply(snapshot=snapshot, rows=rows)
-    except ConflictError as exc:
-        raise ApplicationError(exc.message, extra=exc.extra) from None
-
-
-def _plan_order(row: MilestoneChange) -> tuple[int, int, int]:
-    return (row.milestone.position, row.milestone_id, row.position)
-
-
-@transaction.atomic
-def milestone_change_add(
-    *, milestone: Milestone, change: Any, actor: User | None
-) -> MilestoneChange:
-    """Attach a topology change (a JSON object, ``teams.scenarios.Change``) to the milestone, after
-    its other changes.
-
-    Raises ``ApplicationError`` (400) with field errors when the object is not a valid change,
-    and when, applied to the live graph after the transformation's other pending changes (plan
-    order), it would not apply or would stop a later pending change from applying; the message
-    names the change at fault and the problem. Nothing is stored then.
-    """
-    milestone = _locked(milestone)
-    kind = str(change.get("kind", "")) if isinstance(change, dict) else ""
-    try:
-        parsed = change_parse(change)
-    except PydanticValidationError as exc:
-        fields = _change_errors(exc, kind)
-        first_field, messages = next(iter(fields.items()))
-        raise ApplicationError(
-            f"The change is not valid: {first_field}: {messages[0]}", extra={"fields": fields}
-        ) from None
-    last = (
-        MilestoneChange.objects.filter(milestone=milestone)
-        .order_by("-position")
-        .values_list("position", flat=True)
-        .first()
-    )
-    row = MilestoneChange(
-        milestone=milestone,
-        position=(last or 0) + 1,
-        change=change_json(parsed),
-        created_by=actor,
-    )
-    pending = transformation_pending_changes(transformation=milestone.transformation)
-    _scenario_check(rows=sorted([*pending, row], key=_plan_order))
-    row.save()
-    return row
-
-
-@transaction.atomic
-def milestone_change_delete(*, change: MilestoneChange) -> None:
-    """Remove a pending change. Refused (409) once enacted, and (400) when a later pending change
-    relies on it (e.g. a team it creates), unless the plan's changes did not apply anyway."""
-    milestone = _locked(change.milestone)
-    change = MilestoneChange.objects.select_for_update().get(pk=change.pk)
-    if change.enacted_at is not None:
-        raise ConflictError(
-            f"{change_label(change)} was enacted on {change.enacted_at:%Y-%m-%d %H:%M}; an "
-            "enacted change is part of the graph's history and cannot be deleted.",
-            extra={"change": change.pk},
-        )
-    pending = transformation_pending_changes(transformation=milestone.transformation)
-    remaining = [row for row in pending if row.pk != change.pk]
-    snapshot = org_snapshot_get(organization=milestone.transformation.organization)
-    try:
-        scenario_apply(snapshot=snapshot, rows=remaining)
-    except ConflictError as exc:
-        try:
-            scenario_apply(snapshot=snapshot, rows=pending)
-        except ConflictError:
-            pass  # already broken: deleting cannot make it worse and may be the fix
-        else:
-            raise ApplicationError(
-                f"Deleting {change_label(change)} would break a later change: {exc.message}",
-                extra=exc.extra,
-            ) from None
-    change.delete()
-
-
-@dataclass(frozen=True, slots=True)
-class ChangesEnacted:
-    """What enacting a milestone's changes did: the changes enacted now (empty when there were
-    none pending) and the row changes made to the graph (``TopologyDiff.summary()``)."""
-
-    milestone: Milestone
-    changes: list[MilestoneChange]
-    topology: dict[str, list[str]]
-
-
-@transaction.atomic
-def milestone_changes_enact(*, milestone: Milestone, actor: User | None) -> ChangesEnacted:
-    """Apply the milestone's pending changes to the live graph, atomically, and record it.
-
-    Each change is re-validated against the graph as it is now; if any fails, ``ConflictError``
-    (409) names it and the problem, and nothing changes (neither the graph nor the changes).
-    Otherwise the graph's history rows carry ``actor``, the changes are marked enacted, and an
-    ``enacted`` event lists them with the row changes. Already-enacted changes are skipped, so a
-    second call does nothing (no event either). Concurrent calls are serialised on the milestone.
-    """
-    milestone = _locked(milestone)
-    rows = list(
-        MilestoneChange.objects.select_for_update(of=("self",))
-        .select_related("milestone")
-        .filter(milestone=milestone, enacted_at__isnull=True)
-        .order_by("position", "id")
-    )
-    if not rows:
-        return ChangesEnacted(milestone=milestone, changes=[], topology={})
-    parsed = scenario_changes_parse(rows)
-    try:
-        diff = topology_changes_enact(
-            organization=milestone.transformation.organization, changes=parsed, user=actor
-        )
-    except ConflictError as exc:
-        index = exc.extra.get("change_index")
-        if not isinstance(index, int):
-            raise
-        cause = exc.__cause__
-        detail = cause.message if isinstance(cause, ScenarioError) else exc.message
-        row = rows[index]
-        raise ConflictError(
-            f"{change_label(row)} cannot be enacted: {detail}. Nothing was changed.",
-            extra={"change": row.pk, "milestone": milestone.pk},
-        ) from None
-    now = timezone.now()
-    MilestoneChange.objects.filter(pk__in=[row.pk for row in rows], enacted_at__isnull=True).update(
-        enacted_at=now, enacted_by=actor, updated_at=now
-    )
-    topology = diff.summary()
-    _event(
-        milestone=milestone,
-        actor=actor,
-        kind=EventKind.ENACTED,
-        reason=f"{len(rows)} topology change(s) enacted on the organisation graph.",
-        data={
-            "changes": [
-                {"id": row.pk, "position": row.position, "change": row.change} for row in rows
-            ],
-            "topology": {name: labels for name, labels in topology.items() if labels},
-        },
-    )
-    for row in rows:
-        row.enacted_at, row.enacted_by = now, actor
-    return ChangesEnacted(milestone=milestone, changes=rows, topology=topology)

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from core.api import ORG_SLUG_PARAMETER, ApiPagination, filtered, paginated_response
 from core.errors import ApplicationError
+from teams.models import Organization
 from transform.access import readiness_access_get
 from transform.models import ReadinessSnapshot
 from transform.readiness.filters import ReadinessHistoryFilter
@@ -30,6 +31,7 @@ from transform.readiness.selectors import (
     readiness_history,
     readiness_report_get,
 )
+from transform.rhythm.periods import Period
 from transform.rhythm.selectors import checkin_settings_get
 
 PERIOD_PARAMETER = OpenApiParameter(
@@ -104,11 +106,16 @@ class ReadinessQuerySerializer(serializers.Serializer):
     team = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
 
-def _query(request: Request) -> tuple[str | None, str | None]:
+def _period_and_team(
+    request: Request, organization: Organization
+) -> tuple[Period | None, str | None]:
+    """The survey period (``?period=``; None: the one containing today) and the team slug
+    (``?team=``) the caller asks for."""
     query = ReadinessQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     team = (query.validated_data.get("team") or "").strip() or None
-    return query.validated_data.get("period"), team
+    settings = checkin_settings_get(organization=organization)
+    return period_param_parse(query.validated_data.get("period"), settings=settings), team
 
 
 class OrgReadinessApi(APIView):
@@ -123,13 +130,8 @@ class OrgReadinessApi(APIView):
     def get(self, request: Request, org_slug: str) -> Response:
         access = readiness_access_get(user=request.user, org_slug=org_slug)
         organization = access.org.organization
-        period_text, team = _query(request)
-        settings = checkin_settings_get(organization=organization)
-        report = readiness_report_get(
-            organization=organization,
-            period=period_param_parse(period_text, settings=settings),
-            at=timezone.now(),
-        )
+        period, team = _period_and_team(request, organization)
+        report = readiness_report_get(organization=organization, period=period, at=timezone.now())
         data = report.as_dict(team=team, team_slugs=access.team_slugs)
         if team is not None:
             access.team_read_check(team)
@@ -179,13 +181,8 @@ class OrgReadinessCommentsApi(APIView):
     def get(self, request: Request, org_slug: str) -> Response:
         access = readiness_access_get(user=request.user, org_slug=org_slug)
         organization = access.org.organization
-        period_text, team = _query(request)
-        settings = checkin_settings_get(organization=organization)
-        data = readiness_comments_get(
-            organization=organization,
-            period=period_param_parse(period_text, settings=settings),
-            at=timezone.now(),
-        )
+        period, team = _period_and_team(request, organization)
+        data = readiness_comments_get(organization=organization, period=period, at=timezone.now())
         if team is not None:
             rows = [row for row in data["teams"] if row["team"] == team]
             if not rows:

@@ -8,7 +8,7 @@ compares with the previous period's score, and ``readiness_drop`` decides the ch
 alert. ``docs/readiness.md`` documents the formula, the weights and the rules; keep them in step.
 
 Pure computation: no Django, no anonymity rules. Suppressing small groups is decided before the
-readings reach this module (``transform/anonymity.py``).
+readings reach this module (``transform.readiness.anonymity``).
 """
 
 from __future__ import annotations

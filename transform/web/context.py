@@ -1,4 +1,5 @@
-"""What every page's template gets: the organisation, the caller's roles and the navigation."""
+"""What every page's template gets: the organisation, the caller's roles and the navigation; and
+the query strings of the pages' links."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from transform.access import OrgAccess, may_see_oversight, may_use_my_team
 
@@ -40,3 +42,9 @@ def page_context(access: OrgAccess, *, current: str, **extra: Any) -> dict[str, 
         "nav": nav,
         **extra,
     }
+
+
+def query_string(**params: Any) -> str:
+    """A query string of the non-empty ``params`` (with its leading ``?``), or ''."""
+    kept = {key: value for key, value in params.items() if value not in (None, "", False)}
+    return "?" + urlencode(kept) if kept else ""

@@ -11,29 +11,22 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 from django import forms
-from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import URLPattern, path, reverse
-from django.utils import timezone
+from django.urls import reverse
 
-from core.errors import ApplicationError, ConflictError
 from core.moments import moment_parse
-from teams.analysis import FINDING_KINDS, SEVERITIES, InvalidThresholdsError, analyze_snapshot
+from teams.analysis import InvalidThresholdsError, analyze_snapshot
 from teams.graph import OrgSnapshot
-from teams.models import InteractionMode, MembershipRole, Person, Severity, Specialty, TeamType
+from teams.models import InteractionMode, MembershipRole, Severity, Specialty, TeamType
 from teams.selectors import org_snapshot_get
-from transform.access import OrgAccess, org_manage_access_check, transformation_get_for_user
-from transform.plans import selectors as transform_selectors
-from transform.plans.services import transformation_start
+from transform.access import OrgAccess
 from transform.web.access import org_page
-from transform.web.context import page_context
+from transform.web.context import page_context, query_string
+from transform.web.findings_pages import _finding_row
 
-FINDINGS_PER_PAGE = 10
 # Above this many nodes the force-directed layout gets slow in a browser; a grid is drawn instead.
 FORCE_LAYOUT_MAX_NODES = 250
 
@@ -139,12 +132,6 @@ class GraphView:
         return by_team
 
 
-def _query(**params: Any) -> str:
-    """A query string of the non-empty ``params`` (with its leading ``?``), or ''."""
-    kept = {key: value for key, value in params.items() if value not in (None, "", False)}
-    return "?" + urlencode(kept) if kept else ""
-
-
 def graph_data(*, view: GraphView, org_slug: str, filters: dict[str, Any]) -> dict[str, Any]:
     """What the graph page draws: the teams (for the list) and Cytoscape elements.
 
@@ -187,9 +174,9 @@ def graph_data(*, view: GraphView, org_slug: str, filters: dict[str, Any]) -> di
             "panel_url": reverse(
                 "web:graph-team", kwargs={"org_slug": org_slug, "team_slug": team.slug}
             )
-            + _query(as_of=as_of_text),
+            + query_string(as_of=as_of_text),
             "page_url": reverse("web:graph", kwargs={"org_slug": org_slug})
-            + _query(as_of=as_of_text, team=team.slug),
+            + query_string(as_of=as_of_text, team=team.slug),
         }
         team_rows.append(row)
         elements.append(
@@ -324,7 +311,7 @@ def graph(request: HttpRequest, access: OrgAccess) -> HttpResponse:
         edge_legend=EDGE_LEGEND,
         data_url=reverse("web:graph-data", kwargs={"org_slug": slug}),
         exports=[
-            (label, export_base + _query(format=fmt, as_of=as_of_text))
+            (label, export_base + query_string(format=fmt, as_of=as_of_text))
             for fmt, label in EXPORT_FORMATS
         ],
     )
@@ -428,7 +415,7 @@ def graph_team(request: HttpRequest, access: OrgAccess, team_slug: str) -> HttpR
     if not request.headers.get("HX-Request"):
         url = reverse("web:graph", kwargs={"org_slug": access.organization.slug})
         day = form.cleaned_data.get("as_of")
-        return redirect(url + _query(as_of=day.isoformat() if day else "", team=team_slug))
+        return redirect(url + query_string(as_of=day.isoformat() if day else "", team=team_slug))
     view = GraphView.load(access=access, as_of=form.moment())
     panel = team_panel_context(
         view=view,
@@ -441,327 +428,3 @@ def graph_team(request: HttpRequest, access: OrgAccess, team_slug: str) -> HttpR
     return render(
         request, "web/graph/_team_panel.html", {"panel": panel, "org": access.organization}
     )
-
-
-# --- Findings ---------------------------------------------------------------------------------
-
-
-class FindingsFilterForm(forms.Form):
-    kind = forms.ChoiceField(
-        required=False,
-        label="Kind",
-        choices=[("", "All kinds"), *((kind, FINDING_KIND_LABELS[kind]) for kind in FINDING_KINDS)],
-    )
-    severity = forms.ChoiceField(
-        required=False,
-        label="Severity",
-        choices=[("", "All severities"), *((s, s.capitalize()) for s in SEVERITIES)],
-    )
-
-
-class StartPlaybookForm(forms.Form):
-    playbook = forms.CharField(max_length=120, widget=forms.HiddenInput)
-    start_date = forms.DateField(label="Start date", widget=forms.DateInput(attrs={"type": "date"}))
-    owner = forms.EmailField(label="Lead change agent (e-mail)")
-    sponsor = forms.EmailField(label="Sponsor (e-mail, optional)", required=False)
-
-    def apply_error(self, exc: ApplicationError) -> None:
-        """Show the service's error next to the field it names (the form's top otherwise)."""
-        fields = exc.extra.get("fields") if isinstance(exc.extra, dict) else None
-        shown = False
-        for name, problems in (fields or {}).items():
-            field = {"playbooks": "playbook"}.get(name, name)
-            if field in self.fields and field != "playbook":
-                for problem in problems:
-                    self.add_error(field, str(problem))
-                shown = True
-        if not shown:
-            self.add_error(None, exc.message)
-
-
-def _finding_row(
-    finding: dict[str, Any], *, team_names: dict[str, str], org_slug: str
-) -> dict[str, Any]:
-    graph_url = reverse("web:graph", kwargs={"org_slug": org_slug})
-    subjects = []
-    for subject in finding["subjects"]:
-        if subject["type"] == "team":
-            slug = subject["slug"]
-            subjects.append(
-                {
-                    "label": team_names.get(slug, slug),
-                    "url": graph_url + _query(team=slug) + "#team-panel",
-                }
-            )
-        else:
-            subjects.append({"label": subject.get("email", ""), "url": ""})
-    return {
-        **finding,
-        "kind_label": FINDING_KIND_LABELS.get(finding["kind"], finding["kind"]),
-        "severity_label": finding["severity"].capitalize(),
-        "subject_links": subjects,
-    }
-
-
-def _default_owner_email(*, access: OrgAccess) -> str:
-    person = (
-        Person.objects.filter(organization=access.organization, user_id=access.user_id)
-        .order_by("email")
-        .values_list("email", flat=True)
-        .first()
-    )
-    return person or ""
-
-
-@org_page
-def findings(request: HttpRequest, access: OrgAccess) -> HttpResponse:
-    """The analysis as a list to act on, filtered by kind and severity, paginated; admins and
-    change agents get a "Start playbook" form on each finding with a suggested playbook."""
-    form = FindingsFilterForm(request.GET)
-    chosen = form.cleaned_data if form.is_valid() else {}
-    view = GraphView.load(access=access, as_of=None)
-    team_names = {team.slug: team.name for team in view.snapshot.teams}
-    slug = access.organization.slug
-    everything = view.findings
-    listed = [
-        finding
-        for finding in everything
-        if (not chosen.get("kind") or finding["kind"] == chosen["kind"])
-        and (not chosen.get("severity") or finding["severity"] == chosen["severity"])
-    ]
-    page = Paginator(listed, FINDINGS_PER_PAGE).get_page(request.GET.get("page"))
-    start_defaults = {}
-    if access.can_manage:
-        start_defaults = {
-            "start_date": timezone.localdate().isoformat(),
-            "owner": _default_owner_email(access=access),
-        }
-    rows = []
-    for number, finding in enumerate(page.object_list, start=page.start_index()):
-        row = _finding_row(finding, team_names=team_names, org_slug=slug)
-        row["number"] = number
-        if access.can_manage and finding["suggested_playbook"]:
-            row["start_form"] = StartPlaybookForm(
-                initial={**start_defaults, "playbook": finding["suggested_playbook"]},
-                auto_id=f"id_finding{number}_%s",
-            )
-        rows.append(row)
-    severity_counts = {severity: 0 for severity in SEVERITIES}
-    for finding in everything:
-        severity_counts[finding["severity"]] += 1
-    filter_query = {"kind": chosen.get("kind", ""), "severity": chosen.get("severity", "")}
-    context = page_context(
-        access,
-        current="web:findings",
-        form=form,
-        page=page,
-        rows=rows,
-        total=len(everything),
-        listed=len(listed),
-        severity_counts=severity_counts,
-        metrics=view.report["metrics"] if view.report else None,
-        report_error=view.report_error,
-        has_teams=bool(view.snapshot.teams),
-        previous_url=_query(**filter_query, page=page.previous_page_number())
-        if page.has_previous()
-        else "",
-        next_url=_query(**filter_query, page=page.next_page_number()) if page.has_next() else "",
-        start_url=reverse("web:findings-start", kwargs={"org_slug": slug}),
-    )
-    return render(request, "web/graph/findings.html", context)
-
-
-@org_page
-def findings_start(request: HttpRequest, access: OrgAccess) -> HttpResponse:
-    """Start a transformation from a finding's suggested playbook (admins and change agents):
-    ``transformation_start`` as the API calls it, then the plans page. A bad input shows the
-    form again with the error next to it (400)."""
-    org_manage_access_check(access=access, action="start transformations")
-    if request.method == "POST":
-        form = StartPlaybookForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                transformation = transformation_start(
-                    organization=access.organization,
-                    playbooks=[data["playbook"]],
-                    start_date=data["start_date"],
-                    owner_email=data["owner"],
-                    sponsor_email=data["sponsor"] or None,
-                    created_by=request.user,  # type: ignore[arg-type]
-                )
-            except ApplicationError as exc:
-                form.apply_error(exc)
-            else:
-                messages.success(
-                    request,
-                    f"Started “{transformation.title}” from {data['playbook']}, "
-                    f"starting {data['start_date']:%Y-%m-%d}.",
-                )
-                return redirect(reverse("web:plans", kwargs={"org_slug": access.organization.slug}))
-        status = 400
-    else:
-        form = StartPlaybookForm(
-            initial={
-                "playbook": request.GET.get("playbook", ""),
-                "start_date": timezone.localdate().isoformat(),
-                "owner": _default_owner_email(access=access),
-            }
-        )
-        status = 200
-    playbook = form["playbook"].value() or ""
-    context = page_context(access, current="web:findings", form=form, playbook=playbook)
-    return render(request, "web/graph/start_playbook.html", context, status=status)
-
-
-# --- Scenario ---------------------------------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    """A change's field value as a short readable text."""
-    if isinstance(value, list):
-        return ", ".join(_text(item) for item in value)
-    if isinstance(value, dict):
-        return "(" + ", ".join(f"{key}: {_text(item)}" for key, item in value.items()) + ")"
-    return str(value)
-
-
-def _flat_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for name, value in metrics.items():
-        if isinstance(value, dict):
-            flat.update(_flat_metrics(value, f"{prefix}{name}."))
-        else:
-            flat[f"{prefix}{name}"] = value
-    return flat
-
-
-def _metric_rows(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
-    flat_before, flat_after = _flat_metrics(before), _flat_metrics(after)
-    rows = []
-    for name in flat_after.keys() | flat_before.keys():
-        old, new = flat_before.get(name), flat_after.get(name)
-        delta = (
-            round(new - old, 4)
-            if isinstance(old, int | float) and isinstance(new, int | float)
-            else None
-        )
-        rows.append(
-            {
-                "name": name.replace("_", " ").replace(".", ": "),
-                "before": old,
-                "after": new,
-                "delta": delta,
-                "changed": old != new,
-            }
-        )
-    rows.sort(key=lambda row: (not row["changed"], row["name"]))
-    return rows
-
-
-def _scenario_elements(
-    snapshot: OrgSnapshot, *, org_slug: str, marked: set[str], mark: str
-) -> list[dict[str, Any]]:
-    view = GraphView(snapshot=snapshot, report=None, report_error="")
-    elements = graph_data(view=view, org_slug=org_slug, filters={})["elements"]
-    for element in elements:
-        if element["data"].get("slug") in marked:
-            element["classes"] += f" {mark}"
-    return list(elements)
-
-
-@org_page
-def scenario(request: HttpRequest, access: OrgAccess) -> HttpResponse:
-    """A transformation's target topology next to the current one, with the metric and finding
-    deltas of ``scenario_preview_get`` (optionally up to one milestone)."""
-    slug = access.organization.slug
-    transformations = list(
-        transform_selectors.transformation_list(organization=access.organization)
-    )
-    context = page_context(access, current="web:scenario", transformations=transformations)
-    if not transformations:
-        return render(request, "web/graph/scenario.html", context)
-    reference = request.GET.get("transformation") or str(transformations[0].pk)
-    if not any(str(item.pk) == reference for item in transformations):
-        raise Http404("No transformation with this id in the organisation.")
-    transformation_access = transformation_get_for_user(
-        user=request.user, transformation_id=int(reference), organization=access.organization
-    )
-    transformation = transformation_access.transformation
-    milestones = list(transform_selectors.milestone_list(transformation=transformation))
-    context.update(transformation=transformation, milestones=milestones, error="")
-    up_to = None
-    milestone_ref = request.GET.get("milestone", "")
-    if milestone_ref:
-        up_to = next((m for m in milestones if str(m.pk) == milestone_ref), None)
-        if up_to is None:
-            context["error"] = f"No milestone '{milestone_ref}' in this transformation."
-            return render(request, "web/graph/scenario.html", context, status=400)
-    context["up_to"] = up_to
-    try:
-        preview = transform_selectors.scenario_preview_get(
-            transformation=transformation, up_to=up_to
-        )
-        rows = transform_selectors.transformation_pending_changes(
-            transformation=transformation, up_to=up_to
-        )
-        before = org_snapshot_get(organization=access.organization)
-        after = transform_selectors.scenario_apply(snapshot=before, rows=rows)
-    except InvalidThresholdsError as exc:
-        context["error"] = f"The organisation's analysis_thresholds are invalid: {exc}"
-        return render(request, "web/graph/scenario.html", context)
-    except ConflictError as exc:
-        context["error"] = exc.message
-        return render(request, "web/graph/scenario.html", context)
-    topology = preview["delta"]["topology"]
-    team_names = {team.slug: team.name for team in [*before.teams, *after.teams]}
-    changed = set(topology["teams_created"]) | set(topology["teams_updated"])
-    context.update(
-        preview=preview,
-        pending=bool(preview["changes"]),
-        changes=[
-            {
-                **row,
-                "kind": str(row["change"].get("kind", "")).replace("_", " "),
-                "details": "; ".join(
-                    f"{key.replace('_', ' ')}: {_text(value)}"
-                    for key, value in row["change"].items()
-                    if key != "kind"
-                ),
-            }
-            for row in preview["changes"]
-        ],
-        metric_rows=_metric_rows(preview["before"]["metrics"], preview["after"]["metrics"]),
-        resolved=[
-            _finding_row(f, team_names=team_names, org_slug=slug)
-            for f in preview["delta"]["findings_resolved"]
-        ],
-        added=[
-            _finding_row(f, team_names=team_names, org_slug=slug)
-            for f in preview["delta"]["findings_added"]
-        ],
-        topology=[
-            (name.replace("_", " ").capitalize(), labels)
-            for name, labels in topology.items()
-            if labels
-        ],
-        before_elements=_scenario_elements(
-            before, org_slug=slug, marked=set(topology["teams_deleted"]), mark="removed"
-        ),
-        after_elements=_scenario_elements(after, org_slug=slug, marked=changed, mark="changed"),
-        team_types=[
-            {"value": value, "label": label, "colour": TEAM_TYPE_STYLE[value][0]}
-            for value, label in TeamType.choices
-        ],
-    )
-    return render(request, "web/graph/scenario.html", context)
-
-
-urlpatterns: list[URLPattern] = [
-    path("o/<slug:org_slug>/graph/", graph, name="graph"),
-    path("o/<slug:org_slug>/graph/data.json", graph_data_json, name="graph-data"),
-    path("o/<slug:org_slug>/graph/teams/<slug:team_slug>/", graph_team, name="graph-team"),
-    path("o/<slug:org_slug>/findings/", findings, name="findings"),
-    path("o/<slug:org_slug>/findings/start/", findings_start, name="findings-start"),
-    path("o/<slug:org_slug>/scenario/", scenario, name="scenario"),
-]

@@ -19,7 +19,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from core.errors import ApplicationError
@@ -539,9 +539,3 @@ def leadership_report(request: HttpRequest, access: OrgAccess) -> HttpResponse:
         "web/leadership/report.html",
         page_context(access, current="web:leadership", **context),
     )
-
-
-urlpatterns: list[URLPattern] = [
-    path("o/<slug:org_slug>/leadership/", leadership, name="leadership"),
-    path("o/<slug:org_slug>/leadership/report/", leadership_report, name="leadership-report"),
-]

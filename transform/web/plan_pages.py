@@ -1,5 +1,4 @@
-"""Pages of the web interface: plans, milestones and an engineering manager's teams
-(docs/web-plan.md).
+"""Pages of the web interface: plans, their timeline and board, and milestones (docs/web-plan.md).
 
 Every page reads through the same selectors and writes through the same services as the API, with
 the same access rules (``transform.access``): a refused write is a 403 page, a broken rule
@@ -12,68 +11,45 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
-from teams import services as team_services
-from teams.models import (
-    Interaction,
-    InteractionMode,
-    Membership,
-    MembershipRole,
-    Person,
-    ServesLink,
-    Severity,
-    Team,
-)
 from transform.access import (
     MilestoneAccess,
     OrgAccess,
-    checkin_open_list_for_user,
     milestone_get_for_plan_edit,
     milestone_get_for_status_change,
     milestone_get_for_update,
     milestone_get_for_user,
-    team_get_for_topology_change,
-    teams_managed_by,
     transformation_get_for_user,
 )
-from transform.models import Milestone, MilestoneStatus
-from transform.plans import selectors, services
+from transform.models import MilestoneStatus
+from transform.plans import changes, selectors, services
 from transform.plans.serializers import plan_report_data
 from transform.plans.services import ALLOWED_TRANSITIONS
-from transform.readiness.selectors import readiness_report_get
-from transform.rhythm.links import checkin_token
 from transform.web.access import org_page
 from transform.web.context import page_context
 from transform.web.forms import (
     SIMPLE_CHANGE_KINDS,
     TEXT_LIMIT,
-    InteractionAddForm,
-    MemberAddForm,
-    MemberUpdateForm,
     MilestoneChangeForm,
     MilestoneReassignForm,
     MilestoneStatusForm,
-    ServesAddForm,
     cleaned,
 )
 
 PLANS_PER_PAGE = 20
 EVENTS_PER_PAGE = 25
-CHECKINS_SHOWN = 20
 # Board columns, in the order work moves through them.
 BOARD_COLUMNS: tuple[str, ...] = (
     MilestoneStatus.PLANNED,
@@ -94,15 +70,9 @@ def plans(request: HttpRequest, access: OrgAccess) -> HttpResponse:
     page = Paginator(
         selectors.transformation_list(organization=access.organization), PLANS_PER_PAGE
     ).get_page(request.GET.get("page"))
-    ids = [transformation.pk for transformation in page.object_list]
-    counts: dict[int, dict[str, int]] = defaultdict(dict)
-    for row in (
-        Milestone.objects.filter(transformation_id__in=ids)
-        .values("transformation_id", "status")
-        .annotate(count=Count("id"))
-        .order_by()
-    ):
-        counts[row["transformation_id"]][row["status"]] = row["count"]
+    counts = selectors.milestone_status_counts(
+        transformation_ids=[transformation.pk for transformation in page.object_list]
+    )
     rows = [
         {
             "transformation": transformation,
@@ -434,7 +404,7 @@ def milestone_change(request: HttpRequest, access: OrgAccess, milestone_id: int)
             organization=access.organization,
         )
         data = cleaned(MilestoneChangeForm(request.POST))
-        row = services.milestone_change_add(
+        row = changes.milestone_change_add(
             milestone=found.milestone,
             change=data["change"],
             actor=request.user,  # type: ignore[arg-type]
@@ -442,280 +412,3 @@ def milestone_change(request: HttpRequest, access: OrgAccess, milestone_id: int)
         return f"Change {row.position} ({row.change.get('kind')}) attached; it is pending."
 
     return _milestone_write(request, access, milestone_id, form="change", write=write)
-
-
-# --- my team -------------------------------------------------------------------------------------
-
-
-def _managed_teams(access: OrgAccess) -> list[Team]:
-    """The teams whose manager is the caller's Person, with members, serves links and the
-    interactions they are the source of: four queries whatever the number of teams."""
-    return list(
-        teams_managed_by(access)
-        .select_related("manager")
-        .prefetch_related(
-            Prefetch(
-                "memberships",
-                queryset=Membership.objects.select_related("person").order_by("person__email"),
-            ),
-            Prefetch(
-                "served_by",
-                queryset=ServesLink.objects.select_related("person").order_by("person__email"),
-            ),
-            Prefetch(
-                "outgoing_interactions",
-                queryset=Interaction.objects.select_related("target").order_by(
-                    "target__slug", "mode"
-                ),
-            ),
-        )
-        .order_by("slug")
-    )
-
-
-def _my_team_render(
-    request: HttpRequest,
-    access: OrgAccess,
-    *,
-    errors: Mapping[str, str] | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    organization = access.organization
-    now = timezone.now()
-    has_person = Person.objects.filter(organization=organization, user_id=access.user_id).exists()
-    teams = _managed_teams(access) if has_person else []
-    sections = []
-    if teams:
-        report = readiness_report_get(organization=organization, at=now)
-        min_group_size = report.policy.min_group_size
-        for team in teams:
-            group = report.team(team.slug)
-            sections.append(
-                {"team": team, "readiness": group, "error": (errors or {}).get(team.slug)}
-            )
-    else:
-        min_group_size = 0
-    all_teams = list(
-        Team.objects.filter(organization=organization).order_by("slug").values("slug", "name")
-    )
-    open_checkins = checkin_open_list_for_user(user=request.user, at=now).filter(
-        organization=organization
-    )
-    shown = list(open_checkins[: CHECKINS_SHOWN + 1])
-    checkins = [
-        {
-            "checkin": checkin,
-            "path": reverse("checkin-respond", kwargs={"token": checkin_token(checkin)}),
-        }
-        for checkin in shown[:CHECKINS_SHOWN]
-    ]
-    return render(
-        request,
-        "web/plan/my_team.html",
-        page_context(
-            access,
-            current="web:my-team",
-            has_person=has_person,
-            sections=sections,
-            min_group_size=min_group_size,
-            all_teams=all_teams,
-            checkins=checkins,
-            more_checkins=len(shown) > CHECKINS_SHOWN,
-            membership_roles=MembershipRole.choices,
-            interaction_modes=InteractionMode.choices,
-            severities=Severity.choices,
-            errors=errors or {},
-        ),
-        status=status,
-    )
-
-
-@org_page
-def my_team(request: HttpRequest, access: OrgAccess) -> HttpResponse:
-    """An engineering manager's teams: members, serves links, interactions, readiness; and
-    their open check-ins."""
-    return _my_team_render(request, access)
-
-
-def _team_write(
-    request: HttpRequest, access: OrgAccess, team_slug: str, write: Callable[[Team], str]
-) -> HttpResponse:
-    """Check the caller may change the team, run ``write`` (a service call returning a success
-    message); a broken rule is shown in the team's section."""
-    team = team_get_for_topology_change(access=access, slug=team_slug)
-    try:
-        done = write(team)
-    except ApplicationError as exc:
-        return _my_team_render(
-            request, access, errors={team.slug: exc.message}, status=exc.status_code
-        )
-    messages.success(request, done)
-    url = reverse("web:my-team", kwargs={"org_slug": access.organization.slug})
-    return redirect(f"{url}#team-{team.slug}")
-
-
-def _person(access: OrgAccess, email: str) -> Person:
-    return selectors.person_get_by_email(
-        organization=access.organization, email=email, field="person"
-    )
-
-
-def _membership(team: Team, membership_id: int) -> Membership:
-    found = (
-        Membership.objects.select_related("person", "team", "organization")
-        .filter(pk=membership_id, team=team)
-        .first()
-    )
-    if found is None:
-        raise Http404("No such membership in this team.")
-    return found
-
-
-@require_POST
-@org_page
-def member_add(request: HttpRequest, access: OrgAccess, team_slug: str) -> HttpResponse:
-    def write(team: Team) -> str:
-        data = cleaned(MemberAddForm(request.POST))
-        person = _person(access, data["email"])
-        team_services.membership_create(
-            organization=access.organization,
-            person=person,
-            team=team,
-            role=data["role"],
-            allocation_percent=data["allocation_percent"],
-        )
-        return f"{person.name or person.email} joined {team.name}."
-
-    return _team_write(request, access, team_slug, write)
-
-
-@require_POST
-@org_page
-def member_update(
-    request: HttpRequest, access: OrgAccess, team_slug: str, membership_id: int
-) -> HttpResponse:
-    def write(team: Team) -> str:
-        membership = _membership(team, membership_id)
-        data = cleaned(MemberUpdateForm(request.POST))
-        team_services.membership_update(
-            membership=membership,
-            data={
-                "role": data["role"] or membership.role,
-                "allocation_percent": data["allocation_percent"] or membership.allocation_percent,
-            },
-        )
-        role = dict(MembershipRole.choices).get(membership.role, membership.role)
-        return (
-            f"{membership.person.email} in {team.name}: {role}, {membership.allocation_percent}%."
-        )
-
-    return _team_write(request, access, team_slug, write)
-
-
-@require_POST
-@org_page
-def member_remove(
-    request: HttpRequest, access: OrgAccess, team_slug: str, membership_id: int
-) -> HttpResponse:
-    def write(team: Team) -> str:
-        membership = _membership(team, membership_id)
-        team_services.membership_delete(membership=membership)
-        return f"{membership.person.email} left {team.name}."
-
-    return _team_write(request, access, team_slug, write)
-
-
-@require_POST
-@org_page
-def serves_add(request: HttpRequest, access: OrgAccess, team_slug: str) -> HttpResponse:
-    def write(team: Team) -> str:
-        data = cleaned(ServesAddForm(request.POST))
-        person = _person(access, data["email"])
-        team_services.serves_link_create(
-            organization=access.organization, person=person, team=team, note=data["note"]
-        )
-        return f"{person.email} now serves {team.name}."
-
-    return _team_write(request, access, team_slug, write)
-
-
-@require_POST
-@org_page
-def serves_remove(
-    request: HttpRequest, access: OrgAccess, team_slug: str, link_id: int
-) -> HttpResponse:
-    def write(team: Team) -> str:
-        link = ServesLink.objects.select_related("person").filter(pk=link_id, team=team).first()
-        if link is None:
-            raise Http404("No such serves link for this team.")
-        team_services.serves_link_delete(serves_link=link)
-        return f"{link.person.email} no longer serves {team.name}."
-
-    return _team_write(request, access, team_slug, write)
-
-
-@require_POST
-@org_page
-def interaction_add(request: HttpRequest, access: OrgAccess, team_slug: str) -> HttpResponse:
-    def write(team: Team) -> str:
-        data = cleaned(InteractionAddForm(request.POST))
-        target = Team.objects.filter(organization=access.organization, slug=data["target"]).first()
-        if target is None:
-            raise ApplicationError(f"No team '{data['target']}' in the organisation.")
-        interaction = team_services.interaction_create(
-            organization=access.organization,
-            source=team,
-            target=target,
-            mode=data["mode"],
-            severity=data["severity"],
-            note=data["note"],
-        )
-        mode = dict(InteractionMode.choices).get(interaction.mode, interaction.mode)
-        return f"{team.name} → {target.name} ({mode}) added."
-
-    return _team_write(request, access, team_slug, write)
-
-
-@require_POST
-@org_page
-def interaction_remove(
-    request: HttpRequest, access: OrgAccess, team_slug: str, interaction_id: int
-) -> HttpResponse:
-    def write(team: Team) -> str:
-        interaction = (
-            Interaction.objects.select_related("target")
-            .filter(pk=interaction_id, source=team)
-            .first()
-        )
-        if interaction is None:
-            raise Http404("No such interaction from this team.")
-        team_services.interaction_delete(interaction=interaction)
-        return f"{team.name} → {interaction.target.name} ({interaction.mode}) removed."
-
-    return _team_write(request, access, team_slug, write)
-
-
-TEAM = "o/<slug:org_slug>/my-team/<slug:team_slug>/"
-MILESTONE = "o/<slug:org_slug>/milestones/<int:milestone_id>/"
-
-urlpatterns: list[URLPattern] = [
-    path("o/<slug:org_slug>/plans/", plans, name="plans"),
-    path("o/<slug:org_slug>/plans/<int:transformation_id>/", plan, name="plan"),
-    path("o/<slug:org_slug>/plans/<int:transformation_id>/board/", plan_board, name="plan-board"),
-    path(MILESTONE, milestone, name="milestone"),
-    path(f"{MILESTONE}status/", milestone_status, name="milestone-status"),
-    path(f"{MILESTONE}reassign/", milestone_reassign, name="milestone-reassign"),
-    path(f"{MILESTONE}changes/", milestone_change, name="milestone-change"),
-    path("o/<slug:org_slug>/my-team/", my_team, name="my-team"),
-    path(f"{TEAM}members/", member_add, name="my-team-member-add"),
-    path(f"{TEAM}members/<int:membership_id>/", member_update, name="my-team-member-update"),
-    path(f"{TEAM}members/<int:membership_id>/remove/", member_remove, name="my-team-member-remove"),
-    path(f"{TEAM}serves/", serves_add, name="my-team-serves-add"),
-    path(f"{TEAM}serves/<int:link_id>/remove/", serves_remove, name="my-team-serves-remove"),
-    path(f"{TEAM}interactions/", interaction_add, name="my-team-interaction-add"),
-    path(
-        f"{TEAM}interactions/<int:interaction_id>/remove/",
-        interaction_remove,
-        name="my-team-interaction-remove",
-    ),
-]

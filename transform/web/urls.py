@@ -1,18 +1,66 @@
-"""URL map of the web interface (namespace ``web``)."""
+"""URL map of the web interface (namespace ``web``): every page's route, in one place."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from transform.web import graph_pages, home_pages, leadership_pages, plan_pages
+from transform.web import (
+    findings_pages,
+    graph_pages,
+    home_pages,
+    leadership_pages,
+    my_team_pages,
+    plan_pages,
+    scenario_pages,
+)
 
 app_name = "web"
 
+ORG = "o/<slug:org_slug>/"
+MILESTONE = f"{ORG}milestones/<int:milestone_id>/"
+TEAM = f"{ORG}my-team/<slug:team_slug>/"
+
 urlpatterns = [
     path("", home_pages.home, name="home"),
-    path("o/<slug:org_slug>/", home_pages.org_home, name="org-home"),
-    *graph_pages.urlpatterns,
-    *plan_pages.urlpatterns,
-    *leadership_pages.urlpatterns,
+    path(ORG, home_pages.org_home, name="org-home"),
+    path(f"{ORG}graph/", graph_pages.graph, name="graph"),
+    path(f"{ORG}graph/data.json", graph_pages.graph_data_json, name="graph-data"),
+    path(f"{ORG}graph/teams/<slug:team_slug>/", graph_pages.graph_team, name="graph-team"),
+    path(f"{ORG}findings/", findings_pages.findings, name="findings"),
+    path(f"{ORG}findings/start/", findings_pages.findings_start, name="findings-start"),
+    path(f"{ORG}scenario/", scenario_pages.scenario, name="scenario"),
+    path(f"{ORG}plans/", plan_pages.plans, name="plans"),
+    path(f"{ORG}plans/<int:transformation_id>/", plan_pages.plan, name="plan"),
+    path(f"{ORG}plans/<int:transformation_id>/board/", plan_pages.plan_board, name="plan-board"),
+    path(MILESTONE, plan_pages.milestone, name="milestone"),
+    path(f"{MILESTONE}status/", plan_pages.milestone_status, name="milestone-status"),
+    path(f"{MILESTONE}reassign/", plan_pages.milestone_reassign, name="milestone-reassign"),
+    path(f"{MILESTONE}changes/", plan_pages.milestone_change, name="milestone-change"),
+    path(f"{ORG}my-team/", my_team_pages.my_team, name="my-team"),
+    path(f"{TEAM}members/", my_team_pages.member_add, name="my-team-member-add"),
+    path(
+        f"{TEAM}members/<int:membership_id>/",
+        my_team_pages.member_update,
+        name="my-team-member-update",
+    ),
+    path(
+        f"{TEAM}members/<int:membership_id>/remove/",
+        my_team_pages.member_remove,
+        name="my-team-member-remove",
+    ),
+    path(f"{TEAM}serves/", my_team_pages.serves_add, name="my-team-serves-add"),
+    path(
+        f"{TEAM}serves/<int:link_id>/remove/",
+        my_team_pages.serves_remove,
+        name="my-team-serves-remove",
+    ),
+    path(f"{TEAM}interactions/", my_team_pages.interaction_add, name="my-team-interaction-add"),
+    path(
+        f"{TEAM}interactions/<int:interaction_id>/remove/",
+        my_team_pages.interaction_remove,
+        name="my-team-interaction-remove",
+    ),
+    path(f"{ORG}leadership/", leadership_pages.leadership, name="leadership"),
+    path(f"{ORG}leadership/report/", leadership_pages.leadership_report, name="leadership-report"),
 ]
 
 auth_urlpatterns = [

@@ -1,0 +1,1 @@
+"""``python manage.py`` commands of playbooks (README lists them)."""

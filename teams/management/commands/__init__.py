@@ -1,0 +1,1 @@
+"""``python manage.py`` commands of the organisation graph (README lists them)."""

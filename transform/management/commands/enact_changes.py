@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.errors import ApplicationError
 from transform.models import Milestone
+from transform.plans.changes import milestone_changes_enact
 from transform.plans.selectors import milestone_detail_get
-from transform.plans.services import milestone_changes_enact
 
 
 class Command(BaseCommand):

@@ -1,0 +1,190 @@
+"""The findings page (docs/web-graph.md): what the graph analysis says is wrong, filterable and
+paginated, each with the playbook it suggests; admins and change agents start it from here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from core.errors import ApplicationError
+from teams.analysis import FINDING_KINDS, SEVERITIES
+from teams.selectors import person_of_user
+from transform.access import OrgAccess, org_manage_access_check
+from transform.plans.services import transformation_start
+from transform.web.access import org_page
+from transform.web.context import page_context, query_string
+from transform.web.graph_pages import FINDING_KIND_LABELS, GraphView
+
+FINDINGS_PER_PAGE = 10
+
+
+class FindingsFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        required=False,
+        label="Kind",
+        choices=[("", "All kinds"), *((kind, FINDING_KIND_LABELS[kind]) for kind in FINDING_KINDS)],
+    )
+    severity = forms.ChoiceField(
+        required=False,
+        label="Severity",
+        choices=[("", "All severities"), *((s, s.capitalize()) for s in SEVERITIES)],
+    )
+
+
+class StartPlaybookForm(forms.Form):
+    playbook = forms.CharField(max_length=120, widget=forms.HiddenInput)
+    start_date = forms.DateField(label="Start date", widget=forms.DateInput(attrs={"type": "date"}))
+    owner = forms.EmailField(label="Lead change agent (e-mail)")
+    sponsor = forms.EmailField(label="Sponsor (e-mail, optional)", required=False)
+
+    def apply_error(self, exc: ApplicationError) -> None:
+        """Show the service's error next to the field it names (the form's top otherwise)."""
+        fields = exc.extra.get("fields") if isinstance(exc.extra, dict) else None
+        shown = False
+        for name, problems in (fields or {}).items():
+            field = {"playbooks": "playbook"}.get(name, name)
+            if field in self.fields and field != "playbook":
+                for problem in problems:
+                    self.add_error(field, str(problem))
+                shown = True
+        if not shown:
+            self.add_error(None, exc.message)
+
+
+def _finding_row(
+    finding: dict[str, Any], *, team_names: dict[str, str], org_slug: str
+) -> dict[str, Any]:
+    graph_url = reverse("web:graph", kwargs={"org_slug": org_slug})
+    subjects = []
+    for subject in finding["subjects"]:
+        if subject["type"] == "team":
+            slug = subject["slug"]
+            subjects.append(
+                {
+                    "label": team_names.get(slug, slug),
+                    "url": graph_url + query_string(team=slug) + "#team-panel",
+                }
+            )
+        else:
+            subjects.append({"label": subject.get("email", ""), "url": ""})
+    return {
+        **finding,
+        "kind_label": FINDING_KIND_LABELS.get(finding["kind"], finding["kind"]),
+        "severity_label": finding["severity"].capitalize(),
+        "subject_links": subjects,
+    }
+
+
+def _default_owner_email(*, access: OrgAccess) -> str:
+    person = person_of_user(organization=access.organization, user_id=access.user_id)
+    return person.email if person is not None else ""
+
+
+@org_page
+def findings(request: HttpRequest, access: OrgAccess) -> HttpResponse:
+    """The analysis as a list to act on, filtered by kind and severity, paginated; admins and
+    change agents get a "Start playbook" form on each finding with a suggested playbook."""
+    form = FindingsFilterForm(request.GET)
+    chosen = form.cleaned_data if form.is_valid() else {}
+    view = GraphView.load(access=access, as_of=None)
+    team_names = {team.slug: team.name for team in view.snapshot.teams}
+    slug = access.organization.slug
+    everything = view.findings
+    listed = [
+        finding
+        for finding in everything
+        if (not chosen.get("kind") or finding["kind"] == chosen["kind"])
+        and (not chosen.get("severity") or finding["severity"] == chosen["severity"])
+    ]
+    page = Paginator(listed, FINDINGS_PER_PAGE).get_page(request.GET.get("page"))
+    start_defaults = {}
+    if access.can_manage:
+        start_defaults = {
+            "start_date": timezone.localdate().isoformat(),
+            "owner": _default_owner_email(access=access),
+        }
+    rows = []
+    for number, finding in enumerate(page.object_list, start=page.start_index()):
+        row = _finding_row(finding, team_names=team_names, org_slug=slug)
+        row["number"] = number
+        if access.can_manage and finding["suggested_playbook"]:
+            row["start_form"] = StartPlaybookForm(
+                initial={**start_defaults, "playbook": finding["suggested_playbook"]},
+                auto_id=f"id_finding{number}_%s",
+            )
+        rows.append(row)
+    severity_counts = {severity: 0 for severity in SEVERITIES}
+    for finding in everything:
+        severity_counts[finding["severity"]] += 1
+    filter_query = {"kind": chosen.get("kind", ""), "severity": chosen.get("severity", "")}
+    context = page_context(
+        access,
+        current="web:findings",
+        form=form,
+        page=page,
+        rows=rows,
+        total=len(everything),
+        listed=len(listed),
+        severity_counts=severity_counts,
+        metrics=view.report["metrics"] if view.report else None,
+        report_error=view.report_error,
+        has_teams=bool(view.snapshot.teams),
+        previous_url=query_string(**filter_query, page=page.previous_page_number())
+        if page.has_previous()
+        else "",
+        next_url=query_string(**filter_query, page=page.next_page_number())
+        if page.has_next()
+        else "",
+        start_url=reverse("web:findings-start", kwargs={"org_slug": slug}),
+    )
+    return render(request, "web/graph/findings.html", context)
+
+
+@org_page
+def findings_start(request: HttpRequest, access: OrgAccess) -> HttpResponse:
+    """Start a transformation from a finding's suggested playbook (admins and change agents):
+    ``transformation_start`` as the API calls it, then the plans page. A bad input shows the
+    form again with the error next to it (400)."""
+    org_manage_access_check(access=access, action="start transformations")
+    if request.method == "POST":
+        form = StartPlaybookForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                transformation = transformation_start(
+                    organization=access.organization,
+                    playbooks=[data["playbook"]],
+                    start_date=data["start_date"],
+                    owner_email=data["owner"],
+                    sponsor_email=data["sponsor"] or None,
+                    created_by=request.user,  # type: ignore[arg-type]
+                )
+            except ApplicationError as exc:
+                form.apply_error(exc)
+            else:
+                messages.success(
+                    request,
+                    f"Started “{transformation.title}” from {data['playbook']}, "
+                    f"starting {data['start_date']:%Y-%m-%d}.",
+                )
+                return redirect(reverse("web:plans", kwargs={"org_slug": access.organization.slug}))
+        status = 400
+    else:
+        form = StartPlaybookForm(
+            initial={
+                "playbook": request.GET.get("playbook", ""),
+                "start_date": timezone.localdate().isoformat(),
+                "owner": _default_owner_email(access=access),
+            }
+        )
+        status = 200
+    playbook = form["playbook"].value() or ""
+    context = page_context(access, current="web:findings", form=form, playbook=playbook)
+    return render(request, "web/graph/start_playbook.html", context, status=status)
