@@ -3,8 +3,6 @@ paginated, each with the playbook it suggests; admins and change agents start it
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -20,7 +18,7 @@ from transform.access import OrgAccess, org_manage_access_check
 from transform.plans.services import transformation_start
 from transform.web.access import org_page
 from transform.web.context import page_context, query_string
-from transform.web.graph_pages import FINDING_KIND_LABELS, GraphView
+from transform.web.graph_pages import FINDING_KIND_LABELS, GraphView, finding_row
 
 FINDINGS_PER_PAGE = 10
 
@@ -58,30 +56,6 @@ class StartPlaybookForm(forms.Form):
             self.add_error(None, exc.message)
 
 
-def _finding_row(
-    finding: dict[str, Any], *, team_names: dict[str, str], org_slug: str
-) -> dict[str, Any]:
-    graph_url = reverse("web:graph", kwargs={"org_slug": org_slug})
-    subjects = []
-    for subject in finding["subjects"]:
-        if subject["type"] == "team":
-            slug = subject["slug"]
-            subjects.append(
-                {
-                    "label": team_names.get(slug, slug),
-                    "url": graph_url + query_string(team=slug) + "#team-panel",
-                }
-            )
-        else:
-            subjects.append({"label": subject.get("email", ""), "url": ""})
-    return {
-        **finding,
-        "kind_label": FINDING_KIND_LABELS.get(finding["kind"], finding["kind"]),
-        "severity_label": finding["severity"].capitalize(),
-        "subject_links": subjects,
-    }
-
-
 def _default_owner_email(*, access: OrgAccess) -> str:
     person = person_of_user(organization=access.organization, user_id=access.user_id)
     return person.email if person is not None else ""
@@ -112,7 +86,7 @@ def findings(request: HttpRequest, access: OrgAccess) -> HttpResponse:
         }
     rows = []
     for number, finding in enumerate(page.object_list, start=page.start_index()):
-        row = _finding_row(finding, team_names=team_names, org_slug=slug)
+        row = finding_row(finding, team_names=team_names, org_slug=slug)
         row["number"] = number
         if access.can_manage and finding["suggested_playbook"]:
             row["start_form"] = StartPlaybookForm(

@@ -25,7 +25,6 @@ from teams.selectors import org_snapshot_get
 from transform.access import OrgAccess
 from transform.web.access import org_page
 from transform.web.context import page_context, query_string
-from transform.web.findings_pages import _finding_row
 
 # Above this many nodes the force-directed layout gets slow in a browser; a grid is drawn instead.
 FORCE_LAYOUT_MAX_NODES = 250
@@ -392,7 +391,7 @@ def team_panel_context(
             if edge.target == team_slug
         ],
         "findings": [
-            _finding_row(finding, team_names=team_names, org_slug=org_slug)
+            finding_row(finding, team_names=team_names, org_slug=org_slug)
             for finding in view.team_findings().get(team_slug, [])
         ],
         "findings_error": view.report_error,
@@ -428,3 +427,27 @@ def graph_team(request: HttpRequest, access: OrgAccess, team_slug: str) -> HttpR
     return render(
         request, "web/graph/_team_panel.html", {"panel": panel, "org": access.organization}
     )
+
+
+def finding_row(
+    finding: dict[str, Any], *, team_names: dict[str, str], org_slug: str
+) -> dict[str, Any]:
+    graph_url = reverse("web:graph", kwargs={"org_slug": org_slug})
+    subjects = []
+    for subject in finding["subjects"]:
+        if subject["type"] == "team":
+            slug = subject["slug"]
+            subjects.append(
+                {
+                    "label": team_names.get(slug, slug),
+                    "url": graph_url + query_string(team=slug) + "#team-panel",
+                }
+            )
+        else:
+            subjects.append({"label": subject.get("email", ""), "url": ""})
+    return {
+        **finding,
+        "kind_label": FINDING_KIND_LABELS.get(finding["kind"], finding["kind"]),
+        "severity_label": finding["severity"].capitalize(),
+        "subject_links": subjects,
+    }

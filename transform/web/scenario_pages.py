@@ -17,7 +17,7 @@ from transform.access import OrgAccess, transformation_get_for_user
 from transform.plans import selectors as transform_selectors
 from transform.web.access import org_page
 from transform.web.context import page_context
-from transform.web.findings_pages import _finding_row
+from transform.web.findings_pages import finding_row
 from transform.web.graph_pages import TEAM_TYPE_STYLE, GraphView, graph_data
 
 
@@ -137,11 +137,11 @@ def scenario(request: HttpRequest, access: OrgAccess) -> HttpResponse:
         ],
         metric_rows=_metric_rows(preview["before"]["metrics"], preview["after"]["metrics"]),
         resolved=[
-            _finding_row(f, team_names=team_names, org_slug=slug)
+            finding_row(f, team_names=team_names, org_slug=slug)
             for f in preview["delta"]["findings_resolved"]
         ],
         added=[
-            _finding_row(f, team_names=team_names, org_slug=slug)
+            finding_row(f, team_names=team_names, org_slug=slug)
             for f in preview["delta"]["findings_added"]
         ],
         topology=[
