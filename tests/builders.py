@@ -48,6 +48,7 @@ from teams.models import (
     TeamType,
 )
 from tests.factories import (
+    CheckInFactory,
     InteractionFactory,
     MembershipFactory,
     OrganizationFactory,
@@ -189,10 +190,10 @@ def build_api_world() -> World:
     # "no_role" is an admin elsewhere: holding roles in another tenant must not help.
     OrganizationRoleFactory(organization=globex.org, user=users["no_role"], role=Role.ADMIN)
 
-    em_person = Person.objects.create(
+    em_person = PersonFactory(
         organization=acme.org, email="em@acme.test", name="Em", user=users["em"]
     )
-    other_em_person = Person.objects.create(
+    other_em_person = PersonFactory(
         organization=acme.org, email="other-em@acme.test", name="Other Em", user=users["other_em"]
     )
     acme.team.manager = em_person
@@ -286,12 +287,12 @@ def build_plan_world() -> PlanWorld:
     plan_agent = UserFactory(username="plan_agent")
     OrganizationRoleFactory(organization=acme, user=plan_agent, role=Role.MEMBER)
     world.users["plan_agent"] = plan_agent
-    people = {
+    people: dict[str, Any] = {
         "em": Person.objects.get(organization=acme, email="em@acme.test"),
         "other_em": Person.objects.get(organization=acme, email="other-em@acme.test"),
     }
     for kind in ("admin", "change_agent", "leader", "member", "plan_agent"):
-        people[kind] = Person.objects.create(
+        people[kind] = PersonFactory(
             organization=acme, email=f"{kind}@acme.test", name=kind.title(), user=world.users[kind]
         )
     pilot_playbook(acme)
@@ -435,7 +436,7 @@ class CheckinRig:
         milestone = self.milestone() if kind == CheckInKind.MILESTONE_STATUS else None
         team = (None if milestone else self.team) if team == "default" else team
         period = period_containing(created.date(), every_days=14)
-        return CheckIn.objects.create(
+        checkin: Any = CheckInFactory(
             organization=self.org,
             transformation=self.transformation,
             kind=kind,
@@ -451,6 +452,7 @@ class CheckinRig:
             created_at=created,
             expires_at=created + dt.timedelta(days=valid_days),
         )
+        return checkin
 
 
 def build_checkin_rig(slug: str = "acme") -> CheckinRig:
@@ -565,7 +567,7 @@ def build_web_demo(*, answers: bool = True) -> WebDemo:
     _login("manager", organization=organization, role=Role.ENGINEERING_MANAGER, email=MANAGER)
     _login("leader", organization=organization, role=Role.LEADER, email=LEADER)
     _login("member", organization=organization, role=Role.MEMBER, email=MEMBER)
-    globex = Organization.objects.create(slug="globex", name="Globex")
+    globex: Any = OrganizationFactory(slug="globex", name="Globex")
     _login("outsider", organization=globex, role=Role.ADMIN, email=None)
 
     today = timezone.localdate()

@@ -13,8 +13,14 @@ from rest_framework.test import APIClient
 import playbooks.criteria
 from teams.models import Organization, Role
 from tests.builders import chain_transformation
-from tests.factories import OrganizationRoleFactory, PersonFactory, TeamFactory, UserFactory
-from transform.models import Milestone, MilestoneEvent
+from tests.factories import (
+    MilestoneEventFactory,
+    OrganizationRoleFactory,
+    PersonFactory,
+    TeamFactory,
+    UserFactory,
+)
+from transform.models import Milestone
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +38,7 @@ def client_and_plans(organization: Organization) -> tuple[APIClient, dict[int, A
     }
     for transformation in plans.values():
         for milestone in transformation.milestones.all()[:2]:
-            MilestoneEvent.objects.create(milestone=milestone, kind="status", reason="more")
+            MilestoneEventFactory(milestone=milestone, kind="status", reason="more")
     client = APIClient()
     client.force_login(user)
     return client, plans

@@ -1,4 +1,4 @@
-"""The check-in API (transform/checkin_apis.py): links, the caller's check-ins, settings and
+"""The check-in API (transform/checkins/apis.py): links, the caller's check-ins, settings and
 instruments."""
 
 from __future__ import annotations
@@ -25,7 +25,13 @@ from tests.builders import (
     pulse_answers,
     reloaded,
 )
-from tests.factories import OrganizationRoleFactory, PersonFactory, UserFactory
+from tests.factories import (
+    CheckinSettingsFactory,
+    InstrumentFactory,
+    OrganizationRoleFactory,
+    PersonFactory,
+    UserFactory,
+)
 from transform.instruments.selectors import instrument_get
 from transform.models import (
     CheckIn,
@@ -479,7 +485,7 @@ def test_the_first_patch_stores_the_settings(rig: CheckinRig, users: dict[str, A
 
 
 def test_only_admins_see_the_webhook_url_in_full(rig: CheckinRig, users: dict[str, Any]) -> None:
-    CheckinSettings.objects.create(
+    CheckinSettingsFactory(
         organization=rig.org,
         channel="webhook",
         webhook_url="https://hooks.slack.com/services/T0/B0/secret",
@@ -543,9 +549,7 @@ def test_invalid_settings_are_a_400_on_the_field_and_store_nothing(
 def test_a_patch_is_checked_against_the_stored_values(
     rig: CheckinRig, users: dict[str, Any]
 ) -> None:
-    CheckinSettings.objects.create(
-        organization=rig.org, min_group_size=8, min_free_text_group_size=12
-    )
+    CheckinSettingsFactory(organization=rig.org, min_group_size=8, min_free_text_group_size=12)
 
     response = client_for(users["admin"]).patch(
         SETTINGS_URL, {"min_free_text_group_size": 7}, format="json"
@@ -586,7 +590,7 @@ def test_the_instrument_list_has_the_builtins_and_the_organisations_own(
 ) -> None:
     client_for(users["admin"]).post(INSTRUMENTS_URL, {"source": TEAM_MOOD}, format="json")
     other = build_checkin_rig("globex")
-    Instrument.objects.create(
+    InstrumentFactory(
         organization=other.org, key="secret", version=1, title="S", kind="survey", source="x"
     )
 
@@ -627,7 +631,7 @@ def test_the_instrument_list_query_count_does_not_grow(
 
     few = count()
     for version in range(1, 21):
-        Instrument.objects.create(
+        InstrumentFactory(
             organization=rig.org, key="bulk", version=version, title="B", kind="survey", source="x"
         )
 

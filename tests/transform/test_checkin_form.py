@@ -1,4 +1,4 @@
-"""The check-in response form at /c/<token>/ (transform/views.py): no login, GET never consumes
+"""The check-in response form at /c/<token>/ (transform/answers/pages.py): no login, GET never consumes
 the link, POST answers once, CSRF stays on, errors re-render the form."""
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.builders import WESTRUM_KEYS, CheckinRig, pulse_answers, reloaded
+from tests.factories import CheckinSettingsFactory, SignalEventFactory
 from transform.models import (
     CheckIn,
     CheckInKind,
-    CheckinSettings,
     MilestoneEvent,
     MilestoneStatus,
     Response,
-    SignalEvent,
     SignalEventKind,
 )
 from transform.plans.services import milestone_transition
@@ -127,9 +126,7 @@ def test_the_form_says_who_it_is_for_what_it_is_about_and_until_when(rig: Checki
 
 
 def test_a_survey_form_says_answers_are_anonymous_and_the_groups_minimum(rig: CheckinRig) -> None:
-    CheckinSettings.objects.create(
-        organization=rig.org, min_group_size=7, min_free_text_group_size=12
-    )
+    CheckinSettingsFactory(organization=rig.org, min_group_size=7, min_free_text_group_size=12)
     checkin = _open(rig, CheckInKind.PULSE_SURVEY)
 
     html = _text(Client().get(_url(checkin)))
@@ -140,7 +137,7 @@ def test_a_survey_form_says_answers_are_anonymous_and_the_groups_minimum(rig: Ch
 
 
 def test_an_event_survey_form_names_the_event_that_triggered_it(rig: CheckinRig) -> None:
-    event = SignalEvent.objects.create(
+    event: Any = SignalEventFactory(
         organization=rig.org,
         kind=SignalEventKind.FIRST_DEPLOY,
         external_id="d-1",

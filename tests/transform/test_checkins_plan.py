@@ -1,5 +1,6 @@
-"""Planning the rhythm (transform/checkins.py): who gets which check-in when, reminders,
-escalations, the weekly digest, event-triggered surveys, idempotency and query counts."""
+"""Planning the rhythm (transform/checkins/planning.py and services.py): who gets which check-in
+when, reminders, escalations, the weekly digest, event-triggered surveys, idempotency and query
+counts."""
 
 from __future__ import annotations
 
@@ -14,10 +15,15 @@ from django.test.utils import CaptureQueriesContext
 from teams.models import Organization, Role, Team, TeamType
 from tests.builders import RhythmWorld, build_rhythm_world, chain_transformation
 from tests.factories import (
+    CheckinSettingsFactory,
+    DeliveryFactory,
     MembershipFactory,
+    MilestoneEventFactory,
     OrganizationFactory,
     OrganizationRoleFactory,
     PersonFactory,
+    ResponseFactory,
+    SignalEventFactory,
     TeamFactory,
     UserFactory,
 )
@@ -37,7 +43,6 @@ from transform.models import (
     Milestone,
     MilestoneEvent,
     MilestoneStatus,
-    Response,
     SignalEvent,
     Transformation,
 )
@@ -61,7 +66,7 @@ def days(count: int, hour: int = 9) -> dt.datetime:
 
 
 AT = days(0)
-# The default 14-day survey periods run every other Monday from 2024-01-01 (transform/rhythm.py):
+# The default 14-day survey periods run every other Monday from 2024-01-01 (transform/rhythm/periods.py):
 # the one containing START began the Monday before.
 SURVEY_START = dt.date(2026, 12, 28)
 
@@ -72,7 +77,8 @@ def world(rhythm_world: RhythmWorld) -> RhythmWorld:
 
 
 def settings_for(org: Organization, **fields: Any) -> CheckinSettings:
-    return CheckinSettings.objects.create(organization=org, **fields)
+    row: Any = CheckinSettingsFactory(organization=org, **fields)
+    return row
 
 
 def version(org: Organization, key: str) -> int:
@@ -340,11 +346,11 @@ def test_a_reminder_already_counted_by_another_planner_is_not_counted_again(
     assert first is not None
     # Another planner reminded this one already (count and message), as of the same moment.
     CheckIn.objects.filter(pk=first.pk).update(reminders_sent=1)
-    Delivery.objects.create(
+    DeliveryFactory(
         organization=world.org,
         kind=DeliveryKind.REMINDER,
         dedupe_key=f"reminder:{first.pk}:1",
-        recipient_id=first.recipient_id,
+        recipient=first.recipient,
         checkin=first,
         channel="email",
         next_attempt_at=days(2),
@@ -481,7 +487,7 @@ def test_the_digest_reports_milestones_dates_checkins_and_failures_but_no_scores
     failed = Delivery.objects.filter(checkin__kind=CheckInKind.PULSE_SURVEY).first()
     assert failed is not None
     Delivery.objects.filter(pk=failed.pk).update(status=DeliveryStatus.FAILED)
-    Response.objects.create(
+    ResponseFactory(
         organization=world.org,
         kind="survey",
         team=world.teams["payments"],
@@ -636,11 +642,11 @@ def sized_world(size: int, *, slug: str) -> Organization:
     Milestone.objects.filter(pk=blocked.pk).update(
         status=MilestoneStatus.BLOCKED, status_reason="stuck"
     )
-    event = MilestoneEvent.objects.create(
+    event: Any = MilestoneEventFactory(
         milestone=blocked, kind=EventKind.STATUS, from_status="planned", to_status="blocked"
     )
     MilestoneEvent.objects.filter(pk=event.pk).update(at=AT - dt.timedelta(days=30))
-    CheckinSettings.objects.create(organization=org, reminder_after_days=1)
+    CheckinSettingsFactory(organization=org, reminder_after_days=1)
     return org
 
 
@@ -681,13 +687,14 @@ def test_planning_runs_as_many_queries_for_many_people_and_milestones_as_for_few
 
 
 def first_deploy(world: RhythmWorld, *, team: Team | None, external_id: str = "d1") -> SignalEvent:
-    return SignalEvent.objects.create(
+    event: Any = SignalEventFactory(
         organization=world.org,
         kind="first_deploy",
         external_id=external_id,
         team=team,
         occurred_at=AT,
     )
+    return event
 
 
 def test_a_first_deploy_asks_every_member_of_the_team_how_it_went(world: RhythmWorld) -> None:
@@ -734,7 +741,7 @@ def test_a_platform_teams_own_event_does_not_ask_it_to_rate_its_platform(
 
 def test_events_not_configured_or_without_a_team_trigger_nothing(world: RhythmWorld) -> None:
     no_team = first_deploy(world, team=None)
-    deploy = SignalEvent.objects.create(
+    deploy: Any = SignalEventFactory(
         organization=world.org,
         kind="deploy",
         external_id="x",
@@ -754,7 +761,7 @@ def test_an_organisation_configures_which_events_ask_what(world: RhythmWorld) ->
             {"event": "incident", "instrument": "adkar"},
         ],
     )
-    incident = SignalEvent.objects.create(
+    incident: Any = SignalEventFactory(
         organization=world.org,
         kind="incident",
         external_id="inc-1",

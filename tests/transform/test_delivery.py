@@ -24,7 +24,14 @@ from core.moments import moment_parse
 from teams.models import Organization, Person, Role
 from tests.builders import chain_transformation
 from tests.factories import (
+    CheckInFactory,
+    CheckinSettingsFactory,
+    DeliveryFactory,
+    OrganizationFactory,
     OrganizationRoleFactory,
+    PersonFactory,
+    ResponseFactory,
+    SignalEventFactory,
     TeamFactory,
     UserFactory,
 )
@@ -38,8 +45,6 @@ from transform.models import (
     DeliveryStatus,
     Milestone,
     MilestoneStatus,
-    Response,
-    SignalEvent,
 )
 from transform.outbox.selectors import deliveries_due
 from transform.outbox.sending import BatchResult
@@ -66,7 +71,7 @@ def payload_delivery(
     **fields: Any,
 ) -> Delivery:
     number = next(_serial)
-    return Delivery.objects.create(
+    row: Any = DeliveryFactory(
         organization=organization,
         kind=kind,
         dedupe_key=f"{kind}:test:{number}",
@@ -79,6 +84,7 @@ def payload_delivery(
         created_at=at,
         **fields,
     )
+    return row
 
 
 def make_checkin(
@@ -93,7 +99,7 @@ def make_checkin(
     **fields: Any,
 ) -> CheckIn:
     number = next(_serial)
-    return CheckIn.objects.create(
+    checkin: Any = CheckInFactory(
         organization=organization,
         transformation=milestone.transformation if milestone is not None else None,
         kind=kind,
@@ -109,12 +115,13 @@ def make_checkin(
         expires_at=at + dt.timedelta(days=7),
         **fields,
     )
+    return checkin
 
 
 def checkin_delivery(
     checkin: CheckIn, *, kind: str = DeliveryKind.CHECKIN, channel: str = "email"
 ) -> Delivery:
-    return Delivery.objects.create(
+    row: Any = DeliveryFactory(
         organization=checkin.organization,
         kind=kind,
         dedupe_key=f"{kind}:{checkin.pk}:{next(_serial)}",
@@ -125,6 +132,7 @@ def checkin_delivery(
         next_attempt_at=checkin.created_at,
         created_at=checkin.created_at,
     )
+    return row
 
 
 def statuses(rows: list[Delivery]) -> list[str]:
@@ -133,17 +141,17 @@ def statuses(rows: list[Delivery]) -> list[str]:
 
 @pytest.fixture
 def ada(organization: Organization) -> Person:
-    return Person.objects.create(
-        organization=organization, email="ada@acme.test", name="Ada O'Neil"
-    )
+    person: Any = PersonFactory(organization=organization, email="ada@acme.test", name="Ada O'Neil")
+    return person
 
 
 @pytest.fixture
 def people(organization: Organization) -> list[Person]:
-    return [
-        Person.objects.create(organization=organization, email=f"p{n}@acme.test", name=f"P{n}")
+    people: list[Any] = [
+        PersonFactory(organization=organization, email=f"p{n}@acme.test", name=f"P{n}")
         for n in range(5)
     ]
+    return people
 
 
 @pytest.fixture
@@ -157,9 +165,7 @@ def smtp(smtp: FakeSMTPServer, settings: Any) -> FakeSMTPServer:
 @pytest.fixture
 def webhook(organization: Organization) -> Iterator[FakeWebhook]:
     fake = FakeWebhook().start()
-    CheckinSettings.objects.create(
-        organization=organization, channel="webhook", webhook_url=fake.url
-    )
+    CheckinSettingsFactory(organization=organization, channel="webhook", webhook_url=fake.url)
     yield fake
     fake.stop()
 
@@ -548,7 +554,7 @@ def test_a_status_checkin_names_the_milestone_greets_by_name_and_carries_the_lin
     transformation = chain_transformation(organization, count=1, owner=ada.email)
     milestone = transformation.milestones.get()
     previous = make_checkin(organization, ada, milestone=milestone, answered_at=AT)
-    Response.objects.create(
+    ResponseFactory(
         organization=organization,
         kind="milestone_status",
         period_start=AT.date(),
@@ -575,7 +581,7 @@ def test_survey_messages_name_the_team_or_event_and_explain_anonymity(
     organization, ada, mailoutbox
 ):
     team: Any = TeamFactory(organization=organization, name="Payments")
-    event = SignalEvent.objects.create(
+    event: Any = SignalEventFactory(
         organization=organization, kind="first_deploy", external_id="d1", team=team, occurred_at=AT
     )
     pulse = make_checkin(organization, ada, kind=CheckInKind.PULSE_SURVEY, team=team)
@@ -669,8 +675,8 @@ def test_dispatch_reserves_rows_per_organisation_in_batches_and_a_second_dispatc
     organization, people, settings, django_capture_on_commit_callbacks, mailoutbox, monkeypatch
 ):
     settings.DELIVERY_BATCH_SIZE = 2
-    other_org = Organization.objects.create(slug="globex", name="Globex")
-    outsider = Person.objects.create(organization=other_org, email="x@globex.test", name="X")
+    other_org: Any = OrganizationFactory(slug="globex", name="Globex")
+    outsider: Any = PersonFactory(organization=other_org, email="x@globex.test", name="X")
     acme_ids = [payload_delivery(organization, person).pk for person in people]
     globex_ids = [payload_delivery(other_org, outsider).pk for _ in range(2)]
     calls: list[tuple[list[int], str, str]] = []
@@ -905,7 +911,7 @@ def test_admins_and_change_agents_read_the_outbox_without_links(organization, ad
 )
 def test_other_roles_may_not_read_the_outbox(organization, role, status):
     if role is None:
-        other = Organization.objects.create(slug="globex", name="Globex")
+        other: Any = OrganizationFactory(slug="globex", name="Globex")
         client = _login(other, Role.ADMIN)
     else:
         client = _login(organization, role)
@@ -942,8 +948,8 @@ def test_the_outbox_runs_the_same_queries_for_3_rows_as_for_30(
     organization, django_assert_num_queries
 ):
     client = _login(organization, Role.CHANGE_AGENT)
-    recipients = [
-        Person.objects.create(organization=organization, email=f"r{n}@acme.test", name=f"R{n}")
+    recipients: list[Any] = [
+        PersonFactory(organization=organization, email=f"r{n}@acme.test", name=f"R{n}")
         for n in range(30)
     ]
     for person in recipients[:3]:

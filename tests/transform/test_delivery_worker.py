@@ -26,9 +26,15 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from teams.models import Organization, Person, Role
+from teams.models import Person, Role
 from tests.builders import chain_transformation
-from tests.factories import OrganizationRoleFactory, UserFactory
+from tests.factories import (
+    DeliveryFactory,
+    OrganizationFactory,
+    OrganizationRoleFactory,
+    PersonFactory,
+    UserFactory,
+)
 from tests.transform.fakes import FakeSMTPServer, wait_until
 from tests.transform.worker_fixtures import DEADLINE, TaskTracker, ThreadWorker
 from transform.checkins.tasks import plan_checkins
@@ -52,17 +58,18 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def people() -> list[Person]:
-    organization = Organization.objects.create(slug="acme", name="Acme")
-    return [
-        Person.objects.create(organization=organization, email=f"p{n}@acme.test", name=f"P{n}")
+    organization = OrganizationFactory(slug="acme", name="Acme")
+    people: list[Any] = [
+        PersonFactory(organization=organization, email=f"p{n}@acme.test", name=f"P{n}")
         for n in range(5)
     ]
+    return people
 
 
 def queue_messages(people: list[Person], *, at: dt.datetime) -> list[int]:
     ids = []
     for number, person in enumerate(people):
-        row = Delivery.objects.create(
+        row: Any = DeliveryFactory(
             organization=person.organization,
             kind=DeliveryKind.ESCALATION,
             dedupe_key=f"escalation:worker-test:{number}",
@@ -111,8 +118,8 @@ def test_the_same_batch_sent_twice_and_two_dispatches_deliver_each_message_once(
 
 @pytest.mark.usefixtures("thread_worker")
 def test_the_planning_job_sends_a_status_checkin_once_through_the_worker(smtp, tracker):
-    organization = Organization.objects.create(slug="acme", name="Acme")
-    owner = Person.objects.create(organization=organization, email="o@acme.test", name="Owen")
+    organization: Any = OrganizationFactory(slug="acme", name="Acme")
+    owner: Any = PersonFactory(organization=organization, email="o@acme.test", name="Owen")
     transformation = chain_transformation(organization, count=2, owner=owner.email)
     Milestone.objects.filter(transformation=transformation, key="step-0").update(
         status=MilestoneStatus.IN_PROGRESS

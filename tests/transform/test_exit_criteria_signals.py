@@ -24,7 +24,8 @@ from tests.builders import (
     survey,
     westrum,
 )
-from transform.models import CheckinSettings, Milestone, MilestoneStatus, SignalEvent
+from tests.factories import SignalEventFactory
+from transform.models import CheckinSettings, Milestone, MilestoneStatus
 from transform.plans.selectors import (
     milestone_criteria_evaluate,
     no_signals,
@@ -163,7 +164,7 @@ def test_the_lookup_falls_back_to_the_previous_period_for_a_kind_without_data(
 
 def test_the_lookup_reads_ingested_signals(organization: Organization, web: Team) -> None:
     for index in range(3):
-        SignalEvent.objects.create(
+        SignalEventFactory(
             organization=organization,
             kind="deploy",
             external_id=f"d{index}",

@@ -1,4 +1,4 @@
-"""Ingested signals (transform/metrics.py): hand-computed examples, boundaries, no-data rules."""
+"""Ingested signals (transform/evidence/metrics.py): hand-computed examples, boundaries, no-data rules."""
 
 import datetime as dt
 

@@ -12,14 +12,16 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from teams.models import Organization, Person, Role, Team
+from teams.models import Organization, Role, Team
 from tests.builders import make_team, survey, westrum
 from tests.factories import (
     OrganizationFactory,
     OrganizationRoleFactory,
+    PersonFactory,
+    ReadinessSnapshotFactory,
     UserFactory,
 )
-from transform.models import CheckinSettings, ReadinessSnapshot
+from transform.models import CheckinSettings
 from transform.readiness.report import local_day
 from transform.readiness.services import readiness_nightly
 from transform.rhythm.periods import Period, survey_period
@@ -75,7 +77,7 @@ def test_an_engineering_manager_reads_only_the_teams_they_manage(
     survey(web, westrum(7, 7, 7, 7, 7), period=current_period(organization))
     readiness_nightly(at=timezone.now())
     client = client_for(organization, Role.ENGINEERING_MANAGER)
-    manager = Person.objects.create(organization=organization, email="em@acme.test", name="EM")
+    manager: Any = PersonFactory(organization=organization, email="em@acme.test", name="EM")
     manager.user = User.objects.get(organization_roles__organization=organization)
     manager.save()
     Team.objects.filter(pk=web.pk).update(manager=manager)
@@ -284,7 +286,7 @@ def test_history_lists_stored_snapshots_newest_first_and_hides_suppressed_counts
 ) -> None:
     period = Period(start=dt.date(2027, 1, 11), end=dt.date(2027, 1, 25))
     now = timezone.now()
-    ReadinessSnapshot.objects.create(
+    ReadinessSnapshotFactory(
         organization=organization,
         team=web,
         period_start=period.previous().start,
@@ -294,7 +296,7 @@ def test_history_lists_stored_snapshots_newest_first_and_hides_suppressed_counts
         trend="",
         computed_at=now,
     )
-    ReadinessSnapshot.objects.create(
+    ReadinessSnapshotFactory(
         organization=organization,
         team=web,
         period_start=period.start,
@@ -303,7 +305,7 @@ def test_history_lists_stored_snapshots_newest_first_and_hides_suppressed_counts
         suppressed=True,
         computed_at=now,
     )
-    ReadinessSnapshot.objects.create(
+    ReadinessSnapshotFactory(
         organization=organization,
         team=None,
         period_start=period.start,

@@ -26,8 +26,8 @@ from tests.builders import (
     survey,
     westrum,
 )
+from tests.factories import CheckinSettingsFactory
 from transform.models import (
-    CheckinSettings,
     Delivery,
     DeliveryKind,
     MilestoneStatus,
@@ -180,7 +180,7 @@ def test_a_drop_alerts_the_change_agents_once_per_team_and_period(
 def test_a_fall_within_the_organisations_allowance_does_not_alert(
     organization: Organization, web: Team, transformation: Transformation
 ) -> None:
-    CheckinSettings.objects.create(organization=organization, readiness_drop_alert=50)
+    CheckinSettingsFactory(organization=organization, readiness_drop_alert=50)
     survey(web, westrum(7, 7, 7, 7, 7), period=PREVIOUS)
     survey(web, westrum(4, 4, 4, 4, 4))
 

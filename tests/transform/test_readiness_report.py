@@ -20,7 +20,13 @@ from tests.builders import SURVEY_AT as AT
 from tests.builders import SURVEY_PERIOD as PERIOD
 from tests.builders import SURVEY_PREVIOUS as PREVIOUS
 from tests.builders import make_person, make_team, survey, westrum
-from transform.models import CheckinSettings, Response, ResponseKind, SignalEvent
+from tests.factories import (
+    CheckInFactory,
+    CheckinSettingsFactory,
+    ResponseFactory,
+    SignalEventFactory,
+)
+from transform.models import CheckinSettings, Response, ResponseKind
 from transform.readiness import anonymity
 from transform.readiness import report as readiness_report_module
 from transform.readiness import selectors as readiness_report
@@ -157,7 +163,7 @@ def test_five_respondents_are_shown_and_four_are_suppressed(
 def test_an_organisation_may_raise_its_threshold(
     organization: Organization, web: Team, ingested: Any
 ) -> None:
-    CheckinSettings.objects.create(organization=organization, min_group_size=6)
+    CheckinSettingsFactory(organization=organization, min_group_size=6)
     survey(web, westrum(7, 7, 7, 7, 7))
 
     report = readiness_report_get(organization=organization, at=AT).as_dict()
@@ -309,12 +315,12 @@ def test_a_period_parameter_picks_the_period_containing_the_day(
 def test_check_in_confidence_counts_at_organisation_level_by_owner(
     organization: Organization, web: Team, ingested: Any
 ) -> None:
-    from transform.models import CheckIn, CheckInKind
+    from transform.models import CheckInKind
 
     survey(web, westrum(7, 7, 7, 7, 7))
     owners = [make_person(organization) for _ in range(5)]
     for index, owner in enumerate(owners + owners[:1]):
-        checkin = CheckIn.objects.create(
+        checkin = CheckInFactory(
             organization=organization,
             kind=CheckInKind.MILESTONE_STATUS,
             recipient=owner,
@@ -325,7 +331,7 @@ def test_check_in_confidence_counts_at_organisation_level_by_owner(
             created_at=AT,
             expires_at=AT,
         )
-        Response.objects.create(
+        ResponseFactory(
             organization=organization,
             kind=ResponseKind.MILESTONE_STATUS,
             checkin=checkin,
@@ -350,7 +356,7 @@ def test_readings_from_stored_events_reach_a_suppressed_team(
     organization: Organization, web: Team
 ) -> None:
     platform = make_team(organization, "platform", type=TeamType.PLATFORM)
-    SignalEvent.objects.create(
+    SignalEventFactory(
         organization=organization,
         kind="adoption",
         external_id="a1",

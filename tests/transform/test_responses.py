@@ -19,14 +19,13 @@ from tests.builders import (
     pulse_answers,
     reloaded,
 )
-from tests.factories import UserFactory
+from tests.factories import CheckinSettingsFactory, UserFactory
 from transform.access import CheckinAlreadyAnswered, CheckinLinkExpired, CheckinLinkInvalid
 from transform.access import checkin_get_by_link as checkin_by_token
 from transform.answers.services import checkin_answer
 from transform.models import (
     CheckIn,
     CheckInKind,
-    CheckinSettings,
     EventKind,
     MilestoneEvent,
     MilestoneStatus,
@@ -340,7 +339,7 @@ def test_on_track_moves_a_planned_milestone_to_in_progress_with_an_event(rig: Ch
 def test_the_status_response_counts_for_the_survey_period_of_the_answer_day(
     rig: CheckinRig,
 ) -> None:
-    CheckinSettings.objects.create(organization=rig.org, survey_every_days=7)
+    CheckinSettingsFactory(organization=rig.org, survey_every_days=7)
     checkin = rig.checkin(CheckInKind.MILESTONE_STATUS)
 
     response = checkin_answer(checkin=checkin, answers=_status("on_track"), at=AT)

@@ -18,7 +18,8 @@ from teams.selectors import org_analysis_get
 from teams.services import team_delete
 from tests.builders import START, PlanWorld
 from transform.models import EventKind, Milestone, MilestoneChange, MilestoneEvent, Transformation
-from transform.plans.services import milestone_change_add, transformation_start
+from transform.plans.changes import milestone_change_add
+from transform.plans.services import transformation_start
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from teams.models import Team
 from teams.services import team_delete
 from tests.builders import PlanWorld
 from transform.models import EventKind, MilestoneChange, MilestoneEvent
-from transform.plans.services import milestone_change_add
+from transform.plans.changes import milestone_change_add
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,13 @@ import pytest
 from core.errors import ApplicationError, ConflictError
 from teams.models import Organization, TeamType
 from tests.conftest import REPO_ROOT
-from tests.factories import MembershipFactory, OrganizationFactory, PersonFactory, TeamFactory
+from tests.factories import (
+    MembershipFactory,
+    OrganizationFactory,
+    PersonFactory,
+    SignalEventFactory,
+    TeamFactory,
+)
 from transform.evidence import records as record_format
 from transform.evidence import services as signals
 from transform.evidence.records import signal_event_json_schema
@@ -446,7 +452,7 @@ def test_an_event_stored_by_a_concurrent_ingest_is_a_conflict_and_nothing_is_sto
 
     def meanwhile(rows: Any, **kwargs: Any) -> Any:
         # Another ingest commits the same deploy after this one looked for stored events.
-        SignalEvent.objects.create(
+        SignalEventFactory(
             organization=acme, kind="deploy", external_id="d1", occurred_at=AT, data={}
         )
         return insert(rows, **kwargs)

@@ -1,5 +1,5 @@
 """Topology staleness: ``transform.checkins.selectors.team_verification_list`` and
-GET /api/v1/orgs/<slug>/topology-verification/ (transform/checkin_plan_apis.py)."""
+GET /api/v1/orgs/<slug>/topology-verification/ (transform/checkins/apis.py)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,13 @@ from rest_framework.test import APIClient
 
 from teams.models import Organization, Person, Role, Team
 from tests.factories import (
+    CheckInFactory,
+    CheckinSettingsFactory,
     OrganizationFactory,
     OrganizationRoleFactory,
     PersonFactory,
     TeamFactory,
+    TeamVerificationFactory,
     UserFactory,
 )
 from transform.checkins.selectors import team_verification_list
@@ -36,14 +39,14 @@ def ago(days: int) -> dt.datetime:
 def verify(
     team: Team, by: Person, *, days_ago: int, confirmed: bool = True, note: str = ""
 ) -> None:
-    TeamVerification.objects.create(
+    TeamVerificationFactory(
         team=team, verified_by=by, verified_at=ago(days_ago), confirmed=confirmed, corrections=note
     )
 
 
 def open_checkin(team: Team, *, expires_in_days: int = 3, answered: bool = False) -> CheckIn:
     assert team.manager is not None
-    return CheckIn.objects.create(
+    checkin: Any = CheckInFactory(
         organization=team.organization,
         kind=CheckInKind.TOPOLOGY_VERIFICATION,
         recipient=team.manager,
@@ -57,6 +60,7 @@ def open_checkin(team: Team, *, expires_in_days: int = 3, answered: bool = False
         expires_at=timezone.now() + dt.timedelta(days=expires_in_days),
         answered_at=ago(0) if answered else None,
     )
+    return checkin
 
 
 @pytest.fixture
@@ -64,7 +68,7 @@ def acme(db: Any) -> dict[str, Any]:
     """acme with 30-day verification: payments confirmed 10 days ago, search confirmed 40 days
     ago, dba never verified, web confirmed 60 days ago then corrected 5 days ago."""
     org: Any = OrganizationFactory(slug="acme", name="Acme")
-    CheckinSettings.objects.create(organization=org, topology_verify_every_days=30)
+    CheckinSettingsFactory(organization=org, topology_verify_every_days=30)
     em: Any = PersonFactory(organization=org, email="em@acme.test", name="Em")
     teams: dict[str, Any] = {
         slug: TeamFactory(organization=org, slug=slug, manager=em)

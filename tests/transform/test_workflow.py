@@ -13,9 +13,9 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from core.errors import ApplicationError, ConflictError
-from teams.models import MembershipRole, Organization, OrganizationRole, Role
+from teams.models import MembershipRole, Organization, Role
 from tests.builders import PlanWorld
-from tests.factories import MembershipFactory, PersonFactory, UserFactory
+from tests.factories import MembershipFactory, OrganizationRoleFactory, PersonFactory, UserFactory
 from transform.models import EventKind, Milestone, MilestoneEvent, MilestoneStatus, Transformation
 from transform.plans.services import (
     milestone_reschedule,
@@ -389,7 +389,7 @@ def test_a_user_granted_leader_can_override_on_the_demo(db: Any) -> None:
     call_command("load_demo", "--password", "x", stdout=io.StringIO())
     demo = Organization.objects.get(slug="demo")
     leader: Any = UserFactory(username="ceo")
-    OrganizationRole.objects.create(organization=demo, user=leader, role=Role.LEADER)
+    OrganizationRoleFactory(organization=demo, user=leader, role=Role.LEADER)
     transformation = transformation_start(
         organization=demo,
         playbooks=["devops-buddy-programme"],

@@ -16,7 +16,7 @@ from tests.builders import AGENT, WebDemo
 from tests.factories import InteractionFactory, MembershipFactory, TeamFactory
 from transform.demo import MERGE_SILOS
 from transform.models import Transformation
-from transform.plans.services import milestone_change_add
+from transform.plans.changes import milestone_change_add
 
 pytestmark = pytest.mark.django_db
 

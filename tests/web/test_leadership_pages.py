@@ -15,7 +15,12 @@ from django.utils import timezone
 
 from teams.models import InteractionMode, Organization, TeamType
 from tests.builders import WEB_PASSWORD, WebDemo, build_web_demo, fresh, module_world
-from tests.factories import InteractionFactory, MembershipFactory, TeamFactory
+from tests.factories import (
+    InteractionFactory,
+    MembershipFactory,
+    OrganizationRoleFactory,
+    TeamFactory,
+)
 from transform.readiness.services import readiness_nightly
 
 pytestmark = pytest.mark.django_db
@@ -208,12 +213,12 @@ def test_without_an_active_transformation_progress_has_an_empty_state(db: Any) -
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from teams.models import OrganizationRole, Role
+    from teams.models import Role
 
     call_command("load_demo", "--password", WEB_PASSWORD, stdout=StringIO())
     user = get_user_model().objects.create_user("boss", password=WEB_PASSWORD)
     organization = Organization.objects.get(slug="demo")
-    OrganizationRole.objects.create(organization=organization, user=user, role=Role.LEADER)
+    OrganizationRoleFactory(organization=organization, user=user, role=Role.LEADER)
 
     html = client_for("boss").get(DASHBOARD).content.decode()
 
