@@ -1,5 +1,5 @@
-"""The check-in response form at /c/<token>/ (transform/answers/pages.py): no login, GET never consumes
-the link, POST answers once, CSRF stays on, errors re-render the form."""
+"""The check-in response form at /c/<token>/ (transform/answers/pages.py): no login, GET never
+consumes the link, POST answers once, CSRF stays on, errors re-render the form."""
 
 from __future__ import annotations
 

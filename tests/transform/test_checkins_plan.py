@@ -66,8 +66,8 @@ def days(count: int, hour: int = 9) -> dt.datetime:
 
 
 AT = days(0)
-# The default 14-day survey periods run every other Monday from 2024-01-01 (transform/rhythm/periods.py):
-# the one containing START began the Monday before.
+# The default 14-day survey periods run every other Monday from 2024-01-01
+# (transform/rhythm/periods.py): the one containing START began the Monday before.
 SURVEY_START = dt.date(2026, 12, 28)
 
 

@@ -1,4 +1,5 @@
-"""Ingested signals (transform/evidence/metrics.py): hand-computed examples, boundaries, no-data rules."""
+"""Ingested signals (transform/evidence/metrics.py): hand-computed examples, boundaries, no-data
+rules."""
 
 import datetime as dt
 
