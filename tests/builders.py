@@ -80,6 +80,11 @@ from transform.rhythm.periods import Period, period_containing
 
 T = TypeVar("T")
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Real-world inputs (Backstage's example organisation), copied unchanged so a fresh clone tests.
+REALWORLD_DIR = REPO_ROOT / "tests" / "data" / "realworld"
+FIXTURES_DIR = REPO_ROOT / "fixtures"
+
 
 # --- one world per module -----------------------------------------------------------------------
 
@@ -206,7 +211,7 @@ def build_api_world() -> World:
 # --- a transformation of acme's own playbook ------------------------------------------------------
 
 
-DATA_DIR = Path(__file__).resolve().parent / "transform" / "data"
+DATA_DIR = REPO_ROOT / "tests" / "transform" / "data"
 PILOT_PATH = DATA_DIR / "pilot-plan.yaml"
 START = dt.date(2027, 1, 4)
 

@@ -2,7 +2,6 @@
 rolled back after it; each test gets its own copy in a savepoint of that build."""
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,11 +21,6 @@ from tests.builders import (
     fresh,
     module_world,
 )
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-# Real-world inputs (Backstage's example organisation), copied unchanged so a fresh clone tests.
-REALWORLD_DIR = REPO_ROOT / "tests" / "data" / "realworld"
-FIXTURES_DIR = REPO_ROOT / "fixtures"
 
 
 @pytest.fixture(scope="session", autouse=True)

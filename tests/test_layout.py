@@ -1,6 +1,7 @@
 """The layout's promises (docs/architecture.md): no module imports another that imports it back,
-and no import hides in a function body to dodge one. The layers themselves are import-linter's
-contracts (``make check``)."""
+no import hides in a function body to dodge one, and a test module imports helper modules, never
+another test module or a conftest. The layers themselves are import-linter's contracts
+(``make check``)."""
 
 from __future__ import annotations
 
@@ -48,3 +49,17 @@ def _is_project(node: ast.Import | ast.ImportFrom) -> bool:
         [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
     )
     return any(name.split(".")[0] in PACKAGES for name in names)
+
+
+def test_test_modules_import_helpers_not_other_tests() -> None:
+    borrowed = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                last = node.module.split(".")[-1]
+                if node.module.startswith("tests.") and (
+                    last.startswith("test_") or last == "conftest"
+                ):
+                    borrowed.append(f"{path.relative_to(ROOT).as_posix()}:{node.lineno}")
+
+    assert borrowed == []

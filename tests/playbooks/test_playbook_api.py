@@ -12,7 +12,7 @@ from playbooks.models import Playbook
 from playbooks.services import builtin_playbooks_sync, playbook_load
 from teams.models import Role
 from tests.factories import OrganizationFactory, OrganizationRoleFactory, UserFactory
-from tests.playbooks.test_playbook_format import VALID
+from tests.playbooks.samples import VALID
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from playbooks.models import Playbook
 from playbooks.selectors import playbook_get, playbook_list
 from playbooks.services import builtin_playbooks_sync, playbook_load
 from tests.factories import OrganizationFactory
-from tests.playbooks.test_playbook_format import VALID
+from tests.playbooks.samples import VALID
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from teams.importers.apply import org_import_apply
 from teams.importers.bundle import NO_ROLE, ImportBundle
 from teams.importers.reader import read_import_files
 from teams.models import Interaction, Membership, Organization, OrgUnit, Person, ServesLink, Team
-from tests.conftest import FIXTURES_DIR
+from tests.builders import FIXTURES_DIR
 from tests.factories import OrganizationFactory, OrgUnitFactory, PersonFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from teams.graph import InteractionEdge, MembershipEdge, PersonNode, TeamNode, U
 from teams.importers.backstage import is_backstage_document, read_backstage_catalog
 from teams.importers.bundle import NO_ROLE, ImportBundle
 from teams.models import Interaction, Membership, Organization, OrgUnit, Person, Team
-from tests.conftest import REALWORLD_DIR
+from tests.builders import REALWORLD_DIR
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "backstage"
 CATALOG = DATA / "catalog"

@@ -12,7 +12,7 @@ from teams.importers.apply import org_import_apply
 from teams.importers.bundle import NO_ROLE
 from teams.importers.reader import read_import_files
 from teams.models import Membership, Person
-from tests.conftest import FIXTURES_DIR
+from tests.builders import FIXTURES_DIR
 from tests.factories import TeamFactory
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from teams.models import Organization, Person, Team
-from tests.conftest import FIXTURES_DIR
+from tests.builders import FIXTURES_DIR
 from tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db

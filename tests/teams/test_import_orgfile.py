@@ -17,7 +17,7 @@ from teams.graph import InteractionEdge, MembershipEdge, PersonNode, ServesEdge,
 from teams.importers.bundle import ImportBundle
 from teams.importers.orgfile import org_json_schema
 from teams.importers.reader import read_import_files
-from tests.conftest import FIXTURES_DIR, REPO_ROOT
+from tests.builders import FIXTURES_DIR, REPO_ROOT
 
 SCHEMA_PATH = REPO_ROOT / "docs" / "schemas" / "org.schema.json"
 

@@ -30,7 +30,7 @@ from teams.scenarios import (
     change_parse,
     snapshot_diff,
 )
-from tests.conftest import REPO_ROOT
+from tests.builders import REPO_ROOT
 
 NOW = dt.datetime(2027, 1, 4, 12, tzinfo=dt.UTC)
 

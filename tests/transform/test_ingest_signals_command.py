@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 
 from teams.models import Organization
-from tests.conftest import FIXTURES_DIR
+from tests.builders import FIXTURES_DIR
 from tests.factories import TeamFactory
 from transform.management.commands.ingest_signals import Command
 from transform.models import CheckIn, CheckInKind, SignalEvent

@@ -15,7 +15,7 @@ from django.core.management import call_command
 
 from playbooks.criteria import SignalReading
 from teams.models import Organization, Team, TeamType
-from tests.conftest import FIXTURES_DIR
+from tests.builders import FIXTURES_DIR
 from tests.factories import MembershipFactory, PersonFactory, TeamFactory
 from transform.evidence.selectors import ingested_readings
 from transform.evidence.services import signal_events_ingest

@@ -12,7 +12,7 @@ import pytest
 
 from core.errors import ApplicationError, ConflictError
 from teams.models import Organization, TeamType
-from tests.conftest import REPO_ROOT
+from tests.builders import REPO_ROOT
 from tests.factories import (
     MembershipFactory,
     OrganizationFactory,

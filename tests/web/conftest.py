@@ -10,37 +10,14 @@ Screenshots go to var/test-artifacts/screenshots/ so a run leaves a few pictures
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.db import connections
 
-from tests.builders import WEB_PASSWORD, WebDemo, build_web_demo
-
-T = TypeVar("T")
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "screenshots"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def chromium_path() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        raise RuntimeError("Debian's chromium is missing: run `make browser` (make test does).")
-    return found
+from tests.builders import WebDemo, build_web_demo
+from tests.web.browser import CHROMIUM_FLAGS, chromium_path, committed_world
 
 
 # Package scope: the browser (and Playwright's event loop) is gone before any other tests run.
@@ -100,19 +77,6 @@ def web_server(django_db_setup: None) -> Iterator[str]:
     server.stop()
 
 
-def committed_world(django_db_blocker: Any, build: Callable[[], T]) -> Iterator[T]:
-    """For a module-scoped fixture: ``build`` a world and commit it, so the live server sees it;
-    flush the database after the module."""
-    with django_db_blocker.unblock():
-        world = build()
-    try:
-        yield world
-    finally:
-        with django_db_blocker.unblock():
-            call_command("flush", interactive=False, verbosity=0)
-            connections.close_all()
-
-
 @pytest.fixture(scope="module")
 def web_demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[WebDemo]:
     """The web demo (``build_web_demo``), committed for a browser module."""
@@ -147,19 +111,3 @@ def phone(browser: Any, web_server: str, database: None) -> Iterator[Any]:
     opened = context.new_page()
     yield opened
     context.close()
-
-
-def log_in(page: Any, username: str, *, password: str = WEB_PASSWORD) -> None:
-    """Log in through the login form, as a person would, and wait for the page it leads to."""
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
-
-
-def screenshot(page: Any, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path

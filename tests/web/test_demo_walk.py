@@ -15,7 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from tests.web.conftest import committed_world, log_in, screenshot
+from tests.web.browser import committed_world, log_in, screenshot
 from transform.models import CheckIn, CheckInKind, Transformation
 from transform.rhythm.links import checkin_token
 

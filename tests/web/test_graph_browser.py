@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.builders import WebDemo
-from tests.web.conftest import log_in, screenshot
+from tests.web.browser import log_in, screenshot
 
 pytestmark = pytest.mark.browser
 

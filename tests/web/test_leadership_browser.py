@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from tests.builders import WebDemo, build_web_demo
-from tests.web.conftest import committed_world, log_in, screenshot
+from tests.web.browser import committed_world, log_in, screenshot
 from transform.readiness.services import readiness_nightly
 
 pytestmark = pytest.mark.browser

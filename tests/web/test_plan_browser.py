@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.builders import WebDemo
-from tests.web.conftest import log_in, screenshot
+from tests.web.browser import log_in, screenshot
 
 pytestmark = pytest.mark.browser
 
