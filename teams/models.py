@@ -5,6 +5,8 @@ its full history (django-simple-history: who changed what, when) so the topology
 of any past moment.
 """
 
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -119,8 +121,26 @@ class Specialty(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class TeamQuerySet(models.QuerySet["Team"]):
+    def live(self) -> TeamQuerySet:
+        """Teams that are not retired: the live graph."""
+        return self.filter(retired_at__isnull=True)
+
+
+class LiveTeamManager(models.Manager["Team"]):
+    """``Team.objects``: the live graph, without retired teams. ``Team.all_objects`` (the default
+    manager, used by validation, relations and the admin) includes them."""
+
+    def get_queryset(self) -> TeamQuerySet:
+        return TeamQuerySet(self.model, using=self._db).live()
+
+
 class Team(BaseModel):
-    """A team, typed by Team Topologies; ops silos carry the specialty they gatekeep."""
+    """A team, typed by Team Topologies; ops silos carry the specialty they gatekeep.
+
+    A retired team (``retired_at`` set) has left the live graph but keeps its row, its slug and
+    every piece of evidence attributed to it; its lineage events say why and what followed it.
+    """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
     slug = models.SlugField(max_length=100)
@@ -139,10 +159,17 @@ class Team(BaseModel):
         related_name="managed_teams",
         help_text="The team's engineering manager.",
     )
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the team left the live graph (merged, split, retired)."
+    )
     history = HistoricalRecords()
+
+    all_objects = TeamQuerySet.as_manager()
+    objects = LiveTeamManager()
 
     class Meta:
         ordering = ["slug"]
+        default_manager_name = "all_objects"
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "slug"],
@@ -161,7 +188,12 @@ class Team(BaseModel):
 
 
 class Person(BaseModel):
-    """Someone in the organisation; e-mail (stored lower-case) is unique per organisation."""
+    """Someone in the organisation; e-mail (stored lower-case) is unique per organisation.
+
+    A leaver (``left_on`` set) has no memberships and gets no check-ins but keeps their history.
+    An erased person (``erased_at`` set) had their name and e-mail replaced by a pseudonym
+    everywhere (``teams.services.person_erase``).
+    """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="people")
     email = models.EmailField(max_length=254)
@@ -172,6 +204,12 @@ class Person(BaseModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="people",
+    )
+    left_on = models.DateField(
+        null=True, blank=True, help_text="The day the person left the organisation (a leaver)."
+    )
+    erased_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the person's name and e-mail were erased."
     )
     history = HistoricalRecords()
 
@@ -316,3 +354,73 @@ class Interaction(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.source} -[{self.mode}]-> {self.target}"
+
+
+class LineageKind(models.TextChoices):
+    FORMED = "formed", "Formed"
+    RENAMED = "renamed", "Renamed"
+    MERGED = "merged", "Merged into"
+    SPLIT = "split", "Split into"
+    RETIRED = "retired", "Retired"
+
+
+class LineageSource(models.TextChoices):
+    MILESTONE = "milestone", "Enacted milestone"
+    API = "api", "API"
+    WEB = "web", "Web page"
+    IMPORT = "import", "Import"
+    COMMAND = "command", "Command"
+
+
+class TeamLineageEvent(BaseModel):
+    """One dated step in a team's life: formed, renamed, merged into ``successor``, split into
+    ``successor`` (one event per new team) or retired, with who recorded it and why.
+
+    Lineage is how evidence outlives a re-drawn team: an event naming a merged team's slug counts,
+    from the merge on, for its successor; a renamed team's old slug still resolves; a merged
+    team's trend shows its predecessors' series (docs/scenarios.md, "Lineage").
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="lineage_events"
+    )
+    kind = models.CharField(max_length=16, choices=LineageKind.choices)
+    team = models.ForeignKey(Team, on_delete=models.RESTRICT, related_name="lineage")
+    successor = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.RESTRICT,
+        related_name="predecessor_events",
+    )
+    occurred_at = models.DateTimeField()
+    old_slug = models.CharField(max_length=100, blank=True, default="")
+    new_slug = models.CharField(max_length=100, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+    source = models.CharField(max_length=16, choices=LineageSource.choices)
+    reference = models.CharField(
+        max_length=100, blank=True, default="", help_text='What caused it, e.g. "milestone:12".'
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["organization", "occurred_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["merged", "split"], successor__isnull=False)
+                | (~Q(kind__in=["merged", "split"]) & Q(successor__isnull=True)),
+                name="lineage_successor_only_for_merge_and_split",
+                violation_error_message="Only a merge or a split names a successor team.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = f" -> {self.successor}" if self.successor_id else ""
+        return f"{self.team} {self.kind}{target} ({self.occurred_at:%Y-%m-%d})"

@@ -10,7 +10,7 @@ django-simple-history: in a request, its middleware supplies the user.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
@@ -19,9 +19,9 @@ from django.db import IntegrityError, models, transaction
 
 from core.errors import ApplicationError, ConflictError
 from teams.analysis import AnalysisThresholds, InvalidThresholdsError
-from teams.graph import TeamNode
 from teams.models import (
     Interaction,
+    LineageKind,
     Membership,
     Organization,
     OrganizationRole,
@@ -30,9 +30,8 @@ from teams.models import (
     Role,
     ServesLink,
     Team,
+    TeamLineageEvent,
 )
-from teams.scenarios import Change, ScenarioError, TopologyDiff, apply_changes, snapshot_diff
-from teams.selectors import org_snapshot_get
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -87,7 +86,7 @@ def _validate(instance: models.Model) -> None:
 def _save(instance: _M, *, history_user: User | None = None) -> _M:
     """Validate and save ``instance``; a constraint lost to a concurrent write is a 400, not a 500.
     ``history_user`` is who its history row names (default: the request's user)."""
-    _history_user_set(instance, history_user)
+    history_user_set(instance, history_user)
     _validate(instance)
     try:
         # A savepoint, so that on PostgreSQL the surrounding transaction stays usable.
@@ -105,7 +104,8 @@ def _save(instance: _M, *, history_user: User | None = None) -> _M:
     return instance
 
 
-def _history_user_set(instance: models.Model, user: User | None) -> None:
+def history_user_set(instance: models.Model, user: User | None) -> None:
+    """Name ``user`` in the history row the next save or delete of ``instance`` writes."""
     # django-simple-history's documented way to name the user of a change made outside a
     # request (a command, a task): the instance's ``_history_user``; inside a request its
     # middleware supplies the request's user.
@@ -191,9 +191,14 @@ def team_create(
     unit: OrgUnit | None = None,
     manager: Person | None = None,
     history_user: User | None = None,
+    source: str = "api",
+    reference: str = "",
+    reason: str = "",
 ) -> Team:
+    """A new team, with its ``formed`` lineage event naming ``source`` (milestone, api, web,
+    import, command)."""
     _check_same_organization(organization, unit=unit, manager=manager)
-    return _save(
+    team = _save(
         Team(
             organization=organization,
             slug=slug,
@@ -206,22 +211,51 @@ def team_create(
         ),
         history_user=history_user,
     )
+    TeamLineageEvent.objects.create(
+        organization=organization,
+        team=team,
+        kind=LineageKind.FORMED,
+        occurred_at=team.created_at,
+        new_slug=team.slug,
+        source=source,
+        reference=reference[:100],
+        reason=reason[:2000],
+        recorded_by=history_user,
+    )
+    return team
 
 
 @transaction.atomic
-def team_update(*, team: Team, data: Mapping[str, Any]) -> Team:
+def team_update(
+    *, team: Team, data: Mapping[str, Any], source: str = "api", actor: User | None = None
+) -> Team:
+    """Change the team's fields; a new slug is a ``renamed`` lineage event, so events and files
+    naming the old slug still find the team. A retired team cannot be changed (409)."""
+    if team.retired_at is not None:
+        raise ConflictError(
+            f"Team '{team.slug}' was retired on {team.retired_at:%Y-%m-%d}; a retired team is "
+            "kept as it was.",
+            extra={"team": team.slug},
+        )
     _check_same_organization(team.organization, unit=data.get("unit"), manager=data.get("manager"))
-    return _update(
+    old_slug = team.slug
+    updated = _update(
         team,
         data=data,
         fields=["slug", "name", "type", "specialty", "description", "unit", "manager"],
     )
-
-
-@transaction.atomic
-def team_delete(*, team: Team) -> None:
-    """Deletes the team with its memberships, serves links and interactions."""
-    team.delete()
+    if updated.slug != old_slug:
+        TeamLineageEvent.objects.create(
+            organization_id=team.organization_id,
+            team=updated,
+            kind=LineageKind.RENAMED,
+            occurred_at=updated.updated_at,
+            old_slug=old_slug,
+            new_slug=updated.slug,
+            source=source,
+            recorded_by=actor,
+        )
+    return updated
 
 
 @transaction.atomic
@@ -242,12 +276,6 @@ def person_update(*, person: Person, data: Mapping[str, Any]) -> Person:
     if "email" in data:
         data = {**data, "email": _normalise_email(data["email"])}
     return _update(person, data=data, fields=["email", "name", "user"])
-
-
-@transaction.atomic
-def person_delete(*, person: Person) -> None:
-    """Deletes the person with their memberships and serves links."""
-    person.delete()
 
 
 @transaction.atomic
@@ -409,129 +437,3 @@ def _unit_is_ancestor(*, unit: OrgUnit, of: OrgUnit) -> bool:
         seen.add(current.pk)
         current = current.parent
     return False
-
-
-@transaction.atomic
-def topology_changes_enact(
-    *, organization: Organization, changes: Sequence[Change], user: User | None
-) -> TopologyDiff:
-    """Apply scenario ``changes`` to the live graph of ``organization``, all or nothing.
-
-    The changes are re-validated against the graph as it is now (``teams.scenarios``), then the
-    difference between the graph before and after is written through the services above, so
-    every row change is validated and recorded in the history tables with ``user`` as the
-    history user (also outside a request, e.g. from a command). Returns what changed. Raises
-    ``ConflictError`` (409) naming the change that no longer applies (``extra.change_index``,
-    0-based), or ``ApplicationError`` for a row the services refuse; either way nothing is
-    written.
-    """
-    before = org_snapshot_get(organization=organization)
-    try:
-        after = apply_changes(before, changes)
-    except ScenarioError as exc:
-        raise ConflictError(
-            f"The changes no longer apply to the organisation graph: {exc}",
-            extra={"change_index": exc.index, "kind": exc.kind},
-        ) from exc
-    diff = snapshot_diff(before, after)
-    if diff.empty:
-        return diff
-
-    units = {unit.slug: unit for unit in OrgUnit.objects.filter(organization=organization)}
-    people = {person.email: person for person in Person.objects.filter(organization=organization)}
-    teams = {team.slug: team for team in Team.objects.filter(organization=organization)}
-    memberships = {
-        (row.team.slug, row.person.email): row
-        for row in Membership.objects.filter(organization=organization).select_related(
-            "team", "person"
-        )
-    }
-    serves = {
-        (row.team.slug, row.person.email): row
-        for row in ServesLink.objects.filter(organization=organization).select_related(
-            "team", "person"
-        )
-    }
-    interactions = {
-        (row.source.slug, row.target.slug, row.mode): row
-        for row in Interaction.objects.filter(organization=organization).select_related(
-            "source", "target"
-        )
-    }
-
-    for row in [*teams.values(), *memberships.values(), *serves.values(), *interactions.values()]:
-        _history_user_set(row, user)
-
-    def team_values(node: TeamNode) -> dict[str, Any]:
-        return {
-            "name": node.name,
-            "type": node.type,
-            "specialty": node.specialty,
-            "description": node.description,
-            "unit": units[node.unit] if node.unit else None,
-            "manager": people[node.manager] if node.manager else None,
-        }
-
-    for node in diff.teams_created:
-        teams[node.slug] = team_create(
-            organization=organization, slug=node.slug, history_user=user, **team_values(node)
-        )
-    for node in diff.teams_updated:
-        team_update(team=teams[node.slug], data=team_values(node))
-    for membership in diff.memberships_deleted:
-        membership_delete(membership=memberships[(membership.team, membership.person)])
-    for link in diff.serves_deleted:
-        serves_link_delete(serves_link=serves[(link.team, link.person)])
-    for edge in diff.interactions_deleted:
-        interaction_delete(interaction=interactions[(edge.source, edge.target, edge.mode)])
-    for update in diff.interactions_updated:
-        old, new = update.before, update.after
-        interaction_update(
-            interaction=interactions[(old.source, old.target, old.mode)],
-            data={
-                "mode": new.mode,
-                "severity": new.severity,
-                "since": new.since,
-                "expected_end": new.expected_end,
-                "note": new.note,
-            },
-        )
-    for membership in diff.memberships_updated:
-        membership_update(
-            membership=memberships[(membership.team, membership.person)],
-            data={"role": membership.role, "allocation_percent": membership.allocation_percent},
-        )
-    for link in diff.serves_updated:
-        serves_link_update(serves_link=serves[(link.team, link.person)], data={"note": link.note})
-    for membership in diff.memberships_created:
-        membership_create(
-            organization=organization,
-            person=people[membership.person],
-            team=teams[membership.team],
-            role=membership.role,
-            allocation_percent=membership.allocation_percent,
-            history_user=user,
-        )
-    for link in diff.serves_created:
-        serves_link_create(
-            organization=organization,
-            person=people[link.person],
-            team=teams[link.team],
-            note=link.note,
-            history_user=user,
-        )
-    for edge in diff.interactions_created:
-        interaction_create(
-            organization=organization,
-            source=teams[edge.source],
-            target=teams[edge.target],
-            mode=edge.mode,
-            since=edge.since,
-            expected_end=edge.expected_end,
-            severity=edge.severity,
-            note=edge.note,
-            history_user=user,
-        )
-    for node in diff.teams_deleted:
-        team_delete(team=teams[node.slug])
-    return diff

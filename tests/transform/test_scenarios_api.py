@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from teams.models import Interaction, InteractionMode, Membership, Organization, Team
 from teams.selectors import org_analysis_get
-from teams.services import team_delete
+from teams.lifecycle import team_retire
 from tests.builders import START, PlanWorld
 from transform.models import EventKind, Milestone, MilestoneChange, MilestoneEvent, Transformation
 from transform.plans.changes import milestone_change_add
@@ -261,7 +261,7 @@ def test_a_preview_whose_changes_no_longer_apply_is_a_409_naming_the_change(
         plan.milestones["kickoff"],
         {"kind": "add_devops_buddy", "team": "acme-search", "person": "alice@acme.test"},
     ).json()
-    team_delete(team=Team.objects.get(slug="acme-search"))
+    team_retire(team=Team.objects.get(slug="acme-search"), source="api")
 
     response = client.get(f"/api/v1/transformations/{plan.transformation.pk}/scenario/preview/")
 
@@ -395,7 +395,7 @@ def test_a_change_that_fails_at_enact_time_leaves_everything_unchanged(plan: Pla
         {"kind": "move_person", "person": "alice@acme.test", "to_team": "p"},
     ]:
         assert _attach(client, milestone, change).status_code == 201
-    team_delete(team=Team.objects.get(slug="acme-search"))  # the graph moved on meanwhile
+    team_retire(team=Team.objects.get(slug="acme-search"), source="api")  # the graph moved on meanwhile
     team_history = Team.history.count()
 
     response = client.post(f"/api/v1/milestones/{milestone.pk}/enact/")

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from teams.models import Team
-from teams.services import team_delete
+from teams.lifecycle import team_retire
 from tests.builders import PlanWorld
 from transform.models import EventKind, MilestoneChange, MilestoneEvent
 from transform.plans.changes import milestone_change_add
@@ -55,7 +55,7 @@ def test_it_exits_non_zero_naming_a_change_that_no_longer_applies(plan: PlanWorl
         change={"kind": "add_devops_buddy", "team": "acme-search", "person": "alice@acme.test"},
         actor=None,
     )
-    team_delete(team=Team.objects.get(slug="acme-search"))
+    team_retire(team=Team.objects.get(slug="acme-search"), source="api")
 
     with pytest.raises(CommandError, match=r"no team 'acme-search'\. Nothing was changed\."):
         _enact(str(milestone.pk))

@@ -26,7 +26,7 @@ class Response(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=32, choices=ResponseKind.choices)
     team = models.ForeignKey(
-        "teams.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "teams.Team", null=True, blank=True, on_delete=models.RESTRICT, related_name="+"
     )
     period_start = models.DateField()
     submitted_on = models.DateField()
@@ -35,7 +35,7 @@ class Response(models.Model):
     scores = models.JSONField(default=dict)
     # Only for non-anonymous kinds (milestone status, topology verification): who reported.
     checkin = models.OneToOneField(
-        CheckIn, null=True, blank=True, on_delete=models.CASCADE, related_name="response"
+        CheckIn, null=True, blank=True, on_delete=models.SET_NULL, related_name="response"
     )
 
     class Meta:

@@ -34,18 +34,18 @@ class CheckIn(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     transformation = models.ForeignKey(
-        Transformation, null=True, blank=True, on_delete=models.CASCADE, related_name="checkins"
+        Transformation, null=True, blank=True, on_delete=models.SET_NULL, related_name="checkins"
     )
     kind = models.CharField(max_length=32, choices=CheckInKind.choices)
-    recipient = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="checkins")
+    recipient = models.ForeignKey(Person, on_delete=models.RESTRICT, related_name="checkins")
     subject = models.CharField(max_length=64)
     period = models.CharField(max_length=64)
     period_start = models.DateField(help_text="First day of the period the answers count for.")
     milestone = models.ForeignKey(
-        Milestone, null=True, blank=True, on_delete=models.CASCADE, related_name="checkins"
+        Milestone, null=True, blank=True, on_delete=models.SET_NULL, related_name="checkins"
     )
     team = models.ForeignKey(
-        "teams.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="checkins"
+        "teams.Team", null=True, blank=True, on_delete=models.RESTRICT, related_name="checkins"
     )
     instruments = models.JSONField(default=list)
     link_nonce = models.CharField(max_length=64)
@@ -77,8 +77,8 @@ class TeamVerification(models.Model):
     """An engineering manager's answer to a topology verification: the team's members, buddy and
     interactions are right (``confirmed``) or need the ``corrections`` described."""
 
-    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="verifications")
-    verified_by = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey("teams.Team", on_delete=models.RESTRICT, related_name="verifications")
+    verified_by = models.ForeignKey(Person, on_delete=models.RESTRICT, related_name="+")
     verified_at = models.DateTimeField()
     confirmed = models.BooleanField()
     corrections = models.TextField(blank=True, default="")

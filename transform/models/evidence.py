@@ -25,7 +25,7 @@ class SignalEvent(models.Model):
     kind = models.CharField(max_length=16, choices=SignalEventKind.choices)
     external_id = models.CharField(max_length=200)
     team = models.ForeignKey(
-        "teams.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "teams.Team", null=True, blank=True, on_delete=models.RESTRICT, related_name="+"
     )
     occurred_at = models.DateTimeField()
     data = models.JSONField(default=dict, blank=True)

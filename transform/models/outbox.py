@@ -37,9 +37,9 @@ class Delivery(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=32, choices=DeliveryKind.choices)
     dedupe_key = models.CharField(max_length=200, unique=True)
-    recipient = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="deliveries")
+    recipient = models.ForeignKey(Person, on_delete=models.RESTRICT, related_name="deliveries")
     checkin = models.ForeignKey(
-        CheckIn, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+        CheckIn, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
     )
     channel = models.CharField(max_length=16, choices=Channel.choices)
     payload = models.JSONField(default=dict, blank=True)

@@ -16,7 +16,7 @@ class ReadinessSnapshot(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     team = models.ForeignKey(
-        "teams.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "teams.Team", null=True, blank=True, on_delete=models.RESTRICT, related_name="+"
     )
     period_start = models.DateField()
     period_end = models.DateField()

@@ -15,7 +15,7 @@ from pydantic import ValidationError as PydanticValidationError
 from core.errors import ApplicationError, ConflictError
 from teams.scenarios import CHANGE_KINDS, ScenarioError, change_json, change_parse
 from teams.selectors import org_snapshot_get
-from teams.services import topology_changes_enact
+from teams.lifecycle import topology_changes_enact
 from transform.models import (
     EventKind,
     Milestone,
@@ -168,7 +168,12 @@ def milestone_changes_enact(*, milestone: Milestone, actor: User | None) -> Chan
     parsed = scenario_changes_parse(rows)
     try:
         diff = topology_changes_enact(
-            organization=milestone.transformation.organization, changes=parsed, user=actor
+            organization=milestone.transformation.organization,
+            changes=parsed,
+            user=actor,
+            source="milestone",
+            reference=f"milestone:{milestone.pk}",
+            reason=f"Enacted with milestone '{milestone.title}'.",
         )
     except ConflictError as exc:
         index = exc.extra.get("change_index")
