@@ -245,22 +245,27 @@ def test_comments_are_shown_from_ten_respondents_without_identity(
 
     rows = {row["team"]: row for row in body["teams"]}
     assert body["min_free_text_group_size"] == 10
-    # api has 9 (< 10): hidden; organisation 19 minus web 10 would give api's 9: web hidden too.
+    # api has 9 (< 10): hidden, and its texts are in no list, the organisation's included, so
+    # the organisation's list minus web's is empty rather than api's nine.
     assert rows["api"] == {"team": "api", "team_name": api.name, "suppressed": True}
-    assert rows["web"]["suppressed"] is True
-    assert "comments" not in rows["web"]
+    assert rows["web"]["suppressed"] is False
     [question] = body["organization"]["comments"]
     assert question["instrument"] == "platform-satisfaction"
     assert question["question"] == "slows_you_down"
     assert question["text"] == "What slows you down?"
-    assert question["answers"] == sorted([*web_texts, *["api"] * 9])
+    assert question["answers"] == sorted(web_texts)
+    assert rows["web"]["comments"] == body["organization"]["comments"]
 
-    survey(api, [{"platform_satisfaction": 3}], period=period, answers=texts("late"))
-    shown = client.get("/api/v1/orgs/acme/readiness/comments/?team=web").json()
+    survey(api, [{"platform_satisfaction": 3}], period=period, answers=texts("tenth"))
+    shown = client.get("/api/v1/orgs/acme/readiness/comments/").json()
 
-    [web_row] = shown["teams"]
-    assert web_row["suppressed"] is False
-    assert web_row["comments"][0]["answers"] == sorted(web_texts)
+    # api's tenth answer completes a batch: its ten texts appear together, nobody's alone.
+    rows = {row["team"]: row for row in shown["teams"]}
+    assert rows["web"]["comments"][0]["answers"] == sorted(web_texts)
+    assert rows["api"]["comments"][0]["answers"] == sorted(["api"] * 9 + ["tenth"])
+    assert shown["organization"]["comments"][0]["answers"] == sorted(
+        [*web_texts, *["api"] * 9, "tenth"]
+    )
 
 
 def test_comments_of_a_nine_person_organisation_stay_hidden(

@@ -35,6 +35,9 @@ from transform.readiness.selectors import readiness_report_get
 
 pytestmark = pytest.mark.django_db
 
+# The morning after PERIOD's last day: the period has closed.
+PERIOD_OVER = dt.datetime(2027, 1, 11, 9, 0, tzinfo=dt.UTC)
+
 Ingested = dict[int | None, dict[str, SignalReading]]
 
 
@@ -172,7 +175,7 @@ def test_an_organisation_may_raise_its_threshold(
     assert report["teams"][0]["suppressed"] is True
 
 
-def test_a_team_that_could_be_derived_by_subtraction_is_suppressed_too(
+def test_a_small_teams_answers_stay_out_of_every_figure_so_nothing_subtracts_to_them(
     organization: Organization, web: Team, api: Team, ingested: Any
 ) -> None:
     survey(web, westrum(7, 7, 7, 7, 7))
@@ -180,23 +183,25 @@ def test_a_team_that_could_be_derived_by_subtraction_is_suppressed_too(
 
     report = readiness_report_get(organization=organization, at=AT)
     filtered = report.as_dict(team="web")
+    closed = readiness_report_get(organization=organization, period=PERIOD, at=PERIOD_OVER)
 
-    # api (4) is below 5; organisation (9) minus web (5) would give api's mean, so web goes too.
-    assert [g.suppressed for g in report.teams] == [True, True]
-    assert report.organization_group.suppressed is False
-    assert report.organization_group.respondents == 9
+    # api (4) has no published batch of 5, so its answers are in no figure: the organisation
+    # covers web's batch only, and organisation minus web is the empty set, not api's mean.
+    assert [g.suppressed for g in report.teams] == [True, False]
+    assert report.organization_group.respondents == 5
+    assert report.organization_group.score == 100.0
     assert filtered["teams"] == [report.as_dict()["teams"][1]]
-    assert filtered["teams"][0]["team"] == "web"
-    assert filtered["teams"][0]["score"] is None
-    groups = [
-        Group("org", None, 9),
-        Group("team:api", "org", 4),
+    assert filtered["teams"][0]["score"] == 100.0
+    # Once the period is over api's 4 answers are left over, fewer than a batch: still in nothing.
+    assert closed.organization_group.respondents == 5
+    assert closed.organization_group.score == 100.0
+    published = [
+        Group("org", None, 5),
+        Group("team:api", "org", 0),
         Group("team:web", "org", 5),
     ]
     hidden = {"team:" + g.team.slug for g in report.teams if g.suppressed and g.team}
-    assert anonymity.disclosure_violations(groups, suppressed=hidden, threshold=5) == []
-    # Showing web, as a per-team check alone would, is exactly the disclosure the rule prevents.
-    assert anonymity.disclosure_violations(groups, suppressed={"team:api"}, threshold=5) != []
+    assert anonymity.disclosure_violations(published, suppressed=hidden, threshold=5) == []
 
 
 def test_filtering_to_a_team_never_changes_what_is_hidden(
@@ -236,17 +241,19 @@ def test_a_kind_skipped_by_too_many_is_withheld_and_protected_from_subtraction(
     report = readiness_report_get(organization=organization, at=AT)
     rows = {row["team"]: row for row in report.as_dict()["teams"]}
 
-    # Satisfaction: web has 3 (hidden); organisation 8 minus api 5 would give web's 3, so api's
-    # satisfaction is hidden too. Westrum is shown everywhere.
+    # Satisfaction: web's 3 make no batch of 5, so they are in no figure; the organisation's
+    # satisfaction is api's batch alone (organisation minus api: nothing). Westrum: web's first
+    # five of six (a team of 6 shows 5).
     assert not rows["web"]["suppressed"]
-    assert not rows["api"]["suppressed"]
+    assert rows["web"]["respondents"] == 5
     assert "platform_satisfaction" not in rows["web"]["signals"]
-    assert "platform_satisfaction" not in rows["api"]["signals"]
-    assert rows["web"]["signals"]["westrum_score"] == {"value": 4.0, "respondents": 6}
+    assert rows["api"]["signals"]["platform_satisfaction"] == {"value": 1.0, "respondents": 5}
+    assert rows["web"]["signals"]["westrum_score"] == {"value": 4.0, "respondents": 5}
     organization_signals = report.as_dict()["organization"]["signals"]
-    assert organization_signals["platform_satisfaction"] == {"value": 2.5, "respondents": 8}
-    # api's score rests on Westrum alone: 7 -> 100.
-    assert rows["api"]["score"] == 100.0
+    assert organization_signals["platform_satisfaction"] == {"value": 1.0, "respondents": 5}
+    assert organization_signals["westrum_score"] == {"value": 5.5, "respondents": 10}
+    # api: Westrum 7 -> 1 (0.25), satisfaction 1 -> 0 (0.15): 0.25 / 0.40 = 62.5.
+    assert rows["api"]["score"] == 62.5
 
 
 def test_a_suppressed_team_shows_objective_signals_and_no_survey_ones(
@@ -388,13 +395,16 @@ def test_what_is_shown_never_lets_a_small_group_be_derived(
 
     report = readiness_report_get(organization=organization, at=AT)
 
-    groups = [Group("org", None, sum(sizes))] + [
-        Group(f"team:t{index}", "org", size) for index, size in enumerate(sizes)
+    # While the period runs each team publishes whole batches of 5 and the organisation their sum.
+    published = [size // 5 * 5 for size in sizes]
+    groups = [Group("org", None, sum(published))] + [
+        Group(f"team:t{index}", "org", count) for index, count in enumerate(published)
     ]
     hidden = {f"team:{g.team.slug}" for g in report.teams if g.suppressed and g.team}
     if report.organization_group.suppressed:
         hidden.add("org")
     assert anonymity.disclosure_violations(groups, suppressed=hidden, threshold=5) == []
-    for group in report.teams:
-        assert group.suppressed == (group.score is None)
-        assert group.suppressed or (group.respondents or 0) >= 5
+    assert report.organization_group.respondents == (sum(published) or None)
+    for group, count in zip(report.teams, published, strict=True):
+        assert group.suppressed == (group.score is None) == (count == 0)
+        assert group.respondents == (count or None)

@@ -218,6 +218,117 @@ def disclosure_violations(
     return problems
 
 
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """One answer as publication sees it.
+
+    ``id`` orders answers by arrival (the stored row's id); ``group`` is the group the answer was
+    given for at the time (a team's key, never today's membership), None for an answer given to
+    the root group directly; ``late`` marks an answer that arrived after its period closed.
+    """
+
+    id: int
+    group: str | None
+    late: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """Which answers the figures of one period may cover (docs/anonymity.md, "Anonymity over
+    time").
+
+    ``batches`` are disjoint sets of exactly the batch size, in the order they formed;
+    ``groups`` maps each group that has a batch to the union of its batches; ``root`` is the
+    union of every batch (the organisation's figure).
+    """
+
+    batches: tuple[frozenset[int], ...]
+    groups: Mapping[str, frozenset[int]]
+    root: frozenset[int]
+
+
+def publication_plan(arrivals: Sequence[Arrival], *, size: int, closed: bool) -> Publication:
+    """Cut one period's answers into batches of ``size``: what each figure may cover.
+
+    In arrival (id) order, each group's answers form batches of ``size`` as they come; a batch
+    counts for its group and the root, answers given to the root directly batch among themselves
+    and count for the root only. While the period runs (``closed`` False) the rest waits. Once it
+    is ``closed``, the answers left over (every group's last incomplete batch, then the late
+    answers, in id order) form batches of ``size`` counting for the root only; late answers never
+    count for a group. At most ``size - 1`` answers are left out at the end.
+
+    As answers arrive (higher ids, late only once closed) batches only ever form, never change or
+    split, so every figure ever shown of the period is a union of batches of one disjoint family.
+    Raises ``ValueError`` for a size below 1, a repeated id, or a late answer in an open period.
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(
+            f"anonymity: batch size must be a whole number of at least 1, got {size!r}"
+        )
+    ordered = sorted(arrivals, key=lambda arrival: arrival.id)
+    if len({arrival.id for arrival in ordered}) != len(ordered):
+        raise ValueError("anonymity: an answer id is given twice")
+    if not closed and any(arrival.late for arrival in ordered):
+        raise ValueError("anonymity: a late answer in a period that has not closed")
+    waiting: dict[str | None, list[int]] = {}
+    batches: list[frozenset[int]] = []
+    groups: dict[str, frozenset[int]] = {}
+    for arrival in ordered:
+        if arrival.late:
+            continue
+        pending = waiting.setdefault(arrival.group, [])
+        pending.append(arrival.id)
+        if len(pending) == size:
+            batch = frozenset(pending)
+            batches.append(batch)
+            if arrival.group is not None:
+                groups[arrival.group] = groups.get(arrival.group, frozenset()) | batch
+            pending.clear()
+    if closed:
+        pool = sorted(answer for pending in waiting.values() for answer in pending)
+        pool += [arrival.id for arrival in ordered if arrival.late]
+        for start in range(0, len(pool) - size + 1, size):
+            batches.append(frozenset(pool[start : start + size]))
+    return Publication(batches=tuple(batches), groups=groups, root=frozenset().union(*batches))
+
+
+def published_answers(
+    arrivals: Sequence[Arrival],
+    *,
+    root: str,
+    groups: Collection[str],
+    size: int,
+    closed: bool,
+    hidden: Collection[str] = (),
+) -> dict[str, frozenset[int] | None]:
+    """The answers each figure of one period covers, None for a figure that is not shown.
+
+    ``root`` (the organisation) and ``groups`` (its teams, each directly under it) are the
+    figures; each arrival's group must be one of ``groups`` or None. The answers are
+    ``publication_plan``'s, and complementary suppression (``suppressed_groups`` at ``size``) is
+    judged on the published counts, starting from ``hidden``: a group with no batch is never
+    shown. Callers compute every figure of the period (scores at the minimum group size, each
+    question's free text at the free-text size) over exactly these answers.
+    """
+    unknown = sorted(
+        {str(a.group) for a in arrivals if a.group is not None and a.group not in groups}
+    )
+    if unknown or root in groups:
+        raise ValueError(
+            f"anonymity: answers for unknown group(s) {', '.join(unknown)}"
+            if unknown
+            else f"anonymity: the root {root!r} is also given as a group"
+        )
+    plan = publication_plan(arrivals, size=size, closed=closed)
+    covered = {root: plan.root, **{key: plan.groups.get(key, frozenset()) for key in groups}}
+    tree = _Tree(
+        [Group(key=root, parent=None, respondents=len(plan.root))]
+        + [Group(key=key, parent=root, respondents=len(covered[key])) for key in sorted(groups)]
+    )
+    suppressed = tree.suppress(threshold=size, initially=frozenset(hidden))
+    return {key: None if key in suppressed else answers for key, answers in covered.items()}
+
+
 class _Tree:
     """The validated hierarchy: respondent counts and children by key."""
 

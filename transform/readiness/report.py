@@ -4,7 +4,10 @@ grouped by team, judged on the whole organisation by the anonymity rules, then s
 Anonymity is decided once per organisation and period, on the whole organisation (the
 organisation and every team together, so complementary suppression sees every subtraction),
 before anything is filtered for a caller: filtering the output to one team never changes what is
-hidden. A suppressed group keeps only its objective, ingested signals. The formula is
+hidden. Every survey figure covers only published answers (``anonymity.published_answers``:
+whole batches of the minimum group size, in arrival order, counted for the team each answer was
+given for), so figures move only in steps of whole batches, as answers arrive, never because the
+topology changed (docs/anonymity.md, "Anonymity over time"). A suppressed group keeps only its objective, ingested signals. The formula is
 ``transform.readiness.formula``, the anonymity rules ``transform.readiness.anonymity``."""
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from core.errors import ApplicationError
@@ -33,7 +37,7 @@ from transform.models import (
     ResponseKind,
 )
 from transform.readiness import anonymity
-from transform.readiness.anonymity import AnonymityPolicy, Group
+from transform.readiness.anonymity import AnonymityPolicy, Arrival
 from transform.readiness.formula import ReadinessScore, readiness_compute
 from transform.rhythm.periods import Period
 
@@ -185,11 +189,27 @@ def anonymity_policy_get(*, settings: CheckinSettings) -> AnonymityPolicy:
 
 @dataclass(frozen=True, slots=True)
 class _Judged:
-    """One group in one period after the anonymity rules: what may be shown."""
+    """One group in one period after the anonymity rules: what may be shown.
+
+    ``respondents`` is the number of published answers the figures cover (0 when suppressed);
+    ``answers`` every answer given for the group, for internal decisions only, never shown.
+    """
 
     respondents: int
     suppressed: bool
     readings: dict[str, SignalReading]
+    answers: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyAnswer:
+    """One stored survey answer as the readiness report reads it: ``id`` (arrival order), the
+    team it was given for then, the day it was submitted and its numeric scores."""
+
+    id: int
+    team_id: int | None
+    submitted_on: dt.date
+    scores: dict[str, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,8 +218,71 @@ class _Inputs:
     settings: CheckinSettings
     policy: AnonymityPolicy
     teams: tuple[TeamRef, ...]
-    survey: dict[dt.date, list[tuple[int | None, dict[str, float]]]]
+    live: frozenset[int]
+    survey: dict[dt.date, list[SurveyAnswer]]
     confidence: dict[dt.date, list[tuple[int | None, float]]]
+
+    def teams_of(self, period: Period) -> tuple[TeamRef, ...]:
+        """The groups of ``period``: every live team, and each retired team with answers in it."""
+        answered = {answer.team_id for answer in self.survey.get(period.start, [])}
+        return period_teams(self.teams, live=self.live, answered=answered)
+
+
+def survey_teams_get(
+    *, organization: Organization, starts: Iterable[dt.date]
+) -> tuple[tuple[TeamRef, ...], frozenset[int]]:
+    """The organisation's live teams and its retired teams with survey answers in the periods
+    starting on ``starts`` (sorted by slug), and the ids of the live ones: one query.
+
+    A retired team stays a group of every period it has answers in, so that its answers keep
+    counting for it and no figure of that period changes because it was retired, merged away or
+    deleted."""
+    answered = Response.objects.filter(
+        team=OuterRef("pk"), kind=ResponseKind.SURVEY, period_start__in=sorted(set(starts))
+    )
+    rows = (
+        Team.all_objects.filter(organization=organization)
+        .filter(Q(retired_at__isnull=True) | Q(Exists(answered)))
+        .order_by("slug")
+        .values("id", "slug", "name", "retired_at")
+    )
+    teams: list[TeamRef] = []
+    live: set[int] = set()
+    for row in rows:
+        teams.append(TeamRef(id=row["id"], slug=row["slug"], name=row["name"]))
+        if row["retired_at"] is None:
+            live.add(row["id"])
+    return tuple(teams), frozenset(live)
+
+
+def period_teams(
+    teams: Iterable[TeamRef], *, live: Collection[int], answered: Collection[int | None]
+) -> tuple[TeamRef, ...]:
+    """Of ``teams``, those that are groups of a period whose answers were given for the team
+    ids ``answered``: the live ones, and retired ones with answers."""
+    return tuple(t for t in teams if t.id in live or t.id in answered)
+
+
+def period_closed(period: Period, *, at: dt.datetime) -> bool:
+    """Whether ``period`` has ended at ``at`` (its last day is over in the project's TIME_ZONE)."""
+    return at >= day_start(period.end)
+
+
+def survey_arrivals(
+    answers: Iterable[SurveyAnswer], *, teams: Iterable[TeamRef], period: Period, closed: bool
+) -> list[Arrival]:
+    """The answers as ``anonymity.publication_plan`` sees them: each counted for the team it was
+    given for (``team:<slug>``; None when given for no team), late when submitted on or after
+    the period's end and the period has closed."""
+    keys = {team.id: team_group_key(team.slug) for team in teams}
+    return [
+        Arrival(
+            id=answer.id,
+            group=keys[answer.team_id] if answer.team_id is not None else None,
+            late=closed and answer.submitted_on >= period.end,
+        )
+        for answer in answers
+    ]
 
 
 def _numeric_scores(scores: Any) -> dict[str, float]:
@@ -217,27 +300,38 @@ def _numeric_scores(scores: Any) -> dict[str, float]:
 def _inputs_load(
     *, organization: Organization, settings: CheckinSettings, starts: Iterable[dt.date]
 ) -> _Inputs:
-    """The organisation's teams and the answers of the periods starting on ``starts``: two
-    queries, whatever the number of teams and answers."""
-    teams = tuple(
-        TeamRef(id=row["id"], slug=row["slug"], name=row["name"])
-        for row in Team.objects.filter(organization=organization)
-        .order_by("slug")
-        .values("id", "slug", "name")
-    )
-    survey: dict[dt.date, list[tuple[int | None, dict[str, float]]]] = defaultdict(list)
+    """The organisation's live teams, its retired teams with survey answers in those periods
+    (still groups of them), and the answers of the periods starting on ``starts`` in arrival
+    order: two queries, whatever the number of teams and answers."""
+    starts = sorted(set(starts))
+    teams, live = survey_teams_get(organization=organization, starts=starts)
+    survey: dict[dt.date, list[SurveyAnswer]] = defaultdict(list)
     confidence: dict[dt.date, list[tuple[int | None, float]]] = defaultdict(list)
-    rows = Response.objects.filter(
-        organization=organization,
-        kind__in=[ResponseKind.SURVEY, ResponseKind.MILESTONE_STATUS],
-        period_start__in=sorted(set(starts)),
-    ).values_list("kind", "team_id", "period_start", "scores", "checkin__recipient_id")
-    for kind, team_id, start, scores, recipient_id in rows:
+    rows = (
+        Response.objects.filter(
+            organization=organization,
+            kind__in=[ResponseKind.SURVEY, ResponseKind.MILESTONE_STATUS],
+            period_start__in=starts,
+        )
+        .order_by("id")
+        .values_list(
+            "id",
+            "kind",
+            "team_id",
+            "period_start",
+            "submitted_on",
+            "scores",
+            "checkin__recipient_id",
+        )
+    )
+    for pk, kind, team_id, start, submitted_on, scores, recipient_id in rows:
         numeric = _numeric_scores(scores)
         if kind == ResponseKind.SURVEY:
             # Check-in confidence comes from milestone owners, never from an anonymous survey.
             numeric.pop(CONFIDENCE, None)
-            survey[start].append((team_id, numeric))
+            survey[start].append(
+                SurveyAnswer(id=pk, team_id=team_id, submitted_on=submitted_on, scores=numeric)
+            )
         elif CONFIDENCE in numeric:
             confidence[start].append((recipient_id, numeric[CONFIDENCE]))
     return _Inputs(
@@ -245,6 +339,7 @@ def _inputs_load(
         settings=settings,
         policy=anonymity_policy_get(settings=settings),
         teams=teams,
+        live=live,
         survey=dict(survey),
         confidence=dict(confidence),
     )
@@ -267,45 +362,46 @@ def _objective(readings: Mapping[str, SignalReading] | None) -> dict[str, Signal
 def _judge_period(inputs: _Inputs, period: Period, *, at: dt.datetime) -> dict[int | None, _Judged]:
     """Every group's showable readings for ``period``, keyed by team id (None: organisation).
 
-    Groups: the organisation ("org") and each team ("team:<slug>") under it. A group whose
-    survey responses are too few, or whose numbers could be derived from a shown sibling and the
-    organisation, is suppressed (``anonymity.suppressed_groups``). Each survey-derived kind is
-    also judged on its own respondent counts (people may skip a question, and platform teams are
-    not asked about their own platform), the same way, over the same hierarchy.
+    Groups: the organisation ("org") and each team of the period ("team:<slug>", retired ones
+    with answers included) under it. Each answer counts for the team it was given for. A group's
+    figures cover only its published answers (``anonymity.published_answers`` at the minimum
+    group size): a group without a published batch is suppressed, and complementary suppression
+    runs on the published counts. Each survey-derived kind is published the same way over the
+    answers that have it (people may skip a question, and platform teams are not asked about
+    their own platform), starting from the groups hidden as a whole.
     """
     window = _window(period, at=at)
     as_of = window[1] if window is not None else day_start(period.start)
-    by_team: dict[int | None, list[dict[str, float]]] = defaultdict(list)
-    everything: list[dict[str, float]] = []
-    for team_id, scores in inputs.survey.get(period.start, []):
-        by_team[team_id].append(scores)
-        everything.append(scores)
-    readings: dict[str, dict[str, SignalReading]] = {ORG_GROUP: aggregate(everything, as_of=as_of)}
-    counts: dict[str, int] = {ORG_GROUP: len(everything)}
-    groups = [Group(key=ORG_GROUP, parent=None, respondents=len(everything))]
-    for team in inputs.teams:
-        key = team_group_key(team.slug)
-        answers = by_team.get(team.id, [])
-        readings[key] = aggregate(answers, as_of=as_of)
-        counts[key] = len(answers)
-        groups.append(Group(key=key, parent=ORG_GROUP, respondents=len(answers)))
+    closed = period_closed(period, at=at)
+    answers = inputs.survey.get(period.start, [])
+    teams = inputs.teams_of(period)
+    keys = [team_group_key(team.slug) for team in teams]
     policy = inputs.policy
-    hidden = anonymity.suppressed_groups(groups, policy=policy)
-    # Per kind, over the same tree. For this two-level tree hiding the union of the group-level
-    # and the kind-level suppressions stays safe: a team hidden only at group level has at least
-    # the threshold of answers to the kind, so the organisation's uncovered count for the kind
-    # grows by 0 or by at least the threshold.
-    hidden_by_kind = {
-        kind: anonymity.suppressed_groups(
-            [
-                Group(key=g.key, parent=g.parent, respondents=_kind_count(readings[g.key], kind))
-                for g in groups
-            ],
-            policy=policy,
+
+    def published(
+        selected: Iterable[SurveyAnswer], hidden: Iterable[str] = ()
+    ) -> dict[str, frozenset[int] | None]:
+        return anonymity.published_answers(
+            survey_arrivals(selected, teams=teams, period=period, closed=closed),
+            root=ORG_GROUP,
+            groups=keys,
+            size=policy.min_group_size,
+            closed=closed,
+            hidden=frozenset(hidden),
         )
+
+    shown = published(answers)
+    hidden = [key for key, covered in shown.items() if covered is None]
+    by_kind = {
+        kind: published([a for a in answers if kind in a.scores], hidden)
         for kind in JUDGED_KINDS
-        if kind in readings[ORG_GROUP]
+        if any(kind in a.scores for a in answers)
     }
+    scores = {answer.id: answer.scores for answer in answers}
+    counts: dict[int | None, int] = defaultdict(int)
+    for answer in answers:
+        counts[None] += 1
+        counts[answer.team_id] += 1
     ingested: dict[int | None, dict[str, SignalReading]] = {}
     if window is not None:
         ingested = ingested_readings(
@@ -314,36 +410,36 @@ def _judge_period(inputs: _Inputs, period: Period, *, at: dt.datetime) -> dict[i
 
     def judged(key: str, team_id: int | None) -> _Judged:
         objective = _objective(ingested.get(team_id))
-        if key in hidden:
-            return _Judged(respondents=counts[key], suppressed=True, readings=objective)
-        raw = readings[key]
-        shown = {
-            kind: reading
-            for kind, reading in raw.items()
-            if kind in hidden_by_kind and key not in hidden_by_kind[kind]
-        }
-        adkar_present = [kind for kind in ADKAR_KINDS if kind in raw]
-        if "adkar_barrier" in raw and all(kind in shown for kind in adkar_present):
-            shown["adkar_barrier"] = raw["adkar_barrier"]
+        covered = shown[key]
+        if covered is None:
+            return _Judged(
+                respondents=0, suppressed=True, readings=objective, answers=counts[team_id]
+            )
+        # Each kind over exactly its published answers; the barrier follows from those means.
+        per_answer: dict[int, dict[str, float]] = defaultdict(dict)
+        for kind, groups in by_kind.items():
+            for answer_id in groups[key] or ():
+                per_answer[answer_id][kind] = scores[answer_id][kind]
+        shown_readings = aggregate(
+            [per_answer[answer_id] for answer_id in sorted(per_answer)], as_of=as_of
+        )
         if team_id is None:
             confidence = _confidence_reading(
                 inputs.confidence.get(period.start, []), as_of=as_of, policy=policy
             )
             if confidence is not None:
-                shown[CONFIDENCE] = confidence
-        return _Judged(respondents=counts[key], suppressed=False, readings={**objective, **shown})
+                shown_readings[CONFIDENCE] = confidence
+        return _Judged(
+            respondents=len(covered),
+            suppressed=False,
+            readings={**objective, **shown_readings},
+            answers=counts[team_id],
+        )
 
     result: dict[int | None, _Judged] = {None: judged(ORG_GROUP, None)}
-    for team in inputs.teams:
+    for team in teams:
         result[team.id] = judged(team_group_key(team.slug), team.id)
     return result
-
-
-def _kind_count(readings: Mapping[str, SignalReading], kind: str) -> int:
-    reading = readings.get(kind)
-    if reading is None or reading.respondents is None:
-        return 0
-    return reading.respondents
 
 
 def _confidence_reading(
@@ -411,6 +507,7 @@ def readiness_periods_compute(
     reports = {}
     for period in periods:
         now, before = judged[period], judged[period.previous()]
+        teams = inputs.teams_of(period)
         reports[period] = ReadinessReport(
             organization=organization,
             period=period,
@@ -419,8 +516,8 @@ def readiness_periods_compute(
                 team=None, period=period, current=now[None], previous=before[None]
             ),
             teams=tuple(
-                _group(team=team, period=period, current=now[team.id], previous=before[team.id])
-                for team in inputs.teams
+                _group(team=team, period=period, current=now[team.id], previous=before.get(team.id))
+                for team in teams
             ),
         )
     return _Computed(reports=reports, judged=judged)

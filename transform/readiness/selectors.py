@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any, Final
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from core.errors import ApplicationError
 from playbooks.criteria import SignalLookup, SignalReading
-from teams.models import Organization, Team
+from teams.models import Organization
 from transform.instruments.format import (
     FreeTextQuestion,
     InstrumentSpec,
@@ -29,14 +30,17 @@ from transform.models import (
     Transformation,
 )
 from transform.readiness import anonymity
-from transform.readiness.anonymity import Group
 from transform.readiness.report import (
     ORG_GROUP,
     ReadinessReport,
-    TeamRef,
+    SurveyAnswer,
     anonymity_policy_get,
     local_day,
+    period_closed,
+    period_teams,
     readiness_periods_compute,
+    survey_arrivals,
+    survey_teams_get,
     team_group_key,
 )
 from transform.rhythm.periods import Period, survey_period
@@ -148,37 +152,77 @@ def _instrument_pairs(value: Any) -> dict[str, int]:
     return pairs
 
 
+def _free_texts(
+    answers: Any, instruments: Any, *, spec: Callable[[str, int | None], InstrumentSpec | None]
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """One answer's non-empty free-text answers: ``{(instrument, question): (question text,
+    stripped answer)}``, found from the instrument versions it was given on."""
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    if not isinstance(answers, dict):
+        return found
+    versions = _instrument_pairs(instruments)
+    for key, values in answers.items():
+        instrument = spec(key, versions.get(key))
+        if instrument is None or not isinstance(values, dict):
+            continue
+        for question in instrument.questions:
+            value = values.get(question.key)
+            if isinstance(question, FreeTextQuestion) and isinstance(value, str) and value.strip():
+                found[(key, question.key)] = (question.text, value.strip())
+    return found
+
+
 def readiness_comments_get(
     *, organization: Organization, period: Period | None = None, at: dt.datetime
 ) -> dict[str, Any]:
     """The free-text survey answers of ``period`` (default: the one containing ``at``), per
-    group, without identity: sorted texts per question, for the organisation (every answer) and
-    each team, only for groups outside ``anonymity.free_text_suppressed_groups``; other groups
-    read ``{"suppressed": true}``. Queries: settings, teams, answers, one per instrument version
-    answered (never per answer or team)."""
+    group, without identity: sorted texts per question, for the organisation and each team of the
+    period (retired ones with answers included).
+
+    Publication follows the readiness report (docs/anonymity.md, "Anonymity over time"): a group
+    reads ``{"suppressed": true}`` where its score is hidden or it has no published batch of
+    ``min_free_text_group_size`` answers; otherwise each question lists the texts of its
+    published batches of that size (each answer counted for the team it was given for), sorted,
+    so a list grows only by whole batches as answers arrive. Queries: settings, teams, answers,
+    one per instrument version answered (never per answer or team)."""
     settings = checkin_settings_get(organization=organization)
     if period is None:
         period = survey_period(local_day(at), settings=settings)
     policy = anonymity_policy_get(settings=settings)
-    teams = tuple(
-        TeamRef(id=row["id"], slug=row["slug"], name=row["name"])
-        for row in Team.objects.filter(organization=organization)
-        .order_by("slug")
-        .values("id", "slug", "name")
-    )
+    known_teams, live = survey_teams_get(organization=organization, starts=[period.start])
     rows = list(
         Response.objects.filter(
             organization=organization, kind=ResponseKind.SURVEY, period_start=period.start
-        ).values_list("team_id", "instruments", "answers")
+        )
+        .order_by("id")
+        .values_list("id", "team_id", "submitted_on", "instruments", "answers")
     )
-    counts: dict[int | None, int] = defaultdict(int)
-    for team_id, _instruments, _answers in rows:
-        counts[team_id] += 1
-    groups = [Group(key=ORG_GROUP, parent=None, respondents=len(rows))]
-    groups += [
-        Group(key=team_group_key(t.slug), parent=ORG_GROUP, respondents=counts[t.id]) for t in teams
+    teams = period_teams(known_teams, live=live, answered={row[1] for row in rows})
+    keys = [team_group_key(t.slug) for t in teams]
+    closed = period_closed(period, at=at)
+    answers = [
+        SurveyAnswer(id=pk, team_id=team_id, submitted_on=submitted_on, scores={})
+        for pk, team_id, submitted_on, _instruments, _answers in rows
     ]
-    hidden = anonymity.free_text_suppressed_groups(groups, policy=policy)
+
+    def published(
+        selected: list[SurveyAnswer], *, size: int, hidden: frozenset[str] = frozenset()
+    ) -> dict[str, frozenset[int] | None]:
+        return anonymity.published_answers(
+            survey_arrivals(selected, teams=teams, period=period, closed=closed),
+            root=ORG_GROUP,
+            groups=keys,
+            size=size,
+            closed=closed,
+            hidden=hidden,
+        )
+
+    # Never where the score is hidden, and only with a published batch of free-text size.
+    scores_shown = published(answers, size=policy.min_group_size)
+    score_hidden = frozenset(key for key, ids in scores_shown.items() if ids is None)
+    shown = published(answers, size=policy.min_free_text_group_size, hidden=score_hidden)
+    hidden = frozenset(key for key, ids in shown.items() if ids is None)
+
     specs: dict[tuple[str, int | None], InstrumentSpec | None] = {}
 
     def spec(key: str, version: int | None) -> InstrumentSpec | None:
@@ -191,54 +235,47 @@ def readiness_comments_get(
                 specs[(key, version)] = None
         return specs[(key, version)]
 
-    texts: dict[int | None, dict[tuple[str, str], list[str]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
+    texts: dict[int, dict[tuple[str, str], str]] = {}
     questions: dict[tuple[str, str], str] = {}
-    if ORG_GROUP not in hidden:
-        for team_id, instruments, answers in rows:
-            versions = _instrument_pairs(instruments)
-            for key, values in (answers or {}).items() if isinstance(answers, dict) else ():
-                found = spec(key, versions.get(key))
-                if found is None or not isinstance(values, dict):
-                    continue
-                for question in found.questions:
-                    value = values.get(question.key)
-                    if not isinstance(question, FreeTextQuestion) or not isinstance(value, str):
-                        continue
-                    if not value.strip():
-                        continue
-                    questions.setdefault((key, question.key), question.text)
-                    texts[None][(key, question.key)].append(value.strip())
-                    texts[team_id][(key, question.key)].append(value.strip())
-
-    def comments(team_id: int | None) -> list[dict[str, Any]]:
-        found = texts.get(team_id, {})
-        return [
-            {
-                "instrument": instrument,
-                "question": question,
-                "text": questions[(instrument, question)],
+    # Read whether or not anything is shown, so the queries do not depend on what is published.
+    for pk, _team_id, _submitted_on, instruments, values in rows:
+        for question, (text, answer) in _free_texts(values, instruments, spec=spec).items():
+            questions.setdefault(question, text)
+            texts.setdefault(pk, {})[question] = answer
+    published_texts: dict[str, dict[tuple[str, str], list[str]]] = defaultdict(dict)
+    for question in questions:
+        answered = [a for a in answers if question in texts.get(a.id, {})]
+        covered = published(answered, size=policy.min_free_text_group_size, hidden=hidden)
+        for key, ids in covered.items():
+            if ids:
                 # Sorted: no order that could follow who answered first.
-                "answers": sorted(found[(instrument, question)]),
-            }
-            for instrument, question in sorted(found)
-        ]
+                published_texts[key][question] = sorted(texts[pk][question] for pk in ids)
 
-    def entry(key: str, team_id: int | None) -> dict[str, Any]:
+    def entry(key: str) -> dict[str, Any]:
         if key in hidden:
             return {"suppressed": True}
-        return {"suppressed": False, "comments": comments(team_id)}
+        found = published_texts.get(key, {})
+        return {
+            "suppressed": False,
+            "comments": [
+                {
+                    "instrument": instrument,
+                    "question": question,
+                    "text": questions[(instrument, question)],
+                    "answers": found[(instrument, question)],
+                }
+                for instrument, question in sorted(found)
+            ],
+        }
 
     return {
         "organization": {
             "organization": organization.slug,
             "organization_name": organization.name,
-            **entry(ORG_GROUP, None),
+            **entry(ORG_GROUP),
         },
         "teams": [
-            {"team": t.slug, "team_name": t.name, **entry(team_group_key(t.slug), t.id)}
-            for t in teams
+            {"team": t.slug, "team_name": t.name, **entry(team_group_key(t.slug))} for t in teams
         ],
         "period": period.as_dict(),
         "min_free_text_group_size": policy.min_free_text_group_size,

@@ -243,7 +243,7 @@ def readiness_organization_nightly(
                     at=at,
                 )
                 if only_with_answers and not any(
-                    computed.judged[period][None].respondents for period in (current, previous)
+                    computed.judged[period][None].answers for period in (current, previous)
                 ):
                     return {"snapshots_created": 0, "snapshots_updated": 0, "alerts": 0}
                 reports = [computed.reports[current], computed.reports[previous]]
