@@ -1,4 +1,5 @@
-"""The ``transform`` app: loads the Celery app and its tasks, and keeps beat's schedule."""
+"""The ``transform`` app: loads the Celery app and its tasks, keeps beat's schedule and tells
+``teams.lifecycle`` what holds a person back from leaving."""
 
 import importlib
 
@@ -14,7 +15,9 @@ class TransformConfig(AppConfig):
         # Imported once Django's apps are loaded (a module-level import would run before the
         # models exist): the Celery app, so every process sends tasks through the configured
         # broker, and its task modules, so services can enqueue a task by its name.
+        from teams.lifecycle import departure_checks
         from transform.celery import TASK_MODULES
+        from transform.plans.departures import plan_departure_holds
         from transform.schedule import schedule_post_migrate
 
         for module in TASK_MODULES:
@@ -23,3 +26,8 @@ class TransformConfig(AppConfig):
         post_migrate.connect(
             schedule_post_migrate, sender=self, dispatch_uid="transform.schedule_ensure"
         )
+        # Open milestones and led transformations hold a person back from leaving or being
+        # erased (teams knows nothing of plans; docs/checkins.md, "People leave"). Appended once
+        # even if ready() runs again (as some test runners do).
+        if plan_departure_holds not in departure_checks:
+            departure_checks.append(plan_departure_holds)

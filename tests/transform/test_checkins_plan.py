@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from teams.models import Organization, Role, Team, TeamType
+from teams.models import Organization, Person, Role, Team, TeamType
 from tests.builders import RhythmWorld, build_rhythm_world, chain_transformation
 from tests.factories import (
     CheckinSettingsFactory,
@@ -865,3 +865,75 @@ def test_a_person_without_a_team_gets_no_pulse_survey(world: RhythmWorld) -> Non
     checkins_plan(at=AT)
 
     assert not CheckIn.objects.filter(recipient=loner).exists()
+
+
+# --- leavers ----------------------------------------------------------------------------------
+
+
+def leave(world: RhythmWorld, *names: str) -> None:
+    """Mark people as leavers by the column alone (their memberships and managed teams stay), so
+    the planner's own filter is what keeps them out."""
+    emails = [world.people[name].email for name in names]
+    Person.objects.filter(organization=world.org, email__in=emails).update(left_on=START)
+
+
+def test_leavers_get_no_status_checkin_pulse_survey_or_topology_verification(
+    world: RhythmWorld,
+) -> None:
+    world.set_milestone("kickoff", status=MilestoneStatus.IN_PROGRESS, started_on=START)
+    leave(world, "lead", "alice", "em")
+
+    summary = checkins_plan(at=AT)
+
+    assert (summary.status_checkins, summary.pulse_checkins, summary.topology_checkins) == (
+        0,
+        3,
+        0,
+    )
+    asked = {row.recipient.email for row in CheckIn.objects.all()}
+    assert asked == {"bob@acme.test", "carol@acme.test", "dave@acme.test"}
+    checkin_deliveries = Delivery.objects.filter(kind=DeliveryKind.CHECKIN)
+    assert set(checkin_deliveries.values_list("recipient__email", flat=True)) == asked
+
+
+def test_a_leaver_is_not_reminded_of_a_checkin_sent_before_they_left(world: RhythmWorld) -> None:
+    settings_for(world.org, reminder_after_days=2, max_reminders=2, survey_every_days=28)
+    checkins_plan(at=AT)
+    total = CheckIn.objects.count()
+    leave(world, "alice")
+
+    assert checkins_plan(at=days(2)).reminders == total - 1
+    reminded = set(
+        Delivery.objects.filter(kind=DeliveryKind.REMINDER).values_list(
+            "recipient__email", flat=True
+        )
+    )
+    assert "alice@acme.test" not in reminded
+    assert CheckIn.objects.get(recipient=world.people["alice"]).reminders_sent == 0
+
+
+def test_a_blocked_milestone_escalates_to_the_lead_change_agent_when_the_sponsor_left(
+    world: RhythmWorld,
+) -> None:
+    settings_for(world.org, escalate_blocked_after_days=7)
+    block(world, "kickoff", reason="No room", at=AT)
+    leave(world, "sponsor")
+
+    assert checkins_plan(at=days(8)).escalations == 1
+
+    escalation = Delivery.objects.get(kind=DeliveryKind.ESCALATION)
+    assert escalation.recipient_id == world.people["lead"].pk
+    assert "the lead change agent (the sponsor has left)" in escalation.payload["text"]
+
+
+def test_leavers_get_no_weekly_digest(world: RhythmWorld) -> None:
+    settings_for(world.org, digest_weekday=0)
+    leave(world, "boss")
+
+    assert checkins_plan(at=AT).digests == 1
+    assert list(Delivery.objects.filter(kind="digest").values_list("recipient", flat=True)) == [
+        world.people["sponsor"].pk
+    ]
+
+    leave(world, "sponsor")
+    assert checkins_plan(at=days(7)).digests == 0

@@ -634,6 +634,28 @@ def test_a_checkin_answered_or_expired_before_its_message_goes_out_is_skipped(
 
 
 @pytest.mark.django_db
+def test_messages_queued_for_someone_who_has_left_since_are_skipped(
+    organization, ada, people, mailoutbox
+):
+    rows = [
+        checkin_delivery(make_checkin(organization, ada)),
+        payload_delivery(organization, ada, kind=DeliveryKind.DIGEST),
+        payload_delivery(organization, people[0]),
+    ]
+    Person.objects.filter(pk=ada.pk).update(left_on=dt.date(2027, 1, 3))
+
+    result = deliver_batch(delivery_ids=[r.pk for r in rows], at=AT, claimed_by="t1")
+
+    assert [message.to for message in mailoutbox] == [["p0@acme.test"]]
+    assert result.skipped == {"checkin": 1, "digest": 1}
+    assert result.sent == {"escalation": 1}
+    stored = [Delivery.objects.get(pk=r.pk) for r in rows]
+    assert [d.status for d in stored] == ["failed", "failed", "sent"]
+    assert stored[0].last_error == "skipped: the recipient left the organisation on 2027-01-03"
+    assert stored[1].last_error == stored[0].last_error
+
+
+@pytest.mark.django_db
 def test_a_payload_without_its_text_fails_at_once(organization, ada, mailoutbox):
     row = payload_delivery(organization, ada, payload={"subject": "No text"})
 

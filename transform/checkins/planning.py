@@ -6,6 +6,11 @@ transaction per organisation, the check-ins that are due at the moment ``at`` (m
 pulse surveys, topology verification), one ``Delivery`` per new check-in, the reminders of
 unanswered check-ins, the escalations of long-blocked milestones and the leaders' weekly digest.
 
+Leavers (``Person.left_on`` set) are nobody's recipient: no status check-in for a milestone
+they still own, no pulse survey, no topology verification, no reminder of an older check-in, no
+escalation or digest (docs/checkins.md, "People leave"). The outbox skips what was queued for
+them before they left.
+
 Nothing here relies on memory to avoid repeating itself: a check-in is unique per (recipient,
 kind, subject, period) and a delivery per ``dedupe_key`` in the database, so planning twice, or
 in two workers at once, creates every row once. Rows are inserted in a fixed order so two racing
@@ -167,7 +172,9 @@ class _OrganizationRound:
     def status_checkins(self) -> list[CheckIn]:
         """Owners of in-progress and at-risk milestones, once per ``checkin_every_days`` counted
         from the day the milestone started (the transformation's start when it has none)."""
-        wanted = [m for m in self.milestones if m.status in ASKED_STATUSES]
+        wanted = [
+            m for m in self.milestones if m.status in ASKED_STATUSES and m.owner.left_on is None
+        ]
         if not wanted:
             return []
         version = self.instruments.version(STATUS_INSTRUMENT)
@@ -200,9 +207,9 @@ class _OrganizationRound:
         team (highest allocation, then team slug). Members of a platform team are not asked to
         rate the platform."""
         rows = list(
-            Membership.objects.filter(organization=self.organization).values_list(
-                "person_id", "team_id", "team__slug", "team__type", "allocation_percent"
-            )
+            Membership.objects.filter(organization=self.organization, person__left_on__isnull=True)
+            .order_by()
+            .values_list("person_id", "team_id", "team__slug", "team__type", "allocation_percent")
         )
         if not rows:
             return []
@@ -235,7 +242,11 @@ class _OrganizationRound:
     def topology_checkins(self) -> list[CheckIn]:
         """Each managed team's manager, once per ``topology_verify_every_days`` period."""
         teams = list(
-            Team.objects.filter(organization=self.organization, manager__isnull=False)
+            Team.objects.filter(
+                organization=self.organization,
+                manager__isnull=False,
+                manager__left_on__isnull=True,
+            )
             .order_by("slug")
             .values_list("id", "manager_id")
         )
@@ -272,6 +283,7 @@ class _OrganizationRound:
                 expires_at__gt=self.at,
                 created_at__lte=threshold,
                 reminders_sent__lt=settings.max_reminders,
+                recipient__left_on__isnull=True,
             )
             .annotate(
                 last_message_at=Coalesce(
@@ -327,7 +339,9 @@ class _OrganizationRound:
                 continue
             milestone = blocked[milestone_id]
             transformation = self.transformation_by_id[milestone.transformation_id]
-            recipient = transformation.sponsor or transformation.lead_change_agent
+            recipient = _escalation_recipient(transformation)
+            if recipient is None:
+                continue
             deliveries.append(
                 self._delivery(
                     kind=DeliveryKind.ESCALATION,
@@ -337,7 +351,7 @@ class _OrganizationRound:
                         milestone=milestone,
                         transformation=transformation,
                         event=event,
-                        as_sponsor=transformation.sponsor is not None,
+                        as_sponsor=recipient == transformation.sponsor,
                     ),
                 )
             )
@@ -354,7 +368,12 @@ class _OrganizationRound:
         days = (self.at - event.at).days
         owner = milestone.owner
         reason = milestone.status_reason or event.reason or "(no reason given)"
-        role = "the sponsor" if as_sponsor else "the lead change agent (there is no sponsor)"
+        if as_sponsor:
+            role = "the sponsor"
+        elif transformation.sponsor is None:
+            role = "the lead change agent (there is no sponsor)"
+        else:
+            role = "the lead change agent (the sponsor has left)"
         text = "\n".join(
             [
                 f'Milestone "{milestone.title}" ({milestone.key}) of the transformation '
@@ -387,11 +406,11 @@ class _OrganizationRound:
         recipients = {
             person.pk: person
             for person in Person.objects.filter(
-                organization=self.organization, user_id__in=leader_users
+                organization=self.organization, user_id__in=leader_users, left_on__isnull=True
             )
         }
         for transformation in self.transformations:
-            if transformation.sponsor is not None:
+            if transformation.sponsor is not None and transformation.sponsor.left_on is None:
                 recipients[transformation.sponsor.pk] = transformation.sponsor
         if not recipients:
             return 0
@@ -485,6 +504,16 @@ class _OrganizationRound:
             "subject": f"Transformation digest {week}: {self.organization.name}",
             "text": "\n".join(lines),
         }
+
+
+def _escalation_recipient(transformation: Transformation) -> Person | None:
+    """Who hears about a blocked milestone: the sponsor, else (none, or a leaver) the lead change
+    agent; None when both have left (a lead change agent cannot leave while leading, so only a
+    row changed behind the services' back gets here)."""
+    for person in (transformation.sponsor, transformation.lead_change_agent):
+        if person is not None and person.left_on is None:
+            return person
+    return None
 
 
 def _date(day: dt.date | None) -> str:

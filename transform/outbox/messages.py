@@ -42,7 +42,8 @@ class Message:
 
 
 class Skip(Exception):
-    """The message must not go out (its check-in was answered or has expired)."""
+    """The message must not go out (its check-in was answered or has expired, or its recipient
+    has left the organisation)."""
 
 
 class RenderError(Exception):
@@ -146,7 +147,15 @@ def delivery_message(
     settings_row: CheckinSettings,
     event: SignalEvent | None = None,
 ) -> Message:
-    """The message a delivery row sends (``Skip`` / ``RenderError`` when it must not be sent)."""
+    """The message a delivery row sends (``Skip`` / ``RenderError`` when it must not be sent).
+
+    A recipient who has left the organisation by the time it is sent gets nothing, whatever was
+    queued for them before they left (docs/checkins.md, "People leave")."""
+    recipient = delivery.recipient
+    if recipient.left_on is not None:
+        if recipient.erased_at is not None:
+            raise Skip("the recipient's personal data was erased")
+        raise Skip(f"the recipient left the organisation on {recipient.left_on.isoformat()}")
     if delivery.kind in CHECKIN_DELIVERY_KINDS:
         if delivery.checkin is None:
             raise RenderError(f"a {delivery.kind} delivery without its check-in")

@@ -46,7 +46,8 @@ class OwnerFinder:
     - platform_product_owner: a product owner of a platform team (first by team slug, e-mail);
     - leader: the sponsor if their login holds the leader role, else the first such person;
     - change_agent: the lead change agent (they are this transformation's change agent);
-    otherwise the lead change agent, until the milestone is reassigned.
+    otherwise the lead change agent, until the milestone is reassigned. Leavers are never
+    candidates (a team whose manager left counts as unmanaged).
     """
 
     def __init__(self, *, organization: Organization, lead: Person, sponsor: Person | None):
@@ -54,7 +55,7 @@ class OwnerFinder:
         self.managers_by_type: dict[str, set[int]] = {}
         self.managers: set[int] = set()
         for team_type, manager_id in Team.objects.filter(
-            organization=organization, manager__isnull=False
+            organization=organization, manager__isnull=False, manager__left_on__isnull=True
         ).values_list("type", "manager_id"):
             self.managers_by_type.setdefault(team_type, set()).add(manager_id)
             self.managers.add(manager_id)
@@ -63,6 +64,7 @@ class OwnerFinder:
                 organization=organization,
                 role=MembershipRole.PRODUCT_OWNER,
                 team__type=TeamType.PLATFORM,
+                person__left_on__isnull=True,
             )
             .order_by("team__slug", "person__email")
             .values_list("person_id", flat=True)
@@ -71,7 +73,9 @@ class OwnerFinder:
             organization=organization, role=Role.LEADER
         ).values("user_id")
         self.leaders = list(
-            Person.objects.filter(organization=organization, user_id__in=leader_users)
+            Person.objects.filter(
+                organization=organization, user_id__in=leader_users, left_on__isnull=True
+            )
             .order_by("email")
             .values_list("id", flat=True)
         )
