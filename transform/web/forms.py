@@ -1,6 +1,6 @@
-"""The forms of the web pages' writes (milestones and "My team") and the business case's
-assumptions. A form only parses and bounds what was typed; the rules stay in the services, whose
-errors the pages show next to the same form."""
+"""The forms of the web pages' writes (milestones, "My team", the graph panel's leavers and
+retirements) and the business case's assumptions. A form only parses and bounds what was typed;
+the rules stay in the services, whose errors the pages show next to the same form."""
 
 from __future__ import annotations
 
@@ -116,6 +116,16 @@ class InteractionAddForm(forms.Form):
     mode = forms.ChoiceField(choices=InteractionMode.choices)
     severity = forms.ChoiceField(required=False, choices=[("", "—"), *Severity.choices])
     note = forms.CharField(required=False, max_length=200)
+
+
+class PersonLeaveForm(forms.Form):
+    """A member of the team panel who has left the organisation (today)."""
+
+    email = forms.EmailField(label="E-mail", max_length=254)
+
+
+class TeamRetireForm(forms.Form):
+    reason = forms.CharField(label="Why", required=False, max_length=2000)
 
 
 class AssumptionField(forms.Field):

@@ -283,6 +283,20 @@ def _form_errors(form: forms.Form) -> dict[str, list[str]]:
 def graph(request: HttpRequest, access: OrgAccess) -> HttpResponse:
     """The topology drawn with Cytoscape.js, a keyboard-usable list of its teams, and a team's
     panel when ``?team=`` names one."""
+    return graph_render(request, access, team_slug=request.GET.get("team", ""))
+
+
+def graph_render(
+    request: HttpRequest,
+    access: OrgAccess,
+    *,
+    team_slug: str,
+    panel_error: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The graph page with ``team_slug``'s panel open (none when empty); ``panel_error`` (a
+    refused write of the panel: ``{"message", "items"}``) is shown in the panel, with
+    ``status``. The filters come from the query string."""
     form = GraphFilterForm(request.GET)
     valid = form.is_valid()
     filters = _filters(form)
@@ -291,11 +305,16 @@ def graph(request: HttpRequest, access: OrgAccess) -> HttpResponse:
     data = graph_data(view=view, org_slug=slug, filters=filters)
     as_of_text = data["as_of"] or ""
     panel = None
-    team_slug = request.GET.get("team", "")
     if team_slug:
         panel = team_panel_context(
-            view=view, org_slug=slug, team_slug=team_slug, as_of=filters["as_of"]
+            view=view,
+            org_slug=slug,
+            team_slug=team_slug,
+            as_of=filters["as_of"],
+            can_act=access.can_manage,
         )
+        if panel is not None:
+            panel["error"] = panel_error
     export_base = reverse("org-export", kwargs={"org_slug": slug})
     context = page_context(
         access,
@@ -314,7 +333,7 @@ def graph(request: HttpRequest, access: OrgAccess) -> HttpResponse:
             for fmt, label in EXPORT_FORMATS
         ],
     )
-    return render(request, "web/graph/graph.html", context, status=200 if valid else 400)
+    return render(request, "web/graph/graph.html", context, status=status if valid else 400)
 
 
 @org_page
@@ -333,10 +352,16 @@ def graph_data_json(request: HttpRequest, access: OrgAccess) -> HttpResponse:
 
 
 def team_panel_context(
-    *, view: GraphView, org_slug: str, team_slug: str, as_of: dt.date | None
+    *,
+    view: GraphView,
+    org_slug: str,
+    team_slug: str,
+    as_of: dt.date | None,
+    can_act: bool = False,
 ) -> dict[str, Any] | None:
     """Everything the team panel shows, from the snapshot and its analysis; None when the team
-    did not exist at that moment."""
+    did not exist at that moment. ``can_act`` (admins and change agents) adds the forms that
+    mark a member as a leaver and retire the team, on today's topology only (``actions``)."""
     snapshot = view.snapshot
     team = next((team for team in snapshot.teams if team.slug == team_slug), None)
     if team is None:
@@ -396,6 +421,16 @@ def team_panel_context(
         ],
         "findings_error": view.report_error,
         "as_of": as_of.isoformat() if as_of else "",
+        "actions": _panel_actions(org_slug, team_slug) if can_act and as_of is None else None,
+    }
+
+
+def _panel_actions(org_slug: str, team_slug: str) -> dict[str, str]:
+    """Where the panel's forms post (transform.web.departure_pages)."""
+    kwargs = {"org_slug": org_slug, "team_slug": team_slug}
+    return {
+        "leave_url": reverse("web:graph-team-leaver", kwargs=kwargs),
+        "retire_url": reverse("web:graph-team-retire", kwargs=kwargs),
     }
 
 
@@ -421,6 +456,7 @@ def graph_team(request: HttpRequest, access: OrgAccess, team_slug: str) -> HttpR
         org_slug=access.organization.slug,
         team_slug=team_slug,
         as_of=form.cleaned_data.get("as_of"),
+        can_act=access.can_manage,
     )
     if panel is None:
         raise Http404(f"No team '{team_slug}' in the organisation at that date.")

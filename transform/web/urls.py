@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from transform.web import (
+    departure_pages,
     findings_pages,
     graph_pages,
     home_pages,
@@ -25,6 +26,16 @@ urlpatterns = [
     path(f"{ORG}graph/", graph_pages.graph, name="graph"),
     path(f"{ORG}graph/data.json", graph_pages.graph_data_json, name="graph-data"),
     path(f"{ORG}graph/teams/<slug:team_slug>/", graph_pages.graph_team, name="graph-team"),
+    path(
+        f"{ORG}graph/teams/<slug:team_slug>/leavers/",
+        departure_pages.team_member_leave,
+        name="graph-team-leaver",
+    ),
+    path(
+        f"{ORG}graph/teams/<slug:team_slug>/retire/",
+        departure_pages.team_retire_page,
+        name="graph-team-retire",
+    ),
     path(f"{ORG}findings/", findings_pages.findings, name="findings"),
     path(f"{ORG}findings/start/", findings_pages.findings_start, name="findings-start"),
     path(f"{ORG}scenario/", scenario_pages.scenario, name="scenario"),
