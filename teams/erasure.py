@@ -267,7 +267,7 @@ def person_erase(*, person: Person, actor: User | None = None) -> PersonErasure:
     ``ConflictError`` (409) while they own open milestones or lead a transformation, listing
     them; nothing is changed then. Erasing an erased person changes nothing (``already``).
     """
-    person = Person.objects.select_for_update().select_related("user").get(pk=person.pk)
+    person = Person.objects.select_for_update().get(pk=person.pk)
     if person.erased_at is not None:
         return PersonErasure(person=person, already=True)
     person_leave(person=person, source="command", actor=actor)
