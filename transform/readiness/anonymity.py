@@ -7,6 +7,9 @@ algorithm with a worked example, the invariant it guarantees and what callers mu
 The guiding rule: a survey aggregate is shown only if it covers at least the organisation's
 minimum group size, and no combination of shown aggregates lets anyone work out the aggregate of
 fewer people than that. When in doubt, suppress: every malformed input raises instead of guessing.
+Over time the same holds between moments: ``publication_plan`` cuts a period's answers into
+batches of the group size, so every figure ever shown is a union of whole batches
+(docs/anonymity.md, "Anonymity over time").
 """
 
 from __future__ import annotations
