@@ -193,9 +193,11 @@ def org_unit_get_for_user(*, access: OrgAccess, slug: str) -> OrgUnit:
     return _get_or_404(selectors.org_unit_list(organization=access.organization), "unit", slug=slug)
 
 
-def team_get_for_user(*, access: OrgAccess, slug: str) -> Team:
-    """The team ``slug`` of the caller's organisation; ``NotFoundError`` otherwise."""
-    return _get_or_404(selectors.team_list(organization=access.organization), "team", slug=slug)
+def team_get_for_user(*, access: OrgAccess, slug: str, include_retired: bool = False) -> Team:
+    """The live team ``slug`` of the caller's organisation (or a retired one with
+    ``include_retired``, for reading its record and lineage); ``NotFoundError`` otherwise."""
+    teams = selectors.team_list(organization=access.organization, include_retired=include_retired)
+    return _get_or_404(teams, "team", slug=slug)
 
 
 def person_get_for_user(*, access: OrgAccess, person_id: int | str) -> Person:

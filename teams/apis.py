@@ -23,6 +23,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -37,7 +38,7 @@ from core.api import (
 )
 from core.errors import ApplicationError
 from core.moments import moment_parse
-from teams import exporters, selectors, services
+from teams import exporters, lifecycle, selectors, services
 from teams.access import (
     OrgAccess,
     interaction_get_for_user,
@@ -77,6 +78,7 @@ from teams.models import (
     Severity,
     Specialty,
     Team,
+    TeamLineageEvent,
     TeamType,
 )
 
@@ -118,6 +120,12 @@ class AsOfField(serializers.Field):
 
     def to_representation(self, value: dt.datetime) -> str:
         return value.isoformat()
+
+
+def _user(request: Request) -> Any:
+    """The request's login for history and lineage rows (None for an anonymous request)."""
+    user = request.user
+    return user if getattr(user, "is_authenticated", False) else None
 
 
 class OrgScopedViewSet(viewsets.GenericViewSet):
@@ -294,9 +302,73 @@ class TeamOutputSerializer(serializers.ModelSerializer):
             "description",
             "unit",
             "manager",
+            "retired_at",
             "created_at",
             "updated_at",
         ]
+
+
+class TeamLineageEventSerializer(serializers.ModelSerializer):
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, help_text="The team the event is about."
+    )
+    successor: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug",
+        read_only=True,
+        allow_null=True,
+        help_text="The team that took over (merged) or was carved out (split); null otherwise.",
+    )
+    recorded_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = TeamLineageEvent
+        fields = [
+            "id",
+            "kind",
+            "team",
+            "successor",
+            "occurred_at",
+            "old_slug",
+            "new_slug",
+            "reason",
+            "source",
+            "reference",
+            "recorded_by",
+        ]
+
+
+class TeamPredecessorSerializer(serializers.Serializer):
+    team = serializers.CharField(source="team.slug", read_only=True, help_text="Its slug.")
+    kind = serializers.ChoiceField(choices=["merged", "split"], read_only=True)
+    until = serializers.DateTimeField(
+        read_only=True, help_text="When its work went into this team (or its successor)."
+    )
+
+
+class TeamLineageSerializer(serializers.Serializer):
+    team = serializers.CharField(read_only=True, help_text="The team's slug.")
+    retired_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    predecessors = TeamPredecessorSerializer(many=True, read_only=True)
+    events = TeamLineageEventSerializer(many=True, read_only=True)
+
+
+class TeamRetireInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, help_text="Why the team is retired."
+    )
+
+
+class TeamRemovalSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(
+        choices=["retired"], help_text="The team held evidence, so it was retired, not deleted."
+    )
+    team = TeamOutputSerializer()
+    held_by = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text='What the team holds, e.g. {"survey responses": 12}.',
+    )
 
 
 class TeamInputSerializer(serializers.Serializer):
@@ -336,10 +408,10 @@ class TeamViewSet(OrgScopedViewSet):
     lookup_field = "slug"
 
     def get_queryset(self) -> QuerySet[Team]:
-        return selectors.team_list(organization=self.access.organization)
+        return selectors.team_list(organization=self.access.organization, include_retired=True)
 
     def get_object(self) -> Team:
-        return team_get_for_user(access=self.access, slug=self.kwargs["slug"])
+        return team_get_for_user(access=self.access, slug=self.kwargs["slug"], include_retired=True)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         org_manage_access_check(access=self.access, action="create teams")
@@ -351,13 +423,59 @@ class TeamViewSet(OrgScopedViewSet):
         team = self.get_object()
         team_topology_access_check(access=self.access, team=team)
         data = self.validated_input(TeamInputSerializer, partial=True)
-        return self.output(services.team_update(team=team, data=data))
+        return self.output(
+            services.team_update(team=team, data=data, source="api", actor=_user(request))
+        )
 
+    @extend_schema(
+        responses={200: TeamRemovalSerializer, 204: None},
+        description=(
+            "Delete a team created by mistake (no evidence, no history beyond its creation): 204. "
+            "A team holding evidence (survey answers, signal events, readiness, check-ins, "
+            "verifications) or recorded changes since its creation (edits, lineage) is retired "
+            "instead: 200 with what held it. An already retired team is a 409."
+        ),
+    )
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         team = self.get_object()
         org_manage_access_check(access=self.access, action="delete teams")
-        services.team_delete(team=team)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        removal = lifecycle.team_delete(team=team, source="api", actor=_user(request))
+        if removal.outcome == "deleted":
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        body = {
+            "outcome": removal.outcome,
+            "team": TeamOutputSerializer(removal.team).data,
+            "held_by": removal.held_by,
+        }
+        return Response(body, status=status.HTTP_200_OK)
+
+    @extend_schema(request=TeamRetireInputSerializer, responses={200: TeamOutputSerializer})
+    @action(detail=True, methods=["post"])
+    def retire(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Take the team out of the live graph, keeping its history and evidence (409 if it is
+        already retired). Its memberships, serves links and interactions end."""
+        team = self.get_object()
+        org_manage_access_check(access=self.access, action="retire teams")
+        data = self.validated_input(TeamRetireInputSerializer)
+        retired = lifecycle.team_retire(
+            team=team, source="api", actor=_user(request), reason=data.get("reason", "")
+        )
+        return self.output(retired)
+
+    @extend_schema(responses={200: TeamLineageSerializer})
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def lineage(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The team's lineage: the teams whose work went into it (merged or split into it,
+        chains followed) and the events, oldest first: its own (formed, renamed, merged into,
+        split into, retired) and those of the teams that merged or split into it."""
+        team = self.get_object()
+        body = {
+            "team": team.slug,
+            "retired_at": team.retired_at,
+            "predecessors": selectors.team_predecessors(team=team),
+            "events": selectors.team_lineage(team=team),
+        }
+        return Response(TeamLineageSerializer(body).data)
 
 
 class PersonBriefSerializer(serializers.ModelSerializer):
@@ -373,7 +491,21 @@ class PersonOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Person
-        fields = ["id", "email", "name", "user", "created_at", "updated_at"]
+        fields = ["id", "email", "name", "user", "left_on", "created_at", "updated_at"]
+
+
+class PersonLeaveInputSerializer(serializers.Serializer):
+    left_on = serializers.DateField(
+        required=False, help_text="The day they left (YYYY-MM-DD); default today."
+    )
+
+
+class PersonRemovalSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(
+        choices=["left"], help_text="The person held evidence, so they were marked as a leaver."
+    )
+    person = PersonOutputSerializer()
+    held_by = serializers.DictField(child=serializers.IntegerField())
 
 
 class PersonInputSerializer(serializers.Serializer):
@@ -418,11 +550,39 @@ class PersonViewSet(OrgScopedViewSet):
         data = self.validated_input(PersonInputSerializer, partial=True)
         return self.output(services.person_update(person=person, data=data))
 
+    @extend_schema(
+        responses={200: PersonRemovalSerializer, 204: None},
+        description=(
+            "Delete a person added by mistake: 204. A person with history or evidence (check-ins, "
+            "deliveries, verifications) is marked as a leaver instead: 200. While they own open "
+            "milestones or lead a transformation: 409, listing what to reassign first."
+        ),
+    )
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         person = self.get_object()
         org_manage_access_check(access=self.access, action="delete people")
-        services.person_delete(person=person)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        removal = lifecycle.person_delete(person=person, source="api", actor=_user(request))
+        if removal.outcome == "deleted":
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        body = {
+            "outcome": removal.outcome,
+            "person": PersonOutputSerializer(removal.person).data,
+            "held_by": removal.held_by,
+        }
+        return Response(body, status=status.HTTP_200_OK)
+
+    @extend_schema(request=PersonLeaveInputSerializer, responses={200: PersonOutputSerializer})
+    @action(detail=True, methods=["post"])
+    def leave(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Mark the person as a leaver: memberships and serves links end, no more check-ins,
+        history kept. 409 while they own open milestones or lead a transformation."""
+        person = self.get_object()
+        org_manage_access_check(access=self.access, action="mark leavers")
+        data = self.validated_input(PersonLeaveInputSerializer)
+        left = lifecycle.person_leave(
+            person=person, on=data.get("left_on"), source="api", actor=_user(request)
+        )
+        return self.output(left)
 
 
 class MembershipOutputSerializer(serializers.ModelSerializer):

@@ -6,6 +6,7 @@ field's choices (or not a number where a number is expected) is a 400 with a fie
 
 import django_filters
 from django import forms
+from django.db.models import QuerySet
 
 from teams.models import (
     Interaction,
@@ -38,14 +39,36 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+TEAM_STATUSES = [("live", "Live"), ("retired", "Retired"), ("all", "All")]
+
+
 class TeamFilter(django_filters.FilterSet):
     type = django_filters.ChoiceFilter(choices=TeamType.choices)
     specialty = django_filters.ChoiceFilter(choices=Specialty.choices)
     unit = django_filters.CharFilter(field_name="unit__slug", help_text="Unit slug.")
+    status = django_filters.ChoiceFilter(
+        choices=TEAM_STATUSES,
+        method="filter_status",
+        help_text="live (default): teams in the graph; retired: merged, split or retired; all.",
+    )
 
     class Meta:
         model = Team
-        fields = ["type", "specialty", "unit"]
+        fields = ["type", "specialty", "unit", "status"]
+
+    @property
+    def qs(self) -> QuerySet[Team]:
+        rows = super().qs
+        if not self.form.cleaned_data.get("status"):
+            rows = rows.filter(retired_at__isnull=True)
+        return rows
+
+    def filter_status(self, queryset: QuerySet[Team], name: str, value: str) -> QuerySet[Team]:
+        if value == "live":
+            return queryset.filter(retired_at__isnull=True)
+        if value == "retired":
+            return queryset.filter(retired_at__isnull=False)
+        return queryset
 
 
 class PersonFilter(django_filters.FilterSet):
@@ -60,9 +83,13 @@ class PersonFilter(django_filters.FilterSet):
         field_name="name", lookup_expr="icontains", help_text="Part of the name, case-insensitive."
     )
 
+    leaver = django_filters.BooleanFilter(
+        field_name="left_on", lookup_expr="isnull", exclude=True, help_text="true: only leavers."
+    )
+
     class Meta:
         model = Person
-        fields = ["team", "email", "search"]
+        fields = ["team", "email", "search", "leaver"]
 
 
 class MembershipFilter(django_filters.FilterSet):

@@ -85,11 +85,7 @@ def holders(instance: models.Model) -> dict[str, int]:
     try:
         collector.collect([instance])
     except (RestrictedError, ProtectedError) as exc:
-        rows = (
-            exc.restricted_objects
-            if isinstance(exc, RestrictedError)
-            else exc.protected_objects  # type: ignore[attr-defined]
-        )
+        rows = exc.restricted_objects if isinstance(exc, RestrictedError) else exc.protected_objects
         counts: Counter[str] = Counter(str(row._meta.verbose_name_plural) for row in rows)
         return dict(sorted(counts.items()))
     return {}
@@ -198,8 +194,10 @@ def team_retire(
 
 def _history_beyond_creation(team: Team) -> int:
     """How many recorded changes the team has had after its creation (edits, lineage)."""
-    edits = team.history.count() - 1  # type: ignore[attr-defined]
-    lineage = team.lineage.exclude(kind=LineageKind.FORMED).count() + team.predecessor_events.count()
+    edits = team.history.count() - 1
+    lineage = (
+        team.lineage.exclude(kind=LineageKind.FORMED).count() + team.predecessor_events.count()
+    )
     return max(edits, 0) + lineage
 
 
@@ -216,14 +214,14 @@ class TeamRemoval:
 def team_delete(
     *, team: Team, source: Source = "api", actor: User | None = None, reason: str = ""
 ) -> TeamRemoval:
-    """Delete a team created by mistake; retire one that carries evidence.
+    """Delete a team created by mistake; retire one that carries evidence or history.
 
     - No evidence and no history beyond its creation: deleted, with its memberships, serves links
       and interactions.
-    - Evidence (answers, signal events, readiness, check-ins, verifications): retired instead,
-      with a ``retired`` lineage event; ``held_by`` counts that evidence.
-    - Otherwise (a retired team, or one with recorded changes or lineage): ``ConflictError`` (409)
-      naming what holds it, since deleting it would rewrite the graph's history.
+    - Evidence (answers, signal events, readiness, check-ins, verifications) or recorded changes
+      since its creation (edits, lineage, which the as-of views rely on): retired instead, with a
+      ``retired`` lineage event; ``held_by`` counts what held it.
+    - A team already retired: ``ConflictError`` (409); it is kept for its history and evidence.
     """
     team = Team.all_objects.select_for_update().get(pk=team.pk)
     if team.retired_at is not None:
@@ -232,23 +230,18 @@ def team_delete(
             "history and evidence; a retired team cannot be deleted.",
             extra={"team": team.slug, "held_by": holders(team)},
         )
-    evidence = holders(team)
-    if evidence:
+    held_by = holders(team)
+    changes = _history_beyond_creation(team)
+    if changes:
+        held_by["recorded changes"] = changes
+    if held_by:
         retired = team_retire(
             team=team,
             source=source,
             actor=actor,
-            reason=reason or f"Deleted while it held {_holders_text(evidence)}; retired instead.",
+            reason=reason or f"Deleted while it held {_holders_text(held_by)}; retired instead.",
         )
-        return TeamRemoval(outcome="retired", team=retired, held_by=evidence)
-    changes = _history_beyond_creation(team)
-    if changes:
-        raise ConflictError(
-            f"Team '{team.slug}' has {changes} recorded change(s) since it was created, which "
-            "the as-of views and lineage rely on; retire it instead "
-            f"(POST /api/v1/orgs/<org>/teams/{team.slug}/retire/).",
-            extra={"team": team.slug, "held_by": {"recorded changes": changes}},
-        )
+        return TeamRemoval(outcome="retired", team=retired, held_by=held_by)
     TeamLineageEvent.objects.filter(team=team).delete()  # its own "formed" event
     for row in Membership.objects.filter(team=team):
         history_user_set(row, actor)
@@ -295,7 +288,10 @@ def person_leave(
     _departure_refuse(person, action="marked as a leaver")
     if person.left_on is not None:
         return person
-    for row in [*Membership.objects.filter(person=person), *ServesLink.objects.filter(person=person)]:
+    for row in [
+        *Membership.objects.filter(person=person),
+        *ServesLink.objects.filter(person=person),
+    ]:
         history_user_set(row, actor)
         row.delete()
     for team in Team.all_objects.filter(manager=person):
@@ -442,7 +438,6 @@ def topology_changes_enact(
             "manager": people[node.manager] if node.manager else None,
         }
 
-    lineage = {"source": source, "reference": reference, "reason": reason, "actor": user}
     for node in diff.teams_created:
         teams[node.slug] = team_create(
             organization=organization,
@@ -517,7 +512,10 @@ def topology_changes_enact(
                     kind=LineageKind.SPLIT,
                     successor=teams[part],
                     at=now,
-                    **lineage,
+                    source=source,
+                    reference=reference,
+                    reason=reason,
+                    actor=user,
                 )
     for node in diff.teams_deleted:
         successor = _final_successor(node.slug, plan.merged)
@@ -526,7 +524,10 @@ def topology_changes_enact(
             at=now,
             kind=LineageKind.MERGED if successor else LineageKind.RETIRED,
             successors=[teams[successor]] if successor and successor in teams else [],
-            **lineage,  # type: ignore[arg-type]
+            source=source,
+            reference=reference,
+            reason=reason,
+            actor=user,
         )
     return diff
 

@@ -160,7 +160,9 @@ class Team(BaseModel):
         help_text="The team's engineering manager.",
     )
     retired_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the team left the live graph (merged, split, retired)."
+        null=True,
+        blank=True,
+        help_text="When the team left the live graph (merged, split, retired).",
     )
     history = HistoricalRecords()
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db.models import Model, Prefetch, QuerySet
+from django.db.models import Model, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from teams.analysis import analyze_snapshot
@@ -20,6 +21,7 @@ from teams.graph import (
 )
 from teams.models import (
     Interaction,
+    LineageKind,
     Membership,
     Organization,
     OrganizationRole,
@@ -27,6 +29,7 @@ from teams.models import (
     Person,
     ServesLink,
     Team,
+    TeamLineageEvent,
 )
 
 _M = TypeVar("_M", bound=Model)
@@ -43,18 +46,32 @@ def org_snapshot_get(
     moment = as_of or timezone.now()
     org_id = organization.pk
 
-    def rows(model: Any, *fields: str) -> list[dict[str, Any]]:
+    def rows(model: Any, *fields: str, live: Q | None = None) -> list[dict[str, Any]]:
         if as_of is None:
             queryset = model.objects.filter(organization_id=org_id)
         else:
             queryset = model.history.as_of(as_of).filter(organization_id=org_id)
+        if live is not None:
+            queryset = queryset.filter(live)
         return list(queryset.values("id", *fields))
 
+    # Retired teams and leavers are not part of the live graph: as of a moment before they
+    # retired or left, their history rows still show them.
     unit_rows = rows(OrgUnit, "slug", "name", "kind", "parent_id")
     team_rows = rows(
-        Team, "slug", "name", "type", "specialty", "unit_id", "manager_id", "description"
+        Team,
+        "slug",
+        "name",
+        "type",
+        "specialty",
+        "unit_id",
+        "manager_id",
+        "description",
+        live=Q(retired_at__isnull=True),
     )
-    person_rows = rows(Person, "email", "name")
+    person_rows = rows(
+        Person, "email", "name", live=Q(left_on__isnull=True) | Q(left_on__gt=moment.date())
+    )
     membership_rows = rows(Membership, "person_id", "team_id", "role", "allocation_percent")
     serves_rows = rows(ServesLink, "person_id", "team_id", "note")
     interaction_rows = rows(
@@ -149,17 +166,60 @@ def org_unit_list(*, organization: Organization) -> QuerySet[OrgUnit]:
     )
 
 
-def team_list(*, organization: Organization) -> QuerySet[Team]:
+def team_list(*, organization: Organization, include_retired: bool = False) -> QuerySet[Team]:
+    """The organisation's live teams by slug; with ``include_retired``, retired ones too."""
+    manager = Team.all_objects if include_retired else Team.objects
     return (
-        Team.objects.filter(organization=organization)
-        .select_related("unit", "manager")
-        .order_by("slug")
+        manager.filter(organization=organization).select_related("unit", "manager").order_by("slug")
     )
 
 
 def team_by_slug(*, organization: Organization, slug: str) -> Team | None:
-    """The organisation's team ``slug``, or None."""
+    """The organisation's live team ``slug``, or None."""
     return Team.objects.filter(organization=organization, slug=slug).first()
+
+
+def team_lineage(*, team: Team) -> QuerySet[TeamLineageEvent]:
+    """The team's lineage events and those of the teams merged or split into it, oldest first."""
+    return (
+        TeamLineageEvent.objects.filter(Q(team=team) | Q(successor=team))
+        .select_related("team", "successor", "recorded_by")
+        .order_by("occurred_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class Predecessor:
+    """A team whose work went into another: merged into it, or split into it, ``until`` then."""
+
+    team: Team
+    kind: str
+    until: dt.datetime
+
+
+def team_predecessors(*, team: Team) -> list[Predecessor]:
+    """The teams whose work went into ``team`` through merges and splits, chains followed
+    (a team merged into one that was later merged into ``team`` is listed too), oldest hand-over
+    first. One query per generation; each team is listed once, at its latest hand-over."""
+    seen = {team.pk}
+    frontier = [team.pk]
+    found: list[Predecessor] = []
+    while frontier:
+        events = (
+            TeamLineageEvent.objects.filter(
+                successor_id__in=frontier, kind__in=[LineageKind.MERGED, LineageKind.SPLIT]
+            )
+            .select_related("team")
+            .order_by("-occurred_at", "-id")
+        )
+        frontier = []
+        for event in events:
+            if event.team_id in seen:
+                continue
+            seen.add(event.team_id)
+            found.append(Predecessor(team=event.team, kind=event.kind, until=event.occurred_at))
+            frontier.append(event.team_id)
+    return sorted(found, key=lambda item: (item.until, item.team.slug))
 
 
 def teams_with_topology(teams: QuerySet[Team]) -> QuerySet[Team]:

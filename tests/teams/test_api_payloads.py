@@ -292,6 +292,7 @@ def test_a_valid_team_round_trips_through_create_and_read(world: World) -> None:
         "manager": world.acme.person.pk,
         "created_at": None,
         "updated_at": None,
+        "retired_at": None,
     }
 
 

@@ -13,9 +13,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from teams.models import Interaction, InteractionMode, Membership, Organization, Team
-from teams.selectors import org_analysis_get
 from teams.lifecycle import team_retire
+from teams.models import (
+    Interaction,
+    InteractionMode,
+    Membership,
+    Organization,
+    Team,
+    TeamLineageEvent,
+)
+from teams.selectors import org_analysis_get
 from tests.builders import START, PlanWorld
 from transform.models import EventKind, Milestone, MilestoneChange, MilestoneEvent, Transformation
 from transform.plans.changes import milestone_change_add
@@ -332,9 +339,17 @@ def test_enacting_applies_the_changes_to_the_live_graph_with_history(
     assert Membership.objects.filter(team=platform).count() == 4 + 3 + 5  # every silo member
     # The live analysis is now what the preview promised.
     assert org_analysis_get(organization=organization)["findings"] == preview["after"]["findings"]
-    # History: the silos' deletion and the mode changes carry the user.
-    deleted = Team.history.filter(slug="dba", history_type="-").get()
-    assert deleted.history_user == user
+    # The silos are retired, not deleted: kept with a lineage event naming where their work went,
+    # and their retirement in the history carries the user.
+    dba = Team.all_objects.get(organization=organization, slug="dba")
+    assert dba.retired_at is not None
+    assert not Team.history.filter(slug="dba", history_type="-").exists()
+    retirement = Team.history.filter(slug="dba", retired_at__isnull=False).earliest("history_date")
+    assert retirement.history_user == user
+    merged = TeamLineageEvent.objects.get(team=dba, kind="merged")
+    assert merged.successor == platform
+    assert (merged.source, merged.reference) == ("milestone", f"milestone:{milestone.pk}")
+    assert merged.recorded_by == user
     created = Team.history.filter(slug="infrastructure-platform", history_type="+").get()
     assert created.history_user == user
     event = MilestoneEvent.objects.get(milestone=milestone, kind=EventKind.ENACTED)
@@ -395,7 +410,9 @@ def test_a_change_that_fails_at_enact_time_leaves_everything_unchanged(plan: Pla
         {"kind": "move_person", "person": "alice@acme.test", "to_team": "p"},
     ]:
         assert _attach(client, milestone, change).status_code == 201
-    team_retire(team=Team.objects.get(slug="acme-search"), source="api")  # the graph moved on meanwhile
+    team_retire(
+        team=Team.objects.get(slug="acme-search"), source="api"
+    )  # the graph moved on meanwhile
     team_history = Team.history.count()
 
     response = client.post(f"/api/v1/milestones/{milestone.pk}/enact/")

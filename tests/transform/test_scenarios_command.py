@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from teams.models import Team
 from teams.lifecycle import team_retire
+from teams.models import Team
 from tests.builders import PlanWorld
 from transform.models import EventKind, MilestoneChange, MilestoneEvent
 from transform.plans.changes import milestone_change_add

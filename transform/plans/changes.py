@@ -13,9 +13,9 @@ from django.utils import timezone
 from pydantic import ValidationError as PydanticValidationError
 
 from core.errors import ApplicationError, ConflictError
+from teams.lifecycle import topology_changes_enact
 from teams.scenarios import CHANGE_KINDS, ScenarioError, change_json, change_parse
 from teams.selectors import org_snapshot_get
-from teams.lifecycle import topology_changes_enact
 from transform.models import (
     EventKind,
     Milestone,
