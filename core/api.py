@@ -94,11 +94,14 @@ def paginated_response(
     view: APIView,
     queryset: QuerySet[Any],
     serializer_class: type[serializers.BaseSerializer],
+    context: dict[str, Any] | None = None,
 ) -> Response:
-    """One page of ``queryset`` serialized with ``serializer_class``, in the paginated shape."""
+    """One page of ``queryset`` serialized with ``serializer_class`` (given ``context``), in the
+    paginated shape."""
     paginator = ApiPagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+    data = serializer_class(page, many=True, context=context or {}).data
+    return paginator.get_paginated_response(data)
 
 
 class SlugFilter(CharFilter):

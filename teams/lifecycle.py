@@ -261,13 +261,19 @@ def departure_holds(person: Person) -> list[DepartureHold]:
     return found
 
 
+def _titles(items: list[dict[str, Any]], shown: int = 3) -> str:
+    titles = [f"'{item.get('title', item.get('id'))}'" for item in items[:shown]]
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(titles) + more
+
+
 def _departure_refuse(person: Person, *, action: str) -> None:
     holds = [hold for hold in departure_holds(person) if hold[1]]
     if not holds:
         return
-    parts = [f"{len(items)} {what}" for what, items in holds]
+    parts = [f"{what} ({len(items)}): {_titles(items)}" for what, items in holds]
     raise ConflictError(
-        f"{person.email} cannot be {action}: reassign first their {', '.join(parts)}.",
+        f"{person.email} cannot be {action}; reassign first their {'; '.join(parts)}.",
         extra={what.replace(" ", "_"): items for what, items in holds},
     )
 

@@ -222,6 +222,67 @@ def team_predecessors(*, team: Team) -> list[Predecessor]:
     return sorted(found, key=lambda item: (item.until, item.team.slug))
 
 
+@dataclass(frozen=True)
+class TeamAttribution:
+    """How evidence names teams over time, for one organisation.
+
+    Every team is here, retired ones included, by id and slug; a renamed team also answers to
+    its old slugs (unless another team has taken one since). A team merged into another hands
+    its work over at the merge: evidence dated at or after that moment counts under the
+    successor (chains followed), evidence dated before stays the merged team's. A split hands
+    nothing over by itself: a retired parent's later evidence stays the parent's (which part it
+    belongs to cannot be known). docs/scenarios.md, "Lineage", states the rule.
+    """
+
+    slug_of: dict[int, str]
+    id_of: dict[str, int]
+    merged_into: dict[int, tuple[dt.datetime, int]]
+
+    def team_id_for(self, slug: str) -> int | None:
+        """The team a slug names, current or former; None for a slug the organisation never knew."""
+        return self.id_of.get(slug)
+
+    def team_id_at(self, team_id: int, at: dt.datetime) -> int:
+        """The team ``team_id``'s evidence dated ``at`` counts under."""
+        seen = {team_id}
+        while (handover := self.merged_into.get(team_id)) is not None and at >= handover[0]:
+            team_id = handover[1]
+            if team_id in seen:  # a cycle cannot be recorded, but never loop on one
+                break
+            seen.add(team_id)
+        return team_id
+
+    def successors_of(self, team_id: int) -> list[int]:
+        """The teams ``team_id``'s work went to through merges, nearest first."""
+        found: list[int] = []
+        while (handover := self.merged_into.get(team_id)) is not None:
+            team_id = handover[1]
+            if team_id in found:
+                break
+            found.append(team_id)
+        return found
+
+
+def team_attribution(*, organization: Organization) -> TeamAttribution:
+    """The organisation's ``TeamAttribution``: two queries, whatever its size."""
+    slug_of = dict(
+        Team.all_objects.filter(organization=organization).values_list("id", "slug").order_by()
+    )
+    id_of = {slug: team_id for team_id, slug in slug_of.items()}
+    merged_into: dict[int, tuple[dt.datetime, int]] = {}
+    events = TeamLineageEvent.objects.filter(
+        organization=organization, kind__in=[LineageKind.RENAMED, LineageKind.MERGED]
+    ).order_by("occurred_at", "id")
+    for kind, team_id, successor_id, occurred_at, old_slug in events.values_list(
+        "kind", "team_id", "successor_id", "occurred_at", "old_slug"
+    ):
+        if kind == LineageKind.RENAMED:
+            id_of.setdefault(old_slug, team_id)
+        elif successor_id is not None:
+            merged_into[team_id] = (occurred_at, successor_id)
+    return TeamAttribution(slug_of=slug_of, id_of=id_of, merged_into=merged_into)
+
+
 def teams_with_topology(teams: QuerySet[Team]) -> QuerySet[Team]:
     """``teams`` by slug with their manager, members, serves links and the interactions they are
     the source of: four queries whatever the number of teams."""

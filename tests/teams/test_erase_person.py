@@ -282,7 +282,7 @@ def test_erasure_is_refused_while_the_person_owns_open_milestones(
         run("--org", "acme", EMAIL)
 
     message = str(excinfo.value)
-    assert f"{EMAIL} cannot be marked as a leaver: reassign first" in message
+    assert f"{EMAIL} cannot be marked as a leaver; reassign first" in message
     assert "open milestones: #" in message
     assert f"(in {plan.title})" in message
     assert f"transformations led: #{plan.pk} {plan.title}" in message

@@ -75,8 +75,8 @@ def test_person_leave_refuses_with_the_milestones_to_reassign(organization: Orga
         person_leave(person=lead, source="command")
 
     assert excinfo.value.status_code == 409
-    assert "4 open milestones" in excinfo.value.message
-    assert "1 transformations led" in excinfo.value.message
+    assert "open milestones (4): 'Kick off the pilot'" in excinfo.value.message
+    assert "and 1 more; transformations led (1): 'Pilot plan'." in excinfo.value.message
     extra = excinfo.value.extra
     assert len(extra["open_milestones"]) == 4
     assert extra["transformations_led"][0]["id"] == transformation.pk

@@ -73,7 +73,7 @@ def test_someone_who_owns_open_milestones_cannot_leave_and_is_told_what_to_reass
 
     assert response.status_code == 409
     html = response.content.decode()
-    assert f"{AGENT} cannot be marked as a leaver: reassign first their" in html
+    assert f"{AGENT} cannot be marked as a leaver; reassign first their" in html
     assert f'href="/o/demo/milestones/{demo.started.pk}/"' in html
     assert f'href="/o/demo/plans/{demo.transformation.pk}/"' in html
     assert person(AGENT).left_on is None

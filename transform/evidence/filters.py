@@ -13,6 +13,8 @@ from core.api import SlugFilter
 from core.errors import ApplicationError
 from core.moments import moment_parse
 from teams.models import Organization, Team
+from teams.selectors import team_attribution
+from transform.evidence.selectors import signal_events_of_team_q
 from transform.models import SignalEvent, SignalEventKind
 
 
@@ -33,14 +35,18 @@ class AwareMomentFilter(django_filters.Filter):
 
 
 class SignalEventFilter(django_filters.FilterSet):
-    """``kind``, ``team`` (a slug of the organisation: an unknown one is a 400 naming it; a first
-    deploy is listed under its subject team), ``since <= occurred_at < until``."""
+    """``kind``, ``team`` (a slug of the organisation, current, former or of a retired team: an
+    unknown one is a 400 naming it; a first deploy is listed under its subject team; the events
+    of the teams merged or split into it come too, see ``signal_events_of_team_q``),
+    ``since <= occurred_at < until``."""
 
     kind = django_filters.ChoiceFilter(choices=SignalEventKind.choices)
     team = SlugFilter(
         method="filter_team",
         max_length=100,
-        help_text="Team slug (first_deploy events: their subject team).",
+        help_text="Team slug, also of a retired team or a former slug (first_deploy events: "
+        "their subject team). The events of the teams merged into it, and those of a team split "
+        "into it up to the split, come too.",
     )
     since = AwareMomentFilter(
         field_name="occurred_at", lookup_expr="gte", help_text="occurred_at >= since."
@@ -60,8 +66,9 @@ class SignalEventFilter(django_filters.FilterSet):
     def filter_team(
         self, queryset: QuerySet[SignalEvent], name: str, value: str
     ) -> QuerySet[SignalEvent]:
-        team = Team.objects.filter(organization=self.organization, slug=value).first()
-        if team is None:
+        team_id = team_attribution(organization=self.organization).team_id_for(value)
+        if team_id is None:
             message = f"No team '{value}' in organisation '{self.organization.slug}'."
             raise ApplicationError(message, extra={"fields": {"team": [message]}})
-        return queryset.filter(team=team)
+        team = Team.all_objects.get(pk=team_id)
+        return queryset.filter(signal_events_of_team_q(team=team))

@@ -14,7 +14,8 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
 from playbooks.criteria import SignalReading
-from teams.models import Membership, Organization, Team, TeamType
+from teams.models import LineageKind, Membership, Organization, Team, TeamType
+from teams.selectors import TeamAttribution, team_attribution, team_predecessors
 from transform.evidence import metrics
 from transform.evidence.records import iso_utc, moment_of
 from transform.models import SignalEvent, SignalEventKind
@@ -43,6 +44,19 @@ def signal_event_list(*, organization: Organization) -> QuerySet[SignalEvent]:
     )
 
 
+def signal_events_of_team_q(*, team: Team) -> Q:
+    """The events of ``team``'s series: its own, every event of the teams merged into it (their
+    history before the merge, then theirs counted under it), and those of a team split into it
+    up to the split. The events keep naming the team they were recorded for."""
+    series = Q(team=team)
+    for predecessor in team_predecessors(team=team):
+        if predecessor.kind == LineageKind.MERGED:
+            series |= Q(team=predecessor.team)
+        else:
+            series |= Q(team=predecessor.team, occurred_at__lt=predecessor.until)
+    return series
+
+
 def signal_event_record(event: SignalEvent) -> dict[str, Any]:
     """A stored event in the record format (``team`` slug, times in UTC)."""
     record: dict[str, Any] = {"kind": event.kind, "id": event.external_id}
@@ -69,9 +83,21 @@ class _Events:
 
 
 def _events_load(
-    *, organization: Organization, start: dt.datetime, end: dt.datetime, slug_of: Mapping[int, str]
+    *,
+    organization: Organization,
+    start: dt.datetime,
+    end: dt.datetime,
+    attribution: TeamAttribution,
 ) -> _Events:
-    """Three or four queries, whatever the number of teams and events."""
+    """Three or four queries, whatever the number of teams and events. Each event counts for
+    the team it names, or that team's successor from a merge on (``TeamAttribution``)."""
+    slug_of = attribution.slug_of
+
+    def team_of(team_id: int | None, at: dt.datetime) -> str:
+        if team_id is None:
+            return ""
+        return slug_of.get(attribution.team_id_at(team_id, at), "")
+
     K = SignalEventKind
     window = Q(kind__in=[K.DEPLOY, K.INCIDENT, K.FIRST_DEPLOY], occurred_at__gte=start) & Q(
         occurred_at__lt=end
@@ -97,11 +123,16 @@ def _events_load(
         .distinct()
     )
     events = _Events([], [], [], [], [], {kind for kind, _ in seen}, set())
+    # A team that deployed before merging makes its successors' deploys tracked too.
     events.deploying_teams = {
-        slug_of[team_id] for kind, team_id in seen if kind == K.DEPLOY and team_id in slug_of
+        slug_of[tracked]
+        for kind, team_id in seen
+        if kind == K.DEPLOY and team_id in slug_of
+        for tracked in [team_id, *attribution.successors_of(team_id)]
+        if tracked in slug_of
     }
     for kind, external_id, team_id, occurred_at, data in rows:
-        team = slug_of.get(team_id, "") if team_id is not None else ""
+        team = team_of(team_id, occurred_at)
         if kind == K.DEPLOY:
             events.deploys.append(
                 metrics.DeployEvent(
@@ -163,7 +194,7 @@ def _events_load(
         ).values_list("external_id", "team_id", "occurred_at"):
             events.deploys.append(
                 metrics.DeployEvent(
-                    id=external_id, team=slug_of.get(team_id, ""), deployed_at=occurred_at
+                    id=external_id, team=team_of(team_id, occurred_at), deployed_at=occurred_at
                 )
             )
     return events
@@ -181,7 +212,10 @@ def ingested_readings(
     computed by transform.evidence.metrics from the stored events as of ``end`` (docs/signals.md,
     "Readings from stored events").
 
-    Every team of the organisation has a key, possibly with no readings. Windowed kinds (DORA,
+    Every live team of the organisation has a key, possibly with no readings. An event counts
+    for the team it names, or from a merge on for that team's successor (a retired team's
+    events before its merge or retirement count for the organisation, not for a live team).
+    Windowed kinds (DORA,
     ``incidents``, ``blocked_developer_hours``, ``time_to_first_deploy``) cover
     ``[start, end)``; ``open_tickets`` and ``platform_adoption`` are the state at ``end``. A kind
     without data has no reading, never a made-up 0. Runs a fixed number of queries, whatever the
@@ -194,8 +228,9 @@ def ingested_readings(
         raise ValueError(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
     K = SignalEventKind
     teams = list(Team.objects.filter(organization=organization).values_list("id", "slug", "type"))
-    slug_of = {team_id: slug for team_id, slug, _ in teams}
-    events = _events_load(organization=organization, start=start, end=end, slug_of=slug_of)
+    attribution = team_attribution(organization=organization)
+    slug_of = attribution.slug_of
+    events = _events_load(organization=organization, start=start, end=end, attribution=attribution)
     tickets_ingested = K.TICKET in events.ingested
     incidents_ingested = K.INCIDENT in events.ingested
     adoption_ingested = K.ADOPTION in events.ingested

@@ -24,6 +24,7 @@ from pydantic import (
 
 from core.errors import ApplicationError, ConflictError
 from teams.models import Organization, Person, Team
+from teams.selectors import team_attribution
 from transform.checkins.services import event_surveys_trigger
 from transform.evidence.records import (
     KINDS,
@@ -190,10 +191,15 @@ def _records_check(records: Sequence[Any]) -> _Checked:
 
 def _references_check(*, organization: Organization, checked: _Checked) -> dict[str, Team]:
     """Adds a problem for every team, person or deploy named but not found in the organisation
-    (a deploy may also be one of these records); returns the organisation's teams by slug.
+    (a deploy may also be one of these records); returns the organisation's teams by slug,
+    retired teams and the former slugs of renamed ones included.
     A fixed number of queries, plus one per 500 people or deploys named."""
     org = organization.slug
-    teams = {team.slug: team for team in Team.objects.filter(organization=organization)}
+    # Retired and renamed teams are known too: evidence naming them keeps its attribution
+    # (teams.selectors.TeamAttribution); only a slug the organisation never knew is an error.
+    attribution = team_attribution(organization=organization)
+    by_id = {team.pk: team for team in Team.all_objects.filter(organization=organization)}
+    teams = {slug: by_id[team_id] for slug, team_id in attribution.id_of.items()}
     named: dict[str, set[str]] = {"person": set(), "deploy": set()}
     for references in checked.references.values():
         for _field, what, value in references:

@@ -9,6 +9,8 @@ applied. Error bodies are ``{"message", "extra"}``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -21,6 +23,7 @@ from rest_framework.views import APIView
 from core.api import ORG_SLUG_PARAMETER, ApiPagination, filtered, paginated_response
 from core.errors import ApplicationError
 from teams.models import Organization
+from teams.selectors import team_predecessors
 from transform.access import readiness_access_get
 from transform.models import ReadinessSnapshot
 from transform.readiness.filters import ReadinessHistoryFilter
@@ -29,6 +32,7 @@ from transform.readiness.selectors import (
     period_param_parse,
     readiness_comments_get,
     readiness_history,
+    readiness_history_team,
     readiness_report_get,
 )
 from transform.rhythm.periods import Period
@@ -194,6 +198,12 @@ class OrgReadinessCommentsApi(APIView):
         return Response(data)
 
 
+class ReadinessLineageSerializer(serializers.Serializer):
+    successor = serializers.CharField(help_text="The team whose series this row belongs to.")
+    kind = serializers.ChoiceField(choices=["merged", "split"])
+    until = serializers.DateTimeField(help_text="When this team's work went to the successor.")
+
+
 class ReadinessSnapshotOutputSerializer(serializers.ModelSerializer):
     team = serializers.SerializerMethodField(help_text="Team slug; null for the organisation.")
     team_name = serializers.SerializerMethodField()
@@ -201,12 +211,17 @@ class ReadinessSnapshotOutputSerializer(serializers.ModelSerializer):
     respondents = serializers.SerializerMethodField(help_text="Null when suppressed.")
     trend = serializers.SerializerMethodField(help_text="up, down, flat or null.")
     barrier = serializers.SerializerMethodField(help_text="ADKAR barrier element or null.")
+    lineage = serializers.SerializerMethodField(
+        help_text="With ?team=, a predecessor's row (a team merged or split into that team, "
+        "before it did): which team's series it belongs to and until when; null otherwise."
+    )
 
     class Meta:
         model = ReadinessSnapshot
         fields = [
             "team",
             "team_name",
+            "lineage",
             "period",
             "respondents",
             "suppressed",
@@ -241,6 +256,11 @@ class ReadinessSnapshotOutputSerializer(serializers.ModelSerializer):
     def get_barrier(self, row: ReadinessSnapshot) -> str | None:
         return row.barrier or None
 
+    @extend_schema_field(ReadinessLineageSerializer(allow_null=True))
+    def get_lineage(self, row: ReadinessSnapshot) -> dict[str, Any] | None:
+        lineage: dict[int, dict[str, Any]] = self.context.get("lineage", {})
+        return lineage.get(row.team_id) if row.team_id is not None else None
+
 
 class OrgReadinessHistoryApi(APIView):
     """Stored nightly snapshots, newest period first: the leadership heat map's data."""
@@ -259,20 +279,36 @@ class OrgReadinessHistoryApi(APIView):
     )
     def get(self, request: Request, org_slug: str) -> Response:
         access = readiness_access_get(user=request.user, org_slug=org_slug)
+        organization = access.org.organization
+        # A team's series includes its predecessors' rows: whoever may read the team reads them.
+        team = readiness_history_team(
+            organization=organization, slug=request.query_params.get("team")
+        )
+        if team is not None:
+            access.team_read_check(team.slug)
         rows = filtered(
             ReadinessHistoryFilter,
             request=request,
             queryset=readiness_history(
-                organization=access.org.organization, team_slugs=access.team_slugs
+                organization=organization,
+                team_slugs=access.team_slugs if team is None else None,
             ),
-            organization=access.org.organization,
+            organization=organization,
         )
-        team = request.query_params.get("team")
-        if team:  # known to the organisation: the filter refused an unknown one with a 400
-            access.team_read_check(team)
+        lineage = {}
+        if team is not None:
+            lineage = {
+                predecessor.team.pk: {
+                    "successor": team.slug,
+                    "kind": predecessor.kind,
+                    "until": predecessor.until,
+                }
+                for predecessor in team_predecessors(team=team)
+            }
         return paginated_response(
             request=request,
             view=self,
             queryset=rows,
             serializer_class=ReadinessSnapshotOutputSerializer,
+            context={"lineage": lineage},
         )

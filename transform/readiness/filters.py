@@ -9,17 +9,22 @@ from django.db.models import QuerySet
 
 from core.api import SlugFilter
 from core.errors import ApplicationError
-from teams.models import Organization, Team
+from teams.models import Organization
+from teams.selectors import team_predecessors
 from transform.models import ReadinessSnapshot
+from transform.readiness.selectors import readiness_history_team, readiness_series_q
 
 
 class ReadinessHistoryFilter(django_filters.FilterSet):
-    """``team`` (a slug of the organisation: an unknown one is a 400 naming it) and ``scope``."""
+    """``team`` (a slug of the organisation, current, former or of a retired team: an unknown one
+    is a 400 naming it; the team's series includes its predecessors' snapshots up to their
+    hand-over) and ``scope``."""
 
     team = SlugFilter(
         method="filter_team",
         max_length=100,
-        help_text="Only this team (slug). An unknown slug is a 400.",
+        help_text="Only this team (slug, also former or retired) and the teams merged or split "
+        "into it, for the periods before they did. An unknown slug is a 400.",
     )
     scope = django_filters.ChoiceFilter(
         method="filter_scope",
@@ -40,10 +45,12 @@ class ReadinessHistoryFilter(django_filters.FilterSet):
     def filter_team(
         self, queryset: QuerySet[ReadinessSnapshot], name: str, value: str
     ) -> QuerySet[ReadinessSnapshot]:
-        if not Team.objects.filter(organization=self.organization, slug=value).exists():
+        team = readiness_history_team(organization=self.organization, slug=value)
+        if team is None:
             message = f"No team with slug '{value}' in organisation '{self.organization.slug}'."
             raise ApplicationError(message, extra={"fields": {"team": [message]}})
-        return queryset.filter(team__slug=value)
+        predecessors = team_predecessors(team=team)
+        return queryset.filter(readiness_series_q(team=team, predecessors=predecessors))
 
     def filter_scope(
         self, queryset: QuerySet[ReadinessSnapshot], name: str, value: str

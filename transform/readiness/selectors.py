@@ -14,7 +14,8 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from core.errors import ApplicationError
 from playbooks.criteria import SignalLookup, SignalReading
-from teams.models import Organization
+from teams.models import Organization, Team
+from teams.selectors import Predecessor, team_attribution
 from transform.instruments.format import (
     FreeTextQuestion,
     InstrumentSpec,
@@ -283,6 +284,24 @@ def readiness_comments_get(
 
 
 # --- history --------------------------------------------------------------------------------------
+
+
+def readiness_series_q(*, team: Team, predecessors: list[Predecessor]) -> Q:
+    """The snapshots of ``team``'s series: its own, and its ``predecessors``' (from
+    ``teams.selectors.team_predecessors``) for the periods that started before their hand-over."""
+    series = Q(team=team)
+    for predecessor in predecessors:
+        series |= Q(team=predecessor.team, period_start__lt=predecessor.until.date())
+    return series
+
+
+def readiness_history_team(*, organization: Organization, slug: str | None) -> Team | None:
+    """The team a history filter names (current, former or retired slug); None when there is
+    none, the filter then refusing an unknown slug with a 400."""
+    if not slug:
+        return None
+    team_id = team_attribution(organization=organization).team_id_for(slug)
+    return Team.all_objects.filter(pk=team_id).first() if team_id is not None else None
 
 
 def readiness_history(
