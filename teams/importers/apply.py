@@ -4,7 +4,9 @@
 reference (against the bundle and the organisation's rows), reporting each problem at the entry's
 origin; only then does it write, in one transaction. It creates what is missing, updates what
 differs and leaves identical rows alone (so importing the same files twice writes nothing and adds
-no history). It never deletes: a file describes what it knows, not the whole organisation.
+no history). It never deletes: a file describes what it knows, not the whole organisation. Asked
+to ``prune``, it takes the files as the whole organisation and retires the teams they leave out
+and marks the people they leave out as leavers (``teams.lifecycle``), still deleting nothing.
 
 The query count depends on the number of models, not of rows: the organisation's existing rows
 are loaded with one query per model (an ``__in`` lookup over thousands of keys would hit SQLite's
@@ -21,17 +23,21 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_slug
 from django.db import models, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
+from core.errors import ConflictError
 from core.files.origin import ImportFailure, Origin
 from core.identifiers import email_is_valid
+from teams.graph import PersonNode
 from teams.importers.bulk import insert_with_history
 from teams.importers.bundle import Entry, ImportBundle
 from teams.importers.reader import read_import_files
+from teams.lifecycle import departure_holds, person_leave, team_retire
 from teams.models import (
     Interaction,
     InteractionMode,
@@ -73,12 +79,18 @@ class KindCounts:
 
 @dataclass(slots=True)
 class ImportResult:
-    """What an import did, per kind of row: created, updated, left unchanged."""
+    """What an import did, per kind of row: created, updated, left unchanged; and who left or was
+    retired: ``left`` (e-mails given a ``left_on`` by the files), and with ``prune`` the teams
+    ``retired`` and people ``pruned`` (marked as leavers) because ``source`` leaves them out."""
 
     organization: str
     counts: dict[str, KindCounts] = field(
         default_factory=lambda: {kind: KindCounts() for kind in KINDS}
     )
+    source: str = "the imported files"
+    left: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
 
     @property
     def created(self) -> int:
@@ -106,7 +118,25 @@ class ImportResult:
             f"  {'total:':<{width + 1}} {self.created} created, {self.updated} updated, "
             f"{self.unchanged} unchanged"
         )
+        if self.left:
+            lines.append(
+                f"Recorded {_count(self.left, 'leaver')} from left_on: {', '.join(self.left)}"
+            )
+        if self.retired:
+            lines.append(
+                f"Retired {_count(self.retired, 'team')} not in {self.source}: "
+                f"{', '.join(self.retired)}"
+            )
+        if self.pruned:
+            lines.append(
+                f"Marked {_count(self.pruned, 'person', 'people')} as leavers, not in "
+                f"{self.source}: {', '.join(self.pruned)}"
+            )
         return "\n".join(lines)
+
+
+def _count(items: Sequence[object], one: str, many: str = "") -> str:
+    return f"{len(items)} {one if len(items) == 1 else (many or one + 's')}"
 
 
 def org_import_files(
@@ -116,21 +146,23 @@ def org_import_files(
     name: str | None = None,
     change_reason: str = "import",
     user: AbstractBaseUser | None = None,
+    prune: bool = False,
 ) -> ImportResult:
     """Read ``paths`` and import them into organisation ``slug`` (created if missing, see
-    ``import_organization_upsert``), all in one transaction.
+    ``import_organization_upsert``), all in one transaction. With ``prune``, the files are the
+    whole organisation: see ``org_import_apply``.
 
     Raises ImportFailure naming the file and line of the first problem; nothing is written then,
     not even the organisation. Large JSON files are first read with the fast parser; on a failure
     they are read again with line numbers so that the message names the line.
     """
     try:
-        return _import_files(slug, paths, name, change_reason, user, fast_json=True)
+        return _import_files(slug, paths, name, change_reason, user, prune, fast_json=True)
     except ImportFailure:
         if not any(Path(path).suffix.lower() == ".json" for path in paths):
             raise
     # Same files, same checks: fails again, now with every entry's line known.
-    return _import_files(slug, paths, name, change_reason, user, fast_json=False)
+    return _import_files(slug, paths, name, change_reason, user, prune, fast_json=False)
 
 
 @transaction.atomic
@@ -140,13 +172,19 @@ def _import_files(
     name: str | None,
     change_reason: str,
     user: AbstractBaseUser | None,
+    prune: bool,
     *,
     fast_json: bool,
 ) -> ImportResult:
     bundle = read_import_files(paths, fast_json=fast_json)
     organization = import_organization_upsert(slug=slug, name=name)
     return org_import_apply(
-        organization=organization, bundle=bundle, change_reason=change_reason, user=user
+        organization=organization,
+        bundle=bundle,
+        change_reason=change_reason,
+        user=user,
+        prune=prune,
+        source=", ".join(str(path) for path in paths),
     )
 
 
@@ -181,26 +219,40 @@ def org_import_apply(
     bundle: ImportBundle,
     change_reason: str = "import",
     user: AbstractBaseUser | None = None,
+    prune: bool = False,
+    source: str = "the imported files",
 ) -> ImportResult:
     """Create and update ``organization``'s rows so that they hold everything in ``bundle``.
 
-    Raises ImportFailure, naming the entry's origin, for a row that breaks a model rule, a
-    reference to a unit, team or person found neither in the bundle nor in the organisation, and
-    a unit hierarchy with a cycle; nothing is written then. History rows carry ``change_reason``
-    and ``user``.
+    People with a ``left_on`` become leavers on that day (``person_leave``; new ones are created
+    as leavers); a leaver stays one even when the bundle lists them without it. Retired teams
+    stay retired. With ``prune`` the bundle (read from ``source``, the files' names) is the whole
+    organisation: its live teams that the bundle leaves out are retired (``team_retire``, source
+    ``import``) and its people it leaves out are marked as leavers today; nothing is deleted.
+
+    Raises ImportFailure, naming the entry's origin, for a row that breaks a model rule (a
+    ``left_on`` after today too), a reference to a unit, team or person found neither in the
+    bundle nor in the organisation (with ``prune``: not in the bundle), a membership, served-by
+    link, manager or interaction involving a leaver or a retired team, a unit hierarchy with a
+    cycle, and a person who would leave while owning open milestones or leading a transformation
+    (listing them); nothing is written then. History rows carry ``change_reason`` and ``user``.
     """
     _check_rows(bundle)
+    if prune:
+        _check_whole(bundle, source)
     existing = _Existing.load(organization)
-    _check_references(bundle, existing, organization)
+    _check_references(bundle, existing, organization, prune=prune)
+    plan = _Departures.plan(bundle, existing, prune=prune, source=source)
     # The history column holds 100 characters.
     writer = _Writer(organization=organization, change_reason=change_reason[:100], user=user)
-    result = ImportResult(organization=organization.slug)
+    result = ImportResult(organization=organization.slug, source=source)
     _write_units(bundle, existing, writer, result.counts["units"])
     _write_people(bundle, existing, writer, result.counts["people"])
     _write_teams(bundle, existing, writer, result.counts["teams"])
     _write_memberships(bundle, existing, writer, result.counts["memberships"])
     _write_serves(bundle, existing, writer, result.counts["serves"])
     _write_interactions(bundle, existing, writer, result.counts["interactions"])
+    plan.apply(bundle, existing, writer, result)
     return result
 
 
@@ -279,6 +331,15 @@ def _check_rows(bundle: ImportBundle) -> None:
             problems.add(origin, f"person: expected an e-mail address; got {person.email!r}")
         text(origin, f"person {person.email!r} name", person.name, maximum=200, required=True)
 
+    today = timezone.localdate()
+    for email, left_entry in bundle.left_on.items():
+        if left_entry.value > today:
+            problems.add(
+                left_entry.origin,
+                f"person {email!r} left_on: expected a day not after today ({today}), since "
+                f"leaving ends their memberships now; got {left_entry.value}",
+            )
+
     for membership_entry in bundle.memberships.values():
         membership, origin = membership_entry.value, membership_entry.origin
         what = f"membership of {membership.person!r} in {membership.team!r}"
@@ -354,22 +415,64 @@ class _Existing:
 
 
 def _check_references(
-    bundle: ImportBundle, existing: _Existing, organization: Organization
+    bundle: ImportBundle, existing: _Existing, organization: Organization, *, prune: bool
 ) -> None:
-    """Every unit, team and person an entry names is in the bundle or the organisation."""
+    """Every unit, team and person an entry names is in the bundle or the organisation (with
+    ``prune``, teams and people in the bundle: the others are about to be retired or to leave),
+    no link involves a retired team or someone who is or becomes a leaver, and the unit
+    hierarchy has no cycle."""
     problems = _Problems()
     where = f"neither in the imported files nor in organisation '{organization.slug}'"
+    pruned = "not in the imported files, which --prune takes as the whole organisation"
 
     reported: set[tuple[Origin, str | None]] = set()
+
+    def unknown(kind: str, key: str) -> str:
+        return f"{kind} {key!r} is {pruned}" if prune else f"unknown {kind} {key!r} ({where})"
 
     def known(kind: str, key: str | None, pool: Iterable[Any], origin: Origin, what: str) -> None:
         if key is not None and key not in pool and (origin, key) not in reported:
             reported.add((origin, key))
-            problems.add(origin, f"{what}: unknown {kind} {key!r} ({where})")
+            problems.add(origin, f"{what}: {unknown(kind, key)}")
 
     unit_slugs = bundle.units.keys() | existing.units.keys()
-    team_slugs = bundle.teams.keys() | existing.teams.keys()
-    emails = {email.lower() for email in bundle.people} | existing.people.keys()
+    bundle_emails = {email.lower() for email in bundle.people}
+    team_slugs = set(bundle.teams) if prune else bundle.teams.keys() | existing.teams.keys()
+    emails = bundle_emails if prune else bundle_emails | existing.people.keys()
+
+    # What stays out of the live graph after the import: retired teams stay retired, leavers
+    # stay leavers (the stored day is kept), and people given a left_on join them.
+    retired = {
+        slug: team.retired_at.date()
+        for slug, team in existing.teams.items()
+        if team.retired_at is not None
+    }
+    leavers = {email: entry.value for email, entry in bundle.left_on.items()}
+    leavers.update(
+        (email, person.left_on)
+        for email, person in existing.people.items()
+        if person.left_on is not None
+    )
+
+    def live(team: str, origin: Origin, what: str) -> None:
+        if team in retired and (origin, team) not in reported:
+            reported.add((origin, team))
+            problems.add(
+                origin,
+                f"{what}: team {team!r} was retired on {retired[team]} and a retired team has "
+                "no members, links or interactions; remove the entry from the file (a retired "
+                "team stays retired: give its successor another slug)",
+            )
+
+    def present(person: str | None, origin: Origin, what: str) -> None:
+        if person is not None and person in leavers and (origin, person) not in reported:
+            reported.add((origin, person))
+            problems.add(
+                origin,
+                f"{what}: {person!r} left the organisation on {leavers[person]} and a leaver "
+                "has no memberships, served-by links or teams to manage; remove the entry from "
+                "the file",
+            )
 
     for unit_entry in bundle.units.values():
         unit = unit_entry.value
@@ -379,21 +482,28 @@ def _check_references(
         known("unit", team.unit, unit_slugs, origin, f"team {team.slug!r}")
         manager = team.manager.lower() if team.manager else None
         known("person", manager, emails, origin, f"team {team.slug!r} manager")
+        present(manager, origin, f"team {team.slug!r} manager")
     for membership_entry in bundle.memberships.values():
         membership, origin = membership_entry.value, membership_entry.origin
         what = f"membership of {membership.person!r} in {membership.team!r}"
         known("person", membership.person.lower(), emails, origin, what)
         known("team", membership.team, team_slugs, origin, what)
+        present(membership.person.lower(), origin, what)
+        live(membership.team, origin, what)
     for serves_entry in bundle.serves.values():
         serves, origin = serves_entry.value, serves_entry.origin
         what = f"serves link of {serves.person!r} to {serves.team!r}"
         known("person", serves.person.lower(), emails, origin, what)
         known("team", serves.team, team_slugs, origin, what)
+        present(serves.person.lower(), origin, what)
+        live(serves.team, origin, what)
     for interaction_entry in bundle.interactions.values():
         interaction, origin = interaction_entry.value, interaction_entry.origin
         what = f"interaction {interaction.source!r} -> {interaction.target!r}"
         known("team", interaction.source, team_slugs, origin, what)
         known("team", interaction.target, team_slugs, origin, what)
+        live(interaction.source, origin, what)
+        live(interaction.target, origin, what)
     for slug, origin in bundle.team_references.items():
         known("team", slug, team_slugs, origin, "reference")
     problems.raise_if_any()
@@ -420,6 +530,129 @@ def _check_references(
             chain.append(current)
             current = parent_of.get(current)
     problems.raise_if_any()
+
+
+# --- Leavers and pruning --------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Departures:
+    """Who leaves and which teams retire because of the import, checked before any write."""
+
+    source: str
+    leaving: dict[str, Entry[dt.date]]  # e-mail -> its left_on, people not yet leavers
+    retiring: list[Team]  # with prune: live teams the bundle leaves out
+    pruned: list[Person]  # with prune: people the bundle leaves out, not yet leavers
+
+    @classmethod
+    def plan(
+        cls, bundle: ImportBundle, existing: _Existing, *, prune: bool, source: str
+    ) -> _Departures:
+        """Raises ImportFailure when someone who would leave owns open milestones or leads a
+        transformation (``teams.lifecycle.departure_holds``), naming them and what to reassign."""
+        leaving = {
+            email: entry
+            for email, entry in sorted(bundle.left_on.items())
+            if email not in existing.people or existing.people[email].left_on is None
+        }
+        retiring: list[Team] = []
+        pruned: list[Person] = []
+        if prune:
+            listed = {email.lower() for email in bundle.people}
+            retiring = [
+                team
+                for slug, team in sorted(existing.teams.items())
+                if team.retired_at is None and slug not in bundle.teams
+            ]
+            pruned = [
+                person
+                for email, person in sorted(existing.people.items())
+                # Erased people have a pseudonym no file can list; they are out already.
+                if email not in listed and person.left_on is None and person.erased_at is None
+            ]
+
+        problems = _Problems()
+        for email, entry in leaving.items():
+            if email in existing.people:
+                _departure_check(
+                    problems,
+                    existing.people[email],
+                    entry.origin,
+                    f"has left_on {entry.value} in the file",
+                )
+        for person in pruned:
+            _departure_check(
+                problems,
+                person,
+                Origin(source),
+                "is not in the imported files, so --prune would mark them as a leaver,",
+            )
+        problems.raise_if_any()
+        return cls(source=source, leaving=leaving, retiring=retiring, pruned=pruned)
+
+    def apply(
+        self, bundle: ImportBundle, existing: _Existing, writer: _Writer, result: ImportResult
+    ) -> None:
+        """Mark the leavers and retire the teams planned (after the rows are written)."""
+        actor = writer.user if isinstance(writer.user, User) else None
+        try:
+            for email, entry in self.leaving.items():
+                person = existing.people[email]
+                if person.left_on is None:  # new people were created as leavers
+                    person_leave(person=person, on=entry.value, source="import", actor=actor)
+            for team in self.retiring:
+                team_retire(
+                    team=team,
+                    source="import",
+                    actor=actor,
+                    reason=f"Not in {self.source} (import --prune)",
+                    reference=writer.change_reason,
+                )
+            for person in self.pruned:
+                person_leave(person=person, source="import", actor=actor)
+        except ConflictError as exc:
+            # Checked in ``plan``; a plan changed by someone else since then ends up here.
+            raise ImportFailure(self.source, f"{exc.message} Nothing was imported.") from exc
+        result.left = list(self.leaving)
+        result.retired = [team.slug for team in self.retiring]
+        result.pruned = [person.email for person in self.pruned]
+
+
+def _check_whole(bundle: ImportBundle, source: str) -> None:
+    """Files that define no teams or no people cannot be the whole organisation (a CSV of people
+    alone, TeamAPI files): pruning against them would retire every team or let everyone go."""
+    for kind, defined in (("teams", bundle.teams), ("people", bundle.people)):
+        if not defined:
+            raise ImportFailure(
+                source,
+                f"--prune takes the files as the whole organisation, but they define no {kind}: "
+                f"every one of the organisation's {kind} would be retired or leave. Import them "
+                f"together with the files that define the {kind} (the org file, a Backstage "
+                "catalog), or leave out --prune",
+            )
+
+
+def _departure_check(problems: _Problems, person: Person, origin: Origin, why: str) -> None:
+    for what, items in departure_holds(person):
+        if items:
+            problems.add(
+                origin,
+                f"person {person.email!r} {why} but they still have {what} ({len(items)}): "
+                f"{'; '.join(_hold_item(item) for item in items)}. Reassign them first "
+                "(the plan's page or the API), then import again",
+            )
+
+
+def _hold_item(item: dict[str, Any]) -> str:
+    """One item of ``departure_holds``: a milestone (key, title, status, transformation) or a
+    transformation (id, title), named so that a person can find it."""
+    plan = item.get("transformation")
+    if plan is None:
+        return f"{item.get('title')!r} (id {item.get('id')})"
+    return (
+        f"{item.get('key')} {item.get('title')!r} ({item.get('status')}) in transformation "
+        f"{plan.get('title')!r} (id {plan.get('id')})"
+    )
 
 
 # --- Writes ---------------------------------------------------------------------------------
@@ -555,10 +788,20 @@ def _write_units(
 def _write_people(
     bundle: ImportBundle, existing: _Existing, writer: _Writer, counts: KindCounts
 ) -> None:
+    def values(email: str, person: PersonNode) -> dict[str, Any]:
+        # A new leaver is created as one (no memberships to end); an existing person leaves
+        # through ``person_leave`` after the writes (``_Departures``).
+        left_on = bundle.left_on.get(email)
+        return {
+            "email": email,
+            "name": person.name,
+            "left_on": left_on.value if left_on and email not in existing.people else None,
+        }
+
     created = _upsert(
         model=Person,
         entries=(
-            (email.lower(), {"email": email.lower(), "name": entry.value.name})
+            (email.lower(), values(email.lower(), entry.value))
             for email, entry in bundle.people.items()
         ),
         existing=existing.people,

@@ -8,6 +8,7 @@ bundle has been read and checked.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
@@ -45,6 +46,10 @@ class ImportBundle:
     # Team slugs that files refer to without defining (e.g. CSV rows): must exist in the bundle or
     # in the database when the bundle is applied.
     team_references: dict[str, Origin] = field(default_factory=dict)
+    # The day each leaver left, by e-mail, from formats that know leavers (an org file's
+    # ``left_on``, a CSV's ``left_on`` column). A person the files list without one is not
+    # returned: see ``org_import_apply``.
+    left_on: dict[str, Entry[dt.date]] = field(default_factory=dict)
 
     def add_unit(self, unit: UnitNode, origin: Origin) -> None:
         _add(self.units, unit.slug, unit, origin, "unit")
@@ -78,6 +83,9 @@ class ImportBundle:
     def refer_to_team(self, slug: str, origin: Origin) -> None:
         self.team_references.setdefault(slug, origin)
 
+    def add_leaver(self, email: str, left_on: dt.date, origin: Origin) -> None:
+        _add(self.left_on, email, left_on, origin, "left_on of person")
+
     def merge(self, other: ImportBundle) -> None:
         """Add every entry of ``other`` (same rules as ``add_*``)."""
         for unit in other.units.values():
@@ -94,6 +102,8 @@ class ImportBundle:
             self.add_interaction(interaction.value, interaction.origin)
         for slug, origin in other.team_references.items():
             self.refer_to_team(slug, origin)
+        for email, left_on in other.left_on.items():
+            self.add_leaver(email, left_on.value, left_on.origin)
 
 
 def _add(entries: dict, key: object, value: object, origin: Origin, what: str) -> None:

@@ -1,17 +1,20 @@
-"""CSV of people and their team memberships: ``email,name,team,role``.
+"""CSV of people and their team memberships: ``email,name,team,role,left_on``.
 
 The header row is required and names the columns (in any order); ``email``, ``name`` and ``team``
-must be there, ``role`` may be left out, and any other column is an error (a typo such as
-``e-mail`` would otherwise drop data silently). Each row is one person in one team; a person in
-two teams takes two rows with the same name. Teams are not defined here: each must exist in
-another file of the same import or already in the organisation. An empty role means ``member``;
-the allocation is always 100 percent.
+must be there, ``role`` and ``left_on`` may be left out, and any other column is an error (a typo
+such as ``e-mail`` would otherwise drop data silently). Each row is one person in one team; a
+person in two teams takes two rows with the same name. Teams are not defined here: each must exist
+in another file of the same import or already in the organisation. An empty role means
+``member``; the allocation is always 100 percent. A row with a ``left_on`` date (YYYY-MM-DD) is a
+leaver: its ``team`` and ``role`` stay empty, since a leaver has no memberships.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import re
 from pathlib import Path
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -25,8 +28,10 @@ from teams.importers.bundle import NO_ROLE, ImportBundle
 from teams.models import MembershipRole
 
 REQUIRED_COLUMNS = ("email", "name", "team")
-OPTIONAL_COLUMNS = ("role",)
+OPTIONAL_COLUMNS = ("role", "left_on")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+_OPTIONAL = "role and left_on may be left out"
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def read_people_csv(path: Path) -> ImportBundle:
@@ -68,14 +73,14 @@ def _columns(name: str, header: list[str]) -> list[str]:
         raise ImportFailure(
             origin,
             f"unknown column {', '.join(repr(c) for c in unknown)}; "
-            f"expected the columns {','.join(COLUMNS)} (role may be left out)",
+            f"expected the columns {','.join(COLUMNS)} ({_OPTIONAL})",
         )
     missing = [column for column in REQUIRED_COLUMNS if column not in columns]
     if missing:
         raise ImportFailure(
             origin,
             f"missing column {', '.join(repr(c) for c in missing)}; "
-            f"expected the columns {','.join(COLUMNS)} (role may be left out)",
+            f"expected the columns {','.join(COLUMNS)} ({_OPTIONAL})",
         )
     repeated = sorted({column for column in columns if columns.count(column) > 1})
     if repeated:
@@ -89,7 +94,18 @@ def _add_row(bundle: ImportBundle, values: dict[str, str], origin: Origin) -> No
         raise ImportFailure(origin, f"email: expected an e-mail address; got {values['email']!r}")
     if not values["name"]:
         raise ImportFailure(origin, "name: expected the person's name; got an empty value")
+    left_on = _left_on(values.get("left_on", ""), origin)
     team = values["team"]
+    if left_on is not None:
+        if team or values.get("role"):
+            raise ImportFailure(
+                origin,
+                f"team: a leaver (left_on {left_on}) has no memberships; leave team and role "
+                f"empty; got team {team!r} and role {values.get('role', '')!r}",
+            )
+        bundle.add_person(PersonNode(email=email, name=values["name"]), origin)
+        bundle.add_leaver(email, left_on, origin)
+        return
     try:
         validate_slug(team)
     except DjangoValidationError:
@@ -106,3 +122,18 @@ def _add_row(bundle: ImportBundle, values: dict[str, str], origin: Origin) -> No
     bundle.add_person(PersonNode(email=email, name=values["name"]), origin)
     bundle.add_membership(MembershipEdge(person=email, team=team, role=role), origin)
     bundle.refer_to_team(team, origin)
+
+
+def _left_on(value: str, origin: Origin) -> dt.date | None:
+    """The day in a ``left_on`` cell (YYYY-MM-DD), or None when it is empty."""
+    if not value:
+        return None
+    try:
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError(value)
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ImportFailure(
+            origin,
+            f"left_on: expected the day the person left as YYYY-MM-DD, or empty; got {value!r}",
+        ) from None

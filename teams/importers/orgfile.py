@@ -74,6 +74,11 @@ class PersonIn(_Model):
 
     email: Email
     name: Name
+    left_on: dt.date | None = Field(
+        default=None,
+        description="The day the person left the organisation (YYYY-MM-DD, not after the day "
+        "of the import): imported as a leaver, with no memberships.",
+    )
 
 
 class MemberIn(_Model):
@@ -197,6 +202,8 @@ def read_org_document(doc: YamlDocument) -> ImportBundle:
         )
     for i, person in enumerate(org.people):
         bundle.add_person(PersonNode(email=person.email, name=person.name), doc.origin("people", i))
+        if person.left_on is not None:
+            bundle.add_leaver(person.email, person.left_on, doc.origin("people", i, "left_on"))
     for i, team in enumerate(org.teams):
         bundle.add_team(
             TeamNode(

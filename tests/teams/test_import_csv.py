@@ -74,8 +74,8 @@ def test_an_unknown_column_is_an_error_on_the_header_line(tmp_path):
     path = write(tmp_path, "email,name,team,role,phone\nana@example.com,Ana,checkout,,123\n")
 
     assert failure(path) == (
-        f"{path}, line 1: unknown column 'phone'; expected the columns email,name,team,role "
-        "(role may be left out)"
+        f"{path}, line 1: unknown column 'phone'; expected the columns "
+        "email,name,team,role,left_on (role and left_on may be left out)"
     )
 
 
