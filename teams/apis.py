@@ -65,6 +65,7 @@ from teams.filters import (
     TeamFilter,
 )
 from teams.models import (
+    HANDOVER_KINDS,
     Interaction,
     InteractionMode,
     Membership,
@@ -341,7 +342,7 @@ class TeamLineageEventSerializer(serializers.ModelSerializer):
 
 class TeamPredecessorSerializer(serializers.Serializer):
     team = serializers.CharField(source="team.slug", read_only=True, help_text="Its slug.")
-    kind = serializers.ChoiceField(choices=["merged", "split"], read_only=True)
+    kind = serializers.ChoiceField(choices=HANDOVER_KINDS, read_only=True)
     until = serializers.DateTimeField(
         read_only=True, help_text="When its work went into this team (or its successor)."
     )

@@ -366,6 +366,10 @@ class LineageKind(models.TextChoices):
     RETIRED = "retired", "Retired"
 
 
+# The lineage kinds that hand a team's work over to another (its successor).
+HANDOVER_KINDS = [("merged", "Merged"), ("split", "Split")]
+
+
 class LineageSource(models.TextChoices):
     MILESTONE = "milestone", "Enacted milestone"
     API = "api", "API"

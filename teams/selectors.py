@@ -201,9 +201,16 @@ def team_predecessors(*, team: Team) -> list[Predecessor]:
     """The teams whose work went into ``team`` through merges and splits, chains followed
     (a team merged into one that was later merged into ``team`` is listed too), oldest hand-over
     first. One query per generation; each team is listed once, at its latest hand-over."""
-    seen = {team.pk}
-    frontier = [team.pk]
-    found: list[Predecessor] = []
+    return teams_predecessors(team_ids=[team.pk]).get(team.pk, [])
+
+
+def teams_predecessors(*, team_ids: list[int]) -> dict[int, list[Predecessor]]:
+    """``team_predecessors`` of several teams at once (by team id; a team without predecessors
+    has no key): one query per generation, whatever the number of teams."""
+    roots_of: dict[int, set[int]] = {team_id: {team_id} for team_id in team_ids}
+    seen: dict[int, set[int]] = {team_id: {team_id} for team_id in team_ids}
+    found: dict[int, list[Predecessor]] = {}
+    frontier = list(team_ids)
     while frontier:
         events = (
             TeamLineageEvent.objects.filter(
@@ -212,14 +219,23 @@ def team_predecessors(*, team: Team) -> list[Predecessor]:
             .select_related("team")
             .order_by("-occurred_at", "-id")
         )
-        frontier = []
+        reached: dict[int, set[int]] = {}
         for event in events:
-            if event.team_id in seen:
-                continue
-            seen.add(event.team_id)
-            found.append(Predecessor(team=event.team, kind=event.kind, until=event.occurred_at))
-            frontier.append(event.team_id)
-    return sorted(found, key=lambda item: (item.until, item.team.slug))
+            assert event.successor_id is not None
+            for root in roots_of[event.successor_id]:
+                if event.team_id in seen[root]:
+                    continue
+                seen[root].add(event.team_id)
+                found.setdefault(root, []).append(
+                    Predecessor(team=event.team, kind=event.kind, until=event.occurred_at)
+                )
+                reached.setdefault(event.team_id, set()).add(root)
+        roots_of = reached
+        frontier = list(reached)
+    return {
+        root: sorted(items, key=lambda item: (item.until, item.team.slug))
+        for root, items in found.items()
+    }
 
 
 @dataclass(frozen=True)

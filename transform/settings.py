@@ -249,6 +249,8 @@ SPECTACULAR_SETTINGS = {
         "SignalEventKindEnum": "transform.models.SignalEventKind",
         "CheckInKindEnum": "transform.models.CheckInKind",
         "ChannelEnum": "transform.models.Channel",
+        "LineageKindEnum": "teams.models.LineageKind",
+        "HandoverKindEnum": "teams.models.HANDOVER_KINDS",
     },
 }
 

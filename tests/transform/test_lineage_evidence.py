@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -73,7 +75,8 @@ def test_enacting_every_attached_change_of_the_demo_keeps_every_piece_of_evidenc
     organization, client = demo
     before = _evidence_counts(organization)
     assert before["signal events"] == 20
-    assert before["readiness snapshots"] > 0 and before["survey answers"] > 0
+    assert before["readiness snapshots"] > 0
+    assert before["survey answers"] > 0
 
     _enact_every_attached_change(client, organization)
 
@@ -85,7 +88,9 @@ def test_enacting_every_attached_change_of_the_demo_keeps_every_piece_of_evidenc
     assert sorted(event.team.slug for event in merged) == sorted(SILOS)
     assert {event.successor for event in merged} == {platform}
     # The incident of the backend-ops silo is still attributed to it.
-    assert SignalEvent.objects.get(external_id="INC-301").team.slug == "backend-ops"
+    incident = SignalEvent.objects.select_related("team").get(external_id="INC-301")
+    assert incident.team is not None
+    assert incident.team.slug == "backend-ops"
 
 
 def test_after_the_merge_the_example_signals_ingest_again_unchanged(
@@ -97,7 +102,7 @@ def test_after_the_merge_the_example_signals_ingest_again_unchanged(
 
     call_command("ingest_signals", "--org", "demo", str(EXAMPLE), stdout=out)
 
-    assert f"for 'demo': 0 created, 0 updated, 20 unchanged." in out.getvalue()
+    assert "for 'demo': 0 created, 0 updated, 20 unchanged." in out.getvalue()
 
 
 def test_a_ticket_waiting_on_a_merged_silo_is_accepted_and_counts_under_its_successor(
@@ -133,7 +138,8 @@ def test_a_ticket_waiting_on_a_merged_silo_is_accepted_and_counts_under_its_succ
     )
 
     assert closing.status_code == 201, closing.content
-    assert closing.json()["updated"] == 1 and closing.json()["created"] == 1
+    assert closing.json()["updated"] == 1
+    assert closing.json()["created"] == 1
     # Stored as named: the ticket filed under dba after the merge stays dba's record ...
     assert SignalEvent.objects.get(external_id="DBA-990").team == dba
     # ... and counts under the platform team from the merge on.
@@ -187,7 +193,7 @@ def test_the_merged_teams_readiness_history_shows_the_silos_earlier_rows_labelle
     _enact_every_attached_change(client, organization)
 
     history = client.get(
-        "/api/v1/orgs/demo/readiness/history/", {"team": "infrastructure-platform", "limit": 500}
+        "/api/v1/orgs/demo/readiness/history/", {"team": "infrastructure-platform", "limit": "500"}
     )
 
     assert history.status_code == 200, history.content
@@ -211,7 +217,7 @@ def test_the_merged_teams_signal_events_include_the_silos(
     _enact_every_attached_change(client, organization)
 
     listed = client.get(
-        "/api/v1/orgs/demo/signal-events/", {"team": "infrastructure-platform", "limit": 500}
+        "/api/v1/orgs/demo/signal-events/", {"team": "infrastructure-platform", "limit": "500"}
     )
 
     assert listed.status_code == 200
@@ -255,3 +261,26 @@ def test_deleting_a_milestone_owner_answers_409_with_the_milestones_to_reassign(
     assert body["extra"]["transformations_led"][0]["title"] == "Demo: unify the ops silos"
     assert "'Map the ticket flows" in body["message"]
     assert Person.objects.filter(pk=agent.pk, left_on__isnull=True).exists()
+
+
+def test_the_leadership_heat_map_shows_the_silos_rows_under_the_platform_team(
+    demo: tuple[Organization, APIClient],
+) -> None:
+    organization, client = demo
+    stored = ReadinessSnapshot.objects.filter(team__slug="dba").count()
+    assert stored > 0
+    _enact_every_attached_change(client, organization)
+    browser = Client()
+    assert browser.login(username="demo-leader", password="x")
+
+    html = browser.get("/o/demo/leadership/").content.decode()
+
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", html, flags=re.S)
+    labels = [row for row in rows if "(infrastructure-platform)" in row or "merged into" in row]
+    assert "(infrastructure-platform)</span></th>" in labels[0]
+    silos = labels[1:]
+    assert sorted(re.search(r"\((\w[\w-]*)\)</span><br>", row)[1] for row in silos) == sorted(SILOS)  # type: ignore[index]
+    assert all("merged into Infrastructure Platform on " in row for row in silos)
+    dba = next(row for row in silos if "(dba)" in row)
+    # Its stored periods are shown (scores or "suppressed"), not "no data".
+    assert len(re.findall(r"lead-cell-(?:score|suppressed)", dba)) == stored

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from core.api import ORG_SLUG_PARAMETER, ApiPagination, filtered, paginated_response
 from core.errors import ApplicationError
-from teams.models import Organization
+from teams.models import HANDOVER_KINDS, Organization
 from teams.selectors import team_predecessors
 from transform.access import readiness_access_get
 from transform.models import ReadinessSnapshot
@@ -200,7 +200,7 @@ class OrgReadinessCommentsApi(APIView):
 
 class ReadinessLineageSerializer(serializers.Serializer):
     successor = serializers.CharField(help_text="The team whose series this row belongs to.")
-    kind = serializers.ChoiceField(choices=["merged", "split"])
+    kind = serializers.ChoiceField(choices=HANDOVER_KINDS)
     until = serializers.DateTimeField(help_text="When this team's work went to the successor.")
 
 

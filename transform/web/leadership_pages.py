@@ -25,7 +25,7 @@ from django.utils import timezone
 from core.errors import ApplicationError
 from playbooks.criteria import SignalReading
 from teams.models import Organization
-from teams.selectors import org_analysis_get, team_list
+from teams.selectors import Predecessor, org_analysis_get, team_list, teams_predecessors
 from transform.access import OrgAccess, oversight_access_check
 from transform.evidence.selectors import ingested_readings
 from transform.models import MilestoneStatus, ReadinessSnapshot, Transformation
@@ -174,9 +174,12 @@ def _heat_map(
     snapshots: list[ReadinessSnapshot],
     live: ReadinessReport,
     teams: list[tuple[int, str, str]],
+    predecessors: dict[int, list[Predecessor]] | None = None,
 ) -> list[dict[str, Any]]:
     """One row for the organisation, then one per team of the page: a cell per period, the
-    current period from the live report, the others from stored snapshots."""
+    current period from the live report, the others from stored snapshots. Under a team, a row
+    per team merged or split into it (``predecessors``), with its stored cells up to then: the
+    team's trend starts with theirs."""
     stored = {(row.team_id, row.period_start): row for row in snapshots}
     current = periods[-1]
     live_groups = {g.team.id if g.team is not None else None: g for g in live.teams}
@@ -185,14 +188,11 @@ def _heat_map(
     def cells(team_id: int | None) -> list[dict[str, Any]]:
         found = []
         for period in periods:
-            if period == current:
-                group = live_groups.get(team_id)
-                found.append(
-                    _cell(suppressed=group.suppressed, score=group.score)
-                    if group is not None
-                    else _cell(suppressed=False, score=None, stored=False)
-                )
+            group = live_groups.get(team_id) if period == current else None
+            if group is not None:
+                found.append(_cell(suppressed=group.suppressed, score=group.score))
                 continue
+            # Not in the live report (a team retired this period): its stored figure, if any.
             row = stored.get((team_id, period.start))
             found.append(
                 _cell(suppressed=row.suppressed, score=row.score)
@@ -201,11 +201,27 @@ def _heat_map(
             )
         return found
 
+    def predecessor_cells(predecessor: Predecessor) -> list[dict[str, Any]]:
+        until = predecessor.until.date()
+        return [
+            cell if period.start < until else {"kind": "missing", "text": "—", "band": ""}
+            for period, cell in zip(periods, cells(predecessor.team.pk), strict=True)
+        ]
+
     rows = [{"name": "Whole organisation", "slug": "", "cells": cells(None), "is_org": True}]
-    rows += [
-        {"name": name, "slug": slug, "cells": cells(team_id), "is_org": False}
-        for team_id, slug, name in teams
-    ]
+    for team_id, slug, name in teams:
+        rows.append({"name": name, "slug": slug, "cells": cells(team_id), "is_org": False})
+        for predecessor in (predecessors or {}).get(team_id, []):
+            verb = "merged into" if predecessor.kind == "merged" else "split into"
+            rows.append(
+                {
+                    "name": predecessor.team.name,
+                    "slug": predecessor.team.slug,
+                    "cells": predecessor_cells(predecessor),
+                    "is_org": False,
+                    "lineage": f"{verb} {name} on {predecessor.until:%Y-%m-%d}",
+                }
+            )
     return rows
 
 
@@ -432,10 +448,21 @@ def _dashboard(request: HttpRequest, access: OrgAccess, *, heat_map: bool) -> di
         )
         page = paginator.get_page(request.GET.get("teams_page"))
         teams = [(team.pk, team.slug, team.name) for team in page.object_list]
-        history = history.filter(Q(team__isnull=True) | Q(team_id__in=[t[0] for t in teams]))
-        snapshots = list(history)
+        predecessors = teams_predecessors(team_ids=[t[0] for t in teams])
+        retired = [predecessor.team.pk for found in predecessors.values() for predecessor in found]
+        # A predecessor is not in the live report: its current period comes from its snapshot.
+        snapshots = list(
+            history.filter(Q(team__isnull=True) | Q(team_id__in=[t[0] for t in teams]))
+            | readiness_history(organization=organization).filter(
+                team_id__in=retired, period_start__in=[period.start for period in periods]
+            )
+        )
         context["heat_map"] = _heat_map(
-            periods=periods, snapshots=snapshots, live=live, teams=teams
+            periods=periods,
+            snapshots=snapshots,
+            live=live,
+            teams=teams,
+            predecessors=predecessors,
         )
         context["teams_page"] = page
     else:
