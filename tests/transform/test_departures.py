@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from core.errors import ConflictError
+from core.errors import ApplicationError, ConflictError
 from teams.lifecycle import departure_checks, person_delete, person_leave
 from teams.models import MembershipRole, Organization, Person, Role, TeamType
 from tests.builders import pilot_playbook
@@ -22,7 +22,7 @@ from tests.factories import (
 )
 from transform.models import MilestoneStatus, Transformation
 from transform.plans.departures import plan_departure_holds
-from transform.plans.services import transformation_start
+from transform.plans.services import milestone_reassign, transformation_start
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +120,23 @@ def test_milestones_are_not_suggested_to_leavers(organization: Organization) -> 
     transformation = start(organization, "lead@acme.test")
 
     assert {m.owner for m in transformation.milestones.all()} == {lead}
+
+
+def test_a_leaver_can_neither_be_given_a_milestone_nor_lead_a_new_transformation(
+    organization: Organization,
+) -> None:
+    PersonFactory(organization=organization, email="lead@acme.test")
+    gone: Any = PersonFactory(organization=organization, email="gone@acme.test")
+    transformation = start(organization, "lead@acme.test")
+    Person.objects.filter(pk=gone.pk).update(left_on=START)
+    gone.refresh_from_db()
+    milestone = transformation.milestones.first()
+    assert milestone is not None
+
+    with pytest.raises(ApplicationError, match=r"gone@acme\.test left the organisation on"):
+        milestone_reassign(milestone=milestone, owner=gone, actor=None)
+    with pytest.raises(ApplicationError, match=r"gone@acme\.test left the organisation on"):
+        start(organization, "gone@acme.test")
+
+    milestone.refresh_from_db()
+    assert milestone.owner.email == "lead@acme.test"

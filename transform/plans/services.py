@@ -146,6 +146,9 @@ def transformation_start(
         raise ApplicationError(message, extra={"fields": {"playbooks": [message]}})
     resolved = [_playbook_resolve(organization=organization, ref=ref) for ref in refs]
     lead = person_get_by_email(organization=organization, email=owner_email, field="owner")
+    if lead.left_on is not None:
+        message = f"{lead.email} left the organisation on {lead.left_on.isoformat()}."
+        raise ApplicationError(message, extra={"fields": {"owner": [message]}})
     sponsor = (
         person_get_by_email(organization=organization, email=sponsor_email, field="sponsor")
         if sponsor_email
@@ -418,6 +421,12 @@ def milestone_reassign(
         raise ApplicationError(message, extra={"fields": {"owner": [message]}})
     if owner.pk == milestone.owner_id:
         message = f"{owner.email} already owns milestone '{milestone.key}'."
+        raise ApplicationError(message, extra={"fields": {"owner": [message]}})
+    if owner.left_on is not None:
+        message = (
+            f"{owner.email} left the organisation on {owner.left_on.isoformat()} and cannot own "
+            "a milestone."
+        )
         raise ApplicationError(message, extra={"fields": {"owner": [message]}})
     previous = milestone.owner
     milestone.owner = owner
