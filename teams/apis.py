@@ -363,7 +363,8 @@ class TeamRetireInputSerializer(serializers.Serializer):
 
 class TeamRemovalSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(
-        choices=["retired"], help_text="The team held evidence, so it was retired, not deleted."
+        choices=["retired"],
+        help_text="The team held evidence or history, so it was retired, not deleted.",
     )
     team = TeamOutputSerializer()
     held_by = serializers.DictField(

@@ -24,7 +24,7 @@ from django.db import DEFAULT_DB_ALIAS, models, router, transaction
 from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 from django.utils import timezone
 
-from core.errors import ConflictError
+from core.errors import ApplicationError, ConflictError
 from teams.models import (
     Interaction,
     LineageKind,
@@ -289,7 +289,14 @@ def person_leave(
     """Mark ``person`` as a leaver from ``on`` (default today): their memberships and serves links
     end, teams they managed lose their manager, and they get no more check-ins. Their history and
     evidence stay. Refused (409) while they own open milestones or lead a transformation, listing
-    them. Leaving twice keeps the first day."""
+    them. Leaving twice keeps the first day. A day after today is refused (400): the memberships
+    end now, so a future departure would be recorded on the wrong day."""
+    if on is not None and on > timezone.localdate():
+        message = (
+            f"left_on {on.isoformat()} is after today; mark {person.email} as a leaver on or "
+            "after the day they leave."
+        )
+        raise ApplicationError(message, extra={"fields": {"left_on": [message]}})
     person = Person.objects.select_for_update().get(pk=person.pk)
     _departure_refuse(person, action="marked as a leaver")
     if person.left_on is not None:

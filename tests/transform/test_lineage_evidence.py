@@ -284,3 +284,26 @@ def test_the_leadership_heat_map_shows_the_silos_rows_under_the_platform_team(
     dba = next(row for row in silos if "(dba)" in row)
     # Its stored periods are shown (scores or "suppressed"), not "no data".
     assert len(re.findall(r"lead-cell-(?:score|suppressed)", dba)) == stored
+
+
+def test_leaving_through_the_api_keeps_the_history_and_refuses_a_day_after_today(
+    demo: tuple[Organization, APIClient],
+) -> None:
+    organization, client = demo
+    person = Person.objects.filter(organization=organization, memberships__isnull=False).exclude(
+        email="amara.nwosu@democorp.example"
+    )[0]
+    tomorrow = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
+
+    future = client.post(f"/api/v1/orgs/demo/people/{person.pk}/leave/", {"left_on": tomorrow})
+    left = client.post(f"/api/v1/orgs/demo/people/{person.pk}/leave/", {"left_on": "2026-11-30"})
+
+    assert future.status_code == 400
+    assert "is after today" in future.json()["extra"]["fields"]["left_on"][0]
+    assert left.status_code == 200, left.content
+    assert left.json()["left_on"] == "2026-11-30"
+    person.refresh_from_db()
+    assert not person.memberships.exists()
+    assert person.history.count() >= 2
+    leavers = client.get("/api/v1/orgs/demo/people/", {"leaver": "true"}).json()["results"]
+    assert [row["email"] for row in leavers] == [person.email]
