@@ -65,6 +65,7 @@ class DemoSeed:
     created: bool
 
 
+@transaction.atomic
 def demo_logins_upsert(*, organization: Organization, password: str) -> list[str]:
     """One login per role (see ROLE_LOGINS), with ``password``, linked to their demo person."""
     user_model = get_user_model()
@@ -78,47 +79,57 @@ def demo_logins_upsert(*, organization: Organization, password: str) -> list[str
 
 
 def demo_rhythm_seed(*, organization: Organization, at: dt.datetime) -> DemoSeed:
-    existing = Transformation.objects.filter(organization=organization).first()
-    if existing is not None:
-        return DemoSeed(transformation=existing, created=False)
+    """The demo's running transformation, check-ins and readiness snapshots, in one transaction:
+    a failure leaves nothing, and a rerun completes whatever is missing (the transformation is
+    started once; planning check-ins and storing snapshots are idempotent and run every time)."""
     today = at.date()
     with transaction.atomic():
-        transformation = transformation_start(
-            organization=organization,
-            playbooks=["unify-ops-silos"],
-            start_date=today - dt.timedelta(weeks=6),
-            owner_email=AGENT,
-            sponsor_email=LEADER,
-            title="Demo: unify the ops silos",
-            today=today,
+        transformation = Transformation.objects.filter(organization=organization).first()
+        created = transformation is None
+        if transformation is None:
+            transformation = _demo_transformation_start(
+                organization=organization, at=at, today=today
+            )
+        checkins_plan(at=at)
+        # Snapshots for the last three periods: the nightly job stores the current period and
+        # the one before, so it runs once as of the end of the previous period and once now.
+        period = survey_period(today, settings=checkin_settings_get(organization=organization))
+        end_of_previous = dt.datetime.combine(
+            period.start - dt.timedelta(days=1), dt.time(23, 0), tzinfo=at.tzinfo
         )
-        first, second = list(transformation.milestones.order_by("position")[:2])
-        milestone_transition(milestone=first, to_status=MilestoneStatus.IN_PROGRESS, actor=None)
-        milestone_transition(milestone=second, to_status=MilestoneStatus.IN_PROGRESS, actor=None)
-        milestone_transition(
-            milestone=second,
-            to_status=MilestoneStatus.AT_RISK,
-            actor=None,
-            reason="Demo: the DBA team has not yet agreed to map its ticket flow.",
-        )
-        # The target topology the plan works towards, so the scenario page has one to show.
-        merge = transformation.milestones.get(key="merge-silo-teams")
-        milestone_change_add(milestone=merge, change=MERGE_SILOS, actor=None)
-        _synthetic_answers(organization=organization, today=today)
-        records = signal_events_csv_parse(str(EXAMPLE_EVENTS), EXAMPLE_EVENTS.read_text())
-        signal_events_ingest(
-            organization=organization, records=records.records, source="demo", at=at
-        )
-    checkins_plan(at=at)
-    # Snapshots for the last three periods: the nightly job stores the current period and the
-    # one before, so it runs once as of the end of the previous period and once now.
-    period = survey_period(today, settings=checkin_settings_get(organization=organization))
-    end_of_previous = dt.datetime.combine(
-        period.start - dt.timedelta(days=1), dt.time(23, 0), tzinfo=at.tzinfo
+        readiness_nightly(at=end_of_previous)
+        readiness_nightly(at=at)
+    return DemoSeed(transformation=transformation, created=created)
+
+
+def _demo_transformation_start(
+    *, organization: Organization, at: dt.datetime, today: dt.date
+) -> Transformation:
+    transformation = transformation_start(
+        organization=organization,
+        playbooks=["unify-ops-silos"],
+        start_date=today - dt.timedelta(weeks=6),
+        owner_email=AGENT,
+        sponsor_email=LEADER,
+        title="Demo: unify the ops silos",
+        today=today,
     )
-    readiness_nightly(at=end_of_previous)
-    readiness_nightly(at=at)
-    return DemoSeed(transformation=transformation, created=True)
+    first, second = list(transformation.milestones.order_by("position")[:2])
+    milestone_transition(milestone=first, to_status=MilestoneStatus.IN_PROGRESS, actor=None)
+    milestone_transition(milestone=second, to_status=MilestoneStatus.IN_PROGRESS, actor=None)
+    milestone_transition(
+        milestone=second,
+        to_status=MilestoneStatus.AT_RISK,
+        actor=None,
+        reason="Demo: the DBA team has not yet agreed to map its ticket flow.",
+    )
+    # The target topology the plan works towards, so the scenario page has one to show.
+    merge = transformation.milestones.get(key="merge-silo-teams")
+    milestone_change_add(milestone=merge, change=MERGE_SILOS, actor=None)
+    _synthetic_answers(organization=organization, today=today)
+    records = signal_events_csv_parse(str(EXAMPLE_EVENTS), EXAMPLE_EVENTS.read_text())
+    signal_events_ingest(organization=organization, records=records.records, source="demo", at=at)
+    return transformation
 
 
 def _synthetic_answers(*, organization: Organization, today: dt.date) -> None:

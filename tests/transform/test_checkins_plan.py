@@ -552,7 +552,7 @@ class FakeDispatch:
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
 
-    def delay(self, **kwargs: Any) -> None:
+    def apply_async(self, *, kwargs: dict[str, Any], retry: bool = True) -> None:
         self.calls.append(kwargs)
 
 
@@ -560,7 +560,7 @@ def test_deliveries_are_dispatched_only_after_the_planning_commits(
     world: RhythmWorld, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:
     fake = FakeDispatch()
-    monkeypatch.setattr(dispatch_deliveries, "delay", fake.delay)
+    monkeypatch.setattr(dispatch_deliveries, "apply_async", fake.apply_async)
     make_everything_due(world)
 
     with django_capture_on_commit_callbacks() as callbacks:
@@ -784,7 +784,7 @@ def test_event_surveys_run_inside_the_callers_transaction(
     world: RhythmWorld, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:
     fake = FakeDispatch()
-    monkeypatch.setattr(dispatch_deliveries, "delay", fake.delay)
+    monkeypatch.setattr(dispatch_deliveries, "apply_async", fake.apply_async)
     event = first_deploy(world, team=world.teams["payments"])
 
     with django_capture_on_commit_callbacks() as callbacks:
@@ -836,7 +836,7 @@ def race(at: dt.datetime) -> PlanSummary:
 def test_two_planners_racing_create_and_count_every_row_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(dispatch_deliveries, "delay", FakeDispatch().delay)
+    monkeypatch.setattr(dispatch_deliveries, "apply_async", FakeDispatch().apply_async)
     world = build_rhythm_world()
     make_everything_due(world)
 

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from transform.models import (
     Channel,
@@ -274,5 +275,17 @@ def deliveries_queue(deliveries: Iterable[Delivery], *, at: dt.datetime) -> int:
     Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     new = len(set(keys) - before)
     if new:
-        _task(DISPATCH_TASK).delay_on_commit(at=at.isoformat())
+        transaction.on_commit(lambda: dispatch_kick(at=at))
     return new
+
+
+def dispatch_kick(*, at: dt.datetime) -> bool:
+    """Ask a worker to dispatch now; False when the broker cannot be reached. The rows are
+    stored either way and beat's periodic dispatch sends them, so an unreachable broker delays
+    delivery by at most that period instead of failing the caller after its commit."""
+    try:
+        _task(DISPATCH_TASK).apply_async(kwargs={"at": at.isoformat()}, retry=False)
+    except (OperationalError, OSError) as exc:
+        logger.warning("Broker unreachable (%s); the periodic dispatch will send the rows.", exc)
+        return False
+    return True
