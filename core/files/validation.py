@@ -13,6 +13,7 @@ from typing import Any, TypeVar, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from core.errors import ApplicationError
+from core.files.limits import MAX_DEFINITION_BYTES, InputRefused
 from core.files.origin import ImportFailure, Origin
 from core.files.yamlio import YamlDocument, line_of, load_documents, to_plain
 
@@ -112,7 +113,8 @@ class FileFormatError(ImportFailure):
 
     ``str()`` reads ``file, document 1, line 12: phases[0].milestones[1].duration_days: ...``.
     ``field`` is the path of the first offending field (None for file-level errors) and
-    ``problems`` lists every error found as (origin, field path, message).
+    ``problems`` lists every error found as (origin, field path, message); ``limit`` names the
+    limit of ``core.files.limits`` the file broke, when that is why it was refused.
     """
 
     def __init__(
@@ -122,10 +124,12 @@ class FileFormatError(ImportFailure):
         *,
         field: str | None = None,
         problems: Sequence[tuple[Origin, str, str]] = (),
+        limit: str | None = None,
     ) -> None:
         super().__init__(origin, message)
         self.field = field
         self.problems = list(problems)
+        self.limit = limit
 
 
 MAX_PROBLEMS_SHOWN = 20
@@ -135,10 +139,13 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def single_document(path: str, text: str, *, what: str, error: type[E]) -> YamlDocument:
-    """The one YAML document of a definition file (strict YAML 1.2, duplicate keys refused);
-    raises ``error`` for YAML errors, an empty file or several documents."""
+    """The one YAML document of a definition file (strict YAML 1.2, duplicate keys refused, read
+    within the limits of ``core.files.limits`` for definitions); raises ``error`` for YAML
+    errors, a broken limit, an empty file or several documents."""
     try:
-        documents = load_documents(path, text)
+        documents = load_documents(path, text, max_bytes=MAX_DEFINITION_BYTES)
+    except InputRefused as exc:
+        raise error(exc.origin, exc.message, limit=exc.limit) from None
     except ImportFailure as exc:
         raise error(exc.origin, exc.message) from None
     if not documents:
@@ -202,6 +209,8 @@ def file_format_error(
             for where, field, message in exc.problems
         ],
     }
+    if exc.limit is not None:
+        extra["limit"] = exc.limit
     if fields is not None:
         extra["fields"] = fields
     return ApplicationError(f"Invalid {what}: {exc}", extra=extra)

@@ -60,19 +60,22 @@ def read_backstage_catalog(
 
     ``files`` holds each named file's resolved path with its loaded documents; ``seen`` holds the
     resolved paths of every file named by the user, and is extended with each Location target read,
-    so that no file is read twice and Location cycles end. Raises ImportFailure, naming file,
-    document, line and field, for a malformed entity, a duplicate entity, an unreadable or
-    non-file Location target, or a group/user reference that names no entity of the catalog.
+    so that no file is read twice and Location cycles end. A Location target must resolve (symlinks
+    followed) inside the folder of the named file it was reached from; anything else (an absolute
+    path elsewhere, a ``..`` escape, a device, /proc) is refused by name. Raises ImportFailure,
+    naming file, document, line and field, for a malformed entity, a duplicate entity, a Location
+    target outside that folder, unreadable or not a regular file, or a group/user reference that
+    names no entity of the catalog.
     """
     catalog = _Catalog()
-    queue = deque(files)
+    queue = deque((path, documents, path.parent) for path, documents in files)
     while queue:
-        path, documents = queue.popleft()
+        path, documents, root = queue.popleft()
         for doc in documents:
             entity = catalog.add(doc)
             if entity.key[0] != "location":
                 continue
-            for target, origin in _location_targets(entity, path):
+            for target, origin in _location_targets(entity, path, root):
                 if target in seen:
                     continue
                 seen.add(target)
@@ -82,7 +85,7 @@ def read_backstage_catalog(
                     raise ImportFailure(
                         origin, f"Location target {str(target)!r} cannot be read: {exc.message}"
                     ) from None
-                queue.append((target, load_documents(str(target), text)))
+                queue.append((target, load_documents(str(target), text), root))
     return catalog.resolve()
 
 
@@ -362,8 +365,9 @@ def _dependency(source: _Group, target: _Group) -> InteractionEdge:
     )
 
 
-def _location_targets(entity: _Entity, path: Path) -> list[tuple[Path, Origin]]:
-    """The resolved files a Location names, each with the origin of the line that names it."""
+def _location_targets(entity: _Entity, path: Path, root: Path) -> list[tuple[Path, Origin]]:
+    """The resolved files a Location names, each with the origin of the line that names it; each
+    must lie inside ``root`` (the folder of the file named on the command line)."""
     doc = entity.doc
     _mapping(doc, "spec", required=True)
     location_type = _string(doc, "spec", "type")
@@ -393,16 +397,32 @@ def _location_targets(entity: _Entity, path: Path) -> list[tuple[Path, Origin]]:
         candidate = path.parent / text
         if glob.has_magic(text):
             matches = sorted(Path(found) for found in glob.glob(str(candidate)))
-            files = [match.resolve() for match in matches if match.is_file()]
+            files = [match.resolve() for match in matches]
+            files = [_inside(found, root, keys, text, origin) for found in files]
+            files = [found for found in files if found.is_file()]
             if not files and not optional:
                 raise ImportFailure(origin, f"{_dotted(keys)}: {text!r} matches no file")
             targets.extend((file, origin) for file in files)
         else:
-            resolved = candidate.resolve()
+            resolved = _inside(candidate.resolve(), root, keys, text, origin)
             if optional and not resolved.exists():
                 continue
             targets.append((resolved, origin))
     return targets
+
+
+def _inside(
+    resolved: Path, root: Path, keys: tuple[str | int, ...], text: str, origin: Origin
+) -> Path:
+    """``resolved`` when it lies inside ``root``; otherwise the Location is refused by name."""
+    if not resolved.is_relative_to(root.resolve()):
+        raise ImportFailure(
+            origin,
+            f"{_dotted(keys)}: {text!r} resolves to {str(resolved)!r}, outside the folder "
+            f"{str(root)!r} of the file named on the command line; Location targets must stay "
+            "inside that folder",
+        )
+    return resolved
 
 
 def _parse_ref(

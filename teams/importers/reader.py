@@ -9,11 +9,11 @@ transform.org/v1``) or TeamAPI-as-Code. A file holds one format only. Nothing is
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from core.files.jsonio import json_load
+from core.files.limits import InputRefused
 from core.files.origin import ImportFailure
 from core.files.yamlio import YamlDocument, load_documents, read_text
 from teams.importers import backstage, teamapi
@@ -84,17 +84,13 @@ def read_import_files(paths: Sequence[Path], *, fast_json: bool = False) -> Impo
 
 def _load_json(path: Path, text: str) -> list[YamlDocument] | None:
     """The JSON document of ``text``, or None when the precise loader must say what is wrong
-    (syntax error, duplicate key) or the text is YAML rather than JSON."""
-
-    def refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        data = dict(pairs)
-        if len(data) != len(pairs):
-            raise ValueError("duplicate key")
-        return data
-
+    (syntax error, duplicate key) or the text is YAML rather than JSON. A broken limit
+    (``core.files.limits``) is refused here, as the YAML loader would."""
     try:
-        data = json.loads(text, object_pairs_hook=refuse_duplicates)
-    except ValueError:
+        data = json_load(str(path), text)
+    except InputRefused:
+        raise
+    except ImportFailure:
         return None
     return [YamlDocument(str(path), 1, data, 1)] if data is not None else []
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from core.files.limits import text_check
 from core.files.origin import ImportFailure, Origin
 from transform.evidence.records import COMMON_FIELDS, RECORD_FIELDS, RecordProblem, problems_text
 
@@ -66,8 +67,10 @@ def signal_events_csv_parse(path: str, text: str) -> CsvRecords:
     ``true`` / ``false``.
 
     Raises ``ImportFailure`` naming the file and line for a missing or bad header, a row with the
-    wrong number of cells, or broken CSV quoting; the values are checked by the ingest.
+    wrong number of cells, or broken CSV quoting, and ``InputRefused`` for a text beyond the limits
+    of ``core.files.limits`` (size, NUL); the values are checked by the ingest.
     """
+    text_check(path, text)  # size and NUL (core.files.limits), as every input
     # Spreadsheets often save a byte-order mark; it is not part of the first column's name.
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
     records: list[dict[str, Any]] = []
