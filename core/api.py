@@ -5,6 +5,7 @@ input validation, query-string filters and reading an uploaded file (the safe JS
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
@@ -14,7 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import DataError
 from django.db.models import QuerySet
 from django.http import Http404
-from django_filters import CharFilter, FilterSet
+from django_filters import CharFilter, FilterSet, NumberFilter
 from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -24,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
+from core.bounds import DATE_RANGE_HELP, ID_MAX, day_in_range, id_parse
 from core.errors import ApplicationError, DomainError
 
 ORG_SLUG_PARAMETER = OpenApiParameter(
@@ -81,11 +83,92 @@ def _django_validation_detail(exc: DjangoValidationError) -> Any:
     return {"non_field_errors": exc.messages}
 
 
+def field_error(field: str, message: str) -> ApplicationError:
+    """A 400 in the error shape naming the query or body ``field``."""
+    return ApplicationError(message, extra={"fields": {field: [message]}})
+
+
 class ApiPagination(PageNumberPagination):
-    """``?page=N``, 50 rows a page by default, ``?page_size=`` up to 500."""
+    """``?page=N``, 50 rows a page by default, ``?page_size=`` up to 500 (more gives 500).
+
+    Both are whole numbers of ASCII digits from 1; anything else, an empty value or ``null``
+    included, is a 400 naming the parameter (DRF would quietly fall back to the default size, or
+    answer 404 for a page that is not a number). A page beyond the last is DRF's 404."""
 
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request: Request) -> int | None:
+        if self.page_size_query_param not in request.query_params:
+            return self.page_size
+        text = request.query_params[self.page_size_query_param]
+        size = id_parse(text)
+        if size is None:
+            raise field_error(
+                "page_size",
+                f"Expected a whole number of rows from 1 (at most {self.max_page_size} are "
+                f"returned); got '{text[:40]}'.",
+            )
+        return min(size, self.max_page_size)
+
+    def get_page_number(self, request: Request, paginator: Any) -> int | str:
+        text = request.query_params.get(self.page_query_param)
+        if text is None or text in self.last_page_strings:
+            return super().get_page_number(request, paginator)
+        number = id_parse(text)
+        if number is None:
+            raise field_error(
+                "page", f"Expected a page number from 1 or 'last'; got '{text[:40]}'."
+            )
+        return number
+
+
+class IdField(serializers.IntegerField):
+    """A row id in a request body: ASCII digits (or a JSON number) from 1 to ``ID_MAX``; anything
+    else is a 400 naming the field."""
+
+    default_error_messages = {"invalid": "Expected an id: a whole number from 1 to {max_id}."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", ID_MAX)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        number = id_parse(data)
+        if number is None:
+            self.fail("invalid", max_id=ID_MAX)
+        return number
+
+
+class BoundedDateField(serializers.DateField):
+    """A day (YYYY-MM-DD) from ``DATE_MIN`` to ``DATE_MAX``: the first and the last days Python
+    can hold are refused alike, with a 400 naming the field."""
+
+    def to_internal_value(self, value: Any) -> dt.date:
+        day = super().to_internal_value(value)
+        if not day_in_range(day):
+            raise serializers.ValidationError(f"Expected {DATE_RANGE_HELP}; got {day.isoformat()}.")
+        return day
+
+
+class IdFormField(forms.Field):
+    """A row id in a query string (django-filter): as ``IdField``."""
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        number = id_parse(value)
+        if number is None:
+            raise forms.ValidationError(f"Expected an id: a whole number from 1 to {ID_MAX}.")
+        return number
+
+
+class IdFilter(NumberFilter):
+    """A query-string filter whose value is a row id (``IdFormField``): a 400 naming the field
+    for anything else (non-ASCII digits, a number beyond the database's bigint)."""
+
+    field_class = IdFormField
 
 
 def paginated_response(

@@ -5,9 +5,9 @@ field's choices (or not a number where a number is expected) is a 400 with a fie
 """
 
 import django_filters
-from django import forms
 from django.db.models import QuerySet
 
+from core.api import IdFilter
 from teams.models import (
     Interaction,
     InteractionMode,
@@ -22,22 +22,6 @@ from teams.models import (
     Team,
     TeamType,
 )
-
-# The largest id a BigAutoField holds; a larger number cannot name a row and would overflow the
-# database's integer type (a 500 instead of a 400).
-MAX_ID = 2**63 - 1
-
-
-class IdFilter(django_filters.NumberFilter):
-    """A row id: a whole number from 1 to MAX_ID; anything else is a 400 field error."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", MAX_ID)
-        super().__init__(*args, **kwargs)
-
 
 TEAM_STATUSES = [("live", "Live"), ("retired", "Retired"), ("all", "All")]
 

@@ -10,6 +10,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from core.api import SlugFilter
+from core.bounds import DATE_RANGE_HELP, day_in_range
 from core.errors import ApplicationError
 from core.moments import moment_parse
 from teams.models import Organization, Team
@@ -19,15 +20,19 @@ from transform.models import SignalEvent, SignalEventKind
 
 
 class AwareMomentField(forms.Field):
-    """An ISO 8601 date-time with a time zone offset; a naive one is refused, never guessed."""
+    """An ISO 8601 date-time with a time zone offset, on a day within ``core.bounds``'s range; a
+    naive one is refused, never guessed."""
 
     def to_python(self, value: Any) -> dt.datetime | None:
         if value in self.empty_values:
             return None
         try:
-            return moment_parse(str(value), naive="refuse")
+            moment = moment_parse(str(value), naive="refuse")
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
+        if not day_in_range(moment.date()):
+            raise forms.ValidationError(f"Expected a date-time on {DATE_RANGE_HELP}.")
+        return moment
 
 
 class AwareMomentFilter(django_filters.Filter):

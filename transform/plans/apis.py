@@ -18,7 +18,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import ORG_SLUG_PARAMETER, ApiPagination, paginated_response, validated
+from core.api import (
+    ORG_SLUG_PARAMETER,
+    ApiPagination,
+    BoundedDateField,
+    paginated_response,
+    validated,
+)
 from teams.apis import PersonBriefSerializer
 from transform.access import (
     milestone_change_get_for_plan_edit,
@@ -93,8 +99,9 @@ class TransformationStartInputSerializer(serializers.Serializer):
         min_length=1,
         help_text='Playbook references, "key" (latest version) or "key@version".',
     )
-    start_date = serializers.DateField(
-        help_text="YYYY-MM-DD: when milestones without dependencies start."
+    start_date = BoundedDateField(
+        help_text="YYYY-MM-DD: when milestones without dependencies start (1900-01-01 to "
+        "8999-12-31)."
     )
     owner = serializers.EmailField(help_text="E-mail of the lead change agent.")
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -138,12 +145,16 @@ class MilestoneTransitionInputSerializer(serializers.Serializer):
 
 
 class MilestoneReassignInputSerializer(serializers.Serializer):
-    owner = serializers.CharField(help_text="Id or e-mail of a person of the organisation.")
+    owner = serializers.CharField(
+        max_length=254, help_text="Id or e-mail of a person of the organisation."
+    )
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class MilestoneRescheduleInputSerializer(serializers.Serializer):
-    forecast_due = serializers.DateField(help_text="The new expected due date, YYYY-MM-DD.")
+    forecast_due = BoundedDateField(
+        help_text="The new expected due date, YYYY-MM-DD (1900-01-01 to 8999-12-31)."
+    )
     reason = serializers.CharField(help_text="Why the forecast changes.")
 
 
@@ -165,6 +176,7 @@ class OrgTransformationListApi(APIView):
 
     @extend_schema(
         operation_id="orgs_transformations_list",
+        summary="List transformations",
         parameters=[ORG_SLUG_PARAMETER],
         responses=TransformationOutputSerializer(many=True),
         tags=["transformations"],
@@ -180,6 +192,7 @@ class OrgTransformationListApi(APIView):
 
     @extend_schema(
         operation_id="orgs_transformations_create",
+        summary="Start a transformation",
         parameters=[ORG_SLUG_PARAMETER],
         request=TransformationStartInputSerializer,
         responses={201: TransformationOutputSerializer},
@@ -203,8 +216,12 @@ class OrgTransformationListApi(APIView):
 
 
 class TransformationDetailApi(APIView):
+    """One transformation: its dates, lead change agent, sponsor, playbooks and critical path
+    (anyone with a role in its organisation)."""
+
     @extend_schema(
         operation_id="transformations_retrieve",
+        summary="Get a transformation",
         parameters=[TRANSFORMATION_ID_PARAMETER],
         responses=TransformationOutputSerializer,
         tags=["transformations"],
@@ -219,6 +236,7 @@ class TransformationPlanApi(APIView):
 
     @extend_schema(
         operation_id="transformations_plan_retrieve",
+        summary="A transformation's plan report",
         parameters=[TRANSFORMATION_ID_PARAMETER],
         responses={200: PlanReportSerializer},
         tags=["transformations"],
@@ -230,11 +248,14 @@ class TransformationPlanApi(APIView):
 
 
 class TransformationMilestoneListApi(APIView):
+    """The transformation's milestones in plan order, with owner, status and dates."""
+
     # Declared so that the schema shows the paginated shape.
     pagination_class = ApiPagination
 
     @extend_schema(
         operation_id="transformations_milestones_list",
+        summary="List a transformation's milestones",
         parameters=[TRANSFORMATION_ID_PARAMETER],
         responses=MilestoneOutputSerializer(many=True),
         tags=["milestones"],
@@ -250,8 +271,11 @@ class TransformationMilestoneListApi(APIView):
 
 
 class MilestoneDetailApi(APIView):
+    """One milestone: owner, status, planned and forecast dates, exit criteria."""
+
     @extend_schema(
         operation_id="milestones_retrieve",
+        summary="Get a milestone",
         parameters=[MILESTONE_ID_PARAMETER],
         responses=MilestoneOutputSerializer,
         tags=["milestones"],
@@ -262,11 +286,15 @@ class MilestoneDetailApi(APIView):
 
 
 class MilestoneEventListApi(APIView):
+    """The milestone's recorded events (transitions, reassignments, reschedules), oldest
+    first."""
+
     # Declared so that the schema shows the paginated shape.
     pagination_class = ApiPagination
 
     @extend_schema(
         operation_id="milestones_events_list",
+        summary="A milestone's history",
         parameters=[MILESTONE_ID_PARAMETER],
         responses=MilestoneEventOutputSerializer(many=True),
         tags=["milestones"],
@@ -287,6 +315,7 @@ class MilestoneTransitionApi(APIView):
 
     @extend_schema(
         operation_id="milestones_transition",
+        summary="Move a milestone along the workflow",
         parameters=[MILESTONE_ID_PARAMETER],
         request=MilestoneTransitionInputSerializer,
         responses=MilestoneOutputSerializer,
@@ -315,6 +344,7 @@ class MilestoneReassignApi(APIView):
 
     @extend_schema(
         operation_id="milestones_reassign",
+        summary="Give a milestone to another owner",
         parameters=[MILESTONE_ID_PARAMETER],
         request=MilestoneReassignInputSerializer,
         responses=MilestoneOutputSerializer,
@@ -344,6 +374,7 @@ class MilestoneRescheduleApi(APIView):
 
     @extend_schema(
         operation_id="milestones_reschedule",
+        summary="Report a milestone's new forecast date",
         parameters=[MILESTONE_ID_PARAMETER],
         request=MilestoneRescheduleInputSerializer,
         responses=MilestoneOutputSerializer,
@@ -409,6 +440,7 @@ class MilestoneChangeListApi(APIView):
 
     @extend_schema(
         operation_id="milestones_changes_list",
+        summary="List a milestone's topology changes",
         parameters=[MILESTONE_ID_PARAMETER],
         responses=MilestoneChangeOutputSerializer(many=True),
         tags=["scenarios"],
@@ -424,6 +456,7 @@ class MilestoneChangeListApi(APIView):
 
     @extend_schema(
         operation_id="milestones_changes_create",
+        summary="Attach a topology change to a milestone",
         parameters=[MILESTONE_ID_PARAMETER],
         request=OpenApiTypes.OBJECT,
         responses={201: MilestoneChangeOutputSerializer},
@@ -446,6 +479,7 @@ class MilestoneChangeDetailApi(APIView):
 
     @extend_schema(
         operation_id="milestone_changes_retrieve",
+        summary="Get an attached topology change",
         parameters=[CHANGE_ID_PARAMETER],
         responses=MilestoneChangeOutputSerializer,
         tags=["scenarios"],
@@ -456,6 +490,7 @@ class MilestoneChangeDetailApi(APIView):
 
     @extend_schema(
         operation_id="milestone_changes_destroy",
+        summary="Remove a pending topology change",
         parameters=[CHANGE_ID_PARAMETER],
         responses={204: None},
         tags=["scenarios"],
@@ -483,6 +518,7 @@ class MilestoneEnactApi(APIView):
 
     @extend_schema(
         operation_id="milestones_enact",
+        summary="Apply a milestone's topology changes",
         parameters=[MILESTONE_ID_PARAMETER],
         request=None,
         responses=MilestoneEnactOutputSerializer,
@@ -510,6 +546,7 @@ class TransformationScenarioPreviewApi(APIView):
 
     @extend_schema(
         operation_id="transformations_scenario_preview",
+        summary="Preview the analysis after the planned changes",
         parameters=[
             TRANSFORMATION_ID_PARAMETER,
             OpenApiParameter(

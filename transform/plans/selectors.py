@@ -13,6 +13,7 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 from pydantic import ValidationError as PydanticValidationError
 
+from core.bounds import id_parse, id_text_is_numeric
 from core.errors import ApplicationError, ConflictError, NotFoundError
 from playbooks.criteria import CriterionResult, SignalLookup, SignalReading, evaluate_criteria
 from playbooks.models import Playbook
@@ -88,15 +89,16 @@ def milestone_list(*, transformation: Transformation) -> QuerySet[Milestone]:
 def plan_milestone_get(*, transformation: Transformation, reference: str) -> Milestone:
     """The milestone of ``transformation`` whose id is ``reference`` (text from a query string);
     ``ApplicationError`` on the field ``milestone`` when there is none."""
+    milestone_id = id_parse(reference)
     milestone = (
-        Milestone.objects.filter(transformation=transformation, pk=int(reference))
+        Milestone.objects.filter(transformation=transformation, pk=milestone_id)
         .only("id", "position")
         .first()
-        if reference.isdecimal()
+        if milestone_id is not None
         else None
     )
     if milestone is None:
-        message = f"No milestone '{reference}' in transformation {transformation.pk}."
+        message = f"No milestone '{reference[:40]}' in transformation {transformation.pk}."
         raise ApplicationError(message, extra={"fields": {"milestone": [message]}})
     return milestone
 
@@ -133,12 +135,18 @@ def person_get_by_email(*, organization: Organization, email: str, field: str) -
 
 
 def person_get_by_reference(*, organization: Organization, reference: str, field: str) -> Person:
-    """A person of the organisation named by id (digits) or e-mail; ``ApplicationError`` else."""
+    """A person of the organisation named by id (ASCII digits) or e-mail; ``ApplicationError``
+    on ``field`` otherwise, an id out of range included (``core.bounds``)."""
     text = str(reference).strip()
-    if text.isdigit():
-        person = Person.objects.filter(organization=organization, pk=int(text)).first()
+    if id_text_is_numeric(text):
+        person_id = id_parse(text)
+        person = (
+            Person.objects.filter(organization=organization, pk=person_id).first()
+            if person_id is not None
+            else None
+        )
         if person is None:
-            message = f"No person with id {text} in organisation '{organization.slug}'."
+            message = f"No person with id {text[:40]} in organisation '{organization.slug}'."
             raise ApplicationError(message, extra={"fields": {field: [message]}})
         return person
     return person_get_by_email(organization=organization, email=text, field=field)

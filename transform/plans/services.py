@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.bounds import id_parse
 from core.errors import ApplicationError, ConflictError
 from playbooks.criteria import SignalLookup
 from playbooks.models import Playbook
@@ -84,17 +85,18 @@ def playbook_ref_parse(text: str, *, field: str = "playbooks") -> PlaybookRef:
     """``"unify-ops-silos"`` or ``"unify-ops-silos@2"``; ``ApplicationError`` on ``field`` else."""
     value = str(text).strip()
     key, separator, version_text = value.partition("@")
+    version = id_parse(version_text) if separator else None
     problem = None
     if not key:
         problem = f"Expected a playbook key or KEY@VERSION, got '{value}'."
-    elif separator and not (version_text.isdigit() and int(version_text) >= 1):
+    elif separator and version is None:
         problem = (
             f"Playbook reference '{value}': the version after '@' must be a whole number of 1 "
             f"or more, got '{version_text}'."
         )
     if problem:
         raise ApplicationError(problem, extra={"fields": {field: [problem]}})
-    return PlaybookRef(key=key, version=int(version_text) if separator else None)
+    return PlaybookRef(key=key, version=version)
 
 
 def _raise_invalid(instance: Any, exc: ValidationError) -> None:

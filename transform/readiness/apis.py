@@ -106,7 +106,7 @@ class OrgReadinessOutputSerializer(serializers.Serializer):
 
 class ReadinessQuerySerializer(serializers.Serializer):
     # Parsed by hand (``period_param_parse``) so the 400 names the expected format.
-    period = serializers.CharField(required=False, allow_blank=True)
+    period = serializers.CharField(required=False, allow_blank=True, max_length=40)
     team = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
 
@@ -127,6 +127,7 @@ class OrgReadinessApi(APIView):
 
     @extend_schema(
         operation_id="orgs_readiness_retrieve",
+        summary="Readiness of the organisation and its teams",
         parameters=[ORG_SLUG_PARAMETER, PERIOD_PARAMETER, TEAM_PARAMETER],
         responses={200: OrgReadinessOutputSerializer},
         tags=["readiness"],
@@ -178,6 +179,7 @@ class OrgReadinessCommentsApi(APIView):
 
     @extend_schema(
         operation_id="orgs_readiness_comments_retrieve",
+        summary="Free-text survey answers per group",
         parameters=[ORG_SLUG_PARAMETER, PERIOD_PARAMETER, TEAM_PARAMETER],
         responses={200: OrgReadinessCommentsOutputSerializer},
         tags=["readiness"],
@@ -273,6 +275,7 @@ class OrgReadinessHistoryApi(APIView):
 
     @extend_schema(
         operation_id="orgs_readiness_history_list",
+        summary="Stored readiness snapshots",
         parameters=[ORG_SLUG_PARAMETER],
         responses=ReadinessSnapshotOutputSerializer(many=True),
         tags=["readiness"],

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
+from core.bounds import DATE_RANGE_HELP, day_in_range
 from core.errors import ApplicationError
 from playbooks.criteria import SignalLookup, SignalReading
 from teams.models import Organization, Team
@@ -56,18 +57,20 @@ PERIOD_FORMAT_HELP: Final = "a date as YYYY-MM-DD (any day inside the wanted sur
 def period_param_parse(
     text: str | None, *, settings: CheckinSettings, field: str = "period"
 ) -> Period | None:
-    """The survey period containing the day ``text`` names (YYYY-MM-DD); None for no text.
+    """The survey period containing the day ``text`` names (YYYY-MM-DD, within
+    ``core.bounds.DATE_MIN``..``DATE_MAX``); None when the parameter is absent (``text`` None).
 
-    Raises ApplicationError naming ``field`` and the expected format otherwise.
+    Raises ApplicationError naming ``field`` and the expected format otherwise, an empty value
+    included (``?period=`` is a mistake, not a request for the current period).
     """
-    if text is None or not text.strip():
+    if text is None:
         return None
     try:
         day = dt.date.fromisoformat(text.strip())
     except ValueError:
         day = None
-    if day is None or len(text.strip()) != 10:
-        message = f"Expected {PERIOD_FORMAT_HELP}; got '{text}'."
+    if day is None or len(text.strip()) != 10 or not day_in_range(day):
+        message = f"Expected {PERIOD_FORMAT_HELP} ({DATE_RANGE_HELP}); got '{text[:40]}'."
         raise ApplicationError(message, extra={"fields": {field: [message]}})
     return survey_period(day, settings=settings)
 
