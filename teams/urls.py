@@ -1,9 +1,9 @@
 """API routes of the organisation graph, under /api/v1/ (reference: docs/api.md)."""
 
 from django.urls import path
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import SimpleRouter
 
+from core.auth_apis import AuthTokenApi
 from teams import apis
 
 ORG = r"orgs/(?P<org_slug>[-\w]+)"
@@ -19,7 +19,7 @@ router.register(rf"{ORG}/interactions", apis.InteractionViewSet, basename="inter
 router.register(rf"{ORG}/roles", apis.OrganizationRoleViewSet, basename="role")
 
 urlpatterns = [
-    path("auth/token/", ObtainAuthToken.as_view(), name="auth-token"),
+    path("auth/token/", AuthTokenApi.as_view(), name="auth-token"),
     path("orgs/<slug:org_slug>/analysis/", apis.OrgAnalysisApi.as_view(), name="org-analysis"),
     path("orgs/<slug:org_slug>/export/", apis.OrgExportApi.as_view(), name="org-export"),
     *router.urls,

@@ -31,6 +31,24 @@ def fast_password_hashing() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def rate_limits_in_process_memory() -> Iterator[None]:
+    """Rate limits count requests in the cache: in tests, each process's own memory, never a
+    Redis that other test processes (or the broker) share, so emptying it disturbs nobody."""
+    caches = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    with override_settings(CACHES=caches):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def no_requests_counted_yet(rate_limits_in_process_memory: None) -> None:
+    """Each test starts with no request counted towards a rate limit: a suite makes far more
+    requests a minute from one address and one user id than any client should."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def organization(db):
     from tests.factories import OrganizationFactory

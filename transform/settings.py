@@ -5,6 +5,8 @@ Defaults need no server: SQLite and a filesystem Celery broker under ``var/``, e
 """
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -60,6 +62,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "django_celery_beat",
+    "axes",
     "teams",
     "playbooks",
     "transform",
@@ -75,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "transform.urls"
@@ -157,6 +162,41 @@ STORAGES = {
     },
 }
 
+# Caches: Redis when REDIS_URL is set (use another database number than the Celery broker's), so
+# every process and machine counts the same rate limits; else each process's own memory, where a
+# limit holds per process (fine for one server).
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# Login lockout (django-axes; docs/api.md#authentication). Every login, the pages, the admin,
+# DRF's /api-auth/login/ and the token endpoint, goes through authenticate() with its request.
+# AXES_FAILURE_LIMIT failed logins for one username from one address lock that username from that
+# address for AXES_COOLOFF_TIME: a guesser elsewhere cannot lock the real user out, and the lock
+# ends at a fixed time (refused attempts during it do not extend it). A success resets the count.
+# An admin unlocks early with `manage.py axes_reset_username <name>` or in the admin.
+AUTHENTICATION_BACKENDS = [
+    "core.auth.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "20"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "core.auth.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "core.throttles.client_ip"
+# Failed attempts are what the lockout needs; a row per successful login is not. No banner on
+# every start of a command.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -208,10 +248,37 @@ DELIVERY_RETRY_SECONDS = int(os.environ.get("DELIVERY_RETRY_SECONDS", "60"))
 DELIVERY_CLAIM_TIMEOUT_SECONDS = int(os.environ.get("DELIVERY_CLAIM_TIMEOUT_SECONDS", "600"))
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
 
+# API tokens and rate limits (docs/api.md#authentication). A token expires TRANSFORM_TOKEN_TTL after
+# it was issued. Rates are "<number>/<second|minute|hour|day>", or "off": per user on the API,
+# per address for anonymous API calls, for requests with an invalid token and for check-in links
+# (page and API together). Addresses are REMOTE_ADDR, or with TRUSTED_PROXY_COUNT reverse proxies
+# in front, the address the outermost trusted proxy saw in X-Forwarded-For.
+TRANSFORM_TOKEN_TTL = timedelta(days=int(os.environ.get("TRANSFORM_TOKEN_TTL_DAYS", "30")))
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+
+
+def env_rate(name: str, default: str) -> str | None:
+    value = os.environ.get(name, "").strip() or default
+    if value.lower() == "off":
+        return None
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(
+            f"{name} must be <number>/<second|minute|hour|day> or off, got {value!r}"
+        )
+    return value
+
+
+THROTTLE_RATES = {
+    "user": env_rate("THROTTLE_USER_RATE", "1000/minute"),
+    "anon": env_rate("THROTTLE_ANON_RATE", "120/minute"),
+    "invalid_token": env_rate("THROTTLE_INVALID_TOKEN_RATE", "20/minute"),
+    "checkin_link": env_rate("THROTTLE_CHECKIN_LINK_RATE", "60/minute"),
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous API call gets 401 with WWW-Authenticate rather than 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "core.auth.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -226,6 +293,9 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttles.UserThrottle", "core.throttles.AnonThrottle"],
+    "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 
 SPECTACULAR_SETTINGS = {

@@ -38,6 +38,7 @@ from transform.access import (
     checkin_open_list_for_user,
 )
 from transform.answers import selectors, services
+from transform.answers.throttles import CheckinLinkThrottle
 from transform.models import (
     ANONYMOUS_CHECKIN_KINDS,
     CheckIn,
@@ -129,6 +130,7 @@ class CheckinLinkApi(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
     parser_classes = [SafeJSONParser]
+    throttle_classes = [CheckinLinkThrottle]
 
     @extend_schema(
         operation_id="checkin_links_retrieve",

@@ -11,6 +11,7 @@ their field and summarised at the top.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from django.views.decorators.http import require_http_methods
 from core.errors import ApplicationError, ConflictError
 from transform.access import CheckinLinkError, checkin_get_by_link
 from transform.answers import selectors, services
+from transform.answers.throttles import CheckinLinkThrottle
 from transform.instruments.format import (
     ChoiceQuestion,
     FreeTextQuestion,
@@ -112,7 +114,12 @@ def checkin_respond(request: HttpRequest, token: str) -> HttpResponse:
     GET shows it (200) and changes nothing; POST answers: 200 with a thank-you page, 400 with the
     form again (errors next to each field, the answers kept) when answers are invalid, 409 with
     the form when the milestone workflow refuses the reported status. An invalid or unknown link
-    gives a 404 page, an expired or already answered one a 410 page."""
+    gives a 404 page, an expired or already answered one a 410 page. Too many link requests from
+    one address (``CheckinLinkThrottle``, shared with the API) get a 429 page with
+    ``Retry-After``, before the link is even looked at."""
+    throttle = CheckinLinkThrottle()
+    if not throttle.allow_request(request, None):
+        return _too_many(request, throttle.wait())
     at = timezone.now()
     try:
         checkin = checkin_get_by_link(token=token, at=at)
@@ -165,6 +172,22 @@ def _gone(request: HttpRequest, exc: CheckinLinkError) -> HttpResponse:
         {"title": titles.get(exc.state, "This link cannot be used"), "message": exc.message},
         status=exc.status_code,
     )
+
+
+def _too_many(request: HttpRequest, wait: float | None) -> HttpResponse:
+    seconds = max(1, math.ceil(wait or 1))
+    response = _page(
+        request,
+        "transform/checkin_gone.html",
+        {
+            "title": "Too many requests",
+            "message": f"Too many check-in links were opened from your address. "
+            f"Try again in {seconds} seconds.",
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 def _milestone_status_label(checkin: CheckIn) -> str:
