@@ -25,6 +25,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -64,10 +65,17 @@ from teams.filters import (
     ServesLinkFilter,
     TeamFilter,
 )
+from teams.invitations import (
+    MAX_TOKEN_LENGTH,
+    invitation_accept,
+    invitation_create,
+    person_login_resolve,
+)
 from teams.models import (
     HANDOVER_KINDS,
     Interaction,
     InteractionMode,
+    Invitation,
     Membership,
     MembershipRole,
     Organization,
@@ -194,6 +202,11 @@ class OrganizationInputSerializer(serializers.Serializer):
 
 
 @extend_schema(tags=["organisations"])
+@extend_schema_view(
+    list=extend_schema(summary="List your organisations"),
+    retrieve=extend_schema(summary="Get an organisation"),
+    partial_update=extend_schema(summary="Change an organisation's name or thresholds"),
+)
 class OrganizationViewSet(viewsets.GenericViewSet):
     """Organisations in which the caller holds a role."""
 
@@ -231,7 +244,7 @@ class OrganizationViewSet(viewsets.GenericViewSet):
 class OrgUnitOutputSerializer(serializers.ModelSerializer):
     # "parent" and "source" shadow attributes of DRF's Field in the type stubs only.
     parent: serializers.SlugRelatedField[OrgUnit] = serializers.SlugRelatedField(  # type: ignore[assignment]
-        slug_field="slug", read_only=True
+        slug_field="slug", read_only=True, allow_null=True, help_text="Parent unit slug, or null."
     )
 
     class Meta:
@@ -250,8 +263,11 @@ class OrgUnitInputSerializer(serializers.Serializer):
 
 @extend_schema(parameters=[ORG_SLUG_PARAMETER], tags=["units"])
 @extend_schema_view(
-    create=extend_schema(request=OrgUnitInputSerializer),
-    partial_update=extend_schema(request=OrgUnitInputSerializer),
+    list=extend_schema(summary="List units"),
+    retrieve=extend_schema(summary="Get a unit"),
+    create=extend_schema(summary="Create a unit", request=OrgUnitInputSerializer),
+    partial_update=extend_schema(summary="Change a unit", request=OrgUnitInputSerializer),
+    destroy=extend_schema(summary="Delete a unit"),
 )
 class OrgUnitViewSet(OrgScopedViewSet):
     """Organisational units (departments, divisions, ...) that hold teams."""
@@ -287,10 +303,12 @@ class OrgUnitViewSet(OrgScopedViewSet):
 
 class TeamOutputSerializer(serializers.ModelSerializer):
     unit: serializers.SlugRelatedField[OrgUnit] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
+        slug_field="slug", read_only=True, allow_null=True, help_text="Unit slug, or null."
     )
     manager: serializers.PrimaryKeyRelatedField[Person] = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text="Id of the person who is the team's engineering manager."
+        read_only=True,
+        allow_null=True,
+        help_text="Id of the person who is the team's engineering manager, or null.",
     )
 
     class Meta:
@@ -398,8 +416,10 @@ class TeamInputSerializer(serializers.Serializer):
 
 @extend_schema(parameters=[ORG_SLUG_PARAMETER], tags=["teams"])
 @extend_schema_view(
-    create=extend_schema(request=TeamInputSerializer),
-    partial_update=extend_schema(request=TeamInputSerializer),
+    list=extend_schema(summary="List teams"),
+    retrieve=extend_schema(summary="Get a team"),
+    create=extend_schema(summary="Create a team", request=TeamInputSerializer),
+    partial_update=extend_schema(summary="Change a team", request=TeamInputSerializer),
 )
 class TeamViewSet(OrgScopedViewSet):
     """Teams; admins and change agents create and delete them, the team's EM may change it."""
@@ -430,6 +450,7 @@ class TeamViewSet(OrgScopedViewSet):
         )
 
     @extend_schema(
+        summary="Delete or retire a team",
         responses={200: TeamRemovalSerializer, 204: None},
         description=(
             "Delete a team created by mistake (no evidence, no history beyond its creation): 204. "
@@ -451,7 +472,11 @@ class TeamViewSet(OrgScopedViewSet):
         }
         return Response(body, status=status.HTTP_200_OK)
 
-    @extend_schema(request=TeamRetireInputSerializer, responses={200: TeamOutputSerializer})
+    @extend_schema(
+        summary="Retire a team",
+        request=TeamRetireInputSerializer,
+        responses={200: TeamOutputSerializer},
+    )
     @action(detail=True, methods=["post"])
     def retire(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Take the team out of the live graph, keeping its history and evidence (409 if it is
@@ -464,7 +489,7 @@ class TeamViewSet(OrgScopedViewSet):
         )
         return self.output(retired)
 
-    @extend_schema(responses={200: TeamLineageSerializer})
+    @extend_schema(summary="A team's lineage", responses={200: TeamLineageSerializer})
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def lineage(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The team's lineage: the teams whose work went into it (merged or split into it,
@@ -488,7 +513,10 @@ class PersonBriefSerializer(serializers.ModelSerializer):
 
 class PersonOutputSerializer(serializers.ModelSerializer):
     user: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, help_text="Username of the linked login, if any."
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Username of the linked login, or null.",
     )
 
     class Meta:
@@ -510,22 +538,64 @@ class PersonRemovalSerializer(serializers.Serializer):
     held_by = serializers.DictField(child=serializers.IntegerField())
 
 
+def _with_login(data: dict[str, Any], request: Request) -> dict[str, Any]:
+    """``data`` with its ``user`` username replaced by the login (``person_login_resolve``:
+    instance administrators only, one answer for any username otherwise)."""
+    if "user" in data:
+        data["user"] = person_login_resolve(actor=request.user, username=data["user"])
+    return data
+
+
+class InvitationOutputSerializer(serializers.ModelSerializer):
+    """An invitation as its creator sees it: never the token, which only the e-mail carries."""
+
+    person = serializers.IntegerField(source="person_id", read_only=True, help_text="Person id.")
+    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    accepted_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    accepted_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "person",
+            "email",
+            "created_by",
+            "created_at",
+            "expires_at",
+            "accepted_at",
+            "accepted_by",
+        ]
+
+
+class InvitationAcceptInputSerializer(serializers.Serializer):
+    token = serializers.CharField(
+        max_length=MAX_TOKEN_LENGTH, help_text="The token from the invitation e-mail's link."
+    )
+
+
 class PersonInputSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254, help_text="Stored in lower case.")
     name = serializers.CharField(max_length=200)
-    user = serializers.SlugRelatedField(
-        slug_field="username",
-        queryset=Person._meta.get_field("user").related_model._default_manager.all(),
+    user = serializers.CharField(
+        max_length=150,
         required=False,
         allow_null=True,
-        help_text="Username of the login that acts as this person (e.g. an engineering manager).",
+        help_text="Username of the login that acts as this person: instance administrators only "
+        "(everyone else invites the person: POST .../people/{id}/invite/); null unlinks.",
     )
 
 
 @extend_schema(parameters=[ORG_SLUG_PARAMETER], tags=["people"])
 @extend_schema_view(
-    create=extend_schema(request=PersonInputSerializer),
-    partial_update=extend_schema(request=PersonInputSerializer),
+    list=extend_schema(summary="List people"),
+    retrieve=extend_schema(summary="Get a person"),
+    create=extend_schema(summary="Create a person", request=PersonInputSerializer),
+    partial_update=extend_schema(summary="Change a person", request=PersonInputSerializer),
 )
 class PersonViewSet(OrgScopedViewSet):
     """People; admins and change agents create, change and delete them."""
@@ -542,17 +612,18 @@ class PersonViewSet(OrgScopedViewSet):
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         org_manage_access_check(access=self.access, action="add people")
-        data = self.validated_input(PersonInputSerializer)
+        data = _with_login(self.validated_input(PersonInputSerializer), request)
         person = services.person_create(organization=self.access.organization, **data)
         return self.output(person, status_code=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         person = self.get_object()
         org_manage_access_check(access=self.access, action="change people")
-        data = self.validated_input(PersonInputSerializer, partial=True)
+        data = _with_login(self.validated_input(PersonInputSerializer, partial=True), request)
         return self.output(services.person_update(person=person, data=data))
 
     @extend_schema(
+        summary="Delete a person or mark them as a leaver",
         responses={200: PersonRemovalSerializer, 204: None},
         description=(
             "Delete a person added by mistake: 204. A person with history or evidence (check-ins, "
@@ -573,7 +644,31 @@ class PersonViewSet(OrgScopedViewSet):
         }
         return Response(body, status=status.HTTP_200_OK)
 
-    @extend_schema(request=PersonLeaveInputSerializer, responses={200: PersonOutputSerializer})
+    @extend_schema(
+        summary="Invite a person to link their login",
+        request=None,
+        responses={201: InvitationOutputSerializer},
+        description=(
+            "Admins and change agents: e-mail the person a link to accept with their own login "
+            "(valid 7 days, once; a new invitation ends the open ones). The token is only in the "
+            "e-mail. 409 for a person already linked or a leaver; 503 when the mail cannot be "
+            "sent (the invitation is withdrawn)."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def invite(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        person = self.get_object()
+        org_manage_access_check(access=self.access, action="invite people")
+        sent = invitation_create(person=person, actor=_user(request))
+        return Response(
+            InvitationOutputSerializer(sent.invitation).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(
+        summary="Mark a person as a leaver",
+        request=PersonLeaveInputSerializer,
+        responses={200: PersonOutputSerializer},
+    )
     @action(detail=True, methods=["post"])
     def leave(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Mark the person as a leaver: memberships and serves links end, no more check-ins,
@@ -585,6 +680,28 @@ class PersonViewSet(OrgScopedViewSet):
             person=person, on=data.get("left_on"), source="api", actor=_user(request)
         )
         return self.output(left)
+
+
+@extend_schema(
+    tags=["people"],
+    summary="Accept an invitation",
+    request=InvitationAcceptInputSerializer,
+    responses={200: PersonOutputSerializer},
+    description=(
+        "The logged-in caller links the invited person to their own login, once; they become a "
+        "member of the organisation if they held no role there. 404 for a wrong token, 410 for "
+        "one accepted already or expired, 409 when the person or the caller's login is linked "
+        "already."
+    ),
+)
+class InvitationAcceptApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request: Request) -> Response:
+        data = InvitationAcceptInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        person = invitation_accept(token=data.validated_data["token"], user=request.user)
+        return Response(PersonOutputSerializer(person).data)
 
 
 class MembershipOutputSerializer(serializers.ModelSerializer):
@@ -644,8 +761,11 @@ class TeamTopologyViewSet(OrgScopedViewSet):
 
 @extend_schema(parameters=[ORG_SLUG_PARAMETER], tags=["memberships"])
 @extend_schema_view(
-    create=extend_schema(request=MembershipInputSerializer),
-    partial_update=extend_schema(request=MembershipInputSerializer),
+    list=extend_schema(summary="List memberships"),
+    retrieve=extend_schema(summary="Get a membership"),
+    create=extend_schema(summary="Create a membership", request=MembershipInputSerializer),
+    partial_update=extend_schema(summary="Change a membership", request=MembershipInputSerializer),
+    destroy=extend_schema(summary="Delete a membership"),
 )
 class MembershipViewSet(TeamTopologyViewSet):
     """A person's membership of a team, with a role and an allocation."""
@@ -705,8 +825,11 @@ class ServesLinkInputSerializer(serializers.Serializer):
 
 @extend_schema(parameters=[ORG_SLUG_PARAMETER], tags=["serves links"])
 @extend_schema_view(
-    create=extend_schema(request=ServesLinkInputSerializer),
-    partial_update=extend_schema(request=ServesLinkInputSerializer),
+    list=extend_schema(summary="List serves links"),
+    retrieve=extend_schema(summary="Get a serves link"),
+    create=extend_schema(summary="Create a serves link", request=ServesLinkInputSerializer),
+    partial_update=extend_schema(summary="Change a serves link", request=ServesLinkInputSerializer),
+    destroy=extend_schema(summary="Delete a serves link"),
 )
 class ServesLinkViewSet(TeamTopologyViewSet):
     """A person who serves a team without being its member."""
@@ -789,8 +912,13 @@ class InteractionInputSerializer(serializers.Serializer):
 
 @extend_schema(parameters=[ORG_SLUG_PARAMETER], tags=["interactions"])
 @extend_schema_view(
-    create=extend_schema(request=InteractionInputSerializer),
-    partial_update=extend_schema(request=InteractionInputSerializer),
+    list=extend_schema(summary="List interactions"),
+    retrieve=extend_schema(summary="Get an interaction"),
+    create=extend_schema(summary="Create an interaction", request=InteractionInputSerializer),
+    partial_update=extend_schema(
+        summary="Change an interaction", request=InteractionInputSerializer
+    ),
+    destroy=extend_schema(summary="Delete an interaction"),
 )
 class InteractionViewSet(TeamTopologyViewSet):
     """How one team works with another; it is part of the source team's topology."""
@@ -847,7 +975,12 @@ class OrganizationRoleInputSerializer(serializers.Serializer):
 
 
 @extend_schema(parameters=[ORG_SLUG_PARAMETER], tags=["roles"])
-@extend_schema_view(create=extend_schema(request=OrganizationRoleInputSerializer))
+@extend_schema_view(
+    list=extend_schema(summary="List role grants"),
+    retrieve=extend_schema(summary="Get a role grant"),
+    create=extend_schema(summary="Grant a role", request=OrganizationRoleInputSerializer),
+    destroy=extend_schema(summary="Revoke a role"),
+)
 class OrganizationRoleViewSet(OrgScopedViewSet):
     """Who holds which role in the organisation; admins grant (POST) and revoke (DELETE)."""
 
@@ -884,6 +1017,7 @@ class OrgAnalysisApi(APIView):
 
     @extend_schema(
         operation_id="orgs_analysis_retrieve",
+        summary="Analyse the organisation's graph",
         parameters=[ORG_SLUG_PARAMETER, AS_OF_PARAMETER],
         responses={200: OpenApiTypes.OBJECT},
         tags=["analysis"],
@@ -932,6 +1066,7 @@ class OrgExportApi(APIView):
 
     @extend_schema(
         operation_id="orgs_export_retrieve",
+        summary="Export the organisation's graph",
         parameters=[
             ORG_SLUG_PARAMETER,
             OpenApiParameter(
@@ -944,7 +1079,14 @@ class OrgExportApi(APIView):
             ),
             AS_OF_PARAMETER,
         ],
-        responses={(200, "*/*"): OpenApiTypes.STR},
+        # node-link JSON is an object; the other formats are text (teams.exporters).
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "application/graphml+xml"): OpenApiTypes.STR,
+            (200, "text/plain"): OpenApiTypes.STR,
+            (200, "text/vnd.graphviz"): OpenApiTypes.STR,
+            (200, "application/yaml"): OpenApiTypes.STR,
+        },
         tags=["export"],
     )
     def get(self, request: Request, org_slug: str) -> HttpResponse:

@@ -430,3 +430,51 @@ class TeamLineageEvent(BaseModel):
     def __str__(self) -> str:
         target = f" -> {self.successor}" if self.successor_id else ""
         return f"{self.team} {self.kind}{target} ({self.occurred_at:%Y-%m-%d})"
+
+
+class Invitation(BaseModel):
+    """An offer, e-mailed to a person's address, to link a login to that person: the only way
+    (besides an instance administrator) a login becomes someone of an organisation.
+
+    Only a SHA-256 hash of the token is stored (the token travels in the e-mail alone). An
+    invitation is accepted once, by a logged-in user, before ``expires_at``; creating a new one
+    for the same person ends the open ones (``teams.invitations``).
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=254, help_text="The address the link was sent to.")
+    token_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the token.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(accepted_by__isnull=True) | Q(accepted_at__isnull=False),
+                name="invitation_accepted_by_only_when_accepted",
+                violation_error_message="Only an accepted invitation names who accepted it.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "accepted" if self.accepted_at else f"until {self.expires_at:%Y-%m-%d}"
+        return f"Invitation of {self.person} ({state})"

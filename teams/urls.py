@@ -22,5 +22,6 @@ urlpatterns = [
     path("auth/token/", AuthTokenApi.as_view(), name="auth-token"),
     path("orgs/<slug:org_slug>/analysis/", apis.OrgAnalysisApi.as_view(), name="org-analysis"),
     path("orgs/<slug:org_slug>/export/", apis.OrgExportApi.as_view(), name="org-export"),
+    path("invitations/accept/", apis.InvitationAcceptApi.as_view(), name="invitation-accept"),
     *router.urls,
 ]

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, QuerySet
 
+from core.bounds import id_parse
 from core.errors import ApplicationError, NotFoundError, PermissionDeniedError
 from teams.access import (
     ORG_MANAGER_ROLES,
@@ -94,7 +95,6 @@ OVERRIDE_ROLES = frozenset({Role.ADMIN, Role.LEADER})
 # Who has a "My team" page: engineering managers, and admins (who may manage teams too).
 MY_TEAM_ROLES = frozenset({Role.ENGINEERING_MANAGER, Role.ADMIN})
 
-_MAX_ID = 2**63 - 1
 # Longer than any token this project signs; a longer one is not parsed at all.
 MAX_TOKEN_LENGTH = 300
 
@@ -480,7 +480,7 @@ def checkin_get_by_link(*, token: str, at: dt.datetime | None = None) -> CheckIn
         if isinstance(token, str) and len(token) <= MAX_TOKEN_LENGTH
         else None
     )
-    if parsed is None or parsed[0] > _MAX_ID:
+    if parsed is None or id_parse(parsed[0]) is None:
         raise CheckinLinkInvalid()
     checkin_id, nonce = parsed
     checkin = (
@@ -504,16 +504,25 @@ def checkin_open_check(*, checkin: CheckIn, at: dt.datetime) -> None:
         raise CheckinLinkExpired(checkin.expires_at)
 
 
-def checkin_open_list_for_user(*, user: User | AnonymousUser, at: dt.datetime) -> QuerySet[CheckIn]:
-    """The check-ins the caller may still answer: their Person (in any organisation) is the
-    recipient, not answered, not expired; the soonest to expire first. Rows carry their
-    organisation, milestone and team."""
+def _checkins_of_user(user: User | AnonymousUser) -> QuerySet[CheckIn]:
+    """Check-ins whose recipient is the caller's Person, only in organisations where the caller
+    holds a role: a login linked to a person of an organisation it has no role in (a link made
+    before invitations, or one a role was taken from) reads nothing of that organisation."""
     if not user.is_authenticated:
         return CheckIn.objects.none()
+    has_role = OrganizationRole.objects.filter(
+        organization_id=OuterRef("organization_id"), user_id=user.pk
+    )
+    return CheckIn.objects.filter(Exists(has_role), recipient__user_id=user.pk)
+
+
+def checkin_open_list_for_user(*, user: User | AnonymousUser, at: dt.datetime) -> QuerySet[CheckIn]:
+    """The check-ins the caller may still answer: their Person is the recipient, in an
+    organisation where they hold a role (``_checkins_of_user``), not answered, not expired; the
+    soonest to expire first. Rows carry their organisation, milestone and team."""
     return (
-        CheckIn.objects.filter(
-            recipient__user_id=user.pk, answered_at__isnull=True, expires_at__gt=at
-        )
+        _checkins_of_user(user)
+        .filter(answered_at__isnull=True, expires_at__gt=at)
         .select_related("organization", "milestone", "team")
         .order_by("expires_at", "id")
     )
@@ -522,13 +531,12 @@ def checkin_open_list_for_user(*, user: User | AnonymousUser, at: dt.datetime) -
 def checkin_get_for_user(*, user: User | AnonymousUser, checkin_id: int) -> CheckIn:
     """The check-in ``checkin_id`` if the caller is its recipient's user; ``NotFoundError``
     otherwise (someone else's check-in looks like one that does not exist)."""
-    checkin = None
-    if user.is_authenticated:
-        checkin = (
-            CheckIn.objects.select_related("organization", "recipient", "milestone", "team")
-            .filter(pk=checkin_id, recipient__user_id=user.pk)
-            .first()
-        )
+    checkin = (
+        _checkins_of_user(user)
+        .select_related("organization", "recipient", "milestone", "team")
+        .filter(pk=checkin_id)
+        .first()
+    )
     if checkin is None:
         raise NotFoundError("No check-in with this id.")
     return checkin

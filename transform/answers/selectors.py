@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from transform.access import _MAX_ID
+from core.bounds import id_parse
 from transform.instruments.format import (
     InstrumentSpec,
 )
@@ -38,10 +38,11 @@ def checkin_event_label(checkin: CheckIn) -> str | None:
     if checkin.kind != CheckInKind.EVENT_SURVEY:
         return None
     prefix, _sep, event_id = checkin.subject.partition(":")
-    if prefix != "event" or not event_id.isdigit() or int(event_id) > _MAX_ID:
+    event_pk = id_parse(event_id) if prefix == "event" else None
+    if event_pk is None:
         return None
     kind = (
-        SignalEvent.objects.filter(pk=int(event_id), organization_id=checkin.organization_id)
+        SignalEvent.objects.filter(pk=event_pk, organization_id=checkin.organization_id)
         .values_list("kind", flat=True)
         .first()
     )

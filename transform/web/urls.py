@@ -8,6 +8,7 @@ from transform.web import (
     findings_pages,
     graph_pages,
     home_pages,
+    invitation_pages,
     leadership_pages,
     my_team_pages,
     plan_pages,
@@ -72,6 +73,7 @@ urlpatterns = [
     ),
     path(f"{ORG}leadership/", leadership_pages.leadership, name="leadership"),
     path(f"{ORG}leadership/report/", leadership_pages.leadership_report, name="leadership-report"),
+    path("invitations/<str:token>/", invitation_pages.invitation, name="invitation"),
 ]
 
 auth_urlpatterns = [
