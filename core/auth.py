@@ -106,7 +106,9 @@ class LoginLockedOut(exceptions.Throttled):
     """The token endpoint's lockout: 429 with ``Retry-After``, in the API's error shape."""
 
     def __init__(self, seconds: int) -> None:
-        super().__init__(wait=seconds, detail=lockout_message(seconds))
+        super().__init__(wait=seconds)
+        # DRF would append "Expected available in N seconds." to a detail; the message says it.
+        self.detail = exceptions.ErrorDetail(lockout_message(seconds), code=self.default_code)
 
 
 # --- tokens -------------------------------------------------------------------------------------

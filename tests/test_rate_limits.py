@@ -143,7 +143,9 @@ def test_twenty_wrong_passwords_lock_the_token_endpoint_in_the_error_shape(user:
     assert statuses[-1] == 429
     assert locked.status_code == 429
     assert set(locked.json()) == {"message", "extra"}
-    assert "Too many failed logins" in locked.json()["message"]
+    assert locked.json()["message"] == (
+        "Too many failed logins for this username from this address. Try again in 15 minutes."
+    )
     assert 0 < int(locked["Retry-After"]) <= settings.AXES_COOLOFF_TIME.total_seconds()
     assert not Token.objects.exists()
 
