@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install browser run demo test check lint typecheck imports bench smoke clean
+.PHONY: install browser run demo test check lint typecheck imports bench smoke schemathesis clean
 
 install: $(STAMP)
 
@@ -76,6 +76,13 @@ bench: install var
 ## The embedded defaults, end to end: migrate, load the demo and analyse it on SQLite.
 smoke: install
 	bash scripts/smoke.sh
+
+## The API contract (docs/api.md#schema-and-its-checks): Schemathesis against the demo served by
+## gunicorn on a free port from a throwaway database (PostgreSQL when DATABASE_URL says so, else
+## SQLite); fails on any 5xx, schema violation or undocumented status code.
+## SCHEMATHESIS_MAX_EXAMPLES=N for more or fewer cases, SCHEMATHESIS_ARGS for more options.
+schemathesis: install
+	bash scripts/schemathesis.sh
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -32,7 +32,7 @@ KEY_PARAMETER = OpenApiParameter(
 )
 VERSION_PARAMETER = OpenApiParameter(
     "version",
-    OpenApiTypes.INT,
+    {"type": "integer", "minimum": 1},
     OpenApiParameter.QUERY,
     required=False,
     description="A version of the playbook (default: the latest).",
@@ -107,6 +107,7 @@ class PlaybookListCreateApi(APIView):
 
     @extend_schema(
         operation_id="orgs_playbooks_list",
+        summary="List playbooks",
         description="Every version of the organisation's own playbooks and of the built-ins.",
         parameters=[ORG_SLUG_PARAMETER],
         responses={200: PlaybookOutputSerializer(many=True)},
@@ -123,15 +124,27 @@ class PlaybookListCreateApi(APIView):
 
     @extend_schema(
         operation_id="orgs_playbooks_create",
+        summary="Upload a playbook",
         description=(
             "Upload a playbook (multipart field `file` or JSON `source`); admins and change "
             "agents. 201 when stored, 200 when the same content was already stored, 400 naming "
             "file, line and path when invalid."
         ),
         parameters=[ORG_SLUG_PARAMETER],
+        # Each body has its one field: a file in multipart, the text in JSON.
         request={
-            "multipart/form-data": PlaybookUploadInputSerializer,
-            "application/json": PlaybookUploadInputSerializer,
+            "multipart/form-data": inline_serializer(
+                "PlaybookFileUpload",
+                fields={"file": serializers.FileField(help_text="The playbook YAML file.")},
+            ),
+            "application/json": inline_serializer(
+                "PlaybookSourceUpload",
+                fields={
+                    "source": serializers.CharField(
+                        trim_whitespace=False, help_text="The playbook YAML as text."
+                    )
+                },
+            ),
         },
         responses={201: PlaybookDetailOutputSerializer, 200: PlaybookDetailOutputSerializer},
         tags=["playbooks"],
@@ -164,6 +177,7 @@ class PlaybookDetailApi(APIView):
 
     @extend_schema(
         operation_id="orgs_playbooks_retrieve",
+        summary="Get a playbook",
         parameters=[ORG_SLUG_PARAMETER, KEY_PARAMETER, VERSION_PARAMETER],
         responses={200: PlaybookDetailOutputSerializer},
         tags=["playbooks"],

@@ -5,6 +5,8 @@ import secrets
 import subprocess
 import sys
 
+import pytest
+
 from tests.builders import REPO_ROOT
 
 
@@ -82,17 +84,22 @@ def test_default_broker_needs_no_server(tmp_path):
     assert result.stdout.split()[-1] == "filesystem://"
 
 
-def test_the_front_door_asks_for_a_login_and_the_api_documentation_is_served(client):
+def test_the_front_door_and_the_api_documentation_ask_for_a_login(client):
     response = client.get("/")
 
     assert response.status_code == 302
     assert response["Location"] == "/accounts/login/?next=/"
     assert client.get("/accounts/login/").status_code == 200
-    assert client.get("/api/docs/").status_code == 200
-    assert client.get("/api/schema/").status_code == 200
+    # Served to logged-in users only: tests/test_schema_login.py.
+    assert client.get("/api/docs/").status_code == 302
+    assert client.get("/api/schema/").status_code == 401
 
 
-def test_the_api_documentation_serves_swagger_ui_itself_rather_than_from_a_cdn(client):
+@pytest.mark.django_db
+def test_the_api_documentation_serves_swagger_ui_itself_rather_than_from_a_cdn(
+    client, django_user_model
+):
+    client.force_login(django_user_model.objects.create_user(username="docs-reader"))
     page = client.get("/api/docs/").content.decode()
 
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css" in page

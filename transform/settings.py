@@ -303,6 +303,16 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Organisation graph, transformation plans, check-ins and readiness.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs are for logged-in users (session or API token), as README says.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Request bodies get their own components, so required text fields say minLength 1 and
+    # read-only fields stay out of what a client sends.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The error shape and each operation's error responses (core/schema.py), after the enums.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.error_responses_hook",
+    ],
     # Swagger UI's files are served by this app, not fetched from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

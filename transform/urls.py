@@ -4,6 +4,7 @@ OpenAPI schema and docs, the check-in form behind a signed link, and the admin."
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 from django.views.defaults import page_not_found
@@ -27,8 +28,14 @@ urlpatterns = [
     path("api/v1/", include("transform.readiness.urls")),
     # The check-in response form: reached from a signed link, no login.
     path("c/<str:token>/", answer_pages.checkin_respond, name="checkin-respond"),
+    # The schema and its docs need a login (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]): the schema
+    # answers 401 without a session or token, the docs page sends a browser to the login page.
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path(
+        "api/docs/",
+        login_required(SpectacularSwaggerView.as_view(url_name="schema")),
+        name="api-docs",
+    ),
     path("api-auth/", include("rest_framework.urls")),
 ]
 

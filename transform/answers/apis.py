@@ -134,6 +134,7 @@ class CheckinLinkApi(APIView):
 
     @extend_schema(
         operation_id="checkin_links_retrieve",
+        summary="Read a check-in through its signed link",
         parameters=[TOKEN_PARAMETER],
         responses={200: CHECKIN_LINK_OUTPUT},
         tags=["check-ins"],
@@ -165,6 +166,7 @@ class CheckinLinkApi(APIView):
 
     @extend_schema(
         operation_id="checkin_links_answer",
+        summary="Answer a check-in through its signed link",
         parameters=[TOKEN_PARAMETER],
         request=AnswerInputSerializer,
         responses={201: ANSWERED_OUTPUT},
@@ -225,6 +227,7 @@ class MyCheckinListApi(APIView):
 
     @extend_schema(
         operation_id="me_checkins_list",
+        summary="List your open check-ins",
         responses=MyCheckinOutputSerializer(many=True),
         tags=["check-ins"],
     )
@@ -244,6 +247,7 @@ class CheckinResponseApi(APIView):
 
     @extend_schema(
         operation_id="checkins_response_create",
+        summary="Answer one of your check-ins",
         parameters=[CHECKIN_ID_PARAMETER],
         request=AnswerInputSerializer,
         responses={201: ANSWERED_OUTPUT},

@@ -111,6 +111,7 @@ class TeamVerificationListApi(APIView):
 
     @extend_schema(
         operation_id="orgs_topology_verification_list",
+        summary="How current each team's topology is",
         parameters=[ORG_SLUG_PARAMETER, STALE_PARAMETER],
         responses=TeamVerificationOutputSerializer(many=True),
         tags=["check-ins"],
@@ -202,6 +203,9 @@ class CheckinSettingsOutputSerializer(serializers.ModelSerializer):
     webhook_url = serializers.SerializerMethodField(
         help_text="Shown in full to admins only; others see its scheme and host."
     )
+    updated_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="Null while the organisation runs on defaults."
+    )
 
     class Meta:
         model = CheckinSettings
@@ -225,6 +229,7 @@ class CheckinSettingsApi(APIView):
 
     @extend_schema(
         operation_id="orgs_checkin_settings_retrieve",
+        summary="Get the check-in rhythm",
         parameters=[ORG_SLUG_PARAMETER],
         responses=CheckinSettingsOutputSerializer,
         tags=["check-ins"],
@@ -240,6 +245,7 @@ class CheckinSettingsApi(APIView):
 
     @extend_schema(
         operation_id="orgs_checkin_settings_partial_update",
+        summary="Change the check-in rhythm",
         parameters=[ORG_SLUG_PARAMETER],
         request=CheckinSettingsInputSerializer,
         responses=CheckinSettingsOutputSerializer,

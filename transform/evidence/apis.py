@@ -129,6 +129,7 @@ class SignalEventListApi(APIView):
 
     @extend_schema(
         operation_id="orgs_signal_events_list",
+        summary="List signal events",
         parameters=[ORG_SLUG_PARAMETER],
         responses=SignalEventOutputSerializer(many=True),
         tags=["signals"],
@@ -149,6 +150,7 @@ class SignalEventListApi(APIView):
 
     @extend_schema(
         operation_id="orgs_signal_events_create",
+        summary="Ingest signal events",
         parameters=[ORG_SLUG_PARAMETER],
         request={"application/json": OpenApiTypes.OBJECT},
         responses={200: IngestResultSerializer, 201: IngestResultSerializer},

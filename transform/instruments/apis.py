@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -76,6 +76,7 @@ class OrgInstrumentListApi(APIView):
 
     @extend_schema(
         operation_id="orgs_instruments_list",
+        summary="List instruments",
         parameters=[ORG_SLUG_PARAMETER],
         responses=InstrumentOutputSerializer(many=True),
         tags=["check-ins"],
@@ -91,15 +92,27 @@ class OrgInstrumentListApi(APIView):
 
     @extend_schema(
         operation_id="orgs_instruments_create",
+        summary="Upload an instrument",
         description=(
             "Upload an instrument (multipart field `file` or JSON `source`); admins and change "
             "agents. 201 when stored, 200 when the same definition was already stored, 400 "
             "naming file, line and field when invalid, 409 when key@version is taken."
         ),
         parameters=[ORG_SLUG_PARAMETER],
+        # Each body has its one field: a file in multipart, the text in JSON.
         request={
-            "multipart/form-data": InstrumentUploadInputSerializer,
-            "application/json": InstrumentUploadInputSerializer,
+            "multipart/form-data": inline_serializer(
+                "InstrumentFileUpload",
+                fields={"file": serializers.FileField(help_text="The instrument YAML file.")},
+            ),
+            "application/json": inline_serializer(
+                "InstrumentSourceUpload",
+                fields={
+                    "source": serializers.CharField(
+                        trim_whitespace=False, help_text="The instrument YAML as text."
+                    )
+                },
+            ),
         },
         responses={201: InstrumentDetailOutputSerializer, 200: InstrumentDetailOutputSerializer},
         tags=["check-ins"],

@@ -62,6 +62,7 @@ class OrgDeliveryListApi(APIView):
 
     @extend_schema(
         operation_id="orgs_deliveries_list",
+        summary="List the outbox's deliveries",
         parameters=[ORG_SLUG_PARAMETER],
         responses=DeliveryOutputSerializer(many=True),
         tags=["deliveries"],
