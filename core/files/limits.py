@@ -67,6 +67,7 @@ DEPTH_LIMIT = f"nesting depth (at most {MAX_DEPTH} levels)"
 ALIAS_LIMIT = f"alias expansion (at most {MAX_ALIAS_NODES:,} repeated nodes)"
 NUMBER_LIMIT = f"number length (at most {MAX_NUMBER_CHARS} characters)"
 TAG_LIMIT = "YAML core-schema tags only"
+KEY_LIMIT = "plain mapping keys (no mapping or sequence as a key)"
 
 
 def line_at(text: str, index: int) -> int:
@@ -132,14 +133,15 @@ def file_read(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
         raise ImportFailure(name, "file not found") from None
     except OSError as exc:
         raise ImportFailure(name, f"cannot be read: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(fd).st_mode
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
         if stat.S_ISDIR(mode):
             raise ImportFailure(name, "is a directory, expected a file")
-        if not stat.S_ISREG(mode):
-            raise ImportFailure(
-                name, "is not a regular file (a device, pipe or socket); expected a file"
-            )
+        raise ImportFailure(
+            name, "is not a regular file (a device, pipe or socket); expected a file"
+        )
+    with os.fdopen(fd, "rb") as handle:
         try:
             data = handle.read(max_bytes + 1)
         except OSError as exc:

@@ -29,6 +29,7 @@ from core.files.limits import (
     ALIAS_LIMIT,
     CORE_TAGS,
     DEPTH_LIMIT,
+    KEY_LIMIT,
     MAX_ALIAS_NODES,
     MAX_DEPTH,
     MAX_FILE_BYTES,
@@ -92,6 +93,10 @@ class _LimitedComposer(Composer):
         event = self.parser.peek_event()
         line = event.start_mark.line + 1
         if isinstance(event, AliasEvent):
+            target = self.anchors.get(event.anchor)
+            is_key = isinstance(parent, MappingNode) and index is None
+            if is_key and target is not None and not isinstance(target, ScalarNode):
+                raise _Refusal(line, "a mapping key must be a plain value", KEY_LIMIT)
             if event.anchor in self._open:
                 raise _Refusal(
                     line,
@@ -118,6 +123,10 @@ class _LimitedComposer(Composer):
         if self.depth >= MAX_DEPTH:
             raise _Refusal(line, f"nested too deeply (more than {MAX_DEPTH} levels)", DEPTH_LIMIT)
         is_collection = isinstance(event, MappingStartEvent | SequenceStartEvent)
+        if is_collection and isinstance(parent, MappingNode) and index is None:
+            # A mapping or sequence as a key (``? [a, b]``): no format has one, and the loader
+            # cannot hash it.
+            raise _Refusal(line, "a mapping key must be a plain value", KEY_LIMIT)
         if is_collection and event.anchor is not None:
             self._open.add(event.anchor)
         node = super().compose_node(parent, index)
