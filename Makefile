@@ -68,10 +68,12 @@ typecheck: install
 imports: install
 	$(BIN)/lint-imports
 
-## Timing goals: analyse a generated 5,000-team organisation, then load and analyse it from a file.
+## Timing goals: analyse a generated 5,000-team organisation, then load and analyse it from a file;
+## the YAML alias bomb refused within 100 ms and 50 MB on every path that reads YAML.
 bench: install var
 	$(BIN)/python -m benchmarks.analysis_large
 	$(BIN)/python -m benchmarks.large_org
+	$(BIN)/python -m benchmarks.alias_bomb
 
 ## The embedded defaults, end to end: migrate, load the demo and analyse it on SQLite.
 smoke: install

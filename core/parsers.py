@@ -12,7 +12,7 @@ from rest_framework.parsers import BaseParser
 
 from core.errors import ApplicationError
 from core.files.jsonio import json_load
-from core.files.limits import MAX_BODY_BYTES, InputRefused, size_limit
+from core.files.limits import MAX_BODY_BYTES, InputRefused, read_limited, size_limit
 from core.files.origin import ImportFailure
 
 BODY = "request body"
@@ -33,12 +33,12 @@ class SafeJSONParser(BaseParser):
 
     Not a subclass of DRF's JSONParser on purpose: DRF reads ``request.body`` whole for those
     before the parser runs, and Django refuses a large body there with an HTML page; this parser
-    reads the stream itself, never more than the limit plus one byte."""
+    reads the stream itself, in chunks, never more than the limit plus one byte."""
 
     media_type = "application/json"
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        data = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
+        data = read_limited(stream, MAX_BODY_BYTES) if stream is not None else b""
         if len(data) > MAX_BODY_BYTES:
             raise RequestBodyTooLargeError(
                 f"The request body is larger than {MAX_BODY_BYTES:,} bytes.",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from core.files.origin import ImportFailure, Origin
 
@@ -117,6 +118,22 @@ def bytes_decode(path: str, data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> 
     return text
 
 
+def read_limited(stream: Any, max_bytes: int, *, chunk: int = 65_536) -> bytes:
+    """At most ``max_bytes + 1`` bytes of ``stream`` (one more than allowed tells "too large").
+
+    Read in chunks: ``read(max_bytes + 1)`` would allocate the whole limit up front for every
+    input, however small."""
+    parts: list[bytes] = []
+    total = 0
+    while total <= max_bytes:
+        part = stream.read(min(chunk, max_bytes + 1 - total))
+        if not part:
+            break
+        parts.append(part)
+        total += len(part)
+    return b"".join(parts)
+
+
 def file_read(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
     """The UTF-8 text of the regular file at ``path``, read within the limits.
 
@@ -143,7 +160,7 @@ def file_read(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
         )
     with os.fdopen(fd, "rb") as handle:
         try:
-            data = handle.read(max_bytes + 1)
+            data = read_limited(handle, max_bytes)
         except OSError as exc:
             raise ImportFailure(name, f"cannot be read: {exc.strerror}") from None
     return bytes_decode(name, data, max_bytes=max_bytes)
