@@ -15,10 +15,11 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from teams.erasure import ERASURE_REASON, person_erase
-from teams.models import Organization, Person
+from teams.models import Invitation, Organization, Person
 from teams.services import person_update
 from tests.builders import SURVEY_AT, make_organization, make_team, pilot_playbook, survey
 from tests.factories import (
@@ -152,6 +153,15 @@ def build_zoe(organization: Organization) -> Person:
         [{"westrum_score": 5.0 + index / 4} for index in range(6)],
         answers=comments,
     )
+    Invitation.objects.create(
+        organization=organization,
+        person=zoe,
+        email=EMAIL,
+        token_hash="0" * 64,
+        expires_at=timezone.now(),
+        accepted_at=timezone.now(),
+        accepted_by=user,
+    )
     LogEntry.objects.create(
         user=user,
         content_type=ContentType.objects.get_for_model(Person),
@@ -188,6 +198,7 @@ def test_erase_person_leaves_no_trace_of_the_name_or_email_in_any_table(
     assert "their login was pseudonymised and disabled" in output
     assert "transform.Delivery" in output
     assert "teams.HistoricalPerson" in output
+    assert "teams.Invitation" in output
     # Anonymous figures and answers' numbers do not move.
     after = readiness_report_get(organization=organization, at=SURVEY_AT).as_dict()
     assert after == before
