@@ -27,13 +27,14 @@ from rest_framework.views import APIView, exception_handler
 
 from core.bounds import DATE_RANGE_HELP, ID_MAX, day_in_range, id_parse
 from core.errors import ApplicationError, DomainError
+from core.files.limits import MAX_DEFINITION_BYTES
 
 ORG_SLUG_PARAMETER = OpenApiParameter(
     "org_slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="Organisation slug."
 )
 
 # A definition file (playbook, instrument) is a few dozen kilobytes; much more is not one.
-MAX_UPLOAD_BYTES = 1_000_000
+MAX_UPLOAD_BYTES = MAX_DEFINITION_BYTES
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

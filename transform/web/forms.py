@@ -4,13 +4,14 @@ the rules stay in the services, whose errors the pages show next to the same for
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 from django import forms
 
 from core.errors import ApplicationError
+from core.files.jsonio import json_load
+from core.files.origin import ImportFailure
 from teams.models import InteractionMode, MembershipRole, Severity
 from transform.models import MilestoneStatus
 from transform.readiness import business_case
@@ -59,12 +60,9 @@ class MilestoneChangeForm(forms.Form):
         text = data.get("change_json") or ""
         if text:
             try:
-                data["change"] = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise forms.ValidationError(
-                    f"The change is not valid JSON: {exc.msg} (line {exc.lineno}, column "
-                    f"{exc.colno})."
-                ) from None
+                data["change"] = json_load("the change", text, max_bytes=100_000)
+            except ImportFailure as exc:
+                raise forms.ValidationError(f"The change is not valid JSON: {exc}.") from None
         elif data.get("kind"):
             data["change"] = {
                 "kind": data["kind"],
