@@ -13,7 +13,8 @@ operation it declares, in the error shape ``{"message", "extra"}`` (``core.api``
 - 413 and 415 when it takes a request body (too large, a content type no parser reads);
 - 429 when the view has throttles (with ``Retry-After``).
 
-A status an operation already declares (``@extend_schema(responses=...)``) is kept as it is.
+A status an operation already declares with a body (``@extend_schema(responses=...)``) is kept
+as it is; one declared without a body (``{404: None}``) gets the error shape.
 """
 
 from __future__ import annotations
@@ -70,6 +71,11 @@ def error_responses_hook(
                 continue
             view = views.get((path, method))
             responses = operation.setdefault("responses", {})
+            # An error status declared without a body (``responses={404: None}``: one the view's
+            # shape does not imply, like a token in the body naming nothing) gets the error shape.
+            for code, response in responses.items():
+                if code in ERROR_DESCRIPTIONS and "content" not in response:
+                    responses[code] = _error_response(code)
             for code in _error_statuses(method=method, operation=operation, view=view):
                 responses.setdefault(code, _error_response(code))
             _bound_pagination(operation, view)

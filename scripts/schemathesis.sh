@@ -15,6 +15,8 @@
 # positive_data_acceptance (a schema cannot say that an id or slug must exist, nor rules across
 # fields), negative_data_rejection (form bodies send null as "" or "null"), use_after_free (a
 # DELETE of a team or person holding evidence retires it or marks a leaver: 200, still readable).
+# One operation is left out: DELETE /api/v1/auth/token/ revokes the run's own token, and every
+# later request would be a 401 (tests/ cover it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$PWD/.venv/bin
@@ -26,7 +28,7 @@ mkdir -p "$TRANSFORM_VAR_DIR"/{outbox,broker/out,broker/processed}
 unset CELERY_BROKER_URL
 # Production settings, so errors are the API's JSON (DEBUG answers HTML 404 pages), over HTTP.
 export DEBUG=false SECRET_KEY=schemathesis-run-only-"$RANDOM$RANDOM" SECURE_SSL_REDIRECT=false
-export LOG_LEVEL=WARNING
+export LOG_LEVEL=ERROR  # 500s with their traceback; not every 400 and 404
 # Rate limits and the login lockout off (docs/api.md#authentication): the run sends thousands of
 # requests with one token and guesses passwords on the token endpoint by design.
 export THROTTLE_USER_RATE=off THROTTLE_ANON_RATE=off THROTTLE_INVALID_TOKEN_RATE=off
@@ -89,6 +91,7 @@ $bin/st --no-color run "$work/schema.json" \
     --header "Authorization: Token $token" \
     --checks all \
     --exclude-checks positive_data_acceptance,negative_data_rejection,use_after_free \
+    --exclude-operation-id v1_auth_token_destroy \
     --phases examples,coverage,fuzzing,stateful \
     --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-20}" \
     --workers "${SCHEMATHESIS_WORKERS:-1}" \

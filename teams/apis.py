@@ -686,7 +686,8 @@ class PersonViewSet(OrgScopedViewSet):
     tags=["people"],
     summary="Accept an invitation",
     request=InvitationAcceptInputSerializer,
-    responses={200: PersonOutputSerializer},
+    # 404: the token names no valid invitation (core/schema.py gives it the error shape).
+    responses={200: PersonOutputSerializer, 404: None},
     description=(
         "The logged-in caller links the invited person to their own login, once; they become a "
         "member of the organisation if they held no role there. 404 for a wrong token, 410 for "
