@@ -290,7 +290,16 @@ def transformation_schedule_refresh(
 
 def milestone_locked(milestone: Milestone) -> Milestone:
     """The milestone re-read under a row lock, so two concurrent changes apply one after the
-    other instead of both starting from the same old status."""
+    other instead of both starting from the same old status.
+
+    Its plan's row is locked first: a change to one milestone may rewrite every milestone's
+    schedule (``transformation_schedule_refresh``), so changes to milestones of one plan run one
+    after the other, and two of them never hold each other's milestone rows (a deadlock)."""
+    list(
+        Transformation.objects.select_for_update()
+        .filter(pk=milestone.transformation_id)
+        .values_list("pk", flat=True)
+    )
     locked = (
         Milestone.objects.select_for_update(of=("self",))
         .select_related("transformation__organization", "owner")
