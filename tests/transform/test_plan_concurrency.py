@@ -94,4 +94,5 @@ def test_concurrent_reschedules_of_one_plan_run_one_after_the_other() -> None:
     join = Milestone.objects.get(transformation=plan, key="join")
     right = Milestone.objects.get(transformation=plan, key="right")
     assert right.reported_due == START + dt.timedelta(days=10 + 2 * (ROUNDS - 1) + 1)
-    assert join.forecast_start is not None and join.forecast_start >= right.reported_due
+    assert join.forecast_start is not None
+    assert join.forecast_start >= right.reported_due
