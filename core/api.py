@@ -18,7 +18,7 @@ from django.http import Http404
 from django_filters import CharFilter, FilterSet, NumberFilter
 from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -165,6 +165,7 @@ class IdFormField(forms.Field):
         return number
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": ID_MAX})
 class IdFilter(NumberFilter):
     """A query-string filter whose value is a row id (``IdFormField``): a 400 naming the field
     for anything else (non-ASCII digits, a number beyond the database's bigint)."""

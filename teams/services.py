@@ -84,8 +84,9 @@ def _validate(instance: models.Model) -> None:
 
 
 def _save(instance: _M, *, history_user: User | None = None) -> _M:
-    """Validate and save ``instance``; a constraint lost to a concurrent write is a 400, not a 500.
-    ``history_user`` is who its history row names (default: the request's user)."""
+    """Validate and save ``instance``; a constraint lost to a concurrent write is a 409 naming the
+    field, not a 500. ``history_user`` is who its history row names (default: the request's
+    user)."""
     history_user_set(instance, history_user)
     _validate(instance)
     try:
@@ -97,9 +98,13 @@ def _save(instance: _M, *, history_user: User | None = None) -> _M:
             (c.name for c in instance._meta.constraints if c.name and c.name in str(exc)), None
         )
         field = CONSTRAINT_FIELDS.get(name or "", "non_field_errors")
-        raise _validation_error(
+        raise ConflictError(
             f"The {instance._meta.verbose_name} conflicts with another one saved at the same time.",
-            {field: ["This value conflicts with an existing row; reload and try again."]},
+            extra={
+                "fields": {
+                    field: ["This value conflicts with an existing row; reload and try again."]
+                }
+            },
         ) from exc
     return instance
 
