@@ -15,7 +15,7 @@ trap cleanup EXIT
 
 ready=""
 for _ in $(seq 90); do
-    if curl -fs -o /dev/null "http://127.0.0.1:$port/api/schema/" \
+    if curl -fs -o /dev/null "http://127.0.0.1:$port/accounts/login/" \
         && grep -q "ready\." "$log" && grep -q "beat: Starting" "$log"; then
         ready=yes
         break
