@@ -33,6 +33,7 @@ export LOG_LEVEL=ERROR  # 500s with their traceback; not every 400 and 404
 # requests with one token and guesses passwords on the token endpoint by design.
 export THROTTLE_USER_RATE=off THROTTLE_ANON_RATE=off THROTTLE_INVALID_TOKEN_RATE=off
 export THROTTLE_CHECKIN_LINK_RATE=off AXES_ENABLED=false
+export SCHEMATHESIS_HOOKS=$PWD/scripts/schemathesis_hooks.py
 
 test_database=""
 if [[ "${DATABASE_URL:-}" == postgres* ]]; then
