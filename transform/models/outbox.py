@@ -15,6 +15,7 @@ class DeliveryKind(models.TextChoices):
     ESCALATION = "escalation", "Escalation"
     DIGEST = "digest", "Weekly digest"
     READINESS_DROP = "readiness_drop", "Readiness drop alert"
+    INTERACTION_OVERRUN = "interaction_overrun", "Temporary interaction overrun alert"
 
 
 class DeliveryStatus(models.TextChoices):
@@ -27,12 +28,14 @@ class DeliveryStatus(models.TextChoices):
 class Delivery(models.Model):
     """One outgoing message (the outbox). ``dedupe_key`` is unique: the same message is never
     queued twice ("checkin:12", "reminder:12:1", "escalation:milestone:5:event:77",
-    "digest:3:2027-W02", "readiness_drop:team:4:2027-01-04").
+    "digest:3:2027-W02", "readiness_drop:team:4:2027-01-04",
+    "interaction_overrun:9:2027-01-31:person:3").
 
     Workers claim rows (pending -> sending, with ``claimed_at`` and ``claimed_by``), send, and mark
     them sent, or pending again with ``next_attempt_at`` (backoff), or failed after the last try.
     A claim older than the claim timeout is stale (its worker died) and is claimed again.
-    ``payload`` holds what the message says beyond its related rows (digest figures, alert)."""
+    ``payload`` holds what identifies the message beyond its related rows (the transformation,
+    milestone, team, week or period); its figures are read when it is sent (docs/delivery.md)."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=32, choices=DeliveryKind.choices)
