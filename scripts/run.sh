@@ -4,6 +4,11 @@ set -euo pipefail
 host=${1:-127.0.0.1}
 port=${2:-8000}
 cd "$(dirname "$0")/.."
+# Links in messages must point at this server unless TRANSFORM_BASE_URL says otherwise (a proxy,
+# a public name); a wildcard bind address is reached on the loopback address.
+link_host=$host
+case "$host" in 0.0.0.0 | "::" | "[::]") link_host=127.0.0.1 ;; esac
+export TRANSFORM_BASE_URL="${TRANSFORM_BASE_URL:-http://$link_host:$port}"
 bin=.venv/bin
 
 pids=()
@@ -24,6 +29,6 @@ pids+=($!)
 $bin/python manage.py runserver --noreload "$host:$port" &
 pids+=($!)
 
-echo "Transform is running at http://$host:$port/ (Ctrl-C to stop)"
+echo "Transform is running at http://$host:$port/ (links in messages: $TRANSFORM_BASE_URL) (Ctrl-C to stop)"
 # Return as soon as any of the three exits, so a crash is not hidden behind the others.
 wait -n

@@ -46,9 +46,11 @@ from transform.models import (
     SignalEvent,
     Transformation,
 )
+from transform.outbox.messages import Message, delivery_message
 from transform.outbox.tasks import dispatch_deliveries
 from transform.plans.services import milestone_transition
 from transform.rhythm.periods import period_containing
+from transform.rhythm.selectors import checkin_settings_get
 
 pytestmark = pytest.mark.django_db
 
@@ -381,6 +383,13 @@ def test_a_reminder_counted_by_another_planner_after_our_read_is_not_counted_aga
 # --- escalation -------------------------------------------------------------------------------
 
 
+def rendered(delivery: Delivery, *, at: dt.datetime) -> Message:
+    """The message the outbox would send for ``delivery`` at ``at`` (rendered at send time)."""
+    return delivery_message(
+        delivery, at=at, settings_row=checkin_settings_get(organization=delivery.organization)
+    )
+
+
 def block(world: RhythmWorld, key: str, *, reason: str, at: dt.datetime) -> MilestoneEvent:
     milestone_transition(
         milestone=world.milestone(key), to_status="blocked", reason=reason, actor=None
@@ -407,14 +416,20 @@ def test_a_milestone_blocked_longer_than_the_limit_escalates_to_the_sponsor_once
     assert escalation.checkin_id is None
     assert escalation.channel == "email"
     assert escalation.created_at == days(7, hour=10)
-    subject, text = escalation.payload["subject"], escalation.payload["text"]
+    assert escalation.payload == {
+        "transformation": world.transformation.pk,
+        "milestone": world.milestone("kickoff").pk,
+        "event": event.pk,
+    }
+    message = rendered(escalation, at=days(7, hour=10))
+    subject, text = message.subject, message.body
     assert subject == "Blocked for 7 days: Kick off the pilot (Pilot plan)"
     assert "Kick off the pilot" in text
     assert "(kickoff)" in text
     assert "Owner: Lead <lead@acme.test>" in text
     assert "Reason: No room for the all-hands" in text
     assert "blocked for 7 days, since 2027-01-04" in text
-    assert f"/api/v1/transformations/{world.transformation.pk}/plan/" in text
+    assert f"/o/acme/plans/{world.transformation.pk}/" in text
 
 
 def test_a_new_blocking_episode_escalates_again(world: RhythmWorld) -> None:
@@ -440,7 +455,7 @@ def test_a_new_blocking_episode_escalates_again(world: RhythmWorld) -> None:
         f"escalation:milestone:{kickoff_id}:event:{second.pk}",
     ]
     latest = Delivery.objects.filter(kind=DeliveryKind.ESCALATION).latest("id")
-    assert "Reason: Speaker ill" in latest.payload["text"]
+    assert "Reason: Speaker ill" in rendered(latest, at=days(8, hour=10)).body
 
 
 def test_without_a_sponsor_the_lead_change_agent_is_told(db: Any) -> None:
@@ -451,7 +466,7 @@ def test_without_a_sponsor_the_lead_change_agent_is_told(db: Any) -> None:
 
     escalation = Delivery.objects.get(kind=DeliveryKind.ESCALATION)
     assert escalation.recipient_id == world.people["lead"].pk
-    assert "lead change agent" in escalation.payload["text"]
+    assert "lead change agent" in rendered(escalation, at=days(8, hour=10)).body
 
 
 # --- weekly digest ----------------------------------------------------------------------------
@@ -498,16 +513,19 @@ def test_the_digest_reports_milestones_dates_checkins_and_failures_but_no_scores
 
     assert checkins_plan(at=days(3)).digests == 2
 
-    payload = Delivery.objects.filter(kind="digest").first().payload  # type: ignore[union-attr]
-    text = payload["text"]
-    assert payload["subject"] == "Transformation digest 2027-W01: Acme"
+    digest = Delivery.objects.filter(kind="digest").first()
+    assert digest is not None
+    assert digest.payload == {"week": "2027-W01"}
+    message = rendered(digest, at=days(3))
+    text = message.body
+    assert message.subject == "Transformation digest 2027-W01: Acme"
     assert "Milestones: 1 of 4 done, 1 in progress, 0 at risk, 1 blocked, 1 planned" in text, text
     assert "End: forecast 2027-02-04, planned 2027-02-01 (3 days late)" in text
     assert "Status check-ins: 1 of 1 answered" in text
     assert "Blocked: Tell leadership how it goes (owner " in text
     assert "Sponsor on leave" in text
     assert "All check-ins and surveys: 1 of 6 answered; failed deliveries: 1." in text
-    assert f"/api/v1/transformations/{world.transformation.pk}/plan/" in text
+    assert f"/o/acme/plans/{world.transformation.pk}/" in text
     assert "6.25" not in text
     assert "westrum" not in text.lower()
 
@@ -534,6 +552,7 @@ def test_planning_twice_at_the_same_moment_creates_nothing_new(world: RhythmWorl
         "reminders": 0,
         "escalations": 1,
         "digests": 2,
+        "interaction_overruns": 0,
     }
     assert second == PlanSummary()
     assert (CheckIn.objects.count(), Delivery.objects.count()) == rows == (6, 9)
@@ -850,6 +869,7 @@ def test_two_planners_racing_create_and_count_every_row_once(
         "reminders": 0,
         "escalations": 1,
         "digests": 2,
+        "interaction_overruns": 0,
     }
     assert reminded == PlanSummary(reminders=6)
     assert CheckIn.objects.count() == 6
@@ -923,7 +943,8 @@ def test_a_blocked_milestone_escalates_to_the_lead_change_agent_when_the_sponsor
 
     escalation = Delivery.objects.get(kind=DeliveryKind.ESCALATION)
     assert escalation.recipient_id == world.people["lead"].pk
-    assert "the lead change agent (the sponsor has left)" in escalation.payload["text"]
+    body = rendered(escalation, at=days(8)).body
+    assert "the lead change agent (the sponsor has left)" in body
 
 
 def test_leavers_get_no_weekly_digest(world: RhythmWorld) -> None:

@@ -656,7 +656,7 @@ def test_messages_queued_for_someone_who_has_left_since_are_skipped(
 
 
 @pytest.mark.django_db
-def test_a_payload_without_its_text_fails_at_once(organization, ada, mailoutbox):
+def test_an_escalation_that_names_no_milestone_fails_at_once(organization, ada, mailoutbox):
     row = payload_delivery(organization, ada, payload={"subject": "No text"})
 
     deliver_batch(delivery_ids=[row.pk], at=AT, claimed_by="t1")
@@ -664,7 +664,7 @@ def test_a_payload_without_its_text_fails_at_once(organization, ada, mailoutbox)
     row.refresh_from_db()
     assert (row.status, row.last_error) == (
         "failed",
-        "cannot render the message: the payload lacks its subject or text",
+        "cannot render the message: the payload lacks 'milestone'",
     )
     assert mailoutbox == []
 

@@ -34,7 +34,9 @@ from transform.models import (
     ReadinessSnapshot,
     Transformation,
 )
+from transform.outbox.messages import delivery_message
 from transform.readiness.services import readiness_nightly
+from transform.rhythm.selectors import checkin_settings_get
 
 pytestmark = pytest.mark.django_db
 
@@ -169,11 +171,18 @@ def test_a_drop_alerts_the_change_agents_once_per_team_and_period(
     assert alert.next_attempt_at == AT
     assert alert.created_at == AT
     # Westrum 4 -> 0.5 (0.25), ADKAR mean 3.8 -> 0.7 (0.30): 0.335 / 0.55 = 60.9.
-    assert alert.payload["subject"] == "Readiness of Web dropped from 100 to 60.9"
-    text = alert.payload["text"]
-    assert "from 100 to 60.9 points" in text
-    assert "ADKAR barrier point: desire" in text
-    assert "/api/v1/orgs/acme/readiness/?team=web" in text
+    assert alert.payload == {
+        "team": web.pk,
+        "period_start": "2026-12-28",
+        "previous_start": alert.payload["previous_start"],
+    }
+    message = delivery_message(
+        alert, at=AT, settings_row=checkin_settings_get(organization=organization)
+    )
+    assert message.subject == "Readiness of Web dropped from 100 to 60.9"
+    assert "from 100 to 60.9 points" in message.body
+    assert "ADKAR barrier point: desire" in message.body
+    assert "/o/acme/leadership/" in message.body
     assert deliveries[1].payload == alert.payload
 
 

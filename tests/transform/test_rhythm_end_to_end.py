@@ -262,7 +262,7 @@ def test_a_readiness_drop_alerts_the_change_agent(
     tracker.wait()
 
     (alert,) = mail_to(smtp, CHANGE_AGENT, subject="Readiness of Search Squad dropped")
-    assert "/api/v1/orgs/demo/readiness/?team=search" in alert.body
+    assert "/o/demo/leadership/" in alert.body
     assert Delivery.objects.filter(kind=DeliveryKind.READINESS_DROP).count() == 1
     now = demo.readiness(period=NEXT_PERIOD, team="search")
     assert now["trend"] == "down"

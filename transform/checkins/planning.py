@@ -4,7 +4,9 @@
 organisation with an active transformation (at least one milestone not done) it creates, in one
 transaction per organisation, the check-ins that are due at the moment ``at`` (milestone status,
 pulse surveys, topology verification), one ``Delivery`` per new check-in, the reminders of
-unanswered check-ins, the escalations of long-blocked milestones and the leaders' weekly digest.
+unanswered check-ins, the escalations of long-blocked milestones, the leaders' weekly digest and
+the alerts of temporary interactions past their expected end. Escalations, digests and alerts
+store only what identifies them: the outbox renders them from the state at sending time.
 
 Leavers (``Person.left_on`` set) are nobody's recipient: no status check-in for a milestone
 they still own, no pulse survey, no topology verification, no reminder of an older check-in, no
@@ -29,16 +31,13 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models import (
-    Count,
     F,
     Max,
     Q,
 )
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils import timezone
 
 from teams.models import Membership, Organization, OrganizationRole, Person, Role, Team, TeamType
@@ -54,13 +53,13 @@ from transform.models import (
     CheckInKind,
     Delivery,
     DeliveryKind,
-    DeliveryStatus,
     EventKind,
     Milestone,
     MilestoneEvent,
     MilestoneStatus,
     Transformation,
 )
+from transform.outbox.alerts import overdue_interactions
 from transform.outbox.services import deliveries_queue
 from transform.rhythm.links import link_nonce_new
 from transform.rhythm.periods import period_containing, survey_period
@@ -74,7 +73,6 @@ PULSE_SUBJECT = "pulse"
 # Milestones whose owner is asked for a status: planned work has not started, done work is over,
 # and a blocked milestone is escalated instead (its owner already said what stands in the way).
 ASKED_STATUSES = (MilestoneStatus.IN_PROGRESS, MilestoneStatus.AT_RISK)
-DIGEST_WINDOW = dt.timedelta(days=7)
 
 
 @dataclass
@@ -87,6 +85,7 @@ class PlanSummary:
     reminders: int = 0
     escalations: int = 0
     digests: int = 0
+    interaction_overruns: int = 0
 
     def add(self, other: PlanSummary) -> None:
         for name, value in asdict(other).items():
@@ -157,6 +156,7 @@ class _OrganizationRound:
             reminders=self.reminders_queue(),
             escalations=self.escalations_queue(),
             digests=self.digests_queue(),
+            interaction_overruns=self.interaction_overruns_queue(),
         )
 
     def _checkin(self, **fields: Any) -> CheckIn:
@@ -347,53 +347,15 @@ class _OrganizationRound:
                     kind=DeliveryKind.ESCALATION,
                     dedupe_key=f"escalation:milestone:{milestone.pk}:event:{event.pk}",
                     recipient_id=recipient.pk,
-                    payload=self._escalation_payload(
-                        milestone=milestone,
-                        transformation=transformation,
-                        event=event,
-                        as_sponsor=recipient == transformation.sponsor,
-                    ),
+                    # What the message is about; its figures are read when it is sent.
+                    payload={
+                        "transformation": transformation.pk,
+                        "milestone": milestone.pk,
+                        "event": event.pk,
+                    },
                 )
             )
         return deliveries_queue(deliveries, at=self.at)
-
-    def _escalation_payload(
-        self,
-        *,
-        milestone: Milestone,
-        transformation: Transformation,
-        event: MilestoneEvent,
-        as_sponsor: bool,
-    ) -> dict[str, str]:
-        days = (self.at - event.at).days
-        owner = milestone.owner
-        reason = milestone.status_reason or event.reason or "(no reason given)"
-        if as_sponsor:
-            role = "the sponsor"
-        elif transformation.sponsor is None:
-            role = "the lead change agent (there is no sponsor)"
-        else:
-            role = "the lead change agent (the sponsor has left)"
-        text = "\n".join(
-            [
-                f'Milestone "{milestone.title}" ({milestone.key}) of the transformation '
-                f'"{transformation.title}" has been blocked for {days} days, since '
-                f"{timezone.localdate(event.at).isoformat()}.",
-                "",
-                f"Owner: {owner.name} <{owner.email}>",
-                f"Reason: {reason}",
-                f"Due (forecast): {_date(milestone.forecast_due)}",
-                "",
-                f"The plan: {plan_url(transformation)}",
-                "",
-                f"You receive this as {role} of the transformation: the milestone has been "
-                f"blocked for longer than {self.settings.escalate_blocked_after_days} days.",
-            ]
-        )
-        return {
-            "subject": f"Blocked for {days} days: {milestone.title} ({transformation.title})",
-            "text": text,
-        }
 
     def digests_queue(self) -> int:
         """The leaders' weekly digest, from ``digest_weekday`` on, once per ISO week: leaders
@@ -425,7 +387,8 @@ class _OrganizationRound:
         missing = sorted(person_id for person_id, key in keys.items() if key not in already)
         if not missing:
             return 0
-        payload = self._digest_payload(week=week)
+        # The week identifies the digest; its figures are read when it is sent.
+        payload = {"week": week}
         return deliveries_queue(
             [
                 self._delivery(
@@ -439,71 +402,46 @@ class _OrganizationRound:
             at=self.at,
         )
 
-    def _digest_payload(self, *, week: str) -> dict[str, str]:
-        """Counts and dates only: no survey scores, no answers, no names of respondents."""
-        since = self.at - DIGEST_WINDOW
-        checkins: dict[int | None, tuple[int, int]] = {
-            row["transformation_id"]: (row["sent"], row["answered"])
-            for row in CheckIn.objects.filter(
-                organization=self.organization, created_at__gt=since, created_at__lte=self.at
-            )
-            .values("transformation_id")
-            .annotate(sent=Count("id"), answered=Count("id", filter=Q(answered_at__isnull=False)))
-            .order_by("transformation_id")
-        }
-        failed: dict[int | None, int] = {
-            row["checkin__transformation_id"]: row["failed"]
-            for row in Delivery.objects.filter(
+    def interaction_overruns_queue(self) -> int:
+        """Tell both teams' engineering managers and the organisation's change agents (the
+        change-agent logins and every active transformation's change agents) once about each
+        collaboration or facilitating interaction past its expected end, between two teams that
+        are not retired. The dedupe key names the expected end, so an extended interaction
+        alerts again when its new end passes."""
+        interactions = list(overdue_interactions(organization=self.organization, day=self.day))
+        if not interactions:
+            return 0
+        agent_users = OrganizationRole.objects.filter(
+            organization=self.organization, role=Role.CHANGE_AGENT
+        ).values("user_id")
+        agents = {
+            person.pk: person
+            for person in Person.objects.filter(
+                Q(user_id__in=agent_users)
+                | Q(led_transformations__in=self.transformations)
+                | Q(change_agent_of__in=self.transformations),
                 organization=self.organization,
-                status=DeliveryStatus.FAILED,
-                created_at__gt=since,
-                created_at__lte=self.at,
-            )
-            .values("checkin__transformation_id")
-            .annotate(failed=Count("id"))
-            .order_by("checkin__transformation_id")
+                left_on__isnull=True,
+            ).distinct()
         }
-        by_transformation: dict[int, list[Milestone]] = defaultdict(list)
-        for milestone in self.milestones:
-            by_transformation[milestone.transformation_id].append(milestone)
-        lines = [
-            f"Weekly transformation digest for {self.organization.name}, week {week} "
-            f"(figures for the 7 days to {self.day.isoformat()}).",
-        ]
-        for transformation in self.transformations:
-            milestones = by_transformation[transformation.pk]
-            status_count = Counter(milestone.status for milestone in milestones)
-            sent, answered = checkins.get(transformation.pk, (0, 0))
-            lines += [
-                "",
-                f"{transformation.title} (started {transformation.start_date.isoformat()})",
-                f"  Milestones: {status_count['done']} of {len(milestones)} done, "
-                f"{status_count['in_progress']} in progress, {status_count['at_risk']} at risk, "
-                f"{status_count['blocked']} blocked, {status_count['planned']} planned",
-                f"  End: forecast {_date(transformation.forecast_end)}, planned "
-                f"{_date(transformation.planned_end)}"
-                f"{_slip(transformation.forecast_end, transformation.planned_end)}",
-                f"  Status check-ins: {answered} of {sent} answered",
-                f"  Failed deliveries: {failed.get(transformation.pk, 0)}",
+        deliveries = []
+        for interaction in interactions:
+            assert interaction.expected_end is not None
+            recipients = dict(agents)
+            for team in (interaction.source, interaction.target):
+                if team.manager is not None and team.manager.left_on is None:
+                    recipients[team.manager.pk] = team.manager
+            end = interaction.expected_end.isoformat()
+            deliveries += [
+                self._delivery(
+                    kind=DeliveryKind.INTERACTION_OVERRUN,
+                    dedupe_key=f"interaction_overrun:{interaction.pk}:{end}:person:{person_id}",
+                    recipient_id=person_id,
+                    payload={"interaction": interaction.pk, "expected_end": end},
+                )
+                for person_id in sorted(recipients)
             ]
-            for milestone in milestones:
-                if milestone.status in (MilestoneStatus.BLOCKED, MilestoneStatus.AT_RISK):
-                    lines.append(
-                        f"  {milestone.get_status_display()}: {milestone.title} "
-                        f"(owner {milestone.owner.email}): {milestone.status_reason}"
-                    )
-            lines.append(f"  Plan: {plan_url(transformation)}")
-        total_sent = sum(sent for sent, _answered in checkins.values())
-        total_answered = sum(answered for _sent, answered in checkins.values())
-        lines += [
-            "",
-            f"All check-ins and surveys: {total_answered} of {total_sent} answered; "
-            f"failed deliveries: {sum(failed.values())}.",
-        ]
-        return {
-            "subject": f"Transformation digest {week}: {self.organization.name}",
-            "text": "\n".join(lines),
-        }
+        return deliveries_queue(deliveries, at=self.at)
 
 
 def _escalation_recipient(transformation: Transformation) -> Person | None:
@@ -514,24 +452,3 @@ def _escalation_recipient(transformation: Transformation) -> Person | None:
         if person is not None and person.left_on is None:
             return person
     return None
-
-
-def _date(day: dt.date | None) -> str:
-    return day.isoformat() if day is not None else "not scheduled"
-
-
-def _slip(forecast: dt.date | None, planned: dt.date | None) -> str:
-    if forecast is None or planned is None:
-        return ""
-    days = (forecast - planned).days
-    if days > 0:
-        return f" ({days} days late)"
-    if days < 0:
-        return f" ({-days} days early)"
-    return " (on plan)"
-
-
-def plan_url(transformation: Transformation) -> str:
-    """The absolute URL of the transformation's plan report."""
-    path = reverse("transformation-plan", kwargs={"transformation_id": transformation.pk})
-    return django_settings.TRANSFORM_BASE_URL.rstrip("/") + path

@@ -1,6 +1,7 @@
 """Rendering outgoing messages: the check-in, reminder, escalation, digest and alert a delivery row
-sends, as a one-line subject and a plain-text body (templates in templates/transform/messages/).
-Rendering happens when a message is sent, so it says what is true then."""
+sends, as a one-line subject and a plain-text body (check-in templates in
+templates/transform/messages/, the others in ``transform.outbox.alerts``). Rendering happens when
+a message is sent, so it says what is true then."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from transform.models import (
     DeliveryKind,
     SignalEvent,
 )
+from transform.outbox import alerts
 from transform.rhythm import links
 
 CHECKIN_DELIVERY_KINDS = frozenset({DeliveryKind.CHECKIN, DeliveryKind.REMINDER})
@@ -42,8 +44,8 @@ class Message:
 
 
 class Skip(Exception):
-    """The message must not go out (its check-in was answered or has expired, or its recipient
-    has left the organisation)."""
+    """The message must not go out (its check-in was answered or has expired, its recipient
+    has left the organisation, or what it reports on has changed so nothing is left to say)."""
 
 
 class RenderError(Exception):
@@ -130,14 +132,36 @@ def checkin_message(
     return Message(subject=one_line(subject), body=body.strip() + "\n")
 
 
-def payload_message(delivery: Delivery) -> Message:
-    """The message of an escalation, digest or alert: the ``subject`` and ``text`` its creator
-    stored in the payload. Raises ``RenderError`` when either is missing."""
-    subject = delivery.payload.get("subject") if isinstance(delivery.payload, dict) else None
-    text = delivery.payload.get("text") if isinstance(delivery.payload, dict) else None
-    if not subject or not text:
-        raise RenderError("the payload lacks its subject or text")
-    return Message(subject=one_line(subject), body=str(text).rstrip() + "\n")
+def payload_message(
+    delivery: Delivery, *, at: dt.datetime, settings_row: CheckinSettings
+) -> Message:
+    """The message of an escalation, digest or alert, rendered from the state at ``at``
+    (``transform.outbox.alerts``): ``Skip`` when nothing is left to say, ``RenderError`` when
+    the payload does not identify what it is about.
+
+    A row queued before messages were rendered at send time carries its ``subject`` and
+    ``text``; it is sent as stored."""
+    payload = delivery.payload if isinstance(delivery.payload, dict) else {}
+    if payload.get("subject") and payload.get("text"):
+        return Message(
+            subject=one_line(payload["subject"]), body=str(payload["text"]).rstrip() + "\n"
+        )
+    try:
+        if delivery.kind == DeliveryKind.ESCALATION:
+            subject, text = alerts.escalation_message(delivery, at=at, settings_row=settings_row)
+        elif delivery.kind == DeliveryKind.DIGEST:
+            subject, text = alerts.digest_message(delivery, at=at)
+        elif delivery.kind == DeliveryKind.READINESS_DROP:
+            subject, text = alerts.readiness_drop_message(delivery, settings_row=settings_row)
+        elif delivery.kind == DeliveryKind.INTERACTION_OVERRUN:
+            subject, text = alerts.interaction_overrun_message(delivery, at=at)
+        else:
+            raise RenderError(f"no message for a {delivery.kind} delivery")
+    except alerts.AlertSkip as skip:
+        raise Skip(str(skip)) from skip
+    except alerts.AlertError as error:
+        raise RenderError(str(error)) from error
+    return Message(subject=one_line(subject), body=text.rstrip() + "\n")
 
 
 def delivery_message(
@@ -166,7 +190,7 @@ def delivery_message(
             settings_row=settings_row,
             event=event,
         )
-    return payload_message(delivery)
+    return payload_message(delivery, at=at, settings_row=settings_row)
 
 
 def event_id_of(checkin: CheckIn | None) -> int | None:

@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Final
 
-from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 
@@ -25,7 +24,6 @@ from transform.readiness.formula import readiness_drop
 from transform.readiness.report import (
     GroupReadiness,
     ReadinessReport,
-    TeamRef,
     local_day,
     readiness_periods_compute,
 )
@@ -115,12 +113,6 @@ def _snapshots_store(
     return len(to_create), len(to_update)
 
 
-def readiness_url(*, organization: Organization, team: TeamRef) -> str:
-    """Where the alert points: the team's readiness in the API."""
-    base = django_settings.TRANSFORM_BASE_URL.rstrip("/")
-    return f"{base}/api/v1/orgs/{organization.slug}/readiness/?team={team.slug}"
-
-
 def _alert_recipients(*, organization: Organization) -> list[Person]:
     """The lead change agent of each active transformation (oldest first), then the other
     change agents, each person once."""
@@ -146,32 +138,14 @@ def readiness_drop_dedupe_key(*, team_id: int, period: Period, person: Person | 
     return key if person is None else f"{key}:person:{person.pk}"
 
 
-def _drop_payload(
-    *,
-    organization: Organization,
-    group: GroupReadiness,
-    previous: GroupReadiness,
-) -> dict[str, str]:
+def _drop_payload(*, group: GroupReadiness, previous: GroupReadiness) -> dict[str, Any]:
+    """What identifies the alert: the team and the two periods. Its figures are read from the
+    snapshots when it is sent, so a drop that recovered by then is skipped (docs/delivery.md)."""
     assert group.team is not None
-    assert group.result is not None
-    assert previous.result is not None
-    team = group.team
-    before, now = previous.result.score, group.result.score
-    barrier = group.result.barrier
-    lines = [
-        f"Readiness of team {team.name} ({team.slug}) in {organization.name} fell from "
-        f"{before:g} to {now:g} points between the survey period starting "
-        f"{previous.period.start.isoformat()} and the one starting {group.period.start.isoformat()}.",
-        (
-            f"ADKAR barrier point: {barrier}. Work on it first."
-            if barrier
-            else "ADKAR barrier point: none found."
-        ),
-        f"Details: {readiness_url(organization=organization, team=team)}",
-    ]
     return {
-        "subject": f"Readiness of {team.name} dropped from {before:g} to {now:g}",
-        "text": "\n".join(lines),
+        "team": group.team.id,
+        "period_start": group.period.start.isoformat(),
+        "previous_start": previous.period.start.isoformat(),
     }
 
 
@@ -202,7 +176,7 @@ def _drop_alerts(
     rows = []
     for group, old in dropped:
         assert group.team is not None
-        payload = _drop_payload(organization=organization, group=group, previous=old)
+        payload = _drop_payload(group=group, previous=old)
         for position, person in enumerate(recipients):
             rows.append(
                 Delivery(
