@@ -1,7 +1,8 @@
 """Scenarios: target-topology changes, applied to an ``OrgSnapshot`` without touching the database.
 
 A scenario is an ordered list of changes (``Change``: create, merge or split a team, move a person,
-change an interaction's mode, add a DevOps buddy or a product owner). ``apply_changes`` returns the
+change an interaction's mode or expected end, add a DevOps buddy or a product owner, remove a
+member, change a member's role). ``apply_changes`` returns the
 snapshot as it would look after them, so the analysis can be run before and after (the preview),
 and ``snapshot_diff`` says which rows differ, so that enacting a scenario writes exactly what the
 preview showed (``teams.services.topology_changes_enact``). Pure: nothing here imports Django.
@@ -197,6 +198,51 @@ class AddProductOwner(_Change):
         return _lower(value)
 
 
+class RemovePerson(_Change):
+    """``person`` leaves ``team`` (a topology correction: they are no longer a member)."""
+
+    kind: Literal["remove_person"]
+    team: Slug
+    person: Email
+
+    @field_validator("person", mode="before")
+    @classmethod
+    def _lower_person(cls, value: Any) -> Any:
+        return _lower(value)
+
+
+class ChangeRole(_Change):
+    """``person``, a member of ``team``, now holds ``role`` there (and ``allocation_percent``)."""
+
+    kind: Literal["change_role"]
+    team: Slug
+    person: Email
+    role: RoleName
+    allocation_percent: Allocation | None = None
+
+    @field_validator("person", mode="before")
+    @classmethod
+    def _lower_person(cls, value: Any) -> Any:
+        return _lower(value)
+
+
+class ChangeInteractionEnd(_Change):
+    """The ``mode`` interaction of ``source`` with ``target`` is now expected to end on
+    ``expected_end`` (None: no planned end). Only temporary modes have an end."""
+
+    kind: Literal["change_interaction_end"]
+    source: Slug
+    target: Slug
+    mode: ModeName
+    expected_end: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _temporary(self) -> ChangeInteractionEnd:
+        if self.expected_end is not None and self.mode not in TEMPORARY_MODES:
+            raise ValueError("expected_end: only collaboration and facilitating have an end")
+        return self
+
+
 Change = Annotated[
     CreateTeam
     | MergeTeams
@@ -204,7 +250,10 @@ Change = Annotated[
     | MovePerson
     | ChangeInteractionMode
     | AddDevopsBuddy
-    | AddProductOwner,
+    | AddProductOwner
+    | RemovePerson
+    | ChangeRole
+    | ChangeInteractionEnd,
     Field(discriminator="kind"),
 ]
 CHANGE_KINDS: tuple[str, ...] = (
@@ -215,6 +264,9 @@ CHANGE_KINDS: tuple[str, ...] = (
     "change_interaction_mode",
     "add_devops_buddy",
     "add_product_owner",
+    "remove_person",
+    "change_role",
+    "change_interaction_end",
 )
 change_adapter: TypeAdapter[Change] = TypeAdapter(Change)
 
@@ -566,6 +618,42 @@ def _apply_add_product_owner(graph: _Graph, change: AddProductOwner) -> None:
     )
 
 
+def _apply_remove_person(graph: _Graph, change: RemovePerson) -> None:
+    _require_team(graph, change.team)
+    _require_person(graph, change.person)
+    if graph.memberships.pop((change.team, change.person), None) is None:
+        raise _Problem(f"person: '{change.person}' is not a member of team '{change.team}'")
+
+
+def _apply_change_role(graph: _Graph, change: ChangeRole) -> None:
+    _require_team(graph, change.team)
+    _require_person(graph, change.person)
+    current = graph.memberships.get((change.team, change.person))
+    if current is None:
+        raise _Problem(f"person: '{change.person}' is not a member of team '{change.team}'")
+    graph.memberships[(change.team, change.person)] = dataclasses.replace(
+        current,
+        role=change.role,
+        allocation_percent=change.allocation_percent or current.allocation_percent,
+    )
+
+
+def _apply_change_interaction_end(graph: _Graph, change: ChangeInteractionEnd) -> None:
+    _require_team(graph, change.source, "source")
+    _require_team(graph, change.target, "target")
+    edge = graph.interactions.get((change.source, change.target, change.mode))
+    if edge is None:
+        raise _Problem(
+            f"mode: '{change.source}' has no {change.mode} interaction with '{change.target}'"
+        )
+    end = change.expected_end
+    if edge.since is not None and end is not None and end < edge.since:
+        raise _Problem(f"expected_end: {end.isoformat()} is before the start {edge.since}")
+    graph.interactions[(change.source, change.target, change.mode)] = dataclasses.replace(
+        edge, expected_end=end
+    )
+
+
 _APPLY: Mapping[str, Any] = {
     "create_team": _apply_create_team,
     "merge_teams": _apply_merge_teams,
@@ -574,6 +662,9 @@ _APPLY: Mapping[str, Any] = {
     "change_interaction_mode": _apply_change_interaction_mode,
     "add_devops_buddy": _apply_add_devops_buddy,
     "add_product_owner": _apply_add_product_owner,
+    "remove_person": _apply_remove_person,
+    "change_role": _apply_change_role,
+    "change_interaction_end": _apply_change_interaction_end,
 }
 
 

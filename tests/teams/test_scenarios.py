@@ -159,6 +159,15 @@ def test_every_change_kind_parses_and_round_trips_through_json() -> None:
         },
         {"kind": "add_devops_buddy", "team": "web", "person": "dan@x.test"},
         {"kind": "add_product_owner", "team": "app", "person": "eve@x.test"},
+        {"kind": "remove_person", "team": "app", "person": "eve@x.test"},
+        {"kind": "change_role", "team": "app", "person": "eve@x.test", "role": "lead"},
+        {
+            "kind": "change_interaction_end",
+            "source": "web",
+            "target": "app",
+            "mode": "collaboration",
+            "expected_end": "2027-03-01",
+        },
     ]
     assert sorted(example["kind"] for example in examples) == sorted(CHANGE_KINDS)
     for example in examples:

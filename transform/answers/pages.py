@@ -27,6 +27,7 @@ from core.errors import ApplicationError, ConflictError
 from transform.access import CheckinLinkError, checkin_get_by_link
 from transform.answers import selectors, services
 from transform.answers.throttles import CheckinLinkThrottle
+from transform.answers.topology import TopologyCorrections, team_record
 from transform.instruments.format import (
     ChoiceQuestion,
     FreeTextQuestion,
@@ -126,14 +127,36 @@ def checkin_respond(request: HttpRequest, token: str) -> HttpResponse:
     except CheckinLinkError as exc:
         return _gone(request, exc)
     if request.method != "POST":
-        return _form(request, checkin=checkin, at=at)
+        return _form(request, checkin=checkin, at=at, corrections=_corrections(checkin, None))
     answers = form_answers_parse(request.POST)
+    corrections = _corrections(checkin, request.POST)
+    changes: list[dict[str, Any]] = []
+    if corrections is not None and not _topology_confirmed(answers):
+        found = corrections.changes()
+        if found is None:
+            error = ApplicationError("Some corrections cannot be proposed: see the marked rows.")
+            return _form(
+                request,
+                checkin=checkin,
+                at=at,
+                answers=answers,
+                error=error,
+                corrections=corrections,
+            )
+        changes = found
     try:
-        services.checkin_answer(checkin=checkin, answers=answers, at=at)
+        services.checkin_answer(checkin=checkin, answers=answers, at=at, proposed_changes=changes)
     except CheckinLinkError as exc:
         return _gone(request, exc)
     except ApplicationError as exc:
-        return _form(request, checkin=checkin, at=at, answers=answers, error=exc)
+        return _form(
+            request,
+            checkin=checkin,
+            at=at,
+            answers=answers,
+            error=exc,
+            corrections=corrections,
+        )
     return _page(
         request,
         "transform/checkin_done.html",
@@ -190,6 +213,21 @@ def _too_many(request: HttpRequest, wait: float | None) -> HttpResponse:
     return response
 
 
+def _corrections(checkin: CheckIn, data: QueryDict | None) -> TopologyCorrections | None:
+    """A topology verification's structured corrections (None for other kinds)."""
+    if checkin.kind != CheckInKind.TOPOLOGY_VERIFICATION or checkin.team is None:
+        return None
+    return TopologyCorrections(team=checkin.team, data=data)
+
+
+def _topology_confirmed(answers: Mapping[str, Mapping[str, Any]]) -> bool:
+    return any(
+        isinstance(given, Mapping)
+        and given.get(services.TOPOLOGY_QUESTION) == services.TOPOLOGY_CONFIRMED
+        for given in answers.values()
+    )
+
+
 def _milestone_status_label(checkin: CheckIn) -> str:
     if checkin.kind != CheckInKind.MILESTONE_STATUS or checkin.milestone is None:
         return ""
@@ -203,6 +241,7 @@ def _form(
     at: dt.datetime,
     answers: Mapping[str, Mapping[str, Any]] | None = None,
     error: ApplicationError | None = None,
+    corrections: TopologyCorrections | None = None,
 ) -> HttpResponse:
     field_errors: dict[str, list[str]] = {}
     if error is not None:
@@ -247,6 +286,8 @@ def _form(
         "summary": summary,
         "general_errors": general,
         "has_errors": bool(summary or general),
+        "record": team_record(corrections.team) if corrections is not None else None,
+        "corrections": corrections,
     }
     status = error.status_code if error is not None else 200
     return _page(request, "transform/checkin_form.html", context, status=status)

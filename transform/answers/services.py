@@ -48,6 +48,7 @@ from transform.models import (
     CheckInKind,
     Milestone,
     MilestoneStatus,
+    ProposalStatus,
     Response,
     ResponseKind,
     TeamVerification,
@@ -91,7 +92,9 @@ def _answer_errors(message: str, errors: Mapping[str, list[str]]) -> Application
     return ApplicationError(message, extra={"fields": shown})
 
 
-def answers_validate_for_checkin(*, checkin: CheckIn, answers: Any) -> list[_Answered]:
+def answers_validate_for_checkin(
+    *, checkin: CheckIn, answers: Any, proposed_changes: Sequence[Mapping[str, Any]] = ()
+) -> list[_Answered]:
     """``answers`` (``{instrument_key: {question_key: value}}``) checked against every instrument
     version the check-in asks, plus the rules of its kind (a note for an at-risk or blocked
     milestone, what changed for a topology that needs changes).
@@ -126,7 +129,11 @@ def answers_validate_for_checkin(*, checkin: CheckIn, answers: Any) -> list[_Ans
             for question, problem in exc.errors.items():
                 errors[f"{spec.key}.{question}"] = [problem]
     if not errors:
-        errors.update(_kind_rule_errors(checkin=checkin, answered=answered))
+        errors.update(
+            _kind_rule_errors(
+                checkin=checkin, answered=answered, has_changes=bool(proposed_changes)
+            )
+        )
     if errors:
         count = len(errors)
         first, problems = next(iter(errors.items()))
@@ -137,7 +144,9 @@ def answers_validate_for_checkin(*, checkin: CheckIn, answers: Any) -> list[_Ans
     return answered
 
 
-def _kind_rule_errors(*, checkin: CheckIn, answered: Sequence[_Answered]) -> dict[str, list[str]]:
+def _kind_rule_errors(
+    *, checkin: CheckIn, answered: Sequence[_Answered], has_changes: bool = False
+) -> dict[str, list[str]]:
     if checkin.kind == CheckInKind.MILESTONE_STATUS:
         item = _milestone_answers(answered)
         if item is None:
@@ -161,7 +170,8 @@ def _kind_rule_errors(*, checkin: CheckIn, answered: Sequence[_Answered]) -> dic
         choice = item.answers.values.get(TOPOLOGY_QUESTION)
         corrections = item.answers.values.get(TOPOLOGY_CORRECTIONS_QUESTION)
         has_corrections = item.spec.question(TOPOLOGY_CORRECTIONS_QUESTION) is not None
-        if choice != TOPOLOGY_CONFIRMED and has_corrections and not corrections:
+        # Structured corrections (the form's proposed changes) say what changed as well.
+        if choice != TOPOLOGY_CONFIRMED and has_corrections and not corrections and not has_changes:
             return {
                 f"{item.spec.key}.{TOPOLOGY_CORRECTIONS_QUESTION}": [
                     "say what has changed: corrections are required when the record is not right"
@@ -186,6 +196,7 @@ def checkin_answer(
     answers: Mapping[str, Any],
     at: dt.datetime,
     user: User | None = None,
+    proposed_changes: Sequence[Mapping[str, Any]] = (),
 ) -> Response:
     """Store the answers to ``checkin`` and consume its link, in one transaction.
 
@@ -195,10 +206,15 @@ def checkin_answer(
     ``"<instrument>.<question>"``, ConflictError (409) when the milestone workflow refuses the
     reported status (the link stays usable). ``user`` is the milestone event's actor (default: the
     recipient's login, if any); it is never stored for surveys. For a milestone status check-in,
-    ``checkin.milestone`` is the updated milestone on return.
+    ``checkin.milestone`` is the updated milestone on return. ``proposed_changes`` (scenario
+    changes as ``teams.scenarios.change_json`` writes them, validated by the caller: the form's
+    structured corrections) are stored on a topology verification that needs changes, as a
+    proposal to accept or reject.
     """
     checkin_open_check(checkin=checkin, at=at)
-    answered = answers_validate_for_checkin(checkin=checkin, answers=answers)
+    answered = answers_validate_for_checkin(
+        checkin=checkin, answers=answers, proposed_changes=proposed_changes
+    )
     scores: dict[str, float] = {}
     for item in answered:
         scores.update(score_response(item.spec, item.answers))
@@ -238,7 +254,9 @@ def checkin_answer(
             response.checkin = checkin
             response.team = checkin.team
             response.period_start = _survey_period_start(checkin=checkin, day=day)
-            _team_verification_store(checkin=checkin, answered=answered, at=at)
+            _team_verification_store(
+                checkin=checkin, answered=answered, at=at, proposed_changes=proposed_changes
+            )
         else:
             message = f"Check-ins of kind '{checkin.kind}' cannot be answered."
             raise ApplicationError(message, extra={"fields": {"kind": [message]}})
@@ -288,17 +306,25 @@ def _milestone_report(
 
 
 def _team_verification_store(
-    *, checkin: CheckIn, answered: Sequence[_Answered], at: dt.datetime
+    *,
+    checkin: CheckIn,
+    answered: Sequence[_Answered],
+    at: dt.datetime,
+    proposed_changes: Sequence[Mapping[str, Any]] = (),
 ) -> None:
     if checkin.team_id is None:
         message = "This topology check-in names no team."
         raise ApplicationError(message, extra={"fields": {"team": [message]}})
     item = _topology_answers(answered)
     assert item is not None  # answers_validate_for_checkin refused it otherwise
+    confirmed = item.answers.values.get(TOPOLOGY_QUESTION) == TOPOLOGY_CONFIRMED
+    changes = [] if confirmed else [dict(change) for change in proposed_changes]
     TeamVerification.objects.create(
         team_id=checkin.team_id,
         verified_by=checkin.recipient,
         verified_at=at,
-        confirmed=item.answers.values.get(TOPOLOGY_QUESTION) == TOPOLOGY_CONFIRMED,
+        confirmed=confirmed,
         corrections=str(item.answers.values.get(TOPOLOGY_CORRECTIONS_QUESTION, "")),
+        proposed_changes=changes,
+        proposal_status=ProposalStatus.PROPOSED if changes else ProposalStatus.NONE,
     )

@@ -6,6 +6,7 @@ from transform.models.checkins import (
     ANONYMOUS_CHECKIN_KINDS,
     CheckIn,
     CheckInKind,
+    ProposalStatus,
     TeamVerification,
 )
 from transform.models.evidence import SignalEvent, SignalEventKind
@@ -44,6 +45,7 @@ __all__ = [
     "MilestoneEvent",
     "MilestoneStatus",
     "OwnerRole",
+    "ProposalStatus",
     "ReadinessSnapshot",
     "Response",
     "ResponseKind",

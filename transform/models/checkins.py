@@ -3,6 +3,7 @@ verifications they collect (docs/checkins.md)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from teams.models import Organization, Person
@@ -73,18 +74,45 @@ class CheckIn(models.Model):
         return f"{self.kind} {self.subject} {self.period} to {self.recipient}"
 
 
+class ProposalStatus(models.TextChoices):
+    NONE = "", "No changes proposed"
+    PROPOSED = "proposed", "Changes proposed"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
 class TeamVerification(models.Model):
     """An engineering manager's answer to a topology verification: the team's members, buddy and
-    interactions are right (``confirmed``) or need the ``corrections`` described."""
+    interactions are right (``confirmed``) or need the ``corrections`` described.
+
+    Structured corrections are ``proposed_changes``: scenario changes (``teams.scenarios``, as
+    ``change_json`` writes them) that a change agent or the team's manager accepts (applied with
+    history, reference ``verification:<id>``) or rejects; ``decided_by`` and ``decided_at`` say
+    who and when."""
 
     team = models.ForeignKey("teams.Team", on_delete=models.RESTRICT, related_name="verifications")
     verified_by = models.ForeignKey(Person, on_delete=models.RESTRICT, related_name="+")
     verified_at = models.DateTimeField()
     confirmed = models.BooleanField()
     corrections = models.TextField(blank=True, default="")
+    proposed_changes = models.JSONField(default=list, blank=True)
+    proposal_status = models.CharField(
+        max_length=16, choices=ProposalStatus.choices, blank=True, default=ProposalStatus.NONE
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-verified_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "proposal_status"], name="teamverification_proposal_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.team} {'confirmed' if self.confirmed else 'needs changes'}"

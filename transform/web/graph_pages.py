@@ -16,13 +16,15 @@ from django import forms
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
 from core.moments import moment_parse
 from teams.analysis import InvalidThresholdsError, analyze_snapshot
 from teams.graph import OrgSnapshot
 from teams.models import InteractionMode, MembershipRole, Severity, Specialty, TeamType
-from teams.selectors import org_snapshot_get
-from transform.access import OrgAccess
+from teams.selectors import org_snapshot_get, team_by_slug
+from transform.access import OrgAccess, teams_managed_by
+from transform.checkins.verifications import open_proposals_by_team, team_topology_marks
 from transform.web.access import org_page
 from transform.web.context import page_context, query_string
 
@@ -304,6 +306,7 @@ def graph_render(
     slug = access.organization.slug
     data = graph_data(view=view, org_slug=slug, filters=filters)
     as_of_text = data["as_of"] or ""
+    _topology_marks_add(data, access=access)
     panel = None
     if team_slug:
         panel = team_panel_context(
@@ -315,6 +318,7 @@ def graph_render(
         )
         if panel is not None:
             panel["error"] = panel_error
+            panel["proposals"] = _panel_proposals(access, team_slug, as_of=filters["as_of"])
     export_base = reverse("org-export", kwargs={"org_slug": slug})
     context = page_context(
         access,
@@ -346,9 +350,9 @@ def graph_data_json(request: HttpRequest, access: OrgAccess) -> HttpResponse:
             {"message": "Invalid filter.", "extra": {"fields": _form_errors(form)}}, status=400
         )
     view = GraphView.load(access=access, as_of=form.moment())
-    return JsonResponse(
-        graph_data(view=view, org_slug=access.organization.slug, filters=_filters(form))
-    )
+    data = graph_data(view=view, org_slug=access.organization.slug, filters=_filters(form))
+    _topology_marks_add(data, access=access)
+    return JsonResponse(data)
 
 
 def team_panel_context(
@@ -425,6 +429,31 @@ def team_panel_context(
     }
 
 
+def _topology_marks_add(data: dict[str, Any], *, access: OrgAccess) -> None:
+    """Today's graph: each team row gets ``topology``, how current its record is (confirmed,
+    stale, changes proposed: ``team_topology_marks``). Not on a past date."""
+    if data["as_of"]:
+        return
+    marks = team_topology_marks(organization=access.organization, at=timezone.now())
+    for row in data["teams"]:
+        row["topology"] = marks.get(row["slug"])
+
+
+def _panel_proposals(
+    access: OrgAccess, team_slug: str, *, as_of: dt.date | None
+) -> list[dict[str, Any]]:
+    """The team's open topology proposals, for the callers who may accept them (admins, change
+    agents, the team's manager), on today's topology only."""
+    if as_of is not None:
+        return []
+    team = team_by_slug(organization=access.organization, slug=team_slug)
+    if team is None:
+        return []
+    if not access.can_manage and not teams_managed_by(access).filter(pk=team.pk).exists():
+        return []
+    return open_proposals_by_team(teams=[team]).get(team.pk, [])
+
+
 def _panel_actions(org_slug: str, team_slug: str) -> dict[str, str]:
     """Where the panel's forms post (transform.web.departure_pages)."""
     kwargs = {"org_slug": org_slug, "team_slug": team_slug}
@@ -460,6 +489,7 @@ def graph_team(request: HttpRequest, access: OrgAccess, team_slug: str) -> HttpR
     )
     if panel is None:
         raise Http404(f"No team '{team_slug}' in the organisation at that date.")
+    panel["proposals"] = _panel_proposals(access, team_slug, as_of=form.cleaned_data.get("as_of"))
     return render(
         request, "web/graph/_team_panel.html", {"panel": panel, "org": access.organization}
     )

@@ -30,6 +30,7 @@ from transform.access import (
     team_get_for_topology_change,
     teams_managed_by,
 )
+from transform.checkins.verifications import open_proposals_by_team, team_topology_marks
 from transform.plans import selectors
 from transform.readiness.selectors import readiness_report_get
 from transform.rhythm.links import checkin_token
@@ -61,10 +62,18 @@ def _my_team_render(
     if teams:
         report = readiness_report_get(organization=organization, at=now)
         min_group_size = report.policy.min_group_size
+        marks = team_topology_marks(organization=organization, at=now)
+        proposals = open_proposals_by_team(teams=teams)
         for team in teams:
             group = report.team(team.slug)
             sections.append(
-                {"team": team, "readiness": group, "error": (errors or {}).get(team.slug)}
+                {
+                    "team": team,
+                    "readiness": group,
+                    "error": (errors or {}).get(team.slug),
+                    "topology": marks.get(team.slug),
+                    "proposals": proposals.get(team.pk, []),
+                }
             )
     else:
         min_group_size = 0

@@ -13,6 +13,7 @@ from transform.web import (
     my_team_pages,
     plan_pages,
     scenario_pages,
+    verification_pages,
 )
 
 app_name = "web"
@@ -70,6 +71,16 @@ urlpatterns = [
         f"{TEAM}interactions/<int:interaction_id>/remove/",
         my_team_pages.interaction_remove,
         name="my-team-interaction-remove",
+    ),
+    path(
+        f"{ORG}verifications/<int:verification_id>/accept/",
+        verification_pages.verification_accept,
+        name="verification-accept",
+    ),
+    path(
+        f"{ORG}verifications/<int:verification_id>/reject/",
+        verification_pages.verification_reject,
+        name="verification-reject",
     ),
     path(f"{ORG}leadership/", leadership_pages.leadership, name="leadership"),
     path(f"{ORG}leadership/report/", leadership_pages.leadership_report, name="leadership-report"),

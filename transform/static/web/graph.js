@@ -122,6 +122,15 @@
       cell.textContent = String(value);
       row.appendChild(cell);
     });
+    if ("topology" in team) {
+      // How current the team's record is (today's topology only: docs/web-graph.md).
+      var mark = document.createElement("td");
+      mark.className = "topology-mark";
+      if (team.topology) {
+        mark.textContent = team.topology.label + (team.topology.proposed ? " · changes proposed" : "");
+      }
+      row.appendChild(mark);
+    }
     return row;
   }
 
