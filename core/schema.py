@@ -51,6 +51,7 @@ ERROR_DESCRIPTIONS: dict[str, str] = {
         "for a list, a page past the last one."
     ),
     "409": "The request is valid but clashes with the current state.",
+    "410": "Gone: what the request names can no longer be used; `extra` says why.",
     "413": "The request body is larger than the server accepts.",
     "415": "The request body's content type is not one the operation reads.",
     "429": "Too many requests; retry after the seconds in `Retry-After`.",

@@ -50,6 +50,7 @@ __all__ = [
     "OVERSIGHT_ROLES",
     "TOPOLOGY_WRITER_ROLES",
     "CheckinAlreadyAnswered",
+    "CheckinClosed",
     "CheckinLinkError",
     "CheckinLinkExpired",
     "CheckinLinkInvalid",
@@ -332,7 +333,8 @@ def milestone_get_for_status_change(
     if override:
         if not found.transformation_access.can_override:
             raise PermissionDeniedError(
-                "Only leaders and admins may mark a milestone done against its exit criteria."
+                "Only leaders and admins may mark a milestone done against its exit criteria or "
+                "before its dependencies are done."
             )
         if to_status != MilestoneStatus.DONE:
             raise ApplicationError(
@@ -423,8 +425,9 @@ def milestone_change_get_for_plan_edit(
 
 
 class CheckinLinkError(ApplicationError):
-    """A check-in cannot be answered: its link is invalid or unknown (404), it expired (410) or it
-    was already answered (410). ``extra`` is ``{"state": "invalid" | "expired" | "answered"}``."""
+    """A check-in cannot be answered: its link is invalid or unknown (404), it expired, was
+    already answered or was closed (410). ``extra`` is
+    ``{"state": "invalid" | "expired" | "answered" | "closed"}`` (closed adds ``reason``)."""
 
     status_code: int = 404
     state = "invalid"
@@ -468,12 +471,25 @@ class CheckinAlreadyAnswered(CheckinLinkError):
         )
 
 
+class CheckinClosed(CheckinLinkError):
+    """The check-in was closed unanswered (its milestone was marked done): nothing more is
+    needed. ``extra.reason`` says why, for people."""
+
+    status_code = 410
+    state = "closed"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"This check-in is closed: {reason} Nothing more is needed.")
+        self.extra["reason"] = reason
+
+
 def checkin_get_by_link(*, token: str, at: dt.datetime | None = None) -> CheckIn:
     """The check-in a link's token names: the link is the credential, no login needed.
 
     Raises ``CheckinLinkInvalid`` (404) for a malformed token, a bad signature, an unknown
     check-in or a nonce that does not match (compared in constant time), all with the same
-    message. With ``at``, also ``CheckinLinkExpired`` or ``CheckinAlreadyAnswered`` (410) unless
+    message. With ``at``, also ``CheckinLinkExpired``, ``CheckinAlreadyAnswered`` or
+    ``CheckinClosed`` (410) unless
     it can still be answered then; without, whatever its state. Never changes anything."""
     parsed = (
         links.checkin_token_parse(token)
@@ -496,10 +512,13 @@ def checkin_get_by_link(*, token: str, at: dt.datetime | None = None) -> CheckIn
 
 
 def checkin_open_check(*, checkin: CheckIn, at: dt.datetime) -> None:
-    """Raises ``CheckinAlreadyAnswered`` or ``CheckinLinkExpired`` (410) unless the check-in can
-    still be answered at ``at``. The conditional UPDATE that stores an answer finally decides."""
+    """Raises ``CheckinAlreadyAnswered``, ``CheckinClosed`` or ``CheckinLinkExpired`` (410) unless
+    the check-in can still be answered at ``at``. The conditional UPDATE that stores an answer
+    finally decides."""
     if checkin.answered_at is not None:
         raise CheckinAlreadyAnswered()
+    if checkin.closed_at is not None:
+        raise CheckinClosed(checkin.closed_reason)
     if checkin.expires_at <= at:
         raise CheckinLinkExpired(checkin.expires_at)
 
@@ -518,11 +537,12 @@ def _checkins_of_user(user: User | AnonymousUser) -> QuerySet[CheckIn]:
 
 def checkin_open_list_for_user(*, user: User | AnonymousUser, at: dt.datetime) -> QuerySet[CheckIn]:
     """The check-ins the caller may still answer: their Person is the recipient, in an
-    organisation where they hold a role (``_checkins_of_user``), not answered, not expired; the
+    organisation where they hold a role (``_checkins_of_user``), not answered, not closed, not
+    expired; the
     soonest to expire first. Rows carry their organisation, milestone and team."""
     return (
         _checkins_of_user(user)
-        .filter(answered_at__isnull=True, expires_at__gt=at)
+        .filter(answered_at__isnull=True, closed_at__isnull=True, expires_at__gt=at)
         .select_related("organization", "milestone", "team")
         .order_by("expires_at", "id")
     )

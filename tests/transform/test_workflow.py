@@ -149,6 +149,8 @@ def test_done_is_refused_while_a_signal_criterion_has_no_data(plan: PlanWorld) -
 def test_done_is_allowed_once_the_graph_criterion_passes(plan: PlanWorld) -> None:
     for team in (plan.world.acme.team, plan.world.acme.other_team):
         MembershipFactory(team=team, role=MembershipRole.DEVOPS_BUDDY)
+    for step in ("in_progress", "done"):  # its dependency first (docs/transformations.md)
+        _transition(plan, "plan_agent", "kickoff", step)
     _transition(plan, "em", "buddies", "in_progress")
 
     response = _transition(plan, "em", "buddies", "done")

@@ -7,7 +7,10 @@
   one of them while logged in (only its recipient's user; anyone else gets 404).
 
 Every error body is ``{"message", "extra"}`` (core/api.py). Link errors carry
-``extra.state``: ``invalid`` (404), ``expired`` or ``answered`` (410).
+``extra.state``: ``invalid`` (404), ``expired``, ``answered`` or ``closed`` (410; a closed
+check-in's ``extra.reason`` says why: its milestone was marked done, when and by whom). A
+milestone status check-in offers only the answers its milestone's workflow allows now
+(``transform.answers.selectors.milestone_status_options``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from core.api import (
 )
 from core.parsers import SafeJSONParser
 from transform.access import (
+    CheckinClosed,
     checkin_get_by_link,
     checkin_get_for_user,
     checkin_open_check,
@@ -39,6 +43,7 @@ from transform.access import (
 )
 from transform.answers import selectors, services
 from transform.answers.throttles import CheckinLinkThrottle
+from transform.instruments.format import MILESTONE_STATUS_QUESTION
 from transform.models import (
     ANONYMOUS_CHECKIN_KINDS,
     CheckIn,
@@ -94,7 +99,11 @@ CHECKIN_LINK_OUTPUT = inline_serializer(
         "anonymous": serializers.BooleanField(),
         "min_group_size": serializers.IntegerField(),
         "min_free_text_group_size": serializers.IntegerField(),
-        "instruments": serializers.ListField(child=serializers.DictField()),
+        "instruments": serializers.ListField(
+            child=serializers.DictField(),
+            help_text="The instruments asked; a milestone status question lists only the "
+            "answers the milestone's workflow allows now.",
+        ),
         "expires_at": serializers.DateTimeField(),
         "answered": serializers.BooleanField(),
         "expired": serializers.BooleanField(),
@@ -123,6 +132,19 @@ def _answered_output(checkin: CheckIn) -> dict[str, Any]:
     return out
 
 
+def _instrument_offered(
+    instrument: dict[str, Any], *, offered: tuple[str, ...] | None
+) -> dict[str, Any]:
+    """The instrument as JSON with its milestone status question limited to the ``offered``
+    answers (``milestone_status_options``), exactly as the form shows it."""
+    if offered is None:
+        return instrument
+    for question in instrument.get("questions", []):
+        if question.get("key") == MILESTONE_STATUS_QUESTION and "options" in question:
+            question["options"] = [o for o in question["options"] if o.get("value") in offered]
+    return instrument
+
+
 class CheckinLinkApi(APIView):
     """A check-in through its signed link, without login: GET reads it (never consumes the link),
     POST answers it (consumes the link)."""
@@ -136,14 +158,18 @@ class CheckinLinkApi(APIView):
         operation_id="checkin_links_retrieve",
         summary="Read a check-in through its signed link",
         parameters=[TOKEN_PARAMETER],
-        responses={200: CHECKIN_LINK_OUTPUT},
+        responses={200: CHECKIN_LINK_OUTPUT, 410: None},
         tags=["check-ins"],
         auth=[],
     )
     def get(self, request: Request, token: str) -> Response:
         at = timezone.now()
         checkin = checkin_get_by_link(token=token)
+        if checkin.closed_at is not None and checkin.answered_at is None:
+            # Nothing more is needed: say why rather than showing questions nobody should answer.
+            raise CheckinClosed(checkin.closed_reason)
         settings = checkin_settings_get(organization=checkin.organization)
+        offered = selectors.milestone_status_options(checkin)
         return Response(
             {
                 "kind": checkin.kind,
@@ -155,7 +181,7 @@ class CheckinLinkApi(APIView):
                 "min_group_size": settings.min_group_size,
                 "min_free_text_group_size": settings.min_free_text_group_size,
                 "instruments": [
-                    spec.model_dump(mode="json")
+                    _instrument_offered(spec.model_dump(mode="json"), offered=offered)
                     for spec in selectors.checkin_instruments(checkin=checkin)
                 ],
                 "expires_at": checkin.expires_at,
@@ -169,7 +195,7 @@ class CheckinLinkApi(APIView):
         summary="Answer a check-in through its signed link",
         parameters=[TOKEN_PARAMETER],
         request=AnswerInputSerializer,
-        responses={201: ANSWERED_OUTPUT},
+        responses={201: ANSWERED_OUTPUT, 410: None},
         tags=["check-ins"],
         auth=[],
     )
@@ -250,7 +276,7 @@ class CheckinResponseApi(APIView):
         summary="Answer one of your check-ins",
         parameters=[CHECKIN_ID_PARAMETER],
         request=AnswerInputSerializer,
-        responses={201: ANSWERED_OUTPUT},
+        responses={201: ANSWERED_OUTPUT, 410: None},
         tags=["check-ins"],
     )
     def post(self, request: Request, checkin_id: int) -> Response:

@@ -29,6 +29,7 @@ from transform.answers import selectors, services
 from transform.answers.throttles import CheckinLinkThrottle
 from transform.answers.topology import TopologyCorrections, team_record
 from transform.instruments.format import (
+    MILESTONE_STATUS_QUESTION,
     ChoiceQuestion,
     FreeTextQuestion,
     InstrumentSpec,
@@ -115,7 +116,8 @@ def checkin_respond(request: HttpRequest, token: str) -> HttpResponse:
     GET shows it (200) and changes nothing; POST answers: 200 with a thank-you page, 400 with the
     form again (errors next to each field, the answers kept) when answers are invalid, 409 with
     the form when the milestone workflow refuses the reported status. An invalid or unknown link
-    gives a 404 page, an expired or already answered one a 410 page. Too many link requests from
+    gives a 404 page; an expired, already answered or closed one (its milestone was marked done:
+    the page says when and by whom) a 410 page. Too many link requests from
     one address (``CheckinLinkThrottle``, shared with the API) get a 429 page with
     ``Retry-After``, before the link is even looked at."""
     throttle = CheckinLinkThrottle()
@@ -188,6 +190,7 @@ def _gone(request: HttpRequest, exc: CheckinLinkError) -> HttpResponse:
         "invalid": "This link is not valid",
         "expired": "This link has expired",
         "answered": "Already answered",
+        "closed": "This check-in is closed",
     }
     return _page(
         request,
@@ -248,8 +251,11 @@ def _form(
         fields = error.extra.get("fields", {})
         if isinstance(fields, Mapping):
             field_errors = {str(k): [str(m) for m in v] for k, v in fields.items()}
+    offered = selectors.milestone_status_options(checkin)
     instruments = [
-        _instrument_view(spec, checkin=checkin, answers=answers or {}, errors=field_errors)
+        _instrument_view(
+            spec, checkin=checkin, answers=answers or {}, errors=field_errors, offered=offered
+        )
         for spec in selectors.checkin_instruments(checkin=checkin)
     ]
     shown = {question.name for view in instruments for question in view.questions}
@@ -299,7 +305,10 @@ def _instrument_view(
     checkin: CheckIn,
     answers: Mapping[str, Mapping[str, Any]],
     errors: Mapping[str, list[str]],
+    offered: tuple[str, ...] | None = None,
 ) -> InstrumentView:
+    """The instrument as the form shows it; ``offered`` (``milestone_status_options``) limits the
+    milestone status question to the answers the workflow allows now."""
     given = answers.get(spec.key, {})
     if not isinstance(given, Mapping):
         given = {}
@@ -338,6 +347,7 @@ def _instrument_view(
                 ]
         elif isinstance(question, ChoiceQuestion):
             view.type = "radio"
+            limited = offered is not None and question.key == MILESTONE_STATUS_QUESTION
             view.choices = [
                 ChoiceView(
                     value=option.value,
@@ -347,6 +357,7 @@ def _instrument_view(
                     id=f"{view.id}-{option.value}",
                 )
                 for option in question.options
+                if not limited or option.value in (offered or ())
             ]
         elif isinstance(question, FreeTextQuestion):
             view.max_length = question.max_length

@@ -10,9 +10,19 @@ from transform.instruments.selectors import instrument_get
 from transform.models import (
     CheckIn,
     CheckInKind,
+    MilestoneStatus,
     SignalEvent,
     SignalEventKind,
 )
+from transform.plans.workflow import milestone_allowed_statuses
+
+# What a milestone status answer asks of the workflow; an answer equal to the current status
+# changes nothing (a milestone reported "at risk" two weeks running stays at risk, once).
+MILESTONE_STATUS_TARGET: dict[str, str] = {
+    "on_track": MilestoneStatus.IN_PROGRESS,
+    "at_risk": MilestoneStatus.AT_RISK,
+    "blocked": MilestoneStatus.BLOCKED,
+}
 
 
 def checkin_instruments(*, checkin: CheckIn) -> list[InstrumentSpec]:
@@ -21,6 +31,19 @@ def checkin_instruments(*, checkin: CheckIn) -> list[InstrumentSpec]:
         instrument_get(organization=checkin.organization, key=str(key), version=int(version))
         for key, version in checkin.instruments
     ]
+
+
+def milestone_status_options(checkin: CheckIn) -> tuple[str, ...] | None:
+    """For a milestone status check-in, the answers its status question offers now: those that
+    keep the milestone's current status or move it where the workflow allows from there
+    (``milestone_allowed_statuses``), in ``MILESTONE_STATUS_TARGET`` order. The form shows only
+    these, the link API lists them and answering refuses any other. None for other kinds (and a
+    check-in whose milestone is gone): every option of the instrument is offered."""
+    milestone = checkin.milestone
+    if checkin.kind != CheckInKind.MILESTONE_STATUS or milestone is None:
+        return None
+    reachable = {milestone.status, *milestone_allowed_statuses(milestone)}
+    return tuple(value for value, target in MILESTONE_STATUS_TARGET.items() if target in reachable)
 
 
 def checkin_subject_title(checkin: CheckIn) -> str:

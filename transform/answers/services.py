@@ -27,14 +27,19 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, ConflictError
 from transform.access import (
     CheckinAlreadyAnswered,
+    CheckinClosed,
     CheckinLinkExpired,
     CheckinLinkInvalid,
     checkin_open_check,
 )
-from transform.answers.selectors import checkin_instruments
+from transform.answers.selectors import (
+    MILESTONE_STATUS_TARGET,
+    checkin_instruments,
+    milestone_status_options,
+)
 from transform.instruments.format import MILESTONE_STATUS_QUESTION, InstrumentSpec
 from transform.instruments.scoring import (
     AnswerError,
@@ -57,13 +62,6 @@ from transform.plans.services import milestone_transition
 from transform.rhythm.periods import survey_period
 from transform.rhythm.selectors import checkin_settings_get
 
-# What a milestone status answer asks of the workflow; an answer equal to the current status
-# changes nothing (a milestone reported "at risk" two weeks running stays at risk, once).
-MILESTONE_STATUS_TARGET: dict[str, str] = {
-    "on_track": MilestoneStatus.IN_PROGRESS,
-    "at_risk": MilestoneStatus.AT_RISK,
-    "blocked": MilestoneStatus.BLOCKED,
-}
 MILESTONE_NOTE_QUESTION = "note"
 TOPOLOGY_QUESTION = "topology"
 TOPOLOGY_CONFIRMED = "confirmed"
@@ -100,7 +98,8 @@ def answers_validate_for_checkin(
     milestone, what changed for a topology that needs changes).
 
     Raises ApplicationError (400) listing every problem under ``extra.fields`` as
-    ``"<instrument>.<question>"`` (or ``"<instrument>"``, or ``"answers"``)."""
+    ``"<instrument>.<question>"`` (or ``"<instrument>"``, or ``"answers"``); ConflictError (409)
+    for a milestone status the check-in does not offer now (``milestone_status_options``)."""
     if not isinstance(answers, Mapping):
         message = (
             'Answers must be an object: {"<instrument>": {"<question>": value}}; got '
@@ -134,6 +133,8 @@ def answers_validate_for_checkin(
                 checkin=checkin, answered=answered, has_changes=bool(proposed_changes)
             )
         )
+    if not errors:
+        _status_offered_check(checkin=checkin, answered=answered)
     if errors:
         count = len(errors)
         first, problems = next(iter(errors.items()))
@@ -180,6 +181,33 @@ def _kind_rule_errors(
     return {}
 
 
+def _status_offered_check(*, checkin: CheckIn, answered: Sequence[_Answered]) -> None:
+    """ConflictError (409, the workflow's status for a move the current state does not allow)
+    when the reported milestone status is not one the check-in offers now: the same set the
+    form shows and the link API lists, so nothing offered is refused later by the workflow."""
+    offered = milestone_status_options(checkin)
+    item = _milestone_answers(answered)
+    if offered is None or item is None or checkin.milestone is None:
+        return
+    reported = item.answers.values.get(MILESTONE_STATUS_QUESTION)
+    if reported is None or reported in offered:
+        return
+    milestone = checkin.milestone
+    target = MILESTONE_STATUS_TARGET.get(str(reported), str(reported))
+    message = (
+        f"Milestone '{milestone.key}' cannot go from {milestone.status} to {target}; from "
+        f"{milestone.status} this check-in offers: {', '.join(offered) or 'nothing'}."
+    )
+    raise ConflictError(
+        message,
+        extra={
+            "fields": {f"{item.spec.key}.{MILESTONE_STATUS_QUESTION}": [message]},
+            "from": milestone.status,
+            "offered": list(offered),
+        },
+    )
+
+
 def _milestone_answers(answered: Sequence[_Answered]) -> _Answered | None:
     return next((item for item in answered if item.spec.kind == "milestone_status"), None)
 
@@ -201,9 +229,10 @@ def checkin_answer(
     """Store the answers to ``checkin`` and consume its link, in one transaction.
 
     ``answers`` is ``{instrument_key: {question_key: value}}``. Raises, storing nothing:
-    CheckinAlreadyAnswered / CheckinLinkExpired (410) when the check-in is answered or expired
-    (also when a concurrent answer won), ApplicationError (400) listing every invalid answer by
-    ``"<instrument>.<question>"``, ConflictError (409) when the milestone workflow refuses the
+    CheckinAlreadyAnswered / CheckinClosed / CheckinLinkExpired (410) when the check-in is
+    answered, closed or expired (also when a concurrent answer or closing won), ApplicationError
+    (400) listing every invalid answer by ``"<instrument>.<question>"``, ConflictError (409)
+    when the check-in does not offer the reported status or the milestone workflow refuses the
     reported status (the link stays usable). ``user`` is the milestone event's actor (default: the
     recipient's login, if any); it is never stored for surveys. For a milestone status check-in,
     ``checkin.milestone`` is the updated milestone on return. ``proposed_changes`` (scenario
@@ -224,7 +253,7 @@ def checkin_answer(
 
     with transaction.atomic():
         consumed = CheckIn.objects.filter(
-            pk=checkin.pk, answered_at__isnull=True, expires_at__gt=at
+            pk=checkin.pk, answered_at__isnull=True, closed_at__isnull=True, expires_at__gt=at
         ).update(answered_at=at)
         if consumed != 1:
             _raise_not_open(checkin=checkin, at=at)
@@ -266,11 +295,17 @@ def checkin_answer(
 
 
 def _raise_not_open(*, checkin: CheckIn, at: dt.datetime) -> None:
-    current = CheckIn.objects.filter(pk=checkin.pk).values("answered_at", "expires_at").first()
+    current = (
+        CheckIn.objects.filter(pk=checkin.pk)
+        .values("answered_at", "closed_at", "closed_reason", "expires_at")
+        .first()
+    )
     if current is None:
         raise CheckinLinkInvalid()
     if current["answered_at"] is not None:
         raise CheckinAlreadyAnswered()
+    if current["closed_at"] is not None:
+        raise CheckinClosed(current["closed_reason"])
     raise CheckinLinkExpired(current["expires_at"])
 
 

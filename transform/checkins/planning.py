@@ -171,7 +171,9 @@ class _OrganizationRound:
 
     def status_checkins(self) -> list[CheckIn]:
         """Owners of in-progress and at-risk milestones, once per ``checkin_every_days`` counted
-        from the day the milestone started (the transformation's start when it has none)."""
+        from the day the milestone started (the transformation's start when it has none). A done
+        milestone is never asked again (``ASKED_STATUSES``): marking it done closed its open
+        check-ins (``milestone_checkins_close``)."""
         wanted = [
             m for m in self.milestones if m.status in ASKED_STATUSES and m.owner.left_on is None
         ]
@@ -269,9 +271,10 @@ class _OrganizationRound:
         ]
 
     def reminders_queue(self) -> int:
-        """Remind the recipients of unanswered, unexpired check-ins whose last message (the
-        check-in, then each reminder) is ``reminder_after_days`` old, at most ``max_reminders``
-        times. Returns the number of new reminders."""
+        """Remind the recipients of unanswered, unexpired check-ins that are not closed (marking
+        a milestone done closes its check-ins) whose last message (the check-in, then each
+        reminder) is ``reminder_after_days`` old, at most ``max_reminders`` times. Returns the
+        number of new reminders."""
         settings = self.settings
         if settings.max_reminders < 1:
             return 0
@@ -280,6 +283,7 @@ class _OrganizationRound:
             CheckIn.objects.filter(
                 organization=self.organization,
                 answered_at__isnull=True,
+                closed_at__isnull=True,
                 expires_at__gt=self.at,
                 created_at__lte=threshold,
                 reminders_sent__lt=settings.max_reminders,

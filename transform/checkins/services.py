@@ -345,3 +345,16 @@ def _instrument_setting_errors(
         if problem:
             errors[f"{where}.instrument"] = [problem]
     return errors
+
+
+def milestone_checkins_close(*, milestone_id: int, reason: str, at: dt.datetime) -> int:
+    """Close the milestone's open status check-ins (not answered, not closed) with ``reason``,
+    so their links say why instead of refusing the answer, no reminder is planned for them and
+    the outbox skips their pending messages. Returns how many were closed; call it inside the
+    transaction that makes the milestone done."""
+    return CheckIn.objects.filter(
+        milestone_id=milestone_id,
+        kind=CheckInKind.MILESTONE_STATUS,
+        answered_at__isnull=True,
+        closed_at__isnull=True,
+    ).update(closed_at=at, closed_reason=reason)

@@ -30,7 +30,9 @@ class CheckIn(models.Model):
     (recipient, kind, subject, period) is what makes planning idempotent: beat firing twice or two
     workers racing create one row. ``instruments`` lists the ``[key, version]`` pairs asked.
     ``link_nonce`` is the random half of the link; the link is single use because answering sets
-    ``answered_at`` with a conditional UPDATE.
+    ``answered_at`` with a conditional UPDATE. A check-in nobody needs to answer any more (the
+    status check-in of a milestone marked done) is closed: ``closed_at`` and ``closed_reason``
+    say when and why, its link answers with the reason and the outbox skips its messages.
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
@@ -54,6 +56,10 @@ class CheckIn(models.Model):
     expires_at = models.DateTimeField()
     answered_at = models.DateTimeField(null=True, blank=True)
     reminders_sent = models.PositiveIntegerField(default=0)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.TextField(
+        blank=True, default="", help_text="Why the check-in was closed unanswered, for people."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -62,7 +68,12 @@ class CheckIn(models.Model):
                 fields=["recipient", "kind", "subject", "period"],
                 name="one_checkin_per_recipient_subject_period",
                 violation_error_message="This check-in already exists.",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(closed_at__isnull=True) | ~models.Q(closed_reason=""),
+                name="closed_checkin_has_a_reason",
+                violation_error_message="A closed check-in needs a reason.",
+            ),
         ]
         indexes = [
             models.Index(fields=["organization", "answered_at", "expires_at"]),

@@ -110,10 +110,16 @@ class MilestoneStatus(models.TextChoices):
 
 class MilestoneQuerySet(models.QuerySet["Milestone"]):
     def with_details(self) -> MilestoneQuerySet:
-        """With the owner, the playbook, who overrode it and the keys it depends on (one more
-        query for the whole list): what a milestone's representation shows."""
+        """With the owner, the playbook, who overrode it and the milestones it depends on (key,
+        title, status, completion date; one more query for the whole list): what a milestone's
+        representation shows."""
         return self.select_related("owner", "playbook", "overridden_by").prefetch_related(
-            Prefetch("depends_on", queryset=Milestone.objects.only("id", "key").order_by("key"))
+            Prefetch(
+                "depends_on",
+                queryset=Milestone.objects.only("id", "key", "title", "status", "done_on").order_by(
+                    "key"
+                ),
+            )
         )
 
 
@@ -178,6 +184,11 @@ class Milestone(BaseModel):
         related_name="+",
     )
     overridden_at = models.DateTimeField(null=True, blank=True)
+    override_dependencies = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Keys of the dependencies that were not done when it was done by override.",
+    )
 
     class Meta:
         ordering = ["transformation_id", "position", "id"]
@@ -232,7 +243,8 @@ class MilestoneEvent(models.Model):
     """One change to a milestone: who (``actor``; empty from the command line), when, from, to, why.
 
     ``data`` holds what the columns do not: the old and new owner of a reassignment, the old and
-    new forecast of a rescheduling, the criteria results an override went past.
+    new forecast of a rescheduling, the criteria results and unfinished dependencies an override
+    went past.
     """
 
     milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, related_name="events")

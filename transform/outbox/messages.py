@@ -106,6 +106,8 @@ def checkin_message(
     has expired by ``at``."""
     if checkin.answered_at is not None:
         raise Skip("the check-in was already answered")
+    if checkin.closed_at is not None:
+        raise Skip(f"the check-in was closed: {checkin.closed_reason}")
     if checkin.expires_at <= at:
         raise Skip(f"the check-in's link expired on {_local(checkin.expires_at)}")
     subject = _checkin_subject(checkin, event=event)

@@ -26,6 +26,7 @@ from transform.models import (
     Milestone,
     MilestoneChange,
     MilestoneEvent,
+    MilestoneStatus,
     Transformation,
 )
 from transform.readiness.selectors import signal_lookup_get
@@ -222,7 +223,8 @@ def transformation_plan_get(
 
 
 def milestone_override_get(*, milestone: Milestone) -> dict[str, Any] | None:
-    """``{"reason", "by", "at"}`` when the milestone was marked done by override, else None."""
+    """``{"reason", "by", "at", "dependencies"}`` when the milestone was marked done by override
+    (``dependencies``: the keys of those not done then, if any), else None."""
     if not milestone.override_reason:
         return None
     by = milestone.overridden_by
@@ -230,7 +232,24 @@ def milestone_override_get(*, milestone: Milestone) -> dict[str, Any] | None:
         "reason": milestone.override_reason,
         "by": by.get_username() if by is not None else None,
         "at": milestone.overridden_at.isoformat() if milestone.overridden_at else None,
+        "dependencies": list(milestone.override_dependencies or []),
     }
+
+
+def milestone_started_before_dependencies(*, milestone: Milestone) -> list[str]:
+    """The keys of the dependencies that were not done when the milestone started (not done
+    yet, or done after its start day); empty when it has not started or started after them all.
+    A milestone may start early (docs/transformations.md, "Dependencies"), and then says so.
+    Reads ``depends_on`` as ``Milestone.objects.with_details()`` prefetches it: no query."""
+    started = milestone.started_on
+    if started is None:
+        return []
+    return [
+        dependency.key
+        for dependency in milestone.depends_on.all()
+        if dependency.status != MilestoneStatus.DONE
+        or (dependency.done_on is not None and dependency.done_on > started)
+    ]
 
 
 # --- Scenarios: topology changes attached to milestones (docs/scenarios.md) --------------------

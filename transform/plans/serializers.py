@@ -12,13 +12,21 @@ from teams.apis import PersonBriefSerializer
 from transform.models import (
     Milestone,
 )
-from transform.plans.selectors import PlanReport, milestone_override_get
+from transform.plans.selectors import (
+    PlanReport,
+    milestone_override_get,
+    milestone_started_before_dependencies,
+)
 
 
 class OverrideSerializer(serializers.Serializer):
     reason = serializers.CharField()
     by = serializers.CharField(allow_null=True, help_text="Username of the leader or admin.")
     at = serializers.DateTimeField(allow_null=True)
+    dependencies = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Keys of the dependencies that were not done when it was marked done.",
+    )
 
 
 class MilestoneOutputSerializer(serializers.ModelSerializer):
@@ -27,6 +35,10 @@ class MilestoneOutputSerializer(serializers.ModelSerializer):
     playbook_version = serializers.IntegerField(source="playbook.version", read_only=True)
     owner = PersonBriefSerializer(read_only=True)
     depends_on = serializers.SerializerMethodField()
+    started_before_dependencies = serializers.SerializerMethodField(
+        help_text="Keys of the dependencies that were not done when the milestone started: a "
+        "warning (empty when it has not started, or started after them all)."
+    )
     override = serializers.SerializerMethodField()
 
     class Meta:
@@ -49,6 +61,7 @@ class MilestoneOutputSerializer(serializers.ModelSerializer):
             "checkin_every_days",
             "exit_criteria",
             "depends_on",
+            "started_before_dependencies",
             "status",
             "status_reason",
             "started_on",
@@ -67,6 +80,9 @@ class MilestoneOutputSerializer(serializers.ModelSerializer):
 
     def get_depends_on(self, milestone: Milestone) -> list[str]:
         return [dependency.key for dependency in milestone.depends_on.all()]
+
+    def get_started_before_dependencies(self, milestone: Milestone) -> list[str]:
+        return milestone_started_before_dependencies(milestone=milestone)
 
     @extend_schema_field(OverrideSerializer(allow_null=True))
     def get_override(self, milestone: Milestone) -> dict[str, Any] | None:
@@ -107,6 +123,7 @@ class PlanMilestoneSerializer(MilestoneOutputSerializer):
             "started_on",
             "done_on",
             "depends_on",
+            "started_before_dependencies",
             "slack_days",
             "critical",
             "exit_criteria",

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from core.bounds import id_parse
 from core.errors import ApplicationError, ConflictError
-from playbooks.criteria import SignalLookup
+from playbooks.criteria import CriterionResult, SignalLookup
 from playbooks.models import Playbook
 from playbooks.planning import PlanItem, plan_schedule
 from playbooks.selectors import playbook_get
@@ -31,6 +31,7 @@ from teams.models import (
     Organization,
     Person,
 )
+from transform.checkins.services import milestone_checkins_close
 from transform.models import (
     EventKind,
     Milestone,
@@ -43,25 +44,7 @@ from transform.plans.selectors import (
     milestone_criteria_evaluate,
     person_get_by_email,
 )
-
-# The status workflow (docs/transformations.md): status -> the statuses it may move to.
-ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
-    MilestoneStatus.PLANNED: (
-        MilestoneStatus.IN_PROGRESS,
-        MilestoneStatus.AT_RISK,
-        MilestoneStatus.BLOCKED,
-    ),
-    MilestoneStatus.IN_PROGRESS: (
-        MilestoneStatus.DONE,
-        MilestoneStatus.AT_RISK,
-        MilestoneStatus.BLOCKED,
-    ),
-    MilestoneStatus.AT_RISK: (MilestoneStatus.IN_PROGRESS,),
-    MilestoneStatus.BLOCKED: (MilestoneStatus.IN_PROGRESS,),
-    MilestoneStatus.DONE: (),
-}
-NEEDS_REASON = frozenset({MilestoneStatus.AT_RISK, MilestoneStatus.BLOCKED})
-
+from transform.plans.workflow import NEEDS_REASON, milestone_allowed_statuses
 
 SCHEDULE_FIELDS = (
     "planned_start",
@@ -347,11 +330,14 @@ def milestone_transition(
 ) -> Milestone:
     """Move the milestone along the workflow and record the event; recompute the schedule.
 
-    Raises ``ConflictError`` for a transition the workflow does not allow (naming the allowed
-    ones) and for ``done`` while an exit criterion does not pass (``unknown`` counts as not
-    passing), unless ``override`` is set with a written ``reason``: then the milestone is done by
-    override, recorded as such. Whether the caller may override is the API's access check.
-    ``ApplicationError`` when at_risk/blocked or an override come without a reason.
+    Raises ``ConflictError`` for a transition the workflow does not allow
+    (``transform.plans.workflow``; the message names the allowed ones), and for ``done`` while a
+    dependency is not done (naming them) or an exit criterion does not pass (``unknown`` counts
+    as not passing), unless ``override`` is set with a written ``reason``: then the milestone is
+    done by override, recorded as such (the event holds the criteria results and the unfinished
+    dependencies). Whether the caller may override is the API's access check.
+    ``ApplicationError`` when at_risk/blocked or an override come without a reason. Marking it
+    done closes its open status check-ins, saying who marked it done and when.
     """
     day = today or timezone.localdate()
     reason = reason.strip()
@@ -362,7 +348,7 @@ def milestone_transition(
             f"Unknown status '{to_status}'; expected one of {', '.join(MilestoneStatus.values)}."
         )
         raise ApplicationError(message, extra={"fields": {"to": [message]}})
-    allowed = ALLOWED_TRANSITIONS[from_status]
+    allowed = milestone_allowed_statuses(milestone)
     if to_status not in allowed:
         message = (
             f"Milestone '{milestone.key}' cannot go from {from_status} to {to_status}; "
@@ -381,27 +367,35 @@ def milestone_transition(
     kind = EventKind.STATUS
     data: dict[str, Any] = {}
     if to_status == MilestoneStatus.DONE:
+        unfinished = list(
+            milestone.depends_on.exclude(status=MilestoneStatus.DONE).order_by("position", "id")
+        )
         results = milestone_criteria_evaluate(
             organization=milestone.transformation.organization,
             milestones=[milestone],
             signals=signals,
         )[milestone.pk]
         not_passing = [result for result in results if result.status != "pass"]
-        if not_passing and not override:
-            details = "; ".join(f"[{r.status}] {r.message}" for r in not_passing)
-            raise ConflictError(
-                f"Milestone '{milestone.key}' cannot be done: {len(not_passing)} of "
-                f"{len(results)} exit criteria do not pass: {details}. A leader or admin may "
-                "override with a written reason.",
-                extra={"criteria": [result.as_dict() for result in results]},
+        if (unfinished or not_passing) and not override:
+            raise _done_refused(
+                milestone=milestone, unfinished=unfinished, results=results, not_passing=not_passing
             )
-        if not_passing:
+        if not_passing or unfinished:
+            # One override goes past both: exit criteria that do not pass and dependencies not
+            # done; the event and the milestone record which.
             kind = EventKind.OVERRIDE
             data["criteria"] = [result.as_dict() for result in results]
+            data["dependencies"] = [m.key for m in unfinished]
             milestone.override_reason = reason
             milestone.overridden_by = actor
             milestone.overridden_at = timezone.now()
+            milestone.override_dependencies = [m.key for m in unfinished]
         milestone.done_on = day
+        milestone_checkins_close(
+            milestone_id=milestone.pk,
+            reason=_done_reason(milestone=milestone, actor=actor, day=day),
+            at=timezone.now(),
+        )
     if to_status == MilestoneStatus.IN_PROGRESS and milestone.started_on is None:
         milestone.started_on = day
     milestone.status = to_status
@@ -419,6 +413,54 @@ def milestone_transition(
     transformation_schedule_refresh(transformation=milestone.transformation, today=day)
     milestone.refresh_from_db()
     return milestone
+
+
+def _done_refused(
+    *,
+    milestone: Milestone,
+    unfinished: Sequence[Milestone],
+    results: Sequence[CriterionResult],
+    not_passing: Sequence[CriterionResult],
+) -> ConflictError:
+    """Why ``milestone`` cannot be done: its dependencies not done (named, with their status)
+    and its exit criteria that do not pass, each said when it applies; ``extra`` lists all the
+    criteria results and the unfinished dependencies."""
+    why = ""
+    if unfinished:
+        names = ", ".join(f"'{m.key}' ({m.status})" for m in unfinished)
+        verb = "is" if len(unfinished) == 1 else "are"
+        why = f" before its dependencies are done: {names} {verb} not done"
+    if not_passing:
+        details = "; ".join(f"[{r.status}] {r.message}" for r in not_passing)
+        why += "; and " if unfinished else ": "
+        why += f"{len(not_passing)} of {len(results)} exit criteria do not pass: {details}"
+    extra: dict[str, Any] = {"criteria": [result.as_dict() for result in results]}
+    if unfinished:
+        extra["dependencies"] = [
+            {"key": m.key, "title": m.title, "status": m.status} for m in unfinished
+        ]
+    return ConflictError(
+        f"Milestone '{milestone.key}' cannot be done{why}. A leader or admin may override with "
+        "a written reason.",
+        extra=extra,
+    )
+
+
+def _done_reason(*, milestone: Milestone, actor: User | None, day: dt.date) -> str:
+    """Why its open status check-ins close: "'<title>' was marked done on <day> by <name>."
+    (the actor's person in the organisation, else their login's name)."""
+    by = ""
+    if actor is not None:
+        person = (
+            Person.objects.filter(
+                organization_id=milestone.transformation.organization_id, user=actor
+            )
+            .only("name")
+            .first()
+        )
+        name = (person.name if person is not None else "") or actor.get_full_name()
+        by = f" by {name or actor.get_username()}"
+    return f"'{milestone.title}' was marked done on {day.isoformat()}{by}."
 
 
 @transaction.atomic

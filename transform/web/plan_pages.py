@@ -36,7 +36,7 @@ from transform.access import (
 from transform.models import MilestoneStatus
 from transform.plans import changes, selectors, services
 from transform.plans.serializers import plan_report_data
-from transform.plans.services import ALLOWED_TRANSITIONS
+from transform.plans.workflow import milestone_allowed_statuses
 from transform.web.access import org_page
 from transform.web.context import page_context
 from transform.web.forms import (
@@ -259,7 +259,7 @@ def _milestone_render(
     ]
     allowed = [
         {"value": value, "label": STATUS_LABELS[value]}
-        for value in ALLOWED_TRANSITIONS[milestone.status]
+        for value in milestone_allowed_statuses(milestone)
     ]
     can_status = found.can_update
     can_override = transformation_access.can_override and MilestoneStatus.DONE in (
@@ -278,6 +278,9 @@ def _milestone_render(
             events=events,
             changes=changes,
             override=selectors.milestone_override_get(milestone=milestone),
+            started_before_dependencies=selectors.milestone_started_before_dependencies(
+                milestone=milestone
+            ),
             allowed=allowed,
             can_status=can_status and bool(allowed),
             can_override=can_override,
