@@ -258,6 +258,7 @@ class _OrganizationRound:
         if version is None:
             return []
         period = period_containing(self.day, every_days=self.settings.topology_verify_every_days)
+        self._topology_checkins_replace(period_key=period.key, managers=dict(teams))
         return [
             self._checkin(
                 kind=CheckInKind.TOPOLOGY_VERIFICATION,
@@ -269,6 +270,28 @@ class _OrganizationRound:
             )
             for team_id, manager_id in teams
         ]
+
+    def _topology_checkins_replace(self, *, period_key: str, managers: dict[int, int]) -> int:
+        """A new verification round replaces a team's open topology check-in: the open ones of
+        an earlier period, or sent to someone who no longer manages the team, are closed with a
+        reason (their link says so, no reminder follows). Returns how many were closed."""
+        stale = [
+            pk
+            for pk, team_id, recipient_id, period in CheckIn.objects.filter(
+                organization=self.organization,
+                kind=CheckInKind.TOPOLOGY_VERIFICATION,
+                answered_at__isnull=True,
+                closed_at__isnull=True,
+                expires_at__gt=self.at,
+            ).values_list("pk", "team_id", "recipient_id", "period")
+            if period != period_key or managers.get(team_id) != recipient_id
+        ]
+        if not stale:
+            return 0
+        return CheckIn.objects.filter(pk__in=stale, closed_at__isnull=True).update(
+            closed_at=self.at,
+            closed_reason="A newer topology check of this team replaces this one.",
+        )
 
     def reminders_queue(self) -> int:
         """Remind the recipients of unanswered, unexpired check-ins that are not closed (marking
