@@ -27,7 +27,12 @@ if [ -z "$ready" ]; then
     cat "$log" >&2
     exit 1
 fi
-echo "check_run: web app answered on port $port, worker ready, beat started"
+if ! grep -q "links in messages: http://127.0.0.1:$port)" "$log"; then
+    echo "check_run: links in messages do not point at port $port; log follows" >&2
+    cat "$log" >&2
+    exit 1
+fi
+echo "check_run: web app answered on port $port, worker ready, beat started, links use the port"
 
 # Like a terminal, deliver Ctrl-C to the whole foreground process group.
 kill -INT -- "-$runner"
