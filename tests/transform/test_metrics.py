@@ -9,8 +9,6 @@ from playbooks.criteria import SIGNAL_KINDS, SignalReading, evaluate_criteria
 from teams.graph import OrgSnapshot
 from transform.evidence.metrics import (
     INGESTED_SIGNAL_KINDS,
-    MONTH_DAYS,
-    SIX_MONTHS_DAYS,
     AdoptionEvent,
     AdoptionReading,
     DeployEvent,
@@ -216,28 +214,66 @@ def test_an_incident_recorded_by_another_team_counts_for_the_deploying_team():
     assert by_team["ops"].failed_deployment_recovery_time is None
 
 
-@pytest.mark.parametrize(
-    ("per_day", "band"),
-    [
-        (3.0, "on_demand"),
-        (1.01, "on_demand"),
-        (1.0, "daily"),  # once a day is not "multiple deploys per day"
-        (1 / 7, "daily"),  # exactly once a week still counts as at least weekly
-        (1 / 8, "weekly"),
-        (1 / MONTH_DAYS, "weekly"),
-        (1 / 31, "monthly"),
-        (1 / SIX_MONTHS_DAYS, "monthly"),
-        (1 / 200, "fewer"),
-        (0.0, "fewer"),
-    ],
-)
-def test_deployment_frequency_bands_follow_dora(per_day, band):
-    assert deployment_frequency_band(per_day) == band
+def band_of(deploy_days: list[float], *, days: float, start: dt.datetime = START) -> str:
+    """The band of deploys made ``deploy_days`` days after ``start``, over ``days`` days."""
+    return deployment_frequency_band(
+        [start + dt.timedelta(days=d) for d in deploy_days],
+        window_start=start,
+        window_end=start + dt.timedelta(days=days),
+    )
 
 
-def test_a_negative_rate_has_no_band():
-    with pytest.raises(ValueError, match="cannot be negative"):
-        deployment_frequency_band(-0.1)
+def test_on_demand_needs_two_deploys_on_most_days():
+    # 28 days: 15 days with two deploys is most of them, 14 is exactly half.
+    assert band_of([d + h for d in range(15) for h in (0.1, 0.5)], days=28) == "on_demand"
+    # Every other day (14 of 28, spread over all four weeks) is exactly half: not most.
+    assert band_of([d + h for d in range(0, 28, 2) for h in (0.1, 0.5)], days=28) == "daily"
+    # A deploy every day, but one a day, is not "multiple deploys per day".
+    assert band_of([d + 0.5 for d in range(28)], days=28) == "daily"
+
+
+def test_a_high_average_rate_with_idle_days_is_not_on_demand():
+    # The issue's case: 32 deploys in 31 days, 11 days without one. 12 days have two deploys
+    # and 8 have one: the rate is above 1 a day, yet most days do not have multiple deploys.
+    busy = [d + h for d in range(12) for h in (0.1, 0.5)] + [d + 0.5 for d in range(12, 20)]
+    assert len(busy) == 32
+    assert band_of(busy, days=31) == "daily"
+
+
+def test_daily_needs_a_deploy_in_most_weeks():
+    # 28 days are 4 weeks: 3 with a deploy is most, 2 is exactly half.
+    assert band_of([1, 8, 15], days=28) == "daily"
+    assert band_of([1, 8], days=28) == "weekly"
+    # Many deploys in one week of four do not make the other weeks busy.
+    assert band_of([d + h for d in range(7) for h in (0.1, 0.5)], days=28) == "weekly"
+
+
+def test_weekly_needs_a_deploy_in_most_months():
+    # 92 days hold 3 whole months of 30.44 days (and a part-month of 0.7 days).
+    assert band_of([1, 40], days=92) == "weekly"  # months 1 and 2 of 3
+    assert band_of([1, 2], days=92) == "monthly"  # month 1 only
+    # A window shorter than a month is one month: one deploy meets it.
+    assert band_of([20], days=28) == "weekly"
+
+
+def test_monthly_needs_a_deploy_in_most_half_years():
+    # 365.25 days are 2 half-years: one with a deploy is exactly half.
+    assert band_of([1, 2, 3], days=365.25) == "fewer"
+    assert band_of([1, 200], days=365.25) == "monthly"
+    # 365 days are 1 half-year and a part: the idle part is left out, the busy one counts.
+    assert band_of([1], days=365) == "monthly"
+    assert band_of([], days=28) == "fewer"
+
+
+def test_a_busy_part_period_at_the_end_counts_and_an_idle_one_does_not():
+    # 10 days: one whole week and 3 days. An idle tail is left out, a busy tail counts.
+    assert band_of([1], days=10) == "daily"  # 1 busy of 1 week
+    assert band_of([8], days=10) == "weekly"  # week idle, tail busy: 1 of 2
+    assert band_of([1, 8], days=10) == "daily"  # 2 of 2
+
+
+def test_deploy_times_outside_the_window_do_not_count():
+    assert band_of([-1, 28, 29], days=28) == "fewer"
 
 
 def test_incident_count_counts_every_incident_started_in_the_window():

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -26,11 +27,14 @@ from playbooks.criteria import SIGNAL_KINDS, SignalReading
 
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
+WEEK = dt.timedelta(days=7)
 
 # A calendar month and six months, in days, for the deployment frequency bands: the average
 # Gregorian month (365.25 / 12), so a band does not change with the month the window falls in.
 MONTH_DAYS = 365.25 / 12
 SIX_MONTHS_DAYS = 6 * MONTH_DAYS
+MONTH = dt.timedelta(days=MONTH_DAYS)
+SIX_MONTHS = dt.timedelta(days=SIX_MONTHS_DAYS)
 
 DEFAULT_BLOCKED_THRESHOLD_HOURS = 48.0
 
@@ -235,23 +239,46 @@ class DoraMetrics:
     open_failure_count: int
 
 
-def deployment_frequency_band(per_day: float) -> FrequencyBand:
-    """The DORA band of an average deployment rate (deploys per day).
+def deployment_frequency_band(
+    deploy_times: Iterable[dt.datetime], *, window_start: dt.datetime, window_end: dt.datetime
+) -> FrequencyBand:
+    """The DORA band of the deploys made at ``deploy_times`` in ``[window_start, window_end)``.
 
-    ``on_demand`` more than once a day; ``daily`` between once a week and once a day;
-    ``weekly`` between once a month and once a week; ``monthly`` between once every six months
-    and once a month; ``fewer`` less than once every six months. A rate exactly on a boundary
-    belongs to the more frequent band ("at least once a week" is ``daily``).
+    Judged on how many days, weeks and months have deploys, not on the average rate (the method
+    of Four Keys' dashboard): a burst of deploys on a few days does not make a team "on demand".
+    The window is cut into periods from ``window_start`` (days of 24 h, weeks of 7 days,
+    months of ``MONTH_DAYS``, half-years of ``SIX_MONTHS_DAYS``); a trailing part-period counts
+    when it meets the bar and is left out when it does not (it had less time to), so a window
+    shorter than one period meets it when it holds a deploy. "Most" means more than half.
+
+    ``on_demand`` most days have two deploys or more (multiple deploys per day); ``daily`` most
+    weeks have a deploy (between once per day and once per week); ``weekly`` most months have a
+    deploy; ``monthly`` most half-years have a deploy; ``fewer`` otherwise, including no deploy.
+    Times outside the window are ignored.
     """
-    if per_day < 0:
-        raise ValueError(f"a deployment rate cannot be negative, got {per_day}")
-    if per_day > 1:
+    _check_window(window_start, window_end)
+    offsets: list[dt.timedelta] = []
+    for moment in deploy_times:
+        _require_aware(moment, what="deploy time")
+        if _in_window(moment, window_start, window_end):
+            offsets.append(moment - window_start)
+
+    def most_periods_have(length: dt.timedelta, at_least: int) -> bool:
+        whole, tail = divmod(window_end - window_start, length)
+        per_period = Counter(offset // length for offset in offsets)
+        busy = sum(1 for count in per_period.values() if count >= at_least)
+        # A trailing part-period counts when it is busy, and is left out when it is not: it
+        # had less time to get its deploys.
+        periods = whole + (1 if tail and per_period[whole] >= at_least else 0)
+        return busy * 2 > periods
+
+    if most_periods_have(DAY, 2):
         return "on_demand"
-    if per_day >= 1 / 7:
+    if most_periods_have(WEEK, 1):
         return "daily"
-    if per_day >= 1 / MONTH_DAYS:
+    if most_periods_have(MONTH, 1):
         return "weekly"
-    if per_day >= 1 / SIX_MONTHS_DAYS:
+    if most_periods_have(SIX_MONTHS, 1):
         return "monthly"
     return "fewer"
 
@@ -271,7 +298,8 @@ def dora_metrics(
 
     - deployment frequency: deploys in the window / window length in days. With no deploy in
       the window it is None, unless ``deploys_tracked`` says the team's deploys are being
-      ingested, so that an empty window really means no deploys (0.0, band ``fewer``).
+      ingested, so that an empty window really means no deploys (0.0, band ``fewer``). Its band
+      comes from ``deployment_frequency_band`` (days and weeks with deploys, not the rate).
     - lead time for changes: median over every commit shipped by a deploy in the window of
       (deployed_at - commit time), in hours.
     - change failure rate: deploys in the window that caused a failure (``caused_failure`` or
@@ -292,7 +320,13 @@ def dora_metrics(
     days = (window_end - window_start) / DAY
     # Without deploys in the window, 0 is only true if deploys are being ingested at all.
     frequency = deploy_count / days if deploy_count or deploys_tracked else None
-    band = deployment_frequency_band(frequency) if frequency is not None else None
+    band = (
+        deployment_frequency_band(
+            [d.deployed_at for d in in_window], window_start=window_start, window_end=window_end
+        )
+        if frequency is not None
+        else None
+    )
 
     lead_times = [
         _hours(d.deployed_at - committed) for d in in_window for committed in d.commit_times
