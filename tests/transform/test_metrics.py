@@ -8,6 +8,7 @@ import pytest
 from playbooks.criteria import SIGNAL_KINDS, SignalReading, evaluate_criteria
 from teams.graph import OrgSnapshot
 from transform.evidence.metrics import (
+    FOUR_KEYS_MIN_CHANGE_AGE,
     INGESTED_SIGNAL_KINDS,
     AdoptionEvent,
     AdoptionReading,
@@ -274,6 +275,50 @@ def test_a_busy_part_period_at_the_end_counts_and_an_idle_one_does_not():
 
 def test_deploy_times_outside_the_window_do_not_count():
     assert band_of([-1, 28, 29], days=28) == "fewer"
+
+
+def test_lead_time_counts_every_change_by_default_and_can_leave_out_young_ones():
+    # A deploy stamped at its head commit ships that commit at age 0 (the Four Keys generator
+    # does this); the other two changes are 30 s and 2 h old. One exactly 1 min old counts.
+    deploys = [
+        DeployEvent(
+            id="d",
+            team="shop",
+            deployed_at=at(5, 12),
+            commit_times=(at(5, 12), at(5, 11, 59) + dt.timedelta(seconds=30), at(5, 10)),
+        ),
+        DeployEvent(id="e", team="shop", deployed_at=at(6, 12), commit_times=(at(6, 11, 59),)),
+    ]
+
+    dora = dora_metrics(deploys, [], window_start=START, window_end=END)
+    # 0, 30 s, 1 min, 2 h: median (30 s + 60 s) / 2 = 45 s.
+    assert dora.lead_time_for_changes == pytest.approx(45 / 3600)
+    assert (dora.change_count, dora.short_change_count) == (4, 0)
+
+    cut = dora_metrics(
+        deploys, [], window_start=START, window_end=END, min_change_age=FOUR_KEYS_MIN_CHANGE_AGE
+    )
+    # 1 min and 2 h remain: median (1 + 120) / 2 = 60.5 min.
+    assert cut.lead_time_for_changes == pytest.approx(60.5 / 60)
+    assert (cut.change_count, cut.short_change_count) == (2, 2)
+
+    by_team = dora_metrics_by_team(
+        deploys, [], window_start=START, window_end=END, min_change_age=FOUR_KEYS_MIN_CHANGE_AGE
+    )
+    assert by_team["shop"].lead_time_for_changes == pytest.approx(60.5 / 60)
+
+
+def test_a_cut_off_that_leaves_out_every_change_gives_no_lead_time():
+    deploys = [DeployEvent(id="d", team="shop", deployed_at=at(5), commit_times=(at(5),))]
+    dora = dora_metrics(
+        deploys, [], window_start=START, window_end=END, min_change_age=dt.timedelta(minutes=1)
+    )
+    assert dora.lead_time_for_changes is None
+    assert dora.deploy_count == 1
+    with pytest.raises(ValueError, match="min_change_age cannot be negative"):
+        dora_metrics(
+            deploys, [], window_start=START, window_end=END, min_change_age=-dt.timedelta(1)
+        )
 
 
 def test_incident_count_counts_every_incident_started_in_the_window():

@@ -38,6 +38,11 @@ SIX_MONTHS = dt.timedelta(days=SIX_MONTHS_DAYS)
 
 DEFAULT_BLOCKED_THRESHOLD_HOURS = 48.0
 
+# Lead time for changes leaves out no change by default (dora.dev: every committed change, from
+# commit to production). Four Keys leaves out changes under a minute: pass FOUR_KEYS_MIN_CHANGE_AGE.
+NO_MIN_CHANGE_AGE = dt.timedelta(0)
+FOUR_KEYS_MIN_CHANGE_AGE = dt.timedelta(minutes=1)
+
 FrequencyBand = Literal["on_demand", "daily", "weekly", "monthly", "fewer"]
 
 # The signal kinds this module computes, in the order docs/signals.md describes them.
@@ -237,6 +242,9 @@ class DoraMetrics:
     rework_deploy_count: int
     recovered_failure_count: int
     open_failure_count: int
+    # Changes shipped in the window but left out of the lead time for being younger than
+    # ``min_change_age`` (always 0 with the dora.dev default of no cut-off).
+    short_change_count: int = 0
 
 
 def deployment_frequency_band(
@@ -290,6 +298,7 @@ def dora_metrics(
     window_start: dt.datetime,
     window_end: dt.datetime,
     deploys_tracked: bool = False,
+    min_change_age: dt.timedelta = NO_MIN_CHANGE_AGE,
 ) -> DoraMetrics:
     """The DORA metrics of the given deploys and incidents over ``[window_start, window_end)``.
 
@@ -301,7 +310,10 @@ def dora_metrics(
       ingested, so that an empty window really means no deploys (0.0, band ``fewer``). Its band
       comes from ``deployment_frequency_band`` (days and weeks with deploys, not the rate).
     - lead time for changes: median over every commit shipped by a deploy in the window of
-      (deployed_at - commit time), in hours.
+      (deployed_at - commit time), in hours (dora.dev: commit to running in production). A
+      ``min_change_age`` above zero leaves out changes that took less than it (one exactly that
+      old counts), as Four Keys leaves out those under a minute; they are counted in
+      ``short_change_count``, not in ``change_count``.
     - change failure rate: deploys in the window that caused a failure (``caused_failure`` or
       named by an incident that started before ``window_end``) / deploys in the window.
     - failed deployment recovery time: median (resolved_at - started_at) in hours over
@@ -328,9 +340,10 @@ def dora_metrics(
         else None
     )
 
-    lead_times = [
-        _hours(d.deployed_at - committed) for d in in_window for committed in d.commit_times
-    ]
+    if min_change_age < dt.timedelta(0):
+        raise ValueError(f"min_change_age cannot be negative, got {min_change_age}")
+    ages = [d.deployed_at - committed for d in in_window for committed in d.commit_times]
+    lead_times = [_hours(age) for age in ages if age >= min_change_age]
     lead_time = statistics.median(lead_times) if lead_times else None
 
     known = [i for i in incidents if i.started_at < window_end]
@@ -367,6 +380,7 @@ def dora_metrics(
         rework_deploy_count=len(rework),
         recovered_failure_count=len(recovery_hours),
         open_failure_count=len(failures) - len(recovery_hours),
+        short_change_count=len(ages) - len(lead_times),
     )
 
 
@@ -377,6 +391,7 @@ def dora_metrics_by_team(
     window_start: dt.datetime,
     window_end: dt.datetime,
     deploys_tracked: bool = False,
+    min_change_age: dt.timedelta = NO_MIN_CHANGE_AGE,
 ) -> dict[str, DoraMetrics]:
     """``dora_metrics`` per team, keyed by team slug, sorted.
 
@@ -400,6 +415,7 @@ def dora_metrics_by_team(
             window_start=window_start,
             window_end=window_end,
             deploys_tracked=deploys_tracked,
+            min_change_age=min_change_age,
         )
         for team in sorted(set(deploys_of) | set(incidents_of))
     }
