@@ -46,6 +46,7 @@ OPS_SILO = "ops_silo"
 UNCLASSIFIED = "unclassified"
 TICKET_DEPENDENCY = "ticket_dependency"
 COLLABORATION = "collaboration"
+X_AS_A_SERVICE = "x_as_a_service"
 DEVOPS_BUDDY = "devops_buddy"
 PRODUCT_OWNER = "product_owner"
 
@@ -244,6 +245,9 @@ class _Index:
     fte: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     roles: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     partners: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # Partners minus the teams whose only link is consuming this team as a service: the teams
+    # whose interaction needs this team's people (cognitive load).
+    load_partners: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     ticket_in: dict[str, list[InteractionEdge]] = field(default_factory=lambda: defaultdict(list))
     ticket_out: dict[str, list[InteractionEdge]] = field(default_factory=lambda: defaultdict(list))
     consumers: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -265,10 +269,13 @@ def _index(snapshot: OrgSnapshot) -> _Index:
     for edge in snapshot.interactions:
         index.partners[edge.source].add(edge.target)
         index.partners[edge.target].add(edge.source)
+        index.load_partners[edge.source].add(edge.target)
+        if edge.mode != X_AS_A_SERVICE:
+            index.load_partners[edge.target].add(edge.source)
         if edge.mode == TICKET_DEPENDENCY:
             index.ticket_out[edge.source].append(edge)
             index.ticket_in[edge.target].append(edge)
-        if edge.mode in (TICKET_DEPENDENCY, "x_as_a_service"):
+        if edge.mode in (TICKET_DEPENDENCY, X_AS_A_SERVICE):
             index.consumers[edge.target].add(edge.source)
     return index
 
@@ -582,22 +589,37 @@ def missing_role_findings(*, index: _Index) -> list[Finding]:
     return findings
 
 
+def owned_services_load(*, snapshot: OrgSnapshot, slug: str) -> float:
+    """The load of the services ``slug`` owns: one unit per service.
+
+    The organisation graph does not record service ownership, so this is 0 for every team; it is
+    the one place where owned services enter ``cognitive_load`` once the snapshot carries them.
+    """
+    return 0.0
+
+
 def cognitive_load_findings(
     *, snapshot: OrgSnapshot, index: _Index, t: AnalysisThresholds
 ) -> list[Finding]:
-    """Load = distinct interaction partners + severity-weighted outgoing ticket dependencies.
+    """Load = partners whose interaction needs the team + the weights of the ticket dependencies
+    it waits on + the weights of those it receives + owned services.
 
-    Capacity = ``capacity_per_person`` * full-time equivalents (memberships' allocations), capped
-    at ``max_capacity``. A team with no recorded members is assumed to be a full team (capacity =
-    ``max_capacity``): an empty roster usually means people were not imported, not that nobody
-    does the work.
+    A team consuming this one as a service is not a partner of it here (serving through a
+    self-service interface is what a platform is for); the consumer still counts the team it
+    consumes. Capacity = ``capacity_per_person`` * full-time equivalents (memberships'
+    allocations), between ``min_capacity`` and ``max_capacity``. A team with no recorded members
+    is assumed to be a full team (capacity = ``max_capacity``): an empty roster usually means
+    people were not imported, not that nobody does the work. Formula and worked example in
+    docs/analysis.md.
     """
     findings = []
     for team in snapshot.teams:
         slug = team.slug
-        partners = len(index.partners.get(slug, ()))
+        partners = len(index.load_partners.get(slug, ()))
         waits = sum(_weight(edge) for edge in index.ticket_out.get(slug, ()))
-        load = partners + waits
+        received = sum(_weight(edge) for edge in index.ticket_in.get(slug, ()))
+        services = owned_services_load(snapshot=snapshot, slug=slug)
+        load = partners + waits + received + services
         if load == 0:
             continue
         fte = index.fte.get(slug, 0.0)
@@ -618,17 +640,28 @@ def cognitive_load_findings(
             if staffed
             else "no recorded members (assumed a full team)"
         )
+        parts = [_plural(partners, "interaction partner")]
+        if waits:
+            parts.append(f"{waits:g} for the ticket dependencies it waits on")
+        if received:
+            parts.append(f"{received:g} for the ticket work it receives")
+        if services:
+            parts.append(f"{services:g} for the services it owns")
         findings.append(
             Finding(
                 kind="cognitive_load",
                 severity="high" if ratio >= t.cognitive_load_high_ratio else "medium",
                 subjects=[_team(slug)],
                 explanation=(
-                    f"Team {slug} carries a load of {load:g} ({_plural(partners, 'interaction partner')}"
-                    f" + {waits:g} for the ticket dependencies it waits on) but has {size}, "
-                    f"a capacity of {capacity:g}."
+                    f"Team {slug} carries a load of {load:g} ({' + '.join(parts)}) but has "
+                    f"{size}, a capacity of {capacity:g}."
                 ),
-                suggested_playbook=PLAYBOOK_LAUNCH_PLATFORM_TEAM,
+                # An overloaded platform needs its interface, not another platform under it.
+                suggested_playbook=(
+                    PLAYBOOK_PLATFORM_AS_A_PRODUCT
+                    if team.type == PLATFORM
+                    else PLAYBOOK_LAUNCH_PLATFORM_TEAM
+                ),
                 impact=round(load - capacity, 4),
             )
         )

@@ -503,6 +503,66 @@ def test_a_team_without_members_is_assumed_full_rather_than_overloaded() -> None
     assert "no recorded members" in finding["explanation"]
 
 
+def healthy_platform(
+    consumers: int = 8, mode: str = "x_as_a_service", severity: str = "slowing"
+) -> OrgSnapshot:
+    """A platform of 8 people with a product owner, consumed by ``consumers`` stream teams."""
+    streams = {f"s{i}": "stream_aligned" for i in range(consumers)}
+    edges = [
+        InteractionEdge(source=slug, target="platform", mode=mode, severity=severity)
+        if mode == "ticket_dependency"
+        else InteractionEdge(source=slug, target="platform", mode=mode)
+        for slug in streams
+    ]
+    members = {slug: crew(slug) for slug in streams} | {"platform": crew("platform", 8)}
+    return staffed({"platform": "platform"} | streams, members=members, interactions=edges)
+
+
+def test_teams_consuming_a_platform_as_a_service_are_no_load_on_it() -> None:
+    report = analyze_snapshot(healthy_platform())
+
+    assert findings(report, "cognitive_load") == []
+    assert findings(report, "missing_product_owner") == []
+
+
+def test_a_platform_fed_by_many_ticket_dependencies_is_overloaded() -> None:
+    report = analyze_snapshot(healthy_platform(mode="ticket_dependency"))
+
+    [finding] = findings(report, "cognitive_load")
+    assert team_slugs(finding) == ["platform"]
+    # 8 partners + 8 slowing tickets received (4) = 12 against a capacity of 6.
+    assert finding["severity"] == "high"
+    assert finding["impact"] == 6
+    assert "4 for the ticket work it receives" in finding["explanation"]
+    assert finding["suggested_playbook"] == "platform-as-a-product"
+
+
+def test_a_stream_team_in_four_collaborations_with_three_people_is_overloaded() -> None:
+    teams = {"a": "stream_aligned"} | {f"x{i}": "stream_aligned" for i in range(4)}
+    edges = [InteractionEdge(source=f"x{i}", target="a", mode="collaboration") for i in range(4)]
+    report = analyze_snapshot(
+        staffed(
+            teams,
+            members={"a": crew("a", 3)} | {f"x{i}": crew(f"x{i}") for i in range(4)},
+            interactions=edges,
+        )
+    )
+
+    [finding] = findings(report, "cognitive_load")
+    assert team_slugs(finding) == ["a"]
+    assert finding["severity"] == "medium"
+    assert finding["suggested_playbook"] == "launch-platform-team"
+
+
+def test_facilitating_given_is_load_on_the_enabling_team() -> None:
+    teams = {"coach": "enabling"} | {f"s{i}": "stream_aligned" for i in range(4)}
+    edges = [InteractionEdge(source="coach", target=f"s{i}", mode="facilitating") for i in range(4)]
+    members = {"coach": crew("coach", 2)} | {f"s{i}": crew(f"s{i}") for i in range(4)}
+    report = analyze_snapshot(staffed(teams, members=members, interactions=edges))
+
+    assert [team_slugs(f) for f in findings(report, "cognitive_load")] == [["coach"]]
+
+
 def test_cognitive_load_capacity_can_be_overridden() -> None:
     others, edges = partners_of("a", 6)
     teams = {"a": "complicated_subsystem"} | others
