@@ -59,6 +59,7 @@ FINDING_KINDS: tuple[str, ...] = (
     "cognitive_load",
     "long_running_collaboration",
     "unclassified_team",
+    "team_size",
 )
 SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
@@ -140,6 +141,12 @@ class AnalysisThresholds(BaseModel):
     long_running_collaboration_weeks: int = Field(
         default=12, ge=1, description="Age of a collaboration without expected end."
     )
+    team_size_max: int = Field(
+        default=9, ge=1, description="Members beyond which a team is too large to stay one team."
+    )
+    team_size_min: int = Field(
+        default=3, ge=1, description="Members below which a team is too small to be resilient."
+    )
 
     @model_validator(mode="after")
     def _high_not_below_min(self) -> AnalysisThresholds:
@@ -147,6 +154,7 @@ class AnalysisThresholds(BaseModel):
             ("team_bottleneck_high_dependents", "team_bottleneck_min_dependents"),
             ("person_bottleneck_high_teams", "person_bottleneck_min_teams"),
             ("cognitive_load_max_capacity", "cognitive_load_min_capacity"),
+            ("team_size_max", "team_size_min"),
         )
         for high, low in pairs:
             if getattr(self, high) < getattr(self, low):
@@ -365,6 +373,7 @@ def analyze_snapshot(snapshot: OrgSnapshot, *, today: dt.date | None = None) -> 
     findings += cognitive_load_findings(snapshot=snapshot, index=index, t=thresholds)
     findings += long_running_collaboration_findings(snapshot=snapshot, today=day, t=thresholds)
     findings += unclassified_team_findings(index=index)
+    findings += team_size_findings(index=index, t=thresholds)
     findings.sort(key=Finding.sort_key)
 
     return {
@@ -722,3 +731,51 @@ def unclassified_team_findings(*, index: _Index) -> list[Finding]:
         for slug, kind in sorted(index.team_type.items())
         if kind == UNCLASSIFIED
     ]
+
+
+def team_size_findings(*, index: _Index, t: AnalysisThresholds) -> list[Finding]:
+    """Teams of more than ``team_size_max`` or fewer than ``team_size_min`` members (people, not
+    full-time equivalents: trust and communication scale with heads).
+
+    Exempt: ops silos (the ``ops_silo`` finding already asks to dissolve them, so resizing one is
+    not the fix) and teams with no recorded members (an empty roster means people were not
+    imported). Platform teams are not exempt: a platform larger than a team is a group of
+    platform teams to be split.
+    """
+    findings = []
+    for slug, kind in sorted(index.team_type.items()):
+        size = len(index.members.get(slug, ()))
+        if kind == OPS_SILO or size == 0:
+            continue
+        if size > t.team_size_max:
+            findings.append(
+                Finding(
+                    kind="team_size",
+                    severity="medium",
+                    subjects=[_team(slug)],
+                    explanation=(
+                        f"Team {slug} has {_plural(size, 'member')}, more than "
+                        f"{t.team_size_max}: past that size a team loses the trust and shared "
+                        "context of a small team and splits into sub-teams anyway; split it "
+                        "along its streams of work."
+                    ),
+                    suggested_playbook=None,
+                    impact=float(size - t.team_size_max),
+                )
+            )
+        elif size < t.team_size_min:
+            findings.append(
+                Finding(
+                    kind="team_size",
+                    severity="low",
+                    subjects=[_team(slug)],
+                    explanation=(
+                        f"Team {slug} has {_plural(size, 'member')}, fewer than "
+                        f"{t.team_size_min}: it cannot cover absences or review its own work; "
+                        "grow it or merge it with a team it works with."
+                    ),
+                    suggested_playbook=None,
+                    impact=float(t.team_size_min - size),
+                )
+            )
+    return findings

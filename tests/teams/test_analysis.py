@@ -862,3 +862,54 @@ def test_a_minimum_capacity_above_the_maximum_is_refused() -> None:
         analyze_snapshot(
             staffed({"a": "stream_aligned"}, thresholds={"cognitive_load_min_capacity": 9})
         )
+
+
+# --- team_size -----------------------------------------------------------------------------------
+
+
+def sized(size: int, kind: str = "stream_aligned", **kwargs: Any) -> OrgSnapshot:
+    return staffed({"a": kind}, members={"a": crew("a", size)}, **kwargs)
+
+
+def test_a_fourteen_person_team_is_too_large() -> None:
+    [finding] = findings(analyze_snapshot(sized(14)), "team_size")
+
+    assert team_slugs(finding) == ["a"]
+    assert finding["severity"] == "medium"
+    assert finding["impact"] == 5
+    assert "14 members, more than 9" in finding["explanation"]
+    assert finding["suggested_playbook"] is None
+
+
+def test_a_two_person_team_is_too_small() -> None:
+    [finding] = findings(analyze_snapshot(sized(2)), "team_size")
+
+    assert finding["severity"] == "low"
+    assert "2 members, fewer than 3" in finding["explanation"]
+
+
+def test_a_five_person_team_has_a_good_size() -> None:
+    assert findings(analyze_snapshot(sized(5)), "team_size") == []
+    assert findings(analyze_snapshot(sized(9)), "team_size") == []
+    assert findings(analyze_snapshot(sized(3)), "team_size") == []
+
+
+def test_ops_silos_and_teams_without_members_are_exempt_from_team_size() -> None:
+    assert findings(analyze_snapshot(sized(14, "ops_silo")), "team_size") == []
+    assert findings(analyze_snapshot(snapshot({"a": "stream_aligned"})), "team_size") == []
+    assert findings(analyze_snapshot(sized(14, "platform")), "team_size")
+
+
+def test_team_size_bounds_are_set_per_organisation() -> None:
+    relaxed = {"team_size_max": 15, "team_size_min": 1}
+
+    assert findings(analyze_snapshot(sized(14, thresholds=relaxed)), "team_size") == []
+    assert findings(analyze_snapshot(sized(2, thresholds=relaxed)), "team_size") == []
+    assert findings(analyze_snapshot(sized(6, thresholds={"team_size_max": 5})), "team_size")
+
+
+def test_team_size_max_must_not_be_below_the_min() -> None:
+    with pytest.raises(InvalidThresholdsError) as error:
+        AnalysisThresholds.from_overrides({"team_size_max": 2, "team_size_min": 4})
+
+    assert error.value.key == "team_size_max"

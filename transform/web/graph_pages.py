@@ -60,6 +60,7 @@ FINDING_KIND_LABELS: dict[str, str] = {
     "cognitive_load": "Cognitive load",
     "long_running_collaboration": "Long-running collaboration",
     "unclassified_team": "Unclassified team",
+    "team_size": "Team size",
 }
 EXPORT_FORMATS: tuple[tuple[str, str], ...] = (
     ("json", "JSON"),

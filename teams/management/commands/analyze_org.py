@@ -15,8 +15,8 @@ from teams.selectors import org_analysis_get
 class Command(BaseCommand):
     help = (
         "Analyse an organisation's graph: metrics and findings (bottlenecks, ops silos, missing "
-        "roles, cognitive load, long collaborations, unclassified teams), now or as of a past "
-        "date. Rules and thresholds: docs/analysis.md."
+        "roles, cognitive load, long collaborations, unclassified teams, team sizes), now or as "
+        "of a past date. Rules and thresholds: docs/analysis.md."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
