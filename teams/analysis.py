@@ -403,7 +403,13 @@ def compute_metrics(*, snapshot: OrgSnapshot, index: _Index) -> dict[str, Any]:
         if kind == OPS_SILO
         for edge in index.ticket_in.get(slug, ())
     ]
-    silo_pressure = sum(_weight(edge) for edge in on_silos)
+    by_target_type = dict.fromkeys(TEAM_TYPES, 0)
+    for slug, edges in index.ticket_in.items():
+        target_type = index.team_type.get(slug, UNCLASSIFIED)
+        by_target_type[target_type] = by_target_type.get(target_type, 0) + len(edges)
+    # Work that waits in a queue counts wherever it waits: renaming or retyping the team that
+    # holds the queue does not shorten it.
+    queue_pressure = sum(_weight(edge) for edges in index.ticket_in.values() for edge in edges)
     non_silo_teams = max(1, sum(1 for kind in index.team_type.values() if kind != OPS_SILO))
 
     return {
@@ -413,25 +419,27 @@ def compute_metrics(*, snapshot: OrgSnapshot, index: _Index) -> dict[str, Any]:
         "interactions_by_mode": by_mode,
         "ticket_dependencies": by_mode[TICKET_DEPENDENCY],
         "ticket_dependencies_on_silos": len(on_silos),
+        "ticket_dependencies_by_target_type": by_target_type,
         "stream_aligned_with_buddy_share": (round(with_buddy / len(stream), 4) if stream else None),
         "ticket_dependencies_per_stream_team": (
             round(stream_ticket_deps / len(stream), 4) if stream else None
         ),
-        "flow_score": flow_score(silo_pressure=silo_pressure, teams=non_silo_teams),
+        "flow_score": flow_score(queue_pressure=queue_pressure, teams=non_silo_teams),
     }
 
 
-def flow_score(*, silo_pressure: float, teams: int) -> float:
-    """``100 * P / (P + N)``, rounded to 0.1: P the severity-weighted ticket dependencies on ops
-    silos, N the number of teams that are not ops silos (at least 1).
+def flow_score(*, queue_pressure: float, teams: int) -> float:
+    """``100 * P / (P + N)``, rounded to 0.1: P the severity-weighted ticket dependencies on any
+    team, whatever its type, N the number of teams that are not ops silos (at least 1).
 
-    As the issue states, the score falls as ticket dependencies on silos fall: it is the share of
-    the organisation's flow that queues at silos, 0 when no work waits on a silo, 50 when there is
-    on average one blocking silo dependency per team, approaching 100 as they pile up.
+    The score falls as ticket dependencies fall: it is the share of the organisation's flow that
+    queues on other teams, 0 when no work waits in a ticket queue, 50 when there is on average
+    one blocking ticket dependency per team, approaching 100 as they pile up. Retyping an ops
+    silo as a platform leaves it unchanged while its tickets remain.
     """
-    if silo_pressure <= 0:
+    if queue_pressure <= 0:
         return 0.0
-    return round(100 * silo_pressure / (silo_pressure + max(1, teams)), 1)
+    return round(100 * queue_pressure / (queue_pressure + max(1, teams)), 1)
 
 
 def team_bottleneck_findings(
@@ -544,6 +552,30 @@ def ops_silo_findings(*, index: _Index, t: AnalysisThresholds) -> list[Finding]:
                     f"({_names(dependents)}): development and operations are split."
                 ),
                 suggested_playbook=PLAYBOOK_UNIFY_OPS_SILOS,
+                impact=round(sum(_weight(edge) for edge in edges), 4),
+            )
+        )
+    for slug, kind in sorted(index.team_type.items()):
+        edges = index.ticket_in.get(slug, [])
+        if kind != PLATFORM or len(edges) < t.ops_silo_min_dependencies:
+            continue
+        dependents = {edge.source for edge in edges}
+        blocking = sum(1 for edge in edges if edge.severity == "blocking")
+        high = blocking > 0 or len(dependents) >= t.ops_silo_high_dependents
+        findings.append(
+            Finding(
+                kind="ops_silo",
+                severity="high" if high else "medium",
+                subjects=[_team(slug)] + [_team(s) for s in sorted(dependents)],
+                explanation=(
+                    f"Platform team {slug} is fed through "
+                    f"{_plural(len(edges), 'ticket dependency', 'ticket dependencies')} "
+                    f"({blocking} blocking) from {_plural(len(dependents), 'team')} "
+                    f"({_names(dependents)}): a platform fed through tickets is a ticket "
+                    "expenser under a new name. Offer what they ask for as a self-service "
+                    "(x-as-a-service) instead."
+                ),
+                suggested_playbook=PLAYBOOK_PLATFORM_AS_A_PRODUCT,
                 impact=round(sum(_weight(edge) for edge in edges), 4),
             )
         )

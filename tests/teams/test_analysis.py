@@ -803,7 +803,7 @@ def test_flow_score_falls_as_ticket_dependencies_on_silos_fall() -> None:
     assert all(0 <= score <= 100 for score in scores)
 
 
-def test_flow_score_formula_weighs_severity_and_ignores_other_dependencies() -> None:
+def test_flow_score_formula_weighs_severity_and_counts_dependencies_on_any_team() -> None:
     teams = {"db": "ops_silo", "a": "stream_aligned", "b": "stream_aligned", "c": "stream_aligned"}
     blocking = analyze_snapshot(staffed(teams, interactions=[ticket("a", "db", "blocking")]))
     ok = analyze_snapshot(staffed(teams, interactions=[ticket("a", "db", "ok")]))
@@ -814,7 +814,8 @@ def test_flow_score_formula_weighs_severity_and_ignores_other_dependencies() -> 
     # 100 * P / (P + N) with N = 3 teams that are not silos.
     assert blocking["metrics"]["flow_score"] == 25.0  # P = 1
     assert ok["metrics"]["flow_score"] == round(100 * 0.25 / 3.25, 1)
-    assert elsewhere["metrics"]["flow_score"] == 25.0
+    # Work waiting on a stream-aligned team queues all the same: P = 2.
+    assert elsewhere["metrics"]["flow_score"] == 40.0
 
 
 # --- thresholds ----------------------------------------------------------------------------------
@@ -913,3 +914,31 @@ def test_team_size_max_must_not_be_below_the_min() -> None:
         AnalysisThresholds.from_overrides({"team_size_max": 2, "team_size_min": 4})
 
     assert error.value.key == "team_size_max"
+
+
+# --- work that waits in a queue counts wherever it waits -----------------------------------------
+
+
+def test_a_silo_retyped_as_a_platform_keeps_its_flow_score_and_its_finding() -> None:
+    streams = {f"s{i}": "stream_aligned" for i in range(4)}
+    edges = [ticket(slug, "ops", "blocking") for slug in streams]
+    silo = analyze_snapshot(staffed({"ops": "ops_silo"} | streams, interactions=edges))
+    platform = analyze_snapshot(staffed({"ops": "platform"} | streams, interactions=edges))
+
+    assert silo["metrics"]["flow_score"] > 0
+    # N counts the platform (5 teams) where it did not count the silo (4): 400/9 against 400/8.
+    assert platform["metrics"]["flow_score"] == round(100 * 4 / 9, 1)
+    assert platform["metrics"]["ticket_dependencies_on_silos"] == 0
+    assert platform["metrics"]["ticket_dependencies_by_target_type"]["platform"] == 4
+    [finding] = findings(platform, "ops_silo")
+    assert team_slugs(finding) == ["ops", "s0", "s1", "s2", "s3"]
+    assert finding["severity"] == "high"
+    assert "ticket expenser under a new name" in finding["explanation"]
+    assert finding["suggested_playbook"] == "platform-as-a-product"
+
+
+def test_a_platform_consumed_as_a_service_is_no_ticket_expenser() -> None:
+    report = analyze_snapshot(healthy_platform())
+
+    assert findings(report, "ops_silo") == []
+    assert report["metrics"]["flow_score"] == 0.0

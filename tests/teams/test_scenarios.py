@@ -329,10 +329,30 @@ def test_merge_errors_name_the_change_and_the_problem() -> None:
     )
 
 
-def test_a_merge_of_silos_resolves_the_ops_silo_finding() -> None:
+def test_a_merge_of_silos_into_a_platform_keeps_their_ticket_queue_in_view() -> None:
     before = analyze_snapshot(_snapshot())
     after = analyze_snapshot(_apply(MERGE_SILOS))
     assert any(f["kind"] == "ops_silo" for f in before["findings"])
+    [finding] = [f for f in after["findings"] if f["kind"] == "ops_silo"]
+    assert finding["subjects"][0] == {"type": "team", "slug": "platform"}
+    assert "ticket expenser under a new name" in finding["explanation"]
+    # The merge drops the silo-to-silo ticket; the squads' three still wait on the platform.
+    assert after["metrics"]["flow_score"] > 0
+
+
+def test_turning_the_tickets_into_a_service_resolves_the_ops_silo_finding() -> None:
+    as_a_service = [
+        {
+            "kind": "change_interaction_mode",
+            "source": source,
+            "target": "platform",
+            "from_mode": "ticket_dependency",
+            "to_mode": "x_as_a_service",
+        }
+        for source in ("web", "app")
+    ]
+    before = analyze_snapshot(_snapshot())
+    after = analyze_snapshot(_apply(MERGE_SILOS, *as_a_service))
     assert not any(f["kind"] == "ops_silo" for f in after["findings"])
     assert before["metrics"]["flow_score"] > after["metrics"]["flow_score"] == 0
 
