@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -31,8 +31,9 @@ from teams.analysis import (
 from teams.graph import OrgSnapshot
 
 # The closed vocabulary of graph checks, in the order the docs describe them.
+# An alias (last in the tuple) is accepted wherever its target is, so stored playbooks still load.
 GRAPH_CHECKS: tuple[str, ...] = (
-    "no_ticket_dependencies_on_ops_silos",
+    "no_ticket_dependencies_on_gatekeepers",
     "every_stream_team_has_devops_buddy",
     "platform_team_has_product_owner",
     "no_person_bottlenecks",
@@ -41,7 +42,15 @@ GRAPH_CHECKS: tuple[str, ...] = (
     "no_team_bottlenecks",
     "no_cognitive_overload",
     "every_team_classified",
+    "no_ticket_dependencies_on_ops_silos",
 )
+
+# Old check name -> the check it now runs. ``no_ticket_dependencies_on_ops_silos`` looked at the
+# team type only, so merging the silos into a team typed ``platform`` passed it while the tickets
+# still waited (issue 13); it now judges how work reaches the team, like its successor.
+GRAPH_CHECK_ALIASES: dict[str, str] = {
+    "no_ticket_dependencies_on_ops_silos": "no_ticket_dependencies_on_gatekeepers",
+}
 
 # The closed vocabulary of signal kinds a threshold may name; issue 4 (check-ins and readiness)
 # computes them. Until a kind has a reading, criteria on it report ``unknown``.
@@ -112,12 +121,16 @@ def evaluate_criteria(
     snapshot: OrgSnapshot,
     signals: SignalLookup,
     today: dt.date | None = None,
+    former_silos: Collection[str] = (),
 ) -> list[CriterionResult]:
     """One result per criterion, in order.
 
     ``snapshot`` is the organisation graph to judge (live, past or a scenario's preview);
     ``signals`` returns the latest reading of a signal kind or None; ``today`` is the day the
     analysis is made as of (ages of collaborations), by default the snapshot's ``as_of`` date.
+    ``former_silos`` are the slugs of teams that were an ops silo or succeeded one through a merge,
+    split or rename, whatever their type now (the lineage lives in the database, not the snapshot:
+    ``transform.plans.selectors`` reads it); ticket dependencies on them are gatekeeping.
     Every criterion is validated before any is evaluated: an unknown graph check, signal kind or
     operator, or a malformed criterion, raises ``ValueError`` naming its position. The playbook
     format validates the same on load; this is the second guard for criteria stored as JSON.
@@ -125,7 +138,7 @@ def evaluate_criteria(
     """
     for position, criterion in enumerate(criteria):
         _validate(criterion, position=position)
-    graph = _GraphFacts(snapshot=snapshot, today=today)
+    graph = _GraphFacts(snapshot=snapshot, today=today, former_silos=former_silos)
     results = []
     for criterion in criteria:
         if "graph" in criterion:
@@ -260,9 +273,12 @@ _Verdict = tuple[Status, str, dict[str, Any]]
 class _GraphFacts:
     """The snapshot plus its analysis findings by kind, analysed on first use only."""
 
-    def __init__(self, *, snapshot: OrgSnapshot, today: dt.date | None) -> None:
+    def __init__(
+        self, *, snapshot: OrgSnapshot, today: dt.date | None, former_silos: Collection[str] = ()
+    ) -> None:
         self.snapshot = snapshot
         self.today = today
+        self.former_silos = frozenset(former_silos)
         self.team_type = {team.slug: team.type for team in snapshot.teams}
         self._findings: dict[str, list[dict[str, Any]]] | None = None
         self._error: str | None = None
@@ -306,7 +322,7 @@ def _graph_result(criterion: dict[str, Any], *, graph: _GraphFacts) -> Criterion
             {"error": graph.error},
         )
     else:
-        status, message, evidence = _GRAPH_RULES[name](graph)
+        status, message, evidence = _GRAPH_RULES[GRAPH_CHECK_ALIASES.get(name, name)](graph)
     return CriterionResult(
         criterion=dict(criterion), status=status, evidence=evidence, message=message
     )
@@ -322,34 +338,62 @@ def _first_teams(graph: _GraphFacts, kind: str) -> list[str]:
     return sorted({_subjects(f, "team")[0] for f in graph.findings(kind) or []})
 
 
-def _check_ticket_dependencies_on_ops_silos(graph: _GraphFacts) -> _Verdict:
+def _check_ticket_dependencies_on_gatekeepers(graph: _GraphFacts) -> _Verdict:
+    """Work that reaches a gatekeeper through tickets: an ops silo, a platform team (a platform fed
+    through tickets is the seeds' "ticket expenser" under a new name) or any team that was a silo
+    or succeeded one. Judged by how the work arrives, not by what the team is called."""
     silos = set(graph.slugs_of_type(OPS_SILO))
-    edges = [
-        edge
-        for edge in graph.snapshot.interactions
-        if edge.mode == TICKET_DEPENDENCY and edge.target in silos
-    ]
+    platforms = set(graph.slugs_of_type(PLATFORM))
+    live = set(graph.team_type)
+    former = graph.former_silos & live
+    gatekeepers = silos | platforms | former
+    edges = sorted(
+        (
+            edge
+            for edge in graph.snapshot.interactions
+            if edge.mode == TICKET_DEPENDENCY and edge.target in gatekeepers
+        ),
+        key=lambda edge: (edge.target, edge.source),
+    )
     targets = sorted({edge.target for edge in edges})
     sources = sorted({edge.source for edge in edges})
     evidence = {
         "count": len(edges),
         "teams": targets,
         "dependent_teams": sources,
+        "dependencies": [
+            {"source": edge.source, "target": edge.target, "severity": edge.severity}
+            for edge in edges
+        ],
         "blocking": sum(1 for edge in edges if edge.severity == "blocking"),
         "ops_silos": len(silos),
+        "platform_teams": len(platforms),
+        "former_silos": sorted(former),
     }
     if not edges:
         return (
             "pass",
-            f"No ticket dependency targets an ops silo ({_plural(len(silos), 'ops silo')} left).",
+            "No ticket dependency targets an ops silo, a platform team or a former silo "
+            f"({_plural(len(silos), 'ops silo')} left).",
             evidence,
         )
+    named = [f"{edge.source} → {edge.target}" for edge in edges]
     return (
         "fail",
-        f"{_plural(len(edges), 'ticket dependency', 'ticket dependencies')} still target "
-        f"ops silos {_listing(targets)}, from {_listing(sources)}.",
+        f"{_plural(len(edges), 'ticket dependency', 'ticket dependencies')} still wait on "
+        f"{_listing([_gatekeeper(slug, graph) for slug in targets])}, from {_listing(sources)}: "
+        f"{_listing(named, sort=False, limit=20)}. Work should reach them as a service, "
+        "not through tickets.",
         evidence,
     )
+
+
+def _gatekeeper(slug: str, graph: _GraphFacts) -> str:
+    if graph.team_type[slug] == OPS_SILO:
+        return f"{slug} (ops silo)"
+    if slug in graph.former_silos:
+        return f"{slug} (succeeds an ops silo)"
+    return f"{slug} ({graph.team_type[slug].replace('_', '-')} team)"
 
 
 def _check_stream_teams_have_buddy(graph: _GraphFacts) -> _Verdict:
@@ -480,7 +524,7 @@ def _finding_teams_check(kind: str, *, ok: str, bad: str) -> Callable[[_GraphFac
 
 
 _GRAPH_RULES: dict[str, Callable[[_GraphFacts], _Verdict]] = {
-    "no_ticket_dependencies_on_ops_silos": _check_ticket_dependencies_on_ops_silos,
+    "no_ticket_dependencies_on_gatekeepers": _check_ticket_dependencies_on_gatekeepers,
     "every_stream_team_has_devops_buddy": _check_stream_teams_have_buddy,
     "platform_team_has_product_owner": _check_platform_has_product_owner,
     "no_person_bottlenecks": _check_person_bottlenecks,

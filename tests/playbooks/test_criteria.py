@@ -87,7 +87,10 @@ def signal(criterion: dict[str, Any], reading: SignalReading | None) -> Criterio
 # --- graph checks ------------------------------------------------------------------------------
 
 
-def test_ticket_dependencies_on_ops_silos_fail_naming_the_silos_and_the_waiting_teams():
+@pytest.mark.parametrize(
+    "name", ["no_ticket_dependencies_on_gatekeepers", "no_ticket_dependencies_on_ops_silos"]
+)
+def test_ticket_dependencies_on_ops_silos_fail_naming_the_silos_and_the_waiting_teams(name):
     snapshot = org(
         {"pay": "stream_aligned", "shop": "stream_aligned", "dba": "ops_silo", "net": "ops_silo"},
         interactions=[
@@ -97,20 +100,29 @@ def test_ticket_dependencies_on_ops_silos_fail_naming_the_silos_and_the_waiting_
         ],
     )
 
-    result = check("no_ticket_dependencies_on_ops_silos", snapshot)
+    result = check(name, snapshot)
 
     assert result.status == "fail"
     assert result.evidence == {
         "count": 2,
         "teams": ["dba"],
         "dependent_teams": ["pay", "shop"],
+        "dependencies": [
+            {"source": "pay", "target": "dba", "severity": "blocking"},
+            {"source": "shop", "target": "dba", "severity": "slowing"},
+        ],
         "blocking": 1,
         "ops_silos": 2,
+        "platform_teams": 0,
+        "former_silos": [],
     }
-    assert "2 ticket dependencies still target ops silos dba, from pay, shop" in result.message
+    assert (
+        "2 ticket dependencies still wait on dba (ops silo), from pay, shop: pay → dba, shop → dba"
+        in result.message
+    )
 
 
-def test_ticket_dependencies_between_other_teams_pass_the_ops_silo_check():
+def test_ticket_dependencies_on_a_platform_team_fail_the_gatekeeper_check():
     snapshot = org(
         {"pay": "stream_aligned", "platform": "platform", "dba": "ops_silo"},
         interactions=[
@@ -120,6 +132,41 @@ def test_ticket_dependencies_between_other_teams_pass_the_ops_silo_check():
     )
 
     result = check("no_ticket_dependencies_on_ops_silos", snapshot)
+
+    assert result.status == "fail"
+    assert result.evidence["teams"] == ["platform"]
+    assert "platform (platform team)" in result.message
+
+
+def test_ticket_dependencies_on_a_former_silo_fail_whatever_its_type_now():
+    snapshot = org(
+        {"pay": "stream_aligned", "ops": "stream_aligned", "shop": "stream_aligned"},
+        interactions=[ticket("pay", "ops"), ticket("pay", "shop")],
+    )
+
+    [result] = evaluate_criteria(
+        [{"graph": "no_ticket_dependencies_on_gatekeepers"}],
+        snapshot=snapshot,
+        signals=no_signals,
+        former_silos={"ops", "retired-silo"},
+    )
+
+    assert result.status == "fail"
+    assert result.evidence["teams"] == ["ops"]
+    assert result.evidence["former_silos"] == ["ops"]
+    assert "ops (succeeds an ops silo)" in result.message
+
+
+def test_ticket_dependencies_between_stream_teams_and_services_pass_the_gatekeeper_check():
+    snapshot = org(
+        {"pay": "stream_aligned", "shop": "stream_aligned", "platform": "platform"},
+        interactions=[
+            ticket("pay", "shop"),
+            InteractionEdge(source="pay", target="platform", mode="x_as_a_service"),
+        ],
+    )
+
+    result = check("no_ticket_dependencies_on_gatekeepers", snapshot)
 
     assert result.status == "pass"
     assert result.evidence["count"] == 0

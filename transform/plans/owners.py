@@ -24,6 +24,7 @@ from transform.models import (
 # manager who manages all such teams is the natural owner (docs/transformations.md).
 CRITERION_TEAM_TYPES: dict[str, str] = {
     "every_stream_team_has_devops_buddy": TeamType.STREAM_ALIGNED,
+    "no_ticket_dependencies_on_gatekeepers": TeamType.OPS_SILO,
     "no_ticket_dependencies_on_ops_silos": TeamType.OPS_SILO,
     "ops_silos_merged": TeamType.OPS_SILO,
     "platform_team_has_product_owner": TeamType.PLATFORM,

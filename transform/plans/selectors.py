@@ -19,9 +19,9 @@ from playbooks.criteria import CriterionResult, SignalLookup, SignalReading, eva
 from playbooks.models import Playbook
 from teams.analysis import analyze_snapshot
 from teams.graph import OrgSnapshot
-from teams.models import Organization, Person
+from teams.models import Organization, Person, Team, TeamType
 from teams.scenarios import Change, ScenarioError, apply_changes, change_parse, snapshot_diff
-from teams.selectors import org_snapshot_get
+from teams.selectors import org_snapshot_get, teams_predecessors
 from transform.models import (
     Milestone,
     MilestoneChange,
@@ -181,7 +181,13 @@ def milestone_criteria_evaluate(
         snapshot = org_snapshot_get(organization=organization)
         if signals is None:
             signals = signal_lookup_get(organization=organization, at=timezone.now())
-        results = evaluate_criteria(criteria, snapshot=snapshot, signals=signals, today=today)
+        results = evaluate_criteria(
+            criteria,
+            snapshot=snapshot,
+            signals=signals,
+            today=today,
+            former_silos=_former_silos(organization=organization),
+        )
     by_milestone: dict[int, list[CriterionResult]] = {}
     position = 0
     for milestone in milestones:
@@ -189,6 +195,31 @@ def milestone_criteria_evaluate(
         by_milestone[milestone.pk] = results[position : position + count]
         position += count
     return by_milestone
+
+
+def _former_silos(*, organization: Organization) -> set[str]:
+    """Slugs of live teams that were once an ops silo (renamed or retyped since: their history
+    says so) or succeed one through a merge or split (lineage), whatever their type now. Ticket
+    dependencies on them still count as waiting on a gatekeeper (docs/exit-criteria.md)."""
+    ever_silo = set(
+        Team.history.filter(organization_id=organization.pk, type=TeamType.OPS_SILO)
+        .values_list("id", flat=True)
+        .distinct()
+    )
+    if not ever_silo:
+        return set()
+    live = dict(
+        Team.objects.filter(organization=organization, retired_at__isnull=True).values_list(
+            "id", "slug"
+        )
+    )
+    predecessors = teams_predecessors(team_ids=list(live))
+    return {
+        slug
+        for team_id, slug in live.items()
+        if team_id in ever_silo
+        or any(p.team.pk in ever_silo for p in predecessors.get(team_id, []))
+    }
 
 
 @dataclass(frozen=True, slots=True)
