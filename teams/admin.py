@@ -11,6 +11,7 @@ from teams.models import (
     OrgUnit,
     Person,
     ServesLink,
+    Service,
     Team,
 )
 
@@ -82,3 +83,12 @@ class InteractionAdmin(SimpleHistoryAdmin):
     search_fields = ["source__slug", "target__slug"]
     list_select_related = ["source", "target"]
     raw_id_fields = ["source", "target"]
+
+
+@admin.register(Service)
+class ServiceAdmin(SimpleHistoryAdmin):
+    list_display = ["kind", "slug", "name", "team", "organization"]
+    list_filter = ["organization", "kind"]
+    search_fields = ["slug", "name", "team__slug"]
+    list_select_related = ["organization", "team"]
+    raw_id_fields = ["team"]

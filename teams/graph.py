@@ -28,6 +28,9 @@ class TeamNode:
     unit: str | None = None  # unit slug
     manager: str | None = None  # e-mail of the engineering manager
     description: str = ""
+    # The services the team owns, as sorted Backstage entity refs "kind:slug"
+    # (kind: teams.models.ServiceKind value), e.g. ("api:orders", "component:checkout").
+    services: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -358,6 +358,55 @@ class Interaction(BaseModel):
         return f"{self.source} -[{self.mode}]-> {self.target}"
 
 
+class ServiceKind(models.TextChoices):
+    """What a team owns, in Backstage's terms: a component, a system or an API."""
+
+    COMPONENT = "component", "Component"
+    SYSTEM = "system", "System"
+    API = "api", "API"
+
+
+class Service(BaseModel):
+    """A piece of software a team owns: a Backstage Component, System or API (``spec.owner``).
+
+    Ownership is load the team carries (``teams.analysis``). The owner is ``SET_NULL``: teams are
+    retired, not deleted (``teams.lifecycle``), so a retired owner keeps its services on its row
+    (the live graph shows only live teams' services); only a team deleted as a mistake leaves
+    them unowned.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="services"
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="services"
+    )
+    kind = models.CharField(
+        max_length=16, choices=ServiceKind.choices, default=ServiceKind.COMPONENT
+    )
+    slug = models.SlugField(max_length=100)
+    name = models.CharField(max_length=200, blank=True, default="")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["kind", "slug"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "kind", "slug"],
+                name="unique_service_per_kind_and_organization",
+                violation_error_message="A service of this kind and slug already exists in the organisation.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.ref
+
+    @property
+    def ref(self) -> str:
+        """The Backstage entity reference, ``kind:slug`` (as carried in ``TeamNode.services``)."""
+        return f"{self.kind}:{self.slug}"
+
+
 class LineageKind(models.TextChoices):
     FORMED = "formed", "Formed"
     RENAMED = "renamed", "Renamed"

@@ -28,6 +28,7 @@ from teams.models import (
     OrgUnit,
     Person,
     ServesLink,
+    Service,
     Team,
     TeamLineageEvent,
 )
@@ -78,6 +79,12 @@ def org_snapshot_get(
         Interaction, "source_id", "target_id", "mode", "since", "expected_end", "severity", "note"
     )
 
+    service_rows = rows(Service, "team_id", "kind", "slug")
+
+    services_of: dict[int, list[str]] = {}
+    for row in service_rows:
+        if row["team_id"] is not None:
+            services_of.setdefault(row["team_id"], []).append(f"{row['kind']}:{row['slug']}")
     unit_slug = {row["id"]: row["slug"] for row in unit_rows}
     team_slug = {row["id"]: row["slug"] for row in team_rows}
     email = {row["id"]: row["email"] for row in person_rows}
@@ -109,6 +116,7 @@ def org_snapshot_get(
                     unit=unit_slug.get(row["unit_id"]),
                     manager=email.get(row["manager_id"]),
                     description=row["description"],
+                    services=tuple(sorted(services_of.get(row["id"], []))),
                 )
                 for row in team_rows
             ),

@@ -216,9 +216,9 @@ def test_org_analysis_get_runs_a_constant_number_of_queries(
 ) -> None:
     build_org(organization, squads=squads)
 
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         report = org_analysis_get(organization=organization)
     assert report["metrics"]["teams"] == squads + 1
 
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         org_analysis_get(organization=organization, as_of=dt.datetime.now(dt.UTC))

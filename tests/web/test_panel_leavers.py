@@ -115,14 +115,14 @@ def test_the_panel_with_its_forms_runs_a_constant_number_of_queries(
 ) -> None:
     client = client_for("agent")
     # 14: the topology marks and the panel's proposals included.
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):
         small = client.get("/o/demo/graph/?team=search")
     search = models.Team.objects.get(organization=demo.organization, slug="search")
     for _number in range(30):
         MembershipFactory(team=search, organization=demo.organization)
     TeamFactory(organization=demo.organization)
 
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):
         large = client.get("/o/demo/graph/?team=search")
 
     assert small.status_code == large.status_code == 200
