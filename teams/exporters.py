@@ -584,7 +584,8 @@ def _group_names(units: list[UnitNode], teams: list[TeamNode]) -> dict[str, str]
 
 
 def export_backstage(snapshot: OrgSnapshot) -> str:
-    """Backstage catalog YAML: a Group per unit and per team, a User per person.
+    """Backstage catalog YAML: a Group per unit and per team, a User per person, and a
+    Component, System or API per owned service (``spec.owner`` names the team's Group).
 
     Units are Groups typed by their kind with the hierarchy in both ``spec.parent`` and
     ``spec.children``; teams are Groups typed ``stream-aligned``, ``platform``, ``enabling``,
@@ -646,7 +647,32 @@ def export_backstage(snapshot: OrgSnapshot) -> str:
                 {"profile": profile, "memberOf": sorted(teams_of[person.email])},
             )
         )
+    for team in teams:
+        for ref in team.services:
+            kind, _, slug = ref.partition(":")
+            documents.append(
+                _entity(BACKSTAGE_SERVICE_KINDS[kind], {"name": slug}, _service_spec(kind, team))
+            )
     return dump_yaml_documents(documents)
+
+
+# Backstage entity kind per teams.models.ServiceKind value.
+BACKSTAGE_SERVICE_KINDS = {"component": "Component", "system": "System", "api": "API"}
+
+
+def _service_spec(kind: str, team: TeamNode) -> dict[str, Any]:
+    """The spec of an owned service: its owner, plus the fields Backstage requires of the kind
+    (Transform does not record them, so they say so: type ``unknown``)."""
+    if kind == "system":
+        return {"owner": f"group:{team.slug}"}
+    spec: dict[str, Any] = {
+        "type": "unknown",
+        "lifecycle": "unknown",
+        "owner": f"group:{team.slug}",
+    }
+    if kind == "api":
+        spec["definition"] = "not recorded in Transform"
+    return spec
 
 
 def _entity(kind: str, metadata: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:

@@ -67,6 +67,21 @@ class InteractionEdge:
     note: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class ServiceNode:
+    """A service ``owner`` (a team slug) owns, as read by an importer: a Backstage Component,
+    System or API (``spec.owner``), an org file's or a TeamAPI file's ``services``."""
+
+    kind: str  # teams.models.ServiceKind value
+    slug: str
+    owner: str  # team slug
+    name: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}:{self.slug}"
+
+
 @dataclass(slots=True)
 class OrgSnapshot:
     """The whole topology of one organisation at one moment, as plain values."""

@@ -47,6 +47,8 @@ from teams.models import (
     OrgUnit,
     Person,
     ServesLink,
+    Service,
+    ServiceKind,
     Severity,
     Specialty,
     Team,
@@ -58,7 +60,7 @@ from teams.models import (
 BATCH_SIZE = 1000
 # More problems than this are summarised: the first ones are what the author fixes.
 MAX_PROBLEMS_SHOWN = 20
-KINDS = ("units", "teams", "people", "memberships", "serves", "interactions")
+KINDS = ("units", "teams", "people", "memberships", "serves", "interactions", "services")
 # The choices, listed once: ``TextChoices.values`` builds a new list on every call.
 _TEAM_TYPES = TeamType.values
 _SPECIALTIES = Specialty.values
@@ -66,6 +68,7 @@ _ROLES = MembershipRole.values
 _MEMBER = MembershipRole.MEMBER.value
 _MODES = InteractionMode.values
 _SEVERITIES = Severity.values
+_SERVICE_KINDS = ServiceKind.values
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -252,6 +255,7 @@ def org_import_apply(
     _write_memberships(bundle, existing, writer, result.counts["memberships"])
     _write_serves(bundle, existing, writer, result.counts["serves"])
     _write_interactions(bundle, existing, writer, result.counts["interactions"])
+    _write_services(bundle, existing, writer, result.counts["services"])
     plan.apply(bundle, existing, writer, result)
     return result
 
@@ -383,6 +387,13 @@ def _check_rows(bundle: ImportBundle) -> None:
             )
         text(origin, f"{what}: note", interaction.note, maximum=200, required=False)
 
+    for service_entry in bundle.services.values():
+        service, origin = service_entry.value, service_entry.origin
+        what = f"service {service.ref!r}"
+        choice(origin, f"{what}: kind", service.kind, _SERVICE_KINDS, blank=False)
+        slug(origin, f"{what}: slug", service.slug)
+        text(origin, f"{what}: name", service.name, maximum=200, required=False)
+
     problems.raise_if_any()
 
 
@@ -396,6 +407,7 @@ class _Existing:
     memberships: dict[tuple[int, int], Membership]
     serves: dict[tuple[int, int], ServesLink]
     interactions: dict[tuple[int, int, str], Interaction]
+    services: dict[tuple[str, str], Service]
 
     @classmethod
     def load(cls, organization: Organization) -> _Existing:
@@ -411,6 +423,7 @@ class _Existing:
             interactions={
                 (row.source_id, row.target_id, row.mode): row for row in rows(Interaction)
             },
+            services={(row.kind, row.slug): row for row in rows(Service)},
         )
 
 
@@ -504,6 +517,11 @@ def _check_references(
         known("team", interaction.target, team_slugs, origin, what)
         live(interaction.source, origin, what)
         live(interaction.target, origin, what)
+    for service_entry in bundle.services.values():
+        service, origin = service_entry.value, service_entry.origin
+        what = f"owner of service {service.ref!r}"
+        known("team", service.owner, team_slugs, origin, what)
+        live(service.owner, origin, what)
     for slug, origin in bundle.team_references.items():
         known("team", slug, team_slugs, origin, "reference")
     problems.raise_if_any()
@@ -915,6 +933,33 @@ def _write_interactions(
         model=Interaction,
         entries=entries(),
         existing=existing.interactions,
+        writer=writer,
+        counts=counts,
+    )
+
+
+def _write_services(
+    bundle: ImportBundle, existing: _Existing, writer: _Writer, counts: KindCounts
+) -> None:
+    # A service the files name gets the owner they give; one they leave out keeps its owner
+    # (imports add what they know). A name not given leaves the stored one alone.
+    def entries() -> Iterable[tuple[Any, dict[str, Any]]]:
+        for entry in bundle.services.values():
+            service = entry.value
+            yield (
+                (service.kind, service.slug),
+                {
+                    "kind": service.kind,
+                    "slug": service.slug,
+                    "name": service.name or None,
+                    "team_id": existing.teams[service.owner].pk,
+                },
+            )
+
+    _upsert(
+        model=Service,
+        entries=entries(),
+        existing=existing.services,
         writer=writer,
         counts=counts,
     )

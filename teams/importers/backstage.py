@@ -21,7 +21,14 @@ from django.core.validators import validate_email
 from core.files.origin import ImportFailure, Origin
 from core.files.yamlio import YamlDocument, load_documents, read_text
 from core.identifiers import slug_is_valid
-from teams.graph import InteractionEdge, MembershipEdge, PersonNode, TeamNode, UnitNode
+from teams.graph import (
+    InteractionEdge,
+    MembershipEdge,
+    PersonNode,
+    ServiceNode,
+    TeamNode,
+    UnitNode,
+)
 from teams.importers.bundle import NO_ROLE, ImportBundle
 from teams.models import InteractionMode, Severity, Specialty, TeamType
 
@@ -39,6 +46,9 @@ TEAM_TYPES = {
 UNIT_TYPES = frozenset(
     {"organization", "business-unit", "product-area", "division", "department", "sub-department"}
 )
+
+# The entity kinds whose spec.owner makes a team own a service (teams.models.ServiceKind).
+SERVICE_KINDS = ("component", "system", "api")
 
 EntityKey = tuple[str, str, str]  # (kind, namespace, name), all lower-case
 _MISSING = object()
@@ -295,6 +305,21 @@ class _Catalog:
             # Entities owned by users, by units or by groups outside the catalog link no teams.
             if group is not None and not group.is_unit:
                 owners[key] = group
+            if key[0] not in SERVICE_KINDS or (group is not None and group.is_unit):
+                continue
+            if group is None and owner[0] != "group":
+                continue  # owned by a user: no team owns it
+            # A group outside the catalog may be a team of the organisation already; applying the
+            # import checks that, naming this line.
+            bundle.add_service(
+                ServiceNode(
+                    kind=key[0],
+                    slug=_slug(entity),
+                    owner=group.slug if group is not None else owner[2].replace(".", "-"),
+                    name=(_string(entity.doc, "metadata", "title") or "").strip(),
+                ),
+                entity.origin("spec", "owner"),
+            )
 
         for entity in self._of_kind("component"):
             source = owners.get(entity.key)

@@ -13,7 +13,15 @@ from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
 from core.files.origin import ImportFailure, Origin
-from teams.graph import InteractionEdge, MembershipEdge, PersonNode, ServesEdge, TeamNode, UnitNode
+from teams.graph import (
+    InteractionEdge,
+    MembershipEdge,
+    PersonNode,
+    ServesEdge,
+    ServiceNode,
+    TeamNode,
+    UnitNode,
+)
 
 T = TypeVar("T")
 
@@ -43,6 +51,8 @@ class ImportBundle:
     memberships: dict[tuple[str, str], Entry[MembershipEdge]] = field(default_factory=dict)
     serves: dict[tuple[str, str], Entry[ServesEdge]] = field(default_factory=dict)
     interactions: dict[tuple[str, str, str], Entry[InteractionEdge]] = field(default_factory=dict)
+    # Services by (kind, slug), each with its owning team.
+    services: dict[tuple[str, str], Entry[ServiceNode]] = field(default_factory=dict)
     # Team slugs that files refer to without defining (e.g. CSV rows): must exist in the bundle or
     # in the database when the bundle is applied.
     team_references: dict[str, Origin] = field(default_factory=dict)
@@ -80,6 +90,9 @@ class ImportBundle:
         key = (interaction.source, interaction.target, interaction.mode)
         _add(self.interactions, key, interaction, origin, "interaction")
 
+    def add_service(self, service: ServiceNode, origin: Origin) -> None:
+        _add(self.services, (service.kind, service.slug), service, origin, "service")
+
     def refer_to_team(self, slug: str, origin: Origin) -> None:
         self.team_references.setdefault(slug, origin)
 
@@ -100,6 +113,8 @@ class ImportBundle:
             self.add_serves(serves.value, serves.origin)
         for interaction in other.interactions.values():
             self.add_interaction(interaction.value, interaction.origin)
+        for service in other.services.values():
+            self.add_service(service.value, service.origin)
         for slug, origin in other.team_references.items():
             self.refer_to_team(slug, origin)
         for email, left_on in other.left_on.items():
