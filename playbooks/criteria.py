@@ -76,7 +76,51 @@ SIGNAL_KINDS: tuple[str, ...] = (
     "open_tickets",
 )
 
-SIGNAL_OPS: tuple[str, ...] = (">=", ">", "<=", "<", "==")
+# ``measured`` takes no value: it passes once a reading exists (a baseline milestone's "the first
+# reading is there"), which ``>= 0`` used to say while looking like a threshold that never fails.
+SIGNAL_OPS: tuple[str, ...] = (">=", ">", "<=", "<", "==", "measured")
+
+# The range each signal kind's value can take, (lowest, highest), None where unbounded
+# (docs/signals.md). A threshold every possible value meets cannot fail, so it is refused.
+SIGNAL_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "westrum_score": (1, 7),
+    "adkar_awareness": (1, 5),
+    "adkar_desire": (1, 5),
+    "adkar_knowledge": (1, 5),
+    "adkar_ability": (1, 5),
+    "adkar_reinforcement": (1, 5),
+    "adkar_barrier": (1, 6),  # the barrier element's position, 6 when there is none
+    "platform_satisfaction": (1, 5),
+    "checkin_confidence": (1, 5),
+    "platform_adoption": (0, 1),
+    "blocked_developer_hours": (0, None),
+    "time_to_first_deploy": (0, None),
+    "deployment_frequency": (0, None),
+    "lead_time_for_changes": (0, None),
+    "change_failure_rate": (0, 1),
+    "failed_deployment_recovery_time": (0, None),
+    "deployment_rework_rate": (0, 1),
+    "incidents": (0, None),
+    "open_tickets": (0, None),
+}
+
+
+def unfailable_reason(signal: str, op: str, value: float) -> str | None:
+    """Why ``signal op value`` is met by every value the signal can take, None if it can fail."""
+    low, high = SIGNAL_RANGES.get(signal, (None, None))
+    span = f"{signal} ranges from {_number(low)} to {_number(high)}"
+    if low is not None and ((op == ">=" and value <= low) or (op == ">" and value < low)):
+        return f"{op} {value:g} cannot fail: {span}"
+    if high is not None and ((op == "<=" and value >= high) or (op == "<" and value > high)):
+        return f"{op} {value:g} cannot fail: {span}"
+    if op == "==" and low is not None and low == high:
+        return f"== {value:g} cannot fail: {span}"
+    return None
+
+
+def _number(bound: float | None) -> str:
+    return "unbounded" if bound is None else f"{bound:g}"
+
 
 Status = Literal["pass", "fail", "unknown"]
 
@@ -165,6 +209,8 @@ def _validate(criterion: object, *, position: int) -> None:
             )
         return
     extra = sorted(set(criterion) - {"signal", "op", "value", "min_respondents"})
+    if criterion.get("op") == "measured" and criterion.get("value") is not None:
+        extra = sorted({*extra, "value"})
     if extra:
         raise ValueError(f"{where}: unknown key(s) {', '.join(extra)} for a signal threshold")
     if criterion["signal"] not in SIGNAL_KINDS:
@@ -177,7 +223,9 @@ def _validate(criterion: object, *, position: int) -> None:
             f"{where}: op must be one of {', '.join(SIGNAL_OPS)}, got {criterion.get('op')!r}"
         )
     value = criterion.get("value")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if criterion["op"] != "measured" and (
+        isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+    ):
         raise ValueError(f"{where}: value must be a finite number, got {value!r}")
     minimum = criterion.get("min_respondents")
     if minimum is not None and (
@@ -205,12 +253,12 @@ def _compare(value: float, op: str, threshold: float) -> bool:
 def _signal_result(criterion: dict[str, Any], *, signals: SignalLookup) -> CriterionResult:
     kind = criterion["signal"]
     op = criterion["op"]
-    threshold = criterion["value"]
+    threshold: float = criterion.get("value") or 0.0  # no value only with op measured
     minimum = criterion.get("min_respondents")
     reading = signals(kind)
     evidence: dict[str, Any] = {
         "value": None,
-        "threshold": threshold,
+        "threshold": criterion.get("value"),
         "op": op,
         "respondents": None,
         "min_respondents": minimum,
@@ -222,6 +270,10 @@ def _signal_result(criterion: dict[str, Any], *, signals: SignalLookup) -> Crite
             criterion=dict(criterion), status=status, evidence=evidence, message=message
         )
 
+    reason = None if op == "measured" else unfailable_reason(kind, op, threshold)
+    if reason:
+        # Loading a playbook refuses such a threshold; one stored before that rule never passes.
+        return result("unknown", f"{kind} {reason}, so it cannot judge the milestone.")
     if reading is None:
         return result("unknown", f"No data yet for {kind}.")
     evidence["respondents"] = reading.respondents
@@ -244,10 +296,12 @@ def _signal_result(criterion: dict[str, Any], *, signals: SignalLookup) -> Crite
     if not math.isfinite(reading.value):
         return result("unknown", f"{kind} has no usable value ({reading.value}).")
     evidence["value"] = reading.value
-    passed = _compare(reading.value, op, threshold)
     respondents = (
         f", {_plural(reading.respondents, 'respondent')}" if reading.respondents is not None else ""
     )
+    if op == "measured":
+        return result("pass", f"{kind} is measured: {reading.value:g}{respondents}.")
+    passed = _compare(reading.value, op, threshold)
     return result(
         "pass" if passed else "fail",
         f"{kind} is {reading.value:g}{respondents}; "

@@ -23,6 +23,7 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    model_validator,
 )
 
 from core import identifiers
@@ -35,7 +36,7 @@ from core.files.validation import (
     single_document,
 )
 from core.files.yamlio import YamlDocument
-from playbooks.criteria import GRAPH_CHECKS, SIGNAL_KINDS
+from playbooks.criteria import GRAPH_CHECKS, SIGNAL_KINDS, unfailable_reason
 from playbooks.planning import cycle_text, find_cycle
 
 # Django's slug rule (SlugField), so keys are valid in URLs and in the database.
@@ -117,12 +118,29 @@ class SignalCriterion(_Model):
     """A threshold on the latest organisation-level value of a signal."""
 
     signal: SignalKindName
-    op: Literal[">=", ">", "<=", "<", "=="]
-    value: float
+    op: Literal[">=", ">", "<=", "<", "==", "measured"]
+    value: float | None = Field(
+        default=None,
+        description="The threshold; required, and able to fail, unless op is measured.",
+    )
     min_respondents: Annotated[int, Field(ge=1)] | None = Field(
         default=None,
         description="Fewer answers than this make the criterion unknown, never pass.",
     )
+
+    @model_validator(mode="after")
+    def _can_fail(self) -> SignalCriterion:
+        # A threshold every possible reading meets is no exit criterion (issue 13).
+        if self.op == "measured":
+            if self.value is not None:
+                raise ValueError("op measured takes no value")
+            return self
+        if self.value is None:
+            raise ValueError(f"op {self.op} needs a value")
+        reason = unfailable_reason(self.signal, self.op, self.value)
+        if reason:
+            raise ValueError(f"{self.signal} {reason}")
+        return self
 
 
 def _criterion_kind(value: Any) -> str | None:

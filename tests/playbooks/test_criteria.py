@@ -443,7 +443,7 @@ def test_equality_tolerates_floating_point_noise_in_a_computed_reading():
 
 
 def test_a_signal_without_data_is_unknown_never_pass():
-    result = signal({"signal": "platform_satisfaction", "op": ">=", "value": 0}, None)
+    result = signal({"signal": "platform_satisfaction", "op": ">=", "value": 3}, None)
 
     assert result.status == "unknown"
     assert result.message == "No data yet for platform_satisfaction."
@@ -538,3 +538,24 @@ def test_the_docs_describe_every_graph_check_and_signal_kind():
     missing = [name for name in (*GRAPH_CHECKS, *SIGNAL_KINDS) if f"`{name}`" not in text]
 
     assert missing == []
+
+
+def test_a_measured_criterion_passes_once_a_reading_exists():
+    criterion = {"signal": "blocked_developer_hours", "op": "measured"}
+
+    assert signal(criterion, None).status == "unknown"
+    result = signal(criterion, SignalReading(value=586.857, as_of=AS_OF))
+    assert result.status == "pass"
+    assert result.message == "blocked_developer_hours is measured: 586.857."
+
+
+def test_a_stored_criterion_that_cannot_fail_is_unknown_never_pass():
+    result = signal(
+        {"signal": "westrum_score", "op": ">=", "value": 1}, SignalReading(value=6.0, as_of=AS_OF)
+    )
+
+    assert result.status == "unknown"
+    assert result.message == (
+        "westrum_score >= 1 cannot fail: westrum_score ranges from 1 to 7, "
+        "so it cannot judge the milestone."
+    )

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from playbooks.criteria import evaluate_criteria
-from teams.models import Organization
+from teams.models import Organization, Team
 from teams.scenarios import apply_changes, change_parse
 from teams.selectors import org_snapshot_get
 from tests.factories import TeamFactory
@@ -88,9 +88,10 @@ def test_turning_the_tickets_into_x_as_a_service_passes_the_criterion():
 
 
 def test_a_retyped_former_silo_is_still_a_gatekeeper(organization):
-    silo = TeamFactory(organization=organization, slug="dba", type="ops_silo", specialty="database")
+    TeamFactory(organization=organization, slug="dba", type="ops_silo", specialty="database")
     TeamFactory(organization=organization, slug="pay", type="stream_aligned")
-    silo.slug, silo.type, silo.specialty = "data-platform", "enabling", ""
-    silo.save()
+    # Renamed and retyped since: only its history says it was a silo.
+    Team.objects.filter(slug="dba").update(slug="data-platform", type="enabling", specialty="")
+    Team.objects.get(slug="data-platform").save()
 
     assert _former_silos(organization=organization) == {"data-platform"}

@@ -317,3 +317,64 @@ def test_the_example_in_the_docs_parses() -> None:
     spec = playbook_parse("docs/playbook-format.md", example)
 
     assert spec.phases
+
+
+@pytest.mark.parametrize(
+    ("signal", "op", "value", "expected"),
+    [
+        (
+            "blocked_developer_hours",
+            ">=",
+            0,
+            ">= 0 cannot fail: blocked_developer_hours ranges from 0 to unbounded",
+        ),
+        ("westrum_score", ">=", 1, ">= 1 cannot fail: westrum_score ranges from 1 to 7"),
+        (
+            "platform_satisfaction",
+            "<=",
+            5,
+            "<= 5 cannot fail: platform_satisfaction ranges from 1 to 5",
+        ),
+        (
+            "change_failure_rate",
+            "<",
+            1.5,
+            "< 1.5 cannot fail: change_failure_rate ranges from 0 to 1",
+        ),
+    ],
+)
+def test_a_signal_criterion_that_cannot_fail_is_an_error_naming_file_line_and_criterion(
+    signal: str, op: str, value: float, expected: str
+) -> None:
+    text = _replace(
+        "- graph: every_stream_team_has_devops_buddy",
+        f"- signal: {signal}\n            op: '{op}'\n            value: {value}",
+    )
+
+    error = _error(text)
+
+    assert str(error).startswith("demo.yaml, document 1, line ")
+    assert "exit_criteria[0]" in str(error)
+    assert f"{signal} {expected}" in str(error)
+
+
+def test_a_threshold_that_can_fail_and_a_measured_criterion_load() -> None:
+    for criterion in (
+        "- signal: blocked_developer_hours\n            op: '<='\n            value: 400",
+        "- signal: westrum_score\n            op: measured\n            min_respondents: 5",
+    ):
+        playbook_parse(
+            "demo.yaml", _replace("- graph: every_stream_team_has_devops_buddy", criterion)
+        )
+
+
+def test_measured_takes_no_value_and_other_ops_need_one() -> None:
+    with_value = "- signal: incidents\n            op: measured\n            value: 3"
+    without = "- signal: incidents\n            op: '<'"
+
+    assert "op measured takes no value" in str(
+        _error(_replace("- graph: every_stream_team_has_devops_buddy", with_value))
+    )
+    assert "op < needs a value" in str(
+        _error(_replace("- graph: every_stream_team_has_devops_buddy", without))
+    )

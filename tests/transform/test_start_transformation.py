@@ -122,12 +122,12 @@ def test_it_prints_the_transformation_id_alone_on_stdout(demo: Organization) -> 
 def test_a_pinned_version_is_used(demo: Organization) -> None:
     transformation = transformation_start(
         organization=demo,
-        playbooks=["unify-ops-silos@1"],
+        playbooks=["unify-ops-silos@2"],
         start_date=dt.date(2027, 1, 4),
         owner_email=LEAD,
     )
 
-    assert [(p.key, p.version) for p in transformation.playbooks.all()] == [("unify-ops-silos", 1)]
+    assert [(p.key, p.version) for p in transformation.playbooks.all()] == [("unify-ops-silos", 2)]
 
 
 @pytest.mark.parametrize(
