@@ -132,8 +132,9 @@ def org_multigraph(snapshot: OrgSnapshot) -> nx.MultiDiGraph:
     Node ids carry their kind (``unit:SLUG``, ``team:SLUG``, ``person:EMAIL``) because a unit and a
     team may share a slug. Edges: ``parent`` (unit -> parent unit), ``in_unit`` (team -> unit),
     ``member`` and ``serves`` (person -> team), and one ``interaction`` per mode (source ->
-    target, keyed by the mode, so two teams may interact in two modes). Dates are ISO strings;
-    absent values are None. References to units, teams or people missing from the snapshot are
+    target, keyed by the mode, so two teams may interact in two modes). Team nodes carry
+    ``services``, the refs ``kind:slug`` they own (one space-separated string in GraphML). Dates
+    are ISO strings; absent values are None. References to units, teams or people missing from the snapshot are
     left out rather than invented as bare nodes.
     """
     graph = nx.MultiDiGraph(
@@ -163,6 +164,7 @@ def org_multigraph(snapshot: OrgSnapshot) -> nx.MultiDiGraph:
             unit=team.unit,
             manager=team.manager,
             description=team.description,
+            services=list(team.services),
         )
     for person in _sorted_people(snapshot.people):
         graph.add_node(
@@ -223,12 +225,21 @@ def export_graphml(snapshot: OrgSnapshot) -> str:
     """GraphML of ``org_multigraph``; GraphML has no null, so absent attributes are left out."""
     graph = org_multigraph(snapshot)
     plain = nx.MultiDiGraph(**_without_none(graph.graph))
-    plain.add_nodes_from((node, _without_none(data)) for node, data in graph.nodes(data=True))
+    plain.add_nodes_from(
+        (node, _without_none(_services_joined(data))) for node, data in graph.nodes(data=True)
+    )
     plain.add_edges_from(
         (source, target, key, _without_none(data))
         for source, target, key, data in graph.edges(keys=True, data=True)
     )
     return "\n".join(nx.generate_graphml(plain, encoding="utf-8", prettyprint=True)) + "\n"
+
+
+def _services_joined(attributes: dict[str, Any]) -> dict[str, Any]:
+    """GraphML holds no lists: a team's services become one space-separated string of refs."""
+    if "services" not in attributes:
+        return attributes
+    return {**attributes, "services": " ".join(attributes["services"])}
 
 
 def _without_none(attributes: dict[str, Any]) -> dict[str, Any]:

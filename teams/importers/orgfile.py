@@ -25,9 +25,24 @@ from core.files.origin import ImportFailure
 from core.files.validation import explain_error, field_path
 from core.files.yamlio import YamlDocument, line_of, to_plain
 from core.identifiers import email_is_valid
-from teams.graph import InteractionEdge, MembershipEdge, PersonNode, ServesEdge, TeamNode, UnitNode
+from teams.graph import (
+    InteractionEdge,
+    MembershipEdge,
+    PersonNode,
+    ServesEdge,
+    ServiceNode,
+    TeamNode,
+    UnitNode,
+)
 from teams.importers.bundle import ImportBundle
-from teams.models import InteractionMode, MembershipRole, Severity, Specialty, TeamType
+from teams.models import (
+    InteractionMode,
+    MembershipRole,
+    ServiceKind,
+    Severity,
+    Specialty,
+    TeamType,
+)
 
 ORG_FORMAT = "transform.org/v1"
 ORG_FORMAT_PREFIX = "transform.org/"
@@ -107,8 +122,18 @@ class TeamInteractionIn(_Model):
     note: Note = ""
 
 
+class ServiceIn(_Model):
+    """A service the team owns (a Backstage Component, System or API); the slug is unique per
+    kind in the organisation."""
+
+    slug: Slug
+    kind: ServiceKind = ServiceKind.COMPONENT
+    name: Annotated[str, Field(max_length=200)] = ""
+
+
 class TeamIn(_Model):
-    """A team, typed by Team Topologies, with its members, served-by links and interactions."""
+    """A team, typed by Team Topologies, with its members, served-by links, interactions and
+    the services it owns."""
 
     slug: Slug
     name: Name
@@ -120,6 +145,7 @@ class TeamIn(_Model):
     members: list[MemberIn] = Field(default_factory=list)
     served_by: list[ServedByIn] = Field(default_factory=list)
     interactions: list[TeamInteractionIn] = Field(default_factory=list)
+    services: list[ServiceIn] = Field(default_factory=list)
 
 
 class MembershipIn(_Model):
@@ -235,6 +261,13 @@ def read_org_document(doc: YamlDocument) -> ImportBundle:
         for j, link in enumerate(team.interactions):
             bundle.add_interaction(
                 _interaction(team.slug, link), doc.origin("teams", i, "interactions", j)
+            )
+        for j, service in enumerate(team.services):
+            bundle.add_service(
+                ServiceNode(
+                    kind=str(service.kind), slug=service.slug, owner=team.slug, name=service.name
+                ),
+                doc.origin("teams", i, "services", j),
             )
     for i, membership in enumerate(org.memberships):
         bundle.add_membership(

@@ -16,9 +16,9 @@ from django.utils.text import slugify
 
 from core.files.origin import ImportFailure
 from core.files.yamlio import YamlDocument
-from teams.graph import InteractionEdge, TeamNode
+from teams.graph import InteractionEdge, ServiceNode, TeamNode
 from teams.importers.bundle import ImportBundle
-from teams.models import InteractionMode, Severity, TeamType
+from teams.models import InteractionMode, ServiceKind, Severity, TeamType
 
 NOTE_LENGTH = 200  # teams.models.Interaction.note
 
@@ -43,6 +43,7 @@ DEPENDENCY_TYPES = {
     "slowing": Severity.SLOWING,
     "ok": Severity.OK,
 }
+SERVICE_KINDS = {kind.value: kind for kind in ServiceKind}
 UNKNOWN_DATES = frozenset({"unknown", "n/a", "tbd"})
 _DURATION_UNITS = {"day": "D", "week": "W", "month": "M", "year": "Y"}
 _WORDS = re.compile(r"^(\d+)\s*(day|week|month|year)s?$")
@@ -103,7 +104,34 @@ class _Reader:
             self.interaction(slug, index, item)
         for index, item in self.items("dependencies"):
             self.dependency(slug, index, item)
+        self.services(slug)
         return self.bundle
+
+    def services(self, owner: str) -> None:
+        """``services``: the team's services, each a name or a mapping with ``name`` and an
+        optional ``kind`` (component, the default, system or api)."""
+        value = self.doc.data.get("services")
+        if value is None:
+            return
+        if not isinstance(value, list):
+            raise self.fail(("services",), f"expected a list, {_found(value)}")
+        for index, item in enumerate(value):
+            keys: tuple[str | int, ...] = ("services", index)
+            kind: Any = ServiceKind.COMPONENT
+            if isinstance(item, dict):
+                name = self.text((*keys, "name"), item.get("name"), required=True)
+                name_keys: tuple[str | int, ...] = (*keys, "name")
+                if item.get("kind") is not None:
+                    kind = self.choice((*keys, "kind"), item["kind"], SERVICE_KINDS)
+            else:
+                name = self.text(keys, item, required=True)
+                name_keys = keys
+            self.bundle.add_service(
+                ServiceNode(
+                    kind=str(kind), slug=self.slug(name_keys, name), owner=owner, name=name[:200]
+                ),
+                self.doc.origin(*keys),
+            )
 
     def interaction(self, source: str, index: int, item: dict[str, Any]) -> None:
         keys: tuple[str | int, ...] = ("interactions", index)

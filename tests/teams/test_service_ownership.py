@@ -162,3 +162,72 @@ def test_a_service_owned_by_no_team_of_the_organisation_is_refused_by_file_and_l
     assert "owner of service 'api:payments-api'" in message
     assert "unknown team 'billing'" in message
     assert not Service.objects.exists()
+
+
+ORG_FILE = """\
+format: transform.org/v1
+teams:
+  - slug: checkout
+    name: Checkout
+    type: stream_aligned
+    services:
+      - slug: cart
+        name: Cart
+      - slug: orders
+        kind: api
+  - slug: payments
+    name: Payments
+    type: platform
+    services:
+      - {slug: ledger, kind: system}
+"""
+
+
+def test_service_ownership_survives_the_org_format_and_a_backstage_export(
+    db: None, tmp_path: Path
+) -> None:
+    source = tmp_path / "org.yaml"
+    source.write_text(ORG_FILE, encoding="utf-8")
+    call_command("import_org", "--org", "first", str(source), stdout=StringIO())
+    first = Organization.objects.get(slug="first")
+    expected = {"checkout": ("api:orders", "component:cart"), "payments": ("system:ledger",)}
+    assert services_of(first) == expected
+    assert Service.objects.get(slug="cart").name == "Cart"
+
+    exported = tmp_path / "export.yaml"
+    call_command("export_org", "first", "--format", "backstage", "--output", str(exported))
+    call_command("import_org", "--org", "second", str(exported), stdout=StringIO())
+
+    assert services_of(Organization.objects.get(slug="second")) == expected
+
+
+def test_naming_a_service_under_another_team_moves_it(db: None, tmp_path: Path) -> None:
+    source = tmp_path / "org.yaml"
+    source.write_text(ORG_FILE, encoding="utf-8")
+    call_command("import_org", "--org", "first", str(source), stdout=StringIO())
+    moved = ORG_FILE.replace("      - {slug: ledger, kind: system}\n", "      - slug: cart\n")
+    moved = moved.replace("      - slug: cart\n        name: Cart\n", "", 1)
+    source.write_text(moved, encoding="utf-8")
+
+    call_command("import_org", "--org", "first", str(source), stdout=StringIO())
+
+    first = Organization.objects.get(slug="first")
+    assert services_of(first) == {
+        "checkout": ("api:orders",),
+        "payments": ("component:cart", "system:ledger"),
+    }
+
+
+def test_teamapi_services_are_owned_by_the_documents_team(db: None, tmp_path: Path) -> None:
+    source = tmp_path / "search.yaml"
+    source.write_text(
+        "info:\n  name: Search\n  type: stream-aligned\nservices:\n  - Search UI\n"
+        "  - name: Query API\n    kind: api\n",
+        encoding="utf-8",
+    )
+
+    call_command("import_org", "--org", "first", str(source), stdout=StringIO())
+
+    assert services_of(Organization.objects.get(slug="first")) == {
+        "search": ("api:query-api", "component:search-ui")
+    }
