@@ -22,7 +22,7 @@ import networkx as nx
 import rustworkx as rx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from teams.graph import InteractionEdge, OrgSnapshot
+from teams.graph import InteractionEdge, OrgSnapshot, TeamNode
 
 # Mirrors of the model vocabularies (teams.models.TeamType, InteractionMode, MembershipRole,
 # Severity), kept here because this module must not import Django; a test pins them together.
@@ -140,6 +140,12 @@ class AnalysisThresholds(BaseModel):
     )
     long_running_collaboration_weeks: int = Field(
         default=12, ge=1, description="Age of a collaboration without expected end."
+    )
+    services_per_team_max: int = Field(
+        default=6,
+        ge=1,
+        description="Services one team may own; beyond it the team gets a cognitive_load "
+        "finding whatever its other load.",
     )
     team_size_max: int = Field(
         default=9, ge=1, description="Members beyond which a team is too large to stay one team."
@@ -630,13 +636,9 @@ def missing_role_findings(*, index: _Index) -> list[Finding]:
     return findings
 
 
-def owned_services_load(*, snapshot: OrgSnapshot, slug: str) -> float:
-    """The load of the services ``slug`` owns: one unit per service.
-
-    The organisation graph does not record service ownership, so this is 0 for every team; it is
-    the one place where owned services enter ``cognitive_load`` once the snapshot carries them.
-    """
-    return 0.0
+def owned_services_load(*, team: TeamNode) -> float:
+    """The load of the services ``team`` owns (``TeamNode.services``): one unit per service."""
+    return float(len(team.services))
 
 
 def cognitive_load_findings(
@@ -650,8 +652,9 @@ def cognitive_load_findings(
     consumes. Capacity = ``capacity_per_person`` * full-time equivalents (memberships'
     allocations), between ``min_capacity`` and ``max_capacity``. A team with no recorded members
     is assumed to be a full team (capacity = ``max_capacity``): an empty roster usually means
-    people were not imported, not that nobody does the work. Formula and worked example in
-    docs/analysis.md.
+    people were not imported, not that nobody does the work. A team owning more than
+    ``services_per_team_max`` services is flagged whatever its load. Formula and worked example
+    in docs/analysis.md.
     """
     findings = []
     for team in snapshot.teams:
@@ -659,7 +662,8 @@ def cognitive_load_findings(
         partners = len(index.load_partners.get(slug, ()))
         waits = sum(_weight(edge) for edge in index.ticket_out.get(slug, ()))
         received = sum(_weight(edge) for edge in index.ticket_in.get(slug, ()))
-        services = owned_services_load(snapshot=snapshot, slug=slug)
+        services = owned_services_load(team=team)
+        owns_too_many = len(team.services) > t.services_per_team_max
         load = partners + waits + received + services
         if load == 0:
             continue
@@ -673,7 +677,7 @@ def cognitive_load_findings(
             if staffed
             else t.cognitive_load_max_capacity
         )
-        if load <= capacity:
+        if load <= capacity and not owns_too_many:
             continue
         ratio = load / capacity
         size = (
@@ -696,6 +700,12 @@ def cognitive_load_findings(
                 explanation=(
                     f"Team {slug} carries a load of {load:g} ({' + '.join(parts)}) but has "
                     f"{size}, a capacity of {capacity:g}."
+                    + (
+                        f" It owns {_plural(len(team.services), 'service')}, more than "
+                        f"{t.services_per_team_max} one team can know well."
+                        if owns_too_many
+                        else ""
+                    )
                 ),
                 # An overloaded platform needs its interface, not another platform under it.
                 suggested_playbook=(
@@ -703,7 +713,7 @@ def cognitive_load_findings(
                     if team.type == PLATFORM
                     else PLAYBOOK_LAUNCH_PLATFORM_TEAM
                 ),
-                impact=round(load - capacity, 4),
+                impact=round(max(load - capacity, len(team.services) - t.services_per_team_max), 4),
             )
         )
     return findings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from typing import Any
@@ -942,3 +943,54 @@ def test_a_platform_consumed_as_a_service_is_no_ticket_expenser() -> None:
 
     assert findings(report, "ops_silo") == []
     assert report["metrics"]["flow_score"] == 0.0
+
+
+def with_services(org: OrgSnapshot, slug: str, count: int) -> OrgSnapshot:
+    refs = tuple(sorted(f"component:service-{number}" for number in range(count)))
+    org.teams = [
+        dataclasses.replace(team, services=refs) if team.slug == slug else team
+        for team in org.teams
+    ]
+    return org
+
+
+def test_a_five_person_stream_team_owning_nine_services_is_flagged() -> None:
+    people = [f"p{number}@acme.test" for number in range(5)]
+    org = with_services(
+        snapshot({"checkout": "stream_aligned"}, members={"checkout": people}), "checkout", 9
+    )
+
+    findings = [f for f in analyze_snapshot(org)["findings"] if f["kind"] == "cognitive_load"]
+
+    assert len(findings) == 1
+    assert findings[0]["severity"] == "medium"
+    assert findings[0]["impact"] == 4
+    assert "9 for the services it owns" in findings[0]["explanation"]
+    assert "owns 9 services, more than 6" in findings[0]["explanation"]
+
+
+def test_owning_more_services_than_the_maximum_is_flagged_within_capacity() -> None:
+    people = [f"p{number}@acme.test" for number in range(6)]
+    org = with_services(
+        snapshot(
+            {"checkout": "stream_aligned"},
+            members={"checkout": people},
+            thresholds={"services_per_team_max": 4},
+        ),
+        "checkout",
+        5,
+    )
+
+    findings = [f for f in analyze_snapshot(org)["findings"] if f["kind"] == "cognitive_load"]
+
+    assert [f["impact"] for f in findings] == [1]
+    assert "more than 4" in findings[0]["explanation"]
+
+
+def test_a_full_team_owning_six_services_is_not_flagged() -> None:
+    people = [f"p{number}@acme.test" for number in range(6)]
+    org = with_services(
+        snapshot({"checkout": "stream_aligned"}, members={"checkout": people}), "checkout", 6
+    )
+
+    assert [f for f in analyze_snapshot(org)["findings"] if f["kind"] == "cognitive_load"] == []
