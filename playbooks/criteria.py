@@ -136,6 +136,9 @@ class SignalReading:
     value: float
     respondents: int | None = None
     as_of: dt.datetime | None = None
+    # The first and last day (inclusive) of the period the value covers, when it covers one: the
+    # page then shows which figure the verdict used, not a bare number that moves between loads.
+    period: tuple[dt.date, dt.date] | None = None
 
 
 # Signal kind -> its latest organisation-level reading, None when there is no data yet.
@@ -237,6 +240,9 @@ def _validate(criterion: object, *, position: int) -> None:
 # --- signal thresholds -------------------------------------------------------------------------
 
 
+_OP_SIGNS = {">=": "≥", "<=": "≤"}
+
+
 def _compare(value: float, op: str, threshold: float) -> bool:
     if op == ">=":
         return value >= threshold
@@ -263,6 +269,7 @@ def _signal_result(criterion: dict[str, Any], *, signals: SignalLookup) -> Crite
         "respondents": None,
         "min_respondents": minimum,
         "as_of": None,
+        "period": None,
     }
 
     def result(status: Status, message: str) -> CriterionResult:
@@ -278,6 +285,11 @@ def _signal_result(criterion: dict[str, Any], *, signals: SignalLookup) -> Crite
         return result("unknown", f"No data yet for {kind}.")
     evidence["respondents"] = reading.respondents
     evidence["as_of"] = reading.as_of.isoformat() if reading.as_of else None
+    if reading.period is not None:
+        evidence["period"] = {
+            "start": reading.period[0].isoformat(),
+            "end": reading.period[1].isoformat(),
+        }
     if minimum is not None:
         # Below the minimum the value is withheld, not only ignored: with a handful of answers a
         # survey average can reveal what one person said.
@@ -302,6 +314,14 @@ def _signal_result(criterion: dict[str, Any], *, signals: SignalLookup) -> Crite
     if op == "measured":
         return result("pass", f"{kind} is measured: {reading.value:g}{respondents}.")
     passed = _compare(reading.value, op, threshold)
+    if reading.period is not None:
+        start, end = reading.period
+        return result(
+            "pass" if passed else "fail",
+            f"{kind} was {reading.value:g} in the period {start.isoformat()} – {end.isoformat()}"  # noqa: RUF001 (an en dash between dates)
+            f"{respondents}; {_OP_SIGNS.get(op, op)} {threshold:g} is required"
+            f"{'' if passed else ', not met'}.",
+        )
     return result(
         "pass" if passed else "fail",
         f"{kind} is {reading.value:g}{respondents}; "

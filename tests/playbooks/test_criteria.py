@@ -430,6 +430,7 @@ def test_each_comparison_op_passes_or_fails_on_the_reading(op, value, expected):
         "respondents": 12,
         "min_respondents": 5,
         "as_of": "2027-03-01T12:00:00+00:00",
+        "period": None,
     }
 
 
@@ -559,3 +560,19 @@ def test_a_stored_criterion_that_cannot_fail_is_unknown_never_pass():
         "westrum_score >= 1 cannot fail: westrum_score ranges from 1 to 7, "
         "so it cannot judge the milestone."
     )
+
+
+def test_a_reading_over_a_period_names_the_figure_and_the_period_the_verdict_used():
+    result = signal(
+        {"signal": "blocked_developer_hours", "op": "<=", "value": 400},
+        SignalReading(
+            value=586.857, as_of=AS_OF, period=(dt.date(2026, 11, 30), dt.date(2026, 12, 13))
+        ),
+    )
+
+    assert result.status == "fail"
+    assert result.message == (
+        "blocked_developer_hours was 586.857 in the period 2026-11-30 – 2026-12-13; "  # noqa: RUF001
+        "≤ 400 is required, not met."
+    )
+    assert result.evidence["period"] == {"start": "2026-11-30", "end": "2026-12-13"}

@@ -5,6 +5,7 @@ read what is ``transform.access.readiness_access_get``."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
@@ -115,8 +116,18 @@ def organization_readings_get(
         organization=organization, settings=settings, periods=[period], at=at
     )
     current = computed.judged[period][None].readings
-    previous = computed.judged[period.previous()][None].readings
-    return {**previous, **current}
+    before = period.previous()
+    previous = computed.judged[before][None].readings
+    # Each reading carries the period it covers, so a verdict shows which figure it judged.
+    return {
+        **{kind: _in_period(reading, before) for kind, reading in previous.items()},
+        **{kind: _in_period(reading, period) for kind, reading in current.items()},
+    }
+
+
+def _in_period(reading: SignalReading, period: Period) -> SignalReading:
+    last_day = period.end - dt.timedelta(days=1)
+    return dataclasses.replace(reading, period=(period.start, last_day))
 
 
 def signal_lookup_get(*, organization: Organization, at: dt.datetime) -> SignalLookup:
