@@ -4,7 +4,7 @@ the as-of date, starting a playbook, and query counts that do not grow with the 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -56,6 +56,12 @@ def grow(organization: models.Organization, *, squads: int) -> None:
             target=dba,
             mode=models.InteractionMode.TICKET_DEPENDENCY,
             severity=models.Severity.BLOCKING,
+        )
+        models.Service.objects.create(
+            organization=organization, team=cast(models.Team, team), slug=f"svc-{number}"
+        )
+        models.Service.objects.create(
+            organization=organization, team=dba, slug=f"db-{number}", kind=models.ServiceKind.API
         )
 
 
@@ -187,6 +193,21 @@ def test_the_team_panel_shows_members_roles_buddy_owner_manager_and_findings(
     assert "<html" not in html  # a fragment for htmx
 
 
+def test_the_team_panel_lists_the_services_the_team_owns(demo: WebDemo) -> None:
+    search = models.Team.objects.get(organization=demo.organization, slug="search")
+    for slug, kind in (("search-ui", models.ServiceKind.COMPONENT), ("query", "api")):
+        models.Service.objects.create(
+            organization=demo.organization, team=search, slug=slug, kind=kind
+        )
+
+    response = client_for("member").get("/o/demo/graph/teams/search/", HTTP_HX_REQUEST="true")
+
+    html = response.content.decode()
+    assert "Services owned (2)" in html
+    assert '<code>query</code> <span class="muted">(API)</span>' in html
+    assert '<code>search-ui</code> <span class="muted">(Component)</span>' in html
+
+
 def test_the_team_panel_without_htmx_opens_the_graph_page_with_the_panel(demo: WebDemo) -> None:
     client = client_for("member")
 
@@ -239,7 +260,8 @@ def test_the_team_panel_runs_a_constant_number_of_queries(
     client = client_for("member")
     grow(demo.organization, squads=25)
 
-    # 11: the team and whether the caller manages it, for its topology proposals, included.
+    # 12: the team and whether the caller manages it, for its topology proposals, included; the
+    # services come with the snapshot (one query, whatever their number).
     with django_assert_max_num_queries(12):
         response = client.get("/o/demo/graph/teams/dba/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200

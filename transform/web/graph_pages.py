@@ -21,7 +21,14 @@ from django.utils import timezone
 from core.moments import moment_parse
 from teams.analysis import InvalidThresholdsError, analyze_snapshot
 from teams.graph import OrgSnapshot
-from teams.models import InteractionMode, MembershipRole, Severity, Specialty, TeamType
+from teams.models import (
+    InteractionMode,
+    MembershipRole,
+    ServiceKind,
+    Severity,
+    Specialty,
+    TeamType,
+)
 from teams.selectors import org_snapshot_get, team_by_slug
 from transform.access import OrgAccess, teams_managed_by
 from transform.checkins.verifications import open_proposals_by_team, team_topology_marks
@@ -409,6 +416,11 @@ def team_panel_context(
             {**(person(edge.person) or {}), "note": edge.note}
             for edge in snapshot.serves
             if edge.team == team_slug
+        ],
+        # From the snapshot (``TeamNode.services``): no query of its own.
+        "services": [
+            {"kind": _label(ServiceKind, kind), "slug": slug}
+            for kind, _, slug in (ref.partition(":") for ref in team.services)
         ],
         "waits_on": [
             interaction(edge.target, edge)
