@@ -287,6 +287,7 @@ class OrgReadinessHistoryApi(APIView):
         team = readiness_history_team(
             organization=organization, slug=request.query_params.get("team")
         )
+        predecessors = team_predecessors(team=team) if team is not None else []
         if team is not None:
             access.team_read_check(team.slug)
         rows = filtered(
@@ -297,17 +298,17 @@ class OrgReadinessHistoryApi(APIView):
                 team_slugs=access.team_slugs if team is None else None,
             ),
             organization=organization,
+            series=(team, predecessors) if team is not None else None,
         )
-        lineage = {}
-        if team is not None:
-            lineage = {
-                predecessor.team.pk: {
-                    "successor": team.slug,
-                    "kind": predecessor.kind,
-                    "until": predecessor.until,
-                }
-                for predecessor in team_predecessors(team=team)
+        lineage = {
+            predecessor.team.pk: {
+                "successor": team.slug,
+                "kind": predecessor.kind,
+                "until": predecessor.until,
             }
+            for predecessor in predecessors
+            if team is not None
+        }
         return paginated_response(
             request=request,
             view=self,

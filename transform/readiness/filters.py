@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 
 from core.api import SlugFilter
 from core.errors import ApplicationError
-from teams.models import Organization
-from teams.selectors import team_predecessors
+from teams.models import Organization, Team
+from teams.selectors import Predecessor, team_predecessors
 from transform.models import ReadinessSnapshot
 from transform.readiness.selectors import readiness_history_team, readiness_series_q
 
@@ -38,18 +38,30 @@ class ReadinessHistoryFilter(django_filters.FilterSet):
         model = ReadinessSnapshot
         fields = ["team", "scope"]
 
-    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        organization: Organization,
+        series: tuple[Team, list[Predecessor]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``series``: the named team and its predecessors when the caller has resolved them
+        already (the history view does, to check access), so they are not read twice."""
         super().__init__(*args, **kwargs)
         self.organization = organization
+        self.series = series
 
     def filter_team(
         self, queryset: QuerySet[ReadinessSnapshot], name: str, value: str
     ) -> QuerySet[ReadinessSnapshot]:
-        team = readiness_history_team(organization=self.organization, slug=value)
-        if team is None:
-            message = f"No team with slug '{value}' in organisation '{self.organization.slug}'."
-            raise ApplicationError(message, extra={"fields": {"team": [message]}})
-        predecessors = team_predecessors(team=team)
+        if self.series is not None:
+            team, predecessors = self.series
+        else:
+            found = readiness_history_team(organization=self.organization, slug=value)
+            if found is None:
+                message = f"No team with slug '{value}' in organisation '{self.organization.slug}'."
+                raise ApplicationError(message, extra={"fields": {"team": [message]}})
+            team, predecessors = found, team_predecessors(team=found)
         return queryset.filter(readiness_series_q(team=team, predecessors=predecessors))
 
     def filter_scope(
