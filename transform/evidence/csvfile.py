@@ -62,9 +62,9 @@ def _cell_value(column: str, cell: str) -> Any:
 
 def signal_events_csv_parse(path: str, text: str) -> CsvRecords:
     """The records of a CSV file (docs/signal-events-format.md): a header row naming the columns
-    (``kind,id,team,occurred_at`` and any kind columns, in any order), then one event a row. An
-    empty cell is a field not given; ``commit_times`` are separated by ``;``; booleans are
-    ``true`` / ``false``.
+    (``kind,id,team,occurred_at`` and any kind columns, in any order; ``service`` may stand in
+    for ``team``), then one event a row. An empty cell is a field not given; ``commit_times``
+    are separated by ``;``; booleans are ``true`` / ``false``.
 
     Raises ``ImportFailure`` naming the file and line for a missing or bad header, a row with the
     wrong number of cells, or broken CSV quoting, and ``InputRefused`` for a text beyond the limits
@@ -119,7 +119,9 @@ def _csv_columns(path: str, header: list[str]) -> list[str]:
         raise ImportFailure(
             origin, f"unknown column {', '.join(ascii(c) for c in unknown)}; {expected}"
         )
-    missing = [column for column in CSV_REQUIRED_COLUMNS if column not in columns]
+    # A file whose rows all name services needs no team column.
+    required = [c for c in CSV_REQUIRED_COLUMNS if c != "team" or "service" not in columns]
+    missing = [column for column in required if column not in columns]
     if missing:
         raise ImportFailure(origin, f"missing column {', '.join(map(repr, missing))}; {expected}")
     repeated = sorted({column for column in columns if columns.count(column) > 1})

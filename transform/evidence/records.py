@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -22,6 +22,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
 )
+from pydantic_core import PydanticCustomError
 
 from core.errors import ApplicationError
 from core.files.validation import explain_error
@@ -97,6 +98,146 @@ SourceId = Annotated[
 TeamSlug = Annotated[Slug, Field(description="Slug of a team of the organisation.")]
 
 
+# The Backstage entity kinds a team owns (teams.models.ServiceKind), in the order a bare name is
+# reported when it is ambiguous.
+SERVICE_KINDS: tuple[str, ...] = ("component", "system", "api")
+
+
+def service_ref_parse(value: str) -> tuple[str | None, str]:
+    """``(kind, slug)`` of a service reference; ``kind`` is None when the reference gives none.
+
+    Backstage's ``[kind:][namespace/]name`` (case does not matter): the namespace is accepted and
+    left out, as the catalog importer does (a service is one per kind and slug), and so is a
+    repository's owner (GitHub ``org/repo``, GitLab ``group/subgroup/repo``): a repository maps to
+    the service of the same slug. Dots in a name become ``-`` (the importer's rule). Raises
+    ``ValueError`` saying what was expected."""
+    expected = "expected a service slug or reference ([kind:][namespace/]name)"
+    kind_part, colon, rest = value.partition(":")
+    kind: str | None = None
+    if colon:
+        kind = kind_part.strip().lower()
+        if kind not in SERVICE_KINDS:
+            raise ValueError(
+                f"expected the kind of a service ({', '.join(SERVICE_KINDS)}) before ':'; "
+                f"got {value!r}"
+            )
+    else:
+        rest = value
+    *owners, name = rest.split("/")
+    slug = name.strip().lower().replace(".", "-")
+    if any(not owner.strip() for owner in owners) or not slug_is_valid(slug):
+        raise ValueError(f"{expected}; got {value!r}")
+    return kind, slug
+
+
+def _service_ref(value: str) -> str:
+    """A reference in its short form: ``kind:slug``, or ``slug`` when no kind was given."""
+    _plain_text(value)
+    kind, slug = service_ref_parse(value)
+    return f"{kind}:{slug}" if kind else slug
+
+
+def _not_null(value: Any) -> Any:
+    # team and service may be left out, but null is not a slug: said as for any other non-text.
+    if value is None:
+        raise PydanticCustomError("string_type", "Input should be a valid string")
+    return value
+
+
+ServiceRef = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=300,
+        description=(
+            "A service of the organisation, whose owning team the event is for: its slug, a "
+            "Backstage reference [kind:][namespace/]name (kind component, system or api), or a "
+            "repository (org/repo is the component of the same slug)."
+        ),
+    ),
+    AfterValidator(_service_ref),
+]
+
+
+NamedTeam = Annotated[TeamSlug | None, BeforeValidator(_not_null)]
+
+
+NamedService = Annotated[ServiceRef | None, BeforeValidator(_not_null)]
+
+
+# The fields that name the team an event is for: exactly one of each pair (an incident: at most
+# one), so a record never names two teams that may disagree.
+NAMING_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "deploy": (("team", "service"),),
+    "incident": (("team", "service"),),
+    "ticket": (("team", "service"), ("waiting_on", "waiting_on_service")),
+    "adoption": (("team", "service"),),
+}
+
+
+# The pairs of which one must be given (the others: at most one).
+_REQUIRED_PAIRS = {("deploy", "team"), ("ticket", "team"), ("adoption", "team")}
+
+
+# Fields that may be null, meaning not given (an incident recorded by no team); elsewhere null is
+# an error of the format.
+_NULLABLE = {("incident", "team"), ("ticket", "waiting_on")}
+
+
+def naming_problems(kind: object, values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, message) when a record names both a team and a service for the same role, or
+    neither where one is required. A null field counts as given where null is refused anyway
+    (the format check says it is not a text), so the record gets one message, not two."""
+    found: list[tuple[str, str]] = []
+    if not isinstance(kind, str):
+        return found
+
+    def given(name: str) -> bool:
+        return name in values and (values[name] is not None or (kind, name) not in _NULLABLE)
+
+    for team_field, service_field in NAMING_FIELDS.get(kind, ()):
+        if given(team_field) and given(service_field):
+            team, service = values[team_field], values[service_field]
+            found.append(
+                (
+                    service_field,
+                    f"give either {team_field} or {service_field}, not both; got {team_field} "
+                    f"{team!r} and {service_field} {service!r}",
+                )
+            )
+        elif (kind, team_field) in _REQUIRED_PAIRS and not (
+            given(team_field) or given(service_field)
+        ):
+            found.append((team_field, "required field is missing"))
+    return found
+
+
+def _naming_schema(kind: str) -> Callable[[dict[str, Any]], None]:
+    """The JSON Schema rule of ``naming_problems`` for ``kind``: exactly one of a required pair,
+    at most one of the others; fields that may not be null lose the ``null`` that pydantic's
+    ``X | None`` writes."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        properties = schema["properties"]
+        rules: list[dict[str, Any]] = []
+        for pair in NAMING_FIELDS[kind]:
+            for name in pair:
+                if (kind, name) not in _NULLABLE and "anyOf" in properties[name]:
+                    options = [o for o in properties[name].pop("anyOf") if o != {"type": "null"}]
+                    properties[name].pop("default", None)
+                    properties[name] = {**options[0], **properties[name]}
+            given: list[dict[str, Any]] = [
+                {"required": [name], "properties": {name: {"type": "string"}}} for name in pair
+            ]
+            if (kind, pair[0]) in _REQUIRED_PAIRS:
+                rules.append({"oneOf": given})
+            else:
+                rules.append({"not": {"allOf": given}})
+        schema["allOf"] = rules
+
+    return extra
+
+
 Capability = Annotated[
     str,
     Field(min_length=1, max_length=100, description="The platform capability, e.g. ci, logging."),
@@ -124,9 +265,14 @@ class _Record(BaseModel):
 class DeployRecord(_Record):
     """A deployment to production; occurred_at is when it reached production."""
 
+    model_config = ConfigDict(json_schema_extra=_naming_schema("deploy"))
+
     kind: Literal["deploy"]
     id: SourceId
-    team: TeamSlug = Field(description="The team that deployed.")
+    team: NamedTeam = Field(default=None, description="The team that deployed.")
+    service: NamedService = Field(
+        default=None, description="Instead of team: the service deployed; its owner deployed."
+    )
     occurred_at: Moment
     commit_times: list[Moment] = Field(
         default_factory=list,
@@ -144,9 +290,15 @@ class DeployRecord(_Record):
 class IncidentRecord(_Record):
     """A production incident; occurred_at is when it started."""
 
+    model_config = ConfigDict(json_schema_extra=_naming_schema("incident"))
+
     kind: Literal["incident"]
     id: SourceId
     team: TeamSlug | None = Field(default=None, description="The team that recorded it.")
+    service: NamedService = Field(
+        default=None,
+        description="Instead of team: the service it happened to; its owner recorded it.",
+    )
     occurred_at: Moment
     resolved_at: Moment | None = Field(default=None, description="Empty while it is open.")
     caused_by_deploy: SourceId | None = Field(
@@ -158,13 +310,25 @@ class IncidentRecord(_Record):
 class TicketRecord(_Record):
     """A ticket a team filed into another team's queue; occurred_at is when it was opened."""
 
+    model_config = ConfigDict(json_schema_extra=_naming_schema("ticket"))
+
     kind: Literal["ticket"]
     id: SourceId
-    team: TeamSlug = Field(description="The team that filed the ticket and waits for it.")
+    team: NamedTeam = Field(
+        default=None, description="The team that filed the ticket and waits for it."
+    )
+    service: NamedService = Field(
+        default=None,
+        description="Instead of team: a service whose owner filed the ticket and waits for it.",
+    )
     occurred_at: Moment
     closed_at: Moment | None = Field(default=None, description="Empty while it is open.")
     waiting_on: TeamSlug | None = Field(
         default=None, description="The team whose queue the ticket sits in."
+    )
+    waiting_on_service: NamedService = Field(
+        default=None,
+        description="Instead of waiting_on: the service the ticket waits on; its owner's queue.",
     )
     developers_waiting: int = Field(
         default=1,
@@ -177,9 +341,14 @@ class TicketRecord(_Record):
 class AdoptionRecord(_Record):
     """A team started using a platform capability; occurred_at is when."""
 
+    model_config = ConfigDict(json_schema_extra=_naming_schema("adoption"))
+
     kind: Literal["adoption"]
     id: SourceId
-    team: TeamSlug = Field(description="The team that adopted the capability.")
+    team: NamedTeam = Field(default=None, description="The team that adopted the capability.")
+    service: NamedService = Field(
+        default=None, description="Instead of team: a service whose owner adopted it."
+    )
     occurred_at: Moment
     capability: Capability
     mandated: bool = Field(
@@ -218,6 +387,11 @@ RECORD_ADAPTER: TypeAdapter[AnyRecord] = TypeAdapter(
 COMMON_FIELDS = ("kind", "id", "team", "occurred_at")
 
 
+# The fields that name a service instead of a team (stored in SignalEvent.data as the service's
+# ``kind:slug``, next to the team resolved from its owner).
+SERVICE_FIELDS = ("service", "waiting_on_service")
+
+
 # Each kind's fields in data, in the order the format lists them.
 DATA_FIELDS: dict[str, tuple[str, ...]] = {
     kind: tuple(name for name in model.model_fields if name not in COMMON_FIELDS)
@@ -227,8 +401,11 @@ DATA_FIELDS: dict[str, tuple[str, ...]] = {
 
 # Every field of the format: the common ones, then each kind's in the order of the kinds.
 RECORD_FIELDS: tuple[str, ...] = COMMON_FIELDS + tuple(
-    dict.fromkeys(name for kind in KINDS for name in DATA_FIELDS[kind])
+    dict.fromkeys(
+        name for kind in KINDS for name in DATA_FIELDS[kind] if name not in SERVICE_FIELDS
+    )
 )
+RECORD_FIELDS = RECORD_FIELDS + SERVICE_FIELDS  # added later: the older columns keep their order
 
 
 def signal_event_json_schema() -> dict[str, Any]:
@@ -362,7 +539,7 @@ def metrics_check(record: AnyRecord) -> tuple[str, str] | None:
         if isinstance(record, DeployRecord):
             metrics.DeployEvent(
                 id=record.id,
-                team=record.team,
+                team=record.team or "",
                 deployed_at=record.occurred_at,
                 commit_times=tuple(record.commit_times),
             )
@@ -376,14 +553,14 @@ def metrics_check(record: AnyRecord) -> tuple[str, str] | None:
         elif isinstance(record, TicketRecord):
             metrics.TicketEvent(
                 id=record.id,
-                team=record.team,
+                team=record.team or "",
                 opened_at=record.occurred_at,
                 closed_at=record.closed_at,
                 developers_waiting=record.developers_waiting,
             )
         elif isinstance(record, AdoptionRecord):
             metrics.AdoptionEvent(
-                team=record.team,
+                team=record.team or "",
                 capability=record.capability,
                 adopted_at=record.occurred_at,
                 mandated=record.mandated,
@@ -410,8 +587,19 @@ def moment_of(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text) if text else None
 
 
-# Problems of one record are listed in the order of the format's fields.
-_FIELD_ORDER = {name: position for position, name in enumerate(RECORD_FIELDS)}
+def _problem_field_order() -> dict[str, int]:
+    # The format's fields, a service next to the team it stands for.
+    order: list[str] = []
+    for name in RECORD_FIELDS:
+        if name not in SERVICE_FIELDS:
+            order.append(name)
+        if name in {"team", "waiting_on"}:
+            order.append("service" if name == "team" else "waiting_on_service")
+    return {name: position for position, name in enumerate(order)}
+
+
+# Problems of one record are listed in that order.
+_FIELD_ORDER = _problem_field_order()
 
 
 def problem_order(problem: RecordProblem) -> tuple[int, int]:
