@@ -47,7 +47,13 @@ def ingested(monkeypatch: pytest.MonkeyPatch) -> Callable[[Ingested], list[tuple
     calls: list[tuple[Any, ...]] = []
 
     def use(readings: Ingested) -> list[tuple[Any, ...]]:
-        def fake(*, organization: Organization, start: dt.datetime, end: dt.datetime) -> Ingested:
+        def fake(
+            *,
+            organization: Organization,
+            start: dt.datetime,
+            end: dt.datetime,
+            min_change_age: dt.timedelta | None = None,
+        ) -> Ingested:
             calls.append((start, end))
             return readings
 

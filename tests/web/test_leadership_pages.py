@@ -55,7 +55,8 @@ def client_for(username: str | None) -> Client:
 
 def heat_row(html: str, slug: str) -> str:
     """The heat map's table row of team ``slug``."""
-    rows = re.findall(r"<tr[^>]*>.*?</tr>", html, flags=re.S)
+    heat_map = html.split('<table class="lead-heat">', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", heat_map, flags=re.S)
     found = [row for row in rows if f"({slug})</span></th>" in row]
     assert len(found) == 1, f"no heat map row for {slug}"
     return found[0]

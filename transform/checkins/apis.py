@@ -31,7 +31,7 @@ from teams.models import Team
 from transform.access import org_access_get, org_get_for_admin, org_get_for_oversight
 from transform.checkins import services
 from transform.checkins.selectors import team_verification_list
-from transform.models.rhythm import Channel, CheckinSettings
+from transform.models.rhythm import MAX_LEAD_TIME_MIN_CHANGE_MINUTES, Channel, CheckinSettings
 from transform.rhythm.selectors import checkin_settings_get
 
 STALE_PARAMETER = OpenApiParameter(
@@ -181,6 +181,16 @@ class CheckinSettingsInputSerializer(serializers.Serializer):
     min_group_size = serializers.IntegerField(required=False, min_value=3, max_value=1000)
     min_free_text_group_size = serializers.IntegerField(
         required=False, min_value=3, max_value=10000
+    )
+    lead_time_min_change_minutes = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_LEAD_TIME_MIN_CHANGE_MINUTES,
+        help_text=(
+            "Lead time for changes leaves out changes that took fewer minutes from commit to "
+            "deploy: 0 counts every change (dora.dev, the default), 1 leaves out those under a "
+            "minute (Four Keys)."
+        ),
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

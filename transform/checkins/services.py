@@ -250,6 +250,7 @@ SETTINGS_FIELDS: tuple[str, ...] = (
     "digest_weekday",
     "min_group_size",
     "min_free_text_group_size",
+    "lead_time_min_change_minutes",
 )
 
 

@@ -1,7 +1,9 @@
 """REST API of ingested signal events, under /api/v1/ (docs/signals.md, "Ingesting events").
 
 ``POST /api/v1/orgs/{slug}/signal-events/`` ingests one record or ``{"records": [...]}`` (admins
-and change agents); ``GET`` lists the stored events (admins, change agents and leaders). Same
+and change agents); ``GET`` lists the stored events (admins, change agents and leaders).
+``GET /api/v1/orgs/{slug}/dora/`` reads the DORA figures per team or per unit over a window
+(docs/signals.md, "Per team and per unit"). Same
 shape as transform/plans/apis.py: every error body is ``{"message", "extra"}``, field errors under
 ``extra.fields`` keyed by the record's path (``records[2].occurred_at``); views resolve access
 (404 without a role in the organisation), check the role (403), validate and call the service.
@@ -9,24 +11,29 @@ shape as transform/plans/apis.py: every error body is ``{"message", "extra"}``, 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import ORG_SLUG_PARAMETER, ApiPagination, filtered, paginated_response
-from core.errors import ApplicationError
+from core.api import ORG_SLUG_PARAMETER, ApiPagination, filtered, paginated_response, validated
+from core.errors import ApplicationError, PermissionDeniedError
 from core.parsers import SafeJSONParser
-from transform.access import org_get_for_management, org_get_for_oversight
+from transform.access import (
+    org_get_for_management,
+    org_get_for_oversight,
+    readiness_access_get,
+)
 from transform.evidence import selectors, services
-from transform.evidence.filters import SignalEventFilter
+from transform.evidence.filters import SignalEventFilter, aware_moment_parse
 from transform.evidence.records import SignalEventsInvalid, problems_text
 from transform.models import SignalEvent, SignalEventKind
 
@@ -205,3 +212,181 @@ class SignalEventListApi(APIView):
             ) from None
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         return Response(IngestResultSerializer(result.as_dict()).data, status=code)
+
+
+# --- DORA per team and per unit -----------------------------------------------------------------
+
+DORA_DEFAULT_WINDOW: Final = dt.timedelta(days=28)
+# A window of more than a year and a day is refused: the bands judge up to half-years, and a
+# longer one would read every event of the organisation in one request.
+DORA_MAX_WINDOW: Final = dt.timedelta(days=366)
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class AwareMomentSerializerField(serializers.Field):
+    """``transform.evidence.filters.aware_moment_parse`` as a serializer field."""
+
+    def to_internal_value(self, data: Any) -> dt.datetime:
+        try:
+            return aware_moment_parse(data)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value: dt.datetime) -> str:
+        return value.isoformat()
+
+
+class DoraQuerySerializer(serializers.Serializer):
+    start = AwareMomentSerializerField(
+        required=False,
+        help_text=f"Window start (inclusive). {MOMENT_HELP} Default: 28 days before end.",
+    )
+    end = AwareMomentSerializerField(
+        required=False, help_text=f"Window end (exclusive). {MOMENT_HELP} Default: now."
+    )
+    by = serializers.ChoiceField(
+        choices=[("team", "team"), ("unit", "unit")],
+        default="team",
+        help_text="team: one row per live team; unit: one row per unit, over the union of the "
+        "events of its teams and its sub-units' teams.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        end = attrs.get("end") or timezone.now()
+        start = attrs.get("start") or end - DORA_DEFAULT_WINDOW
+        if end <= start:
+            raise serializers.ValidationError({"end": ["Must be after start."]})
+        if end - start > DORA_MAX_WINDOW:
+            raise serializers.ValidationError(
+                {"start": [f"The window is at most {DORA_MAX_WINDOW.days} days."]}
+            )
+        return {**attrs, "start": start, "end": end}
+
+
+class DoraFiguresSerializer(serializers.Serializer):
+    """The DORA figures of a team or unit; a figure without data is null, never a made-up 0."""
+
+    deployment_frequency = serializers.FloatField(
+        allow_null=True,
+        help_text="Deploys per day. 0 only when the team's deploys are tracked (it has deployed "
+        "before); null without any.",
+    )
+    deployment_frequency_band = serializers.ChoiceField(
+        choices=[(b, b) for b in ("on_demand", "daily", "weekly", "monthly", "fewer")],
+        allow_null=True,
+        help_text="DORA band, judged on how many days, weeks and months have deploys.",
+    )
+    lead_time_for_changes = serializers.FloatField(
+        allow_null=True,
+        help_text="Median hours from commit to deploy, without the changes under the "
+        "organisation's lead_time_min_change_minutes.",
+    )
+    change_failure_rate = serializers.FloatField(
+        allow_null=True, help_text="Share of the window's deploys that caused a failure, 0..1."
+    )
+    failed_deployment_recovery_time = serializers.FloatField(
+        allow_null=True,
+        help_text="Time to restore: median hours from a deploy-caused incident's start to its "
+        "resolution.",
+    )
+    deploy_count = serializers.IntegerField()
+    change_count = serializers.IntegerField(help_text="Changes in the lead time.")
+    short_change_count = serializers.IntegerField(
+        help_text="Changes left out of the lead time by the cut-off."
+    )
+    failed_deploy_count = serializers.IntegerField()
+    recovered_failure_count = serializers.IntegerField()
+
+
+class DoraRowSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    unit = serializers.CharField(
+        allow_null=True, help_text="A team's unit; a unit's parent unit. Null: none."
+    )
+    teams = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The team slugs whose events count: the team itself; a unit's teams and its "
+        "sub-units' teams.",
+    )
+    figures = DoraFiguresSerializer()
+
+
+class DoraOutputSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    by = serializers.ChoiceField(choices=[("team", "team"), ("unit", "unit")])
+    lead_time_min_change_minutes = serializers.IntegerField(
+        help_text="The organisation's lead-time cut-off (check-in settings): 0 dora.dev, 1 Four "
+        "Keys."
+    )
+    results = DoraRowSerializer(many=True)
+
+
+def _dora_row(group: selectors.DoraGroup) -> dict[str, Any]:
+    dora = group.dora
+    figures: dict[str, Any] = {
+        "deployment_frequency": None,
+        "deployment_frequency_band": None,
+        "lead_time_for_changes": None,
+        "change_failure_rate": None,
+        "failed_deployment_recovery_time": None,
+        "deploy_count": 0,
+        "change_count": 0,
+        "short_change_count": 0,
+        "failed_deploy_count": 0,
+        "recovered_failure_count": 0,
+    }
+    if dora is not None:
+        figures = {name: getattr(dora, name) for name in figures}
+    return {
+        "slug": group.slug,
+        "name": group.name,
+        "unit": group.unit,
+        "teams": list(group.teams),
+        "figures": figures,
+    }
+
+
+class OrgDoraApi(APIView):
+    """GET: the DORA figures per team or per unit over a window."""
+
+    @extend_schema(
+        operation_id="orgs_dora_retrieve",
+        summary="DORA figures per team or per unit",
+        parameters=[ORG_SLUG_PARAMETER, DoraQuerySerializer],
+        responses=DoraOutputSerializer,
+        description=(
+            "Deployment frequency and its band, lead time for changes, change failure rate and "
+            "time to restore over [start, end), per live team (by=team) or per unit (by=unit, "
+            "computed over the union of the events of the unit's teams and its sub-units' "
+            "teams, not an average of team figures). Admins, change agents and leaders read "
+            "every team and unit; engineering managers read the teams they manage (by=team "
+            "lists only those; by=unit is 403). A fixed number of queries whatever the number "
+            "of teams. docs/signals.md, 'Per team and per unit'."
+        ),
+        tags=["signals"],
+    )
+    def get(self, request: Request, org_slug: str) -> Response:
+        access = readiness_access_get(user=request.user, org_slug=org_slug)
+        query = validated(DoraQuerySerializer, request.query_params)
+        if query["by"] == "unit" and access.team_slugs is not None:
+            raise PermissionDeniedError(
+                "Unit figures include teams you do not manage: only admins, change agents and "
+                f"leaders of '{access.org.organization.slug}' read them."
+            )
+        breakdown = selectors.dora_by_team_and_unit(
+            organization=access.org.organization, start=query["start"], end=query["end"]
+        )
+        if query["by"] == "unit":
+            groups = breakdown.units
+        else:
+            groups = [g for g in breakdown.teams if access.may_read_team(g.slug)]
+        data = {
+            "start": breakdown.start,
+            "end": breakdown.end,
+            "by": query["by"],
+            "lead_time_min_change_minutes": int(breakdown.min_change_age.total_seconds() // 60),
+            "results": [_dora_row(group) for group in groups],
+        }
+        return Response(DoraOutputSerializer(data).data)

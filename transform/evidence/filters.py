@@ -19,20 +19,25 @@ from transform.evidence.selectors import signal_events_of_team_q
 from transform.models import SignalEvent, SignalEventKind
 
 
-class AwareMomentField(forms.Field):
+def aware_moment_parse(value: Any) -> dt.datetime:
     """An ISO 8601 date-time with a time zone offset, on a day within ``core.bounds``'s range; a
-    naive one is refused, never guessed."""
+    naive one is refused, never guessed. Raises ``ValueError`` saying what was wrong."""
+    moment = moment_parse(str(value), naive="refuse")
+    if not day_in_range(moment.date()):
+        raise ValueError(f"Expected a date-time on {DATE_RANGE_HELP}.")
+    return moment
+
+
+class AwareMomentField(forms.Field):
+    """``aware_moment_parse`` as a form field."""
 
     def to_python(self, value: Any) -> dt.datetime | None:
         if value in self.empty_values:
             return None
         try:
-            moment = moment_parse(str(value), naive="refuse")
+            return aware_moment_parse(value)
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
-        if not day_in_range(moment.date()):
-            raise forms.ValidationError(f"Expected a date-time on {DATE_RANGE_HELP}.")
-        return moment
 
 
 class AwareMomentFilter(django_filters.Filter):

@@ -14,11 +14,12 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
 from playbooks.criteria import SignalReading
-from teams.models import LineageKind, Membership, Organization, Team, TeamType
+from teams.models import LineageKind, Membership, Organization, OrgUnit, Team, TeamType
 from teams.selectors import TeamAttribution, team_attribution, team_predecessors
 from transform.evidence import metrics
 from transform.evidence.records import iso_utc, moment_of
 from transform.models import SignalEvent, SignalEventKind
+from transform.rhythm.selectors import checkin_settings_get
 
 # ``__in`` lookups are split into chunks of this size (SQLite limits bound parameters).
 CHUNK_SIZE = 500
@@ -205,8 +206,26 @@ def _incident_team(incident: metrics.IncidentEvent, deploy_team: Mapping[str, st
     return deploy_team.get(incident.caused_by_deploy or "", incident.team)
 
 
+def _window_check(start: dt.datetime, end: dt.datetime) -> None:
+    for name, moment in (("start", start), ("end", end)):
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError(f"{name} must be a timezone-aware datetime")
+    if end <= start:
+        raise ValueError(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
+
+
+def lead_time_cut_off_get(*, organization: Organization) -> dt.timedelta:
+    """The organisation's lead-time cut-off (``CheckinSettings.lead_time_min_change_minutes``;
+    the dora.dev default of none without a settings row): one query."""
+    return checkin_settings_get(organization=organization).lead_time_min_change_age
+
+
 def ingested_readings(
-    *, organization: Organization, start: dt.datetime, end: dt.datetime
+    *,
+    organization: Organization,
+    start: dt.datetime,
+    end: dt.datetime,
+    min_change_age: dt.timedelta | None = None,
 ) -> dict[int | None, dict[str, SignalReading]]:
     """The ingested signal kinds for every team (by team id) and the organisation (key None),
     computed by transform.evidence.metrics from the stored events as of ``end`` (docs/signals.md,
@@ -220,12 +239,14 @@ def ingested_readings(
     ``[start, end)``; ``open_tickets`` and ``platform_adoption`` are the state at ``end``. A kind
     without data has no reading, never a made-up 0. Runs a fixed number of queries, whatever the
     number of teams. Raises ``ValueError`` for naive or reversed ``start``/``end``.
+
+    Lead time for changes leaves out changes younger than ``min_change_age``; None (the default)
+    reads the organisation's setting (``lead_time_cut_off_get``, one more query), so a caller
+    that holds the settings row passes ``settings.lead_time_min_change_age`` instead.
     """
-    for name, moment in (("start", start), ("end", end)):
-        if moment.tzinfo is None or moment.utcoffset() is None:
-            raise ValueError(f"{name} must be a timezone-aware datetime")
-    if end <= start:
-        raise ValueError(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
+    _window_check(start, end)
+    if min_change_age is None:
+        min_change_age = lead_time_cut_off_get(organization=organization)
     K = SignalEventKind
     teams = list(Team.objects.filter(organization=organization).values_list("id", "slug", "type"))
     attribution = team_attribution(organization=organization)
@@ -246,6 +267,7 @@ def ingested_readings(
             deploys_tracked=bool(events.deploying_teams),
             window_start=start,
             window_end=end,
+            min_change_age=min_change_age,
         ),
         backlog=metrics.ticket_backlog(events.tickets, at=end) if tickets_ingested else None,
         blocked_hours=(
@@ -271,11 +293,16 @@ def ingested_readings(
     )
 
     # Teams.
-    dora_tracked = metrics.dora_metrics_by_team(
-        events.deploys, events.incidents, deploys_tracked=True, window_start=start, window_end=end
-    )
-    dora_untracked = metrics.dora_metrics_by_team(
-        events.deploys, events.incidents, deploys_tracked=False, window_start=start, window_end=end
+    dora_tracked, dora_untracked = (
+        metrics.dora_metrics_by_team(
+            events.deploys,
+            events.incidents,
+            deploys_tracked=tracked,
+            window_start=start,
+            window_end=end,
+            min_change_age=min_change_age,
+        )
+        for tracked in (True, False)
     )
     # Each event's team(s), grouped once: no pass over all events per team.
     deploy_team = {deploy.id: deploy.team for deploy in events.deploys}
@@ -346,3 +373,153 @@ def _teams_of_people(
     ):
         teams.setdefault(email, []).append(slug_of[team_id])
     return teams
+
+
+# --- DORA per team and per unit -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DoraGroup:
+    """The DORA figures of one team, or of one unit over the union of its teams' events."""
+
+    slug: str
+    name: str
+    # A team's unit, a unit's parent unit (None: none, or it is not in the organisation).
+    unit: str | None
+    # The live teams whose events count: the team itself; a unit's teams and its sub-units'.
+    teams: tuple[str, ...]
+    # None: no deploy or incident counts for it and none of its teams' deploys are tracked.
+    dora: metrics.DoraMetrics | None
+    depth: int = 0  # units: 0 for a top-level unit, 1 for its sub-units, ...
+
+
+@dataclass(frozen=True, slots=True)
+class DoraBreakdown:
+    start: dt.datetime
+    end: dt.datetime
+    min_change_age: dt.timedelta
+    teams: list[DoraGroup]  # the live teams, by slug
+    units: list[DoraGroup]  # every unit, a parent before its sub-units, siblings by slug
+
+
+def dora_by_team_and_unit(
+    *,
+    organization: Organization,
+    start: dt.datetime,
+    end: dt.datetime,
+    min_change_age: dt.timedelta | None = None,
+) -> DoraBreakdown:
+    """The DORA figures over ``[start, end)`` of every live team and every unit (docs/signals.md,
+    "Per team and per unit").
+
+    A team's figures are those of ``ingested_readings`` (an event counts for the team it names
+    or, from a merge on, its successor; a deploy-caused incident for the deploying team). A unit's
+    are computed over the union of the events of its teams and of its sub-units' teams, never
+    as an average of team figures: one team's 30 deploys weigh 30 times one deploy of another.
+    A unit of a cycle (``a`` under ``b`` under ``a``) counts each team once. ``min_change_age``
+    as in ``ingested_readings`` (None: the organisation's setting). A fixed number of queries,
+    whatever the number of teams, units and events. Raises ``ValueError`` for naive or reversed
+    ``start``/``end``.
+    """
+    _window_check(start, end)
+    if min_change_age is None:
+        min_change_age = lead_time_cut_off_get(organization=organization)
+    teams = list(
+        Team.objects.filter(organization=organization)
+        .order_by("slug")
+        .values_list("slug", "name", "unit_id")
+    )
+    units = list(
+        OrgUnit.objects.filter(organization=organization)
+        .order_by("slug")
+        .values_list("id", "slug", "name", "parent_id")
+    )
+    attribution = team_attribution(organization=organization)
+    events = _events_load(organization=organization, start=start, end=end, attribution=attribution)
+
+    deploy_team = {deploy.id: deploy.team for deploy in events.deploys}
+    deploys_of = _grouped(events.deploys, lambda deploy: [deploy.team])
+    incidents_of = _grouped(
+        events.incidents, lambda incident: [_incident_team(incident, deploy_team)]
+    )
+
+    def figures(slugs: Iterable[str]) -> metrics.DoraMetrics | None:
+        members = set(slugs)
+        deploys = [d for slug in sorted(members) for d in deploys_of.get(slug, [])]
+        incidents = [i for slug in sorted(members) for i in incidents_of.get(slug, [])]
+        tracked = bool(members & events.deploying_teams)
+        if not (deploys or incidents or tracked):
+            return None
+        return metrics.dora_metrics(
+            deploys,
+            incidents,
+            window_start=start,
+            window_end=end,
+            deploys_tracked=tracked,
+            min_change_age=min_change_age,
+        )
+
+    slug_of_unit = {unit_id: slug for unit_id, slug, _, _ in units}
+    parent_of = {unit_id: parent_id for unit_id, _, _, parent_id in units}
+
+    def lineage(unit_id: int) -> list[int]:
+        """The unit and its ancestors, nearest first, each once (a cycle stops the walk)."""
+        found: list[int] = []
+        current: int | None = unit_id
+        while current is not None and current in parent_of and current not in found:
+            found.append(current)
+            current = parent_of[current]
+        return found
+
+    members_of: dict[int, list[str]] = {unit_id: [] for unit_id, _, _, _ in units}
+    team_rows: list[DoraGroup] = []
+    for slug, name, unit_id in teams:
+        if unit_id is not None:
+            for ancestor in lineage(unit_id):
+                members_of[ancestor].append(slug)
+        team_rows.append(
+            DoraGroup(
+                slug=slug,
+                name=name,
+                unit=slug_of_unit.get(unit_id) if unit_id is not None else None,
+                teams=(slug,),
+                dora=figures([slug]),
+            )
+        )
+
+    # A parent before its sub-units (depth first, siblings by slug); units of a cycle, which
+    # have no top, come last at depth 0.
+    children: dict[int | None, list[int]] = {}
+    for unit_id, _, _, parent_id in units:
+        top = parent_id is None or parent_id not in parent_of
+        children.setdefault(None if top else parent_id, []).append(unit_id)
+    ordered: list[tuple[int, int]] = []
+    placed: set[int] = set()
+
+    def place(unit_id: int, depth: int) -> None:
+        if unit_id in placed:
+            return
+        placed.add(unit_id)
+        ordered.append((unit_id, depth))
+        for child in children.get(unit_id, []):
+            place(child, depth + 1)
+
+    for unit_id in children.get(None, []):
+        place(unit_id, 0)
+    for unit_id, _, _, _ in units:
+        place(unit_id, 0)
+    name_of_unit = {unit_id: name for unit_id, _, name, _ in units}
+    unit_rows = [
+        DoraGroup(
+            slug=slug_of_unit[unit_id],
+            name=name_of_unit[unit_id],
+            unit=slug_of_unit.get(parent_of[unit_id]) if parent_of[unit_id] is not None else None,
+            teams=tuple(sorted(members_of[unit_id])),
+            dora=figures(members_of[unit_id]),
+            depth=depth,
+        )
+        for unit_id, depth in ordered
+    ]
+    return DoraBreakdown(
+        start=start, end=end, min_change_age=min_change_age, teams=team_rows, units=unit_rows
+    )

@@ -10,4 +10,5 @@ urlpatterns = [
         apis.SignalEventListApi.as_view(),
         name="org-signal-events",
     ),
+    path("orgs/<slug:org_slug>/dora/", apis.OrgDoraApi.as_view(), name="org-dora"),
 ]

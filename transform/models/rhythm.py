@@ -3,10 +3,17 @@ anonymity thresholds (docs/checkins.md)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Final
+
 from django.db import models
 from django.db.models import Q
 
 from teams.models import BaseModel, Organization
+
+# The longest lead-time cut-off an organisation may set: a day. Longer would leave out ordinary
+# same-day changes and make the median meaningless.
+MAX_LEAD_TIME_MIN_CHANGE_MINUTES: Final = 1440
 
 
 class Channel(models.TextChoices):
@@ -57,6 +64,14 @@ class CheckinSettings(BaseModel):
     )
     min_group_size = models.PositiveIntegerField(default=5)
     min_free_text_group_size = models.PositiveIntegerField(default=10)
+    lead_time_min_change_minutes = models.PositiveIntegerField(
+        default=0,
+        help_text=(
+            "Lead time for changes leaves out changes that took fewer minutes than this from "
+            "commit to deploy: 0 counts every change (dora.dev), 1 leaves out those under a "
+            "minute (Four Keys). At most 1440 (a day)."
+        ),
+    )
 
     class Meta:
         verbose_name_plural = "check-in settings"
@@ -82,7 +97,20 @@ class CheckinSettings(BaseModel):
                 name="checkin_settings_digest_weekday",
                 violation_error_message="digest_weekday is 0 (Monday) to 6 (Sunday).",
             ),
+            models.CheckConstraint(
+                condition=Q(lead_time_min_change_minutes__lte=MAX_LEAD_TIME_MIN_CHANGE_MINUTES),
+                name="checkin_settings_lead_time_cut_off",
+                violation_error_message=(
+                    "lead_time_min_change_minutes is 0 (dora.dev: every change) to "
+                    f"{MAX_LEAD_TIME_MIN_CHANGE_MINUTES} (a day)."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"check-in settings of {self.organization}"
+
+    @property
+    def lead_time_min_change_age(self) -> dt.timedelta:
+        """The lead-time cut-off as ``transform.evidence.metrics.dora_metrics`` takes it."""
+        return dt.timedelta(minutes=self.lead_time_min_change_minutes)

@@ -405,7 +405,10 @@ def _judge_period(inputs: _Inputs, period: Period, *, at: dt.datetime) -> dict[i
     ingested: dict[int | None, dict[str, SignalReading]] = {}
     if window is not None:
         ingested = ingested_readings(
-            organization=inputs.organization, start=window[0], end=window[1]
+            organization=inputs.organization,
+            start=window[0],
+            end=window[1],
+            min_change_age=inputs.settings.lead_time_min_change_age,
         )
 
     def judged(key: str, team_id: int | None) -> _Judged:

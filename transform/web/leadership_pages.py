@@ -5,8 +5,9 @@ Leaders, admins and change agents see them (other roles 403, people without a ro
 organisation 404, as everywhere). Every number is read through the selectors the API uses, in a
 fixed number of queries whatever the organisation's size: the active transformations (one
 query), the last ``HISTORY_PERIODS`` survey periods' stored readiness snapshots (one query) and
-the current one live (``readiness_report_get``), one ``ingested_readings`` per period window, and
-the analysis now, at the transformation's start and after its pending changes.
+the current one live (``readiness_report_get``), one ``ingested_readings`` per period window,
+one ``dora_by_team_and_unit`` for the current period (dashboard only), and the analysis now, at
+the transformation's start and after its pending changes.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from playbooks.criteria import SignalReading
 from teams.models import Organization
 from teams.selectors import Predecessor, org_analysis_get, team_list, teams_predecessors
 from transform.access import OrgAccess, oversight_access_check
-from transform.evidence.selectors import ingested_readings
-from transform.models import MilestoneStatus, ReadinessSnapshot, Transformation
+from transform.evidence.metrics import DoraMetrics
+from transform.evidence.selectors import DoraGroup, dora_by_team_and_unit, ingested_readings
+from transform.models import CheckinSettings, MilestoneStatus, ReadinessSnapshot, Transformation
 from transform.plans.selectors import scenario_preview_get
 from transform.readiness import business_case
 from transform.readiness.report import ReadinessReport, day_start, local_day
@@ -142,9 +144,8 @@ def _progress_list(*, organization: Organization) -> list[Progress]:
 # --- periods and readiness ---------------------------------------------------------------------
 
 
-def _periods(*, organization: Organization, at: dt.datetime) -> list[Period]:
+def _periods(*, settings: CheckinSettings, at: dt.datetime) -> list[Period]:
     """The last HISTORY_PERIODS survey periods, oldest first, the current one last."""
-    settings = checkin_settings_get(organization=organization)
     current = survey_period(local_day(at), settings=settings)
     periods = [current]
     while len(periods) < HISTORY_PERIODS:
@@ -280,6 +281,7 @@ def _kpi_values(
     at: dt.datetime,
     org_snapshots: dict[dt.date, ReadinessSnapshot],
     live: ReadinessReport,
+    min_change_age: dt.timedelta,
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, float | None]]:
     """Per KPI kind, one point per period (``{"value", "note"}``, value None without data), and
     the business case's inputs: blocked hours per week over all windows, the latest time to
@@ -292,7 +294,10 @@ def _kpi_values(
         readings: dict[str, SignalReading] = {}
         if window is not None:
             readings = ingested_readings(
-                organization=organization, start=window.start, end=window.end
+                organization=organization,
+                start=window.start,
+                end=window.end,
+                min_change_age=min_change_age,
             ).get(None, {})
         for spec in KPIS:
             note = "" if window is not None else "not begun"
@@ -384,6 +389,81 @@ def _kpi_charts(
     return charts
 
 
+# --- DORA per unit and team --------------------------------------------------------------------
+
+# Plain words for the deployment frequency bands (docs/signals.md).
+DORA_BAND_LABELS: Final = {
+    "on_demand": "on demand (several a day)",
+    "daily": "daily to weekly",
+    "weekly": "weekly to monthly",
+    "monthly": "monthly to twice a year",
+    "fewer": "less than twice a year",
+}
+NO_DATA: Final = "no data"
+
+
+def _dora_cells(dora: DoraMetrics | None) -> dict[str, str]:
+    """The table's texts of one team's or unit's figures; a figure without data reads
+    "no data", never a made-up 0."""
+
+    def shown(value: float | None, pattern: str) -> str:
+        return NO_DATA if value is None else pattern.format(value)
+
+    if dora is None:
+        return dict.fromkeys(("deploys", "band", "lead_time", "failure_rate", "restore"), NO_DATA)
+    band = dora.deployment_frequency_band
+    return {
+        "deploys": shown(dora.deployment_frequency, "{:,.2f}"),
+        "band": DORA_BAND_LABELS[band] if band is not None else NO_DATA,
+        "lead_time": shown(dora.lead_time_for_changes, "{:,.1f}"),
+        "failure_rate": shown(
+            None if dora.change_failure_rate is None else dora.change_failure_rate * 100, "{:.0f}%"
+        ),
+        "restore": shown(dora.failed_deployment_recovery_time, "{:,.1f}"),
+    }
+
+
+def _dora_table(
+    *, organization: Organization, window: _Window | None, min_change_age: dt.timedelta
+) -> dict[str, Any]:
+    """The units (a parent before its sub-units) with their DORA figures over the current
+    period so far, each with its own teams; then the teams without a unit. One
+    ``dora_by_team_and_unit`` (a fixed number of queries)."""
+    table: dict[str, Any] = {
+        "units": [],
+        "unassigned": [],
+        "cut_off_minutes": int(min_change_age.total_seconds() // 60),
+        "window": window,
+    }
+    if window is None:
+        return table
+    breakdown = dora_by_team_and_unit(
+        organization=organization,
+        start=window.start,
+        end=window.end,
+        min_change_age=min_change_age,
+    )
+
+    def row(group: DoraGroup) -> dict[str, Any]:
+        return {"name": group.name, "slug": group.slug, "cells": _dora_cells(group.dora)}
+
+    teams_of: dict[str | None, list[dict[str, Any]]] = {}
+    for team in breakdown.teams:
+        teams_of.setdefault(team.unit, []).append(row(team))
+    table["units"] = [
+        {
+            **row(unit),
+            "depth": unit.depth,
+            "parent": unit.unit,
+            "teams": teams_of.get(unit.slug, []),
+            "team_count": len(unit.teams),
+        }
+        for unit in breakdown.units
+    ]
+    table["unassigned"] = teams_of.get(None, [])
+    return table
+
+
 # --- flow score ----------------------------------------------------------------------------------
 
 
@@ -435,7 +515,8 @@ def _dashboard(request: HttpRequest, access: OrgAccess, *, heat_map: bool) -> di
     organization = access.organization
     at = timezone.now()
     progress = _progress_list(organization=organization)
-    periods = _periods(organization=organization, at=at)
+    settings = checkin_settings_get(organization=organization)
+    periods = _periods(settings=settings, at=at)
     live = readiness_report_get(organization=organization, period=periods[-1], at=at)
     history = readiness_history(organization=organization).filter(
         period_start__in=[period.start for period in periods[:-1]]
@@ -474,7 +555,14 @@ def _dashboard(request: HttpRequest, access: OrgAccess, *, heat_map: bool) -> di
         at=at,
         org_snapshots=org_snapshots,
         live=live,
+        min_change_age=settings.lead_time_min_change_age,
     )
+    if heat_map:
+        context["dora"] = _dora_table(
+            organization=organization,
+            window=_window(periods[-1], at=at),
+            min_change_age=settings.lead_time_min_change_age,
+        )
     assumptions, assumption_errors = AssumptionsForm(request.GET).assumptions()
     case = business_case.business_case_compute(
         blocked_hours_per_week=inputs["blocked_hours_per_week"],
