@@ -319,7 +319,7 @@ def _signal_result(criterion: dict[str, Any], *, signals: SignalLookup) -> Crite
         return result(
             "pass" if passed else "fail",
             f"{kind} was {reading.value:g} in the period {start.isoformat()} – {end.isoformat()}"  # noqa: RUF001 (an en dash between dates)
-            f"{respondents}; {_OP_SIGNS.get(op, op)} {threshold:g} is required"
+            f"{_so_far(reading)}{respondents}; {_OP_SIGNS.get(op, op)} {threshold:g} is required"
             f"{'' if passed else ', not met'}.",
         )
     return result(
@@ -618,6 +618,17 @@ _GRAPH_RULES: dict[str, Callable[[_GraphFacts], _Verdict]] = {
         bad="have no Team Topologies type",
     ),
 }
+
+
+def _so_far(reading: SignalReading) -> str:
+    """ " so far (to 2026-12-06 23:00 UTC)" for a figure of a period still open at its reading,
+    so a reader knows the figure will move until the period ends; "" for a closed period."""
+    if reading.period is None or reading.as_of is None:
+        return ""
+    moment = reading.as_of.astimezone(dt.UTC)
+    if moment.date() > reading.period[1]:
+        return ""
+    return f" so far (to {moment:%Y-%m-%d %H:%M} UTC)"
 
 
 def _plural(count: int, word: str, plural: str | None = None) -> str:

@@ -576,3 +576,20 @@ def test_a_reading_over_a_period_names_the_figure_and_the_period_the_verdict_use
         "≤ 400 is required, not met."
     )
     assert result.evidence["period"] == {"start": "2026-11-30", "end": "2026-12-13"}
+
+
+def test_a_figure_of_a_period_still_open_says_up_to_when_it_counts():
+    result = signal(
+        {"signal": "blocked_developer_hours", "op": "<=", "value": 400},
+        SignalReading(
+            value=120.0,
+            as_of=dt.datetime(2026, 12, 6, 23, 0, tzinfo=dt.UTC),
+            period=(dt.date(2026, 11, 30), dt.date(2026, 12, 13)),
+        ),
+    )
+
+    assert result.status == "pass"
+    assert result.message == (
+        "blocked_developer_hours was 120 in the period 2026-11-30 – 2026-12-13 "  # noqa: RUF001
+        "so far (to 2026-12-06 23:00 UTC); ≤ 400 is required."
+    )

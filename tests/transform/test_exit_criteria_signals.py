@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -179,3 +180,44 @@ def test_the_lookup_reads_ingested_signals(organization: Organization, web: Team
     assert reading is not None
     assert reading.value == pytest.approx(1 / 3)
     assert reading.respondents is None
+
+
+def test_criteria_read_the_signals_at_the_start_of_the_hour() -> None:
+    from transform.plans.selectors import criteria_readings_time
+
+    assert criteria_readings_time(dt.datetime(2026, 12, 6, 23, 41, 7, 5, tzinfo=dt.UTC)) == (
+        dt.datetime(2026, 12, 6, 23, 0, tzinfo=dt.UTC)
+    )
+
+
+def test_an_open_ticket_gives_the_same_verdict_on_two_loads_within_the_hour(
+    organization: Organization, web: Team, milestone: Milestone
+) -> None:
+    # A ticket still waiting: its blocked hours grow with the clock. Read at the bare "now",
+    # the figure on the milestone page changed between two loads.
+    hour = dt.datetime(2027, 1, 6, 15, 0, tzinfo=dt.UTC)
+    SignalEventFactory(
+        organization=organization,
+        kind="ticket",
+        external_id="t1",
+        team=web,
+        occurred_at=hour - dt.timedelta(hours=60),
+        data={"closed_at": None, "waiting_on": None, "developers_waiting": 3},
+    )
+    milestone.exit_criteria = [{"signal": "blocked_developer_hours", "op": "<=", "value": 400}]
+    milestone.save()
+
+    results = []
+    for minute in (10, 50):
+        with mock.patch.object(timezone, "now", return_value=hour.replace(minute=minute)):
+            [result] = milestone_criteria_evaluate(
+                organization=organization, milestones=[milestone]
+            )[milestone.pk]
+        results.append(result)
+
+    one, two = results
+    assert (
+        one.evidence["value"] == two.evidence["value"] == 36.0
+    )  # blocked from 48 h on: 12 h x 3 developers
+    assert one.message == two.message
+    assert "so far (to 2027-01-06 15:00 UTC)" in one.message

@@ -159,6 +159,18 @@ def no_signals(kind: str) -> SignalReading | None:
     return None
 
 
+def criteria_readings_time(now: dt.datetime | None = None) -> dt.datetime:
+    """The moment exit criteria read the signals at: the start of the current hour.
+
+    An open period's ingested figure (blocked developer hours of tickets still waiting, say)
+    grows with the clock; read at the bare ``now`` it would differ on every load of the page.
+    At the whole hour, the plan page, the milestone page, the done transition and the digest
+    within one hour judge the same figure, and the verdict says up to when it counts.
+    """
+    moment = now or timezone.now()
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
 def milestone_criteria_evaluate(
     *,
     organization: Organization,
@@ -180,7 +192,7 @@ def milestone_criteria_evaluate(
     if criteria:
         snapshot = org_snapshot_get(organization=organization)
         if signals is None:
-            signals = signal_lookup_get(organization=organization, at=timezone.now())
+            signals = signal_lookup_get(organization=organization, at=criteria_readings_time())
         results = evaluate_criteria(
             criteria,
             snapshot=snapshot,
