@@ -34,6 +34,7 @@ from teams.models import (
     OrgUnit,
     Person,
     ServesLink,
+    Service,
     Team,
     TeamLineageEvent,
 )
@@ -140,6 +141,23 @@ def _end_topology(team: Team, *, actor: User | None) -> None:
         row.delete()
 
 
+def _services_hand_over(
+    *, team: Team, successor: Team, actor: User | None, source: Source
+) -> list[Service]:
+    """Make ``successor`` the owner of ``team``'s services (a merge: its work goes there), each
+    change in the service's history with ``actor`` and a reason naming both teams."""
+    services = list(Service.objects.select_for_update().filter(team=team).order_by("pk"))
+    for service in services:
+        service.team = successor
+        history_user_set(service, actor)
+        # django-simple-history's documented way to give a change its reason (as person_leave).
+        service._change_reason = (  # type: ignore[attr-defined]
+            f"{team.slug} merged into {successor.slug} ({source})"
+        )
+        service.save(update_fields=["team", "updated_at"])
+    return services
+
+
 @transaction.atomic
 def team_retire(
     *,
@@ -155,8 +173,10 @@ def team_retire(
     """Take ``team`` out of the live graph, keeping its row and all its evidence.
 
     ``kind`` is ``retired`` (no successor), ``merged`` (one successor) or ``split`` (one event per
-    successor). Its memberships, serves links and interactions end (history keeps them). Retiring
-    a retired team again is refused with 409."""
+    successor). Its memberships, serves links and interactions end (history keeps them). A merged
+    team's services pass to its successor (the service history records it); otherwise they keep
+    the retired team as owner, which takes them out of the live graph (docs/scenarios.md,
+    "Lineage"). Retiring a retired team again is refused with 409."""
     team = Team.all_objects.select_for_update().get(pk=team.pk)
     if team.retired_at is not None:
         raise ConflictError(
@@ -168,6 +188,8 @@ def team_retire(
     team.retired_at = moment
     history_user_set(team, actor)
     team.save(update_fields=["retired_at", "updated_at"])
+    if kind == LineageKind.MERGED and len(successors) == 1:
+        _services_hand_over(team=team, successor=successors[0], actor=actor, source=source)
     if kind == LineageKind.RETIRED or not successors:
         lineage_record(
             team=team,
@@ -398,9 +420,11 @@ def topology_changes_enact(
     change is validated and recorded in the history tables with ``user`` as the history user
     (also outside a request, e.g. from a command). Teams the changes remove are retired, never
     deleted, and each merge, split and new team is a lineage event naming ``source``,
-    ``reference`` and ``reason``. Returns what changed. Raises ``ConflictError`` (409) naming the
-    change that no longer applies (``extra.change_index``, 0-based), or ``ApplicationError`` for a
-    row the services refuse; either way nothing is written.
+    ``reference`` and ``reason``. The services of merged teams pass to the final successor; a
+    split parent stays live and keeps its services (a split change cannot say which part takes
+    which). Returns what changed. Raises ``ConflictError`` (409) naming the change that no longer
+    applies (``extra.change_index``, 0-based), or ``ApplicationError`` for a row the services
+    refuse; either way nothing is written.
     """
     before = org_snapshot_get(organization=organization)
     try:
