@@ -90,27 +90,28 @@ def field_error(field: str, message: str) -> ApplicationError:
 
 
 class ApiPagination(PageNumberPagination):
-    """``?page=N``, 50 rows a page by default, ``?page_size=`` up to 500 (more gives 500).
+    """``?page=N``, 50 rows a page by default, ``?page_size=`` from 1 to 1,000.
 
-    Both are whole numbers of ASCII digits from 1; anything else, an empty value or ``null``
-    included, is a 400 naming the parameter (DRF would quietly fall back to the default size, or
+    Both are whole numbers of ASCII digits from 1; anything else, an empty value, ``null`` and a
+    page size beyond 1,000 included, is a 400 naming the parameter (a size is honoured or
+    refused, never silently cut) (DRF would quietly fall back to the default size, or
     answer 404 for a page that is not a number). A page beyond the last is DRF's 404."""
 
     page_size_query_param = "page_size"
-    max_page_size = 500
+    max_page_size = 1000
 
     def get_page_size(self, request: Request) -> int | None:
         if self.page_size_query_param not in request.query_params:
             return self.page_size
         text = request.query_params[self.page_size_query_param]
         size = id_parse(text)
-        if size is None:
+        if size is None or size > self.max_page_size:
             raise field_error(
                 "page_size",
-                f"Expected a whole number of rows from 1 (at most {self.max_page_size} are "
-                f"returned); got '{text[:40]}'.",
+                f"Expected a whole number of rows from 1 to {self.max_page_size}; "
+                f"got '{text[:40]}'. Ask for the next page for more.",
             )
-        return min(size, self.max_page_size)
+        return size
 
     def get_page_number(self, request: Request, paginator: Any) -> int | str:
         text = request.query_params.get(self.page_query_param)

@@ -153,3 +153,5 @@ def _bound_pagination(operation: dict[str, Any], view: Any) -> None:
         in_query = parameter.get("in") == "query" and parameter["name"] in names
         if in_query and schema.get("type") == "integer":
             schema.setdefault("minimum", 1)
+            if parameter["name"] == getattr(pagination, "page_size_query_param", None):
+                schema.setdefault("maximum", pagination.max_page_size)

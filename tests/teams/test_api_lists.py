@@ -125,16 +125,22 @@ def test_pages_follow_page_and_page_size(world: World) -> None:
     assert second["next"] is None
 
 
-def test_page_size_is_capped_at_500(world: World) -> None:
+def test_a_page_size_up_to_1000_is_honoured_and_beyond_it_refused(world: World) -> None:
     Person.objects.bulk_create(
         Person(organization=world.acme.org, email=f"p{n}@acme.test", name=f"P {n}")
-        for n in range(505)
+        for n in range(1005)
     )
+    client = world.client("member")
 
-    page = world.client("member").get("/api/v1/orgs/acme/people/?page_size=10000").json()
+    page = client.get("/api/v1/orgs/acme/people/?page_size=1000").json()
+    refused = client.get("/api/v1/orgs/acme/people/?page_size=1001")
 
-    assert len(page["results"]) == 500
-    assert page["count"] == 508
+    assert len(page["results"]) == 1000
+    assert page["count"] == 1008
+    assert refused.status_code == 400
+    assert refused.json()["extra"]["fields"]["page_size"] == [
+        "Expected a whole number of rows from 1 to 1000; got '1001'. Ask for the next page for more."
+    ]
 
 
 def test_a_page_past_the_end_is_a_404_in_the_error_shape(world: World) -> None:
