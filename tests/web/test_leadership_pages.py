@@ -3,6 +3,7 @@ they show, the business case form, and query counts that stay flat as the organi
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from teams.models import InteractionMode, Organization, TeamType
+from teams.models import InteractionMode, Organization, Team, TeamType
 from tests.builders import WEB_PASSWORD, WebDemo, build_web_demo, fresh, module_world
 from tests.factories import (
     InteractionFactory,
@@ -271,3 +272,108 @@ def test_the_heat_map_pages_through_teams(demo: WebDemo) -> None:
     assert "Previous teams" in html
     assert "Next teams" in html
     assert "Whole organisation" in html
+
+
+def dora_section(html: str) -> str:
+    return html.split('id="dora-heading"', 1)[1].split("</section>", 1)[0]
+
+
+def _deploy_now(organization: Organization, team: str, n: int, *, hours_ago: float = 2) -> None:
+    """A deploy of ``team`` ``hours_ago`` hours ago, shipping a commit made 3 hours before it."""
+    from transform.evidence.records import iso_utc
+    from transform.evidence.services import signal_events_ingest
+
+    now = timezone.now()
+    deployed = now - dt.timedelta(hours=hours_ago)
+    signal_events_ingest(
+        organization=organization,
+        records=[
+            {
+                "kind": "deploy",
+                "id": f"now-{team}-{n}",
+                "team": team,
+                "occurred_at": iso_utc(deployed),
+                "commit_times": [iso_utc(deployed - dt.timedelta(hours=3))],
+            }
+        ],
+        source="test",
+        at=now,
+    )
+
+
+def test_the_dora_table_lists_units_in_plain_words_with_their_teams_and_no_data_where_absent(
+    demo: WebDemo,
+) -> None:
+    _deploy_now(demo.organization, "search", 1)
+
+    section = dora_section(client_for("leader").get(DASHBOARD).content.decode())
+
+    for heading in (
+        "Deploys per day",
+        "Lead time (median hours)",
+        "Change failure rate",
+        "Time to restore (median hours)",
+    ):
+        assert f'<th scope="col">{heading}</th>' in section
+    units = section.split("<caption>DORA figures per unit</caption>", 1)[1].split("</table>")[0]
+    shopping = next(
+        row for row in re.findall(r"<tr.*?</tr>", units, flags=re.S) if "Shopping" in row
+    )
+    # The unit holds search's deploy: a lead time of 3 h; nothing failed, nothing to restore.
+    assert "<td>3.0</td>" in shopping
+    assert "<td>0%</td>" in shopping
+    assert "<td>no data</td>" in shopping  # time to restore
+    assert "Teams of Shopping" in section
+    search = next(
+        row for row in re.findall(r"<tr.*?</tr>", section, flags=re.S) if "· search<" in row
+    )
+    assert "<td>3.0</td>" in search
+    # A team that never deployed reads "no data", never a made-up 0.
+    dba = next(row for row in re.findall(r"<tr.*?</tr>", section, flags=re.S) if "· dba<" in row)
+    assert dba.count("<td>no data</td>") == 5
+    assert "counts every change" in section
+
+
+def test_the_dora_table_follows_the_organisations_lead_time_cut_off(demo: WebDemo) -> None:
+    from transform.models import CheckinSettings
+
+    CheckinSettings.objects.update_or_create(
+        organization=demo.organization, defaults={"lead_time_min_change_minutes": 1}
+    )
+
+    section = dora_section(client_for("leader").get(DASHBOARD).content.decode())
+
+    assert "leaves out changes under 1 minute" in section
+
+
+# The dashboard's queries, pinned, for the demo and for a bigger organisation alike: 68 before
+# the DORA table, which adds 6 (the teams, the units, the team lineage and the events, each read
+# once whatever the number of teams, units and events).
+DASHBOARD_QUERIES = 74
+
+
+def test_the_dashboard_runs_a_pinned_number_of_queries_whatever_the_units_teams_and_events(
+    demo: WebDemo, django_assert_num_queries: Any
+) -> None:
+    from tests.factories import OrgUnitFactory
+
+    client = client_for("leader")
+    client.get(DASHBOARD)
+    with django_assert_num_queries(DASHBOARD_QUERIES):
+        client.get(DASHBOARD)
+    _grow(demo.organization, teams=20)
+    for index in range(10):
+        parent = OrgUnitFactory(organization=demo.organization, slug=f"grown-unit-{index}")
+        sub = OrgUnitFactory(
+            organization=demo.organization, slug=f"grown-sub-{index}", parent=parent
+        )
+        Team.objects.filter(slug=f"grown-{index}").update(unit=sub)
+        _deploy_now(demo.organization, f"grown-{index}", index)
+    readiness_nightly(at=timezone.now())
+
+    with django_assert_num_queries(DASHBOARD_QUERIES):
+        response = client.get(DASHBOARD)
+
+    section = dora_section(response.content.decode())
+    assert "Teams of Grown-Sub-9 (1)" in section
+    assert "Teams of Grown-Unit-9" not in section  # no team of its own: only its sub-unit's
