@@ -589,32 +589,38 @@ def ops_silo_findings(*, index: _Index, t: AnalysisThresholds) -> list[Finding]:
 
 
 def missing_role_findings(*, index: _Index) -> list[Finding]:
-    """``missing_devops_buddy`` for stream-aligned teams, ``missing_product_owner`` for platforms."""
+    """``missing_devops_buddy`` for stream-aligned teams (high when their work waits in an
+    operations queue: an ops silo or a platform fed through tickets), ``missing_product_owner`` for
+    platforms."""
     findings = []
     for slug, kind in sorted(index.team_type.items()):
         roles = index.roles.get(slug, set())
         if kind == STREAM_ALIGNED and DEVOPS_BUDDY not in roles:
-            on_silos = [
+            # The operations queues are the ones the ops_silo finding reports: an ops silo, or a
+            # platform fed through tickets (a silo retyped as a platform is still the queue the
+            # buddy would take the team out of).
+            on_ops_queues = [
                 edge
                 for edge in index.ticket_out.get(slug, ())
-                if index.team_type.get(edge.target) == OPS_SILO
+                if index.team_type.get(edge.target) in (OPS_SILO, PLATFORM)
             ]
             findings.append(
                 Finding(
                     kind="missing_devops_buddy",
-                    severity="high" if on_silos else "medium",
+                    severity="high" if on_ops_queues else "medium",
                     subjects=[_team(slug)],
                     explanation=(
                         f"Stream-aligned team {slug} has no devops_buddy member"
                         + (
-                            f", and its work waits on ops silos through "
-                            f"{_plural(len(on_silos), 'ticket dependency', 'ticket dependencies')}."
-                            if on_silos
+                            ", and its work waits on ops silos or platforms fed through tickets "
+                            f"({_names({edge.target for edge in on_ops_queues})}) through "
+                            f"{_plural(len(on_ops_queues), 'ticket dependency', 'ticket dependencies')}."
+                            if on_ops_queues
                             else "."
                         )
                     ),
                     suggested_playbook=PLAYBOOK_DEVOPS_BUDDY,
-                    impact=round(1 + sum(_weight(edge) for edge in on_silos), 4),
+                    impact=round(1 + sum(_weight(edge) for edge in on_ops_queues), 4),
                 )
             )
         elif kind == PLATFORM and PRODUCT_OWNER not in roles:

@@ -384,6 +384,40 @@ def test_a_team_without_buddy_and_without_silo_tickets_is_medium() -> None:
     assert finding["severity"] == "medium"
 
 
+def test_a_team_without_buddy_waiting_on_a_platform_fed_through_tickets_is_high() -> None:
+    # The ticket expenser under a new name (issue 13): retyping the silo as a platform does not
+    # make the team's wait in its queue any shorter, so it must not lower the severity either.
+    report = analyze_snapshot(
+        snapshot(
+            {"a": "stream_aligned", "infra": "platform"},
+            members={"a": crew("a"), "infra": crew("infra")},
+            interactions=[ticket("a", "infra", "blocking")],
+        )
+    )
+
+    [finding] = findings(report, "missing_devops_buddy")
+    assert finding["severity"] == "high"
+    assert finding["impact"] == 2.0
+    assert "platforms fed through tickets (infra)" in finding["explanation"]
+
+
+def test_a_team_without_buddy_waiting_on_another_squad_or_a_subsystem_stays_medium() -> None:
+    # A ticket to another stream-aligned team or a complicated subsystem is not operations work
+    # a devops buddy would take in-house.
+    report = analyze_snapshot(
+        snapshot(
+            {"a": "stream_aligned", "b": "stream_aligned", "ml": "complicated_subsystem"},
+            members={"a": crew("a"), "b": crew("b"), "ml": crew("ml")},
+            roles={("b", crew("b")[0]): "devops_buddy"},
+            interactions=[ticket("a", "b", "blocking"), ticket("a", "ml")],
+        )
+    )
+
+    [finding] = findings(report, "missing_devops_buddy")
+    assert finding["severity"] == "medium"
+    assert finding["impact"] == 1.0
+
+
 def test_a_buddy_in_another_team_does_not_count() -> None:
     report = analyze_snapshot(
         snapshot(
