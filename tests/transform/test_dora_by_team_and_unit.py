@@ -20,15 +20,9 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from teams.models import Organization, Role, Team, TeamType
-from tests.factories import (
-    OrganizationFactory,
-    OrganizationRoleFactory,
-    OrgUnitFactory,
-    PersonFactory,
-    TeamFactory,
-    UserFactory,
-)
+from tests.factories import OrgUnitFactory, PersonFactory, TeamFactory
 from tests.transform.test_dora_reference import DEPLOYS, END, INCIDENTS, START
+from tests.transform.test_signal_apis import client_for
 from transform.evidence.metrics import DeployEvent, IncidentEvent
 from transform.evidence.records import iso_utc
 from transform.evidence.selectors import dora_by_team_and_unit, ingested_readings
@@ -97,19 +91,6 @@ def teams(organization: Organization) -> dict[str, Team]:
     return found
 
 
-def client_for(organization: Organization, role: str | None, *, username: str = "") -> APIClient:
-    user: Any = UserFactory(username=username or f"{role or 'outsider'}-{organization.slug}")
-    if role is None:
-        OrganizationRoleFactory(
-            organization=OrganizationFactory(slug="globex"), user=user, role=Role.ADMIN
-        )
-    else:
-        OrganizationRoleFactory(organization=organization, user=user, role=role)
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 def rows(client: APIClient, **params: str) -> dict[str, dict[str, Any]]:
     response = client.get(URL, {**WINDOW, **params})
     assert response.status_code == 200, response.json()
@@ -117,7 +98,7 @@ def rows(client: APIClient, **params: str) -> dict[str, dict[str, Any]]:
 
 
 def set_cut_off(organization: Organization, minutes: int) -> None:
-    admin = client_for(organization, Role.ADMIN, username="settings-admin")
+    admin = client_for(organization, Role.ADMIN)
     response = admin.patch(
         "/api/v1/orgs/acme/checkin-settings/",
         {"lead_time_min_change_minutes": minutes},
@@ -326,9 +307,9 @@ def test_units_are_read_by_admins_change_agents_and_leaders(
 def test_an_engineering_manager_reads_only_the_teams_they_manage(
     organization: Organization, teams: dict[str, Team]
 ) -> None:
-    client = client_for(organization, Role.ENGINEERING_MANAGER, username="em-of-app")
+    client = client_for(organization, Role.ENGINEERING_MANAGER)
     manager: Any = PersonFactory(
-        organization=organization, user=User.objects.get(username="em-of-app")
+        organization=organization, user=User.objects.get(username="engineering_manager-acme")
     )
     teams["app"].manager = manager
     teams["app"].save()
