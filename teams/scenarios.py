@@ -422,7 +422,8 @@ def _apply_merge_teams(graph: _Graph, change: MergeTeams) -> None:
 
 
 def _merge_edges(graph: _Graph, *, sources: set[str], into: str) -> None:
-    """Memberships, serves links and interactions of ``sources`` move to ``into``.
+    """Memberships, serves links, interactions and owned services of ``sources`` move to
+    ``into`` (services as ``teams.lifecycle`` moves them when the merge is enacted).
 
     A person in several merged teams keeps one membership: the role first in
     ``ROLE_PRECEDENCE`` and the sum of the allocations, capped at 100 (the time they gave the
@@ -430,6 +431,9 @@ def _merge_edges(graph: _Graph, *, sources: set[str], into: str) -> None:
     between merged teams disappear; two that become the same (source, target, mode) collapse
     into one with the most severe severity, the earliest start and the latest expected end.
     """
+    services = {ref for slug in {*sources, into} for ref in graph.teams[slug].services}
+    graph.teams[into] = dataclasses.replace(graph.teams[into], services=tuple(sorted(services)))
+
     memberships: dict[str, MembershipEdge] = {}
     for key in sorted(k for k in graph.memberships if k[0] in sources):
         edge = graph.memberships.pop(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -310,6 +311,34 @@ def test_merging_into_one_of_the_teams_keeps_it_and_can_retype_it() -> None:
     assert teams["dba"].type == "platform"
     assert teams["dba"].specialty == ""
     assert teams["dba"].name == "DBA"
+
+
+def test_a_merge_hands_the_merged_teams_services_to_the_team_it_goes_into() -> None:
+    before = _snapshot()
+    owned = {"dba": ("component:billing-db",), "net": ("component:edge", "system:dns")}
+    before = dataclasses.replace(
+        before,
+        teams=[
+            dataclasses.replace(team, services=owned.get(team.slug, ())) for team in before.teams
+        ],
+    )
+
+    into_new = _apply(MERGE_SILOS, snapshot=before)
+    into_dba = _apply(
+        {"kind": "merge_teams", "teams": ["net", "dba"], "into": "dba"}, snapshot=before
+    )
+
+    assert _teams(into_new)["platform"].services == (
+        "component:billing-db",
+        "component:edge",
+        "system:dns",
+    )
+    assert _teams(into_dba)["dba"].services == (
+        "component:billing-db",
+        "component:edge",
+        "system:dns",
+    )
+    assert _teams(into_dba)["web"].services == ()
 
 
 def test_merge_errors_name_the_change_and_the_problem() -> None:

@@ -110,7 +110,7 @@ def test_a_bad_file_names_file_line_and_column_of_every_problem_and_stores_nothi
         f"{path}, line 5, column commit_times: {naive}; got '2026-03-02T09:30' without one",
         f"{path}, line 6, column mandated: required field is missing",
         f"{path}, line 7, column mandated: not a field of a deploy event; its fields are kind, "
-        "id, team, occurred_at, commit_times, caused_failure, is_rework",
+        "id, team, service, occurred_at, commit_times, caused_failure, is_rework",
     ]
     assert not SignalEvent.objects.exists()
 
