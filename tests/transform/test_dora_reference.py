@@ -1,14 +1,20 @@
 """A hand-written month of deploys, commits and incidents, with every DORA figure worked out by
-hand, under both lead-time settings (docs/signals.md, "Compared with Four Keys").
+hand, under both lead-time settings (docs/signals.md, "Compared with Four Keys"): computed by
+``dora_metrics``, then stored and read through the organisation's setting
+(``lead_time_min_change_minutes``), the DORA API and ``ingested_readings``.
 
 The window is the four weeks from Monday 3 March 2025 to Monday 31 March 2025 (28 days).
 Figures Four Keys would read from the same events are given in comments where they differ.
 """
 
 import datetime as dt
+from typing import Any
 
 import pytest
+from rest_framework.test import APIClient
 
+from teams.models import Organization, Role, TeamType
+from tests.factories import OrganizationRoleFactory, TeamFactory, UserFactory
 from transform.evidence.metrics import (
     FOUR_KEYS_MIN_CHANGE_AGE,
     DeployEvent,
@@ -16,6 +22,9 @@ from transform.evidence.metrics import (
     dora_metrics,
     incident_count,
 )
+from transform.evidence.records import iso_utc
+from transform.evidence.selectors import ingested_readings
+from transform.evidence.services import signal_events_ingest
 
 UTC = dt.UTC
 START = dt.datetime(2025, 3, 3, tzinfo=UTC)
@@ -124,3 +133,82 @@ def test_the_reference_month_under_the_four_keys_cut_off_leaves_out_changes_unde
     assert dora.change_failure_rate == pytest.approx(3 / 8)
     assert dora.failed_deployment_recovery_time == pytest.approx(3.0)
     assert dora.deployment_rework_rate == pytest.approx(1 / 8)
+
+
+# --- the same month through the organisation's setting ----------------------------------------
+
+
+def _stored(organization: Organization) -> None:
+    """The reference month stored for acme's teams shop and ops, as records."""
+    records: list[dict[str, Any]] = [
+        {
+            "kind": "deploy",
+            "id": d.id,
+            "team": d.team,
+            "occurred_at": iso_utc(d.deployed_at),
+            "commit_times": [iso_utc(moment) for moment in d.commit_times],
+            "is_rework": d.is_rework,
+        }
+        for d in DEPLOYS
+    ]
+    records += [
+        {
+            "kind": "incident",
+            "id": i.id,
+            "team": i.team,
+            "occurred_at": iso_utc(i.started_at),
+            "resolved_at": iso_utc(i.resolved_at) if i.resolved_at is not None else None,
+            "caused_by_deploy": i.caused_by_deploy,
+        }
+        for i in INCIDENTS
+    ]
+    signal_events_ingest(organization=organization, records=records, source="test", at=END)
+
+
+def _client(organization: Organization, role: str) -> APIClient:
+    user: Any = UserFactory(username=f"reference-{role}")
+    OrganizationRoleFactory(organization=organization, user=user, role=role)
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.mark.django_db
+def test_the_stored_month_reads_as_worked_out_by_hand_under_each_organisation_setting(
+    organization: Organization,
+) -> None:
+    shop: Any = TeamFactory(organization=organization, slug="shop")
+    TeamFactory(organization=organization, slug="ops", type=TeamType.OPS_SILO)
+    _stored(organization)
+    leader = _client(organization, Role.LEADER)
+    window = {"start": iso_utc(START), "end": iso_utc(END)}
+
+    def read() -> tuple[dict[str, Any], float]:
+        body = leader.get("/api/v1/orgs/acme/dora/", window).json()
+        figures = {row["slug"]: row for row in body["results"]}["shop"]["figures"]
+        figures["minutes"] = body["lead_time_min_change_minutes"]
+        readings = ingested_readings(organization=organization, start=START, end=END)
+        return figures, readings[shop.pk]["lead_time_for_changes"].value
+
+    # No settings row: the dora.dev default, as in the first test above.
+    figures, reading = read()
+    assert figures["minutes"] == 0
+    assert figures["lead_time_for_changes"] == reading == pytest.approx(2.0)
+    assert (figures["change_count"], figures["short_change_count"]) == (9, 0)
+
+    response = _client(organization, Role.ADMIN).patch(
+        "/api/v1/orgs/acme/checkin-settings/", {"lead_time_min_change_minutes": 1}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["lead_time_min_change_minutes"] == 1
+
+    # Four Keys' cut-off, as in the second test above: 9 h over 6 changes.
+    figures, reading = read()
+    assert figures["minutes"] == 1
+    assert figures["lead_time_for_changes"] == reading == pytest.approx(9.0)
+    assert (figures["change_count"], figures["short_change_count"]) == (6, 3)
+    # Nothing else depends on the cut-off.
+    assert figures["deploy_count"] == 8
+    assert figures["deployment_frequency_band"] == "daily"
+    assert figures["change_failure_rate"] == pytest.approx(3 / 8)
+    assert figures["failed_deployment_recovery_time"] == pytest.approx(3.0)

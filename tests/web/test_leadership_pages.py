@@ -20,8 +20,12 @@ from tests.factories import (
     InteractionFactory,
     MembershipFactory,
     OrganizationRoleFactory,
+    OrgUnitFactory,
     TeamFactory,
 )
+from transform.evidence.records import iso_utc
+from transform.evidence.services import signal_events_ingest
+from transform.models import CheckinSettings
 from transform.readiness.services import readiness_nightly
 
 pytestmark = pytest.mark.django_db
@@ -280,9 +284,6 @@ def dora_section(html: str) -> str:
 
 def _deploy_now(organization: Organization, team: str, n: int, *, hours_ago: float = 2) -> None:
     """A deploy of ``team`` ``hours_ago`` hours ago, shipping a commit made 3 hours before it."""
-    from transform.evidence.records import iso_utc
-    from transform.evidence.services import signal_events_ingest
-
     now = timezone.now()
     deployed = now - dt.timedelta(hours=hours_ago)
     signal_events_ingest(
@@ -335,8 +336,6 @@ def test_the_dora_table_lists_units_in_plain_words_with_their_teams_and_no_data_
 
 
 def test_the_dora_table_follows_the_organisations_lead_time_cut_off(demo: WebDemo) -> None:
-    from transform.models import CheckinSettings
-
     CheckinSettings.objects.update_or_create(
         organization=demo.organization, defaults={"lead_time_min_change_minutes": 1}
     )
@@ -355,8 +354,6 @@ DASHBOARD_QUERIES = 74
 def test_the_dashboard_runs_a_pinned_number_of_queries_whatever_the_units_teams_and_events(
     demo: WebDemo, django_assert_num_queries: Any
 ) -> None:
-    from tests.factories import OrgUnitFactory
-
     client = client_for("leader")
     client.get(DASHBOARD)
     with django_assert_num_queries(DASHBOARD_QUERIES):
