@@ -447,6 +447,7 @@ def _dora_table(
     def row(group: DoraGroup) -> dict[str, Any]:
         return {"name": group.name, "slug": group.slug, "cells": _dora_cells(group.dora)}
 
+    unit_names = {unit.slug: unit.name for unit in breakdown.units}
     teams_of: dict[str | None, list[dict[str, Any]]] = {}
     for team in breakdown.teams:
         teams_of.setdefault(team.unit, []).append(row(team))
@@ -454,7 +455,7 @@ def _dora_table(
         {
             **row(unit),
             "depth": unit.depth,
-            "parent": unit.unit,
+            "parent": unit_names.get(unit.unit or ""),
             "teams": teams_of.get(unit.slug, []),
             "team_count": len(unit.teams),
         }
