@@ -71,30 +71,44 @@ def _chunked(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
         yield chunk
 
 
-def _bulk(model: type[models.Model], fields: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> int:
+def _bulk(
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Iterable[tuple[Any, ...]],
+    *,
+    json_text: bool = False,
+) -> int:
     """Insert ``rows`` (values of ``fields``, attribute names) CHUNK at a time; the number
-    inserted. On PostgreSQL through ``COPY ... FROM STDIN`` (measured: several times faster than
-    multi-row INSERTs for a million answers, docs/performance.md); elsewhere ``bulk_create``."""
+    inserted. JSON fields' values are Python values, or their JSON text when ``json_text``. On
+    PostgreSQL through ``COPY ... FROM STDIN`` (measured: several times faster than multi-row
+    INSERTs for a million answers, docs/performance.md); elsewhere ``bulk_create``."""
     count = 0
+    by_name: dict[str, Any] = {f.attname: f for f in model._meta.concrete_fields}
+    json_at = [i for i, name in enumerate(fields) if isinstance(by_name[name], models.JSONField)]
+    # Each JSON value is serialised here, or parsed back for bulk_create when it came as text.
+    convert = json.loads if json_text else json.dumps
     if connection.vendor == "postgresql":
-        by_name: dict[str, Any] = {f.attname: f for f in model._meta.concrete_fields}
-        json_at = [
-            i for i, name in enumerate(fields) if isinstance(by_name[name], models.JSONField)
-        ]
+        if json_text:
+            json_at = []
         columns = ", ".join(connection.ops.quote_name(by_name[name].column) for name in fields)
         sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
         with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
             for row in rows:
                 values = list(row)
                 for i in json_at:
-                    values[i] = json.dumps(values[i])
+                    values[i] = convert(values[i])
                 copy.write_row(values)
                 count += 1
         return count
+    parse_at = json_at if json_text else []
     for chunk in _chunked(rows):
-        model._default_manager.bulk_create(
-            [model(**dict(zip(fields, row, strict=True))) for row in chunk], batch_size=BATCH_SIZE
-        )
+        objects = []
+        for row in chunk:
+            values = list(row)
+            for i in parse_at:
+                values[i] = convert(values[i])
+            objects.append(model(**dict(zip(fields, values, strict=True))))
+        model._default_manager.bulk_create(objects, batch_size=BATCH_SIZE)
         count += len(chunk)
     return count
 
@@ -215,23 +229,51 @@ def transformation_generate(
 # --- survey answers -------------------------------------------------------------------------------
 
 
+# Answers are drawn per instrument and mood: 51 mood levels, each with VARIANTS pre-drawn answer
+# sets (values, scores and their JSON), one picked at random per answer. Drawing, scoring and
+# serialising every answer one by one took most of the time of a million answers (measured: about
+# 300 us an answer on the busy 2-core machine); Likert answers repeat a lot anyway.
+MOOD_LEVELS = 50
+VARIANTS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class _Variant:
+    answers_json: str
+    scores_json: str  # the members, without braces: instruments feed distinct signal kinds
+
+
 @dataclass(frozen=True, slots=True)
 class _Scorer:
-    """Scores of an instrument's answers, memoised: Likert answers repeat a lot."""
+    """An instrument's pre-drawn answers by mood level, each level drawn on first use from a
+    generator of its own (so the order of first use does not change them)."""
 
     spec: InstrumentSpec
     scales: tuple[ScaleQuestion, ...]
-    cache: dict[tuple[int, ...], dict[str, float]]
+    seed: int
+    levels: dict[int, list[_Variant]]
 
-    def answer(self, mood: float, rng: random.Random) -> tuple[dict[str, int], dict[str, float]]:
-        values = tuple(
-            round(q.min + _clamp(mood + rng.gauss(0, 0.15)) * (q.max - q.min)) for q in self.scales
-        )
-        answers = dict(zip((q.key for q in self.scales), values, strict=True))
-        scores = self.cache.get(values)
-        if scores is None:
-            scores = self.cache[values] = score_response(self.spec, answers)
-        return answers, scores
+    def answer(self, mood: float, rng: random.Random) -> _Variant:
+        level = round(_clamp(mood) * MOOD_LEVELS)
+        variants = self.levels.get(level)
+        if variants is None:
+            variants = self.levels[level] = self._draw(level)
+        return variants[rng.randrange(VARIANTS)]
+
+    def _draw(self, level: int) -> list[_Variant]:
+        rng = random.Random(f"{self.seed}/{self.spec.key}/{level}")
+        mood = level / MOOD_LEVELS
+        variants = []
+        for _ in range(VARIANTS):
+            answers = {
+                q.key: round(q.min + _clamp(mood + rng.gauss(0, 0.15)) * (q.max - q.min))
+                for q in self.scales
+            }
+            scores = score_response(self.spec, answers)
+            variants.append(
+                _Variant(answers_json=json.dumps(answers), scores_json=json.dumps(scores)[1:-1])
+            )
+        return variants
 
 
 def answers_generate(
@@ -258,8 +300,9 @@ def answers_generate(
     for key in settings.pulse_instruments:
         spec = instrument_get(organization=organization, key=key)
         scales = tuple(q for q in spec.questions if isinstance(q, ScaleQuestion))
-        scorers.append(_Scorer(spec=spec, scales=scales, cache={}))
-    instruments = [[s.spec.key, s.spec.version] for s in scorers]
+        scorers.append(_Scorer(spec=spec, scales=scales, seed=seed, levels={}))
+    instruments = json.dumps([[s.spec.key, s.spec.version] for s in scorers])
+    keys = [json.dumps(s.spec.key) for s in scorers]
     current = survey_period(today, settings=settings)
     every = settings.survey_every_days
     surveyed = [team for team in teams if team.size > 0]
@@ -280,11 +323,11 @@ def answers_generate(
                 count = min(remaining, team.size, max(0, wanted))
                 mood = moods[team.id] + 0.12 * progress + rng.gauss(0, 0.04)
                 for _ in range(count):
-                    given: dict[str, dict[str, int]] = {}
-                    scores: dict[str, float] = {}
-                    for scorer in scorers:
-                        given[scorer.spec.key], values = scorer.answer(mood, rng)
-                        scores.update(values)
+                    drawn = [scorer.answer(mood, rng) for scorer in scorers]
+                    given = ", ".join(
+                        f"{key}: {v.answers_json}" for key, v in zip(keys, drawn, strict=True)
+                    )
+                    scores = ", ".join(v.scores_json for v in drawn if v.scores_json)
                     yield (
                         organization.pk,
                         ResponseKind.SURVEY.value,
@@ -292,8 +335,8 @@ def answers_generate(
                         start,
                         start + dt.timedelta(days=rng.randint(0, span)),
                         instruments,
-                        given,
-                        scores,
+                        "{" + given + "}",
+                        "{" + scores + "}",
                     )
                 remaining -= count
                 if remaining == 0:
@@ -310,7 +353,7 @@ def answers_generate(
         "answers",
         "scores",
     ]
-    return _bulk(Response, fields, rows())
+    return _bulk(Response, fields, rows(), json_text=True)
 
 
 # --- signal events --------------------------------------------------------------------------------
