@@ -568,10 +568,23 @@ def ops_silo_findings(*, index: _Index, t: AnalysisThresholds) -> list[Finding]:
         dependents = {edge.source for edge in edges}
         blocking = sum(1 for edge in edges if edge.severity == "blocking")
         high = blocking > 0 or len(dependents) >= t.ops_silo_high_dependents
+        self_service = index.consumers.get(slug, set()) - dependents
+        # A self-service platform that still takes the odd request by ticket, every one marked
+        # harmless ("ok"), is mostly a product already: worth knowing, not an alarm.
+        mostly_self_service = all(edge.severity == "ok" for edge in edges) and len(
+            self_service
+        ) > len(dependents)
+        severity = "high" if high else "low" if mostly_self_service else "medium"
+        served = (
+            f" It already serves {_plural(len(self_service), 'team')} as x-as-a-service, and "
+            "every ticket is marked ok."
+            if mostly_self_service
+            else ""
+        )
         findings.append(
             Finding(
                 kind="ops_silo",
-                severity="high" if high else "medium",
+                severity=severity,
                 subjects=[_team(slug)] + [_team(s) for s in sorted(dependents)],
                 explanation=(
                     f"Platform team {slug} is fed through "
@@ -579,7 +592,7 @@ def ops_silo_findings(*, index: _Index, t: AnalysisThresholds) -> list[Finding]:
                     f"({blocking} blocking) from {_plural(len(dependents), 'team')} "
                     f"({_names(dependents)}): a platform fed through tickets is a ticket "
                     "expenser under a new name. Offer what they ask for as a self-service "
-                    "(x-as-a-service) instead."
+                    f"(x-as-a-service) instead.{served}"
                 ),
                 suggested_playbook=PLAYBOOK_PLATFORM_AS_A_PRODUCT,
                 impact=round(sum(_weight(edge) for edge in edges), 4),

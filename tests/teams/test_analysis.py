@@ -979,6 +979,34 @@ def test_a_platform_consumed_as_a_service_is_no_ticket_expenser() -> None:
     assert report["metrics"]["flow_score"] == 0.0
 
 
+def platform_with_a_side_door(severity: str, ticket_teams: int = 1) -> OrgSnapshot:
+    """The healthy platform, with ``ticket_teams`` of its 8 consumers also filing tickets."""
+    org = healthy_platform()
+    org.interactions = [
+        *org.interactions,
+        *(ticket(f"s{i}", "platform", severity) for i in range(ticket_teams)),
+    ]
+    return org
+
+
+def test_a_self_service_platform_taking_the_odd_harmless_ticket_is_low() -> None:
+    [finding] = findings(analyze_snapshot(platform_with_a_side_door("ok")), "ops_silo")
+
+    assert finding["severity"] == "low"
+    assert "already serves 7 teams as x-as-a-service" in finding["explanation"]
+
+
+@pytest.mark.parametrize(("severity", "ticket_teams"), [("slowing", 1), ("ok", 4)])
+def test_a_platform_whose_tickets_hurt_or_are_half_its_work_stays_medium(
+    severity: str, ticket_teams: int
+) -> None:
+    org = platform_with_a_side_door(severity, ticket_teams)
+
+    [finding] = findings(analyze_snapshot(org), "ops_silo")
+
+    assert finding["severity"] == "medium"
+
+
 def with_services(org: OrgSnapshot, slug: str, count: int) -> OrgSnapshot:
     refs = tuple(sorted(f"component:service-{number}" for number in range(count)))
     org.teams = [
