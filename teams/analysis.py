@@ -147,6 +147,17 @@ class AnalysisThresholds(BaseModel):
         description="Services one team may own; beyond it the team gets a cognitive_load "
         "finding whatever its other load.",
     )
+    domains_per_team_max: int = Field(
+        default=3,
+        ge=1,
+        description="Domains one team may own (Team Topologies: two or three simple ones); "
+        "beyond it the team gets a cognitive_load finding whatever its other load.",
+    )
+    load_per_domain: float = Field(
+        default=2.0,
+        ge=0,
+        description="Load units of one owned domain (a service or system is one).",
+    )
     team_size_max: int = Field(
         default=9, ge=1, description="Members beyond which a team is too large to stay one team."
     )
@@ -655,16 +666,21 @@ def missing_role_findings(*, index: _Index) -> list[Finding]:
     return findings
 
 
-def owned_services_load(*, team: TeamNode) -> float:
-    """The load of the services ``team`` owns (``TeamNode.services``): one unit per service."""
-    return float(len(team.services))
+def owned_domains(team: TeamNode) -> list[str]:
+    """The domains among what ``team`` owns (refs ``domain:slug``)."""
+    return [ref for ref in team.services if ref.startswith("domain:")]
+
+
+def owned_services(team: TeamNode) -> list[str]:
+    """The services (components, systems, APIs) ``team`` owns: everything but its domains."""
+    return [ref for ref in team.services if not ref.startswith("domain:")]
 
 
 def cognitive_load_findings(
     *, snapshot: OrgSnapshot, index: _Index, t: AnalysisThresholds
 ) -> list[Finding]:
     """Load = partners whose interaction needs the team + the weights of the ticket dependencies
-    it waits on + the weights of those it receives + owned services.
+    it waits on + the weights of those it receives + owned services and domains.
 
     A team consuming this one as a service is not a partner of it here (serving through a
     self-service interface is what a platform is for); the consumer still counts the team it
@@ -672,7 +688,8 @@ def cognitive_load_findings(
     allocations), between ``min_capacity`` and ``max_capacity``. A team with no recorded members
     is assumed to be a full team (capacity = ``max_capacity``): an empty roster usually means
     people were not imported, not that nobody does the work. A team owning more than
-    ``services_per_team_max`` services is flagged whatever its load. Formula and worked example
+    ``services_per_team_max`` services or ``domains_per_team_max`` domains is flagged whatever
+    its load. Formula and worked example
     in docs/analysis.md.
     """
     findings = []
@@ -681,9 +698,14 @@ def cognitive_load_findings(
         partners = len(index.load_partners.get(slug, ()))
         waits = sum(_weight(edge) for edge in index.ticket_out.get(slug, ()))
         received = sum(_weight(edge) for edge in index.ticket_in.get(slug, ()))
-        services = owned_services_load(team=team)
-        owns_too_many = len(team.services) > t.services_per_team_max
-        load = partners + waits + received + services
+        service_count = len(owned_services(team))
+        domain_count = len(owned_domains(team))
+        services = float(service_count)
+        domains = t.load_per_domain * domain_count
+        too_many_services = service_count > t.services_per_team_max
+        too_many_domains = domain_count > t.domains_per_team_max
+        owns_too_many = too_many_services or too_many_domains
+        load = partners + waits + received + services + domains
         if load == 0:
             continue
         fte = index.fte.get(slug, 0.0)
@@ -711,6 +733,19 @@ def cognitive_load_findings(
             parts.append(f"{received:g} for the ticket work it receives")
         if services:
             parts.append(f"{services:g} for the services it owns")
+        if domains:
+            parts.append(f"{domains:g} for the {_plural(domain_count, 'domain')} it owns")
+        too_many = []
+        if too_many_services:
+            too_many.append(
+                f" It owns {_plural(service_count, 'service')}, more than "
+                f"{t.services_per_team_max} one team can know well."
+            )
+        if too_many_domains:
+            too_many.append(
+                f" It owns {_plural(domain_count, 'domain')}, more than "
+                f"the {t.domains_per_team_max} one team can hold."
+            )
         findings.append(
             Finding(
                 kind="cognitive_load",
@@ -718,13 +753,7 @@ def cognitive_load_findings(
                 subjects=[_team(slug)],
                 explanation=(
                     f"Team {slug} carries a load of {load:g} ({' + '.join(parts)}) but has "
-                    f"{size}, a capacity of {capacity:g}."
-                    + (
-                        f" It owns {_plural(len(team.services), 'service')}, more than "
-                        f"{t.services_per_team_max} one team can know well."
-                        if owns_too_many
-                        else ""
-                    )
+                    f"{size}, a capacity of {capacity:g}." + "".join(too_many)
                 ),
                 # An overloaded platform needs its interface, not another platform under it.
                 suggested_playbook=(
@@ -732,7 +761,14 @@ def cognitive_load_findings(
                     if team.type == PLATFORM
                     else PLAYBOOK_LAUNCH_PLATFORM_TEAM
                 ),
-                impact=round(max(load - capacity, len(team.services) - t.services_per_team_max), 4),
+                impact=round(
+                    max(
+                        load - capacity,
+                        service_count - t.services_per_team_max,
+                        domain_count - t.domains_per_team_max,
+                    ),
+                    4,
+                ),
             )
         )
     return findings

@@ -596,7 +596,7 @@ def _group_names(units: list[UnitNode], teams: list[TeamNode]) -> dict[str, str]
 
 def export_backstage(snapshot: OrgSnapshot) -> str:
     """Backstage catalog YAML: a Group per unit and per team, a User per person, and a
-    Component, System or API per owned service (``spec.owner`` names the team's Group).
+    Component, System, API or Domain per owned service (``spec.owner`` names the team's Group).
 
     Units are Groups typed by their kind with the hierarchy in both ``spec.parent`` and
     ``spec.children``; teams are Groups typed ``stream-aligned``, ``platform``, ``enabling``,
@@ -668,13 +668,18 @@ def export_backstage(snapshot: OrgSnapshot) -> str:
 
 
 # Backstage entity kind per teams.models.ServiceKind value.
-BACKSTAGE_SERVICE_KINDS = {"component": "Component", "system": "System", "api": "API"}
+BACKSTAGE_SERVICE_KINDS = {
+    "component": "Component",
+    "system": "System",
+    "api": "API",
+    "domain": "Domain",
+}
 
 
 def _service_spec(kind: str, team: TeamNode) -> dict[str, Any]:
     """The spec of an owned service: its owner, plus the fields Backstage requires of the kind
     (Transform does not record them, so they say so: type ``unknown``)."""
-    if kind == "system":
+    if kind in ("system", "domain"):
         return {"owner": f"group:{team.slug}"}
     spec: dict[str, Any] = {
         "type": "unknown",

@@ -359,15 +359,17 @@ class Interaction(BaseModel):
 
 
 class ServiceKind(models.TextChoices):
-    """What a team owns, in Backstage's terms: a component, a system or an API."""
+    """What a team owns, in Backstage's terms: a component, a system, an API or a whole domain
+    (a business area; Team Topologies' unit of domain complexity)."""
 
     COMPONENT = "component", "Component"
     SYSTEM = "system", "System"
     API = "api", "API"
+    DOMAIN = "domain", "Domain"
 
 
 class Service(BaseModel):
-    """A piece of software a team owns: a Backstage Component, System or API (``spec.owner``).
+    """What a team owns: a Backstage Component, System, API or Domain (``spec.owner``).
 
     Ownership is load the team carries (``teams.analysis``). The owner is ``SET_NULL``: teams are
     retired, not deleted (``teams.lifecycle``), so a retired owner keeps its services on its row

@@ -48,7 +48,7 @@ UNIT_TYPES = frozenset(
 )
 
 # The entity kinds whose spec.owner makes a team own a service (teams.models.ServiceKind).
-SERVICE_KINDS = ("component", "system", "api")
+SERVICE_KINDS = ("component", "system", "api", "domain")
 
 EntityKey = tuple[str, str, str]  # (kind, namespace, name), all lower-case
 _MISSING = object()

@@ -123,7 +123,7 @@ class TeamInteractionIn(_Model):
 
 
 class ServiceIn(_Model):
-    """A service the team owns (a Backstage Component, System or API); the slug is unique per
+    """A service the team owns (a Backstage Component, System, API or Domain); the slug is unique per
     kind in the organisation."""
 
     slug: Slug

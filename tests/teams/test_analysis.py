@@ -1056,3 +1056,37 @@ def test_a_full_team_owning_six_services_is_not_flagged() -> None:
     )
 
     assert [f for f in analyze_snapshot(org)["findings"] if f["kind"] == "cognitive_load"] == []
+
+
+def test_owning_more_domains_than_a_team_can_hold_is_flagged() -> None:
+    people = [f"p{number}@acme.test" for number in range(6)]
+    org = snapshot({"checkout": "stream_aligned"}, members={"checkout": people})
+    org.teams = [
+        dataclasses.replace(
+            team,
+            services=("component:cart", *(f"domain:area-{n}" for n in range(4))),
+        )
+        for team in org.teams
+    ]
+
+    [finding] = findings(analyze_snapshot(org), "cognitive_load")
+
+    # load = 1 service + 2 x 4 domains = 9 > capacity 6; 9 / 6 < 2: medium.
+    assert finding["severity"] == "medium"
+    assert finding["impact"] == 3
+    assert "1 for the services it owns + 8 for the 4 domains it owns" in finding["explanation"]
+    assert "owns 4 domains, more than the 3 one team can hold" in finding["explanation"]
+
+
+def test_three_domains_within_capacity_are_no_finding_and_weigh_as_configured() -> None:
+    people = [f"p{number}@acme.test" for number in range(6)]
+    org = snapshot({"checkout": "stream_aligned"}, members={"checkout": people})
+    org.teams = [
+        dataclasses.replace(team, services=tuple(f"domain:area-{n}" for n in range(3)))
+        for team in org.teams
+    ]
+
+    assert findings(analyze_snapshot(org), "cognitive_load") == []
+    org.thresholds = {"load_per_domain": 3}
+    [heavy] = findings(analyze_snapshot(org), "cognitive_load")
+    assert "9 for the 3 domains it owns" in heavy["explanation"]

@@ -102,6 +102,13 @@ spec:
   definition: "openapi: 3.0.0"
 ---
 apiVersion: backstage.io/v1alpha1
+kind: Domain
+metadata:
+  name: money
+spec:
+  owner: payments
+---
+apiVersion: backstage.io/v1alpha1
 kind: Component
 metadata:
   name: side-project
@@ -120,7 +127,10 @@ def test_service_ownership_survives_a_backstage_round_trip(db: None, tmp_path: P
     source.write_text(CATALOG, encoding="utf-8")
     call_command("import_org", "--org", "first", str(source), stdout=StringIO())
     first = Organization.objects.get(slug="first")
-    expected = {"checkout": ("component:cart", "system:shop"), "payments": ("api:payments-api",)}
+    expected = {
+        "checkout": ("component:cart", "system:shop"),
+        "payments": ("api:payments-api", "domain:money"),
+    }
     assert services_of(first) == expected
 
     exported = tmp_path / "export.yaml"
@@ -144,7 +154,7 @@ def test_importing_the_same_catalog_twice_changes_no_service(db: None, tmp_path:
     call_command("import_org", "--org", "first", str(source), stdout=StringIO())
 
     assert Service.history.count() == history
-    assert Service.objects.filter(organization=organization).count() == 3
+    assert Service.objects.filter(organization=organization).count() == 4
 
 
 def test_a_service_owned_by_no_team_of_the_organisation_is_refused_by_file_and_line(
