@@ -585,7 +585,7 @@ def ops_silo_findings(*, index: _Index, t: AnalysisThresholds) -> list[Finding]:
         mostly_self_service = all(edge.severity == "ok" for edge in edges) and len(
             self_service
         ) > len(dependents)
-        severity = "high" if high else "low" if mostly_self_service else "medium"
+        severity: Severity = "high" if high else "low" if mostly_self_service else "medium"
         served = (
             f" It already serves {_plural(len(self_service), 'team')} as x-as-a-service, and "
             "every ticket is marked ok."
