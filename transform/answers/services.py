@@ -59,6 +59,7 @@ from transform.models import (
     TeamVerification,
 )
 from transform.plans.services import milestone_transition
+from transform.readiness.rollups import survey_rollups_lock, survey_rollups_refresh
 from transform.rhythm.periods import survey_period
 from transform.rhythm.selectors import checkin_settings_get
 
@@ -289,7 +290,17 @@ def checkin_answer(
         else:
             message = f"Check-ins of kind '{checkin.kind}' cannot be answered."
             raise ApplicationError(message, extra={"fields": {"kind": [message]}})
+        counted = response.kind in (ResponseKind.SURVEY, ResponseKind.MILESTONE_STATUS)
+        if counted:
+            # Lock before the insert, so answers get their ids in the order they are counted:
+            # publication batches follow ids (docs/readiness.md, "How figures are stored").
+            survey_rollups_lock(organization=checkin.organization)
         response.save()
+        if counted:
+            survey_rollups_refresh(
+                organization=checkin.organization,
+                settings=checkin_settings_get(organization=checkin.organization),
+            )
     checkin.answered_at = at
     return response
 

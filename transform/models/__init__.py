@@ -21,7 +21,12 @@ from transform.models.plans import (
     OwnerRole,
     Transformation,
 )
-from transform.models.readiness import ReadinessSnapshot
+from transform.models.readiness import (
+    ReadinessSnapshot,
+    SurveyRollup,
+    SurveyRollupScope,
+    SurveyRollupState,
+)
 from transform.models.rhythm import (
     Channel,
     CheckinSettings,
@@ -51,6 +56,9 @@ __all__ = [
     "ResponseKind",
     "SignalEvent",
     "SignalEventKind",
+    "SurveyRollup",
+    "SurveyRollupScope",
+    "SurveyRollupState",
     "TeamVerification",
     "Transformation",
     "default_event_surveys",

@@ -35,11 +35,13 @@ from transform.models import (
     CheckinSettings,
     Response,
     ResponseKind,
+    SurveyRollup,
+    SurveyRollupScope,
 )
-from transform.readiness import anonymity
+from transform.readiness import anonymity, rollups
 from transform.readiness.anonymity import AnonymityPolicy, Arrival
 from transform.readiness.formula import ReadinessScore, readiness_compute
-from transform.rhythm.periods import Period
+from transform.rhythm.periods import Period, survey_period
 
 ORG_GROUP: Final = "org"
 
@@ -56,7 +58,7 @@ SURVEY_KINDS: Final = frozenset({*QUESTION_SIGNALS, "adkar_barrier"})
 
 # The kinds judged one by one on their own respondent counts (adkar_barrier follows its elements,
 # checkin_confidence comes from milestone owners at organisation level only).
-JUDGED_KINDS: Final = tuple(kind for kind in QUESTION_SIGNALS if kind != CONFIDENCE)
+JUDGED_KINDS: Final = rollups.KINDS
 
 
 def team_group_key(slug: str) -> str:
@@ -240,6 +242,12 @@ def survey_teams_get(
     answered = Response.objects.filter(
         team=OuterRef("pk"), kind=ResponseKind.SURVEY, period_start__in=sorted(set(starts))
     )
+    return _teams_get(organization=organization, answered=answered)
+
+
+def _teams_get(
+    *, organization: Organization, answered: Any
+) -> tuple[tuple[TeamRef, ...], frozenset[int]]:
     rows = (
         Team.all_objects.filter(organization=organization)
         .filter(Q(retired_at__isnull=True) | Q(Exists(answered)))
@@ -285,47 +293,19 @@ def survey_arrivals(
     ]
 
 
-def _numeric_scores(scores: Any) -> dict[str, float]:
-    if not isinstance(scores, dict):
-        return {}
-    found: dict[str, float] = {}
-    for kind, value in scores.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            continue
-        if math.isfinite(value):
-            found[str(kind)] = float(value)
-    return found
-
-
-def _inputs_load(
+def _answers_load(
     *, organization: Organization, settings: CheckinSettings, starts: Iterable[dt.date]
 ) -> _Inputs:
     """The organisation's live teams, its retired teams with survey answers in those periods
-    (still groups of them), and the answers of the periods starting on ``starts`` in arrival
-    order: two queries, whatever the number of teams and answers."""
+    (still groups of them), and every answer of the periods starting on ``starts`` in arrival
+    order: the reference path (``readiness_periods_compute_from_answers``), never a request's."""
     starts = sorted(set(starts))
     teams, live = survey_teams_get(organization=organization, starts=starts)
     survey: dict[dt.date, list[SurveyAnswer]] = defaultdict(list)
     confidence: dict[dt.date, list[tuple[int | None, float]]] = defaultdict(list)
-    rows = (
-        Response.objects.filter(
-            organization=organization,
-            kind__in=[ResponseKind.SURVEY, ResponseKind.MILESTONE_STATUS],
-            period_start__in=starts,
-        )
-        .order_by("id")
-        .values_list(
-            "id",
-            "kind",
-            "team_id",
-            "period_start",
-            "submitted_on",
-            "scores",
-            "checkin__recipient_id",
-        )
-    )
+    rows = rollups.responses_read(organization=organization, period_start__in=starts)
     for pk, kind, team_id, start, submitted_on, scores, recipient_id in rows:
-        numeric = _numeric_scores(scores)
+        numeric = rollups.numeric_scores(scores)
         if kind == ResponseKind.SURVEY:
             # Check-in confidence comes from milestone owners, never from an anonymous survey.
             numeric.pop(CONFIDENCE, None)
@@ -345,6 +325,47 @@ def _inputs_load(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _RollupInputs:
+    organization: Organization
+    settings: CheckinSettings
+    policy: AnonymityPolicy
+    teams: tuple[TeamRef, ...]
+    live: frozenset[int]
+    rows: dict[dt.date, list[rollups.RollupRow]]
+
+    def teams_of(self, period: Period) -> tuple[TeamRef, ...]:
+        """The groups of ``period``: every live team, and each retired team with answers in it."""
+        answered = {
+            row.team_id
+            for row in self.rows.get(period.start, ())
+            if row.scope == SurveyRollupScope.TEAM
+        }
+        return period_teams(self.teams, live=self.live, answered=answered)
+
+
+def _rollups_load(
+    *, organization: Organization, settings: CheckinSettings, periods: Iterable[Period]
+) -> _RollupInputs:
+    """The organisation's survey rollups of ``periods`` (refreshed first if answers came in
+    since), its live teams and its retired teams with answers in them: two queries when the
+    rollups are current, whatever the number of teams and answers."""
+    ends = {period.start: period.end for period in periods}
+    rows = rollups.survey_rollups_read(organization=organization, settings=settings, ends=ends)
+    answered = SurveyRollup.objects.filter(
+        team=OuterRef("pk"), scope=SurveyRollupScope.TEAM, period_start__in=sorted(ends)
+    )
+    teams, live = _teams_get(organization=organization, answered=answered)
+    return _RollupInputs(
+        organization=organization,
+        settings=settings,
+        policy=anonymity_policy_get(settings=settings),
+        teams=teams,
+        live=live,
+        rows=rows,
+    )
+
+
 def _window(period: Period, *, at: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
     """The moments the period's ingested signals are computed over: from the period's first
     midnight to its end, or to ``at`` while it runs; None before the period has begun."""
@@ -353,13 +374,82 @@ def _window(period: Period, *, at: dt.datetime) -> tuple[dt.datetime, dt.datetim
     return (start, end) if end > start else None
 
 
+def _ingested(
+    inputs: _Inputs | _RollupInputs, window: tuple[dt.datetime, dt.datetime] | None
+) -> dict[int | None, dict[str, SignalReading]]:
+    """The period's ingested readings per team (None: organisation); none before it begins."""
+    if window is None:
+        return {}
+    return ingested_readings(
+        organization=inputs.organization,
+        start=window[0],
+        end=window[1],
+        min_change_age=inputs.settings.lead_time_min_change_age,
+    )
+
+
 def _objective(readings: Mapping[str, SignalReading] | None) -> dict[str, SignalReading]:
     # Defensive: a suppressed group must never carry a survey-derived value, whatever a signal
     # source returns.
     return {kind: r for kind, r in (readings or {}).items() if kind not in SURVEY_KINDS}
 
 
-def _judge_period(inputs: _Inputs, period: Period, *, at: dt.datetime) -> dict[int | None, _Judged]:
+def _judge_period(
+    inputs: _RollupInputs, period: Period, *, at: dt.datetime
+) -> dict[int | None, _Judged]:
+    """Every group's showable readings for ``period`` from its survey rollups, keyed by team id
+    (None: organisation): the same figures as ``_judge_period_from_answers`` computes from the
+    answers (a property test holds them equal), reading a few rows per team.
+
+    Every published figure is a union of whole batches, so every count is a multiple of the
+    minimum group size ``k``: a team's is 0 or at least ``k``, and the organisation's answers
+    outside its shown teams (its no-team and pooled batches, and hidden teams') are 0 or at least
+    ``k`` too. Complementary suppression over such counts therefore hides exactly the groups
+    without a published batch (``anonymity.published_answers`` on the same counts finds nothing
+    more), and for each kind, those plus the groups hidden as a whole.
+    """
+    window = _window(period, at=at)
+    as_of = window[1] if window is not None else day_start(period.start)
+    closed = period_closed(period, at=at)
+    policy = inputs.policy
+    teams = inputs.teams_of(period)
+    figures = rollups.period_figures(
+        inputs.rows.get(period.start, ()), size=policy.min_group_size, closed=closed
+    )
+    published = figures.counts[rollups.ANSWERS]
+    ingested = _ingested(inputs, window)
+
+    def judged(team_id: int | None) -> _Judged:
+        objective = _objective(ingested.get(team_id))
+        received = figures.received.get(team_id, 0)
+        respondents = published.get(team_id, 0)
+        if respondents < policy.min_group_size:
+            return _Judged(respondents=0, suppressed=True, readings=objective, answers=received)
+        counts = {kind: figures.counts[kind].get(team_id, 0) for kind in JUDGED_KINDS}
+        sums = {kind: figures.sums[kind].get(team_id, 0.0) for kind in JUDGED_KINDS}
+        shown_readings = rollups.readings_from_totals(sums, counts, as_of=as_of)
+        if team_id is None and figures.confidence is not None:
+            count, total, people = figures.confidence
+            if anonymity.reportable(people, policy=policy):
+                shown_readings[CONFIDENCE] = SignalReading(
+                    value=total / count, respondents=people, as_of=as_of
+                )
+        return _Judged(
+            respondents=respondents,
+            suppressed=False,
+            readings={**objective, **shown_readings},
+            answers=received,
+        )
+
+    result: dict[int | None, _Judged] = {None: judged(None)}
+    for team in teams:
+        result[team.id] = judged(team.id)
+    return result
+
+
+def _judge_period_from_answers(
+    inputs: _Inputs, period: Period, *, at: dt.datetime
+) -> dict[int | None, _Judged]:
     """Every group's showable readings for ``period``, keyed by team id (None: organisation).
 
     Groups: the organisation ("org") and each team of the period ("team:<slug>", retired ones
@@ -402,14 +492,7 @@ def _judge_period(inputs: _Inputs, period: Period, *, at: dt.datetime) -> dict[i
     for answer in answers:
         counts[None] += 1
         counts[answer.team_id] += 1
-    ingested: dict[int | None, dict[str, SignalReading]] = {}
-    if window is not None:
-        ingested = ingested_readings(
-            organization=inputs.organization,
-            start=window[0],
-            end=window[1],
-            min_change_age=inputs.settings.lead_time_min_change_age,
-        )
+    ingested = _ingested(inputs, window)
 
     def judged(key: str, team_id: int | None) -> _Judged:
         objective = _objective(ingested.get(team_id))
@@ -502,25 +585,96 @@ def readiness_periods_compute(
     periods: Sequence[Period],
     at: dt.datetime,
 ) -> _Computed:
+    """The reports of ``periods`` (and each one's previous period, for trends) from the survey
+    rollups (``transform.readiness.rollups``), never from the answers themselves."""
     needed = {*periods, *(period.previous() for period in periods)}
-    inputs = _inputs_load(
+    inputs = _rollups_load(organization=organization, settings=settings, periods=needed)
+    judged = {period: _judge_period(inputs, period, at=at) for period in needed}
+    return _reports_build(inputs, periods=periods, judged=judged)
+
+
+def readiness_periods_compute_from_answers(
+    *,
+    organization: Organization,
+    settings: CheckinSettings,
+    periods: Sequence[Period],
+    at: dt.datetime,
+) -> _Computed:
+    """The same reports computed from every stored answer, as before rollups: the reference
+    the rollups are checked against (tests, ``rebuild_readiness_rollups --check``). Reads every
+    answer of the periods; never on a request path."""
+    needed = {*periods, *(period.previous() for period in periods)}
+    inputs = _answers_load(
         organization=organization, settings=settings, starts=[p.start for p in needed]
     )
-    judged = {period: _judge_period(inputs, period, at=at) for period in needed}
+    judged = {period: _judge_period_from_answers(inputs, period, at=at) for period in needed}
+    return _reports_build(inputs, periods=periods, judged=judged)
+
+
+def _reports_build(
+    inputs: _Inputs | _RollupInputs,
+    *,
+    periods: Sequence[Period],
+    judged: dict[Period, dict[int | None, _Judged]],
+) -> _Computed:
+    organization, policy, teams_of = inputs.organization, inputs.policy, inputs.teams_of
     reports = {}
     for period in periods:
         now, before = judged[period], judged[period.previous()]
-        teams = inputs.teams_of(period)
         reports[period] = ReadinessReport(
             organization=organization,
             period=period,
-            policy=inputs.policy,
+            policy=policy,
             organization_group=_group(
                 team=None, period=period, current=now[None], previous=before[None]
             ),
             teams=tuple(
                 _group(team=team, period=period, current=now[team.id], previous=before.get(team.id))
-                for team in teams
+                for team in teams_of(period)
             ),
         )
     return _Computed(reports=reports, judged=judged)
+
+
+def readiness_rollups_check(
+    *, organization: Organization, settings: CheckinSettings, at: dt.datetime
+) -> list[str]:
+    """Differences between the figures of the survey period containing ``at`` (and the one
+    before) read from the rollups and computed from every answer; [] when they agree. Means may
+    differ in the last bits (sums are added batch by batch), so they are compared to 1e-9."""
+    period = survey_period_of(at, settings=settings)
+    rolled = readiness_periods_compute(
+        organization=organization, settings=settings, periods=[period], at=at
+    )
+    raw = readiness_periods_compute_from_answers(
+        organization=organization, settings=settings, periods=[period], at=at
+    )
+    problems = []
+    for when, groups in raw.judged.items():
+        for key, expected in groups.items():
+            got = rolled.judged[when].get(key)
+            where = f"period {when.start} group {'organisation' if key is None else key}"
+            if got is None:
+                problems.append(f"{where}: missing from the rollups")
+                continue
+            if (got.suppressed, got.respondents) != (expected.suppressed, expected.respondents):
+                problems.append(
+                    f"{where}: rollups say suppressed={got.suppressed} respondents="
+                    f"{got.respondents}, answers say suppressed={expected.suppressed} "
+                    f"respondents={expected.respondents}"
+                )
+            for kind in sorted(set(got.readings) | set(expected.readings)):
+                a, b = got.readings.get(kind), expected.readings.get(kind)
+                if (
+                    a is None
+                    or b is None
+                    or a.respondents != b.respondents
+                    or not math.isclose(float(a.value), float(b.value), rel_tol=1e-9)
+                ):
+                    problems.append(f"{where}: {kind} reads {a} from rollups, {b} from answers")
+    return problems
+
+
+def survey_period_of(at: dt.datetime, *, settings: CheckinSettings) -> Period:
+    """The survey period containing ``at`` (its day in the project's TIME_ZONE)."""
+    return survey_period(local_day(at), settings=settings)
