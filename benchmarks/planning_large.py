@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 
 import networkx as nx
 
+from benchmarks.common import Row
 from playbooks.planning import DONE, PlanItem, plan_schedule
 
 SEED = 20270104
@@ -97,6 +98,31 @@ def timed_ms(runs: dict[str, Callable[[], object]], *, rounds: int) -> dict[str,
             run()
             times[name].append((time.perf_counter() - began) * 1000)
     return times
+
+
+def measure(*, milestones: int = 10_000, runs: int = 7) -> list[Row]:
+    """``make bench``'s row: the planner on ``milestones`` (listed dependencies first, as the
+    services list them) against the networkx critical path of the same run."""
+    items = generate_plan(milestones=milestones)
+    times = timed_ms(
+        {
+            "planner": lambda: plan_schedule(items, start=START, today=TODAY),
+            "baseline": lambda: networkx_critical_path(items),
+        },
+        rounds=runs,
+    )
+    middle = statistics.median(times["planner"])
+    return [
+        Row(
+            workload="planning",
+            size=f"{milestones:,} milestones",
+            median_ms=middle,
+            baseline_ms=statistics.median(times["baseline"]),
+            goal="<= 20 ms",
+            met=middle <= 20,
+            note="baseline: networkx critical path",
+        )
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
