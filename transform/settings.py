@@ -246,6 +246,8 @@ DELIVERY_BATCH_SIZE = int(os.environ.get("DELIVERY_BATCH_SIZE", "100"))
 DELIVERY_MAX_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", "5"))
 DELIVERY_RETRY_SECONDS = int(os.environ.get("DELIVERY_RETRY_SECONDS", "60"))
 DELIVERY_CLAIM_TIMEOUT_SECONDS = int(os.environ.get("DELIVERY_CLAIM_TIMEOUT_SECONDS", "600"))
+# Sent rows are recorded in one UPDATE per this many messages (docs/delivery.md, "At most once").
+DELIVERY_MARK_EVERY = int(os.environ.get("DELIVERY_MARK_EVERY", "25"))
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
 
 # API tokens and rate limits (docs/api.md#authentication). A token expires TRANSFORM_TOKEN_TTL after

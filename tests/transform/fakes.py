@@ -5,7 +5,10 @@ accepts and counts connections. ``FakeWebhook``: a real HTTP server (http.server
 every JSON body posted to it. Both listen on a free port and switch failure modes at run time:
 
 SMTP modes: ``accept``; ``refuse`` (nothing listens: connection refused); ``4xx`` (451 to DATA);
-``5xx`` (554 to DATA); ``slow`` (accept after ``delay`` seconds). ``hang_on=k``: the k-th DATA
+``5xx`` (554 to DATA); ``slow`` (accept after ``delay`` seconds). It advertises PIPELINING
+(RFC 2920, like Postfix) unless ``pipelining=False``, so both ways of sending are exercised; a
+pipelining client's MAIL, RCPT and DATA arrive in one write and are answered in order.
+``hang_on=k``: the k-th DATA
 command (counted from start or ``reset``) hangs until ``release()`` or ``hang_seconds``, then
 answers 451; ``hanging`` is set while it hangs.
 
@@ -78,6 +81,14 @@ class _Handler:
     def __init__(self, server: FakeSMTPServer) -> None:
         self.server = server
 
+    async def handle_EHLO(
+        self, smtp: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.server.pipelining:
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return responses
+
     async def handle_DATA(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:
         fake = self.server
         with fake.lock:
@@ -125,9 +136,10 @@ class _CountingController(Controller):
 class FakeSMTPServer:
     """A recording SMTP server on 127.0.0.1 (see the module docstring for its modes)."""
 
-    def __init__(self, *, port: int | None = None) -> None:
+    def __init__(self, *, port: int | None = None, pipelining: bool = True) -> None:
         self.port = port or free_port()
         self.host = HOST
+        self.pipelining = pipelining
         self.lock = threading.Lock()
         self.messages: list[ReceivedMail] = []
         self.connections = 0

@@ -66,13 +66,15 @@ def people() -> list[Person]:
     return people
 
 
-def queue_messages(people: list[Person], *, at: dt.datetime) -> list[int]:
+def queue_messages(
+    people: list[Person], *, at: dt.datetime, prefix: str = "worker-test"
+) -> list[int]:
     ids = []
     for number, person in enumerate(people):
         row: Any = DeliveryFactory(
             organization=person.organization,
             kind=DeliveryKind.ESCALATION,
-            dedupe_key=f"escalation:worker-test:{number}",
+            dedupe_key=f"escalation:{prefix}:{number}",
             recipient=person,
             channel="email",
             payload={"subject": f"Blocked {number}", "text": f"Milestone {number} is blocked."},
@@ -227,7 +229,9 @@ class WorkerProcess:
     """``celery -A transform worker --pool solo`` in a process of its own, on the test database
     and the fake SMTP server."""
 
-    def __init__(self, *, smtp: FakeSMTPServer, log: Path, queue: str) -> None:
+    def __init__(
+        self, *, smtp: FakeSMTPServer, log: Path, queue: str, mark_every: int | None = None
+    ) -> None:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "transform.settings",
@@ -238,6 +242,7 @@ class WorkerProcess:
             "EMAIL_USE_SSL": "false",
             "EMAIL_TIMEOUT": "60",
             "DELIVERY_CLAIM_TIMEOUT_SECONDS": str(django_settings.DELIVERY_CLAIM_TIMEOUT_SECONDS),
+            "DELIVERY_MARK_EVERY": str(mark_every or django_settings.DELIVERY_MARK_EVERY),
         }
         self.log = log
         self._log_file = log.open("wb")
@@ -306,11 +311,14 @@ def workers(worker_in_thread: ThreadWorker, purged_broker: None) -> Iterator[lis
 def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
     people, smtp, settings, workers, tmp_path, task_queue
 ):
+    # Every sent message recorded on its own (DELIVERY_MARK_EVERY=1): the strictest setting,
+    # whose only possible duplicate is the message in flight. The default, recording messages in
+    # groups, is tested in test_delivery_scale.py.
     settings.DELIVERY_CLAIM_TIMEOUT_SECONDS = 2
     ids = queue_messages(people, at=timezone.now() - dt.timedelta(seconds=1))
     smtp.hang_on = 3
     smtp.hang_seconds = DEADLINE
-    first = WorkerProcess(smtp=smtp, log=tmp_path / "first.log", queue=task_queue)
+    first = WorkerProcess(smtp=smtp, log=tmp_path / "first.log", queue=task_queue, mark_every=1)
     workers.append(first)
     first.wait_ready()
 

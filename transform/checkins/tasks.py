@@ -9,7 +9,7 @@ from celery import shared_task
 
 from core.moments import moment_or_now
 from transform.checkins.planning import checkins_plan
-from transform.outbox.services import delivery_moment, dispatch_due
+from transform.outbox.services import delivery_moment, dispatch_fan_out
 
 logger = logging.getLogger(__name__)
 
@@ -17,9 +17,15 @@ logger = logging.getLogger(__name__)
 @shared_task(name="transform.plan_checkins")
 def plan_checkins(*, at: str | None = None) -> dict[str, Any]:
     """Create what is due at ``at`` (check-ins, reminders, escalations, digests) and hand the
-    messages to the workers."""
+    messages to the workers: one dispatch task per organisation with messages due, so a large
+    organisation's round is not sent from inside this task."""
     moment = moment_or_now(at)
     summary = checkins_plan(at=moment)
-    dispatched = dispatch_due(at=delivery_moment(moment))
-    logger.info("planned at %s: %s; dispatched %s", moment.isoformat(), summary, dispatched)
-    return {"planned": summary.as_dict(), "dispatched": dispatched}
+    organizations = dispatch_fan_out(at=delivery_moment(moment))
+    logger.info(
+        "planned at %s: %s; dispatching for %s organisations",
+        moment.isoformat(),
+        summary,
+        organizations,
+    )
+    return {"planned": summary.as_dict(), "dispatching_organizations": organizations}

@@ -40,9 +40,27 @@ def deliveries_due_filter(at: dt.datetime) -> Q:
     )
 
 
-def deliveries_due_rows(*, at: dt.datetime) -> list[tuple[int, int]]:
-    return list(
-        Delivery.objects.filter(deliveries_due_filter(at))
-        .order_by("organization_id", "next_attempt_at", "id")
-        .values_list("id", "organization_id")
+def deliveries_due_rows(
+    *, at: dt.datetime, organization_id: int | None = None, limit: int | None = None
+) -> list[tuple[int, int]]:
+    """(id, organisation id) of the rows due at ``at``, by organisation, then by when they fell
+    due; of one organisation and at most ``limit`` rows when given."""
+    rows = Delivery.objects.filter(deliveries_due_filter(at))
+    if organization_id is not None:
+        rows = rows.filter(organization_id=organization_id)
+    ordered = rows.order_by("organization_id", "next_attempt_at", "id").values_list(
+        "id", "organization_id"
+    )
+    return list(ordered if limit is None else ordered[:limit])
+
+
+def deliveries_due_organization_ids(*, at: dt.datetime) -> list[int]:
+    """The organisations with rows due at ``at``."""
+    return sorted(
+        set(
+            Delivery.objects.filter(deliveries_due_filter(at))
+            .order_by()
+            .values_list("organization_id", flat=True)
+            .distinct()
+        )
     )

@@ -6,9 +6,15 @@ reference.
 The database is the only coordinator. A row moves pending -> sending by a conditional UPDATE that
 names its claimer (``claimed_by``: the Celery task id), so two workers, two dispatches or a
 redelivered task never send the same row twice; a claim older than
-``DELIVERY_CLAIM_TIMEOUT_SECONDS`` belongs to a worker presumed dead and is taken over. Each sent
-message is committed on its own, so a crash loses at most the record of the one message that was
-in flight (which may then be sent again: the only duplicate the design allows).
+``DELIVERY_CLAIM_TIMEOUT_SECONDS`` belongs to a worker presumed dead and is taken over. Sent
+messages are recorded together, one UPDATE per ``DELIVERY_MARK_EVERY`` messages, so a crash loses
+at most the record of the messages sent since the last one plus the message in flight (which may
+then be sent again: the only duplicates the design allows).
+
+Work fans out: ``dispatch_deliveries`` enqueues one ``dispatch_organization_deliveries`` task per
+organisation with messages due; each reserves at most ``DISPATCH_BATCHES_PER_TASK`` batches, one
+``deliver_checkins`` task each, and enqueues itself again for the rest, so no task loops over
+every due message under one time limit.
 """
 
 from __future__ import annotations
@@ -38,7 +44,11 @@ from transform.models import (
     SignalEvent,
 )
 from transform.outbox.messages import Message, RenderError, Skip, delivery_message, event_id_of
-from transform.outbox.selectors import deliveries_due_filter, deliveries_due_rows
+from transform.outbox.selectors import (
+    deliveries_due_filter,
+    deliveries_due_organization_ids,
+    deliveries_due_rows,
+)
 from transform.outbox.sending import Batch, BatchResult, send_email, send_webhook, short_error
 from transform.rhythm.selectors import checkin_settings_get
 
@@ -48,6 +58,11 @@ logger = logging.getLogger(__name__)
 # imports this one, so this one finds the tasks in the app's registry instead of importing them.
 DISPATCH_TASK = "transform.dispatch_deliveries"
 DELIVER_TASK = "transform.deliver_checkins"
+DISPATCH_ORGANIZATION_TASK = "transform.dispatch_organization_deliveries"
+
+# Batches one dispatch_organization_deliveries task reserves before it hands the rest of its
+# organisation's due messages to a copy of itself (a few seconds of work at most).
+DISPATCH_BATCHES_PER_TASK = 50
 
 
 def _task(name: str) -> DjangoTask[Any, Any]:
@@ -160,6 +175,7 @@ def deliver_batch(*, delivery_ids: Sequence[int], at: dt.datetime, claimed_by: s
     batch.result.not_claimed = len(set(delivery_ids)) - len(claim.ids) - claim.exhausted.total()
     try:
         _deliver_rows(batch, rows)
+        batch.record_sent()
     except BaseException:
         batch.release_unattempted()
         raise
@@ -211,11 +227,14 @@ def _deliver_rows(batch: Batch, rows: list[Delivery]) -> None:
 # --- dispatching -------------------------------------------------------------------------------
 
 
-def _due_batches(*, at: dt.datetime) -> Iterator[list[int]]:
-    """The ids of the rows due at ``at`` in batches of at most ``DELIVERY_BATCH_SIZE`` rows of
-    one organisation (a batch opens one connection per organisation and channel)."""
+def _due_batches(
+    *, at: dt.datetime, organization_id: int | None = None, limit: int | None = None
+) -> Iterator[list[int]]:
+    """The ids of the rows due at ``at`` (of one organisation, and at most ``limit`` of them
+    when given) in batches of at most ``DELIVERY_BATCH_SIZE`` rows of one organisation (a batch
+    opens one connection per organisation and channel)."""
     by_org: dict[int, list[int]] = defaultdict(list)
-    for pk, org_id in deliveries_due_rows(at=at):
+    for pk, org_id in deliveries_due_rows(at=at, organization_id=organization_id, limit=limit):
         by_org[org_id].append(pk)
     size = max(1, settings.DELIVERY_BATCH_SIZE)
     for ids in by_org.values():
@@ -223,26 +242,63 @@ def _due_batches(*, at: dt.datetime) -> Iterator[list[int]]:
             yield ids[start : start + size]
 
 
+def _hand_out(ids: list[int], *, at: dt.datetime) -> int:
+    """Reserve ``ids`` for a new ``deliver_checkins`` task, enqueued once that commits."""
+    task_id = str(uuid.uuid4())
+    with transaction.atomic():
+        reserved = _claim(ids, at=at, claimed_by=task_id, attempt=False).ids
+        if reserved:
+            _task(DELIVER_TASK).apply_async_on_commit(
+                kwargs={"delivery_ids": reserved, "at": at.isoformat()}, task_id=task_id
+            )
+    return len(reserved)
+
+
 def dispatch_due(*, at: dt.datetime) -> int:
-    """Hand every row due at ``at`` to the workers, one ``deliver_checkins`` task per batch;
-    returns how many rows were handed out.
+    """Hand every row due at ``at`` to the workers, in this process, one ``deliver_checkins``
+    task per batch; returns how many rows were handed out (``run_checkins --enqueue``; the
+    periodic job fans out per organisation instead, ``dispatch_fan_out``).
 
     Each task's rows are reserved for it first (sending, ``claimed_by`` = the task's id, no
     attempt counted) and the task is enqueued once that commits: a dispatch that runs again a
     minute later, or twice at once, finds nothing left to hand out, and a task that never runs
     leaves a claim that goes stale and is dispatched again."""
-    deliver = _task(DELIVER_TASK)
-    handed = 0
-    for ids in _due_batches(at=at):
-        task_id = str(uuid.uuid4())
-        with transaction.atomic():
-            reserved = _claim(ids, at=at, claimed_by=task_id, attempt=False).ids
-            if reserved:
-                deliver.apply_async_on_commit(
-                    kwargs={"delivery_ids": reserved, "at": at.isoformat()}, task_id=task_id
-                )
-        handed += len(reserved)
-    return handed
+    return sum(_hand_out(ids, at=at) for ids in _due_batches(at=at))
+
+
+def dispatch_fan_out(*, at: dt.datetime) -> int:
+    """Enqueue one ``dispatch_organization_deliveries`` task per organisation with rows due at
+    ``at`` (once the current transaction, if any, commits); returns how many."""
+    organization_ids = deliveries_due_organization_ids(at=at)
+    task = _task(DISPATCH_ORGANIZATION_TASK)
+    for organization_id in organization_ids:
+        task.apply_async_on_commit(
+            kwargs={"organization_id": organization_id, "at": at.isoformat()}
+        )
+    return len(organization_ids)
+
+
+@dataclass
+class OrganizationDispatch:
+    handed: int  # rows reserved for deliver_checkins tasks
+    more: bool  # rows beyond this call's share are due: dispatch again
+
+
+def dispatch_organization_due(
+    *, organization_id: int, at: dt.datetime, max_batches: int | None = None
+) -> OrganizationDispatch:
+    """Hand at most ``max_batches`` (default ``DISPATCH_BATCHES_PER_TASK``) batches of the
+    organisation's rows due at ``at`` to the workers, as ``dispatch_due`` does; ``more`` says
+    whether rows beyond them are due."""
+    size = max(1, settings.DELIVERY_BATCH_SIZE)
+    limit = max(1, max_batches or DISPATCH_BATCHES_PER_TASK) * size
+    handed = looked_at = 0
+    for ids in _due_batches(at=at, organization_id=organization_id, limit=limit + 1):
+        looked_at += len(ids)
+        if looked_at > limit:
+            return OrganizationDispatch(handed=handed, more=True)
+        handed += _hand_out(ids, at=at)
+    return OrganizationDispatch(handed=handed, more=False)
 
 
 def deliver_due_now(*, at: dt.datetime, claimed_by: str | None = None) -> BatchResult:

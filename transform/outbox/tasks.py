@@ -5,8 +5,9 @@ Like every task of the project they are thin and idempotent: ``at`` comes as ISO
 moment the task works at; now when omitted) and rows as ids, never model instances.
 Acknowledgement is late for every task (settings), so a task whose worker dies is run again, and
 running any of them twice does the work once: the database decides (unique keys and claims).
-Beat runs ``dispatch_deliveries`` from the database schedule (``transform.schedule``);
-``deliver_checkins`` is enqueued by it with the rows it reserved for that task.
+Beat runs ``dispatch_deliveries`` from the database schedule (``transform.schedule``); it fans
+out one ``dispatch_organization_deliveries`` per organisation with messages due, which enqueues
+``deliver_checkins`` with the rows it reserved for that task, one task per batch.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from celery import Task, shared_task
 from core.moments import moment_parse
 from transform.outbox.services import (
     DELIVER_TASK,
+    DISPATCH_ORGANIZATION_TASK,
     DISPATCH_TASK,
     deliver_batch,
     delivery_moment,
-    dispatch_due,
+    dispatch_fan_out,
+    dispatch_organization_due,
 )
 
 
@@ -33,9 +36,23 @@ def _delivery_moment(at: str | None) -> dt.datetime:
 
 @shared_task(name=DISPATCH_TASK)
 def dispatch_deliveries(*, at: str | None = None) -> int:
-    """Enqueue ``deliver_checkins`` for every message due (new, retries after their backoff, and
-    stale claims of dead workers); returns how many messages were handed out."""
-    return dispatch_due(at=_delivery_moment(at))
+    """Enqueue ``dispatch_organization_deliveries`` for every organisation with messages due
+    (new, retries after their backoff, and stale claims of dead workers); returns how many
+    organisations."""
+    return dispatch_fan_out(at=_delivery_moment(at))
+
+
+@shared_task(bind=True, name=DISPATCH_ORGANIZATION_TASK)
+def dispatch_organization_deliveries(
+    self: Task[Any, Any], *, organization_id: int, at: str | None = None
+) -> int:
+    """Enqueue ``deliver_checkins`` for a share of the organisation's messages due, one task per
+    batch, and enqueue this task again when more are due; returns how many messages were handed
+    out. Two copies at once hand out each message once (claims)."""
+    outcome = dispatch_organization_due(organization_id=organization_id, at=_delivery_moment(at))
+    if outcome.more:
+        self.apply_async(kwargs={"organization_id": organization_id, "at": at})
+    return outcome.handed
 
 
 @shared_task(bind=True, name=DELIVER_TASK)
