@@ -55,6 +55,7 @@ class SurveyRollupScope(models.TextChoices):
     ROOT = "root", "Answers given for no team"
     LATE = "late", "Answers submitted on or after the period's end"
     CONFIDENCE = "confidence", "Milestone owners' check-in confidence"
+    POOL = "pool", "The closing pool's batches"
 
 
 class SurveyRollup(models.Model):
@@ -73,8 +74,12 @@ class SurveyRollup(models.Model):
       late ones included.
     - ``late``: the answers submitted on or after ``period_end``, every one in ``pending`` (they
       join the closing pool after the leftovers).
+    - ``pool``: once the period is over, the organisation's batches cut from every group's
+      waiting answers and then the late ones, in id order (counters as for a team); recomputed
+      whenever an answer of the closed period is applied.
     - ``confidence``: milestone owners' status answers with a confidence: ``received`` answers,
-      their sum in ``checkin_confidence_sum`` and the distinct owners in ``pending["people"]``.
+      their sum in ``checkin_confidence_sum``, the distinct owners in ``pending["people"]`` and
+      their number in ``published``.
 
     Kept current by ``transform.readiness.rollups.survey_rollups_refresh`` from the answers in
     arrival (id) order; rebuilt for a period whose ``size`` or ``period_end`` no longer matches.

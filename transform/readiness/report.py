@@ -345,13 +345,21 @@ class _RollupInputs:
 
 
 def _rollups_load(
-    *, organization: Organization, settings: CheckinSettings, periods: Iterable[Period]
+    *,
+    organization: Organization,
+    settings: CheckinSettings,
+    periods: Iterable[Period],
+    at: dt.datetime,
 ) -> _RollupInputs:
     """The organisation's survey rollups of ``periods`` (refreshed first if answers came in
     since), its live teams and its retired teams with answers in them: two queries when the
     rollups are current, whatever the number of teams and answers."""
+    periods = list(periods)
     ends = {period.start: period.end for period in periods}
-    rows = rollups.survey_rollups_read(organization=organization, settings=settings, ends=ends)
+    closed = {period.start for period in periods if period_closed(period, at=at)}
+    rows = rollups.survey_rollups_read(
+        organization=organization, settings=settings, ends=ends, closed=closed
+    )
     answered = SurveyRollup.objects.filter(
         team=OuterRef("pk"), scope=SurveyRollupScope.TEAM, period_start__in=sorted(ends)
     )
@@ -413,9 +421,7 @@ def _judge_period(
     closed = period_closed(period, at=at)
     policy = inputs.policy
     teams = inputs.teams_of(period)
-    figures = rollups.period_figures(
-        inputs.rows.get(period.start, ()), size=policy.min_group_size, closed=closed
-    )
+    figures = rollups.period_figures(inputs.rows.get(period.start, ()), closed=closed)
     published = figures.counts[rollups.ANSWERS]
     ingested = _ingested(inputs, window)
 
@@ -588,7 +594,7 @@ def readiness_periods_compute(
     """The reports of ``periods`` (and each one's previous period, for trends) from the survey
     rollups (``transform.readiness.rollups``), never from the answers themselves."""
     needed = {*periods, *(period.previous() for period in periods)}
-    inputs = _rollups_load(organization=organization, settings=settings, periods=needed)
+    inputs = _rollups_load(organization=organization, settings=settings, periods=needed, at=at)
     judged = {period: _judge_period(inputs, period, at=at) for period in needed}
     return _reports_build(inputs, periods=periods, judged=judged)
 

@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from django.db import transaction
-from django.db.models import Exists, Max, Subquery, Value
+from django.db.models import Max, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThan
 from django.db.models.signals import post_delete
+from django.utils import timezone
 
 from playbooks.criteria import SignalReading
 from teams.models import Organization
@@ -69,7 +71,6 @@ _COLUMNS: Final = (
     "published",
     *(f"{kind}_{part}" for kind in KINDS for part in ("count", "sum")),
     "checkin_confidence_sum",
-    "pending",
 )
 
 _ITERATE_CHUNK: Final = 2000
@@ -110,10 +111,20 @@ class _Period:
         self.size = size
         self.rows: dict[tuple[str, int | None], SurveyRollup] = {}
         self.changed: set[tuple[str, int | None]] = set()
+        # False: ``rows`` holds only the stored rows asked for so far (an answer touches one or
+        # two of a period's thousand rows); each other is read when first needed.
+        self.complete = True
 
     def row(self, scope: str, team_id: int | None = None) -> SurveyRollup:
         key = (scope, team_id)
         found = self.rows.get(key)
+        if found is None and not self.complete:
+            team = {"team_id": team_id} if team_id is not None else {"team__isnull": True}
+            found = SurveyRollup.objects.filter(
+                organization=self.organization, period_start=self.start, scope=scope, **team
+            ).first()
+            if found is not None:
+                self.rows[key] = found
         if found is None:
             found = SurveyRollup(
                 organization=self.organization,
@@ -167,6 +178,23 @@ class _Period:
         people = row.pending.setdefault("people", [])
         if person_id not in people:
             people.append(person_id)
+        row.published = len(people)
+
+    def pool_store(self) -> None:
+        """Cut the closing pool from the rows' waiting answers and store its batches."""
+        leftovers: dict[str, list[Any]] = {family: [] for family in FAMILIES}
+        late: dict[str, list[Any]] = {family: [] for family in FAMILIES}
+        for (scope, _team_id), row in list(self.rows.items()):
+            found = late if scope == SurveyRollupScope.LATE else leftovers
+            if scope in (SurveyRollupScope.TEAM, SurveyRollupScope.ROOT, SurveyRollupScope.LATE):
+                for family in FAMILIES:
+                    found[family].extend(row.pending.get(family, []))
+        published, counts, sums = pool_totals(leftovers, late, size=self.size)
+        pool = self.row(SurveyRollupScope.POOL)
+        pool.published = published
+        for kind in KINDS:
+            setattr(pool, f"{kind}_count", counts[kind])
+            setattr(pool, f"{kind}_sum", sums[kind])
 
     def save(self) -> None:
         created = [
@@ -238,21 +266,29 @@ def survey_rollups_refresh(
     top = Response.objects.aggregate(top=Max("id"))["top"] or 0
     periods: dict[dt.date, _Period] = {}
     wanted = dict(ends or {})
+    now = timezone.now()
 
     def period(start: dt.date) -> _Period:
         found = periods.get(start)
         if found is not None:
             return found
-        rows = list(SurveyRollup.objects.filter(organization=organization, period_start=start))
-        end = wanted.get(start, rows[0].period_end if rows else start + cadence)
+        stored = SurveyRollup.objects.filter(organization=organization, period_start=start)
+        # Every row of a period has the same size and end (written together; a deletion marks
+        # them all), so one tells.
+        probe = next(iter(stored.order_by().values_list("size", "period_end")[:1]), None)
+        end = wanted.get(start, probe[1] if probe is not None else start + cadence)
         current = _Period(organization=organization, start=start, end=end, size=size)
         periods[start] = current
-        if rows and all(row.size == size and row.period_end == end for row in rows):
-            current.rows = {(row.scope, row.team_id): row for row in rows}
+        if probe == (size, end):
+            if now >= _day_start(end):
+                # Over: the closing pool is cut from every row.
+                current.rows = {(row.scope, row.team_id): row for row in stored}
+            else:
+                current.complete = False
             return current
-        if rows:
+        if probe is not None:
             # Built with another batch size or end: start again from the period's answers.
-            SurveyRollup.objects.filter(organization=organization, period_start=start).delete()
+            stored.delete()
         for row in responses_read(organization=organization, period_start=start, id__lte=watermark):
             _apply(current, row)
         return current
@@ -264,10 +300,40 @@ def survey_rollups_refresh(
         _apply(period(row[3]), row)
         applied += 1
     for current in periods.values():
+        if (
+            current.complete
+            and now >= _day_start(current.end)
+            and any(scope != SurveyRollupScope.POOL for scope, _team in current.rows)
+        ):
+            current.pool_store()
         current.save()
     state.last_response_id = max(watermark, top)
     state.save(update_fields=["last_response_id"])
     return applied
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=timezone.get_default_timezone())
+
+
+def pool_totals(
+    leftovers: Mapping[str, list[Any]], late: Mapping[str, list[Any]], *, size: int
+) -> tuple[int, dict[str, int], dict[str, float]]:
+    """The closing pool's complete batches per family, as ``anonymity.publication_plan`` cuts
+    them: every group's waiting answers in id order, then the late ones in id order, in batches
+    of ``size``; returns the answers published, and per kind their count and sum. ``leftovers``
+    and ``late`` hold ids (the answers family) and ``[id, value]`` pairs (each kind)."""
+    published = (len(leftovers[ANSWERS]) + len(late[ANSWERS])) // size * size
+    counts: dict[str, int] = {}
+    sums: dict[str, float] = {}
+    for kind in KINDS:
+        pool = sorted(leftovers[kind]) + sorted(late[kind])
+        cut = len(pool) // size * size
+        total = 0.0
+        for _pk, value in pool[:cut]:
+            total += value
+        counts[kind], sums[kind] = cut, total
+    return published, counts, sums
 
 
 def _response_deleted(sender: type[Response], instance: Response, **_kwargs: Any) -> None:
@@ -303,7 +369,8 @@ def _apply(period: _Period, row: tuple[Any, ...]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class RollupRow:
-    """One ``SurveyRollup`` row as the report reads it (see the model for the fields)."""
+    """One ``SurveyRollup`` row as the report reads it (see the model for the fields; a
+    confidence row's ``published`` is its number of distinct owners)."""
 
     period_start: dt.date
     period_end: dt.date
@@ -315,7 +382,6 @@ class RollupRow:
     counts: dict[str, int]
     sums: dict[str, float]
     confidence_sum: float
-    pending: dict[str, Any]
 
 
 def _row(values: Sequence[Any]) -> RollupRow:
@@ -337,18 +403,26 @@ def _row(values: Sequence[Any]) -> RollupRow:
         published=published,
         counts=counts,
         sums=sums,
-        confidence_sum=values[-2],
-        pending=values[-1] or {},
+        confidence_sum=values[-1],
     )
 
 
 def survey_rollups_read(
-    *, organization: Organization, settings: CheckinSettings, ends: Mapping[dt.date, dt.date]
+    *,
+    organization: Organization,
+    settings: CheckinSettings,
+    ends: Mapping[dt.date, dt.date],
+    closed: Collection[dt.date] = (),
 ) -> dict[dt.date, list[RollupRow]]:
-    """The rollup rows of the periods ``ends`` (start -> end), by period start: one query when
-    the rollups are current. When a response is newer than them, or a period's rows were built
-    with another batch size or end, or no row exists yet, they are refreshed first
-    (``survey_rollups_refresh``) and read again."""
+    """The rollup rows of the periods ``ends`` (start -> end), by period start, each period's
+    in a fixed order; the periods read as ``closed`` include their closing pool (a ``pool``
+    row). One query when the rollups are current.
+
+    When a response is newer than them, a period's rows were built with another batch size or
+    end, or a period over by the clock has no pool yet, they are refreshed first
+    (``survey_rollups_refresh``) and read again. A period read as closed before the clock says
+    it is over (a report as of a later moment) gets its pool cut in memory from the waiting
+    answers (one more query)."""
     watermark = Coalesce(
         Subquery(
             SurveyRollupState.objects.filter(organization=organization).values("last_response_id")[
@@ -357,17 +431,25 @@ def survey_rollups_read(
         ),
         Value(0),
     )
-    newer = Response.objects.filter(
-        organization=organization, kind__in=_READ_KINDS, id__gt=watermark
-    )
+    responses = Response.objects.filter(organization=organization, kind__in=_READ_KINDS)
+    newer = responses.filter(id__gt=watermark)
+    # The organisation's newest response, found walking the primary key backwards from the end
+    # (a few rows at most when the rollups are current), never by scanning its answers.
+    newest = Coalesce(Subquery(responses.order_by("-id").values("id")[:1]), Value(0))
+    rollups = SurveyRollup.objects.filter(organization=organization, period_start__in=list(ends))
 
     def query() -> list[tuple[Any, ...]]:
         return list(
-            SurveyRollup.objects.filter(organization=organization, period_start__in=list(ends))
-            .annotate(stale=Exists(newer))
-            .order_by("period_start", "scope", "team_id")
+            # Unordered: sorted here, which costs less than a sort of the wide rows there.
+            rollups.order_by()
+            .annotate(stale=GreaterThan(newest, watermark))
             .values_list(*_COLUMNS, "stale")
         )
+
+    def unpooled(values: list[tuple[Any, ...]]) -> set[dt.date]:
+        have = {row[0] for row in values}
+        pooled = {row[0] for row in values if row[3] == SurveyRollupScope.POOL}
+        return {start for start in closed if start in have and start not in pooled}
 
     values = query()
     if not values:
@@ -376,16 +458,44 @@ def survey_rollups_read(
             return {}
         survey_rollups_refresh(organization=organization, settings=settings, ends=ends)
         values = query()
-    current = not any(
+    now = timezone.now()
+    stale = any(
         row[-1] or row[2] != settings.min_group_size or ends.get(row[0]) != row[1] for row in values
-    )
-    if not current:
+    ) or any(now >= _day_start(ends[start]) for start in unpooled(values))
+    if stale:
         survey_rollups_refresh(organization=organization, settings=settings, ends=ends)
         values = query()
     rows: dict[dt.date, list[RollupRow]] = {}
-    for value in values:
+    for value in sorted(values, key=lambda v: (v[0], v[3], v[4] or 0)):
         rows.setdefault(value[0], []).append(_row(value[:-1]))
+    early = unpooled(values)
+    if early:
+        pools = _pools_in_memory(organization, rollups.filter(period_start__in=early))
+        for start, pool in pools.items():
+            rows[start].append(pool)
     return rows
+
+
+def _pools_in_memory(
+    organization: Organization, rollups: QuerySet[SurveyRollup]
+) -> dict[dt.date, RollupRow]:
+    found: dict[dt.date, _Period] = {}
+    for row in rollups.exclude(scope=SurveyRollupScope.POOL):
+        current = found.get(row.period_start)
+        if current is None:
+            current = found[row.period_start] = _Period(
+                organization=organization,
+                start=row.period_start,
+                end=row.period_end,
+                size=row.size,
+            )
+        current.rows[(row.scope, row.team_id)] = row
+    pools = {}
+    for start, current in found.items():
+        current.pool_store()
+        pool = current.rows[(SurveyRollupScope.POOL, None)]
+        pools[start] = _row([getattr(pool, column) for column in _COLUMNS])
+    return pools
 
 
 @dataclass(slots=True)
@@ -405,29 +515,25 @@ class PeriodFigures:
     confidence: tuple[int, float, int] | None = None
 
 
-def period_figures(rows: Iterable[RollupRow], *, size: int, closed: bool) -> PeriodFigures:
+def period_figures(rows: Iterable[RollupRow], *, closed: bool) -> PeriodFigures:
     """What each group of a period may show, from its rollup rows (no answer is read): each
     team's published batches, and the organisation's: every team's and the no-team answers'
-    batches and, once the period has ``closed``, the batches of the closing pool (the waiting
-    answers of every group in id order, then the late ones), exactly as
-    ``anonymity.publication_plan`` cuts them."""
+    batches and, once the period has ``closed``, the closing pool's."""
     figures = PeriodFigures(
         counts={family: {None: 0} for family in FAMILIES},
         sums={kind: {None: 0.0} for kind in KINDS},
         received={None: 0},
     )
-    leftovers: dict[str, list[Any]] = {family: [] for family in FAMILIES}
-    late: dict[str, list[Any]] = {family: [] for family in FAMILIES}
     for row in rows:
         if row.scope == SurveyRollupScope.CONFIDENCE:
-            people = len(row.pending.get("people", []))
-            figures.confidence = (row.received, row.confidence_sum, people)
+            figures.confidence = (row.received, row.confidence_sum, row.published)
             continue
-        if row.scope == SurveyRollupScope.LATE:
-            for family in FAMILIES:
-                late[family] = list(row.pending.get(family, []))
+        if row.scope == SurveyRollupScope.LATE or (
+            row.scope == SurveyRollupScope.POOL and not closed
+        ):
             continue
-        figures.received[None] += row.received
+        if row.scope != SurveyRollupScope.POOL:
+            figures.received[None] += row.received
         figures.counts[ANSWERS][None] += row.published
         for kind, count in row.counts.items():
             figures.counts[kind][None] += count
@@ -439,22 +545,7 @@ def period_figures(rows: Iterable[RollupRow], *, size: int, closed: bool) -> Per
             for kind, count in row.counts.items():
                 figures.counts[kind][row.team_id] = count
                 figures.sums[kind][row.team_id] = row.sums[kind]
-        if closed:
-            for family in FAMILIES:
-                leftovers[family].extend(row.pending.get(family, []))
-    if closed:
-        figures.counts[ANSWERS][None] += _pooled(leftovers[ANSWERS], late[ANSWERS], size=size)
-        for kind in KINDS:
-            pool = sorted(leftovers[kind]) + sorted(late[kind])
-            cut = len(pool) // size * size
-            figures.counts[kind][None] += cut
-            for _pk, value in pool[:cut]:
-                figures.sums[kind][None] += value
     return figures
-
-
-def _pooled(leftovers: list[int], late: list[int], *, size: int) -> int:
-    return (len(leftovers) + len(late)) // size * size
 
 
 def readings_from_totals(
