@@ -194,9 +194,14 @@ def main() -> None:
         worst = max(abs(exact[node] - betweenness[node]) for node in exact)
         print(f"  largest difference rustworkx vs networkx: {worst:.2e}")
 
-    bridges = timed(
+    old_bridges = timed(
         "articulation points (networkx)", lambda: analysis.bridging_people(people_graph)
     )
+    bridges = timed(
+        "person bridges, multi-team people (rustworkx)",
+        lambda: analysis.person_bridges(index.person_teams),
+    )
+    print(f"  {len(bridges)} bridges, same as networkx: {bridges == old_bridges}")
     steps: list[tuple[str, Callable[[], list[analysis.Finding]]]] = [
         (
             "team_bottleneck",

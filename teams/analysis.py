@@ -284,13 +284,17 @@ def _index(snapshot: OrgSnapshot) -> _Index:
         team_type={team.slug: team.type for team in snapshot.teams},
         specialty={team.slug: team.specialty for team in snapshot.teams},
     )
+    # Local names: this loop runs once per membership (tens of thousands at 50,000 people).
+    members, fte, roles = index.members, index.fte, index.roles
+    person_teams = index.person_teams
     for membership in snapshot.memberships:
-        index.members[membership.team].add(membership.person)
-        index.fte[membership.team] += membership.allocation_percent / 100
-        index.roles[membership.team].add(membership.role)
-        index.person_teams[membership.person].add(membership.team)
+        team, person = membership.team, membership.person
+        members[team].add(person)
+        fte[team] += membership.allocation_percent / 100
+        roles[team].add(membership.role)
+        person_teams[person].add(team)
     for serves in snapshot.serves:
-        index.person_teams[serves.person].add(serves.team)
+        person_teams[serves.person].add(serves.team)
     for edge in snapshot.interactions:
         index.partners[edge.source].add(edge.target)
         index.partners[edge.target].add(edge.source)
@@ -363,6 +367,29 @@ def bridging_people(graph: nx.Graph) -> set[str]:
     return {node[1] for node in nx.articulation_points(graph) if node[0] == "person"}
 
 
+def person_bridges(person_teams: dict[str, set[str]]) -> set[str]:
+    """``bridging_people(people_graph(snapshot))`` from the teams each person belongs to or
+    serves (``_Index.person_teams``), on the part of the graph that can hold a bridge.
+
+    A person in one team is a leaf of the people-team graph: never an articulation point, and
+    removing leaves changes no other node's articulation, so only people in two or more teams
+    and their teams are built (a few thousand nodes at 50,000 people), in rustworkx.
+    """
+    linking = [(email, teams) for email, teams in person_teams.items() if len(teams) >= 2]
+    graph = rx.PyGraph(multigraph=False)
+    graph.add_nodes_from(range(len(linking)))
+    team_node: dict[str, int] = {}
+    edges = []
+    for person_node, (_, teams) in enumerate(linking):
+        for team in teams:
+            node = team_node.get(team)
+            if node is None:
+                node = team_node[team] = graph.add_node(None)
+            edges.append((person_node, node))
+    graph.add_edges_from_no_data(edges)
+    return {linking[node][0] for node in rx.articulation_points(graph) if node < len(linking)}
+
+
 def analyze_snapshot(snapshot: OrgSnapshot, *, today: dt.date | None = None) -> dict[str, Any]:
     """The analysis report of ``snapshot``, ready for JSON.
 
@@ -377,9 +404,7 @@ def analyze_snapshot(snapshot: OrgSnapshot, *, today: dt.date | None = None) -> 
     dep_graph = dependency_graph(snapshot)
     betweenness = dependency_betweenness(dep_graph)
     bridges = (
-        bridging_people(people_graph(snapshot))
-        if thresholds.person_bottleneck_flag_bridges
-        else set()
+        person_bridges(index.person_teams) if thresholds.person_bottleneck_flag_bridges else set()
     )
 
     findings: list[Finding] = []
@@ -509,7 +534,14 @@ def person_bottleneck_findings(
 ) -> list[Finding]:
     delivery_types = set(t.person_bottleneck_delivery_types)
     findings = []
-    for email in sorted(set(index.person_teams) | bridges):
+    # A finding needs min_teams delivery teams (at least two: a subset of the person's teams) or
+    # a bridge, so people in fewer teams are not looked at.
+    candidates = {
+        email
+        for email, teams in index.person_teams.items()
+        if len(teams) >= t.person_bottleneck_min_teams
+    }
+    for email in sorted(candidates | bridges):
         teams = index.person_teams.get(email, set())
         delivery = {slug for slug in teams if index.team_type.get(slug) in delivery_types}
         spread = len(delivery) >= t.person_bottleneck_min_teams

@@ -46,7 +46,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from teams.lifecycle import person_leave
-from teams.models import Organization, Person
+from teams.models import Organization, Person, topology_changed
 from teams.services import history_user_set
 
 ERASURE_REASON = "privacy erasure"
@@ -270,6 +270,9 @@ def person_erase(*, person: Person, actor: User | None = None) -> PersonErasure:
     person = Person.objects.select_for_update().get(pk=person.pk)
     if person.erased_at is not None:
         return PersonErasure(person=person, already=True)
+    # The rewrites below are queryset updates, which send no model signals: the cached analysis
+    # (which shows names and e-mails) is invalidated here, in this transaction.
+    topology_changed(organization_id=person.organization_id)
     person_leave(person=person, source="command", actor=actor)
     person.refresh_from_db()
     needles = _needles(person)

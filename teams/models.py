@@ -7,8 +7,11 @@ of any past moment.
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
@@ -33,13 +36,43 @@ class Organization(BaseModel):
         blank=True,
         help_text="Overrides of the analysis thresholds; see docs/analysis.md for keys and defaults.",
     )
-    history = HistoricalRecords()
+    # A new random value on every write to the organisation's topology (topology_changed): the
+    # cached analysis is keyed by it (docs/analysis.md, "Cost and caching"). Random rather than a
+    # counter so a key never comes back, even after a database is reset under a shared cache.
+    topology_version = models.UUIDField(
+        default=uuid.uuid4,
+        editable=False,
+        help_text="Changes on every write to the topology; keys the cached analysis.",
+    )
+    history = HistoricalRecords(excluded_fields=["topology_version"])
 
     class Meta:
         ordering = ["slug"]
 
     def __str__(self) -> str:
         return self.slug
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Only topology_changed() writes topology_version: saving an instance loaded before a
+        # topology write must not put the old version back (the cache would serve the old
+        # analysis under it).
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "topology_version"
+            ]
+        super().save(*args, **kwargs)
+
+
+def topology_changed(*, organization_id: int) -> None:
+    """Give the organisation a new ``topology_version``, in the caller's transaction.
+
+    Called before the writes when inside a transaction (so every writer takes the organisation's
+    row lock first, in the same order, and the new version commits with the data), and after
+    them in autocommit (so the version never changes before the data it stands for).
+    """
+    Organization.objects.filter(pk=organization_id).update(topology_version=uuid.uuid4())
 
 
 class Role(models.TextChoices):
@@ -529,3 +562,35 @@ class Invitation(BaseModel):
     def __str__(self) -> str:
         state = "accepted" if self.accepted_at else f"until {self.expires_at:%Y-%m-%d}"
         return f"Invitation of {self.person} ({state})"
+
+
+# Every save or delete of a row the analysis reads changes its organisation's topology_version
+# (bulk writes, which send no signals, call topology_changed themselves: the importer and the
+# erasure). Inside a transaction before the write, in autocommit after it (see topology_changed).
+TOPOLOGY_MODELS: tuple[type[models.Model], ...] = (
+    OrgUnit,
+    Team,
+    Person,
+    Membership,
+    ServesLink,
+    Interaction,
+    Service,
+    TeamLineageEvent,
+)
+
+
+def _topology_row_writing(sender: type[models.Model], instance: Any, **kwargs: Any) -> None:
+    if transaction.get_connection().in_atomic_block:
+        topology_changed(organization_id=instance.organization_id)
+
+
+def _topology_row_written(sender: type[models.Model], instance: Any, **kwargs: Any) -> None:
+    if not transaction.get_connection().in_atomic_block:
+        topology_changed(organization_id=instance.organization_id)
+
+
+for _model in TOPOLOGY_MODELS:
+    models.signals.pre_save.connect(_topology_row_writing, sender=_model)
+    models.signals.pre_delete.connect(_topology_row_writing, sender=_model)
+    models.signals.post_save.connect(_topology_row_written, sender=_model)
+    models.signals.post_delete.connect(_topology_row_written, sender=_model)

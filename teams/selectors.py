@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import starmap
+from operator import itemgetter
+from pathlib import Path
 from typing import Any, TypeVar
 
-from django.db.models import Model, Prefetch, Q, QuerySet
+from django.core.cache import cache
+from django.db.models import (
+    CharField,
+    IntegerField,
+    Model,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.utils import timezone
 
+from teams import analysis, graph
 from teams.analysis import analyze_snapshot
 from teams.graph import (
     InteractionEdge,
@@ -35,136 +51,170 @@ from teams.models import (
 
 _M = TypeVar("_M", bound=Model)
 
+# Which table a person-team link row of org_snapshot_get comes from.
+_MEMBERSHIP = 0
+_SERVES = 1
+# Sort keys of org_snapshot_get's tuples: the slug or e-mail first; (team, person) of a link;
+# (source, target, mode) of an interaction.
+_BY_FIRST: Callable[[tuple[Any, ...]], Any] = itemgetter(0)
+_BY_TEAM_PERSON: Callable[[tuple[Any, ...]], Any] = itemgetter(1, 0)
+_BY_ENDS_AND_MODE: Callable[[tuple[Any, ...]], Any] = itemgetter(0, 1, 2)
+_N = TypeVar("_N")
+
+
+def _built(
+    node: Callable[..., _N], rows: Iterable[tuple[Any, ...]], key: Callable[[tuple[Any, ...]], Any]
+) -> list[_N]:
+    """``node(*row)`` for each of ``rows`` sorted by ``key``: positional, the fast way to build
+    many frozen dataclasses."""
+    ordered: list[tuple[Any, ...]] = sorted(rows, key=key)
+    return list(starmap(node, ordered))
+
 
 def org_snapshot_get(
     *, organization: Organization, as_of: dt.datetime | None = None
 ) -> OrgSnapshot:
     """The topology of ``organization`` now, or as it was at ``as_of`` (from the history tables).
 
-    Runs a fixed number of queries (one per model) whatever the organisation's size. Rows are
-    joined by id in Python, which also works for historical rows whose foreign keys are plain ids.
+    Runs a fixed number of queries (six) whatever the organisation's size. Rows are read as
+    tuples and joined by id in Python, which also works for historical rows whose foreign keys
+    are plain ids; the nodes and edges are built positionally from sorted tuples (building them
+    field by field from dictionaries was most of the time of a large snapshot).
     """
     moment = as_of or timezone.now()
     org_id = organization.pk
 
-    def rows(model: Any, *fields: str, live: Q | None = None) -> list[dict[str, Any]]:
+    def rows(model: Any, *fields: Any, live: Q | None = None) -> QuerySet[Any]:
         if as_of is None:
             queryset = model.objects.filter(organization_id=org_id)
         else:
             queryset = model.history.as_of(as_of).filter(organization_id=org_id)
         if live is not None:
             queryset = queryset.filter(live)
-        return list(queryset.values("id", *fields))
+        return queryset.order_by().values_list(*fields)
 
     # Retired teams and leavers are not part of the live graph: as of a moment before they
     # retired or left, their history rows still show them.
-    unit_rows = rows(OrgUnit, "slug", "name", "kind", "parent_id")
-    team_rows = rows(
-        Team,
-        "slug",
-        "name",
-        "type",
-        "specialty",
-        "unit_id",
-        "manager_id",
-        "description",
-        live=Q(retired_at__isnull=True),
+    unit_rows = list(rows(OrgUnit, "id", "slug", "name", "kind", "parent_id"))
+    team_rows = list(
+        rows(
+            Team,
+            "id",
+            "slug",
+            "name",
+            "type",
+            "specialty",
+            "unit_id",
+            "manager_id",
+            "description",
+            live=Q(retired_at__isnull=True),
+        )
     )
-    person_rows = rows(
-        Person, "email", "name", live=Q(left_on__isnull=True) | Q(left_on__gt=moment.date())
+    person_rows = list(
+        rows(
+            Person,
+            "id",
+            "email",
+            "name",
+            live=Q(left_on__isnull=True) | Q(left_on__gt=moment.date()),
+        )
     )
-    membership_rows = rows(Membership, "person_id", "team_id", "role", "allocation_percent")
-    serves_rows = rows(ServesLink, "person_id", "team_id", "note")
-    interaction_rows = rows(
-        Interaction, "source_id", "target_id", "mode", "since", "expected_end", "severity", "note"
+    # Memberships and serves links are both person-team links: one query for the two tables,
+    # told apart by the first column (role and allocation of a membership, note of a link).
+    link_rows = list(
+        rows(
+            Membership,
+            Value(_MEMBERSHIP, output_field=IntegerField()),
+            "person_id",
+            "team_id",
+            "role",
+            "allocation_percent",
+            Value("", output_field=CharField()),
+        ).union(
+            rows(
+                ServesLink,
+                Value(_SERVES, output_field=IntegerField()),
+                "person_id",
+                "team_id",
+                Value("", output_field=CharField()),
+                Value(0, output_field=IntegerField()),
+                "note",
+            ),
+            all=True,
+        )
     )
-
-    service_rows = rows(Service, "team_id", "kind", "slug")
+    interaction_rows = list(
+        rows(
+            Interaction,
+            "source_id",
+            "target_id",
+            "mode",
+            "since",
+            "expected_end",
+            "severity",
+            "note",
+        )
+    )
+    service_rows = list(rows(Service, "team_id", "kind", "slug"))
 
     services_of: dict[int, list[str]] = {}
-    for row in service_rows:
-        if row["team_id"] is not None:
-            services_of.setdefault(row["team_id"], []).append(f"{row['kind']}:{row['slug']}")
-    unit_slug = {row["id"]: row["slug"] for row in unit_rows}
-    team_slug = {row["id"]: row["slug"] for row in team_rows}
-    email = {row["id"]: row["email"] for row in person_rows}
+    for team_id, kind, slug in service_rows:
+        if team_id is not None:
+            services_of.setdefault(team_id, []).append(f"{kind}:{slug}")
+    unit_slug = {row[0]: row[1] for row in unit_rows}
+    team_slug = {row[0]: row[1] for row in team_rows}
+    email = {row[0]: row[1] for row in person_rows}
+
+    memberships: list[tuple[Any, ...]] = []
+    serves: list[tuple[Any, ...]] = []
+    for kind, person_id, team_id, role, allocation, note in link_rows:
+        person, team = email.get(person_id), team_slug.get(team_id)
+        if person is None or team is None:
+            continue
+        if kind == _MEMBERSHIP:
+            memberships.append((person, team, role, allocation))
+        else:
+            serves.append((person, team, note))
+    interactions: list[tuple[Any, ...]] = [
+        (team_slug[source], team_slug[target], *rest)
+        for source, target, *rest in interaction_rows
+        if source in team_slug and target in team_slug
+    ]
 
     return OrgSnapshot(
         organization=organization.slug,
         name=organization.name,
         as_of=moment,
         thresholds=dict(organization.analysis_thresholds or {}),
-        units=sorted(
+        units=_built(
+            UnitNode,
             (
-                UnitNode(
-                    slug=row["slug"],
-                    name=row["name"],
-                    kind=row["kind"],
-                    parent=unit_slug.get(row["parent_id"]),
-                )
-                for row in unit_rows
+                (slug, name, kind, unit_slug.get(parent))
+                for _, slug, name, kind, parent in unit_rows
             ),
-            key=lambda unit: unit.slug,
+            _BY_FIRST,
         ),
-        teams=sorted(
+        teams=_built(
+            TeamNode,
             (
-                TeamNode(
-                    slug=row["slug"],
-                    name=row["name"],
-                    type=row["type"],
-                    specialty=row["specialty"],
-                    unit=unit_slug.get(row["unit_id"]),
-                    manager=email.get(row["manager_id"]),
-                    description=row["description"],
-                    services=tuple(sorted(services_of.get(row["id"], []))),
+                (
+                    slug,
+                    name,
+                    type_,
+                    specialty,
+                    unit_slug.get(unit_id),
+                    email.get(manager_id),
+                    description,
+                    tuple(sorted(services_of.get(pk, ()))),
                 )
-                for row in team_rows
+                for pk, slug, name, type_, specialty, unit_id, manager_id, description in team_rows
             ),
-            key=lambda team: team.slug,
+            _BY_FIRST,
         ),
-        people=sorted(
-            (PersonNode(email=row["email"], name=row["name"]) for row in person_rows),
-            key=lambda person: person.email,
-        ),
-        memberships=sorted(
-            (
-                MembershipEdge(
-                    person=email[row["person_id"]],
-                    team=team_slug[row["team_id"]],
-                    role=row["role"],
-                    allocation_percent=row["allocation_percent"],
-                )
-                for row in membership_rows
-                if row["person_id"] in email and row["team_id"] in team_slug
-            ),
-            key=lambda edge: (edge.team, edge.person),
-        ),
-        serves=sorted(
-            (
-                ServesEdge(
-                    person=email[row["person_id"]], team=team_slug[row["team_id"]], note=row["note"]
-                )
-                for row in serves_rows
-                if row["person_id"] in email and row["team_id"] in team_slug
-            ),
-            key=lambda edge: (edge.team, edge.person),
-        ),
-        interactions=sorted(
-            (
-                InteractionEdge(
-                    source=team_slug[row["source_id"]],
-                    target=team_slug[row["target_id"]],
-                    mode=row["mode"],
-                    since=row["since"],
-                    expected_end=row["expected_end"],
-                    severity=row["severity"],
-                    note=row["note"],
-                )
-                for row in interaction_rows
-                if row["source_id"] in team_slug and row["target_id"] in team_slug
-            ),
-            key=lambda edge: (edge.source, edge.target, edge.mode),
-        ),
+        people=_built(PersonNode, (row[1:] for row in person_rows), _BY_FIRST),
+        memberships=_built(MembershipEdge, memberships, _BY_TEAM_PERSON),
+        serves=_built(ServesEdge, serves, _BY_TEAM_PERSON),
+        interactions=_built(InteractionEdge, interactions, _BY_ENDS_AND_MODE),
     )
 
 
@@ -375,15 +425,81 @@ def organization_role_list(*, organization: Organization) -> QuerySet[Organizati
     )
 
 
+# The cached report depends on the code that computes it as well as on the data: a deployment
+# with a changed analysis must not read reports the previous code stored in a shared cache.
+_ANALYSIS_CODE = hashlib.sha256(
+    b"".join(Path(module.__file__ or "").read_bytes() for module in (analysis, graph))
+    + Path(__file__).read_bytes()
+).hexdigest()[:12]
+# A report is keyed by its day too, so it never outlives the day; the timeout only frees memory.
+ANALYSIS_CACHE_TIMEOUT = 24 * 60 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisKey:
+    """What a live analysis report of one organisation is a function of, but the day: its
+    topology version, its threshold overrides and slug, and the analysis code."""
+
+    organization_id: int
+    version: str
+    settings: str
+
+    def at(self, day: dt.date) -> str:
+        return (
+            f"teams:analysis:{self.organization_id}:{self.version}:{self.settings}:"
+            f"{day.isoformat()}"
+        )
+
+
+def org_analysis_key_get(*, organization: Organization) -> AnalysisKey:
+    """The cache key of ``organization``'s live analysis: one query (its current
+    ``topology_version``), to be run before the snapshot is read, so that a snapshot read after
+    a write is never stored under the version from before it."""
+    version = Organization.objects.values_list("topology_version", flat=True).get(
+        pk=organization.pk
+    )
+    # The snapshot takes the thresholds and slug from this instance, so the key does too.
+    settings = json.dumps(
+        [organization.slug, organization.analysis_thresholds, _ANALYSIS_CODE],
+        sort_keys=True,
+        default=str,
+    )
+    return AnalysisKey(
+        organization_id=organization.pk,
+        version=str(version),
+        settings=hashlib.sha256(settings.encode()).hexdigest()[:16],
+    )
+
+
+def snapshot_analysis_get(*, snapshot: OrgSnapshot, key: AnalysisKey | None) -> dict[str, Any]:
+    """``analyze_snapshot(snapshot)``, from the cache when ``key`` (read before ``snapshot``, see
+    ``org_analysis_key_get``) names a report already computed; without a key (a past moment, a
+    scenario) always computed. Raises ``InvalidThresholdsError`` as ``analyze_snapshot`` does."""
+    if key is None:
+        return analyze_snapshot(snapshot)
+    cache_key = key.at(snapshot.as_of.date())
+    report: dict[str, Any] | None = cache.get(cache_key)
+    if report is None:
+        report = analyze_snapshot(snapshot)
+        cache.set(cache_key, report, ANALYSIS_CACHE_TIMEOUT)
+    return report
+
+
 def org_analysis_get(
     *, organization: Organization, as_of: dt.datetime | None = None
 ) -> dict[str, Any]:
     """The analysis report of ``organization`` now, or as it was at ``as_of``.
 
-    ``analyze_snapshot(org_snapshot_get(...))``: the same fixed number of queries as
-    ``org_snapshot_get`` whatever the organisation's size. The report is dated by ``as_of`` (or
-    today, UTC). Raises ``teams.analysis.InvalidThresholdsError`` (a ``ValueError``) when the
-    organisation's ``analysis_thresholds`` are invalid.
+    ``analyze_snapshot(org_snapshot_get(...))``. The live report is cached per topology version,
+    thresholds and day (docs/analysis.md, "Cost and caching"): on a hit one query and no
+    analysis, else seven queries; a past moment is always computed, in six queries. The report is
+    dated by ``as_of`` (or today, UTC). Raises ``teams.analysis.InvalidThresholdsError`` (a
+    ``ValueError``) when the organisation's ``analysis_thresholds`` are invalid.
     """
-    snapshot = org_snapshot_get(organization=organization, as_of=as_of)
-    return analyze_snapshot(snapshot)
+    if as_of is not None:
+        return analyze_snapshot(org_snapshot_get(organization=organization, as_of=as_of))
+    key = org_analysis_key_get(organization=organization)
+    report: dict[str, Any] | None = cache.get(key.at(timezone.now().date()))
+    if report is not None:
+        return report
+    return snapshot_analysis_get(snapshot=org_snapshot_get(organization=organization), key=key)

@@ -53,6 +53,7 @@ from teams.models import (
     Specialty,
     Team,
     TeamType,
+    topology_changed,
 )
 
 # Rows per INSERT/UPDATE statement; Django lowers it further where the database needs it
@@ -684,10 +685,20 @@ class _Writer:
     change_reason: str
     user: AbstractBaseUser | None
     now: dt.datetime = field(default_factory=timezone.now)
+    wrote: bool = False
+
+    def _writing(self) -> None:
+        # Bulk writes send no model signals: the cached analysis is invalidated here, in the
+        # import's transaction, before the first write (teams.models.topology_changed). An
+        # import that changes nothing keeps the cache.
+        if not self.wrote:
+            topology_changed(organization_id=self.organization.pk)
+            self.wrote = True
 
     def create(self, model: type[_M], rows: list[_M]) -> list[_M]:
         if not rows:
             return []
+        self._writing()
         insert_with_history(
             model,
             rows,
@@ -700,6 +711,7 @@ class _Writer:
     def update(self, model: type[models.Model], rows: list[Any], fields: list[str]) -> None:
         if not rows:
             return
+        self._writing()
         for row in rows:
             # bulk_update does not run auto_now, so the timestamp is set here.
             row.updated_at = self.now

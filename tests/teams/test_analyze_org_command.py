@@ -220,5 +220,5 @@ def test_org_analysis_get_runs_a_constant_number_of_queries(
         report = org_analysis_get(organization=organization)
     assert report["metrics"]["teams"] == squads + 1
 
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         org_analysis_get(organization=organization, as_of=dt.datetime.now(dt.UTC))

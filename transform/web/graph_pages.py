@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.moments import moment_parse
-from teams.analysis import InvalidThresholdsError, analyze_snapshot
+from teams.analysis import InvalidThresholdsError
 from teams.graph import OrgSnapshot
 from teams.models import (
     InteractionMode,
@@ -29,7 +29,12 @@ from teams.models import (
     Specialty,
     TeamType,
 )
-from teams.selectors import org_snapshot_get, team_by_slug
+from teams.selectors import (
+    org_analysis_key_get,
+    org_snapshot_get,
+    snapshot_analysis_get,
+    team_by_slug,
+)
 from transform.access import OrgAccess, teams_managed_by
 from transform.checkins.verifications import open_proposals_by_team, team_topology_marks
 from transform.web.access import org_page
@@ -121,9 +126,13 @@ class GraphView:
 
     @classmethod
     def load(cls, *, access: OrgAccess, as_of: dt.datetime | None) -> GraphView:
+        # The live report comes from the cache when the topology has not changed since it was
+        # computed; its key is read before the snapshot (teams.selectors.org_analysis_key_get).
+        key = None if as_of else org_analysis_key_get(organization=access.organization)
         snapshot = org_snapshot_get(organization=access.organization, as_of=as_of)
         try:
-            return cls(snapshot=snapshot, report=analyze_snapshot(snapshot), report_error="")
+            report = snapshot_analysis_get(snapshot=snapshot, key=key)
+            return cls(snapshot=snapshot, report=report, report_error="")
         except InvalidThresholdsError as exc:
             message = f"The organisation's analysis_thresholds are invalid: {exc}"
             return cls(snapshot=snapshot, report=None, report_error=message)
