@@ -3,6 +3,8 @@ paginated, each with the playbook it suggests; admins and change agents start it
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -12,13 +14,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.errors import ApplicationError
-from teams.analysis import FINDING_KINDS, SEVERITIES
-from teams.selectors import person_of_user
+from teams.analysis import FINDING_KINDS, SEVERITIES, InvalidThresholdsError
+from teams.selectors import org_analysis_get, person_of_user, team_list
 from transform.access import OrgAccess, org_manage_access_check
 from transform.plans.services import transformation_start
 from transform.web.access import org_page
 from transform.web.context import page_context, query_string
-from transform.web.graph_pages import FINDING_KIND_LABELS, GraphView, finding_row
+from transform.web.graph_pages import FINDING_KIND_LABELS, finding_row
 
 FINDINGS_PER_PAGE = 10
 
@@ -67,10 +69,17 @@ def findings(request: HttpRequest, access: OrgAccess) -> HttpResponse:
     change agents get a "Start playbook" form on each finding with a suggested playbook."""
     form = FindingsFilterForm(request.GET)
     chosen = form.cleaned_data if form.is_valid() else {}
-    view = GraphView.load(access=access, as_of=None)
-    team_names = {team.slug: team.name for team in view.snapshot.teams}
+    # The report comes from the cache on an unchanged topology (teams.selectors.org_analysis_get)
+    # and the page needs only the team names besides it: no snapshot is built here.
+    report: dict[str, Any] | None = None
+    report_error = ""
+    try:
+        report = org_analysis_get(organization=access.organization)
+    except InvalidThresholdsError as exc:
+        report_error = f"The organisation's analysis_thresholds are invalid: {exc}"
+    team_names = dict(team_list(organization=access.organization).values_list("slug", "name"))
     slug = access.organization.slug
-    everything = view.findings
+    everything = report["findings"] if report else []
     listed = [
         finding
         for finding in everything
@@ -107,9 +116,9 @@ def findings(request: HttpRequest, access: OrgAccess) -> HttpResponse:
         total=len(everything),
         listed=len(listed),
         severity_counts=severity_counts,
-        metrics=view.report["metrics"] if view.report else None,
-        report_error=view.report_error,
-        has_teams=bool(view.snapshot.teams),
+        metrics=report["metrics"] if report else None,
+        report_error=report_error,
+        has_teams=bool(team_names),
         previous_url=query_string(**filter_query, page=page.previous_page_number())
         if page.has_previous()
         else "",
