@@ -345,20 +345,23 @@ def _send_one(connection: Any, client: smtplib.SMTP | None, email: EmailMessage)
     """Send ``email`` over the open ``connection``; how many messages went out (0 or 1)."""
     if client is None:
         return connection.send_messages([email])
-    # What Django's SMTP backend does before sendmail (EmailBackend._send).
-    encoding = email.encoding or settings.DEFAULT_CHARSET
     (recipient,) = email.recipients()
     data = plain_email_bytes(email)
     if data is None:
-        # Django's SafeMIMEText, whose as_bytes takes linesep (the stubs say email.message).
+        # What Django's SMTP backend does before sendmail (EmailBackend._send); its
+        # SafeMIMEText's as_bytes takes linesep (the stubs say email.message).
+        encoding = email.encoding or settings.DEFAULT_CHARSET
         built: Any = email.message()
         data = built.as_bytes(linesep="\r\n")
-    smtp_send_pipelined(
-        client,
-        sanitize_address(email.from_email, encoding),
-        sanitize_address(recipient, encoding),
-        data,
-    )
+        sender, recipient = (
+            sanitize_address(email.from_email, encoding),
+            sanitize_address(recipient, encoding),
+        )
+    else:
+        # Plain ASCII addresses (plain_email_bytes checked): sanitize_address would return them
+        # unchanged.
+        sender = email.from_email
+    smtp_send_pipelined(client, sender, recipient, data)
     return 1
 
 
