@@ -25,7 +25,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from teams import analysis, graph
-from teams.analysis import analyze_snapshot
+from teams.analysis import analyze_snapshot, cyclic_gc_paused
 from teams.graph import (
     InteractionEdge,
     MembershipEdge,
@@ -81,6 +81,11 @@ def org_snapshot_get(
     are plain ids; the nodes and edges are built positionally from sorted tuples (building them
     field by field from dictionaries was most of the time of a large snapshot).
     """
+    with cyclic_gc_paused():
+        return _org_snapshot_read(organization=organization, as_of=as_of)
+
+
+def _org_snapshot_read(*, organization: Organization, as_of: dt.datetime | None) -> OrgSnapshot:
     moment = as_of or timezone.now()
     org_id = organization.pk
 

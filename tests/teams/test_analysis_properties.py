@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -85,3 +86,26 @@ def test_person_bottlenecks_are_the_same_with_either_bridge_computation_and_flag
         if sum(1 for team in teams if index.team_type.get(team) == "stream_aligned") >= min_teams
     } | bridges
     assert [finding.subjects[0]["email"] for finding in new] == sorted(expected)
+
+
+def test_the_analysis_turns_the_cyclic_collector_back_on_even_when_it_raises() -> None:
+    import gc
+
+    from teams.analysis import InvalidThresholdsError, analyze_snapshot, cyclic_gc_paused
+
+    snapshot = OrgSnapshot(
+        organization="x", name="X", as_of=dt.datetime(2025, 6, 30, tzinfo=dt.UTC)
+    )
+    analyze_snapshot(snapshot)
+    assert gc.isenabled()
+
+    snapshot.thresholds = {"team_size_max": "many"}
+    with pytest.raises(InvalidThresholdsError):
+        analyze_snapshot(snapshot)
+    assert gc.isenabled()
+
+    with cyclic_gc_paused():
+        with cyclic_gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
