@@ -568,3 +568,11 @@ def test_the_group_barrier_names_the_first_low_group_mean():
     assert readings["adkar_knowledge"].value == 3.0
     assert readings["adkar_barrier"].value == 3.0
     assert readings["adkar_barrier"].respondents == 3
+
+
+def test_a_group_low_on_awareness_that_skipped_the_later_elements_has_that_barrier():
+    # Awareness alone decides: the later elements were skipped by everyone.
+    readings = aggregate([{"adkar_awareness": 2.0}, {"adkar_awareness": 3.0}])
+
+    assert readings["adkar_barrier"].value == 1.0
+    assert readings["adkar_barrier"].respondents == 2

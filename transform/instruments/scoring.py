@@ -198,11 +198,10 @@ def aggregate(
     }
     barrier = adkar_barrier_value({kind: reading.value for kind, reading in readings.items()})
     if barrier is not None:
-        respondents = min(counts[f"adkar_{element}"] for element in ADKAR_ELEMENTS)
-        if barrier != ADKAR_NO_BARRIER:
-            # Only the elements up to the barrier decide it; later ones may have fewer answers.
-            position = int(barrier)
-            respondents = min(counts[f"adkar_{e}"] for e in ADKAR_ELEMENTS[:position])
+        # Only the elements up to the barrier decide it; later ones may have fewer answers, or
+        # none at all (a group that answered awareness low and skipped desire has a barrier).
+        deciding = ADKAR_ELEMENTS if barrier == ADKAR_NO_BARRIER else ADKAR_ELEMENTS[: int(barrier)]
+        respondents = min(counts[f"adkar_{element}"] for element in deciding)
         readings["adkar_barrier"] = SignalReading(
             value=barrier, respondents=respondents, as_of=as_of
         )
