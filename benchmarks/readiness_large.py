@@ -86,6 +86,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--raw-repeat", type=int, default=3, help="Timed raw computations.")
     args = parser.parse_args(argv)
     django_setup()
+    rows = measure(
+        answers=args.answers,
+        teams=args.teams,
+        people=args.people,
+        repeat=args.repeat,
+        raw_repeat=args.raw_repeat,
+    )
+    print(rows_table(rows))
+    request, baseline = rows[0], rows[2]
+    print(
+        f"request p95 {request.p95_ms:.1f} ms, GROUP BY p95 {baseline.p95_ms:.1f} ms, "
+        f"ratio of medians {request.ratio:.1f}x (at {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)"
+    )
+    return 0
+
+
+def measure(*, answers: int, teams: int, people: int, repeat: int, raw_repeat: int) -> list[Row]:
+    """``make bench``'s readiness rows (the table of ``main``); Django must be set up."""
 
     from django.core.management import call_command
     from django.db import connection, transaction
@@ -104,11 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     from transform.rhythm.periods import survey_period
     from transform.rhythm.selectors import checkin_settings_get
 
-    slug = f"bench-readiness-{args.teams}-{args.answers}"
+    slug = f"bench-readiness-{teams}-{answers}"
     started = time.perf_counter()
-    organization = _organization(
-        slug=slug, teams=args.teams, people=args.people, answers=args.answers
-    )
+    organization = _organization(slug=slug, teams=teams, people=people, answers=answers)
     stored = Response.objects.filter(organization=organization, kind=ResponseKind.SURVEY).count()
     print(f"{slug}: {stored:,} survey answers ({time.perf_counter() - started:.0f} s to get)")
     started = time.perf_counter()
@@ -134,10 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         # The URLconf does not import (a work in progress elsewhere): time the selector.
         print(f"HTTP path unavailable ({error}); timing readiness_report_get + as_dict")
         request, workload = selector, "readiness_report_get + as_dict (rollups)"
-    request_ms = timings(request, repeat=args.repeat, warmup=3)
+    request_ms = timings(request, repeat=repeat, warmup=3)
     with CaptureQueriesContext(connection) as captured:
         request()
-    baseline_ms = timings(_group_by(organization), repeat=max(5, args.repeat // 4), warmup=1)
+    baseline_ms = timings(_group_by(organization), repeat=max(5, repeat // 4), warmup=1)
     now = timezone.now()
     period = survey_period(local_day(now), settings=settings)
 
@@ -146,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             organization=organization, settings=settings, periods=[period], at=now
         )
 
-    raw_ms = timings(raw, repeat=args.raw_repeat, warmup=0)
+    raw_ms = timings(raw, repeat=raw_repeat, warmup=0)
 
     def survey_side() -> None:
         # The report with the ingested signals left out: what the rollups are responsible for
@@ -158,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     ingested = report_module.ingested_readings
     report_module.ingested_readings = lambda **_kwargs: {}
     try:
-        survey_ms = timings(survey_side, repeat=args.repeat, warmup=2)
+        survey_ms = timings(survey_side, repeat=repeat, warmup=2)
     finally:
         report_module.ingested_readings = ingested
     template = Response.objects.filter(organization=organization, kind=ResponseKind.SURVEY).latest(
@@ -182,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             survey_rollups_refresh(organization=organization, settings=settings)
 
     refresh_ms = timings(answer_stored, repeat=10, warmup=1)
-    size = f"{stored:,} answers, {args.teams:,} teams"
+    size = f"{stored:,} answers, {teams:,} teams"
     rows = [
         Row(
             workload=workload,
@@ -227,13 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         Row(workload="rebuild_readiness_rollups", size=size, median_ms=rebuild_ms),
     ]
-    print(rows_table(rows))
-    ratio = median(baseline_ms) / median(request_ms)
-    print(
-        f"request p95 {p95(request_ms):.1f} ms, GROUP BY p95 {p95(baseline_ms):.1f} ms, "
-        f"ratio of medians {ratio:.1f}x (at {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)"
-    )
-    return 0
+    return rows
 
 
 if __name__ == "__main__":

@@ -40,10 +40,23 @@ def _planning(quick: bool) -> list[Row]:
     return planning_large.measure(milestones=1000 if quick else 10_000, runs=3 if quick else 9)
 
 
+def _readiness(quick: bool) -> list[Row]:
+    from benchmarks import readiness_large
+
+    if quick:
+        return readiness_large.measure(
+            answers=100_000, teams=1000, people=10_000, repeat=10, raw_repeat=1
+        )
+    return readiness_large.measure(
+        answers=1_000_000, teams=1000, people=10_000, repeat=40, raw_repeat=3
+    )
+
+
 # Name -> the function giving its rows; run in this order.
 WORKLOADS: dict[str, Callable[[bool], list[Row]]] = {
     "planning": _planning,
     "pages": _pages,
+    "readiness": _readiness,
 }
 
 
