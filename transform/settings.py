@@ -247,7 +247,11 @@ DELIVERY_MAX_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", "5"))
 DELIVERY_RETRY_SECONDS = int(os.environ.get("DELIVERY_RETRY_SECONDS", "60"))
 DELIVERY_CLAIM_TIMEOUT_SECONDS = int(os.environ.get("DELIVERY_CLAIM_TIMEOUT_SECONDS", "600"))
 # Sent rows are recorded in one UPDATE per this many messages (docs/delivery.md, "At most once").
-DELIVERY_MARK_EVERY = int(os.environ.get("DELIVERY_MARK_EVERY", "25"))
+# "auto": 25 when the cache is shared (REDIS_URL), which then holds the sent journal that keeps a
+# crash from sending messages twice; 1 (every message on its own) without it.
+DELIVERY_MARK_EVERY: int | str = os.environ.get("DELIVERY_MARK_EVERY", "auto")
+if DELIVERY_MARK_EVERY != "auto":
+    DELIVERY_MARK_EVERY = int(DELIVERY_MARK_EVERY)
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
 
 # API tokens and rate limits (docs/api.md#authentication). A token expires TRANSFORM_TOKEN_TTL after

@@ -1,7 +1,8 @@
 """Delivery at scale (issue 14): sent rows recorded in bulk, one SMTP connection per batch with
 pipelined commands, the message built without the ``email`` package's folding, and dispatch fanned
-out as one task per organisation and per batch; and what a crash between sending and recording
-may cost (docs/delivery.md, "At most once, and the one exception")."""
+out as one task per organisation and per batch; and the sent journal that keeps a crash between
+sending and recording from sending messages twice (docs/delivery.md, "At most once, and the one
+exception")."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from itertools import count
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.core.mail import EmailMessage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -22,9 +24,10 @@ from teams.models import Organization
 from tests.factories import OrganizationFactory, PersonFactory
 from tests.transform.fakes import FakeSMTPServer, wait_until
 from tests.transform.test_delivery_worker import WorkerProcess, all_sent, queue_messages, states
-from tests.transform.worker_fixtures import DEADLINE
+from tests.transform.worker_fixtures import DEADLINE, use_shared_cache
 from transform.models import Delivery, DeliveryStatus
-from transform.outbox import services
+from transform.outbox import journal, services
+from transform.outbox.journal import delivery_mark_every, journal_note
 from transform.outbox.sending import Batch, plain_email_bytes
 from transform.outbox.services import (
     deliver_batch,
@@ -281,12 +284,143 @@ def test_an_organisation_dispatch_enqueues_itself_again_while_more_is_due(
     assert [len(k["delivery_ids"]) for k in published.of(services.DELIVER_TASK)] == [10] * 4 + [5]
 
 
+# --- the sent journal -------------------------------------------------------------------------------
+
+LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
+
+
+@pytest.fixture
+def journal_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process's own memory stands in for the shared cache (a test runs in one process)."""
+    monkeypatch.setattr(journal, "SHARED_BACKENDS", frozenset({LOCMEM}))
+
+
+def _redis_down(*args: Any, **kwargs: Any) -> None:
+    raise ConnectionError("Redis is down")
+
+
+def test_mark_every_is_25_with_a_shared_cache_and_1_without_unless_set(settings):
+    settings.DELIVERY_MARK_EVERY = "auto"
+    settings.CACHES = {"default": {"BACKEND": LOCMEM}}
+    assert delivery_mark_every() == 1
+    settings.CACHES = {
+        "default": {"BACKEND": journal.REDIS_BACKEND, "LOCATION": "redis://127.0.0.1:6379/15"}
+    }
+    assert delivery_mark_every() == 25
+    settings.DELIVERY_MARK_EVERY = 10  # an explicit setting wins
+    assert delivery_mark_every() == 10
+
+
+@pytest.mark.django_db
+def test_each_accepted_row_is_noted_until_its_row_is_recorded(organization, journal_on, settings):
+    settings.DELIVERY_MARK_EVERY = "auto"
+    ids = queue(organization, 3)
+    rows = list(Delivery.objects.filter(pk__in=ids).order_by("pk"))
+    Delivery.objects.filter(pk__in=ids).update(status=DeliveryStatus.SENDING, claimed_by="t")
+    batch = Batch(rows=rows, at=AT, claimed_by="t")
+    assert batch.mark_every == 25
+
+    batch.sent(rows[0])
+    batch.sent(rows[1])
+    assert cache.get(f"outbox:sent:{ids[0]}") == ("t", AT.isoformat())
+    assert [status for status, _attempts in states(ids)] == ["sending"] * 3
+
+    batch.record_sent()
+    assert cache.get_many([f"outbox:sent:{pk}" for pk in ids]) == {}  # forgotten once recorded
+    assert [status for status, _attempts in states(ids)] == ["sent", "sent", "sending"]
+
+
+@pytest.mark.django_db
+def test_a_row_whose_note_cannot_be_written_is_recorded_at_once(
+    organization, journal_on, monkeypatch
+):
+    ids = queue(organization, 2)
+    rows = list(Delivery.objects.filter(pk__in=ids).order_by("pk"))
+    Delivery.objects.filter(pk__in=ids).update(status=DeliveryStatus.SENDING, claimed_by="t")
+    batch = Batch(rows=rows, at=AT, claimed_by="t", mark_every=25)
+
+    monkeypatch.setattr(cache, "set", _redis_down)
+    batch.sent(rows[0])
+
+    assert [status for status, _attempts in states(ids)] == ["sent", "sending"]
+
+
+def _stale_rows(ids: list[int], *, claimed_by: str) -> None:
+    Delivery.objects.filter(pk__in=ids).update(
+        status=DeliveryStatus.SENDING,
+        claimed_by=claimed_by,
+        claimed_at=AT - dt.timedelta(hours=1),
+        attempts=1,
+    )
+
+
+@pytest.mark.django_db
+def test_a_stale_row_the_journal_says_was_sent_is_recorded_sent_not_sent_again(
+    organization, journal_on, mailoutbox, monkeypatch
+):
+    ids = queue(organization, 3)
+    _stale_rows(ids, claimed_by="dead-task")
+    sent_at = AT - dt.timedelta(minutes=59)
+    journal_note(ids[0], claimed_by="dead-task", sent_at=sent_at)
+    # A note under another claim is not this row's (a restored database reusing ids).
+    journal_note(ids[1], claimed_by="another-task", sent_at=sent_at)
+    lookups: list[list[str]] = []
+    get_many = cache.get_many
+
+    def counted(keys: list[str], **kwargs: Any) -> dict[str, Any]:
+        lookups.append(list(keys))
+        return get_many(keys, **kwargs)
+
+    monkeypatch.setattr(cache, "get_many", counted)
+
+    result = deliver_batch(delivery_ids=ids, at=AT, claimed_by="new-task")
+
+    assert len(lookups) == 1  # one get_many for every row taken over
+    assert sorted(lookups[0]) == sorted(f"outbox:sent:{pk}" for pk in ids)
+    assert result.count("sent") == 2
+    assert result.not_claimed == 1
+    assert sorted(int(mail.extra_headers["X-Transform-Delivery"]) for mail in mailoutbox) == ids[1:]
+    first = Delivery.objects.get(pk=ids[0])
+    assert (first.status, first.sent_at, first.attempts) == (DeliveryStatus.SENT, sent_at, 1)
+    assert states(ids[1:]) == [("sent", 2), ("sent", 2)]
+
+
+@pytest.mark.django_db
+def test_the_dispatcher_records_journaled_rows_sent_instead_of_handing_them_out(
+    organization, journal_on, published
+):
+    ids = queue(organization, 3)
+    _stale_rows(ids, claimed_by="dead-task")
+    journal_note(ids[2], claimed_by="dead-task", sent_at=AT - dt.timedelta(minutes=59))
+
+    assert dispatch_due(at=AT) == 2
+    assert [len(k["delivery_ids"]) for k in published.of(services.DELIVER_TASK)] == [2]
+    assert Delivery.objects.get(pk=ids[2]).status == DeliveryStatus.SENT
+
+
+@pytest.mark.django_db
+def test_rows_taken_over_wait_when_the_journal_cannot_be_read(
+    organization, journal_on, mailoutbox, monkeypatch
+):
+    ids = queue(organization, 2)
+    _stale_rows(ids[:1], claimed_by="dead-task")
+
+    monkeypatch.setattr(cache, "get_many", _redis_down)
+
+    result = deliver_batch(delivery_ids=ids, at=AT, claimed_by="new-task")
+
+    # The pending row goes out; the stale one may have been sent: it waits for the journal.
+    assert result.count("sent") == 1
+    assert states(ids) == [("sending", 1), ("sent", 1)]
+    assert len(mailoutbox) == 1
+
+
 # --- a crash between sending and recording ---------------------------------------------------------
 
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_before_recording_loses_nothing_and_resends_only_what_was_unrecorded(
+def test_a_worker_killed_between_records_sends_again_only_the_message_in_flight(
     organization,
     smtp: FakeSMTPServer,
     settings,
@@ -295,29 +429,30 @@ def test_a_worker_killed_before_recording_loses_nothing_and_resends_only_what_wa
     tmp_path,
     task_queue,
 ):
-    """Recording in groups (the default), a worker killed while the server holds its third
-    message has recorded nothing yet: after the claim timeout the next worker sends all five, so
-    the two accepted before the crash arrive twice (the documented window: the messages since
-    the last record plus the one in flight), and none is lost."""
+    """With the default recording (25 rows per UPDATE with a shared cache), a worker killed
+    while the server holds its 28th message has recorded 25 rows, noted the next two in the sent
+    journal, and has one in flight: after the claim timeout the dispatcher records the two noted
+    ones sent and hands out the other three, so every message arrives once and none is lost."""
+    use_shared_cache(settings)
     worker_in_thread.ensure_stopped()
     settings.DELIVERY_CLAIM_TIMEOUT_SECONDS = 2
-    ids = queue(organization, 5, at=timezone.now() - dt.timedelta(seconds=1))
-    smtp.hang_on = 3
+    ids = queue(organization, 30, at=timezone.now() - dt.timedelta(seconds=1))
+    smtp.hang_on = 28
     smtp.hang_seconds = DEADLINE
-    first = WorkerProcess(smtp=smtp, log=tmp_path / "first.log", queue=task_queue, mark_every=25)
+    first = WorkerProcess(smtp=smtp, log=tmp_path / "first.log", queue=task_queue)
     second = None
     try:
         first.wait_ready()
-        assert dispatch_due(at=timezone.now()) == 5
+        assert dispatch_due(at=timezone.now()) == 30
         assert wait_until(smtp.hanging.is_set, timeout=DEADLINE), first.output()
         first.kill()
         smtp.release()
-        assert len(smtp.received()) == 2
-        assert [status for status, _attempts in states(ids)] == ["sending"] * 5
-
-        second = WorkerProcess(
-            smtp=smtp, log=tmp_path / "second.log", queue=task_queue, mark_every=25
+        assert len(smtp.received()) == 27
+        assert (
+            sorted(status for status, _attempts in states(ids)) == ["sending"] * 5 + ["sent"] * 25
         )
+
+        second = WorkerProcess(smtp=smtp, log=tmp_path / "second.log", queue=task_queue)
         second.wait_ready()
         handed: list[int] = []
 
@@ -326,6 +461,7 @@ def test_a_worker_killed_before_recording_loses_nothing_and_resends_only_what_wa
             return sum(handed) > 0
 
         assert wait_until(dispatched, timeout=DEADLINE, interval=0.2)
+        assert sum(handed) == 3  # the one in flight and the two never reached
         assert wait_until(lambda: all_sent(ids), timeout=DEADLINE), second.output()
     finally:
         first.stop()
@@ -334,5 +470,5 @@ def test_a_worker_killed_before_recording_loses_nothing_and_resends_only_what_wa
 
     counts = smtp.delivery_counts()
     assert set(counts) == set(ids)  # no losses
-    assert sorted(counts.values()) == [1, 1, 1, 2, 2]  # the two unrecorded ones, twice
-    assert sorted(attempts for _status, attempts in states(ids)) == [2] * 5
+    assert set(counts.values()) == {1}  # no duplicates
+    assert sorted(attempts for _status, attempts in states(ids)) == [1] * 27 + [2] * 3

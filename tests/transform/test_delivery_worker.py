@@ -36,7 +36,13 @@ from tests.factories import (
     UserFactory,
 )
 from tests.transform.fakes import FakeSMTPServer, wait_until
-from tests.transform.worker_fixtures import DEADLINE, TaskTracker, ThreadWorker
+from tests.transform.worker_fixtures import (
+    DEADLINE,
+    TaskTracker,
+    ThreadWorker,
+    redis_url_of_this_process,
+    use_shared_cache,
+)
 from transform.checkins.tasks import plan_checkins
 from transform.models import (
     CheckIn,
@@ -46,6 +52,7 @@ from transform.models import (
     Milestone,
     MilestoneStatus,
 )
+from transform.outbox.journal import journal_sent
 from transform.outbox.services import dispatch_due
 from transform.outbox.tasks import deliver_checkins, dispatch_deliveries
 from transform.readiness.tasks import compute_readiness
@@ -243,6 +250,8 @@ class WorkerProcess:
             "EMAIL_TIMEOUT": "60",
             "DELIVERY_CLAIM_TIMEOUT_SECONDS": str(django_settings.DELIVERY_CLAIM_TIMEOUT_SECONDS),
             "DELIVERY_MARK_EVERY": str(mark_every or django_settings.DELIVERY_MARK_EVERY),
+            # The sent journal must be the one this process reads when it claims rows again.
+            "REDIS_URL": redis_url_of_this_process(),
         }
         self.log = log
         self._log_file = log.open("wb")
@@ -308,17 +317,25 @@ def workers(worker_in_thread: ThreadWorker, purged_broker: None) -> Iterator[lis
         worker.stop()
 
 
+@pytest.fixture(params=["shared cache", "per-process cache"])
+def cache_kind(request: pytest.FixtureRequest, settings: Any) -> str:
+    """Redis shared with the workers (the sent journal on, DELIVERY_MARK_EVERY "auto" = 25), or
+    each process's own memory (no journal, "auto" = 1)."""
+    if request.param == "shared cache":
+        use_shared_cache(settings)
+    return str(request.param)
+
+
 def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
-    people, smtp, settings, workers, tmp_path, task_queue
+    cache_kind, people, smtp, settings, workers, tmp_path, task_queue
 ):
-    # Every sent message recorded on its own (DELIVERY_MARK_EVERY=1): the strictest setting,
-    # whose only possible duplicate is the message in flight. The default, recording messages in
-    # groups, is tested in test_delivery_scale.py.
+    # The default DELIVERY_MARK_EVERY either way: with a shared cache, sent rows are recorded in
+    # groups and noted in the sent journal one by one; without one, each is recorded on its own.
     settings.DELIVERY_CLAIM_TIMEOUT_SECONDS = 2
     ids = queue_messages(people, at=timezone.now() - dt.timedelta(seconds=1))
     smtp.hang_on = 3
     smtp.hang_seconds = DEADLINE
-    first = WorkerProcess(smtp=smtp, log=tmp_path / "first.log", queue=task_queue, mark_every=1)
+    first = WorkerProcess(smtp=smtp, log=tmp_path / "first.log", queue=task_queue)
     workers.append(first)
     first.wait_ready()
 
@@ -327,15 +344,22 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
     first.kill()
     smtp.release()
 
-    # Two messages went out and were recorded; the third was in flight; all five are claimed by
-    # the dead worker's task.
+    # Two messages went out and were recorded (in the journal, or on their rows); the third was
+    # in flight; the rest are claimed by the dead worker's task.
     assert len(smtp.received()) == 2
-    assert sorted(status for status, _attempts in states(ids)) == ["sending"] * 3 + ["sent"] * 2
+    accepted = {mail.delivery_id for mail in smtp.received()}
+    if cache_kind == "shared cache":
+        assert [status for status, _attempts in states(ids)] == ["sending"] * 5
+        claims = dict(Delivery.objects.filter(pk__in=ids).values_list("pk", "claimed_by"))
+        assert set(journal_sent(claims) or {}) == accepted
+    else:
+        assert sorted(status for status, _attempts in states(ids)) == ["sending"] * 3 + ["sent"] * 2
 
     second = WorkerProcess(smtp=smtp, log=tmp_path / "second.log", queue=task_queue)
     workers.append(second)
     second.wait_ready()
-    # Once the dead worker's claim is stale, the dispatcher hands its rows to the live worker.
+    # Once the dead worker's claim is stale, the dispatcher hands its rows to the live worker
+    # (the journaled ones are recorded sent instead).
     handed: list[int] = []
 
     def dispatched() -> bool:

@@ -1,5 +1,6 @@
 """Fixtures for tests that run a real Celery worker: a queue of the module's own, a fake SMTP
-server, a tracker of published and finished tasks, and Celery's test worker in a thread.
+server, a tracker of published and finished tasks, Celery's test worker in a thread, and a cache
+shared with worker processes (Redis) for the sent journal.
 
 Import the fixtures by name into a test module (pytest registers imported fixtures); each
 module gets its own queue and worker.
@@ -7,6 +8,7 @@ module gets its own queue and worker.
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -21,6 +23,12 @@ from tests.transform.fakes import FakeSMTPServer, wait_until
 from transform.celery import app as project_app
 
 DEADLINE = 30.0
+
+# The Redis database the sent journal uses in tests (not the broker's, nor the app's cache): tests
+# and their worker processes share it. Notes are keyed by row id and tagged with their claimer (a
+# task id, unique), so runs at the same time, or leftovers of earlier runs, never match a row.
+JOURNAL_REDIS_URL = os.environ.get("TEST_JOURNAL_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
 
 
 class TaskTracker:
@@ -152,3 +160,26 @@ def thread_worker(
     # Every test waits until its tasks are done, so the worker is idle when the tables are
     # flushed after the test.
     worker_in_thread.ensure_started()
+
+
+def use_shared_cache(settings: Any) -> str:
+    """Make the default cache Redis (``JOURNAL_REDIS_URL``) in this process, for the rest of the
+    test (``settings`` is pytest-django's fixture); worker processes started with
+    ``redis_url_of_this_process()`` use the same one. Skips the test without Redis."""
+    import redis
+
+    try:
+        redis.Redis.from_url(JOURNAL_REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        pytest.skip(f"needs Redis at {JOURNAL_REDIS_URL}: {error}")
+    settings.CACHES = {"default": {"BACKEND": REDIS_CACHE, "LOCATION": JOURNAL_REDIS_URL}}
+    return JOURNAL_REDIS_URL
+
+
+def redis_url_of_this_process() -> str:
+    """REDIS_URL for a worker process: this process's default cache when it is Redis, else empty
+    (each process its own memory), whatever the environment says."""
+    from django.conf import settings
+
+    default = settings.CACHES.get("default", {})
+    return str(default.get("LOCATION", "")) if default.get("BACKEND") == REDIS_CACHE else ""

@@ -1,7 +1,8 @@
 """Sending a claimed batch over its channel: ONE e-mail connection (Django's backend, SMTP in
 production) or ONE HTTP session (chat webhook) per organisation and channel, and recording each
 row's outcome (sent, retried with backoff, failed). Failures are recorded the moment they are
-known; sent rows are recorded together, one UPDATE per ``DELIVERY_MARK_EVERY`` messages
+known; sent rows are recorded together, one UPDATE per ``DELIVERY_MARK_EVERY`` messages, each
+noted in the sent journal (``transform.outbox.journal``) as soon as it is accepted
 (docs/delivery.md, "At most once, and the one exception").
 
 Over SMTP, a server that advertises PIPELINING (RFC 2920; Postfix and Exim do) gets MAIL, RCPT and
@@ -31,6 +32,12 @@ from django.utils.http import http_date
 from transform.models import (
     Delivery,
     DeliveryStatus,
+)
+from transform.outbox.journal import (
+    delivery_mark_every,
+    journal_forget,
+    journal_note,
+    journal_shared,
 )
 from transform.outbox.messages import Message, one_line
 
@@ -93,9 +100,10 @@ class Batch:
     A failure, a retry or a skip is written at once with its own conditional UPDATE (autocommit,
     outside any transaction). Sent rows are recorded together: ``sent`` keeps the row in
     ``unrecorded`` and every ``mark_every`` rows (and when the batch ends or is stopped)
-    ``record_sent`` writes them with ONE conditional UPDATE. A crash loses the record of at most
-    the rows sent since the last write, plus the one in flight (sent again after the claim
-    timeout: the duplicates the design allows, docs/delivery.md)."""
+    ``record_sent`` writes them with ONE conditional UPDATE. Until then each accepted row is
+    noted in the sent journal (one cache SET), which a later claimer reads, so a crash sends
+    again at most the one in flight (docs/delivery.md). Without a shared cache ``mark_every`` is
+    1 by default; a note that cannot be written has its row recorded at once."""
 
     def __init__(
         self,
@@ -110,7 +118,9 @@ class Batch:
         self.result = BatchResult()
         self.unresolved: dict[int, Delivery] = {row.pk: row for row in rows}
         self.in_flight: int | None = None
-        self.mark_every = max(1, mark_every or settings.DELIVERY_MARK_EVERY)
+        self.mark_every = max(1, mark_every or delivery_mark_every())
+        # Recording every row on its own leaves nothing for the journal to cover.
+        self.journaled = self.mark_every > 1 and journal_shared()
         self.unrecorded: list[Delivery] = []
 
     def _mine(self, row: Delivery) -> QuerySet[Delivery]:
@@ -132,10 +142,20 @@ class Batch:
             logger.warning("delivery %s was taken over by another worker", row.pk)
 
     def sent(self, row: Delivery) -> None:
-        """The server accepted ``row``'s message: recorded with the next ``record_sent``."""
+        """The server accepted ``row``'s message: noted in the journal now, recorded with the
+        next ``record_sent`` (at once when the note cannot be written)."""
         self._settle(row)
         self.unrecorded.append(row)
-        if len(self.unrecorded) >= self.mark_every:
+        noted = not self.journaled
+        if self.journaled:
+            try:
+                journal_note(row.pk, claimed_by=self.claimed_by, sent_at=self.at)
+                noted = True
+            except SoftTimeLimitExceeded:
+                raise
+            except Exception:  # the row is recorded now instead, so the guarantee holds
+                logger.warning("could not note delivery %s in the sent journal", row.pk)
+        if not noted or len(self.unrecorded) >= self.mark_every:
             self.record_sent()
 
     def record_sent(self) -> None:
@@ -148,6 +168,8 @@ class Batch:
         changed = Delivery.objects.filter(
             pk__in=ids, status=DeliveryStatus.SENDING, claimed_by=self.claimed_by
         ).update(status=DeliveryStatus.SENT, sent_at=self.at, last_error="")
+        if self.journaled:
+            journal_forget(ids)
         if changed == len(ids):
             self.result.sent.update(row.kind for row in rows)
             return

@@ -7,9 +7,10 @@ The database is the only coordinator. A row moves pending -> sending by a condit
 names its claimer (``claimed_by``: the Celery task id), so two workers, two dispatches or a
 redelivered task never send the same row twice; a claim older than
 ``DELIVERY_CLAIM_TIMEOUT_SECONDS`` belongs to a worker presumed dead and is taken over. Sent
-messages are recorded together, one UPDATE per ``DELIVERY_MARK_EVERY`` messages, so a crash loses
-at most the record of the messages sent since the last one plus the message in flight (which may
-then be sent again: the only duplicates the design allows).
+messages are recorded together, one UPDATE per ``DELIVERY_MARK_EVERY`` messages, and noted one by
+one in the sent journal (``transform.outbox.journal``) as they are accepted; taking rows over, a
+claimer records the noted ones sent instead of sending them, so a crash sends again at most the
+message in flight (the only duplicate the design allows).
 
 Work fans out: ``dispatch_deliveries`` enqueues one ``dispatch_organization_deliveries`` task per
 organisation with messages due; each reserves at most ``DISPATCH_BATCHES_PER_TASK`` batches, one
@@ -43,6 +44,7 @@ from transform.models import (
     DeliveryStatus,
     SignalEvent,
 )
+from transform.outbox.journal import journal_sent, journal_shared
 from transform.outbox.messages import Message, RenderError, Skip, delivery_message, event_id_of
 from transform.outbox.selectors import (
     deliveries_due_filter,
@@ -103,6 +105,11 @@ def _claim(
     attempt was interrupted) with no attempt left is marked failed instead. Row locks are taken
     with SKIP LOCKED, so a row another claimer is busy with is skipped, never waited for; on
     SQLite the IMMEDIATE transaction serialises claimers instead.
+
+    Rows taken over while ``sending`` may have been accepted by the server before their claimer
+    stopped: with a shared cache they are first looked up in the sent journal (one
+    ``get_many``), and the noted ones are recorded sent, not claimed. If the journal cannot be
+    read they are left for a later claim rather than risk sending them twice.
     """
     if not delivery_ids:
         return _Claim(ids=[], exhausted=Counter())
@@ -113,11 +120,13 @@ def _claim(
         rows = list(
             Delivery.objects.select_for_update(skip_locked=True)
             .filter(claimable, pk__in=list(delivery_ids))
-            .values_list("pk", "status", "attempts", "kind")
+            .values_list("pk", "status", "attempts", "kind", "claimed_by")
         )
+        left = _record_journaled(rows)
+        rows = [row for row in rows if row[0] not in left]
         exhausted = {
             pk: kind
-            for pk, status, attempts, kind in rows
+            for pk, status, attempts, kind, _claimer in rows
             if attempt
             and status == DeliveryStatus.SENDING
             and attempts >= settings.DELIVERY_MAX_ATTEMPTS
@@ -140,6 +149,36 @@ def _claim(
             changes["attempts"] = F("attempts") + 1
         Delivery.objects.filter(pk__in=claimed).update(**changes)
     return _Claim(ids=claimed, exhausted=Counter(exhausted.values()))
+
+
+def _record_journaled(rows: list[tuple[int, str, int, str, str]]) -> set[int]:
+    """Record sent the ``sending`` rows among ``rows`` (pk, status, attempts, kind, claimed_by)
+    whose message the sent journal says was accepted under that claim, with the moment noted.
+    Returns the ids not to claim: those, and every ``sending`` row when the journal cannot be
+    read. Nothing is looked up without a shared cache (nothing could have been noted)."""
+    claims = {
+        pk: claimer
+        for pk, status, _attempts, _kind, claimer in rows
+        if status == DeliveryStatus.SENDING
+    }
+    if not claims or not journal_shared():
+        return set()
+    sent = journal_sent(claims)
+    if sent is None:
+        return set(claims)
+    by_moment: dict[dt.datetime, list[int]] = defaultdict(list)
+    for pk, sent_at in sent.items():
+        by_moment[sent_at].append(pk)
+    for sent_at, pks in by_moment.items():
+        Delivery.objects.filter(pk__in=pks, status=DeliveryStatus.SENDING).update(
+            status=DeliveryStatus.SENT, sent_at=sent_at, last_error=""
+        )
+        logger.info(
+            "deliveries %s were accepted before their worker stopped (sent journal): "
+            "recorded sent, not sent again",
+            pks,
+        )
+    return set(sent)
 
 
 # --- sending -------------------------------------------------------------------------------------
