@@ -4,8 +4,10 @@
 
 Needs PostgreSQL and Redis. It creates (or reuses) the database named by ``DATABASE_URL``
 (default ``postgres://postgres@127.0.0.1:5432/transform_bench_delivery``, migrated on start) and
-uses Redis database 13 as the broker (``CELERY_BROKER_URL`` to change it, purged on start). It
-starts, as processes of their own:
+uses Redis database 13 as the broker (``CELERY_BROKER_URL`` to change it, purged on start) and
+Redis database 14 as the worker's cache, which holds the sent journal (``--redis-url`` to change
+it; ``--redis-url ''`` for none, when ``DELIVERY_MARK_EVERY`` "auto" records every message on its
+own; ``--mark-every N`` sets it). It starts, as processes of their own:
 
 - a local SMTP sink (asyncio, advertises PIPELINING like Postfix does) that counts every message
   it accepts by its ``X-Transform-Delivery`` header, so duplicates and losses are counted, not
@@ -40,6 +42,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/transform_bench_delivery"
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/13"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 HEADER = re.compile(rb"(?:^|\r\n)X-Transform-Delivery: (\d+)\r\n", re.IGNORECASE)
 
 
@@ -331,6 +334,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--batch-size", type=int, default=None, help="DELIVERY_BATCH_SIZE")
     parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
+        help="the worker's cache (the sent journal); empty for each process's own memory",
+    )
+    parser.add_argument("--mark-every", default="auto", help="DELIVERY_MARK_EVERY")
     args = parser.parse_args()
 
     os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -365,6 +374,8 @@ def main() -> None:
         "EMAIL_USE_TLS": "false",
         "EMAIL_USE_SSL": "false",
         "EMAIL_TIMEOUT": "30",
+        "REDIS_URL": args.redis_url,
+        "DELIVERY_MARK_EVERY": args.mark_every,
     }
     if args.batch_size:
         env["DELIVERY_BATCH_SIZE"] = str(args.batch_size)
