@@ -165,13 +165,14 @@ def thread_worker(
 def use_shared_cache(settings: Any) -> str:
     """Make the default cache Redis (``JOURNAL_REDIS_URL``) in this process, for the rest of the
     test (``settings`` is pytest-django's fixture); worker processes started with
-    ``redis_url_of_this_process()`` use the same one. Skips the test without Redis."""
+    ``redis_url_of_this_process()`` use the same one. Fails without Redis: a missing service is
+    an error to fix (start Redis, README), never a skipped test."""
     import redis
 
     try:
         redis.Redis.from_url(JOURNAL_REDIS_URL, socket_connect_timeout=1).ping()
     except redis.RedisError as error:
-        pytest.skip(f"needs Redis at {JOURNAL_REDIS_URL}: {error}")
+        pytest.fail(f"needs Redis at {JOURNAL_REDIS_URL} (start it, see README): {error}")
     settings.CACHES = {"default": {"BACKEND": REDIS_CACHE, "LOCATION": JOURNAL_REDIS_URL}}
     return JOURNAL_REDIS_URL
 
