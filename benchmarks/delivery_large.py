@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import multiprocessing
 import os
 import re
@@ -340,6 +341,7 @@ def main() -> None:
         help="the worker's cache (the sent journal); empty for each process's own memory",
     )
     parser.add_argument("--mark-every", default="auto", help="DELIVERY_MARK_EVERY")
+    parser.add_argument("--json", default=None, help="also write the results to this file")
     args = parser.parse_args()
 
     os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -403,6 +405,9 @@ def main() -> None:
             report(base)
             if base["per_second"]:
                 print(f"ratio: {new['per_second'] / base['per_second']:.1f}x")
+        if args.json:
+            results = {"new": new, "baseline": base if args.baseline else None}
+            Path(args.json).write_text(json.dumps(results), encoding="utf-8")
     finally:
         sink.terminate()
 
