@@ -23,8 +23,14 @@ from django.utils import timezone
 from teams.models import Organization
 from tests.factories import OrganizationFactory, PersonFactory
 from tests.transform.fakes import FakeSMTPServer, wait_until
-from tests.transform.test_delivery_worker import WorkerProcess, all_sent, queue_messages, states
-from tests.transform.worker_fixtures import DEADLINE, use_shared_cache
+from tests.transform.worker_fixtures import (
+    DEADLINE,
+    WorkerProcess,
+    all_sent,
+    queue_messages,
+    states,
+    use_shared_cache,
+)
 from transform.models import Delivery, DeliveryStatus
 from transform.outbox import journal, services
 from transform.outbox.journal import delivery_mark_every, journal_note

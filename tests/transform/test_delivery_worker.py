@@ -10,44 +10,36 @@ either in a thread of this process (celery.contrib.testing) or, to be killed, as
 from __future__ import annotations
 
 import datetime as dt
-import os
-import signal
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings as django_settings
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from teams.models import Person, Role
 from tests.builders import chain_transformation
 from tests.factories import (
-    DeliveryFactory,
     OrganizationFactory,
     OrganizationRoleFactory,
     PersonFactory,
     UserFactory,
 )
-from tests.transform.fakes import FakeSMTPServer, wait_until
+from tests.transform.fakes import wait_until
 from tests.transform.worker_fixtures import (
     DEADLINE,
     TaskTracker,
     ThreadWorker,
-    redis_url_of_this_process,
+    WorkerProcess,
+    all_sent,
+    queue_messages,
+    states,
     use_shared_cache,
 )
 from transform.checkins.tasks import plan_checkins
 from transform.models import (
     CheckIn,
     Delivery,
-    DeliveryKind,
     DeliveryStatus,
     Milestone,
     MilestoneStatus,
@@ -60,8 +52,6 @@ from transform.rhythm import links
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
 def people() -> list[Person]:
@@ -71,34 +61,6 @@ def people() -> list[Person]:
         for n in range(5)
     ]
     return people
-
-
-def queue_messages(
-    people: list[Person], *, at: dt.datetime, prefix: str = "worker-test"
-) -> list[int]:
-    ids = []
-    for number, person in enumerate(people):
-        row: Any = DeliveryFactory(
-            organization=person.organization,
-            kind=DeliveryKind.ESCALATION,
-            dedupe_key=f"escalation:{prefix}:{number}",
-            recipient=person,
-            channel="email",
-            payload={"subject": f"Blocked {number}", "text": f"Milestone {number} is blocked."},
-            next_attempt_at=at,
-            created_at=at,
-        )
-        ids.append(row.pk)
-    return ids
-
-
-def states(ids: list[int]) -> list[tuple[str, int]]:
-    rows = Delivery.objects.in_bulk(ids)
-    return [(rows[pk].status, rows[pk].attempts) for pk in ids]
-
-
-def all_sent(ids: list[int]) -> bool:
-    return not Delivery.objects.filter(pk__in=ids).exclude(status=DeliveryStatus.SENT).exists()
 
 
 # --- (a) double dispatch -------------------------------------------------------------------------
@@ -217,95 +179,6 @@ def test_a_server_back_before_the_last_attempt_gets_each_message_once(
 
 
 # --- (b) a worker killed mid-task ------------------------------------------------------------------
-
-
-def _database_url() -> str:
-    """The test database, as the DATABASE_URL another process reads (transform/settings.py)."""
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "127.0.0.1"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{credentials}@{host}{port}/{quote(db['NAME'], safe='')}"
-
-
-class WorkerProcess:
-    """``celery -A transform worker --pool solo`` in a process of its own, on the test database
-    and the fake SMTP server."""
-
-    def __init__(
-        self, *, smtp: FakeSMTPServer, log: Path, queue: str, mark_every: int | None = None
-    ) -> None:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "transform.settings",
-            "DATABASE_URL": _database_url(),
-            "EMAIL_HOST": smtp.host,
-            "EMAIL_PORT": str(smtp.port),
-            "EMAIL_USE_TLS": "false",
-            "EMAIL_USE_SSL": "false",
-            "EMAIL_TIMEOUT": "60",
-            "DELIVERY_CLAIM_TIMEOUT_SECONDS": str(django_settings.DELIVERY_CLAIM_TIMEOUT_SECONDS),
-            "DELIVERY_MARK_EVERY": str(mark_every or django_settings.DELIVERY_MARK_EVERY),
-            # The sent journal must be the one this process reads when it claims rows again.
-            "REDIS_URL": redis_url_of_this_process(),
-        }
-        self.log = log
-        self._log_file = log.open("wb")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "transform",
-                "worker",
-                "--pool",
-                "solo",
-                "--loglevel",
-                "INFO",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-                "--queues",
-                queue,
-                "-n",
-                f"killable-{uuid.uuid4().hex[:8]}@%h",
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_ready(self) -> None:
-        ready = wait_until(
-            lambda: " ready." in self.output() or self.process.poll() is not None, timeout=DEADLINE
-        )
-        assert ready, self.output()
-        assert self.process.poll() is None, self.output()
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=DEADLINE)
-        self._log_file.close()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=DEADLINE)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._log_file.close()
 
 
 @pytest.fixture
