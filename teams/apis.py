@@ -430,7 +430,9 @@ class TeamViewSet(OrgScopedViewSet):
     lookup_field = "slug"
 
     def get_queryset(self) -> QuerySet[Team]:
-        return selectors.team_list(organization=self.access.organization, include_retired=True)
+        # The manager is written as its id (team.manager_id): only the unit's slug needs a join.
+        teams = selectors.team_list(organization=self.access.organization, include_retired=True)
+        return teams.select_related(None).select_related("unit")
 
     def get_object(self) -> Team:
         return team_get_for_user(access=self.access, slug=self.kwargs["slug"], include_retired=True)

@@ -3,6 +3,8 @@ the as-of date, starting a playbook, and query counts that do not grow with the 
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 from typing import Any, cast
 
@@ -318,6 +320,23 @@ def test_findings_are_paginated(demo: WebDemo) -> None:
     assert 'href="?page=2"' in first
     assert second.count('class="finding finding-') == 7
     assert 'start="11"' in second
+
+
+def test_a_finding_concerning_many_teams_links_the_first_twelve_and_counts_the_rest(
+    demo: WebDemo,
+) -> None:
+    grow(demo.organization, squads=25)
+
+    html = client_for("member").get("/o/demo/findings/?kind=ops_silo").content.decode()
+
+    [silo] = [
+        article
+        for article in html.split("<article")[1:]
+        if "database work sits in" in article
+    ]
+    concerns = silo.split('class="subjects"')[1].split("</p>")[0]
+    assert concerns.count("<a href=") == 12
+    assert re.search(r"and \d+ more", concerns)
 
 
 def _start(client: Client, **overrides: str) -> Any:

@@ -517,12 +517,18 @@ def graph_team(request: HttpRequest, access: OrgAccess, team_slug: str) -> HttpR
     )
 
 
+# Subjects of one finding shown as links; the others are counted ("and 40 more").
+SUBJECTS_SHOWN = 12
+
+
 def finding_row(
     finding: dict[str, Any], *, team_names: dict[str, str], org_slug: str
 ) -> dict[str, Any]:
     graph_url = reverse("web:graph", kwargs={"org_slug": org_slug})
     subjects = []
-    for subject in finding["subjects"]:
+    # A silo's finding may concern thousands of teams: the first few are links, the rest a count
+    # (rendering every link was most of the findings page's time at 10,000 people).
+    for subject in finding["subjects"][:SUBJECTS_SHOWN]:
         if subject["type"] == "team":
             slug = subject["slug"]
             subjects.append(
@@ -538,4 +544,5 @@ def finding_row(
         "kind_label": FINDING_KIND_LABELS.get(finding["kind"], finding["kind"]),
         "severity_label": finding["severity"].capitalize(),
         "subject_links": subjects,
+        "subjects_more": max(0, len(finding["subjects"]) - SUBJECTS_SHOWN),
     }
