@@ -3,9 +3,8 @@ the as-of date, starting a playbook, and query counts that do not grow with the 
 
 from __future__ import annotations
 
-import re
-
 import datetime as dt
+import re
 from typing import Any, cast
 
 import pytest
@@ -330,9 +329,7 @@ def test_a_finding_concerning_many_teams_links_the_first_twelve_and_counts_the_r
     html = client_for("member").get("/o/demo/findings/?kind=ops_silo").content.decode()
 
     [silo] = [
-        article
-        for article in html.split("<article")[1:]
-        if "database work sits in" in article
+        article for article in html.split("<article")[1:] if "database work sits in" in article
     ]
     concerns = silo.split('class="subjects"')[1].split("</p>")[0]
     assert concerns.count("<a href=") == 12
