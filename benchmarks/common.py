@@ -83,6 +83,38 @@ def django_setup(url: str | None = None) -> str:
     return url
 
 
+def organization_generated(
+    slug: str, *, teams: int, people: int, answers: int = 0, transformation: bool = False
+) -> Any:
+    """The organisation ``slug``, made by ``generate_org`` (seed 1) unless it exists already."""
+    from django.core.management import call_command
+
+    from teams.models import Organization
+
+    found = Organization.objects.filter(slug=slug).first()
+    if found is None:
+        options: dict[str, Any] = {"answers": answers} if answers else {}
+        if transformation:
+            options["transformation"] = True
+        call_command("generate_org", org=slug, teams=teams, people=people, seed=1, **options)
+        found = Organization.objects.get(slug=slug)
+    return found
+
+
+def client_logged_in(organization: Any, *, role: str, username: str) -> Any:
+    """A Django test client logged in as ``username`` holding ``role`` in ``organization``."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from teams.models import OrganizationRole
+
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    OrganizationRole.objects.get_or_create(organization=organization, user=user, role=role)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def timings(run: Callable[[], Any], *, repeat: int, warmup: int = 1) -> list[float]:
     """Milliseconds of ``repeat`` calls of ``run``, after ``warmup`` untimed ones."""
     for _ in range(warmup):

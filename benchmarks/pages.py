@@ -16,42 +16,18 @@ import argparse
 import sys
 from typing import Any
 
-from benchmarks.common import Row, django_setup, median, p95, rows_table, timings
+from benchmarks.common import (
+    Row,
+    client_logged_in,
+    django_setup,
+    median,
+    organization_generated,
+    p95,
+    rows_table,
+    timings,
+)
 
 PAGE_GOAL_MS = 200.0
-
-
-def _organization(*, slug: str, teams: int, people: int, answers: int) -> Any:
-    from django.core.management import call_command
-
-    from teams.models import Organization
-
-    found = Organization.objects.filter(slug=slug).first()
-    if found is None:
-        call_command(
-            "generate_org",
-            org=slug,
-            teams=teams,
-            people=people,
-            answers=answers,
-            transformation=True,
-            seed=1,
-        )
-        found = Organization.objects.get(slug=slug)
-    return found
-
-
-def _client(organization: Any) -> Any:
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-
-    from teams.models import OrganizationRole, Role
-
-    user, _ = get_user_model().objects.get_or_create(username="bench-admin")
-    OrganizationRole.objects.get_or_create(organization=organization, user=user, role=Role.ADMIN)
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _queries(run: Any) -> int:
@@ -89,8 +65,10 @@ def measure(*, teams: int, people: int, answers: int, repeat: int) -> list[Row]:
     from transform.models import Transformation
 
     slug = f"bench-{teams}-{people}"
-    organization = _organization(slug=slug, teams=teams, people=people, answers=answers)
-    client = _client(organization)
+    organization = organization_generated(
+        slug, teams=teams, people=people, answers=answers, transformation=True
+    )
+    client = client_logged_in(organization, role="admin", username="bench-admin")
     transformation = Transformation.objects.filter(organization=organization).first()
     size = f"{teams:,} teams / {people:,} people"
     org = f"/o/{slug}"

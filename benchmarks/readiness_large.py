@@ -27,36 +27,20 @@ import sys
 import time
 from typing import Any
 
-from benchmarks.common import Row, django_setup, median, p95, rows_table, timings
+from benchmarks.common import (
+    Row,
+    client_logged_in,
+    django_setup,
+    median,
+    organization_generated,
+    p95,
+    rows_table,
+    timings,
+)
 
 GOAL_P95_MS = 15.0
 GOAL_RATIO = 20.0
 REFRESH_GOAL_MS = 100.0
-
-
-def _organization(*, slug: str, teams: int, people: int, answers: int) -> Any:
-    from django.core.management import call_command
-
-    from teams.models import Organization
-
-    found = Organization.objects.filter(slug=slug).first()
-    if found is None:
-        call_command("generate_org", org=slug, teams=teams, people=people, answers=answers, seed=1)
-        found = Organization.objects.get(slug=slug)
-    return found
-
-
-def _client(organization: Any) -> Any:
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-
-    from teams.models import OrganizationRole, Role
-
-    user, _ = get_user_model().objects.get_or_create(username="bench-leader")
-    OrganizationRole.objects.get_or_create(organization=organization, user=user, role=Role.LEADER)
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _group_by(organization: Any) -> Any:
@@ -131,7 +115,7 @@ def measure(
 
     slug = f"bench-readiness-{teams}-{answers}"
     started = time.perf_counter()
-    organization = _organization(slug=slug, teams=teams, people=people, answers=answers)
+    organization = organization_generated(slug, teams=teams, people=people, answers=answers)
     stored = Response.objects.filter(organization=organization, kind=ResponseKind.SURVEY).count()
     print(f"{slug}: {stored:,} survey answers ({time.perf_counter() - started:.0f} s to get)")
     rebuild_ms = None
@@ -145,7 +129,7 @@ def measure(
         readiness_report_get(organization=organization, at=timezone.now())
     settings = checkin_settings_get(organization=organization)
     path = f"/api/v1/orgs/{slug}/readiness/"
-    client = _client(organization)
+    client = client_logged_in(organization, role="leader", username="bench-leader")
 
     def http() -> None:
         response = client.get(path, secure=True)
