@@ -40,6 +40,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import database_ensure
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/transform_bench_delivery"
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/13"
@@ -129,16 +131,6 @@ def free_port() -> int:
 
 
 # --- the database ----------------------------------------------------------------------------------
-
-
-def _ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def create_deliveries(recipients: int) -> list[int]:
@@ -349,7 +341,7 @@ def main() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "transform.settings"
     if not os.environ["DATABASE_URL"].startswith("postgres"):
         raise SystemExit("DATABASE_URL must name a PostgreSQL database")
-    _ensure_database(os.environ["DATABASE_URL"])
+    database_ensure(os.environ["DATABASE_URL"])
 
     import django
 
