@@ -13,8 +13,13 @@ the dependency's duration (plus a sink after every milestone), then ``nx.dag_lon
 ``nx.dag_longest_path_length``. It computes less than the planner (no forecast rules, no slack of
 every milestone), so it is a floor to beat, not an equivalent. Prints the median (and best) of
 ``--runs`` runs of each and the ratio of the medians: the planner on the plan as the database gives
-it (by position, so dependencies first) and on the same plan shuffled, which takes Kahn's
-topological sort instead of the already-ordered check and touches memory out of order.
+it (by position, so dependencies first, as every playbook of ``playbooks/library`` lists them) and
+on the same plan shuffled, where the planner meets a dependency listed after its dependent, sorts
+the plan with Kahn's algorithm and plans it again, touching memory out of order.
+
+The items are built before the clock starts, as ``transformation_schedule_refresh`` builds them
+from database rows before calling the planner: the figure is what that call costs, from the items
+to the ``PlanResult`` with every ``Schedule`` built.
 """
 
 from __future__ import annotations

@@ -8,8 +8,10 @@ documented with a worked example in ``docs/planning.md``; keep the two in step.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import NamedTuple
 
 import networkx as nx
 
@@ -69,14 +71,26 @@ class PlanItem:
     forecast_due: dt.date | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Schedule:
+class Schedule(NamedTuple):
+    """One milestone's dates, slack and whether it is on a critical chain.
+
+    A named tuple, immutable and read by field name like the frozen dataclass it was: the planner
+    builds one per milestone, and a named tuple is built in C where a frozen dataclass's
+    ``__init__`` sets each field through ``object.__setattr__``, which was about a third of the
+    time to plan 10,000 milestones (docs/planning.md, "Cost").
+    """
+
     planned_start: dt.date
     planned_due: dt.date
     forecast_start: dt.date
     forecast_due: dt.date
     slack_days: int
     critical: bool
+
+
+# ``Schedule._make`` without its Python-level call per row (``zip`` always gives the six fields):
+# about a tenth of the time to plan 10,000 milestones.
+_schedule_of_row: Callable[[Iterable[object]], Schedule] = partial(tuple.__new__, Schedule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,125 +119,148 @@ def plan_schedule(
     Raises ``ValueError`` for duplicate keys, negative durations, dependencies on unknown keys
     (naming them) and dependency cycles (named ``a -> b -> a``).
     """
-    deps_of = _validated(items)
-    order = _topological_order(items, deps_of)
-
-    # Dates are day numbers (``date.toordinal``) through both passes, lists are indexed by
-    # position in ``items``: int arithmetic and list indexing are several times cheaper than
+    # Dates are day numbers (``date.toordinal``) until the end, and a milestone's values sit at
+    # its position in lists: int arithmetic and list indexing are several times cheaper than
     # ``date``/``timedelta`` and dicts, and the passes touch every dependency. O(items + deps).
-    count = len(items)
-    length = [item.duration_days for item in items]
-    done = [_is_done(item) for item in items]
-    started = [item.started_on.toordinal() if item.started_on else None for item in items]
-    done_on = [item.done_on.toordinal() if item.done_on else None for item in items]
-    reported = [item.forecast_due.toordinal() if item.forecast_due else None for item in items]
+    index = _positions(items)
     first = start.toordinal()
-    now = today.toordinal() if today is not None else None
+    # Day numbers start at 1 (``date.min``): 0 moves nothing when there is no ``today``.
+    now = today.toordinal() if today is not None else 0
+    planned = items
+    given_position: Sequence[int] = range(len(items))
+    try:
+        days = _forward_pass(planned, index, first=first, now=now)
+    except (KeyError, IndexError):
+        # A dependency is unknown or not listed before its dependent: name the unknown ones or a
+        # cycle, else plan the items in a topological order instead of the order given.
+        order = _topological_order(items, index)
+        planned = [items[position] for position in order]
+        index = {item.key: position for position, item in enumerate(planned)}
+        given_position = order
+        days = _forward_pass(planned, index, first=first, now=now)
 
-    planned_start = [0] * count
-    planned_due = [0] * count
-    forecast_start = [0] * count
-    forecast_due = [0] * count
-    for i in order:
-        # Planned dues never precede ``start`` (durations are not negative), so ``first`` can seed
-        # the planned maximum; forecast dues can (an early done_on), so only dependencies seed it.
-        begins_planned = begins = first
-        deps = deps_of[i]
-        if deps:
-            begins = forecast_due[deps[0]]
-            for dep in deps:
-                if planned_due[dep] > begins_planned:
-                    begins_planned = planned_due[dep]
-                if forecast_due[dep] > begins:
-                    begins = forecast_due[dep]
-        planned_start[i] = begins_planned
-        planned_due[i] = begins_planned + length[i]
+    planned_end = max(days.planned_due, default=first)
+    forecast_end = max(days.forecast_due, default=first)
+    latest_finish = _latest_finish(planned, index, days=days, end=forecast_end)
+    # Slack is how much later an item could finish; a done item has none, and is never critical.
+    slack = [
+        0 if is_done else finish - due
+        for finish, due, is_done in zip(latest_finish, days.forecast_due, days.done, strict=True)
+    ]
+    critical = [not spare and not is_done for spare, is_done in zip(slack, days.done, strict=True)]
 
-        fact = started[i]
-        if fact is not None:
-            begins = fact
-        if done[i]:
-            fact = done_on[i]
-            ends = fact if fact is not None else begins + length[i]
-            # A done item finished when it finished; a start after that is a stale estimate.
-            begins = min(begins, ends)
-        else:
-            fact = reported[i]
-            ends = max(fact, begins) if fact is not None else begins + length[i]
-            if now is not None and ends < now:
-                ends = now
-        forecast_start[i] = begins
-        forecast_due[i] = ends
-
-    planned_end = max(planned_due, default=first)
-    forecast_end = max(forecast_due, default=first)
-    # A started or finished item's start is a fact, no longer waiting on its dependencies: it
-    # neither constrains their latest finish nor continues a critical chain through them.
-    pinned = [begun is not None or is_done for begun, is_done in zip(started, done, strict=True)]
-    slack = _slack(
-        deps_of,
-        order=order,
-        pinned=pinned,
-        start=forecast_start,
-        due=forecast_due,
-        end=forecast_end,
-    )
-    slack = [0 if is_done else days for days, is_done in zip(slack, done, strict=True)]
-    critical = [not days and not is_done for days, is_done in zip(slack, done, strict=True)]
     # A plan spans a few hundred distinct days: each becomes a ``date`` once.
-    all_days = {first, *planned_start, *planned_due, *forecast_start, *forecast_due}
+    all_days = {first}.union(
+        days.planned_start, days.planned_due, days.forecast_start, days.forecast_due
+    )
     if max(all_days) > _LAST_DAY:
         # What date arithmetic raises, as before days were numbers; the API answers it with 400.
         raise OverflowError("date value out of range")
     date_of = {day: dt.date.fromordinal(day) for day in all_days}
-    as_dates = date_of.__getitem__
-    # Built by ``map`` with positional arguments: constructing 10,000 frozen dataclasses is the
-    # largest cost left, and this is its cheapest plain form. Fields in ``Schedule``'s order.
-    schedules = dict(
-        zip(
-            (item.key for item in items),
-            map(
-                Schedule,
-                map(as_dates, planned_start),
-                map(as_dates, planned_due),
-                map(as_dates, forecast_start),
-                map(as_dates, forecast_due),
-                slack,
-                critical,
-            ),
-            strict=True,
-        )
+    as_date = date_of.__getitem__
+    rows = zip(
+        map(as_date, days.planned_start),
+        map(as_date, days.planned_due),
+        map(as_date, days.forecast_start),
+        map(as_date, days.forecast_due),
+        slack,
+        critical,
+        strict=True,
     )
+    # ``index`` lists the keys in planning order, the same as ``planned``.
+    schedules = dict(zip(index, map(_schedule_of_row, rows), strict=True))
+    if planned is not items:
+        schedules = {item.key: schedules[item.key] for item in items}
     path = _critical_path(
-        deps_of,
+        planned,
+        index,
         critical=critical,
-        pinned=pinned,
-        start=forecast_start,
-        due=forecast_due,
+        days=days,
         end=forecast_end,
+        given_position=given_position,
     )
     return PlanResult(
         schedules=schedules,
         planned_end=date_of[planned_end],
         forecast_end=date_of[forecast_end],
-        critical_path=[items[i].key for i in path],
+        critical_path=[planned[position].key for position in path],
     )
 
 
-def _is_done(item: PlanItem) -> bool:
-    return item.status == DONE or item.done_on is not None
+class _Days(NamedTuple):
+    """The forward pass's answer: day numbers and facts, by position in the planned order."""
+
+    planned_start: list[int]
+    planned_due: list[int]
+    forecast_start: list[int]
+    forecast_due: list[int]
+    done: list[bool]
+    # Started or done: its start is a fact, no longer waiting on its dependencies.
+    pinned: list[bool]
 
 
-def _validated(items: Sequence[PlanItem]) -> list[list[int]]:
-    """Each item's dependencies as positions in ``items``.
+def _forward_pass(
+    items: Sequence[PlanItem], index: dict[str, int], *, first: int, now: int
+) -> _Days:
+    """The planned and forecast start and due day of each item, in the order given.
+
+    Assumes every item comes after its dependencies, as plans usually are listed, so nothing is
+    sorted first: each list grows by one as an item is planned, and reading the dates of a
+    dependency not planned yet (listed later, or the item itself) raises ``IndexError``. A
+    dependency on an unknown key raises ``KeyError``.
+    """
+    planned_start: list[int] = []
+    planned_due: list[int] = []
+    forecast_start: list[int] = []
+    forecast_due: list[int] = []
+    done: list[bool] = []
+    pinned: list[bool] = []
+    for item in items:
+        length = item.duration_days
+        deps = item.depends_on
+        # Planned dues never precede ``first`` (durations are not negative), so it can seed the
+        # planned maximum; forecast dues can (an early done_on), so 0, below every day, seeds it.
+        begins_planned = first
+        begins = 0 if deps else first
+        for dep in deps:
+            position = index[dep]
+            if planned_due[position] > begins_planned:
+                begins_planned = planned_due[position]
+            if forecast_due[position] > begins:
+                begins = forecast_due[position]
+        planned_start.append(begins_planned)
+        planned_due.append(begins_planned + length)
+
+        started_on, done_on = item.started_on, item.done_on
+        if started_on is not None:
+            begins = started_on.toordinal()
+        is_done = done_on is not None or item.status == DONE
+        if is_done:
+            ends = done_on.toordinal() if done_on is not None else begins + length
+            # A done item finished when it finished; a start after that is a stale estimate.
+            if ends < begins:
+                begins = ends
+        else:
+            reported = item.forecast_due
+            ends = max(reported.toordinal(), begins) if reported is not None else begins + length
+            if ends < now:
+                ends = now
+        forecast_start.append(begins)
+        forecast_due.append(ends)
+        done.append(is_done)
+        pinned.append(is_done or started_on is not None)
+    return _Days(planned_start, planned_due, forecast_start, forecast_due, done, pinned)
+
+
+def _positions(items: Sequence[PlanItem]) -> dict[str, int]:
+    """Each key's position in ``items``.
 
     Raises the documented ``ValueError`` for the first duplicate key or negative duration in the
-    order given, else for dependencies on unknown keys (every such item named, in order). The
-    common case, a valid plan, is checked with whole-list operations; only a plan with a problem
-    is walked item by item to name the first one.
+    order given. The common case, a valid plan, is checked with whole-list operations; only a plan
+    with a problem is walked item by item to name the first one.
     """
     index = {item.key: position for position, item in enumerate(items)}
-    if len(index) < len(items) or min((item.duration_days for item in items), default=0) < 0:
+    if len(index) < len(items) or min([item.duration_days for item in items], default=0) < 0:
         seen: set[str] = set()
         for item in items:
             if item.key in seen:
@@ -234,34 +271,36 @@ def _validated(items: Sequence[PlanItem]) -> list[list[int]]:
                     f"got {item.duration_days}"
                 )
             seen.add(item.key)
-    try:
-        return [[index[dep] for dep in item.depends_on] for item in items]
-    except KeyError:
-        unknown = []
-        for item in items:
-            missing = {dep for dep in item.depends_on if dep not in index}
-            if missing:
-                unknown.append(f"{item.key} depends on {', '.join(sorted(missing))}")
-        raise ValueError(f"unknown milestone dependencies: {'; '.join(unknown)}") from None
+    return index
 
 
-def _topological_order(items: Sequence[PlanItem], deps_of: list[list[int]]) -> Sequence[int]:
+def _unknown_dependencies(items: Sequence[PlanItem], index: dict[str, int]) -> ValueError:
+    """The documented error for dependencies on unknown keys, every such item named, in order."""
+    unknown = []
+    for item in items:
+        missing = {dep for dep in item.depends_on if dep not in index}
+        if missing:
+            unknown.append(f"{item.key} depends on {', '.join(sorted(missing))}")
+    return ValueError(f"unknown milestone dependencies: {'; '.join(unknown)}")
+
+
+def _topological_order(items: Sequence[PlanItem], index: dict[str, int]) -> list[int]:
     """Positions in an order where every item comes after its dependencies.
 
-    The order given when it already is one (plans are usually listed that way: checked in one
-    pass), else Kahn's algorithm, seeded and expanded in the order given so the answer is
-    deterministic. The dates, slack and critical path are the same in any dependency order.
-    Kahn's algorithm also detects a cycle (some items never become ready); only then is
-    ``find_cycle`` asked to name it, and the ``ValueError`` raised. A dependency listed twice
-    is two edges, counted both ways.
+    Kahn's algorithm, seeded and expanded in the order given so the answer is deterministic; the
+    dates, slack and critical path are the same in any dependency order. Raises the documented
+    ``ValueError`` for dependencies on unknown keys, else for a cycle, which Kahn's algorithm
+    detects (some items never become ready); only then is ``find_cycle`` asked to name it. A
+    dependency listed twice is two edges, counted both ways.
     """
-    if _in_dependency_order(deps_of):
-        return range(len(deps_of))
-    dependents: list[list[int]] = [[] for _ in deps_of]
-    for position, deps in enumerate(deps_of):
-        for dep in deps:
-            dependents[dep].append(position)
-    waiting = [len(deps) for deps in deps_of]
+    dependents: list[list[int]] = [[] for _ in items]
+    try:
+        for position, item in enumerate(items):
+            for dep in item.depends_on:
+                dependents[index[dep]].append(position)
+    except KeyError:
+        raise _unknown_dependencies(items, index) from None
+    waiting = [len(item.depends_on) for item in items]
     # Kahn's queue is ``order`` itself: a ``for`` loop over a list also visits what is appended
     # while it runs, so the list is the FIFO a deque would be, without popping.
     order = [position for position, count in enumerate(waiting) if not count]
@@ -270,78 +309,71 @@ def _topological_order(items: Sequence[PlanItem], deps_of: list[list[int]]) -> S
             waiting[dependent] -= 1
             if not waiting[dependent]:
                 order.append(dependent)
-    if len(order) < len(deps_of):
+    if len(order) < len(items):
         cycle = find_cycle((item.key, dep) for item in items for dep in item.depends_on)
         raise ValueError(f"milestone dependencies form a cycle: {cycle_text(cycle or [])}")
     return order
 
 
-def _in_dependency_order(deps_of: list[list[int]]) -> bool:
-    """Whether every item comes after all its dependencies in the order given."""
-    # A plain loop: several times cheaper here than ``all`` over a generator calling ``max``.
-    for position, deps in enumerate(deps_of):
-        for dep in deps:
-            if dep >= position:
-                return False
-    return True
-
-
-def _slack(
-    deps_of: list[list[int]],
-    *,
-    order: Sequence[int],
-    pinned: list[bool],
-    start: list[int],
-    due: list[int],
-    end: int,
+def _latest_finish(
+    items: Sequence[PlanItem], index: dict[str, int], *, days: _Days, end: int
 ) -> list[int]:
-    """Total slack in days: how late an item could finish without moving ``end``.
+    """The day each item could finish at the latest without moving ``end``; less its forecast
+    due, its total slack.
 
-    The backward pass of the critical path method: an item's latest finish is the plan's end when
-    nothing depends on it, else the earliest latest start among its dependents, where a latest
-    start is the latest finish minus the item's forecast length. Dependents in ``pinned`` (started
-    or done) are left out: their start no longer moves with their dependencies. Never negative:
-    an unpinned dependent starts no earlier than each of its dependencies' forecast due. Dates
-    are day numbers, indexed by position. Each item, once final, lowers its dependencies' latest
-    finish (seeded with ``end``, which no latest start exceeds, as forecast lengths are not
-    negative), so no list of dependents is needed.
+    The backward pass of the critical path method over items listed after their dependencies:
+    an item's latest finish is the plan's end when nothing depends on it, else the earliest
+    latest start among its dependents, where a latest start is the latest finish minus the item's
+    forecast length. Pinned dependents (started or done) are left out: their start no longer
+    moves with their dependencies. Never before the forecast due: an unpinned dependent starts no
+    earlier than each of its dependencies' forecast due. Each item, once final, lowers its
+    dependencies' latest finish (seeded with ``end``, which no latest start exceeds, as forecast
+    lengths are not negative), so no list of dependents is needed.
     """
-    latest_finish = [end] * len(start)
-    slack = [0] * len(start)
-    for i in reversed(order):
-        latest_start = latest_finish[i] - (due[i] - start[i])
-        slack[i] = latest_start - start[i]
-        if not pinned[i]:
-            for dep in deps_of[i]:
-                if latest_start < latest_finish[dep]:
-                    latest_finish[dep] = latest_start
-    return slack
+    start, due, pinned = days.forecast_start, days.forecast_due, days.pinned
+    latest_finish = [end] * len(items)
+    for position in range(len(items) - 1, -1, -1):
+        if pinned[position]:
+            continue
+        latest_start = latest_finish[position] - (due[position] - start[position])
+        for dep in items[position].depends_on:
+            dep_position = index[dep]
+            if latest_start < latest_finish[dep_position]:
+                latest_finish[dep_position] = latest_start
+    return latest_finish
 
 
 def _critical_path(
-    deps_of: list[list[int]],
+    items: Sequence[PlanItem],
+    index: dict[str, int],
     *,
     critical: list[bool],
-    pinned: list[bool],
-    start: list[int],
-    due: list[int],
+    days: _Days,
     end: int,
+    given_position: Sequence[int],
 ) -> list[int]:
     """One chain of zero-slack open items ending at the plan's end, first item first.
 
     Walks back from the last critical item due on ``end`` through the dependency that drives
     each start (due exactly when it starts and also critical), stopping at an item that has
     started, since its start no longer waits on anything. When there are several, the one
-    given first in the plan (the smallest position) wins, so the answer is deterministic.
+    given first in the plan (the smallest ``given_position``) wins, so the answer is
+    deterministic whatever order the items were planned in.
     """
+    start, due, pinned = days.forecast_start, days.forecast_due, days.pinned
+    first_given = given_position.__getitem__
     ends = [i for i, is_critical in enumerate(critical) if is_critical and due[i] == end]
     if not ends:
         return []
-    path = [ends[0]]
+    path = [min(ends, key=first_given)]
     while not pinned[path[-1]]:
         current = path[-1]
-        drivers = [d for d in deps_of[current] if critical[d] and due[d] == start[current]]
+        drivers = [
+            dep
+            for dep in map(index.__getitem__, items[current].depends_on)
+            if critical[dep] and due[dep] == start[current]
+        ]
         if not drivers:
             break
-        path.append(min(drivers))
+        path.append(min(drivers, key=first_given))
     return path[::-1]

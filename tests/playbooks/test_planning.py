@@ -262,3 +262,10 @@ def test_find_cycle_follows_depends_on_from_milestone_to_dependency():
 
 def test_find_cycle_reports_a_self_dependency():
     assert find_cycle([("a", "a")]) == ["a", "a"]
+
+
+def test_a_schedule_is_read_only():
+    schedule = plan_schedule([item("a", 1)], start=START).schedules["a"]
+
+    with pytest.raises(AttributeError):
+        schedule.slack_days = 3  # type: ignore[misc]  # the assignment under test is refused

@@ -189,10 +189,13 @@ def some_day(draw: st.DrawFn) -> dt.date:
 
 
 @st.composite
-def dags(draw: st.DrawFn, *, facts: bool, max_items: int = 25) -> list[PlanItem]:
-    """A random DAG of milestones in a random order; each depends on up to 3 earlier-made ones
-    (a dependency sometimes listed twice). With ``facts``, some are done, started, or have a
-    reported due date."""
+def dags(
+    draw: st.DrawFn, *, facts: bool, max_items: int = 25, shuffled: bool = True
+) -> list[PlanItem]:
+    """A random DAG of milestones; each depends on up to 3 earlier-made ones (a dependency
+    sometimes listed twice). In a random order, or with ``shuffled=False`` listed dependencies
+    first, the order the planner takes without sorting. With ``facts``, some are done, started,
+    or have a reported due date."""
     count = draw(st.integers(0, max_items))
     keys = [f"k{i}" for i in range(count)]
     items = []
@@ -217,7 +220,7 @@ def dags(draw: st.DrawFn, *, facts: bool, max_items: int = 25) -> list[PlanItem]
                 **extra,
             )
         )
-    return draw(st.permutations(items))
+    return draw(st.permutations(items)) if shuffled else items
 
 
 # --- an independent reference: longest paths with networkx, for plans with no facts yet ----------
@@ -293,6 +296,20 @@ def test_dates_slack_and_critical_path_match_longest_paths_in_networkx(
     st.one_of(st.none(), st.builds(lambda n: START + dt.timedelta(days=n), st.integers(-5, 90))),
 )
 def test_with_done_started_and_reported_milestones_the_result_is_the_previous_planners(
+    items: list[PlanItem], today: dt.date | None
+) -> None:
+    result = plan_schedule(items, start=START, today=today)
+
+    assert result == oracle_plan_schedule(items, start=START, today=today)
+    assert list(result.schedules) == [item.key for item in items]
+
+
+@settings(PROFILE)
+@given(
+    dags(facts=True, shuffled=False),
+    st.one_of(st.none(), st.builds(lambda n: START + dt.timedelta(days=n), st.integers(-5, 90))),
+)
+def test_listed_dependencies_first_the_result_is_the_previous_planners(
     items: list[PlanItem], today: dt.date | None
 ) -> None:
     result = plan_schedule(items, start=START, today=today)
