@@ -18,16 +18,14 @@ transformation, answers and signal events are ``transform.synthetic``.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from core.errors import ApplicationError, ConflictError
@@ -127,59 +125,10 @@ def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 
 def _insert(model: type[models.Model], rows: Sequence[models.Model], *, now: dt.datetime) -> None:
     """Insert ``rows`` (new instances; their primary keys are set) with one creation history row
-    each, as ``insert_with_history`` does; on PostgreSQL through ``COPY`` with primary keys drawn
-    from the table's sequence first (measured: multi-row INSERTs of 10,000 people spent most of
-    their time in the driver splitting the statement; docs/performance.md)."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        insert_with_history(
-            model, rows, history_date=now, change_reason=CHANGE_REASON, user_id=None
-        )
-        return
-    meta = model._meta
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(rows)],
-        )
-        for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
-            row.pk = pk
-            row.created_at = now  # type: ignore[attr-defined]
-            row.updated_at = now  # type: ignore[attr-defined]
-    _copy(model, list(meta.concrete_fields), rows, {})
-    history: type[models.Model] = model.history.model  # type: ignore[attr-defined]
-    stamps = {
-        "history_date": now,
-        "history_change_reason": CHANGE_REASON,
-        "history_type": "+",
-        "history_user_id": None,
-    }
-    fields = [f for f in history._meta.concrete_fields if not f.primary_key]
-    _copy(history, fields, rows, stamps)
-
-
-def _copy(
-    model: type[models.Model],
-    fields: Sequence[Any],
-    rows: Sequence[models.Model],
-    stamps: dict[str, Any],
-) -> None:
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
-    sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for row in rows:
-            values = []
-            for f in fields:
-                value = stamps[f.attname] if f.attname in stamps else getattr(row, f.attname)
-                if isinstance(value, Enum):
-                    value = value.value  # the driver would write an enum's name
-                elif f.attname in json_fields:
-                    value = json.dumps(value)
-                values.append(value)
-            copy.write_row(values)
+    each: ``insert_with_history``, through ``COPY`` on PostgreSQL (measured: multi-row INSERTs of
+    10,000 people spent most of their time in the driver splitting the statement;
+    docs/performance.md)."""
+    insert_with_history(model, rows, history_date=now, change_reason=CHANGE_REASON, user_id=None)
 
 
 def _numbered(base: str, index: int, every: int) -> str:

@@ -17,7 +17,7 @@ history row for every created or updated row in batches.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,9 +34,9 @@ from core.errors import ConflictError
 from core.files.origin import ImportFailure, Origin
 from core.identifiers import email_is_valid
 from teams.graph import PersonNode
-from teams.importers.bulk import insert_with_history
+from teams.importers.bulk import collector_paused, insert_with_history
 from teams.importers.bundle import Entry, ImportBundle
-from teams.importers.reader import read_import_files
+from teams.importers.reader import YAML_SUFFIXES, read_import_files
 from teams.lifecycle import departure_holds, person_leave, team_retire
 from teams.models import (
     Interaction,
@@ -157,16 +157,17 @@ def org_import_files(
     whole organisation: see ``org_import_apply``.
 
     Raises ImportFailure naming the file and line of the first problem; nothing is written then,
-    not even the organisation. Large JSON files are first read with the fast parser; on a failure
-    they are read again with line numbers so that the message names the line.
+    not even the organisation. JSON and org-format YAML files are first read with C parsers
+    (``read_import_files(fast=True)``); on a failure they are read again with line numbers so
+    that the message names the line.
     """
     try:
-        return _import_files(slug, paths, name, change_reason, user, prune, fast_json=True)
+        return _import_files(slug, paths, name, change_reason, user, prune, fast=True)
     except ImportFailure:
-        if not any(Path(path).suffix.lower() == ".json" for path in paths):
+        if not any(Path(path).suffix.lower() in YAML_SUFFIXES for path in paths):
             raise
     # Same files, same checks: fails again, now with every entry's line known.
-    return _import_files(slug, paths, name, change_reason, user, prune, fast_json=False)
+    return _import_files(slug, paths, name, change_reason, user, prune, fast=False)
 
 
 @transaction.atomic
@@ -178,9 +179,9 @@ def _import_files(
     user: AbstractBaseUser | None,
     prune: bool,
     *,
-    fast_json: bool,
+    fast: bool,
 ) -> ImportResult:
-    bundle = read_import_files(paths, fast_json=fast_json)
+    bundle = read_import_files(paths, fast=fast)
     organization = import_organization_upsert(slug=slug, name=name)
     return org_import_apply(
         organization=organization,
@@ -241,6 +242,18 @@ def org_import_apply(
     cycle, and a person who would leave while owning open milestones or leading a transformation
     (listing them); nothing is written then. History rows carry ``change_reason`` and ``user``.
     """
+    with collector_paused():
+        return _apply(organization, bundle, change_reason, user, prune, source)
+
+
+def _apply(
+    organization: Organization,
+    bundle: ImportBundle,
+    change_reason: str,
+    user: AbstractBaseUser | None,
+    prune: bool,
+    source: str,
+) -> ImportResult:
     _check_rows(bundle)
     if prune:
         _check_whole(bundle, source)
@@ -736,6 +749,28 @@ def _changed(row: models.Model, values: dict[str, Any]) -> bool:
     return changed
 
 
+def _row_maker(model: type[_M]) -> Callable[[dict[str, Any]], _M]:
+    """A function making a new ``model`` instance from its attribute values (``organization_id``,
+    not ``organization``), the others taking their defaults: what ``model(**values)`` makes.
+
+    Measured: ``model(**values)`` cost about 20 µs a row (keyword arguments go through every
+    field's descriptor), a third of a 50,000-person import once the rows went in with COPY;
+    positional values in field order are set directly."""
+    fields = model._meta.concrete_fields
+    attnames = {field.attname for field in fields}
+    dynamic = [field for field in fields if field.has_default() and callable(field.default)]
+    static = {field.attname: field.get_default() for field in fields if field not in dynamic}
+
+    def make(values: dict[str, Any]) -> _M:
+        unknown = values.keys() - attnames
+        if unknown:  # a programming error: every key names a column
+            raise TypeError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
+        row = static | {field.attname: field.get_default() for field in dynamic} | values
+        return model(*(row[field.attname] for field in fields))
+
+    return make
+
+
 def _upsert(
     *,
     model: type[_M],
@@ -745,6 +780,7 @@ def _upsert(
     counts: KindCounts,
 ) -> list[_M]:
     """Create the rows whose key is missing, update those whose values differ; the new rows."""
+    new_row = _row_maker(model)
     to_create: list[_M] = []
     to_update: list[_M] = []
     fields: dict[str, None] = {}  # ordered set of the fields any updated row changes
@@ -752,7 +788,8 @@ def _upsert(
         row = existing.get(key)
         if row is None:
             given = {name: value for name, value in values.items() if value is not None}
-            to_create.append(model(organization=writer.organization, **given))
+            given["organization_id"] = writer.organization.pk
+            to_create.append(new_row(given))
             continue
         # A value the file does not give (None) leaves the stored one alone: an import adds what
         # it knows and never erases what another source or a person set.

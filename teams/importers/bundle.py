@@ -99,8 +99,17 @@ class ImportBundle:
     def add_leaver(self, email: str, left_on: dt.date, origin: Origin) -> None:
         _add(self.left_on, email, left_on, origin, "left_on of person")
 
+    def is_empty(self) -> bool:
+        return not any(getattr(self, name) for name in self.__slots__)
+
     def merge(self, other: ImportBundle) -> None:
         """Add every entry of ``other`` (same rules as ``add_*``)."""
+        if self.is_empty():
+            # The first file of an import: its entries are consistent already (its reader added
+            # them one by one), so they are taken as they are.
+            for name in self.__slots__:
+                getattr(self, name).update(getattr(other, name))
+            return
         for unit in other.units.values():
             self.add_unit(unit.value, unit.origin)
         for team in other.teams.values():

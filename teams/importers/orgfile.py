@@ -16,12 +16,14 @@ Validation errors name the file, the document, the line, the field path and what
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from ruamel.yaml.comments import CommentedMap
 
 from core import identifiers
-from core.files.origin import ImportFailure
+from core.files.origin import ImportFailure, Origin
 from core.files.validation import explain_error, field_path
 from core.files.yamlio import YamlDocument, line_of, to_plain
 from core.identifiers import email_is_valid
@@ -215,21 +217,27 @@ def is_org_document(doc: YamlDocument) -> bool:
 
 def read_org_document(doc: YamlDocument) -> ImportBundle:
     """The bundle described by one org document; ImportFailure with file/line/field otherwise."""
+    lines_known = isinstance(doc.data, CommentedMap)
     try:
-        org = OrgFile.model_validate(to_plain(doc.data))
+        # Data read by the JSON parser is plain already; only the YAML loader's needs copying.
+        org = OrgFile.model_validate(to_plain(doc.data) if lines_known else doc.data)
     except ValidationError as exc:
         raise _failure(doc, exc) from None
 
     bundle = ImportBundle()
+    # Without line numbers every entry's origin is the document's: one Origin for all of them
+    # (looking up the line of 100,000 entries that have none took a second).
+    whole = doc.origin()
+    origin: Callable[..., Origin] = doc.origin if lines_known else lambda *keys: whole
     for i, unit in enumerate(org.units):
         bundle.add_unit(
             UnitNode(slug=unit.slug, name=unit.name, kind=unit.kind, parent=unit.parent),
-            doc.origin("units", i),
+            origin("units", i),
         )
     for i, person in enumerate(org.people):
-        bundle.add_person(PersonNode(email=person.email, name=person.name), doc.origin("people", i))
+        bundle.add_person(PersonNode(email=person.email, name=person.name), origin("people", i))
         if person.left_on is not None:
-            bundle.add_leaver(person.email, person.left_on, doc.origin("people", i, "left_on"))
+            bundle.add_leaver(person.email, person.left_on, origin("people", i, "left_on"))
     for i, team in enumerate(org.teams):
         bundle.add_team(
             TeamNode(
@@ -241,7 +249,7 @@ def read_org_document(doc: YamlDocument) -> ImportBundle:
                 manager=team.manager,
                 description=team.description,
             ),
-            doc.origin("teams", i),
+            origin("teams", i),
         )
         for j, member in enumerate(team.members):
             bundle.add_membership(
@@ -251,23 +259,23 @@ def read_org_document(doc: YamlDocument) -> ImportBundle:
                     role=str(member.role),
                     allocation_percent=member.allocation_percent,
                 ),
-                doc.origin("teams", i, "members", j),
+                origin("teams", i, "members", j),
             )
         for j, served in enumerate(team.served_by):
             bundle.add_serves(
                 ServesEdge(person=served.person, team=team.slug, note=served.note),
-                doc.origin("teams", i, "served_by", j),
+                origin("teams", i, "served_by", j),
             )
         for j, link in enumerate(team.interactions):
             bundle.add_interaction(
-                _interaction(team.slug, link), doc.origin("teams", i, "interactions", j)
+                _interaction(team.slug, link), origin("teams", i, "interactions", j)
             )
         for j, service in enumerate(team.services):
             bundle.add_service(
                 ServiceNode(
                     kind=str(service.kind), slug=service.slug, owner=team.slug, name=service.name
                 ),
-                doc.origin("teams", i, "services", j),
+                origin("teams", i, "services", j),
             )
     for i, membership in enumerate(org.memberships):
         bundle.add_membership(
@@ -277,16 +285,16 @@ def read_org_document(doc: YamlDocument) -> ImportBundle:
                 role=str(membership.role),
                 allocation_percent=membership.allocation_percent,
             ),
-            doc.origin("memberships", i),
+            origin("memberships", i),
         )
     for i, serves in enumerate(org.serves):
         bundle.add_serves(
             ServesEdge(person=serves.person, team=serves.team, note=serves.note),
-            doc.origin("serves", i),
+            origin("serves", i),
         )
     for i, interaction in enumerate(org.interactions):
         bundle.add_interaction(
-            _interaction(interaction.source, interaction), doc.origin("interactions", i)
+            _interaction(interaction.source, interaction), origin("interactions", i)
         )
     return bundle
 
