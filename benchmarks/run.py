@@ -52,6 +52,14 @@ def _readiness(quick: bool) -> list[Row]:
     )
 
 
+def _import(quick: bool) -> list[Row]:
+    from benchmarks import large_org
+
+    if quick:
+        return large_org.measure(teams=500, people=5000, runs=2)
+    return large_org.measure(teams=5000, people=50_000, runs=3)
+
+
 def _generated(slug: str, *, teams: int, people: int) -> None:
     """The organisation ``slug`` made by ``generate_org`` (graph only), unless it exists."""
     from django.core.management import call_command
@@ -151,6 +159,7 @@ WORKLOADS: dict[str, Callable[[bool], list[Row]]] = {
     "planning": _planning,
     "analysis": _analysis,
     "pages": _pages,
+    "import": _import,
     "readiness": _readiness,
     "delivery": _delivery,
 }
