@@ -10,8 +10,9 @@ and marks the people they leave out as leavers (``teams.lifecycle``), still dele
 
 The query count depends on the number of models, not of rows: the organisation's existing rows
 are loaded with one query per model (an ``__in`` lookup over thousands of keys would hit SQLite's
-variable limit), and writes go through django-simple-history's bulk helpers, which record a
-history row for every created or updated row in batches.
+variable limit); new rows and their history rows go in with ``teams.importers.bulk`` (``COPY`` on
+PostgreSQL), changed rows through django-simple-history's ``bulk_update_with_history`` in
+batches, each with its history row.
 """
 
 from __future__ import annotations
