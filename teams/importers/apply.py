@@ -182,16 +182,18 @@ def _import_files(
     *,
     fast: bool,
 ) -> ImportResult:
-    bundle = read_import_files(paths, fast=fast)
-    organization = import_organization_upsert(slug=slug, name=name)
-    return org_import_apply(
-        organization=organization,
-        bundle=bundle,
-        change_reason=change_reason,
-        user=user,
-        prune=prune,
-        source=", ".join(str(path) for path in paths),
-    )
+    # Paused from the read to the last write, not only during each (see collector_paused).
+    with collector_paused():
+        bundle = read_import_files(paths, fast=fast)
+        organization = import_organization_upsert(slug=slug, name=name)
+        return org_import_apply(
+            organization=organization,
+            bundle=bundle,
+            change_reason=change_reason,
+            user=user,
+            prune=prune,
+            source=", ".join(str(path) for path in paths),
+        )
 
 
 @transaction.atomic
