@@ -41,6 +41,7 @@ from transform.models import (
     SignalEvent,
     SignalEventKind,
     Transformation,
+    signal_events_changed,
 )
 from transform.plans.services import transformation_schedule_refresh, transformation_start
 from transform.rhythm.periods import survey_period
@@ -465,4 +466,5 @@ def signal_events_generate(*, generated: GeneratedOrg, today: dt.date, seed: int
         "ingested_at",
     ]
     _bulk(SignalEvent, fields, events())
+    signal_events_changed(organization_id=organization.pk)
     return {kind: count for kind, count in counts.items() if count}

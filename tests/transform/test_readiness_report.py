@@ -53,6 +53,7 @@ def ingested(monkeypatch: pytest.MonkeyPatch) -> Callable[[Ingested], list[tuple
             start: dt.datetime,
             end: dt.datetime,
             min_change_age: dt.timedelta | None = None,
+            versions: object = None,
         ) -> Ingested:
             calls.append((start, end))
             return readings

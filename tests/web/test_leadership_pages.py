@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -243,6 +244,8 @@ def _grow(organization: Organization, *, teams: int) -> None:
 
 
 def _count(client: Client, path: str) -> int:
+    # Cold, as after a change: the cached analysis and readings would hide what a miss costs.
+    cache.clear()
     with CaptureQueriesContext(connection) as queries:
         response = client.get(path)
     assert response.status_code == 200
@@ -258,6 +261,7 @@ def test_the_pages_run_as_many_queries_for_a_bigger_organisation(
     demo_count = _count(client, path)
     _grow(demo.organization, teams=40)
     readiness_nightly(at=timezone.now())
+    cache.clear()
 
     with django_assert_max_num_queries(demo_count):
         response = client.get(path)
@@ -345,10 +349,12 @@ def test_the_dora_table_follows_the_organisations_lead_time_cut_off(demo: WebDem
     assert "leaves out changes under 1 minute" in section
 
 
-# The dashboard's queries, pinned, for the demo and for a bigger organisation alike: 66 before
-# the DORA table, which adds 6 (the teams, the units, the team lineage and the events, each read
-# once whatever the number of teams, units and events).
-DASHBOARD_QUERIES = 72
+# The dashboard's queries with nothing cached, pinned, for the demo and for a bigger organisation
+# alike. The DORA table adds 6 (the teams, the units, the team lineage and the events, each read
+# once whatever the number of teams, units and events); the ingested readings of a window are
+# computed once per request (the readiness report and the KPI charts share them through the
+# cache) after one read of their versions.
+DASHBOARD_QUERIES = 64
 
 
 def test_the_dashboard_runs_a_pinned_number_of_queries_whatever_the_units_teams_and_events(
@@ -356,6 +362,7 @@ def test_the_dashboard_runs_a_pinned_number_of_queries_whatever_the_units_teams_
 ) -> None:
     client = client_for("leader")
     client.get(DASHBOARD)
+    cache.clear()  # cold, as after a change
     with django_assert_num_queries(DASHBOARD_QUERIES):
         client.get(DASHBOARD)
     _grow(demo.organization, teams=20)
@@ -367,6 +374,7 @@ def test_the_dashboard_runs_a_pinned_number_of_queries_whatever_the_units_teams_
         Team.objects.filter(slug=f"grown-{index}").update(unit=sub)
         _deploy_now(demo.organization, f"grown-{index}", index)
     readiness_nightly(at=timezone.now())
+    cache.clear()
 
     with django_assert_num_queries(DASHBOARD_QUERIES):
         response = client.get(DASHBOARD)

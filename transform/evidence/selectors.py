@@ -5,10 +5,13 @@ number of queries (docs/signals.md)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
+from django.core.cache import cache
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
@@ -220,12 +223,21 @@ def lead_time_cut_off_get(*, organization: Organization) -> dt.timedelta:
     return checkin_settings_get(organization=organization).lead_time_min_change_age
 
 
+def readings_hour(moment: dt.datetime) -> dt.datetime:
+    """The start of ``moment``'s hour: where the readings of a window still open at ``moment``
+    end. An open window's figures (blocked hours of tickets still waiting, say) grow with the
+    clock; ending it at the whole hour makes every page, verdict and digest within the hour show
+    the same figure, says up to when it counts, and lets that figure be cached for the hour."""
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
 def ingested_readings(
     *,
     organization: Organization,
     start: dt.datetime,
     end: dt.datetime,
     min_change_age: dt.timedelta | None = None,
+    versions: ReadingsVersions | None = None,
 ) -> dict[int | None, dict[str, SignalReading]]:
     """The ingested signal kinds for every team (by team id) and the organisation (key None),
     computed by transform.evidence.metrics from the stored events as of ``end`` (docs/signals.md,
@@ -238,7 +250,10 @@ def ingested_readings(
     ``incidents``, ``blocked_developer_hours``, ``time_to_first_deploy``) cover
     ``[start, end)``; ``open_tickets`` and ``platform_adoption`` are the state at ``end``. A kind
     without data has no reading, never a made-up 0. Runs a fixed number of queries, whatever the
-    number of teams. Raises ``ValueError`` for naive or reversed ``start``/``end``.
+    number of teams; the figures are cached per window, keyed by the organisation's topology and
+    signal-events versions (docs/signals.md, "Cost and caching"), so an unchanged organisation
+    asked for the same window again costs one query (none when the caller passes the
+    ``versions`` it read with ``readings_versions_get`` before). Raises ``ValueError`` for naive or reversed ``start``/``end``.
 
     Lead time for changes leaves out changes younger than ``min_change_age``; None (the default)
     reads the organisation's setting (``lead_time_cut_off_get``, one more query), so a caller
@@ -247,6 +262,66 @@ def ingested_readings(
     _window_check(start, end)
     if min_change_age is None:
         min_change_age = lead_time_cut_off_get(organization=organization)
+    if versions is None:
+        versions = readings_versions_get(organization=organization)
+    key = versions.key(start=start, end=end, min_change_age=min_change_age)
+    found: dict[int | None, dict[str, SignalReading]] | None = cache.get(key)
+    if found is None:
+        found = _readings_compute(
+            organization=organization, start=start, end=end, min_change_age=min_change_age
+        )
+        cache.set(key, found, READINGS_CACHE_TIMEOUT)
+    return found
+
+
+# Cached readings depend on the code that computes them as well as on the data: a deployment
+# with changed metrics must not read figures the previous code stored in a shared cache.
+_READINGS_CODE = hashlib.sha256(
+    Path(metrics.__file__ or "").read_bytes() + Path(__file__).read_bytes()
+).hexdigest()[:12]
+# Keys carry both versions and the window, so a stale entry is never read; the timeout frees
+# memory from windows nobody asks for again (the running period's end moves every hour).
+READINGS_CACHE_TIMEOUT = 6 * 60 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingsVersions:
+    """What the readings of an organisation are a function of, but the window: its events
+    (``SignalEventsVersion``), its teams, their lineage and memberships (``topology_version``: a
+    merge moves events to the successor) and the code. Read once with ``readings_versions_get``
+    and pass it to several ``ingested_readings`` calls to save their one query each."""
+
+    organization_id: int
+    topology: str
+    events: str
+
+    def key(self, *, start: dt.datetime, end: dt.datetime, min_change_age: dt.timedelta) -> str:
+        return (
+            f"evidence:readings:{self.organization_id}:{self.topology}:{self.events}:"
+            f"{_READINGS_CODE}:{start.timestamp():.6f}:{end.timestamp():.6f}:"
+            f"{min_change_age.total_seconds():.0f}"
+        )
+
+
+def readings_versions_get(*, organization: Organization) -> ReadingsVersions:
+    """The organisation's current ``ReadingsVersions``: one query, to be run before the events
+    are read, so that figures read after a write are never stored under the version from before
+    it."""
+    topology, events = Organization.objects.values_list(
+        "topology_version", "signal_events_version__version"
+    ).get(pk=organization.pk)
+    return ReadingsVersions(
+        organization_id=organization.pk, topology=str(topology), events=str(events)
+    )
+
+
+def _readings_compute(
+    *,
+    organization: Organization,
+    start: dt.datetime,
+    end: dt.datetime,
+    min_change_age: dt.timedelta,
+) -> dict[int | None, dict[str, SignalReading]]:
     K = SignalEventKind
     teams = list(Team.objects.filter(organization=organization).values_list("id", "slug", "type"))
     attribution = team_attribution(organization=organization)

@@ -47,7 +47,7 @@ from transform.evidence.records import (
     service_ref_parse,
 )
 from transform.evidence.selectors import CHUNK_SIZE, chunks
-from transform.models import SignalEvent, SignalEventKind
+from transform.models import SignalEvent, SignalEventKind, signal_events_changed
 
 # One call ingests at most this many records: a request or file beyond it is refused whole (split
 # it), so one transaction, its validation and its response stay bounded.
@@ -434,6 +434,9 @@ def signal_events_ingest(
             stored.data = row.data
             stored.ingested_at = Now()  # bulk_update does not apply auto_now
             changed.append(stored)
+    if new or changed:
+        # Bulk writes send no model signals: the cached readings' key changes here.
+        signal_events_changed(organization_id=organization.pk)
     try:
         with transaction.atomic():
             created = SignalEvent.objects.bulk_create(new, batch_size=CHUNK_SIZE)

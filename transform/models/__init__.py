@@ -9,7 +9,12 @@ from transform.models.checkins import (
     ProposalStatus,
     TeamVerification,
 )
-from transform.models.evidence import SignalEvent, SignalEventKind
+from transform.models.evidence import (
+    SignalEvent,
+    SignalEventKind,
+    SignalEventsVersion,
+    signal_events_changed,
+)
 from transform.models.instruments import Instrument
 from transform.models.outbox import Delivery, DeliveryKind, DeliveryStatus
 from transform.models.plans import (
@@ -56,6 +61,7 @@ __all__ = [
     "ResponseKind",
     "SignalEvent",
     "SignalEventKind",
+    "SignalEventsVersion",
     "SurveyRollup",
     "SurveyRollupScope",
     "SurveyRollupState",
@@ -63,4 +69,5 @@ __all__ = [
     "Transformation",
     "default_event_surveys",
     "default_pulse_instruments",
+    "signal_events_changed",
 ]

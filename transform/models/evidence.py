@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.db import models
+import uuid
+from typing import Any
+
+from django.db import models, transaction
 
 from teams.models import Organization
 
@@ -44,3 +47,54 @@ class SignalEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.external_id}"
+
+
+class SignalEventsVersion(models.Model):
+    """A new random value on every write to an organisation's signal events: with the
+    organisation's ``topology_version`` it keys the cached readings computed from the events
+    (``transform.evidence.selectors.ingested_readings``; docs/signals.md, "Cost and caching").
+    No row yet: the organisation's events were never written since the row was introduced, and
+    the key says so. Random rather than a counter so a key never comes back."""
+
+    organization = models.OneToOneField(
+        Organization,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="signal_events_version",
+    )
+    version = models.UUIDField(default=uuid.uuid4, editable=False)
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.version}"
+
+
+def signal_events_changed(*, organization_id: int) -> None:
+    """Give the organisation's signal events a new version, in the caller's transaction.
+
+    Writers call it with their bulk writes (they send no model signals); saves and deletes of
+    single events (the admin) call it through the signal handlers below. As with
+    ``teams.models.topology_changed``: before the writes inside a transaction, after them in
+    autocommit, so a reader never caches figures of old events under the new version.
+    """
+    SignalEventsVersion.objects.bulk_create(
+        [SignalEventsVersion(organization_id=organization_id, version=uuid.uuid4())],
+        update_conflicts=True,
+        update_fields=["version"],
+        unique_fields=["organization"],
+    )
+
+
+def _event_writing(sender: type[models.Model], instance: Any, **kwargs: Any) -> None:
+    if transaction.get_connection().in_atomic_block:
+        signal_events_changed(organization_id=instance.organization_id)
+
+
+def _event_written(sender: type[models.Model], instance: Any, **kwargs: Any) -> None:
+    if not transaction.get_connection().in_atomic_block:
+        signal_events_changed(organization_id=instance.organization_id)
+
+
+models.signals.pre_save.connect(_event_writing, sender=SignalEvent)
+models.signals.pre_delete.connect(_event_writing, sender=SignalEvent)
+models.signals.post_save.connect(_event_written, sender=SignalEvent)
+models.signals.post_delete.connect(_event_written, sender=SignalEvent)

@@ -22,6 +22,7 @@ from teams.graph import OrgSnapshot
 from teams.models import Organization, Person, Team, TeamType
 from teams.scenarios import Change, ScenarioError, apply_changes, change_parse, snapshot_diff
 from teams.selectors import org_snapshot_get, teams_predecessors
+from transform.evidence.selectors import readings_hour
 from transform.models import (
     Milestone,
     MilestoneChange,
@@ -167,8 +168,7 @@ def criteria_readings_time(now: dt.datetime | None = None) -> dt.datetime:
     At the whole hour, the plan page, the milestone page, the done transition and the digest
     within one hour judge the same figure, and the verdict says up to when it counts.
     """
-    moment = now or timezone.now()
-    return moment.replace(minute=0, second=0, microsecond=0)
+    return readings_hour(now or timezone.now())
 
 
 def milestone_criteria_evaluate(

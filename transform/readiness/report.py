@@ -25,7 +25,12 @@ from django.utils import timezone
 from core.errors import ApplicationError
 from playbooks.criteria import SignalReading
 from teams.models import Organization, Team
-from transform.evidence.selectors import ingested_readings
+from transform.evidence.selectors import (
+    ReadingsVersions,
+    ingested_readings,
+    readings_hour,
+    readings_versions_get,
+)
 from transform.instruments.format import (
     ADKAR_ELEMENTS,
     QUESTION_SIGNALS,
@@ -223,6 +228,8 @@ class _Inputs:
     live: frozenset[int]
     survey: dict[dt.date, list[SurveyAnswer]]
     confidence: dict[dt.date, list[tuple[int | None, float]]]
+    # Read before the answers: the cached ingested readings of every period are keyed by it.
+    versions: ReadingsVersions
 
     def teams_of(self, period: Period) -> tuple[TeamRef, ...]:
         """The groups of ``period``: every live team, and each retired team with answers in it."""
@@ -299,6 +306,7 @@ def _answers_load(
     """The organisation's live teams, its retired teams with survey answers in those periods
     (still groups of them), and every answer of the periods starting on ``starts`` in arrival
     order: the reference path (``readiness_periods_compute_from_answers``), never a request's."""
+    versions = readings_versions_get(organization=organization)
     starts = sorted(set(starts))
     teams, live = survey_teams_get(organization=organization, starts=starts)
     survey: dict[dt.date, list[SurveyAnswer]] = defaultdict(list)
@@ -322,6 +330,7 @@ def _answers_load(
         live=live,
         survey=dict(survey),
         confidence=dict(confidence),
+        versions=versions,
     )
 
 
@@ -333,6 +342,7 @@ class _RollupInputs:
     teams: tuple[TeamRef, ...]
     live: frozenset[int]
     rows: dict[dt.date, list[rollups.RollupRow]]
+    versions: ReadingsVersions
 
     def teams_of(self, period: Period) -> tuple[TeamRef, ...]:
         """The groups of ``period``: every live team, and each retired team with answers in it."""
@@ -354,6 +364,7 @@ def _rollups_load(
     """The organisation's survey rollups of ``periods`` (refreshed first if answers came in
     since), its live teams and its retired teams with answers in them: two queries when the
     rollups are current, whatever the number of teams and answers."""
+    versions = readings_versions_get(organization=organization)
     periods = list(periods)
     ends = {period.start: period.end for period in periods}
     closed = {period.start for period in periods if period_closed(period, at=at)}
@@ -371,14 +382,16 @@ def _rollups_load(
         teams=teams,
         live=live,
         rows=rows,
+        versions=versions,
     )
 
 
 def _window(period: Period, *, at: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
     """The moments the period's ingested signals are computed over: from the period's first
-    midnight to its end, or to ``at`` while it runs; None before the period has begun."""
+    midnight to its end, or while it runs to the start of ``at``'s hour (``readings_hour``);
+    None before then."""
     start = day_start(period.start)
-    end = min(day_start(period.end), at)
+    end = min(day_start(period.end), readings_hour(at))
     return (start, end) if end > start else None
 
 
@@ -393,6 +406,7 @@ def _ingested(
         start=window[0],
         end=window[1],
         min_change_age=inputs.settings.lead_time_min_change_age,
+        versions=inputs.versions,
     )
 
 

@@ -29,7 +29,13 @@ from teams.models import Organization
 from teams.selectors import Predecessor, org_analysis_get, team_list, teams_predecessors
 from transform.access import OrgAccess, oversight_access_check
 from transform.evidence.metrics import DoraMetrics
-from transform.evidence.selectors import DoraGroup, dora_by_team_and_unit, ingested_readings
+from transform.evidence.selectors import (
+    DoraGroup,
+    dora_by_team_and_unit,
+    ingested_readings,
+    readings_hour,
+    readings_versions_get,
+)
 from transform.models import CheckinSettings, MilestoneStatus, ReadinessSnapshot, Transformation
 from transform.plans.selectors import scenario_preview_get
 from transform.readiness import business_case
@@ -270,7 +276,7 @@ class _Window:
 
 
 def _window(period: Period, *, at: dt.datetime) -> _Window | None:
-    start, end = day_start(period.start), min(day_start(period.end), at)
+    start, end = day_start(period.start), min(day_start(period.end), readings_hour(at))
     return _Window(period=period, start=start, end=end) if end > start else None
 
 
@@ -285,7 +291,9 @@ def _kpi_values(
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, float | None]]:
     """Per KPI kind, one point per period (``{"value", "note"}``, value None without data), and
     the business case's inputs: blocked hours per week over all windows, the latest time to
-    first deploy. One ``ingested_readings`` (a fixed number of queries) per period window."""
+    first deploy. One ``ingested_readings`` per period window (from the cache, after the
+    versions' one query, while the events and the topology are unchanged)."""
+    versions = readings_versions_get(organization=organization)
     values: dict[str, list[dict[str, Any]]] = {spec.kind: [] for spec in KPIS}
     blocked_hours = blocked_weeks = 0.0
     first_deploy: float | None = None
@@ -298,6 +306,7 @@ def _kpi_values(
                 start=window.start,
                 end=window.end,
                 min_change_age=min_change_age,
+                versions=versions,
             ).get(None, {})
         for spec in KPIS:
             note = "" if window is not None else "not begun"
