@@ -265,13 +265,33 @@ def ingested_readings(
     if versions is None:
         versions = readings_versions_get(organization=organization)
     key = versions.key(start=start, end=end, min_change_age=min_change_age)
-    found: dict[int | None, dict[str, SignalReading]] | None = cache.get(key)
-    if found is None:
-        found = _readings_compute(
-            organization=organization, start=start, end=end, min_change_age=min_change_age
-        )
-        cache.set(key, found, READINGS_CACHE_TIMEOUT)
+    packed: dict[int | None, dict[str, float]] | None = cache.get(key)
+    if packed is not None:
+        return {
+            team: {kind: SignalReading(value, None, end) for kind, value in values.items()}
+            for team, values in packed.items()
+        }
+    found = _readings_compute(
+        organization=organization, start=start, end=end, min_change_age=min_change_age
+    )
+    cache.set(key, _packed(found, end=end), READINGS_CACHE_TIMEOUT)
     return found
+
+
+def _packed(
+    readings: dict[int | None, dict[str, SignalReading]], *, end: dt.datetime
+) -> dict[int | None, dict[str, float]]:
+    """The readings as bare values: every ingested reading is ``SignalReading(value, None,
+    end)``, and unpickling thousands of dataclasses with their datetimes cost more than
+    computing the page they were cached for."""
+    packed: dict[int | None, dict[str, float]] = {}
+    for team, kinds in readings.items():
+        values = packed[team] = {}
+        for kind, reading in kinds.items():
+            if reading != SignalReading(reading.value, None, end):
+                raise ValueError(f"an ingested reading with more than a value: {reading!r}")
+            values[kind] = reading.value
+    return packed
 
 
 # Cached readings depend on the code that computes them as well as on the data: a deployment
