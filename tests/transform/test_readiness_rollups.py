@@ -34,6 +34,7 @@ from transform.models import (
 from transform.readiness import report as readiness_report
 from transform.readiness import rollups
 from transform.readiness.report import (
+    organization_readings_compute,
     readiness_periods_compute,
     readiness_periods_compute_from_answers,
 )
@@ -69,6 +70,11 @@ def assert_same_figures(
         organization=organization, settings=options, periods=[period], at=at
     )
     assert rolled.judged.keys() == raw.judged.keys()
+    # The organisation judged alone (what exit criteria read) is the organisation of the whole.
+    alone = organization_readings_compute(
+        organization=organization, settings=options, periods=list(rolled.judged), at=at
+    )
+    assert alone == {when: groups[None].readings for when, groups in rolled.judged.items()}
     for when, groups in raw.judged.items():
         assert rolled.judged[when].keys() == groups.keys(), when
         for key, expected in groups.items():

@@ -417,7 +417,7 @@ def _objective(readings: Mapping[str, SignalReading] | None) -> dict[str, Signal
 
 
 def _judge_period(
-    inputs: _RollupInputs, period: Period, *, at: dt.datetime
+    inputs: _RollupInputs, period: Period, *, at: dt.datetime, teams_too: bool = True
 ) -> dict[int | None, _Judged]:
     """Every group's showable readings for ``period`` from its survey rollups, keyed by team id
     (None: organisation): the same figures as ``_judge_period_from_answers`` computes from the
@@ -461,8 +461,10 @@ def _judge_period(
             answers=received,
         )
 
+    # Each group is judged on its own figures (see above), so the organisation alone needs no
+    # team's judgement.
     result: dict[int | None, _Judged] = {None: judged(None)}
-    for team in teams:
+    for team in teams if teams_too else ():
         result[team.id] = judged(team.id)
     return result
 
@@ -611,6 +613,23 @@ def readiness_periods_compute(
     inputs = _rollups_load(organization=organization, settings=settings, periods=needed, at=at)
     judged = {period: _judge_period(inputs, period, at=at) for period in needed}
     return _reports_build(inputs, periods=periods, judged=judged)
+
+
+def organization_readings_compute(
+    *,
+    organization: Organization,
+    settings: CheckinSettings,
+    periods: Sequence[Period],
+    at: dt.datetime,
+) -> dict[Period, dict[str, SignalReading]]:
+    """The organisation's showable readings of each of ``periods``: those of
+    ``readiness_periods_compute``'s ``judged[period][None]``, without judging every team (exit
+    criteria read the organisation only)."""
+    inputs = _rollups_load(organization=organization, settings=settings, periods=periods, at=at)
+    return {
+        period: _judge_period(inputs, period, at=at, teams_too=False)[None].readings
+        for period in periods
+    }
 
 
 def readiness_periods_compute_from_answers(

@@ -39,6 +39,7 @@ from transform.readiness.report import (
     SurveyAnswer,
     anonymity_policy_get,
     local_day,
+    organization_readings_compute,
     period_closed,
     period_teams,
     readiness_periods_compute,
@@ -112,12 +113,11 @@ def organization_readings_get(
     in that period, each with its respondent count so ``min_respondents`` applies."""
     settings = checkin_settings_get(organization=organization)
     period = survey_period(local_day(at), settings=settings)
-    computed = readiness_periods_compute(
-        organization=organization, settings=settings, periods=[period], at=at
-    )
-    current = computed.judged[period][None].readings
     before = period.previous()
-    previous = computed.judged[before][None].readings
+    computed = organization_readings_compute(
+        organization=organization, settings=settings, periods=[period, before], at=at
+    )
+    current, previous = computed[period], computed[before]
     # Each reading carries the period it covers, so a verdict shows which figure it judged.
     return {
         **{kind: _in_period(reading, before) for kind, reading in previous.items()},
