@@ -12,6 +12,7 @@ an empty graph or a graph where the rule has nothing to look at reports ``unknow
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -169,6 +170,7 @@ def evaluate_criteria(
     signals: SignalLookup,
     today: dt.date | None = None,
     former_silos: Collection[str] = (),
+    analyze: Callable[[OrgSnapshot], dict[str, Any]] | None = None,
 ) -> list[CriterionResult]:
     """One result per criterion, in order.
 
@@ -181,11 +183,15 @@ def evaluate_criteria(
     Every criterion is validated before any is evaluated: an unknown graph check, signal kind or
     operator, or a malformed criterion, raises ``ValueError`` naming its position. The playbook
     format validates the same on load; this is the second guard for criteria stored as JSON.
-    The organisation analysis runs at most once per call, and only if a check needs it.
+    The organisation analysis runs at most once per call, and only if a check needs it:
+    ``analyze(snapshot)`` when given (a caller that holds the cached live analysis passes it;
+    ``today`` is then ignored), else ``teams.analysis.analyze_snapshot`` as of ``today``.
     """
     for position, criterion in enumerate(criteria):
         _validate(criterion, position=position)
-    graph = _GraphFacts(snapshot=snapshot, today=today, former_silos=former_silos)
+    if analyze is None:
+        analyze = functools.partial(analyze_snapshot, today=today)
+    graph = _GraphFacts(snapshot=snapshot, analyze=analyze, former_silos=former_silos)
     results = []
     for criterion in criteria:
         if "graph" in criterion:
@@ -348,10 +354,14 @@ class _GraphFacts:
     """The snapshot plus its analysis findings by kind, analysed on first use only."""
 
     def __init__(
-        self, *, snapshot: OrgSnapshot, today: dt.date | None, former_silos: Collection[str] = ()
+        self,
+        *,
+        snapshot: OrgSnapshot,
+        analyze: Callable[[OrgSnapshot], dict[str, Any]],
+        former_silos: Collection[str] = (),
     ) -> None:
         self.snapshot = snapshot
-        self.today = today
+        self.analyze = analyze
         self.former_silos = frozenset(former_silos)
         self.team_type = {team.slug: team.type for team in snapshot.teams}
         self._findings: dict[str, list[dict[str, Any]]] | None = None
@@ -361,7 +371,7 @@ class _GraphFacts:
         """The findings of ``kind``; None when the organisation's thresholds are invalid."""
         if self._findings is None and self._error is None:
             try:
-                report = analyze_snapshot(self.snapshot, today=self.today)
+                report = self.analyze(self.snapshot)
             except InvalidThresholdsError as exc:
                 self._error = str(exc)
             else:

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-import playbooks.criteria
+import teams.selectors
 from teams.models import Organization, Role
 from tests.builders import chain_transformation
 from tests.factories import (
@@ -94,7 +94,7 @@ def test_the_plan_analyses_the_organisation_once_whatever_the_number_of_mileston
     client_and_plans: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client, plans = client_and_plans
-    real = playbooks.criteria.analyze_snapshot
+    real = teams.selectors.analyze_snapshot
     calls: list[int] = []
 
     def counting(*args: Any, **kwargs: Any) -> Any:
@@ -102,14 +102,18 @@ def test_the_plan_analyses_the_organisation_once_whatever_the_number_of_mileston
         return real(*args, **kwargs)
 
     # A pass-through spy: the real analysis runs; only the number of runs is recorded.
-    monkeypatch.setattr(playbooks.criteria, "analyze_snapshot", counting)
+    monkeypatch.setattr(teams.selectors, "analyze_snapshot", counting)
+    cache.clear()
 
     response = client.get(f"/api/v1/transformations/{plans[30].pk}/plan/")
+    again = client.get(f"/api/v1/transformations/{plans[30].pk}/plan/")
 
-    assert response.status_code == 200
+    assert response.status_code == again.status_code == 200
     assert (
         Milestone.objects.filter(transformation=plans[30]).exclude(exit_criteria=[]).count() == 15
     )
+    # Once, and not again while the topology is unchanged: the live analysis is cached.
     assert len(calls) == 1
+    assert again.json() == response.json()
     statuses = {r["status"] for m in response.json()["milestones"] for r in m["exit_criteria"]}
     assert statuses == {"fail", "unknown"}

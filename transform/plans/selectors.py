@@ -21,7 +21,12 @@ from teams.analysis import analyze_snapshot
 from teams.graph import OrgSnapshot
 from teams.models import Organization, Person, Team, TeamType
 from teams.scenarios import Change, ScenarioError, apply_changes, change_parse, snapshot_diff
-from teams.selectors import org_snapshot_get, teams_predecessors
+from teams.selectors import (
+    org_analysis_key_get,
+    org_snapshot_get,
+    snapshot_analysis_get,
+    teams_predecessors,
+)
 from transform.evidence.selectors import readings_hour
 from transform.models import (
     Milestone,
@@ -190,6 +195,9 @@ def milestone_criteria_evaluate(
     criteria: list[dict[str, Any]] = [c for m in milestones for c in m.exit_criteria]
     results: list[CriterionResult] = []
     if criteria:
+        # The live graph's analysis comes from the cache (keyed before the snapshot is read);
+        # one as of another day is computed.
+        key = org_analysis_key_get(organization=organization) if today is None else None
         snapshot = org_snapshot_get(organization=organization)
         if signals is None:
             signals = signal_lookup_get(organization=organization, at=criteria_readings_time())
@@ -199,6 +207,9 @@ def milestone_criteria_evaluate(
             signals=signals,
             today=today,
             former_silos=_former_silos(organization=organization),
+            analyze=(lambda graph: snapshot_analysis_get(snapshot=graph, key=key))
+            if key is not None
+            else None,
         )
     by_milestone: dict[int, list[CriterionResult]] = {}
     position = 0
@@ -375,9 +386,10 @@ def scenario_preview_get(
     Raises ``ConflictError`` (409) when a pending change no longer applies to the live graph.
     """
     rows = transformation_pending_changes(transformation=transformation, up_to=up_to)
+    key = org_analysis_key_get(organization=transformation.organization)
     before_snapshot = org_snapshot_get(organization=transformation.organization)
     after_snapshot = scenario_apply(snapshot=before_snapshot, rows=rows)
-    before = analyze_snapshot(before_snapshot)
+    before = snapshot_analysis_get(snapshot=before_snapshot, key=key)
     after = analyze_snapshot(after_snapshot)
     changed_metrics = {
         name: {"before": before["metrics"].get(name), "after": value}
