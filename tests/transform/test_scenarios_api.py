@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -501,3 +502,49 @@ def test_other_organisations_get_404_for_every_scenario_endpoint(plan: PlanWorld
     assert [response.status_code for response in responses] == [404] * 7
     assert MilestoneChange.objects.count() == 1
     assert not Team.objects.filter(slug="p").exists()
+
+
+def test_a_preview_is_computed_once_until_the_graph_or_the_changes_change(
+    plan: PlanWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import transform.plans.selectors as plan_selectors
+
+    cache.clear()
+    computed: list[int] = []
+    real = plan_selectors._scenario_preview_compute
+
+    def counting(**kwargs: Any) -> Any:
+        computed.append(1)
+        return real(**kwargs)
+
+    # A pass-through spy: the real preview is computed; only the number of times is recorded.
+    monkeypatch.setattr(plan_selectors, "_scenario_preview_compute", counting)
+    client = plan.client("member")
+    kickoff = plan.milestones["kickoff"]
+    path = f"/api/v1/transformations/{plan.transformation.pk}/scenario/preview/"
+    change = milestone_change_add(
+        milestone=kickoff,
+        change={"kind": "create_team", "slug": "t0", "name": "T", "type": "platform"},
+        actor=None,
+    )
+
+    first, again = client.get(path).json(), client.get(path).json()
+    assert (first, len(computed)) == (again, 1)
+    # Up to a milestone: the same changes, so the same preview, saying which milestone.
+    up_to = client.get(f"{path}?milestone={kickoff.pk}").json()
+    assert (up_to["up_to_milestone"], up_to["delta"], len(computed)) == (
+        kickoff.pk,
+        first["delta"],
+        1,
+    )
+
+    MilestoneChange.objects.filter(pk=change.pk).update(
+        change={"kind": "create_team", "slug": "t1", "name": "T", "type": "platform"}
+    )
+    renamed = client.get(path).json()
+    assert renamed["delta"]["topology"]["teams_created"] == ["t1"]
+
+    Team.objects.create(organization=plan.transformation.organization, slug="new", name="New")
+    grown = client.get(path).json()
+    assert grown["before"]["metrics"]["teams"] == first["before"]["metrics"]["teams"] + 1
+    assert len(computed) == 3

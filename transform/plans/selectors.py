@@ -5,10 +5,13 @@ functions here take objects the caller already may see."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 from pydantic import ValidationError as PydanticValidationError
@@ -22,6 +25,8 @@ from teams.graph import OrgSnapshot
 from teams.models import Organization, Person, Team, TeamType
 from teams.scenarios import Change, ScenarioError, apply_changes, change_parse, snapshot_diff
 from teams.selectors import (
+    ANALYSIS_CACHE_TIMEOUT,
+    AnalysisKey,
     org_analysis_key_get,
     org_snapshot_get,
     snapshot_analysis_get,
@@ -381,12 +386,35 @@ def scenario_preview_get(
     """The analysis of the live graph and of the graph after the transformation's pending
     changes (all of them, or those of milestones up to ``up_to`` in plan order), and what
     differs. Shape: docs/scenarios.md. A fixed number of queries whatever the number of
-    changes or teams: one snapshot, one query for the changes.
+    changes or teams. Cached (docs/scenarios.md): on an unchanged topology with the same
+    changes, the changes and the topology version only; else one snapshot more, and the after
+    graph analysed (the live one's analysis from the cache when it is there).
 
     Raises ``ConflictError`` (409) when a pending change no longer applies to the live graph.
     """
     rows = transformation_pending_changes(transformation=transformation, up_to=up_to)
+    # Read before the snapshot: a preview computed after a write never goes under the old key.
     key = org_analysis_key_get(organization=transformation.organization)
+    # The preview is a function of the live graph (the key) and of the changes as stored.
+    changes = json.dumps(
+        [[row.pk, row.milestone_id, row.milestone.key, row.position, row.change] for row in rows],
+        sort_keys=True,
+        default=str,
+    )
+    cache_key = (
+        f"{key.at(timezone.now().date())}:scenario:{transformation.pk}:"
+        f"{hashlib.sha256(changes.encode()).hexdigest()}"
+    )
+    preview: dict[str, Any] | None = cache.get(cache_key)
+    if preview is None:
+        preview = _scenario_preview_compute(transformation=transformation, rows=rows, key=key)
+        cache.set(cache_key, preview, ANALYSIS_CACHE_TIMEOUT)
+    return {**preview, "up_to_milestone": up_to.pk if up_to is not None else None}
+
+
+def _scenario_preview_compute(
+    *, transformation: Transformation, rows: Sequence[MilestoneChange], key: AnalysisKey
+) -> dict[str, Any]:
     before_snapshot = org_snapshot_get(organization=transformation.organization)
     after_snapshot = scenario_apply(snapshot=before_snapshot, rows=rows)
     before = snapshot_analysis_get(snapshot=before_snapshot, key=key)
@@ -398,9 +426,9 @@ def scenario_preview_get(
     }
     before_keys = {_finding_key(finding) for finding in before["findings"]}
     after_keys = {_finding_key(finding) for finding in after["findings"]}
-    return {
+    preview = {
         "transformation": transformation.pk,
-        "up_to_milestone": up_to.pk if up_to is not None else None,
+        "up_to_milestone": None,
         "changes": [
             {
                 "id": row.pk,
@@ -424,3 +452,4 @@ def scenario_preview_get(
             "topology": snapshot_diff(before_snapshot, after_snapshot).summary(),
         },
     }
+    return preview
