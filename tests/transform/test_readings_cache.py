@@ -13,6 +13,7 @@ from django.core.cache import cache
 from teams.models import Organization, Team, TeamType
 from tests.factories import TeamFactory
 from transform.evidence.selectors import (
+    dora_by_team_and_unit,
     ingested_readings,
     readings_hour,
     readings_versions_get,
@@ -123,3 +124,21 @@ def test_an_open_window_ends_at_the_start_of_the_hour() -> None:
     moment = dt.datetime(2026, 3, 4, 10, 59, 58, 5, tzinfo=dt.UTC)
 
     assert readings_hour(moment) == dt.datetime(2026, 3, 4, 10, tzinfo=dt.UTC)
+
+
+def test_the_dora_breakdown_is_cached_like_the_readings(
+    organization: Organization, web: Team, django_assert_num_queries: Any
+) -> None:
+    ingest(organization, deploy("d1", "web", 2))
+    window: dict[str, Any] = {"start": START, "end": END, "min_change_age": dt.timedelta(0)}
+    first = dora_by_team_and_unit(organization=organization, **window)
+
+    with django_assert_num_queries(1):
+        again = dora_by_team_and_unit(organization=organization, **window)
+    ingest(organization, deploy("d2", "web", 3))
+    after = dora_by_team_and_unit(organization=organization, **window)
+
+    assert again == first
+    [team] = after.teams
+    assert team.dora is not None
+    assert team.dora.deployment_frequency == pytest.approx(2 / 7)

@@ -79,7 +79,7 @@ PAGES: list[tuple[str, str, int]] = [
     ("analysis API", "/api/v1/orgs/demo/analysis/", 10),
     ("readiness API", "/api/v1/orgs/demo/readiness/", 19),
     ("plan API", "/api/v1/transformations/{plan}/plan/", 33),
-    ("DORA API", "/api/v1/orgs/demo/dora/?by=unit", 10),
+    ("DORA API", "/api/v1/orgs/demo/dora/?by=unit", 11),
     ("team list, 1,000 rows", "/api/v1/orgs/demo/teams/?page_size=1000", 5),
     ("people list, 1,000 rows", "/api/v1/orgs/demo/people/?page_size=1000", 5),
 ]

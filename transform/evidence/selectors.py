@@ -513,12 +513,33 @@ def dora_by_team_and_unit(
     as an average of team figures: one team's 30 deploys weigh 30 times one deploy of another.
     A unit of a cycle (``a`` under ``b`` under ``a``) counts each team once. ``min_change_age``
     as in ``ingested_readings`` (None: the organisation's setting). A fixed number of queries,
-    whatever the number of teams, units and events. Raises ``ValueError`` for naive or reversed
+    whatever the number of teams, units and events; cached per window like
+    ``ingested_readings``, so one query (the versions) while nothing changed. Raises ``ValueError`` for naive or reversed
     ``start``/``end``.
     """
     _window_check(start, end)
     if min_change_age is None:
         min_change_age = lead_time_cut_off_get(organization=organization)
+    # Cached as the readings are (docs/signals.md, "Cost and caching"): the units and teams are
+    # part of the topology version.
+    versions = readings_versions_get(organization=organization)
+    key = versions.key(start=start, end=end, min_change_age=min_change_age) + ":dora"
+    found: DoraBreakdown | None = cache.get(key)
+    if found is None:
+        found = _dora_compute(
+            organization=organization, start=start, end=end, min_change_age=min_change_age
+        )
+        cache.set(key, found, READINGS_CACHE_TIMEOUT)
+    return found
+
+
+def _dora_compute(
+    *,
+    organization: Organization,
+    start: dt.datetime,
+    end: dt.datetime,
+    min_change_age: dt.timedelta,
+) -> DoraBreakdown:
     teams = list(
         Team.objects.filter(organization=organization)
         .order_by("slug")
