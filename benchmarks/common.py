@@ -80,6 +80,10 @@ def django_setup(url: str | None = None) -> str:
     call_command("migrate", verbosity=0)
     # Production settings serve hashed static files: their manifest must exist for pages.
     call_command("collectstatic", interactive=False, verbosity=0)
+    # Requests are timed in a process set up as a production worker is: the WSGI module loads
+    # the application and freezes what it loaded out of the garbage collector's reach.
+    import transform.wsgi  # noqa: F401
+
     return url
 
 
