@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 # A throw-away database: the benchmarks create organisations in it and leave them for the next
 # run (generating 10,000 people takes seconds, not worth repeating).
 BENCH_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/transform_bench"
+BENCH_REDIS_URL = "redis://127.0.0.1:6379/13"
 
 T = TypeVar("T")
 
@@ -71,6 +72,9 @@ def django_setup(url: str | None = None) -> str:
     # Benchmarks time the code, not the debug toolbar of queries Django keeps when DEBUG is on.
     os.environ.setdefault("DEBUG", "false")
     os.environ.setdefault("SECRET_KEY", "bench-only-not-secret-" + "x" * 40)
+    # The cache of a production install (the analysis, the readings): Redis, on a database of
+    # its own so that a run never reads what the tests or the app left.
+    os.environ.setdefault("REDIS_URL", BENCH_REDIS_URL)
     if url.startswith("postgres"):
         database_ensure(url)
     import django
