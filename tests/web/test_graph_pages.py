@@ -486,3 +486,36 @@ def test_the_scenario_runs_a_constant_number_of_queries(
 
     with django_assert_max_num_queries(27):
         assert client.get("/o/demo/scenario/").status_code == 200
+
+
+def test_todays_drawing_is_made_once_per_topology_version_and_filter(
+    demo: WebDemo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache import cache
+
+    from transform.web import graph_pages
+
+    cache.clear()
+    made: list[dict[str, Any]] = []
+    real = graph_pages.graph_data
+
+    def counting(**kwargs: Any) -> Any:
+        made.append(kwargs["filters"])
+        return real(**kwargs)
+
+    # A pass-through spy: the real drawing is made; only how often is recorded.
+    monkeypatch.setattr(graph_pages, "graph_data", counting)
+    client = client_for("member")
+
+    first = client.get("/o/demo/graph/data.json").json()
+    assert client.get("/o/demo/graph/data.json").json() == first
+    assert client.get("/o/demo/graph/").status_code == 200  # the page draws the same
+    silos = client.get("/o/demo/graph/data.json?type=ops_silo").json()
+    assert len(made) == 2
+    assert len(silos["teams"]) < len(first["teams"])
+
+    TeamFactory(organization=demo.organization, slug="newcomers")
+    grown = client.get("/o/demo/graph/data.json").json()
+
+    assert len(made) == 3
+    assert "newcomers" in {team["slug"] for team in grown["teams"]}

@@ -9,10 +9,12 @@ and so runs a fixed number of queries whatever the organisation's size.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -30,6 +32,8 @@ from teams.models import (
     TeamType,
 )
 from teams.selectors import (
+    ANALYSIS_CACHE_TIMEOUT,
+    AnalysisKey,
     org_analysis_key_get,
     org_snapshot_get,
     snapshot_analysis_get,
@@ -125,10 +129,13 @@ class GraphView:
     report_error: str
 
     @classmethod
-    def load(cls, *, access: OrgAccess, as_of: dt.datetime | None) -> GraphView:
+    def load(
+        cls, *, access: OrgAccess, as_of: dt.datetime | None, key: AnalysisKey | None = None
+    ) -> GraphView:
         # The live report comes from the cache when the topology has not changed since it was
         # computed; its key is read before the snapshot (teams.selectors.org_analysis_key_get).
-        key = None if as_of else org_analysis_key_get(organization=access.organization)
+        if as_of is None and key is None:
+            key = org_analysis_key_get(organization=access.organization)
         snapshot = org_snapshot_get(organization=access.organization, as_of=as_of)
         try:
             report = snapshot_analysis_get(snapshot=snapshot, key=key)
@@ -148,6 +155,28 @@ class GraphView:
                 if subject["type"] == "team":
                     by_team.setdefault(subject["slug"], []).append(finding)
         return by_team
+
+
+def graph_data_get(
+    *, access: OrgAccess, moment: dt.datetime | None, filters: dict[str, Any]
+) -> dict[str, Any]:
+    """``graph_data`` of the organisation at ``moment``. Today's is cached under the live
+    analysis's key (the topology version, thresholds and day) and the filters: while the
+    topology is unchanged, one query and no snapshot. A past moment is always read."""
+    org_slug = access.organization.slug
+    if moment is not None:
+        view = GraphView.load(access=access, as_of=moment)
+        return graph_data(view=view, org_slug=org_slug, filters=filters)
+    key = org_analysis_key_get(organization=access.organization)
+    cache_key = (
+        f"{key.at(timezone.now().date())}:graph:{json.dumps(filters, sort_keys=True, default=str)}"
+    )
+    data: dict[str, Any] | None = cache.get(cache_key)
+    if data is None:
+        view = GraphView.load(access=access, as_of=None, key=key)
+        data = graph_data(view=view, org_slug=org_slug, filters=filters)
+        cache.set(cache_key, data, ANALYSIS_CACHE_TIMEOUT)
+    return data
 
 
 def graph_data(*, view: GraphView, org_slug: str, filters: dict[str, Any]) -> dict[str, Any]:
@@ -319,13 +348,18 @@ def graph_render(
     form = GraphFilterForm(request.GET)
     valid = form.is_valid()
     filters = _filters(form)
-    view = GraphView.load(access=access, as_of=form.moment() if valid else None)
+    moment = form.moment() if valid else None
     slug = access.organization.slug
-    data = graph_data(view=view, org_slug=slug, filters=filters)
+    # A team's panel needs the snapshot: then the drawing is made from the same one.
+    view = GraphView.load(access=access, as_of=moment) if team_slug else None
+    if view is not None:
+        data = graph_data(view=view, org_slug=slug, filters=filters)
+    else:
+        data = graph_data_get(access=access, moment=moment, filters=filters)
     as_of_text = data["as_of"] or ""
     _topology_marks_add(data, access=access)
     panel = None
-    if team_slug:
+    if view is not None:
         panel = team_panel_context(
             view=view,
             org_slug=slug,
@@ -366,8 +400,7 @@ def graph_data_json(request: HttpRequest, access: OrgAccess) -> HttpResponse:
         return JsonResponse(
             {"message": "Invalid filter.", "extra": {"fields": _form_errors(form)}}, status=400
         )
-    view = GraphView.load(access=access, as_of=form.moment())
-    data = graph_data(view=view, org_slug=access.organization.slug, filters=_filters(form))
+    data = graph_data_get(access=access, moment=form.moment(), filters=_filters(form))
     _topology_marks_add(data, access=access)
     return JsonResponse(data)
 
