@@ -40,7 +40,13 @@ class Response(models.Model):
 
     class Meta:
         ordering = ["-submitted_on", "-id"]
-        indexes = [models.Index(fields=["organization", "period_start"])]
+        indexes = [
+            models.Index(fields=["organization", "period_start"]),
+            # The rollups' staleness check reads an organisation's newest answer: without this
+            # index it walks the primary key backwards through every other organisation's newer
+            # answers (0.5 s behind a million of them).
+            models.Index(fields=["organization", "id"], name="response_org_newest"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(kind="survey") | Q(checkin__isnull=True),
