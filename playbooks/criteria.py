@@ -163,10 +163,17 @@ class CriterionResult:
         }
 
 
+def validate_criteria(criteria: list[dict[str, Any]]) -> None:
+    """Raises ``ValueError`` naming the position of the first unknown graph check, signal kind
+    or operator, or malformed criterion (as ``evaluate_criteria`` does before evaluating)."""
+    for position, criterion in enumerate(criteria):
+        _validate(criterion, position=position)
+
+
 def evaluate_criteria(
     criteria: list[dict[str, Any]],
     *,
-    snapshot: OrgSnapshot,
+    snapshot: OrgSnapshot | None,
     signals: SignalLookup,
     today: dt.date | None = None,
     former_silos: Collection[str] = (),
@@ -186,15 +193,19 @@ def evaluate_criteria(
     The organisation analysis runs at most once per call, and only if a check needs it:
     ``analyze(snapshot)`` when given (a caller that holds the cached live analysis passes it;
     ``today`` is then ignored), else ``teams.analysis.analyze_snapshot`` as of ``today``.
+    ``snapshot`` may be None when no criterion is a graph check (``ValueError`` otherwise).
     """
-    for position, criterion in enumerate(criteria):
-        _validate(criterion, position=position)
-    if analyze is None:
-        analyze = functools.partial(analyze_snapshot, today=today)
-    graph = _GraphFacts(snapshot=snapshot, analyze=analyze, former_silos=former_silos)
+    validate_criteria(criteria)
+    graph: _GraphFacts | None = None
+    if any("graph" in criterion for criterion in criteria):
+        if snapshot is None:
+            raise ValueError("graph checks need the organisation's snapshot")
+        if analyze is None:
+            analyze = functools.partial(analyze_snapshot, today=today)
+        graph = _GraphFacts(snapshot=snapshot, analyze=analyze, former_silos=former_silos)
     results = []
     for criterion in criteria:
-        if "graph" in criterion:
+        if graph is not None and "graph" in criterion:
             results.append(_graph_result(criterion, graph=graph))
         else:
             results.append(_signal_result(criterion, signals=signals))

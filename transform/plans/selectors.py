@@ -18,7 +18,13 @@ from pydantic import ValidationError as PydanticValidationError
 
 from core.bounds import id_parse, id_text_is_numeric
 from core.errors import ApplicationError, ConflictError, NotFoundError
-from playbooks.criteria import CriterionResult, SignalLookup, SignalReading, evaluate_criteria
+from playbooks.criteria import (
+    CriterionResult,
+    SignalLookup,
+    SignalReading,
+    evaluate_criteria,
+    validate_criteria,
+)
 from playbooks.models import Playbook
 from teams.analysis import analyze_snapshot
 from teams.graph import OrgSnapshot
@@ -190,32 +196,33 @@ def milestone_criteria_evaluate(
 ) -> dict[int, list[CriterionResult]]:
     """Exit-criteria results per milestone id, from ONE snapshot and ONE analysis of the graph.
 
-    All milestones' criteria go to a single ``evaluate_criteria`` call (which analyses the
-    organisation at most once per call), then the results are split back per milestone, so the
-    cost does not grow with the number of milestones. No snapshot is read when no milestone has
-    criteria. ``signals`` defaults to the organisation's stored signals now
+    All milestones' criteria are judged together (the organisation is read and analysed at most
+    once), then the results are split back per milestone, so the cost does not grow with the
+    number of milestones. The graph checks' verdicts depend on the live graph only: they are
+    cached under the live analysis's key (``_graph_verdicts``), so while the topology is unchanged
+    no snapshot is read. ``signals`` defaults to the organisation's stored signals now
     (``transform.readiness.selectors.signal_lookup_get``: survey readings that pass the anonymity
     rules, and ingested ones; docs/readiness.md), read once, when a signal criterion first asks.
     """
     criteria: list[dict[str, Any]] = [c for m in milestones for c in m.exit_criteria]
     results: list[CriterionResult] = []
     if criteria:
-        # The live graph's analysis comes from the cache (keyed before the snapshot is read);
-        # one as of another day is computed.
-        key = org_analysis_key_get(organization=organization) if today is None else None
-        snapshot = org_snapshot_get(organization=organization)
+        validate_criteria(criteria)
         if signals is None:
             signals = signal_lookup_get(organization=organization, at=criteria_readings_time())
-        results = evaluate_criteria(
-            criteria,
-            snapshot=snapshot,
-            signals=signals,
-            today=today,
-            former_silos=_former_silos(organization=organization),
-            analyze=(lambda graph: snapshot_analysis_get(snapshot=graph, key=key))
-            if key is not None
-            else None,
+        graph_verdicts = iter(
+            _graph_verdicts(
+                organization=organization,
+                criteria=[c for c in criteria if "graph" in c],
+                today=today,
+            )
         )
+        signal_verdicts = iter(
+            evaluate_criteria(
+                [c for c in criteria if "graph" not in c], snapshot=None, signals=signals
+            )
+        )
+        results = [next(graph_verdicts if "graph" in c else signal_verdicts) for c in criteria]
     by_milestone: dict[int, list[CriterionResult]] = {}
     position = 0
     for milestone in milestones:
@@ -223,6 +230,42 @@ def milestone_criteria_evaluate(
         by_milestone[milestone.pk] = results[position : position + count]
         position += count
     return by_milestone
+
+
+def _graph_verdicts(
+    *, organization: Organization, criteria: list[dict[str, Any]], today: dt.date | None
+) -> list[CriterionResult]:
+    """The verdicts of graph checks on the live graph (``today``: the analysis as of that day).
+
+    A function of the topology (the snapshot, its analysis, the teams' history and lineage that
+    ``_former_silos`` reads) and of the day: cached under the live analysis's key and the
+    criteria, so that every page and verdict on an unchanged topology reads no snapshot. As of
+    another ``today`` they are always computed."""
+    if not criteria:
+        return []
+    # Read before the snapshot: verdicts judged after a write never go under the old key.
+    key = org_analysis_key_get(organization=organization) if today is None else None
+    cache_key = ""
+    if key is not None:
+        checks = json.dumps(criteria, sort_keys=True, default=str).encode()
+        cache_key = f"{key.at(timezone.now().date())}:criteria:{hashlib.sha256(checks).hexdigest()}"
+        found: list[CriterionResult] | None = cache.get(cache_key)
+        if found is not None:
+            return found
+    snapshot = org_snapshot_get(organization=organization)
+    verdicts = evaluate_criteria(
+        criteria,
+        snapshot=snapshot,
+        signals=lambda _kind: None,  # graph checks read no signal
+        today=today,
+        former_silos=_former_silos(organization=organization),
+        analyze=(lambda graph: snapshot_analysis_get(snapshot=graph, key=key))
+        if key is not None
+        else None,
+    )
+    if cache_key:
+        cache.set(cache_key, verdicts, ANALYSIS_CACHE_TIMEOUT)
+    return verdicts
 
 
 def _former_silos(*, organization: Organization) -> set[str]:
