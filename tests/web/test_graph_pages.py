@@ -447,6 +447,39 @@ def test_the_scenario_shows_the_target_next_to_the_current_topology_with_deltas(
     assert response.context["resolved"]
 
 
+def test_the_scenario_drawings_are_made_once_until_the_graph_or_the_changes_change(
+    demo: WebDemo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache import cache
+
+    from transform.web import scenario_pages
+
+    cache.clear()
+    drawn: list[str] = []
+    real = scenario_pages._scenario_elements
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        drawn.append(kwargs["mark"])
+        return real(*args, **kwargs)
+
+    # A pass-through spy: the real drawings are made; only how often is recorded.
+    monkeypatch.setattr(scenario_pages, "_scenario_elements", counting)
+    milestone_change_add(milestone=demo.started, change=MERGE_SILOS, actor=None)
+    client = client_for("member")
+
+    first = client.get("/o/demo/scenario/")
+    again = client.get("/o/demo/scenario/")
+    assert drawn == ["removed", "changed"]
+    assert again.context["after_elements"] == first.context["after_elements"]
+
+    TeamFactory(organization=demo.organization, slug="newcomers")
+    grown = client.get("/o/demo/scenario/")
+
+    assert len(drawn) == 4
+    slugs = {e["data"].get("slug") for e in grown.context["before_elements"]}
+    assert "newcomers" in slugs
+
+
 def test_the_scenario_can_stop_at_a_milestone(demo: WebDemo) -> None:
     milestone_change_add(milestone=demo.started, change=MERGE_SILOS, actor=None)
     later = demo.transformation.milestones.order_by("position").last()

@@ -71,7 +71,7 @@ PAGES: list[tuple[str, str, int]] = [
     ("graph page", "/o/demo/graph/", 13),
     ("graph data", "/o/demo/graph/data.json?people=on", 13),
     ("findings page", "/o/demo/findings/", 12),
-    ("scenario page", "/o/demo/scenario/", 26),
+    ("scenario page", "/o/demo/scenario/", 27),
     ("plan timeline page", "/o/demo/plans/{plan}/", 34),
     ("board page", "/o/demo/plans/{plan}/board/", 34),
     ("leadership page", "/o/demo/leadership/", 73),

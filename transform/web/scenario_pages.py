@@ -3,17 +3,22 @@ one, with the metric and finding deltas of its pending changes (optionally up to
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from core.errors import ConflictError
 from teams.analysis import InvalidThresholdsError
 from teams.graph import OrgSnapshot
 from teams.models import TeamType
-from teams.selectors import org_snapshot_get
+from teams.selectors import ANALYSIS_CACHE_TIMEOUT, org_analysis_key_get, org_snapshot_get
 from transform.access import OrgAccess, transformation_get_for_user
+from transform.models import Milestone, Transformation
 from transform.plans import selectors as transform_selectors
 from transform.web.access import org_page
 from transform.web.context import page_context
@@ -74,6 +79,46 @@ def _scenario_elements(
     return list(elements)
 
 
+def _drawings_get(
+    *,
+    access: OrgAccess,
+    transformation: Transformation,
+    up_to: Milestone | None,
+    preview: dict[str, Any],
+) -> dict[str, Any]:
+    """The current and target drawings (Cytoscape elements, removed and changed teams marked)
+    and every team's name. A function of the live graph and the pending changes, as the preview
+    is: cached under the live analysis's key and the changes the preview lists, so that an
+    unchanged scenario reads no snapshot. Raises ``ConflictError`` as ``scenario_apply``."""
+    organization = access.organization
+    key = org_analysis_key_get(organization=organization)
+    changes = json.dumps(preview["changes"], sort_keys=True, default=str).encode()
+    cache_key = (
+        f"{key.at(timezone.now().date())}:scenario-drawings:{transformation.pk}:"
+        f"{hashlib.sha256(changes).hexdigest()}"
+    )
+    found: dict[str, Any] | None = cache.get(cache_key)
+    if found is not None:
+        return found
+    rows = transform_selectors.transformation_pending_changes(
+        transformation=transformation, up_to=up_to
+    )
+    before = org_snapshot_get(organization=organization)
+    after = transform_selectors.scenario_apply(snapshot=before, rows=rows)
+    topology = preview["delta"]["topology"]
+    changed = set(topology["teams_created"]) | set(topology["teams_updated"])
+    slug = organization.slug
+    found = {
+        "team_names": {team.slug: team.name for team in [*before.teams, *after.teams]},
+        "before": _scenario_elements(
+            before, org_slug=slug, marked=set(topology["teams_deleted"]), mark="removed"
+        ),
+        "after": _scenario_elements(after, org_slug=slug, marked=changed, mark="changed"),
+    }
+    cache.set(cache_key, found, ANALYSIS_CACHE_TIMEOUT)
+    return found
+
+
 @org_page
 def scenario(request: HttpRequest, access: OrgAccess) -> HttpResponse:
     """A transformation's target topology next to the current one, with the metric and finding
@@ -106,11 +151,9 @@ def scenario(request: HttpRequest, access: OrgAccess) -> HttpResponse:
         preview = transform_selectors.scenario_preview_get(
             transformation=transformation, up_to=up_to
         )
-        rows = transform_selectors.transformation_pending_changes(
-            transformation=transformation, up_to=up_to
+        drawings = _drawings_get(
+            access=access, transformation=transformation, up_to=up_to, preview=preview
         )
-        before = org_snapshot_get(organization=access.organization)
-        after = transform_selectors.scenario_apply(snapshot=before, rows=rows)
     except InvalidThresholdsError as exc:
         context["error"] = f"The organisation's analysis_thresholds are invalid: {exc}"
         return render(request, "web/graph/scenario.html", context)
@@ -118,8 +161,7 @@ def scenario(request: HttpRequest, access: OrgAccess) -> HttpResponse:
         context["error"] = exc.message
         return render(request, "web/graph/scenario.html", context)
     topology = preview["delta"]["topology"]
-    team_names = {team.slug: team.name for team in [*before.teams, *after.teams]}
-    changed = set(topology["teams_created"]) | set(topology["teams_updated"])
+    team_names = drawings["team_names"]
     context.update(
         preview=preview,
         pending=bool(preview["changes"]),
@@ -149,10 +191,8 @@ def scenario(request: HttpRequest, access: OrgAccess) -> HttpResponse:
             for name, labels in topology.items()
             if labels
         ],
-        before_elements=_scenario_elements(
-            before, org_slug=slug, marked=set(topology["teams_deleted"]), mark="removed"
-        ),
-        after_elements=_scenario_elements(after, org_slug=slug, marked=changed, mark="changed"),
+        before_elements=drawings["before"],
+        after_elements=drawings["after"],
         team_types=[
             {"value": value, "label": label, "colour": TEAM_TYPE_STYLE[value][0]}
             for value, label in TeamType.choices
