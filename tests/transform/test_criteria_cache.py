@@ -33,7 +33,9 @@ def test_graph_verdicts_are_read_from_the_cache_until_the_topology_changes(
     organization = make_organization("acme")
     squad = make_team(organization, "web", type=TeamType.STREAM_ALIGNED)
     silo = make_team(organization, "dba", type=TeamType.OPS_SILO)
-    ticket = InteractionFactory(source=squad, target=silo, mode=InteractionMode.TICKET_DEPENDENCY)
+    ticket: Any = InteractionFactory(
+        source=squad, target=silo, mode=InteractionMode.TICKET_DEPENDENCY
+    )
 
     assert verdicts(organization, GATEKEEPERS) == ["fail"]
     # The analysis key only: no snapshot, no team history, no analysis.

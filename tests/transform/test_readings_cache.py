@@ -11,7 +11,7 @@ import pytest
 from django.core.cache import cache
 
 from teams.models import Organization, Team, TeamType
-from tests.factories import TeamFactory
+from tests.builders import make_team
 from transform.evidence.selectors import (
     dora_by_team_and_unit,
     ingested_readings,
@@ -44,7 +44,7 @@ def deploys(organization: Organization, team: Team | None = None) -> float:
 @pytest.fixture
 def web(organization: Organization) -> Team:
     cache.clear()
-    return TeamFactory(organization=organization, slug="web", type=TeamType.STREAM_ALIGNED)
+    return make_team(organization, "web", type=TeamType.STREAM_ALIGNED)
 
 
 def test_the_same_window_again_costs_one_query_and_none_with_the_versions_read_before(
@@ -102,7 +102,7 @@ def test_a_topology_change_is_in_the_next_reading(organization: Organization, we
     ingest(organization, deploy("d1", "web", 2))
     before = ingested_readings(organization=organization, start=START, end=END)
 
-    app = TeamFactory(organization=organization, slug="app", type=TeamType.STREAM_ALIGNED)
+    app = make_team(organization, "app", type=TeamType.STREAM_ALIGNED)
     after = ingested_readings(organization=organization, start=START, end=END)
 
     assert app.pk not in before
