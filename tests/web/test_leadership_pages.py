@@ -311,6 +311,7 @@ def test_the_dora_table_lists_units_in_plain_words_with_their_teams_and_no_data_
 ) -> None:
     _deploy_now(demo.organization, "search", 1)
 
+    asked = timezone.now()
     section = dora_section(client_for("leader").get(DASHBOARD).content.decode())
 
     for heading in (
@@ -337,6 +338,13 @@ def test_the_dora_table_lists_units_in_plain_words_with_their_teams_and_no_data_
     dba = next(row for row in re.findall(r"<tr.*?</tr>", section, flags=re.S) if "· dba<" in row)
     assert dba.count("<td>no data</td>") == 5
     assert "counts every change" in section
+    # The period still runs: its figures count up to the start of the current hour (the hour
+    # of the request, or of now should it have turned since).
+    local = timezone.get_default_timezone()
+    hours = {
+        f"to {moment.astimezone(local):%Y-%m-%d %H}:00)." for moment in (asked, timezone.now())
+    }
+    assert any(hour in section for hour in hours)
 
 
 def test_the_dora_table_follows_the_organisations_lead_time_cut_off(demo: WebDemo) -> None:
