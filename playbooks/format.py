@@ -175,8 +175,13 @@ class MilestoneSpec(_Model):
 
     key: Slug = Field(description="Unique across the whole playbook.")
     title: Title
-    why: Paragraph = Field(description="One paragraph: why this milestone matters.")
-    how: Text = Field(description="How to do it.")
+    # Encouraged, not required: an organisation's first draft of its own playbook loads without
+    # them (its milestone pages then ask for them); the built-in library always has both, which
+    # tests/playbooks/test_playbook_library.py enforces.
+    why: Paragraph | None = Field(
+        default=None, description="One paragraph: why this milestone matters (recommended)."
+    )
+    how: Text | None = Field(default=None, description="How to do it (recommended).")
     duration_days: Days
     depends_on: list[Slug] = Field(
         default_factory=list, description="Keys of milestones of this playbook, in any phase."

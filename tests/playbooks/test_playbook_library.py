@@ -28,6 +28,12 @@ def test_every_library_file_parses_and_validates(path: Path) -> None:
 
     # The file name is the key, so a playbook is easy to find.
     assert path.stem == spec.key
+    # Optional for an organisation's own playbooks, never for the built-in library: the why
+    # and the how are what make a playbook worth following.
+    for phase in spec.phases:
+        for milestone in phase.milestones:
+            assert milestone.why, f"{path.name}: {milestone.key} has no why"
+            assert milestone.how, f"{path.name}: {milestone.key} has no how"
 
 
 def test_the_promised_built_in_playbooks_exist() -> None:

@@ -503,3 +503,19 @@ def test_a_done_milestone_offers_no_status_form(demo: WebDemo):
 
     assert 'id="status-form"' not in body
     assert "Done</span>" in body
+
+
+def test_a_milestone_without_why_or_how_asks_for_them_gently(demo: WebDemo) -> None:
+    client = client_for("agent")
+    complete = text(client.get(milestone_url(demo)))
+    assert "milestone-prompt" not in complete  # the built-in library has both
+
+    type(demo.started).objects.filter(pk=demo.started.pk).update(how="")
+    no_how = " ".join(text(client.get(milestone_url(demo))).split())
+    type(demo.started).objects.filter(pk=demo.started.pk).update(why="")
+    neither = " ".join(text(client.get(milestone_url(demo))).split())
+
+    assert "does not say how to do it yet" in no_how
+    assert "<h3>Why</h3>" in no_how
+    assert "why this milestone matters or how to do it" in neither
+    assert "<h3>Why</h3>" not in neither
