@@ -142,6 +142,16 @@ def _normalise_email(email: str) -> str:
 
 
 @transaction.atomic
+@transaction.atomic
+def organization_create(*, slug: str, name: str, creator: User) -> Organization:
+    """A new, empty organisation, administered by whoever created it: ``creator`` gets its
+    ``admin`` role in the same transaction. A slug that is not a slug or is taken is refused
+    (400 naming the field), and then nothing is created."""
+    organization = _save(Organization(slug=slug, name=name), history_user=creator)
+    organization_role_create(organization=organization, user=creator, role=Role.ADMIN)
+    return organization
+
+
 def organization_update(*, organization: Organization, data: Mapping[str, Any]) -> Organization:
     """Rename the organisation or change its analysis thresholds (validated, so that a bad
     override is refused here rather than breaking every later analysis)."""
