@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from itertools import starmap
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.core.cache import cache
 from django.db.models import (
@@ -484,6 +484,19 @@ class AnalysisKey:
             f"teams:analysis:{self.organization_id}:{self.version}:{self.settings}:"
             f"{day.isoformat()}"
         )
+
+
+def analysis_derived_get(
+    *, key: AnalysisKey, kind: str, content: Any, compute: Callable[[], _N]
+) -> _N:
+    """``compute()`` for something else made from today's live graph (a drawing, a preview,
+    verdicts), cached as the analysis is: under ``key`` (read before the snapshot), today, its
+    ``kind`` and a hash of the JSON ``content`` that it also depends on (filters, changes)."""
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+    found = cache.get_or_set(
+        f"{key.at(timezone.now().date())}:{kind}:{digest}", compute, ANALYSIS_CACHE_TIMEOUT
+    )
+    return cast(_N, found)
 
 
 def org_analysis_key_get(*, organization: Organization) -> AnalysisKey:

@@ -5,13 +5,10 @@ functions here take objects the caller already may see."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 from pydantic import ValidationError as PydanticValidationError
@@ -31,8 +28,8 @@ from teams.graph import OrgSnapshot
 from teams.models import Organization, Person, Team, TeamType
 from teams.scenarios import Change, ScenarioError, apply_changes, change_parse, snapshot_diff
 from teams.selectors import (
-    ANALYSIS_CACHE_TIMEOUT,
     AnalysisKey,
+    analysis_derived_get,
     org_analysis_key_get,
     org_snapshot_get,
     snapshot_analysis_get,
@@ -245,27 +242,22 @@ def _graph_verdicts(
         return []
     # Read before the snapshot: verdicts judged after a write never go under the old key.
     key = org_analysis_key_get(organization=organization) if today is None else None
-    cache_key = ""
-    if key is not None:
-        checks = json.dumps(criteria, sort_keys=True, default=str).encode()
-        cache_key = f"{key.at(timezone.now().date())}:criteria:{hashlib.sha256(checks).hexdigest()}"
-        found: list[CriterionResult] | None = cache.get(cache_key)
-        if found is not None:
-            return found
-    snapshot = org_snapshot_get(organization=organization)
-    verdicts = evaluate_criteria(
-        criteria,
-        snapshot=snapshot,
-        signals=lambda _kind: None,  # graph checks read no signal
-        today=today,
-        former_silos=_former_silos(organization=organization),
-        analyze=(lambda graph: snapshot_analysis_get(snapshot=graph, key=key))
-        if key is not None
-        else None,
-    )
-    if cache_key:
-        cache.set(cache_key, verdicts, ANALYSIS_CACHE_TIMEOUT)
-    return verdicts
+
+    def judged() -> list[CriterionResult]:
+        return evaluate_criteria(
+            criteria,
+            snapshot=org_snapshot_get(organization=organization),
+            signals=lambda _kind: None,  # graph checks read no signal
+            today=today,
+            former_silos=_former_silos(organization=organization),
+            analyze=(lambda graph: snapshot_analysis_get(snapshot=graph, key=key))
+            if key is not None
+            else None,
+        )
+
+    if key is None:
+        return judged()
+    return analysis_derived_get(key=key, kind="criteria", content=criteria, compute=judged)
 
 
 def _former_silos(*, organization: Organization) -> set[str]:
@@ -439,19 +431,17 @@ def scenario_preview_get(
     # Read before the snapshot: a preview computed after a write never goes under the old key.
     key = org_analysis_key_get(organization=transformation.organization)
     # The preview is a function of the live graph (the key) and of the changes as stored.
-    changes = json.dumps(
-        [[row.pk, row.milestone_id, row.milestone.key, row.position, row.change] for row in rows],
-        sort_keys=True,
-        default=str,
+    changes = [
+        [row.pk, row.milestone_id, row.milestone.key, row.position, row.change] for row in rows
+    ]
+    preview: dict[str, Any] = analysis_derived_get(
+        key=key,
+        kind=f"scenario:{transformation.pk}",
+        content=changes,
+        compute=lambda: _scenario_preview_compute(
+            transformation=transformation, rows=rows, key=key
+        ),
     )
-    cache_key = (
-        f"{key.at(timezone.now().date())}:scenario:{transformation.pk}:"
-        f"{hashlib.sha256(changes.encode()).hexdigest()}"
-    )
-    preview: dict[str, Any] | None = cache.get(cache_key)
-    if preview is None:
-        preview = _scenario_preview_compute(transformation=transformation, rows=rows, key=key)
-        cache.set(cache_key, preview, ANALYSIS_CACHE_TIMEOUT)
     return {**preview, "up_to_milestone": up_to.pk if up_to is not None else None}
 
 

@@ -9,13 +9,10 @@ and so runs a fixed number of queries whatever the organisation's size.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -33,8 +30,8 @@ from teams.models import (
     TeamType,
 )
 from teams.selectors import (
-    ANALYSIS_CACHE_TIMEOUT,
     AnalysisKey,
+    analysis_derived_get,
     org_analysis_key_get,
     org_snapshot_get,
     snapshot_analysis_get,
@@ -169,14 +166,16 @@ def graph_data_get(
         view = GraphView.load(access=access, as_of=moment)
         return graph_data(view=view, org_slug=org_slug, filters=filters)
     key = org_analysis_key_get(organization=access.organization)
-    # Filters hashed: a key of plain characters on every cache backend.
-    chosen = json.dumps(filters, sort_keys=True, default=str).encode()
-    cache_key = f"{key.at(timezone.now().date())}:graph:{hashlib.sha256(chosen).hexdigest()}"
-    data: dict[str, Any] | None = cache.get(cache_key)
-    if data is None:
-        view = GraphView.load(access=access, as_of=None, key=key)
-        data = graph_data(view=view, org_slug=org_slug, filters=filters)
-        cache.set(cache_key, data, ANALYSIS_CACHE_TIMEOUT)
+    data: dict[str, Any] = analysis_derived_get(
+        key=key,
+        kind="graph",
+        content=filters,
+        compute=lambda: graph_data(
+            view=GraphView.load(access=access, as_of=None, key=key),
+            org_slug=org_slug,
+            filters=filters,
+        ),
+    )
     return data
 
 

@@ -3,20 +3,20 @@ one, with the metric and finding deltas of its pending changes (optionally up to
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
 from core.errors import ConflictError
 from teams.analysis import InvalidThresholdsError
 from teams.graph import OrgSnapshot
 from teams.models import TeamType
-from teams.selectors import ANALYSIS_CACHE_TIMEOUT, org_analysis_key_get, org_snapshot_get
+from teams.selectors import (
+    analysis_derived_get,
+    org_analysis_key_get,
+    org_snapshot_get,
+)
 from transform.access import OrgAccess, transformation_get_for_user
 from transform.models import Milestone, Transformation
 from transform.plans import selectors as transform_selectors
@@ -92,30 +92,30 @@ def _drawings_get(
     unchanged scenario reads no snapshot. Raises ``ConflictError`` as ``scenario_apply``."""
     organization = access.organization
     key = org_analysis_key_get(organization=organization)
-    changes = json.dumps(preview["changes"], sort_keys=True, default=str).encode()
-    cache_key = (
-        f"{key.at(timezone.now().date())}:scenario-drawings:{transformation.pk}:"
-        f"{hashlib.sha256(changes).hexdigest()}"
+
+    def drawn() -> dict[str, Any]:
+        rows = transform_selectors.transformation_pending_changes(
+            transformation=transformation, up_to=up_to
+        )
+        before = org_snapshot_get(organization=organization)
+        after = transform_selectors.scenario_apply(snapshot=before, rows=rows)
+        topology = preview["delta"]["topology"]
+        changed = set(topology["teams_created"]) | set(topology["teams_updated"])
+        slug = organization.slug
+        return {
+            "team_names": {team.slug: team.name for team in [*before.teams, *after.teams]},
+            "before": _scenario_elements(
+                before, org_slug=slug, marked=set(topology["teams_deleted"]), mark="removed"
+            ),
+            "after": _scenario_elements(after, org_slug=slug, marked=changed, mark="changed"),
+        }
+
+    found: dict[str, Any] = analysis_derived_get(
+        key=key,
+        kind=f"scenario-drawings:{transformation.pk}",
+        content=preview["changes"],
+        compute=drawn,
     )
-    found: dict[str, Any] | None = cache.get(cache_key)
-    if found is not None:
-        return found
-    rows = transform_selectors.transformation_pending_changes(
-        transformation=transformation, up_to=up_to
-    )
-    before = org_snapshot_get(organization=organization)
-    after = transform_selectors.scenario_apply(snapshot=before, rows=rows)
-    topology = preview["delta"]["topology"]
-    changed = set(topology["teams_created"]) | set(topology["teams_updated"])
-    slug = organization.slug
-    found = {
-        "team_names": {team.slug: team.name for team in [*before.teams, *after.teams]},
-        "before": _scenario_elements(
-            before, org_slug=slug, marked=set(topology["teams_deleted"]), mark="removed"
-        ),
-        "after": _scenario_elements(after, org_slug=slug, marked=changed, mark="changed"),
-    }
-    cache.set(cache_key, found, ANALYSIS_CACHE_TIMEOUT)
     return found
 
 
