@@ -15,6 +15,8 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from core.zones import time_zone_default, time_zone_validate
+
 
 class BaseModel(models.Model):
     """Timestamps shared by every model."""
@@ -43,6 +45,15 @@ class Organization(BaseModel):
         default=uuid.uuid4,
         editable=False,
         help_text="Changes on every write to the topology; keys the cached analysis.",
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default=time_zone_default,
+        validators=[time_zone_validate],
+        help_text=(
+            "IANA time zone (e.g. Europe/Berlin) of the organisation's days, schedules and "
+            "messages; see docs/time-zones.md."
+        ),
     )
     history = HistoricalRecords(excluded_fields=["topology_version"])
 
@@ -245,6 +256,13 @@ class Person(BaseModel):
     )
     erased_at = models.DateTimeField(
         null=True, blank=True, help_text="When the person's name and e-mail were erased."
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        validators=[time_zone_validate],
+        help_text="IANA time zone the person reads times in; blank: the organisation's.",
     )
     history = HistoricalRecords()
 

@@ -1,0 +1,39 @@
+"""The organisation's and a person's time zone (docs/time-zones.md).
+
+An organisation's zone decides its days: "today" on its plans, when a milestone is overdue, which
+survey period a moment falls in, when its check-ins and digests are due, and how its messages
+show times. A person's own zone (blank: the organisation's) only changes how the web pages show
+times to them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from core.zones import day_in_zone, day_start_in_zone, zone_get
+from teams.models import Organization, Person
+
+
+def organization_zone(organization: Organization) -> ZoneInfo:
+    """The zone of ``organization`` (UTC when its stored name is unknown to this machine)."""
+    return zone_get(organization.time_zone)
+
+
+def organization_today(organization: Organization, at: dt.datetime | None = None) -> dt.date:
+    """The organisation's date at the aware moment ``at`` (now by default): at 23:30 UTC it is
+    already tomorrow in Asia/Tokyo."""
+    return day_in_zone(organization_zone(organization), at)
+
+
+def organization_day_start(organization: Organization, day: dt.date) -> dt.datetime:
+    """Midnight at the start of ``day`` in the organisation's zone."""
+    return day_start_in_zone(organization_zone(organization), day)
+
+
+def display_zone_name(*, organization: Organization, person: Person | None) -> str:
+    """The zone name a person reads times in: their own if they chose one, else the
+    organisation's."""
+    if person is not None and person.time_zone:
+        return person.time_zone
+    return organization.time_zone
