@@ -26,7 +26,8 @@ MAPPING = HR / "hr-mapping.yaml"
 
 
 def new_org(slug: str = "acme") -> Organization:
-    return organization_create(slug=slug, name="Acme", creator=UserFactory(username="ana"))
+    creator: Any = UserFactory(username="ana")
+    return organization_create(slug=slug, name="Acme", creator=creator)
 
 
 def import_people(*args: str | Path) -> tuple[str, str]:

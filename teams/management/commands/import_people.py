@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.files.origin import ImportFailure
-from teams.importers.hrcsv import hr_import
+from teams.importers.hrimport import hr_import
 from teams.importers.hrmapping import FIELDS, HrMapping, hr_mapping_load, hr_mapping_with_columns
 from teams.management.arguments import organization_argument
 
