@@ -1,0 +1,124 @@
+"""Single sign-on configuration (docs/sso.md): the role mapping read from the environment at
+startup, and the provider's endpoints discovered lazily from its issuer.
+
+``transform.settings`` imports this module, so at import time it may use only the standard
+library and Django's settings-free helpers; the discovery reads the cache and settings when called.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+# The organisation roles a mapping may grant: teams.models.Role's values. Settings cannot import
+# the models (the app registry is not ready), so the names are listed here and
+# tests/teams/test_sso.py checks that they are exactly Role's values.
+SSO_GRANTABLE_ROLES = ("admin", "change_agent", "engineering_manager", "leader", "member")
+
+_ENTRY = re.compile(r"^(?P<value>.+)=(?P<org>[-a-zA-Z0-9_]+):(?P<role>[a-z_]+)$")
+
+
+@dataclass(frozen=True)
+class RoleMapping:
+    """One entry of ``TRANSFORM_OIDC_ROLE_MAP``: whoever's role claim holds ``claim_value`` holds
+    ``role`` in the organisation ``organization_slug``."""
+
+    claim_value: str
+    organization_slug: str
+    role: str
+
+
+def role_map_parse(text: str, *, name: str = "TRANSFORM_OIDC_ROLE_MAP") -> tuple[RoleMapping, ...]:
+    """Parses ``<claim value>=<org slug>:<role>`` entries separated by commas or new lines.
+
+    The claim value is everything before the last ``=`` (so ``/groups/a=b`` is fine); blank
+    entries are ignored. Raises ``ImproperlyConfigured`` naming the entry that is wrong."""
+    mappings: list[RoleMapping] = []
+    for position, raw in enumerate(re.split(r"[,\n]", text), start=1):
+        entry = raw.strip()
+        if not entry:
+            continue
+        match = _ENTRY.match(entry)
+        if match is None:
+            raise ImproperlyConfigured(
+                f"{name}: entry {position} {entry!r} is not <claim value>=<org slug>:<role>"
+            )
+        role = match["role"]
+        if role not in SSO_GRANTABLE_ROLES:
+            raise ImproperlyConfigured(
+                f"{name}: entry {position} {entry!r} names the unknown role {role!r}; "
+                f"roles are {', '.join(SSO_GRANTABLE_ROLES)}"
+            )
+        mappings.append(
+            RoleMapping(
+                claim_value=match["value"].strip(),
+                organization_slug=match["org"].lower(),
+                role=role,
+            )
+        )
+    return tuple(mappings)
+
+
+# --- endpoint discovery -------------------------------------------------------------------------
+
+# Our setting name -> the key of the provider's discovery document that supplies it.
+DISCOVERED_ENDPOINTS = {
+    "OIDC_OP_AUTHORIZATION_ENDPOINT": "authorization_endpoint",
+    "OIDC_OP_TOKEN_ENDPOINT": "token_endpoint",
+    "OIDC_OP_USER_ENDPOINT": "userinfo_endpoint",
+    "OIDC_OP_JWKS_ENDPOINT": "jwks_uri",
+}
+DISCOVERY_CACHE_SECONDS = 3600
+
+
+class ProviderUnavailable(Exception):
+    """The provider's discovery document could not be read (it is down, or the issuer is
+    wrong); the sign-in pages say so, password login and everything else keep working."""
+
+
+def sso_enabled() -> bool:
+    from django.conf import settings
+
+    return bool(settings.TRANSFORM_OIDC_ISSUER)
+
+
+def discovery_document(issuer: str) -> dict[str, Any]:
+    """``{issuer}/.well-known/openid-configuration``, read on first use and cached for an hour:
+    nothing is fetched at startup, so an unreachable provider never stops the app from starting."""
+    import httpx
+    from django.core.cache import cache
+
+    key = f"sso:discovery:{issuer}"
+    document = cache.get(key)
+    if document is None:
+        url = f"{issuer.rstrip('/')}/.well-known/openid-configuration"
+        try:
+            response = httpx.get(url, timeout=10)
+            response.raise_for_status()
+            document = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise ProviderUnavailable(f"Could not read {url}: {exc}") from exc
+        if not isinstance(document, dict):
+            raise ProviderUnavailable(f"{url} is not a JSON object")
+        cache.set(key, document, DISCOVERY_CACHE_SECONDS)
+    return document
+
+
+def oidc_endpoint(setting: str) -> str:
+    """The endpoint ``setting`` (one of ``DISCOVERED_ENDPOINTS``): its explicit value when set
+    (``TRANSFORM_OIDC_*_ENDPOINT``), else the one the issuer's discovery document names."""
+    from django.conf import settings
+
+    explicit: str = getattr(settings, setting, "")
+    if explicit:
+        return explicit
+    key = DISCOVERED_ENDPOINTS[setting]
+    value = discovery_document(settings.TRANSFORM_OIDC_ISSUER).get(key)
+    if not isinstance(value, str) or not value:
+        raise ProviderUnavailable(
+            f"The provider's discovery document has no {key}; set {setting} explicitly"
+        )
+    return value
