@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Prefetch, Q
+from simple_history.models import HistoricalRecords
 
 from teams.models import BaseModel, Organization, Person
 
@@ -72,6 +73,8 @@ class Transformation(BaseModel):
     critical_path = models.JSONField(
         default=list, blank=True, help_text="Milestone keys of the critical path, first to last."
     )
+    # Who changed the plan's title, dates and people, when (docs/audit.md).
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-start_date", "-id"]

@@ -8,6 +8,7 @@ from typing import Final
 
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from teams.models import BaseModel, Organization
 
@@ -72,6 +73,8 @@ class CheckinSettings(BaseModel):
             "minute (Four Keys). At most 1440 (a day)."
         ),
     )
+    # Who changed which setting, when (docs/audit.md); the webhook URL is masked when shown.
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name_plural = "check-in settings"
