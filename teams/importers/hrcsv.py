@@ -120,7 +120,9 @@ def _read(name: str, text: str, delimiter: str, mapping: HrMapping) -> HrFile:
 
     headers = {what: header[index].strip() for what, index in columns.items()}
     used = set(columns.values())
-    ignored = [cell.strip() for index, cell in enumerate(header) if index not in used]
+    ignored = [
+        cell.strip() for index, cell in enumerate(header) if index not in used and cell.strip()
+    ]
     rows: list[HrRow] = []
     firsts: dict[str, HrRow] = {}
     in_team: dict[tuple[str, str], int] = {}

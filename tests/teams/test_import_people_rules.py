@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from teams.lifecycle import team_retire
 from teams.models import Membership, Organization, Person, Team
-from tests.builders import make_organization, make_person, make_team
+from tests.builders import make_organization, make_person, make_team, pilot_playbook
+from transform.plans.services import transformation_start
 
 pytestmark = pytest.mark.django_db
 
@@ -128,8 +129,9 @@ def test_a_problem_found_against_the_organisation_changes_nothing_either(
 
 
 def test_unmapped_columns_are_reported_once_as_ignored(tmp_path: Path, acme: Organization) -> None:
-    rows = [f"P{n},p{n}@example.com,Checkout,,Engineer,E{n},CC-1" for n in range(30)]
-    path = write(tmp_path, HEADER + ",Employee ID,Cost Center", *rows)
+    # A trailing empty header cell (a spreadsheet's extra comma) is not a column worth naming.
+    rows = [f"P{n},p{n}@example.com,Checkout,,Engineer,E{n},CC-1," for n in range(30)]
+    path = write(tmp_path, HEADER + ",Employee ID,Cost Center,", *rows)
 
     _, err = run(path)
 
@@ -301,6 +303,28 @@ def test_prune_leavers_marks_the_absent_as_leavers_and_keeps_their_history(
     assert [row.history_type for row in Membership.history.filter(person_id=bo.pk)] == ["-", "+"]
     assert f"Marked 1 people as leavers, not in {path}: bo@example.com" in out
     assert Person.objects.get(email="ana@example.com").left_on is None
+
+
+def test_prune_leavers_is_refused_for_someone_who_owns_milestones(
+    tmp_path: Path, acme: Organization
+) -> None:
+    run(write(tmp_path, HEADER, "Ana,ana@example.com,Checkout,,", "Cy,cy@example.com,Checkout,,"))
+    pilot_playbook(acme)
+    transformation_start(
+        organization=acme,
+        playbooks=["pilot-plan"],
+        start_date=dt.date(2027, 1, 4),
+        owner_email="cy@example.com",
+        today=dt.date(2027, 1, 4),
+    )
+    before = state()
+    path = write(tmp_path, HEADER, "Ana Lima,ana@example.com,Payments,,", name="later.csv")
+
+    message = failure(path, "--prune-leavers")
+
+    assert f"person 'cy@example.com' is not in {path}, so --prune-leavers would mark" in message
+    assert "Reassign them first" in message
+    assert state() == before
 
 
 def test_without_prune_leavers_the_absent_stay(tmp_path: Path, acme: Organization) -> None:
