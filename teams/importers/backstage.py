@@ -5,12 +5,21 @@ The catalog is read in two passes. The first collects every entity of every file
 second resolves the whole catalog at once, because ownership, membership and the group hierarchy
 span files: groups become units or teams, users become people, and component dependencies between
 entities of different teams become interactions.
+
+Like Backstage, the reader skips what it has no use for instead of refusing the catalog: kinds it
+does not know (a plugin's kind, a Kubernetes manifest next to an entity), an entity defined twice
+alike, Location targets on the network. Each skip becomes one line of ``ImportBundle.warnings``.
+Errors do not stop the reading: every one is collected and they are raised together at the end
+(``core.files.origin.ImportErrors``, the first twenty shown), so nothing is written.
 """
 
 from __future__ import annotations
 
 import glob
+import re
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +27,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from core.files.origin import ImportFailure, Origin
-from core.files.yamlio import YamlDocument, load_documents, read_text
+from core.files.origin import ImportErrors, ImportFailure, Origin
+from core.files.yamlio import YamlDocument, load_documents, read_text, to_plain
 from core.identifiers import slug_is_valid
 from teams.graph import (
     InteractionEdge,
@@ -49,18 +58,28 @@ UNIT_TYPES = frozenset(
 
 # The entity kinds whose spec.owner makes a team own a service (teams.models.ServiceKind).
 SERVICE_KINDS = ("component", "system", "api", "domain")
+# Every kind of Backstage's own catalog and scaffolder (docs/import-backstage.md, "Kinds"); any
+# other kind is ignored with one warning line per kind.
+KNOWN_KINDS = frozenset({"group", "user", "location", *SERVICE_KINDS, "resource", "template"})
+# backstage.io/v1alpha1, backstage.io/v1beta1, backstage.io/v1beta2 (Templates before v1beta3),
+# scaffolder.backstage.io/v1beta3 and the like.
+BACKSTAGE_API_VERSION = re.compile(r"(?:[a-z0-9-]+\.)*backstage\.io/[a-z0-9.-]+", re.IGNORECASE)
+# How many entities a summarising warning names before "and N more".
+WARNING_EXAMPLES = 3
 
 EntityKey = tuple[str, str, str]  # (kind, namespace, name), all lower-case
 _MISSING = object()
 
 
 def is_backstage_document(doc: YamlDocument) -> bool:
-    """True when the document is a Backstage entity (``apiVersion`` starts with ``backstage.io/``)."""
+    """True when the document is a Backstage entity: a mapping whose ``apiVersion`` is Backstage's
+    (``backstage.io/<version>`` or a Backstage plugin's, e.g. ``scaffolder.backstage.io/v1beta3``
+    for software templates)."""
     data = doc.data
     if not isinstance(data, dict):
         return False
     api_version = data.get("apiVersion")
-    return isinstance(api_version, str) and api_version.startswith("backstage.io/")
+    return isinstance(api_version, str) and bool(BACKSTAGE_API_VERSION.fullmatch(api_version))
 
 
 def read_backstage_catalog(
@@ -72,30 +91,40 @@ def read_backstage_catalog(
     resolved paths of every file named by the user, and is extended with each Location target read,
     so that no file is read twice and Location cycles end. A Location target must resolve (symlinks
     followed) inside the folder of the named file it was reached from; anything else (an absolute
-    path elsewhere, a ``..`` escape, a device, /proc) is refused by name. Raises ImportFailure,
-    naming file, document, line and field, for a malformed entity, a duplicate entity, a Location
-    target outside that folder, unreadable or not a regular file, or a group/user reference that
-    names no entity of the catalog.
+    path elsewhere, a ``..`` escape, a device, /proc) is refused by name.
+
+    What is skipped on purpose goes to the bundle's ``warnings``: unknown kinds and documents that
+    are not Backstage entities (one line per kind), an entity defined twice with the same content
+    (taken once), Location targets that are URLs or of a type that is not a file.
+
+    Raises ImportFailure listing every problem (the first twenty, each naming file, document, line
+    and field): a malformed entity, an entity defined twice differently, a Location target outside
+    that folder, unreadable or not a regular file, or a group/user reference that names no entity
+    of the catalog.
     """
     catalog = _Catalog()
     queue = deque((path, documents, path.parent) for path, documents in files)
     while queue:
         path, documents, root = queue.popleft()
         for doc in documents:
+            catalog.files.setdefault(doc.path, len(catalog.files))
             entity = catalog.add(doc)
-            if entity.key[0] != "location":
+            if entity is None or entity.key[0] != "location":
                 continue
-            for target, origin in _location_targets(entity, path, root):
+            for target, origin, keys in catalog.location_targets(entity, path, root):
                 if target in seen:
                     continue
                 seen.add(target)
-                try:
-                    text = read_text(target)
-                except ImportFailure as exc:
-                    raise ImportFailure(
-                        origin, f"Location target {str(target)!r} cannot be read: {exc.message}"
-                    ) from None
-                queue.append((target, load_documents(str(target), text), root))
+                with catalog.collecting():
+                    try:
+                        text = read_text(target)
+                    except ImportFailure as exc:
+                        raise ImportFailure(
+                            origin,
+                            f"{_dotted(keys)}: Location target {str(target)!r} cannot be read: "
+                            f"{exc.message}",
+                        ) from None
+                    queue.append((target, load_documents(str(target), text), root))
     return catalog.resolve()
 
 
@@ -120,15 +149,46 @@ class _Group:
 
 
 @dataclass(slots=True)
+class _Skipped:
+    """Documents of one kind that the reader ignores: how many, and where the first one is."""
+
+    first: Origin
+    what: str  # e.g. "of kind 'FeatureFlag'"
+    count: int = 0
+
+
+@dataclass(slots=True)
 class _Catalog:
     entities: dict[EntityKey, _Entity] = field(default_factory=dict)
+    errors: ImportErrors = field(default_factory=ImportErrors)
+    # The files read, in the order read (errors are reported in that order).
+    files: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    # Ignored documents by lower-cased kind (and apiVersion when not Backstage's), in the order
+    # first met.
+    skipped: dict[str, _Skipped] = field(default_factory=dict)
+    # Entities of SERVICE_KINDS owned by a user: (entity, owner as written, origin).
+    ownerless: list[tuple[EntityKey, str, Origin]] = field(default_factory=list)
 
-    def add(self, doc: YamlDocument) -> _Entity:
-        if not is_backstage_document(doc):
-            raise ImportFailure(
-                doc.origin("apiVersion"),
-                "expected a Backstage entity (a mapping whose apiVersion starts with 'backstage.io/')",
-            )
+    @contextmanager
+    def collecting(self) -> Iterator[None]:
+        """Record an ImportFailure raised inside and go on with the next item."""
+        try:
+            yield
+        except ImportFailure as exc:
+            self.errors.add(exc)
+
+    def add(self, doc: YamlDocument) -> _Entity | None:
+        """The entity ``doc`` defines, or None when it is skipped (a warning) or wrong (an
+        error, recorded)."""
+        if not is_backstage_document(doc) or _kind_of(doc) not in KNOWN_KINDS:
+            self._skip(doc)
+            return None
+        with self.collecting():
+            return self._add(doc)
+        return None
+
+    def _add(self, doc: YamlDocument) -> _Entity | None:
         kind = _required_string(doc, "kind")
         _mapping(doc, "metadata", required=True)
         _mapping(doc, "spec")
@@ -138,14 +198,61 @@ class _Catalog:
             doc, (kind.lower(), namespace.lower(), name.lower()), name, namespace.lower()
         )
         existing = self.entities.get(entity.key)
-        if existing is not None:
-            raise ImportFailure(
-                entity.origin("metadata", "name"),
-                f"entity {_show_key(entity.key)} is defined twice; it is already defined at "
-                f"{existing.origin('metadata', 'name')}",
+        if existing is None:
+            self.entities[entity.key] = entity
+            return entity
+        if to_plain(existing.doc.data) == to_plain(doc.data):
+            # Generated catalogs repeat entities; Backstage keeps one. Taken once, said once.
+            self.warnings.append(
+                f"{entity.origin('metadata', 'name')}: entity {_show_key(entity.key)} is defined "
+                f"again with the same content as at {existing.origin('metadata', 'name')}; "
+                "it is read once"
             )
-        self.entities[entity.key] = entity
-        return entity
+            return None
+        raise ImportFailure(
+            entity.origin("metadata", "name"),
+            f"entity {_show_key(entity.key)} is defined twice with different content; it is "
+            f"already defined at {existing.origin('metadata', 'name')}",
+        )
+
+    def _skip(self, doc: YamlDocument) -> None:
+        data = doc.data
+        kind = data.get("kind") if isinstance(data, dict) else None
+        api_version = data.get("apiVersion") if isinstance(data, dict) else None
+        if not isinstance(kind, str) or not kind.strip():
+            key, what = "", "without a kind: not Backstage entities"
+        elif is_backstage_document(doc):
+            key, what = kind.strip().lower(), f"of kind {kind.strip()!r}"
+        else:
+            key = f"{kind.strip().lower()} {api_version}"
+            what = (
+                f"of kind {kind.strip()!r} with apiVersion {api_version!r}: not Backstage entities"
+            )
+        skipped = self.skipped.setdefault(key, _Skipped(doc.origin(), what))
+        skipped.count += 1
+
+    def location_targets(
+        self, entity: _Entity, path: Path, root: Path
+    ) -> list[tuple[Path, Origin, tuple[str | int, ...]]]:
+        """The files ``entity`` (a Location) names; see ``_location_targets``. Problems are
+        recorded, targets on the network become a warning."""
+        targets: list[tuple[Path, Origin, tuple[str | int, ...]]] = []
+        with self.collecting():
+            targets = _location_targets(self, entity, path, root)
+        return targets
+
+    def warn_about_remote_targets(
+        self, entity: _Entity, remote: list[tuple[str, tuple[str | int, ...]]], reason: str
+    ) -> None:
+        """One warning line for the targets of ``entity`` that are not read, at the first one."""
+        shown = ", ".join(repr(target.strip()) for target, _ in remote[:WARNING_EXAMPLES])
+        more = len(remote) - WARNING_EXAMPLES
+        self.warnings.append(
+            f"{entity.origin(*remote[0][1])}: Location {_show_key(entity.key)}: "
+            f"{_count(len(remote), 'target')} not read ({reason}): {shown}"
+            + (f" and {more} more" if more > 0 else "")
+            + "; save those files next to the catalog and name them in a file Location"
+        )
 
     def resolve(self) -> ImportBundle:
         bundle = ImportBundle()
@@ -154,7 +261,39 @@ class _Catalog:
         emails = self._people(bundle)
         self._memberships(groups, emails, bundle)
         self._dependencies(groups, bundle)
+        # In the order of the files, whichever pass found them.
+        self.errors.failures.sort(key=self._place)
+        self.errors.raise_if_any()
+        bundle.warnings.extend(self._warning_lines())
         return bundle
+
+    def _place(self, failure: ImportFailure) -> tuple[int, int, int]:
+        origin = failure.origin
+        if isinstance(origin, Origin):
+            order = self.files.get(origin.path, len(self.files))
+            return (order, origin.document or 0, origin.line or 0)
+        return (self.files.get(str(origin), len(self.files)), 0, 0)
+
+    def _warning_lines(self) -> list[str]:
+        lines = [
+            f"{skipped.first}: ignored {_count(skipped.count, 'document')} {skipped.what} "
+            "(Transform has no place for this kind; the first is here)"
+            for skipped in self.skipped.values()
+        ]
+        lines.extend(self.warnings)
+        if self.ownerless:
+            shown = "; ".join(
+                f"{_show_key(key)} (owner {owner!r}, {origin})"
+                for key, owner, origin in self.ownerless[:WARNING_EXAMPLES]
+            )
+            more = len(self.ownerless) - WARNING_EXAMPLES
+            lines.append(
+                f"{_count(len(self.ownerless), 'entity', 'entities')} owned by a person (a User), "
+                f"not a team, so no team owns them: {shown}"
+                + (f" and {more} more" if more > 0 else "")
+                + "; give them a Group as spec.owner to count them in a team's load"
+            )
+        return lines
 
     def _of_kind(self, kind: str) -> list[_Entity]:
         return [entity for entity in self.entities.values() if entity.key[0] == kind]
@@ -163,20 +302,21 @@ class _Catalog:
         groups: dict[EntityKey, _Group] = {}
         by_slug: dict[str, _Group] = {}
         for entity in self._of_kind("group"):
-            doc = entity.doc
-            _mapping(doc, "spec", required=True)
-            group_type = _required_string(doc, "spec", "type")
-            group = _Group(entity, group_type.strip(), _slug(entity), _display_name(entity))
-            other = by_slug.get(group.slug)
-            if other is not None:
-                raise ImportFailure(
-                    entity.origin("metadata", "name"),
-                    f"group {_show_key(entity.key)} would get the slug {group.slug!r}, which group "
-                    f"{_show_key(other.entity.key)} at {other.entity.origin('metadata', 'name')} "
-                    "already has",
-                )
-            by_slug[group.slug] = group
-            groups[entity.key] = group
+            with self.collecting():
+                doc = entity.doc
+                _mapping(doc, "spec", required=True)
+                group_type = _required_string(doc, "spec", "type")
+                group = _Group(entity, group_type.strip(), _slug(entity), _display_name(entity))
+                other = by_slug.get(group.slug)
+                if other is not None:
+                    raise ImportFailure(
+                        entity.origin("metadata", "name"),
+                        f"group {_show_key(entity.key)} would get the slug {group.slug!r}, which "
+                        f"group {_show_key(other.entity.key)} at "
+                        f"{other.entity.origin('metadata', 'name')} already has",
+                    )
+                by_slug[group.slug] = group
+                groups[entity.key] = group
         return groups
 
     def _hierarchy(self, groups: dict[EntityKey, _Group], bundle: ImportBundle) -> None:
@@ -186,6 +326,8 @@ class _Catalog:
         def link(child: EntityKey, parent: EntityKey, origin: Origin) -> None:
             if child == parent:
                 raise ImportFailure(origin, f"group {_show_key(child)} cannot be its own parent")
+            if child not in groups or parent not in groups:
+                return  # a group that is wrong itself: its error is recorded already
             known = parent_of.get(child)
             if known is None:
                 parent_of[child] = (parent, origin)
@@ -198,69 +340,67 @@ class _Catalog:
 
         for key, group in groups.items():
             entity = group.entity
-            parent_ref = _string(entity.doc, "spec", "parent")
-            if parent_ref is not None:
-                parent = self._group_ref(entity, parent_ref, ("spec", "parent"))
-                link(key, parent, entity.origin("spec", "parent"))
-            for index, child_ref in enumerate(_string_list(entity.doc, "spec", "children")):
+            with self.collecting():
+                parent_ref = _string(entity.doc, "spec", "parent")
+                if parent_ref is not None:
+                    parent = self._group_ref(entity, parent_ref, ("spec", "parent"))
+                    link(key, parent, entity.origin("spec", "parent"))
+            children: list[str] = []
+            with self.collecting():
+                children = _string_list(entity.doc, "spec", "children")
+            for index, child_ref in enumerate(children):
                 path = ("spec", "children", index)
-                link(self._group_ref(entity, child_ref, path), key, entity.origin(*path))
+                with self.collecting():
+                    link(self._group_ref(entity, child_ref, path), key, entity.origin(*path))
 
         parents = {parent for parent, _ in parent_of.values()}
         for key, group in groups.items():
             group_type = _normal_type(group.type)
             group.is_unit = key in parents or group_type in UNIT_TYPES
-        _refuse_cycles(parent_of)
+        with self.collecting():
+            _refuse_cycles(parent_of)
 
         for key, group in groups.items():
-            entity = group.entity
-            parent_slug = groups[parent_of[key][0]].slug if key in parent_of else None
-            origin = entity.origin("metadata", "name")
-            if group.is_unit:
-                bundle.add_unit(
-                    UnitNode(slug=group.slug, name=group.name, kind=group.type, parent=parent_slug),
-                    origin,
-                )
-                continue
-            team_type = TEAM_TYPES.get(_normal_type(group.type), TeamType.UNCLASSIFIED)
-            specialty = _specialty(entity) if team_type == TeamType.OPS_SILO else ""
-            description = _string(entity.doc, "metadata", "description") or ""
-            bundle.add_team(
-                TeamNode(
-                    slug=group.slug,
-                    name=group.name,
-                    type=str(team_type),
-                    specialty=specialty,
-                    unit=parent_slug,
-                    description=description.strip(),
-                ),
+            with self.collecting():
+                self._add_group(key, group, groups, parent_of, bundle)
+
+    def _add_group(
+        self,
+        key: EntityKey,
+        group: _Group,
+        groups: dict[EntityKey, _Group],
+        parent_of: dict[EntityKey, tuple[EntityKey, Origin]],
+        bundle: ImportBundle,
+    ) -> None:
+        entity = group.entity
+        parent_slug = groups[parent_of[key][0]].slug if key in parent_of else None
+        origin = entity.origin("metadata", "name")
+        if group.is_unit:
+            bundle.add_unit(
+                UnitNode(slug=group.slug, name=group.name, kind=group.type, parent=parent_slug),
                 origin,
             )
+            return
+        team_type = TEAM_TYPES.get(_normal_type(group.type), TeamType.UNCLASSIFIED)
+        specialty = _specialty(entity) if team_type == TeamType.OPS_SILO else ""
+        description = _string(entity.doc, "metadata", "description") or ""
+        bundle.add_team(
+            TeamNode(
+                slug=group.slug,
+                name=group.name,
+                type=str(team_type),
+                specialty=specialty,
+                unit=parent_slug,
+                description=description.strip(),
+            ),
+            origin,
+        )
 
     def _people(self, bundle: ImportBundle) -> dict[EntityKey, str]:
         emails: dict[EntityKey, str] = {}
         for entity in self._of_kind("user"):
-            doc = entity.doc
-            _mapping(doc, "spec")
-            _mapping(doc, "spec", "profile")
-            email = _string(doc, "spec", "profile", "email")
-            if email is not None:
-                email = email.strip().lower()
-                origin = entity.origin("spec", "profile", "email")
-            elif "@" in entity.name:
-                email = entity.name.lower()
-                origin = entity.origin("metadata", "name")
-            else:
-                # A person needs an e-mail; this one is stable and can never reach a real inbox.
-                email = f"{entity.name.lower()}@{entity.namespace}.backstage.invalid"
-                origin = entity.origin("metadata", "name")
-            try:
-                validate_email(email)
-            except ValidationError:
-                raise ImportFailure(origin, f"{email!r} is not a valid e-mail address") from None
-            display_name = (_string(doc, "spec", "profile", "displayName") or "").strip()
-            bundle.add_person(PersonNode(email=email, name=display_name or entity.name), origin)
-            emails[entity.key] = email
+            with self.collecting():
+                emails[entity.key] = _person(entity, bundle)
         return emails
 
     def _memberships(
@@ -268,75 +408,104 @@ class _Catalog:
     ) -> None:
         def add(user: EntityKey, group: EntityKey, origin: Origin) -> None:
             # Units hold teams, not people: a membership in a unit has no place in the graph.
-            if not groups[group].is_unit:
-                membership = MembershipEdge(
-                    person=emails[user], team=groups[group].slug, role=NO_ROLE
-                )
-                bundle.add_membership(membership, origin)
+            # A user or group that is wrong itself has its error recorded already.
+            if user not in emails or group not in groups or groups[group].is_unit:
+                return
+            membership = MembershipEdge(person=emails[user], team=groups[group].slug, role=NO_ROLE)
+            bundle.add_membership(membership, origin)
 
         for entity in self._of_kind("user"):
-            for index, ref in enumerate(_string_list(entity.doc, "spec", "memberOf")):
+            refs: list[str] = []
+            with self.collecting():
+                refs = _string_list(entity.doc, "spec", "memberOf")
+            for index, ref in enumerate(refs):
                 path = ("spec", "memberOf", index)
-                add(entity.key, self._group_ref(entity, ref, path), entity.origin(*path))
+                with self.collecting():
+                    add(entity.key, self._group_ref(entity, ref, path), entity.origin(*path))
         for key, group in groups.items():
             entity = group.entity
-            for index, ref in enumerate(_string_list(entity.doc, "spec", "members")):
+            refs = []
+            with self.collecting():
+                refs = _string_list(entity.doc, "spec", "members")
+            for index, ref in enumerate(refs):
                 path = ("spec", "members", index)
-                user = self._known_ref(entity, ref, path, default_kind="user", expected="user")
-                add(user, key, entity.origin(*path))
+                with self.collecting():
+                    user = self._known_ref(entity, ref, path, default_kind="user", expected="user")
+                    add(user, key, entity.origin(*path))
 
     def _dependencies(self, groups: dict[EntityKey, _Group], bundle: ImportBundle) -> None:
         owners: dict[EntityKey, _Group] = {}
         for key, entity in self.entities.items():
-            owner_ref = _string(entity.doc, "spec", "owner")
-            if owner_ref is None:
-                continue
-            owner = self._resolve(
+            with self.collecting():
+                group = self._owner(entity, groups, bundle)
+                if group is not None:
+                    owners[key] = group
+
+        for entity in self._of_kind("component"):
+            source = owners.get(entity.key)
+            for field_name, default_kind in (("dependsOn", "component"), ("consumesApis", "api")):
+                refs: list[str] = []
+                with self.collecting():
+                    refs = _string_list(entity.doc, "spec", field_name)
+                for index, ref in enumerate(refs):
+                    path = ("spec", field_name, index)
+                    with self.collecting():
+                        target_key = self._resolve(
+                            ref,
+                            _parse_ref(
+                                ref,
+                                entity,
+                                path,
+                                default_kind=default_kind,
+                                namespace=entity.namespace,
+                            ),
+                        )
+                        # Unknown targets are normal: catalogs reference things kept elsewhere.
+                        target = owners.get(target_key)
+                        if source is None or target is None or target.slug == source.slug:
+                            continue
+                        bundle.add_interaction(_dependency(source, target), entity.origin(*path))
+
+    def _owner(
+        self, entity: _Entity, groups: dict[EntityKey, _Group], bundle: ImportBundle
+    ) -> _Group | None:
+        """The team owning ``entity`` (None: no team of the catalog); adds the service a team
+        owns for the kinds in SERVICE_KINDS."""
+        owner_ref = _string(entity.doc, "spec", "owner")
+        if owner_ref is None:
+            return None
+        owner = self._resolve(
+            owner_ref,
+            _parse_ref(
                 owner_ref,
-                _parse_ref(
-                    owner_ref,
-                    entity,
-                    ("spec", "owner"),
-                    default_kind="group",
-                    namespace=entity.namespace,
-                ),
-            )
-            group = groups.get(owner)
-            # Entities owned by users, by units or by groups outside the catalog link no teams.
-            if group is not None and not group.is_unit:
-                owners[key] = group
-            if key[0] not in SERVICE_KINDS or (group is not None and group.is_unit):
-                continue
-            if group is None and owner[0] != "group":
-                continue  # owned by a user: no team owns it
-            # A group outside the catalog may be a team of the organisation already; applying the
-            # import checks that, naming this line.
+                entity,
+                ("spec", "owner"),
+                default_kind="group",
+                namespace=entity.namespace,
+            ),
+        )
+        if owner[0] == "user":
+            # A person, not a team: Transform's services belong to teams. Guessing the person's
+            # team would be wrong for people in several teams and for personal projects.
+            if entity.key[0] in SERVICE_KINDS:
+                self.ownerless.append((entity.key, owner_ref, entity.origin("spec", "owner")))
+            return None
+        group = groups.get(owner)
+        if group is not None and group.is_unit:
+            return None  # units hold teams, not services
+        if entity.key[0] in SERVICE_KINDS and (group is not None or owner[0] == "group"):
+            # A group outside the catalog may be a team of the organisation already; applying
+            # the import checks that, naming this line.
             bundle.add_service(
                 ServiceNode(
-                    kind=key[0],
+                    kind=entity.key[0],
                     slug=_slug(entity),
                     owner=group.slug if group is not None else owner[2].replace(".", "-"),
                     name=(_string(entity.doc, "metadata", "title") or "").strip(),
                 ),
                 entity.origin("spec", "owner"),
             )
-
-        for entity in self._of_kind("component"):
-            source = owners.get(entity.key)
-            for field_name, default_kind in (("dependsOn", "component"), ("consumesApis", "api")):
-                for index, ref in enumerate(_string_list(entity.doc, "spec", field_name)):
-                    path = ("spec", field_name, index)
-                    target_key = self._resolve(
-                        ref,
-                        _parse_ref(
-                            ref, entity, path, default_kind=default_kind, namespace=entity.namespace
-                        ),
-                    )
-                    # Unknown targets are normal: catalogs reference things kept elsewhere.
-                    target = owners.get(target_key)
-                    if source is None or target is None or target.slug == source.slug:
-                        continue
-                    bundle.add_interaction(_dependency(source, target), entity.origin(*path))
+        return group
 
     def _resolve(self, ref: str, key: EntityKey) -> EntityKey:
         """``key`` as parsed (Backstage's rule: no namespace means the referring entity's own),
@@ -390,18 +559,20 @@ def _dependency(source: _Group, target: _Group) -> InteractionEdge:
     )
 
 
-def _location_targets(entity: _Entity, path: Path, root: Path) -> list[tuple[Path, Origin]]:
-    """The resolved files a Location names, each with the origin of the line that names it; each
-    must lie inside ``root`` (the folder of the file named on the command line)."""
+def _location_targets(
+    catalog: _Catalog, entity: _Entity, path: Path, root: Path
+) -> list[tuple[Path, Origin, tuple[str | int, ...]]]:
+    """The resolved files a Location names, each with the origin and field of the line that names
+    it; each must lie inside ``root`` (the folder of the file named on the command line).
+
+    Like Backstage, a target without a scheme is relative to the file holding the Location, for
+    ``file`` and ``url`` Locations alike (a ``url`` Location in a checked-out repository names its
+    neighbours that way). Targets on the network (``https://...``) and Locations of other types
+    (``github-discovery``, ...) are not fetched: a warning names them. A problem with one target
+    is recorded and the other targets are still read."""
     doc = entity.doc
     _mapping(doc, "spec", required=True)
-    location_type = _string(doc, "spec", "type")
-    if location_type is not None and location_type.strip().lower() != "file":
-        raise ImportFailure(
-            entity.origin("spec", "type"),
-            f"spec.type: Location type {location_type!r} is not supported; only 'file' targets "
-            "can be imported (save the files locally and name them or a file Location)",
-        )
+    location_type = (_string(doc, "spec", "type") or "file").strip().lower()
     optional = (_string(doc, "spec", "presence") or "").strip().lower() == "optional"
     named: list[tuple[str, tuple[str | int, ...]]] = []
     target = _string(doc, "spec", "target")
@@ -411,29 +582,43 @@ def _location_targets(entity: _Entity, path: Path, root: Path) -> list[tuple[Pat
         (item, ("spec", "targets", index))
         for index, item in enumerate(_string_list(doc, "spec", "targets"))
     )
-    targets: list[tuple[Path, Origin]] = []
-    for text, keys in named:
-        origin = entity.origin(*keys)
-        if "://" in text:
-            raise ImportFailure(
-                origin,
-                f"{_dotted(keys)}: {text!r} is a URL; only file targets can be imported",
+    if location_type not in {"file", "url"}:
+        if named:
+            catalog.warn_about_remote_targets(
+                entity, named, f"Location type {location_type!r} is not followed"
             )
-        candidate = path.parent / text
-        if glob.has_magic(text):
-            matches = sorted(Path(found) for found in glob.glob(str(candidate)))
-            files = [match.resolve() for match in matches]
-            files = [_inside(found, root, keys, text, origin) for found in files]
-            files = [found for found in files if found.is_file()]
-            if not files and not optional:
-                raise ImportFailure(origin, f"{_dotted(keys)}: {text!r} matches no file")
-            targets.extend((file, origin) for file in files)
-        else:
-            resolved = _inside(candidate.resolve(), root, keys, text, origin)
-            if optional and not resolved.exists():
-                continue
-            targets.append((resolved, origin))
+        return []
+    remote = [(text, keys) for text, keys in named if "://" in text]
+    if remote:
+        catalog.warn_about_remote_targets(entity, remote, "URLs are not fetched")
+    targets: list[tuple[Path, Origin, tuple[str | int, ...]]] = []
+    for text, keys in named:
+        if "://" in text:
+            continue
+        with catalog.collecting():
+            targets.extend(
+                (file, entity.origin(*keys), keys)
+                for file in _target_files(entity, path, root, text.strip(), keys, optional)
+            )
     return targets
+
+
+def _target_files(
+    entity: _Entity, path: Path, root: Path, text: str, keys: tuple[str | int, ...], optional: bool
+) -> list[Path]:
+    origin = entity.origin(*keys)
+    candidate = path.parent / text
+    if glob.has_magic(text):
+        matches = sorted(Path(found) for found in glob.glob(str(candidate), recursive=True))
+        files = [_inside(match.resolve(), root, keys, text, origin) for match in matches]
+        files = [found for found in files if found.is_file()]
+        if not files and not optional:
+            raise ImportFailure(origin, f"{_dotted(keys)}: {text!r} matches no file")
+        return files
+    resolved = _inside(candidate.resolve(), root, keys, text, origin)
+    if optional and not resolved.exists():
+        return []
+    return [resolved]
 
 
 def _inside(
@@ -487,6 +672,44 @@ def _refuse_cycles(parent_of: dict[EntityKey, tuple[EntityKey, Origin]]) -> None
             trail.append(node)
             node = parent_of[node][0] if node in parent_of else None
         done.update(trail)
+
+
+def _person(entity: _Entity, bundle: ImportBundle) -> str:
+    """Adds the person a User entity is; returns their e-mail."""
+    doc = entity.doc
+    _mapping(doc, "spec")
+    _mapping(doc, "spec", "profile")
+    email = _string(doc, "spec", "profile", "email")
+    keys: tuple[str, ...] = ("spec", "profile", "email")
+    if email is not None:
+        email = email.strip().lower()
+    elif "@" in entity.name:
+        email = entity.name.lower()
+        keys = ("metadata", "name")
+    else:
+        # A person needs an e-mail; this one is stable and can never reach a real inbox.
+        email = f"{entity.name.lower()}@{entity.namespace}.backstage.invalid"
+        keys = ("metadata", "name")
+    origin = entity.origin(*keys)
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ImportFailure(
+            origin, f"{_dotted(keys)}: {email!r} is not a valid e-mail address"
+        ) from None
+    display_name = (_string(doc, "spec", "profile", "displayName") or "").strip()
+    bundle.add_person(PersonNode(email=email, name=display_name or entity.name), origin)
+    return email
+
+
+def _kind_of(doc: YamlDocument) -> str | None:
+    """The lower-cased kind of a document, None when it has none."""
+    kind = doc.data.get("kind") if isinstance(doc.data, dict) else None
+    return kind.strip().lower() if isinstance(kind, str) and kind.strip() else None
+
+
+def _count(number: int, one: str, many: str = "") -> str:
+    return f"{number} {one if number == 1 else (many or one + 's')}"
 
 
 def _slug(entity: _Entity) -> str:

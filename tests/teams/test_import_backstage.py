@@ -244,12 +244,14 @@ def test_an_optional_location_target_may_be_missing(tmp_path):
     assert list(bundle.teams) == ["present"]
 
 
-def test_a_url_location_is_refused_as_only_files_are_supported():
-    error = failure(BROKEN / "url-target.yaml")
+def test_a_url_location_is_not_fetched_but_named_in_a_warning():
+    bundle = read(BROKEN / "url-target.yaml")
 
-    assert "line 6" in str(error)
-    assert "Location type 'url' is not supported" in error.message
-    assert "only 'file' targets" in error.message
+    assert bundle.is_empty()
+    [warning] = bundle.warnings
+    assert "url-target.yaml, document 1, line 7: Location location:default/remote" in warning
+    assert "1 target not read (URLs are not fetched)" in warning
+    assert "'https://github.com/example/catalog/blob/main/all.yaml'" in warning
 
 
 def test_a_glob_target_that_matches_nothing_is_an_error(tmp_path):
@@ -340,19 +342,21 @@ def test_the_same_name_in_another_namespace_is_another_entity(tmp_path):
     assert list(bundle.people) == ["guest@example.com"]
 
 
-def test_a_document_that_is_not_a_backstage_entity_is_refused(tmp_path):
+def test_a_location_target_that_holds_no_backstage_entity_is_ignored_with_a_warning(tmp_path):
     location = write(
         tmp_path,
         "all.yaml",
         "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: all\n"
-        "spec:\n  target: ./other.yaml\n",
+        "spec:\n  target: ./other.yaml\n---\n" + group("squad", extra="  children: []\n"),
     )
     write(tmp_path, "other.yaml", "teams: []\n")
 
-    error = failure(location)
+    bundle = read(location)
 
-    assert str(error.origin).startswith(str((tmp_path / "other.yaml").resolve()))
-    assert "expected a Backstage entity" in error.message
+    assert list(bundle.teams) == ["squad"]
+    [warning] = bundle.warnings
+    assert warning.startswith(f"{(tmp_path / 'other.yaml').resolve()}, document 1, line 1: ")
+    assert "ignored 1 document without a kind: not Backstage entities" in warning
 
 
 def test_a_group_with_child_groups_is_a_unit_whatever_its_type(tmp_path):
