@@ -114,6 +114,17 @@ def org_admin_access_check(*, access: OrgAccess, action: str) -> None:
         raise PermissionDeniedError(f"Only admins of '{access.organization.slug}' may {action}.")
 
 
+def invitation_role_access_check(*, access: OrgAccess, role: str) -> None:
+    """Raises ``PermissionDeniedError`` unless the caller may invite with ``role``: admins invite
+    with any role, change agents with any role but admin (they cannot grant roles otherwise, so
+    an invitation must not make anyone more than they are). The caller has checked
+    ``org_manage_access_check`` already."""
+    if role == Role.ADMIN and not access.is_admin:
+        raise PermissionDeniedError(
+            f"Only admins of '{access.organization.slug}' may invite someone as an admin."
+        )
+
+
 def topology_write_access_check(*, access: OrgAccess) -> None:
     """Raises ``PermissionDeniedError`` when the caller cannot change any team's topology at all.
 

@@ -17,12 +17,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
+import django_filters
+from django.contrib.auth.models import User
 from django.db.models import Model, QuerySet
 from django.http import HttpResponse
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import serializers, status, viewsets
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import generics, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
@@ -37,12 +45,14 @@ from core.api import (
     OrgScopedPrimaryKeyRelatedField,
     OrgScopedSlugRelatedField,
 )
-from core.errors import ApplicationError
+from core.errors import ApplicationError, PermissionDeniedError
 from core.moments import moment_parse
+from core.zones import time_zone_validate
 from teams import exporters, lifecycle, selectors, services
 from teams.access import (
     OrgAccess,
     interaction_get_for_user,
+    invitation_role_access_check,
     membership_get_for_user,
     org_access_get,
     org_admin_access_check,
@@ -66,9 +76,18 @@ from teams.filters import (
     TeamFilter,
 )
 from teams.invitations import (
+    INVITATION_STATUSES,
     MAX_TOKEN_LENGTH,
     invitation_accept,
     invitation_create,
+    invitation_create_for_email,
+    invitation_get_for_organization,
+    invitation_list,
+    invitation_revoke,
+    invitation_status,
+    invitations_in_status,
+    organization_role_grantee_get,
+    organization_user_list,
     person_login_resolve,
 )
 from teams.models import (
@@ -209,7 +228,20 @@ class OrganizationOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Organization
-        fields = ["slug", "name", "roles", "analysis_thresholds", "created_at", "updated_at"]
+        fields = [
+            "slug",
+            "name",
+            "roles",
+            "analysis_thresholds",
+            "time_zone",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class OrganizationCreateInputSerializer(serializers.Serializer):
+    slug = serializers.SlugField(max_length=100, help_text="The organisation's short name in URLs.")
+    name = serializers.CharField(max_length=200)
 
 
 class OrganizationInputSerializer(serializers.Serializer):
@@ -218,13 +250,32 @@ class OrganizationInputSerializer(serializers.Serializer):
         required=False,
         help_text="Overrides of the analysis thresholds (keys and defaults: docs/analysis.md).",
     )
+    time_zone = serializers.CharField(
+        max_length=64,
+        required=False,
+        validators=[time_zone_validate],
+        help_text="IANA time zone of the organisation's days, schedules and messages, e.g. "
+        "Europe/Berlin (docs/time-zones.md).",
+    )
 
 
 @extend_schema(tags=["organisations"])
 @extend_schema_view(
     list=extend_schema(summary="List your organisations"),
+    create=extend_schema(
+        summary="Create an organisation",
+        request=OrganizationCreateInputSerializer,
+        responses={201: OrganizationOutputSerializer},
+        description=(
+            "Instance administrators (``is_superuser``) only; everyone else gets 403. The new "
+            "organisation is empty and the caller is its first admin. A slug that is taken or "
+            "not a slug is a 400 naming the field ``slug``."
+        ),
+    ),
     retrieve=extend_schema(summary="Get an organisation"),
-    partial_update=extend_schema(summary="Change an organisation's name or thresholds"),
+    partial_update=extend_schema(
+        summary="Change an organisation's name, thresholds or time zone (admins)"
+    ),
 )
 class OrganizationViewSet(viewsets.GenericViewSet):
     """Organisations in which the caller holds a role."""
@@ -240,6 +291,19 @@ class OrganizationViewSet(viewsets.GenericViewSet):
         for organization in organizations or []:
             organization.caller_roles = [row.role for row in organization.user_roles]  # type: ignore[attr-defined]
         return self.get_paginated_response(self.get_serializer(organizations, many=True).data)
+
+    def create(self, request: Request) -> Response:
+        if not getattr(request.user, "is_superuser", False):
+            raise PermissionDeniedError("Only instance administrators may create organisations.")
+        payload = OrganizationCreateInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        organization = services.organization_create(
+            slug=payload.validated_data["slug"],
+            name=payload.validated_data["name"],
+            creator=request.user,  # type: ignore[arg-type]
+        )
+        organization.caller_roles = [Role.ADMIN]  # type: ignore[attr-defined]
+        return Response(self.get_serializer(organization).data, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, org_slug: str) -> Response:
         access = org_access_get(user=request.user, org_slug=org_slug)
@@ -567,7 +631,23 @@ class PersonOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Person
-        fields = ["id", "email", "name", "user", "left_on", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "email",
+            "name",
+            "user",
+            "left_on",
+            "time_zone",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {
+            "time_zone": {
+                "read_only": True,
+                "help_text": "The IANA zone the person reads web pages in; blank: the "
+                "organisation's (docs/time-zones.md).",
+            }
+        }
 
 
 class PersonRowOutputSerializer(RowOutputSerializer):
@@ -581,6 +661,7 @@ class PersonRowOutputSerializer(RowOutputSerializer):
             "name": instance["name"],
             "user": instance["user__username"],
             "left_on": self.day.to_representation(instance["left_on"]),
+            "time_zone": instance["time_zone"],
             "created_at": moment(instance["created_at"]),
             "updated_at": moment(instance["updated_at"]),
         }
@@ -611,7 +692,14 @@ def _with_login(data: dict[str, Any], request: Request) -> dict[str, Any]:
 class InvitationOutputSerializer(serializers.ModelSerializer):
     """An invitation as its creator sees it: never the token, which only the e-mail carries."""
 
-    person = serializers.IntegerField(source="person_id", read_only=True, help_text="Person id.")
+    person = serializers.IntegerField(
+        source="person_id",
+        read_only=True,
+        allow_null=True,
+        help_text="Id of the person accepting links to the login; null: a login and a role only.",
+    )
+    status = serializers.SerializerMethodField(help_text="Its state now.")
+    revoked_at = serializers.DateTimeField(read_only=True, allow_null=True)
     created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
@@ -626,12 +714,46 @@ class InvitationOutputSerializer(serializers.ModelSerializer):
             "id",
             "person",
             "email",
+            "name",
+            "role",
+            "status",
             "created_by",
             "created_at",
             "expires_at",
             "accepted_at",
             "accepted_by",
+            "revoked_at",
         ]
+
+    @extend_schema_field(serializers.ChoiceField(choices=INVITATION_STATUSES))
+    def get_status(self, invitation: Invitation) -> str:
+        return invitation_status(invitation, at=self.context.get("now") or timezone.now())
+
+
+class InvitationPersonInputSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(
+        choices=Role.choices,
+        default=Role.MEMBER,
+        help_text="The role accepting grants (default member; admin only by admins).",
+    )
+
+
+class InvitationInputSerializer(InvitationPersonInputSerializer):
+    email = serializers.EmailField(max_length=254, help_text="The address to send the link to.")
+    name = serializers.CharField(
+        max_length=200, required=False, default="", help_text="Whom the e-mail greets."
+    )
+
+
+class InvitationAcceptOutputSerializer(serializers.Serializer):
+    organization = serializers.SlugField(help_text="The organisation joined.")
+    role = serializers.ChoiceField(choices=Role.choices, help_text="The invitation's role.")
+    role_granted = serializers.BooleanField(
+        help_text="False when the login held this role (or any role, for member) already."
+    )
+    person = PersonOutputSerializer(
+        allow_null=True, help_text="The person now linked to the caller's login, if any."
+    )
 
 
 class InvitationAcceptInputSerializer(serializers.Serializer):
@@ -714,20 +836,23 @@ class PersonViewSet(OrgScopedViewSet):
 
     @extend_schema(
         summary="Invite a person to link their login",
-        request=None,
+        request=InvitationPersonInputSerializer,
         responses={201: InvitationOutputSerializer},
         description=(
             "Admins and change agents: e-mail the person a link to accept with their own login "
-            "(valid 7 days, once; a new invitation ends the open ones). The token is only in the "
-            "e-mail. 409 for a person already linked or a leaver; 503 when the mail cannot be "
-            "sent (the invitation is withdrawn)."
+            "(valid 7 days, once; a new invitation ends the open ones), granting ``role`` "
+            "(default member; only admins invite admins). The token is only in the e-mail. 409 "
+            "for a person already linked or a leaver; 503 when the mail cannot be sent (the "
+            "invitation is withdrawn)."
         ),
     )
     @action(detail=True, methods=["post"])
     def invite(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         person = self.get_object()
         org_manage_access_check(access=self.access, action="invite people")
-        sent = invitation_create(person=person, actor=_user(request))
+        data = self.validated_input(InvitationPersonInputSerializer)
+        invitation_role_access_check(access=self.access, role=data["role"])
+        sent = invitation_create(person=person, actor=_user(request), role=data["role"])
         return Response(
             InvitationOutputSerializer(sent.invitation).data, status=status.HTTP_201_CREATED
         )
@@ -755,12 +880,13 @@ class PersonViewSet(OrgScopedViewSet):
     summary="Accept an invitation",
     request=InvitationAcceptInputSerializer,
     # 404: the token names no valid invitation (core/schema.py gives it the error shape).
-    responses={200: PersonOutputSerializer, 404: None},
+    responses={200: InvitationAcceptOutputSerializer, 404: None},
     description=(
-        "The logged-in caller links the invited person to their own login, once; they become a "
-        "member of the organisation if they held no role there. 404 for a wrong token, 410 for "
-        "one accepted already or expired, 409 when the person or the caller's login is linked "
-        "already."
+        "The logged-in caller accepts, once: they get the invitation's role in the organisation "
+        "(roles are only added: a login holding it, or any role for member, keeps its roles) and, "
+        "when the invitation is a person's, that person is linked to their login. 404 for a "
+        "wrong token, 410 for one accepted already, expired or revoked, 409 when the person or "
+        "the caller's login is linked already."
     ),
 )
 class InvitationAcceptApi(APIView):
@@ -769,8 +895,135 @@ class InvitationAcceptApi(APIView):
     def post(self, request: Request) -> Response:
         data = InvitationAcceptInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        person = invitation_accept(token=data.validated_data["token"], user=request.user)
-        return Response(PersonOutputSerializer(person).data)
+        accepted = invitation_accept(token=data.validated_data["token"], user=request.user)
+        body = {
+            "organization": accepted.invitation.organization.slug,
+            "role": accepted.invitation.role,
+            "role_granted": accepted.role_granted is not None,
+            "person": accepted.person,
+        }
+        return Response(InvitationAcceptOutputSerializer(body).data)
+
+
+class InvitationFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(
+        choices=[(name, name) for name in INVITATION_STATUSES],
+        method="filter_status",
+        help_text="Only invitations in this state now.",
+    )
+
+    class Meta:
+        model = Invitation
+        fields = ["status"]
+
+    def filter_status(
+        self, queryset: QuerySet[Invitation], name: str, value: str
+    ) -> QuerySet[Invitation]:
+        return invitations_in_status(queryset, status=value, at=timezone.now())
+
+
+@extend_schema(parameters=[ORG_SLUG_PARAMETER], tags=["invitations"])
+@extend_schema_view(
+    list=extend_schema(summary="List invitations"),
+    retrieve=extend_schema(summary="Get an invitation"),
+    create=extend_schema(
+        summary="Invite an e-mail address with a role",
+        request=InvitationInputSerializer,
+        responses={201: InvitationOutputSerializer},
+        description=(
+            "Admins and change agents (only admins invite admins): e-mail a link, valid 7 days "
+            "and once, that grants ``role`` to whoever accepts with a login (an existing one or "
+            "one created on the invitation page). When a person of the organisation has this "
+            "address, accepting also links them. A new invitation to the same address ends the "
+            "open ones. 409 for an address whose person is linked already or has left; 503 when "
+            "the mail cannot be sent (the invitation is withdrawn)."
+        ),
+    ),
+    destroy=extend_schema(
+        summary="Revoke an invitation",
+        description="Withdraws a pending invitation (its link stops working); it stays listed "
+        "as revoked, with its history. 409 for one that is not pending.",
+    ),
+)
+class InvitationViewSet(OrgScopedViewSet):
+    """The organisation's invitations; admins and change agents list, create and revoke them."""
+
+    serializer_class = InvitationOutputSerializer
+    filterset_class = InvitationFilter
+    queryset = Invitation.objects.none()
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        org_manage_access_check(access=self.access, action="manage invitations")
+
+    def get_queryset(self) -> QuerySet[Invitation]:
+        return invitation_list(organization=self.access.organization)
+
+    def get_object(self) -> Invitation:
+        return invitation_get_for_organization(
+            organization=self.access.organization, invitation_id=self.kwargs["pk"]
+        )
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = self.validated_input(InvitationInputSerializer)
+        invitation_role_access_check(access=self.access, role=data["role"])
+        sent = invitation_create_for_email(
+            organization=self.access.organization,
+            email=data["email"],
+            role=data["role"],
+            name=data.get("name", ""),
+            actor=_user(request),
+        )
+        return self.output(sent.invitation, status_code=status.HTTP_201_CREATED)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        invitation_revoke(invitation=self.get_object(), actor=_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class OrganizationUserPersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class OrganizationUserOutputSerializer(serializers.Serializer):
+    """A login with a role in the organisation (``organization_user_list``'s rows)."""
+
+    username = serializers.CharField(read_only=True)
+    name = serializers.CharField(source="get_full_name", read_only=True)
+    email = serializers.CharField(read_only=True, help_text="The login's address (may be empty).")
+    roles = serializers.SerializerMethodField(help_text="Its roles in the organisation.")
+    person = serializers.SerializerMethodField(
+        help_text="The person of the organisation linked to this login, if any."
+    )
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=Role.choices)))
+    def get_roles(self, user: User) -> list[str]:
+        return [grant.role for grant in user.org_roles]  # type: ignore[attr-defined]
+
+    @extend_schema_field(OrganizationUserPersonSerializer(allow_null=True))
+    def get_person(self, user: User) -> dict[str, Any] | None:
+        people = user.org_people  # type: ignore[attr-defined]
+        return {"id": people[0].pk, "name": people[0].name} if people else None
+
+
+@extend_schema(
+    parameters=[ORG_SLUG_PARAMETER],
+    tags=["roles"],
+    summary="List the organisation's users",
+    description="Every login holding a role in the organisation, by username, with its roles and "
+    "linked person: admins and change agents.",
+)
+class OrganizationUserListApi(generics.ListAPIView):
+    serializer_class = OrganizationUserOutputSerializer
+    pagination_class = ApiPagination
+    queryset = User.objects.none()
+
+    def get_queryset(self) -> QuerySet[User]:
+        access = org_access_get(user=self.request.user, org_slug=self.kwargs["org_slug"])
+        org_manage_access_check(access=access, action="list the organisation's users")
+        return organization_user_list(organization=access.organization)
 
 
 class MembershipOutputSerializer(serializers.ModelSerializer):
@@ -1035,10 +1288,10 @@ class OrganizationRoleOutputSerializer(serializers.ModelSerializer):
 
 
 class OrganizationRoleInputSerializer(serializers.Serializer):
-    user = serializers.SlugRelatedField(
-        slug_field="username",
-        queryset=OrganizationRole._meta.get_field("user").related_model._default_manager.all(),
-        help_text="Username of the login to grant the role to.",
+    user = serializers.CharField(
+        max_length=150,
+        help_text="Username of a login that holds a role in the organisation already (anyone "
+        "else is invited: POST .../invitations/; instance administrators may name any login).",
     )
     role = serializers.ChoiceField(choices=Role.choices)
 
@@ -1067,6 +1320,9 @@ class OrganizationRoleViewSet(OrgScopedViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         org_admin_access_check(access=self.access, action="grant roles")
         data = self.validated_input(OrganizationRoleInputSerializer)
+        data["user"] = organization_role_grantee_get(
+            organization=self.access.organization, username=data["user"], actor=request.user
+        )
         grant = services.organization_role_create(organization=self.access.organization, **data)
         return self.output(grant, status_code=status.HTTP_201_CREATED)
 

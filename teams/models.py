@@ -535,19 +535,38 @@ class TeamLineageEvent(BaseModel):
 
 
 class Invitation(BaseModel):
-    """An offer, e-mailed to a person's address, to link a login to that person: the only way
-    (besides an instance administrator) a login becomes someone of an organisation.
+    """An offer, e-mailed to an address, to join an organisation with a ``role``: accepting it
+    grants the role to the accepting login and, when the address is a person's of the
+    organisation (``person``), links that person to the login. The only way (besides an instance
+    administrator) a login becomes someone of an organisation (docs/access.md).
 
     Only a SHA-256 hash of the token is stored (the token travels in the e-mail alone). An
-    invitation is accepted once, by a logged-in user, before ``expires_at``; creating a new one
-    for the same person ends the open ones (``teams.invitations``).
+    invitation is accepted once, by a logged-in or newly created login, before ``expires_at``,
+    unless it was revoked; creating a new one for the same address ends the open ones
+    (``teams.invitations``).
     """
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="invitations"
     )
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="invitations")
+    person = models.ForeignKey(
+        Person,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="invitations",
+        help_text="The person accepting links to the login; empty: a login and a role only.",
+    )
     email = models.EmailField(max_length=254, help_text="The address the link was sent to.")
+    name = models.CharField(
+        max_length=200, blank=True, help_text="Whom the invitation greets (optional)."
+    )
+    role = models.CharField(
+        max_length=32,
+        choices=Role.choices,
+        default=Role.MEMBER,
+        help_text="The role accepting grants in the organisation.",
+    )
     token_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the token.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -565,6 +584,9 @@ class Invitation(BaseModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    revoked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an admin withdrew the invitation before its use."
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -579,7 +601,7 @@ class Invitation(BaseModel):
 
     def __str__(self) -> str:
         state = "accepted" if self.accepted_at else f"until {self.expires_at:%Y-%m-%d}"
-        return f"Invitation of {self.person} ({state})"
+        return f"Invitation of {self.person or self.email} as {self.role} ({state})"
 
 
 # Every save or delete of a row the analysis reads changes its organisation's topology_version

@@ -17,11 +17,13 @@ router.register(rf"{ORG}/memberships", apis.MembershipViewSet, basename="members
 router.register(rf"{ORG}/serves-links", apis.ServesLinkViewSet, basename="serves-link")
 router.register(rf"{ORG}/interactions", apis.InteractionViewSet, basename="interaction")
 router.register(rf"{ORG}/roles", apis.OrganizationRoleViewSet, basename="role")
+router.register(rf"{ORG}/invitations", apis.InvitationViewSet, basename="invitation")
 
 urlpatterns = [
     path("auth/token/", AuthTokenApi.as_view(), name="auth-token"),
     path("orgs/<slug:org_slug>/analysis/", apis.OrgAnalysisApi.as_view(), name="org-analysis"),
     path("orgs/<slug:org_slug>/export/", apis.OrgExportApi.as_view(), name="org-export"),
+    path("orgs/<slug:org_slug>/users/", apis.OrganizationUserListApi.as_view(), name="org-users"),
     path("invitations/accept/", apis.InvitationAcceptApi.as_view(), name="invitation-accept"),
     *router.urls,
 ]

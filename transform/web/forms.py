@@ -8,11 +8,12 @@ import math
 from typing import Any
 
 from django import forms
+from django.contrib.auth.forms import UserCreationForm
 
 from core.errors import ApplicationError
 from core.files.jsonio import json_load
 from core.files.origin import ImportFailure
-from teams.models import InteractionMode, MembershipRole, Severity
+from teams.models import InteractionMode, MembershipRole, Role, Severity
 from transform.models import MilestoneStatus
 from transform.readiness import business_case
 
@@ -180,3 +181,34 @@ class AssumptionsForm(forms.Form):
         }
         errors = {name: str(messages[0]) for name, messages in self.errors.items()}
         return business_case.assumptions_with(values), errors
+
+
+class InvitationSignUpForm(UserCreationForm):
+    """A new login on an invitation's page: a username and the password twice (Django's
+    username rules and ``AUTH_PASSWORD_VALIDATORS``); the e-mail is the invitation's address and
+    cannot be changed. The page creates the login through ``teams.invitations``, not ``save()``."""
+
+    email = forms.EmailField(label="E-mail", disabled=True, required=False)
+
+    def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
+        super().__init__(*args, initial={"email": email}, **kwargs)
+        # The password validators compare the password with the login's attributes.
+        self.instance.email = email
+
+
+class InvitationCreateForm(forms.Form):
+    email = forms.EmailField(label="E-mail", max_length=254)
+    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.MEMBER)
+    name = forms.CharField(label="Name (optional)", required=False, max_length=200)
+
+
+class RoleGrantForm(forms.Form):
+    username = forms.CharField(max_length=150, widget=forms.HiddenInput)
+    role = forms.ChoiceField(label="Role", choices=Role.choices)
+
+
+class OrganizationCreateForm(forms.Form):
+    slug = forms.SlugField(
+        label="Slug", max_length=100, help_text="Short name in addresses, e.g. acme."
+    )
+    name = forms.CharField(label="Name", max_length=200)
