@@ -33,6 +33,7 @@ MAX_CELL_CHARS = 1000
 # The csv module refuses longer fields with an error (its own default is 131,072).
 _FIELD_LIMIT = 100_000
 _DELIMITERS = (",", ";", "\t", "|")
+_ISO_FORMAT = "%Y-%m-%d"
 _ALLOCATION = re.compile(r"(\d{1,3})(?:[.,]0+)?\s*%?")
 
 
@@ -254,16 +255,18 @@ def _date(value: str, mapping: HrMapping, report: Callable[[str], None]) -> dt.d
     """The day in ``value`` (the mapping's ``date_format``, or YYYY-MM-DD), None when empty."""
     if not value:
         return None
-    for form in dict.fromkeys((mapping.date_format, "%Y-%m-%d")):
+    for form in dict.fromkeys((mapping.date_format, _ISO_FORMAT)):
         try:
             return dt.datetime.strptime(value, form).date()
         except ValueError:
             continue
     example = dt.date(2026, 1, 31).strftime(mapping.date_format)
-    report(
-        f"expected a date like {example} ({mapping.date_format}) or YYYY-MM-DD, or empty; "
-        f"got {_shown(value)}"
+    expected = (
+        f"a date like {example} ({mapping.date_format}) or YYYY-MM-DD"
+        if mapping.date_format != _ISO_FORMAT
+        else "a date YYYY-MM-DD"
     )
+    report(f"expected {expected}, or empty; got {_shown(value)}")
     return None
 
 
@@ -279,7 +282,8 @@ def _consistent(
     team once."""
     first = firsts.setdefault(row.email, row)
     if first is not row:
-        name_column = f"column {headers.get('name', headers.get('first_name', 'name'))!r}"
+        field_ = "name" if "name" in headers else "first_name"
+        name_column = f"column {headers.get(field_, field_)!r} ({field_})"
         if first.name != row.name:
             problems.append(
                 (

@@ -70,6 +70,10 @@ def state() -> dict[str, Any]:
 
 def test_the_realistic_export_imports_with_the_mapping_and_the_product_owners_are_found() -> None:
     new_org()
+    # The export is as spreadsheets write it: a byte-order mark and Windows line endings.
+    raw = EXPORT.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert raw.count(b"\r\n") == 301
 
     out, err = import_people("acme", EXPORT, "--mapping", MAPPING)
 

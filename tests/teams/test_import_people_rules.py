@@ -78,6 +78,8 @@ def test_problems_of_different_columns_are_all_reported(tmp_path: Path, acme: Or
         "Ana,ana@example.com,Checkout,150,2024-01-01,member",
         ",bo@example.com,Checkout,50%,31/12/2024,boss",
         "Cy,cy@example.com,Checkout,50,2024-02-30,",
+        "Dee,dee@example.com,Checkout,,,",
+        "Dee Lima,dee@example.com,checkout,,,",
     )
 
     message = failure(
@@ -92,9 +94,17 @@ def test_problems_of_different_columns_are_all_reported(tmp_path: Path, acme: Or
 
     assert f"{path}, line 2: column 'FTE' (allocation): expected a whole percentage" in message
     assert f"{path}, line 3: column 'Full Name' (name): expected the person's name" in message
-    assert f"{path}, line 3: column 'Start' (start_date): expected a date like" in message
+    assert f"{path}, line 3: column 'Start' (start_date): expected a date YYYY-MM-DD" in message
     assert f"{path}, line 3: column 'Role' (role): expected one of member, lead" in message
     assert f"{path}, line 4: column 'Start' (start_date)" in message
+    assert (
+        f"{path}, line 6: column 'Full Name' (name): dee@example.com is named 'Dee Lima' here "
+        "and 'Dee' on line 5; a person has one name"
+    ) in message
+    assert (
+        f"{path}, line 6: column 'Team' (team): dee@example.com is already in team 'checkout' "
+        "on line 5; list a person once per team"
+    ) in message
 
 
 def test_a_failed_import_changes_nothing(tmp_path: Path, acme: Organization) -> None:
