@@ -37,3 +37,28 @@ def display_zone_name(*, organization: Organization, person: Person | None) -> s
     if person is not None and person.time_zone:
         return person.time_zone
     return organization.time_zone
+
+
+def person_time_zones_for_user(*, user_id: int) -> dict[str, str]:
+    """The display zones the login ``user_id`` chose, by organisation id (as text, for a
+    session): only people who chose one. One query."""
+    return {
+        str(organization_id): zone
+        for organization_id, zone in Person.objects.filter(user_id=user_id)
+        .exclude(time_zone="")
+        .values_list("organization_id", "time_zone")
+    }
+
+
+def person_time_zone_set(*, person: Person, time_zone: str) -> Person:
+    """Set the zone ``person`` reads times in ("" for the organisation's). Raises Django's
+    ``ValidationError`` (the field ``time_zone``) for a name that is not an IANA zone."""
+    person.time_zone = time_zone.strip()
+    person.full_clean(validate_unique=False, validate_constraints=False)
+    person.save(update_fields=["time_zone", "updated_at"])
+    return person
+
+
+def person_zone(person: Person, *, organization: Organization) -> ZoneInfo:
+    """The zone ``person`` reads times in: their own, else ``organization``'s (theirs)."""
+    return zone_get(person.time_zone or organization.time_zone)

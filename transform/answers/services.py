@@ -28,6 +28,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from core.errors import ApplicationError, ConflictError
+from teams.zones import organization_today
 from transform.access import (
     CheckinAlreadyAnswered,
     CheckinClosed,
@@ -250,7 +251,8 @@ def checkin_answer(
         scores.update(score_response(item.spec, item.answers))
     stored_answers = {item.spec.key: dict(item.answers.values) for item in answered}
     instruments = [[item.spec.key, item.spec.version] for item in answered]
-    day = at.date()
+    # The organisation's day, as its survey periods are (docs/time-zones.md).
+    day = organization_today(checkin.organization, at)
 
     with transaction.atomic():
         consumed = CheckIn.objects.filter(

@@ -38,9 +38,9 @@ from django.db.models import (
     Q,
 )
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from teams.models import Membership, Organization, OrganizationRole, Person, Role, Team, TeamType
+from teams.zones import organization_today
 from transform.checkins.selectors import active_organizations, active_transformation_ids
 from transform.checkins.services import (
     PLATFORM_SATISFACTION,
@@ -126,7 +126,8 @@ class _OrganizationRound:
     def __init__(self, *, organization: Organization, at: dt.datetime) -> None:
         self.organization = organization
         self.at = at
-        self.day = timezone.localdate(at)
+        # The organisation's date at ``at``: its periods, rounds and digest weekday follow its zone.
+        self.day = organization_today(organization, at)
         self.settings = checkin_settings_get(organization=organization)
         self.survey_period = survey_period(self.day, settings=self.settings)
         self.instruments = InstrumentVersions(organization)

@@ -16,10 +16,10 @@ from django.db.models import (
     F,
     Q,
 )
-from django.utils import timezone
 
 from core.errors import ApplicationError
 from teams.models import Membership, Organization, Team, TeamType
+from teams.zones import organization_today
 from transform.instruments.selectors import instrument_get
 from transform.models import (
     CheckIn,
@@ -204,7 +204,7 @@ def _event_surveys_create(
             pk__in={event.team_id for event in triggered}, type=TeamType.PLATFORM
         ).values_list("pk", flat=True)
     )
-    period_start = survey_period(timezone.localdate(at), settings=settings).start
+    period_start = survey_period(organization_today(organization, at), settings=settings).start
     expires_at = at + dt.timedelta(days=settings.link_valid_days)
     checkins = []
     for event in triggered:

@@ -19,10 +19,10 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 
 from teams.models import Interaction, InteractionMode, Organization, Person
+from teams.zones import organization_today
 from transform.models import (
     CheckIn,
     CheckinSettings,
@@ -179,7 +179,7 @@ def escalation_message(
         [
             f'Milestone "{milestone.title}" ({milestone.key}) of the transformation '
             f'"{transformation.title}" has been blocked for {days} days, since '
-            f"{timezone.localdate(event.at).isoformat()}.",
+            f"{organization_today(delivery.organization, event.at).isoformat()}.",
             "",
             f"Owner: {owner.name} <{owner.email}>",
             f"Reason: {reason}",
@@ -217,7 +217,7 @@ def digest_message(delivery: Delivery, *, at: dt.datetime) -> tuple[str, str]:
     week = str(delivery.payload.get("week") or "")
     if not week:
         raise AlertError("the payload lacks 'week'")
-    day = timezone.localdate(at)
+    day = organization_today(organization, at)
     transformations = _active_transformations(organization)
     overdue = list(overdue_interactions(organization=organization, day=day))
     if not transformations and not overdue:
@@ -365,7 +365,7 @@ def interaction_overrun_message(delivery: Delivery, *, at: dt.datetime) -> tuple
         )
     if interaction.source.retired_at is not None or interaction.target.retired_at is not None:
         raise AlertSkip("one of the two teams was retired")
-    day = timezone.localdate(at)
+    day = organization_today(delivery.organization, at)
     if expected_end >= day:
         raise AlertSkip("the interaction is not overdue")
     overdue = (day - expected_end).days

@@ -9,11 +9,11 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.template.loader import get_template
 
+from core.zones import moment_in_zone_text
+from teams.zones import person_zone
 from transform.models import (
     ANONYMOUS_CHECKIN_KINDS,
     CheckIn,
@@ -79,9 +79,10 @@ def _event_description(event: SignalEvent | None) -> str:
     return EVENT_DESCRIPTIONS.get(event.kind, "a recent event")
 
 
-def _local(moment: dt.datetime) -> str:
-    local = moment.astimezone(ZoneInfo(settings.TIME_ZONE))
-    return f"{local:%A} {local.day} {local:%B %Y at %H:%M} ({settings.TIME_ZONE})"
+def _local(moment: dt.datetime, checkin: CheckIn) -> str:
+    """``moment`` in the recipient's zone (their own, else their organisation's), named."""
+    zone = person_zone(checkin.recipient, organization=checkin.organization)
+    return moment_in_zone_text(moment, zone)
 
 
 def one_line(text: str) -> str:
@@ -119,7 +120,7 @@ def checkin_message(
     if checkin.closed_at is not None:
         raise Skip(f"the check-in was closed: {checkin.closed_reason}")
     if checkin.expires_at <= at:
-        raise Skip(f"the check-in's link expired on {_local(checkin.expires_at)}")
+        raise Skip(f"the check-in's link expired on {_local(checkin.expires_at, checkin)}")
     subject = _checkin_subject(checkin, event=event)
     if reminder:
         subject = f"Reminder: {subject}"
@@ -136,7 +137,7 @@ def checkin_message(
         ),
         "event": _event_description(event),
         "link": links.checkin_url(checkin),
-        "expires": _local(checkin.expires_at),
+        "expires": _local(checkin.expires_at, checkin),
         "anonymous": checkin.kind in ANONYMOUS_CHECKIN_KINDS,
         "min_group_size": settings_row.min_group_size,
     }

@@ -31,6 +31,7 @@ from teams.models import (
     Organization,
     Person,
 )
+from teams.zones import organization_today
 from transform.checkins.services import milestone_checkins_close
 from transform.models import (
     EventKind,
@@ -227,8 +228,8 @@ def transformation_schedule_refresh(
 
     Uses ``playbooks.planning.plan_schedule`` on the whole plan (status, actual start and finish
     dates, owner-reported due dates); writes only the milestones whose schedule changed, in one
-    bulk update. ``today`` (default: the local date) is when overdue unfinished work is assumed
-    to finish at the earliest.
+    bulk update. ``today`` (default: the organisation's date in its zone, ``teams.zones``) is
+    when overdue unfinished work is assumed to finish at the earliest.
     """
     milestones = list(transformation.milestones.order_by("position", "id"))
     key_of = {milestone.pk: milestone.key for milestone in milestones}
@@ -250,7 +251,9 @@ def transformation_schedule_refresh(
         for milestone in milestones
     ]
     result = plan_schedule(
-        items, start=transformation.start_date, today=today or timezone.localdate()
+        items,
+        start=transformation.start_date,
+        today=today or organization_today(transformation.organization),
     )
     changed = []
     for milestone in milestones:
@@ -339,7 +342,7 @@ def milestone_transition(
     ``ApplicationError`` when at_risk/blocked or an override come without a reason. Marking it
     done closes its open status check-ins, saying who marked it done and when.
     """
-    day = today or timezone.localdate()
+    day = today or organization_today(milestone.transformation.organization)
     reason = reason.strip()
     milestone = milestone_locked(milestone)
     from_status = milestone.status

@@ -4,7 +4,9 @@ the organisation of its URL and turns the domain errors of ``transform.access`` 
 A view wrapped in ``org_page`` takes ``(request, access, ...)``: it requires a login (redirect to
 the login page), resolves the caller's roles in the organisation of the URL (404 when they hold
 none, exactly as the API answers), and turns ``NotFoundError`` into Django's 404 page and
-``PermissionDeniedError`` into its 403 page, wherever in the view they are raised.
+``PermissionDeniedError`` into its 403 page, wherever in the view they are raised. While the
+view runs, Django's current time zone is the caller's display zone (their own, else the
+organisation's: docs/time-zones.md), so every time the page shows is in it.
 
 ``person_get_for_departure`` and ``team_get_for_retirement`` are the graph panel's two writes'
 rules, one call each (the organisation graph's own rules are ``teams.access``'s).
@@ -19,10 +21,13 @@ from typing import Any, Concatenate, ParamSpec
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 
 from core.errors import NotFoundError, PermissionDeniedError
+from core.zones import zone_get
 from teams.access import team_get_for_user
 from teams.models import Person, Team
+from teams.zones import person_time_zones_for_user
 from transform.access import OrgAccess, org_access_get, org_manage_access_check
 from transform.plans.selectors import person_get_by_email
 
@@ -37,13 +42,50 @@ def org_page(view: OrgView[P]) -> Callable[..., HttpResponse]:
     def wrapped(request: HttpRequest, org_slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             access = org_access_get(user=request.user, org_slug=org_slug)
-            return view(request, access, *args, **kwargs)
+            # Every time the page shows is in the caller's display zone (docs/time-zones.md);
+            # the response is rendered inside the view, so the zone can end with it.
+            timezone.activate(zone_get(display_zone_name_get(request, access)))
+            try:
+                return view(request, access, *args, **kwargs)
+            finally:
+                timezone.deactivate()
         except NotFoundError as exc:
             raise Http404(exc.message) from exc
         except PermissionDeniedError as exc:
             raise PermissionDenied(exc.message) from exc
 
     return wrapped
+
+
+# The session holds, per organisation id, the display zone the person chose there, so that pages
+# never read it: it is filled at sign-in (``display_zones_on_login``, connected in
+# transform/apps.py) and changed by the "Time zones" page. A change made in another browser or
+# through the admin shows from the next sign-in (docs/time-zones.md).
+DISPLAY_ZONES_SESSION_KEY = "transform_display_zones"
+
+
+def display_zone_name_get(request: HttpRequest, access: OrgAccess) -> str:
+    """The zone ``request``'s caller reads times in in ``access``'s organisation: their own
+    (from the session) or else the organisation's. No query."""
+    zones = request.session.get(DISPLAY_ZONES_SESSION_KEY) or {}
+    return str(zones.get(str(access.organization.pk)) or access.organization.time_zone)
+
+
+def display_zone_remember(request: HttpRequest, access: OrgAccess, time_zone: str) -> None:
+    """Make ``time_zone`` ("" for the organisation's) the caller's display zone in this session."""
+    zones: dict[str, str] = dict(request.session.get(DISPLAY_ZONES_SESSION_KEY) or {})
+    zones[str(access.organization.pk)] = time_zone
+    request.session[DISPLAY_ZONES_SESSION_KEY] = zones
+
+
+def display_zones_on_login(
+    sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any
+) -> None:
+    """``user_logged_in`` receiver: the display zones the login's people chose, into the new
+    session (one query)."""
+    if request is None or not hasattr(request, "session"):
+        return
+    request.session[DISPLAY_ZONES_SESSION_KEY] = person_time_zones_for_user(user_id=user.pk)
 
 
 def person_get_for_departure(*, access: OrgAccess, email: str) -> Person:

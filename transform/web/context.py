@@ -1,5 +1,5 @@
-"""What every page's template gets: the organisation, the caller's roles and the navigation; and
-the query strings of the pages' links."""
+"""What every page's template gets: the organisation, the caller's roles, the navigation and the
+zone its times are shown in; and the query strings of the pages' links."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 
 from transform.access import OrgAccess, may_see_oversight, may_use_my_team
@@ -40,6 +41,9 @@ def page_context(access: OrgAccess, *, current: str, **extra: Any) -> dict[str, 
         "roles": sorted(access.roles),
         "can_manage": access.can_manage,
         "nav": nav,
+        # The zone org_page activated: the base template says "Times in <zone>" (docs/time-zones.md).
+        "time_zone_name": timezone.get_current_timezone_name(),
+        "time_zones_url": reverse("web:time-zones", kwargs={"org_slug": slug}),
         **extra,
     }
 

@@ -11,11 +11,11 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 
 from core.errors import ApplicationError
 from teams.analysis import FINDING_KINDS, SEVERITIES, InvalidThresholdsError
 from teams.selectors import org_analysis_get, person_of_user, team_list
+from teams.zones import organization_today
 from transform.access import OrgAccess, org_manage_access_check
 from transform.plans.services import transformation_start
 from transform.web.access import org_page
@@ -90,7 +90,7 @@ def findings(request: HttpRequest, access: OrgAccess) -> HttpResponse:
     start_defaults = {}
     if access.can_manage:
         start_defaults = {
-            "start_date": timezone.localdate().isoformat(),
+            "start_date": organization_today(access.organization).isoformat(),
             "owner": _default_owner_email(access=access),
         }
     rows = []
@@ -163,7 +163,7 @@ def findings_start(request: HttpRequest, access: OrgAccess) -> HttpResponse:
         form = StartPlaybookForm(
             initial={
                 "playbook": request.GET.get("playbook", ""),
-                "start_date": timezone.localdate().isoformat(),
+                "start_date": organization_today(access.organization).isoformat(),
                 "owner": _default_owner_email(access=access),
             }
         )

@@ -20,10 +20,10 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
+from teams.zones import organization_today
 from transform.access import (
     MilestoneAccess,
     OrgAccess,
@@ -199,7 +199,8 @@ def _plan_page(
         user=request.user, transformation_id=transformation_id, organization=access.organization
     )
     plan = plan_report_data(selectors.transformation_plan_get(transformation=found.transformation))
-    today = timezone.localdate()
+    # The organisation's day, whatever zone the reader chose (docs/time-zones.md).
+    today = organization_today(access.organization)
     return render(
         request,
         template,
