@@ -181,7 +181,8 @@ class _Catalog:
     def add(self, doc: YamlDocument) -> _Entity | None:
         """The entity ``doc`` defines, or None when it is skipped (a warning) or wrong (an
         error, recorded)."""
-        if not is_backstage_document(doc) or _kind_of(doc) not in KNOWN_KINDS:
+        kind = _kind_of(doc)
+        if not is_backstage_document(doc) or (kind is not None and kind not in KNOWN_KINDS):
             self._skip(doc)
             return None
         with self.collecting():
@@ -201,7 +202,7 @@ class _Catalog:
         if existing is None:
             self.entities[entity.key] = entity
             return entity
-        if to_plain(existing.doc.data) == to_plain(doc.data):
+        if _content(existing) == _content(entity):
             # Generated catalogs repeat entities; Backstage keeps one. Taken once, said once.
             self.warnings.append(
                 f"{entity.origin('metadata', 'name')}: entity {_show_key(entity.key)} is defined "
@@ -700,6 +701,14 @@ def _person(entity: _Entity, bundle: ImportBundle) -> str:
     display_name = (_string(doc, "spec", "profile", "displayName") or "").strip()
     bundle.add_person(PersonNode(email=email, name=display_name or entity.name), origin)
     return email
+
+
+def _content(entity: _Entity) -> Any:
+    """What an entity says, for comparing two definitions: its data, with the namespace it is in
+    written out (leaving out ``namespace: default`` says the same)."""
+    data = to_plain(entity.doc.data)
+    data["metadata"]["namespace"] = entity.namespace
+    return data
 
 
 def _kind_of(doc: YamlDocument) -> str | None:

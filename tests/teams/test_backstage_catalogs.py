@@ -291,3 +291,31 @@ def test_importing_owners_in_every_form_writes_each_service_to_its_team() -> Non
         ("namespaced", "team-a"),
     }
     assert not Interaction.objects.exists()
+
+
+def test_an_entity_repeated_with_the_default_namespace_written_out_is_the_same_entity(
+    tmp_path: Path,
+) -> None:
+    group = "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: squad\n{namespace}"
+    text = "---\n".join(
+        [
+            group.format(namespace="spec:\n  type: team\n"),
+            group.format(namespace="  namespace: Default\nspec:\n  type: team\n"),
+        ]
+    )
+
+    bundle = read(write(tmp_path, "catalog.yaml", text))
+
+    assert list(bundle.teams) == ["squad"]
+    assert len(bundle.warnings) == 1
+    assert "defined again with the same content" in bundle.warnings[0]
+
+
+def test_a_backstage_entity_without_a_kind_is_an_error_not_an_unknown_kind(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "catalog.yaml", "apiVersion: backstage.io/v1alpha1\nmetadata:\n  name: what\n"
+    )
+
+    error = failure(path)
+
+    assert error.message == "kind: expected a non-empty string, but it is missing"
