@@ -80,9 +80,7 @@ def test_it_lists_a_milestone_status_change_a_role_grant_and_a_settings_change(
     _changes(world)
     results = _results(world.client("leader"))
 
-    status = next(
-        e for e in results if e["object_type"] == "milestone" and e["action"] == "status"
-    )
+    status = next(e for e in results if e["object_type"] == "milestone" and e["action"] == "status")
     assert status["object_id"] == world.milestones["kickoff"].pk
     assert status["actor"] == "admin"
     assert _change(status, "status") == ("planned", "in_progress")
@@ -143,7 +141,8 @@ def test_it_filters_by_object_type_and_object(world: PlanWorld) -> None:
     _changes(world)
     leader = world.client("leader")
     settings = _results(leader, "?object_type=checkin_settings")
-    assert settings and {e["object_type"] for e in settings} == {"checkin_settings"}
+    assert settings
+    assert {e["object_type"] for e in settings} == {"checkin_settings"}
 
     team = world.world.acme.team
     other = world.world.acme.other_team
@@ -164,7 +163,8 @@ def test_it_filters_by_actor(world: PlanWorld) -> None:
     team.save()  # no request, no user: the system
     leader = world.client("leader")
     by_admin = _results(leader, "?actor=admin")
-    assert by_admin and {e["actor"] for e in by_admin} == {"admin"}
+    assert by_admin
+    assert {e["actor"] for e in by_admin} == {"admin"}
     everything = _results(leader, "?page_size=500")
     assert any(e["actor"] is None and e["actor_name"] == "system" for e in everything)
     assert len(everything) > len(by_admin)
@@ -173,7 +173,7 @@ def test_it_filters_by_actor(world: PlanWorld) -> None:
 
 def test_it_filters_by_days_both_included(world: PlanWorld) -> None:
     _changes(world)
-    history = CheckinSettings.history.model  # type: ignore[attr-defined]
+    history = CheckinSettings.history.model
     history.objects.filter(organization=world.world.acme.org).update(
         history_date=timezone.make_aware(dt.datetime(2026, 3, 10, 12, 0))
     )
@@ -260,7 +260,8 @@ def test_token_hashes_never_appear(world: PlanWorld) -> None:
     )
     leader = world.client("leader")
     listed = _results(leader, "?object_type=invitation")
-    assert listed and listed[0]["action"] == "created"
+    assert listed
+    assert listed[0]["action"] == "created"
     assert listed[0]["object_label"] == f"invitation to {acme.person.email}"
     exported = b"".join(leader.get(AUDIT_CSV).streaming_content).decode()  # type: ignore[attr-defined]
     for text in (json.dumps(listed), exported):
@@ -272,7 +273,8 @@ def test_pages_link_to_each_other_without_overlap(world: PlanWorld) -> None:
     _changes(world)
     leader = world.client("leader")
     first = leader.get(AUDIT + "?page_size=3&actor=admin").json()
-    assert len(first["results"]) == 3 and first["previous"] is None
+    assert len(first["results"]) == 3
+    assert first["previous"] is None
     second = leader.get(first["next"]).json()
     assert second["page"] == 2
     assert second["previous"].endswith("page=1") or "page=1" in second["previous"]
@@ -292,7 +294,8 @@ def test_the_csv_export_has_its_columns_and_neutralises_formulas(world: PlanWorl
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))  # type: ignore[attr-defined]
     assert tuple(rows[0]) == CSV_COLUMNS
     team_rows = [row for row in rows[1:] if row[3] == "team" and row[7] == "name"]
-    assert team_rows and team_rows[0][5] == '\'=HYPERLINK("x","y")'
+    assert team_rows
+    assert team_rows[0][5] == '\'=HYPERLINK("x","y")'
     assert team_rows[0][9] == '\'=HYPERLINK("x","y")'
     settings = [row for row in rows if row[3] == "checkin_settings" and row[7] == "min_group_size"]
     assert ["5", "7"] in [row[8:10] for row in settings]
@@ -351,7 +354,8 @@ def test_the_selector_pages_every_source_newest_first(world: PlanWorld) -> None:
     assert moments == sorted(moments, reverse=True)
     one = audit_entry_list(organization=org, filters=AuditFilters(), page=1, page_size=1)
     two = audit_entry_list(organization=org, filters=AuditFilters(), page=2, page_size=1)
-    assert one.has_next and two.has_previous
+    assert one.has_next
+    assert two.has_previous
     assert one.entries[0] != two.entries[0]
 
 

@@ -8,6 +8,7 @@ other method is a 405. Errors have the one shape ``{"message", "extra"}`` (core/
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import StreamingHttpResponse
@@ -124,9 +125,7 @@ class AuditPageSerializer(serializers.Serializer):
     page = serializers.IntegerField()
     page_size = serializers.IntegerField()
     next = serializers.CharField(allow_null=True, help_text="URL of the next page, if any.")
-    previous = serializers.CharField(
-        allow_null=True, help_text="URL of the previous page, if any."
-    )
+    previous = serializers.CharField(allow_null=True, help_text="URL of the previous page, if any.")
     results = AuditEntrySerializer(many=True)
 
 
@@ -198,7 +197,7 @@ class CsvRenderer(BaseRenderer):
         self,
         data: Any,
         accepted_media_type: str | None = None,
-        renderer_context: dict[str, Any] | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
     ) -> bytes:  # pragma: no cover - errors are switched to JSON in finalize_response
         return JSONRenderer().render(data)
 
@@ -211,10 +210,23 @@ class OrgAuditCsvApi(APIView):
     @extend_schema(
         operation_id="orgs_audit_csv",
         summary="Export the audit trail as CSV",
-        description="Columns: " + ", ".join(
-            ["when", "actor", "actor_name", "object_type", "object_id", "object_label", "action",
-             "field", "before", "after", "reason"]
-        ) + ". One line per changed field. Cells that a spreadsheet would run as a formula "
+        description="Columns: "
+        + ", ".join(
+            [
+                "when",
+                "actor",
+                "actor_name",
+                "object_type",
+                "object_id",
+                "object_label",
+                "action",
+                "field",
+                "before",
+                "after",
+                "reason",
+            ]
+        )
+        + ". One line per changed field. Cells that a spreadsheet would run as a formula "
         "start with an apostrophe.",
         parameters=[ORG_SLUG_PARAMETER, AuditFilterSerializer],
         responses={
@@ -243,9 +255,7 @@ class OrgAuditCsvApi(APIView):
         response["Content-Disposition"] = f'attachment; filename="audit-{organization.slug}.csv"'
         return response
 
-    def finalize_response(
-        self, request: Request, response: Any, *args: Any, **kwargs: Any
-    ) -> Any:
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(response, Response):
             # Errors keep the API's JSON shape, whatever the client accepted.
             request.accepted_renderer = JSONRenderer()

@@ -258,12 +258,7 @@ def _day_start(day: dt.date) -> dt.datetime:
 
 
 def _actor_id(username: str) -> int | None:
-    return (
-        get_user_model()
-        .objects.filter(username=username)
-        .values_list("id", flat=True)
-        .first()
-    )
+    return get_user_model().objects.filter(username=username).values_list("id", flat=True).first()
 
 
 # --- the page -----------------------------------------------------------------------------------
@@ -301,7 +296,11 @@ def audit_entry_list(
     sources = (
         _SOURCES_OF_TYPE[filters.object_type]
         if filters.object_type
-        else (*(source.object_type for source in _HISTORY_SOURCES), _MILESTONE_EVENTS, _LINEAGE_EVENTS)
+        else (
+            *(source.object_type for source in _HISTORY_SOURCES),
+            _MILESTONE_EVENTS,
+            _LINEAGE_EVENTS,
+        )
     )
     offset = (page - 1) * page_size
     reach = offset + page_size + 1
@@ -372,9 +371,7 @@ def _labels_of(
     if model in (Team, Person, OrgUnit):
         # Strictly the organisation's own rows; ``all_objects`` includes retired teams.
         manager = Team.all_objects if model is Team else model._default_manager
-        return dict(
-            manager.filter(organization=organization, pk__in=ids).values_list("pk", "name")
-        )
+        return dict(manager.filter(organization=organization, pk__in=ids).values_list("pk", "name"))
     if model is Organization:
         return {organization.pk: organization.name} if organization.pk in ids else {}
     if model is Transformation:
@@ -425,16 +422,10 @@ def _is_empty(value: Any) -> bool:
 
 
 def _shown_fields(row: Any) -> list[models.Field[Any, Any]]:
-    return [
-        f
-        for f in row.tracked_fields
-        if f.editable and f.name not in _NEVER_SHOWN
-    ]
+    return [f for f in row.tracked_fields if f.editable and f.name not in _NEVER_SHOWN]
 
 
-def _snapshot(
-    row: Any, labels: _Labels, *, before: bool
-) -> tuple[AuditChange, ...]:
+def _snapshot(row: Any, labels: _Labels, *, before: bool) -> tuple[AuditChange, ...]:
     """A created (``before`` False) or deleted row's non-empty values, as changes from or to
     nothing."""
     changes = []
@@ -444,7 +435,11 @@ def _snapshot(
             continue
         text = _value_text(field_obj, value, labels)
         changes.append(
-            AuditChange(field=field_obj.name, before=text if before else None, after=None if before else text)
+            AuditChange(
+                field=field_obj.name,
+                before=text if before else None,
+                after=None if before else text,
+            )
         )
     return tuple(changes)
 
@@ -525,13 +520,19 @@ def _fetch(*, organization: Organization, keys: Sequence[tuple[str, int, Any]]) 
     fetched = _Fetched()
     for source, ids in ids_by_source.items():
         if source == _MILESTONE_EVENTS:
-            fetched.milestone_events = MilestoneEvent.objects.filter(
-                pk__in=ids, milestone__transformation__organization=organization
-            ).select_related("milestone", "actor").in_bulk()
+            fetched.milestone_events = (
+                MilestoneEvent.objects.filter(
+                    pk__in=ids, milestone__transformation__organization=organization
+                )
+                .select_related("milestone", "actor")
+                .in_bulk()
+            )
         elif source == _LINEAGE_EVENTS:
-            fetched.lineage_events = TeamLineageEvent.objects.filter(
-                pk__in=ids, organization=organization
-            ).select_related("team", "successor", "recorded_by").in_bulk()
+            fetched.lineage_events = (
+                TeamLineageEvent.objects.filter(pk__in=ids, organization=organization)
+                .select_related("team", "successor", "recorded_by")
+                .in_bulk()
+            )
         else:
             fetched.history[source] = _history_rows(_HISTORY_BY_TYPE[source], ids=ids)
     return fetched
@@ -560,7 +561,9 @@ def _history_rows(source: _HistorySource, *, ids: list[int]) -> dict[int, tuple[
     return {row.history_id: (row, previous.get(row.previous_id)) for row in rows}
 
 
-def _entries(*, organization: Organization, keys: Sequence[tuple[str, int, Any]]) -> list[AuditEntry]:
+def _entries(
+    *, organization: Organization, keys: Sequence[tuple[str, int, Any]]
+) -> list[AuditEntry]:
     if not keys:
         return []
     fetched = _fetch(organization=organization, keys=keys)
@@ -642,7 +645,9 @@ def _milestone_entry(event: MilestoneEvent, labels: _Labels) -> AuditEntry:
     named = _EVENT_FROM_TO.get(event.kind)
     if named and ("from" in data or "to" in data):
         changes.append(
-            AuditChange(field=named, before=_data_text(data.get("from")), after=_data_text(data.get("to")))
+            AuditChange(
+                field=named, before=_data_text(data.get("from")), after=_data_text(data.get("to"))
+            )
         )
     else:
         changes.extend(
@@ -696,4 +701,3 @@ def _lineage_entry(event: TeamLineageEvent, labels: _Labels) -> AuditEntry:
 def object_type_choices() -> list[tuple[str, str]]:
     """``OBJECT_TYPES`` as form and serializer choices."""
     return list(OBJECT_TYPES.items())
-
