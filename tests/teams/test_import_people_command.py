@@ -210,3 +210,22 @@ def test_the_people_csv_of_import_org_imports_too(tmp_path: Path) -> None:
     assert Team.all_objects.count() == 1  # matched by slug, not created
     left = Person.objects.get(email="paul.weber@example.com")
     assert left.left_on == dt.date(2026, 5, 31)
+
+
+def test_the_query_count_does_not_grow_with_the_export(
+    tmp_path: Path, django_assert_max_num_queries: Any
+) -> None:
+    new_org()
+    creator: Any = UserFactory(username="bo")
+    organization_create(slug="big", name="Big", creator=creator)
+    small = tmp_path / "small.csv"
+    lines = EXPORT.read_text(encoding="utf-8-sig").splitlines()
+    small.write_text("\n".join(lines[:31]) + "\n", encoding="utf-8")
+
+    # 30 people in 3 teams, then 300 people in 21 teams: one query per model to read, bulk
+    # writes. The ten more for 300 rows are SQLite's INSERT batches (999 variables each);
+    # a query per row would be hundreds.
+    with django_assert_max_num_queries(21):
+        import_people("acme", small, "--mapping", MAPPING)
+    with django_assert_max_num_queries(31):
+        import_people("big", EXPORT, "--mapping", MAPPING)
