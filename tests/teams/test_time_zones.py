@@ -41,7 +41,9 @@ def test_an_unknown_zone_is_refused_with_a_message_naming_it() -> None:
     with pytest.raises(ValidationError) as raised:
         organization.full_clean()
 
-    assert "'Mars/Olympus_Mons' is not a known time zone" in raised.value.message_dict["time_zone"][0]
+    assert (
+        "'Mars/Olympus_Mons' is not a known time zone" in raised.value.message_dict["time_zone"][0]
+    )
 
 
 def test_a_persons_zone_may_be_blank_and_the_organisations_is_then_theirs() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from core.zones import zone_get
 from teams.models import Organization, Person
 from teams.zones import organization_today
 from tests.builders import RhythmWorld
@@ -181,3 +182,24 @@ def test_an_answer_is_counted_on_the_organisations_day(world: RhythmWorld) -> No
     response: Any = Response.objects.get(organization=world.org)
     expected = {"UTC": START + dt.timedelta(days=2), TOKYO: START + dt.timedelta(days=3)}
     assert response.submitted_on == expected[world.org.time_zone]
+
+
+# --- readiness --------------------------------------------------------------------------------
+
+
+def test_the_current_survey_period_turns_over_at_the_organisations_midnight(
+    world: RhythmWorld,
+) -> None:
+    from transform.readiness.report import period_closed
+    from transform.readiness.selectors import readiness_report_get
+
+    # 14-day periods start every other Monday: one began on 28 December, the next on 11 January.
+    late_sunday = days(6, hour=23, minute=30)
+
+    report = readiness_report_get(organization=world.org, at=late_sunday)
+
+    expected = {"UTC": dt.date(2026, 12, 28), TOKYO: dt.date(2027, 1, 11)}
+    assert report.period.start == expected[world.org.time_zone]
+    before = report.period.previous() if world.org.time_zone == TOKYO else report.period
+    closed = period_closed(before, at=late_sunday, zone=zone_get(world.org.time_zone))
+    assert closed is (world.org.time_zone == TOKYO)

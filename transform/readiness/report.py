@@ -25,6 +25,7 @@ from django.utils import timezone
 from core.errors import ApplicationError
 from playbooks.criteria import SignalReading
 from teams.models import Organization, Team
+from teams.zones import organization_zone
 from transform.evidence.selectors import (
     ReadingsVersions,
     ingested_readings,
@@ -174,14 +175,15 @@ class ReadinessReport:
         }
 
 
-def local_day(at: dt.datetime) -> dt.date:
-    """The day ``at`` falls on in the project's TIME_ZONE (periods are days there)."""
-    return at.astimezone(timezone.get_default_timezone()).date()
+def local_day(at: dt.datetime, zone: dt.tzinfo | None = None) -> dt.date:
+    """The day ``at`` falls on in ``zone``: periods are days of the organisation's zone
+    (``teams.zones.organization_zone``; the project's TIME_ZONE when not given)."""
+    return at.astimezone(zone or timezone.get_default_timezone()).date()
 
 
-def day_start(day: dt.date) -> dt.datetime:
-    """Midnight at the start of ``day`` in the project's TIME_ZONE."""
-    return dt.datetime.combine(day, dt.time(), tzinfo=timezone.get_default_timezone())
+def day_start(day: dt.date, zone: dt.tzinfo | None = None) -> dt.datetime:
+    """Midnight at the start of ``day`` in ``zone`` (the project's TIME_ZONE when not given)."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone or timezone.get_default_timezone())
 
 
 def anonymity_policy_get(*, settings: CheckinSettings) -> AnonymityPolicy:
@@ -278,9 +280,10 @@ def period_teams(
     return tuple(t for t in teams if t.id in live or t.id in answered)
 
 
-def period_closed(period: Period, *, at: dt.datetime) -> bool:
-    """Whether ``period`` has ended at ``at`` (its last day is over in the project's TIME_ZONE)."""
-    return at >= day_start(period.end)
+def period_closed(period: Period, *, at: dt.datetime, zone: dt.tzinfo | None = None) -> bool:
+    """Whether ``period`` has ended at ``at`` (its last day is over in ``zone``, the
+    organisation's)."""
+    return at >= day_start(period.end, zone)
 
 
 def survey_arrivals(
@@ -367,7 +370,8 @@ def _rollups_load(
     versions = readings_versions_get(organization=organization)
     periods = list(periods)
     ends = {period.start: period.end for period in periods}
-    closed = {period.start for period in periods if period_closed(period, at=at)}
+    zone = organization_zone(organization)
+    closed = {period.start for period in periods if period_closed(period, at=at, zone=zone)}
     rows = rollups.survey_rollups_read(
         organization=organization, settings=settings, ends=ends, closed=closed
     )
@@ -386,12 +390,14 @@ def _rollups_load(
     )
 
 
-def _window(period: Period, *, at: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
+def _window(
+    period: Period, *, at: dt.datetime, zone: dt.tzinfo
+) -> tuple[dt.datetime, dt.datetime] | None:
     """The moments the period's ingested signals are computed over: from the period's first
     midnight to its end, or while it runs to the start of ``at``'s hour (``readings_hour``);
     None before then."""
-    start = day_start(period.start)
-    end = min(day_start(period.end), readings_hour(at))
+    start = day_start(period.start, zone)
+    end = min(day_start(period.end, zone), readings_hour(at))
     return (start, end) if end > start else None
 
 
@@ -430,9 +436,10 @@ def _judge_period(
     without a published batch (``anonymity.published_answers`` on the same counts finds nothing
     more), and for each kind, those plus the groups hidden as a whole.
     """
-    window = _window(period, at=at)
-    as_of = window[1] if window is not None else day_start(period.start)
-    closed = period_closed(period, at=at)
+    zone = organization_zone(inputs.organization)
+    window = _window(period, at=at, zone=zone)
+    as_of = window[1] if window is not None else day_start(period.start, zone)
+    closed = period_closed(period, at=at, zone=zone)
     policy = inputs.policy
     teams = inputs.teams_of(period)
     figures = rollups.period_figures(inputs.rows.get(period.start, ()), closed=closed)
@@ -482,9 +489,10 @@ def _judge_period_from_answers(
     answers that have it (people may skip a question, and platform teams are not asked about
     their own platform), starting from the groups hidden as a whole.
     """
-    window = _window(period, at=at)
-    as_of = window[1] if window is not None else day_start(period.start)
-    closed = period_closed(period, at=at)
+    zone = organization_zone(inputs.organization)
+    window = _window(period, at=at, zone=zone)
+    as_of = window[1] if window is not None else day_start(period.start, zone)
+    closed = period_closed(period, at=at, zone=zone)
     answers = inputs.survey.get(period.start, [])
     teams = inputs.teams_of(period)
     keys = [team_group_key(team.slug) for team in teams]
@@ -681,7 +689,7 @@ def readiness_rollups_check(
     """Differences between the figures of the survey period containing ``at`` (and the one
     before) read from the rollups and computed from every answer; [] when they agree. Means may
     differ in the last bits (sums are added batch by batch), so they are compared to 1e-9."""
-    period = survey_period_of(at, settings=settings)
+    period = survey_period_of(at, settings=settings, zone=organization_zone(organization))
     rolled = readiness_periods_compute(
         organization=organization, settings=settings, periods=[period], at=at
     )
@@ -714,6 +722,8 @@ def readiness_rollups_check(
     return problems
 
 
-def survey_period_of(at: dt.datetime, *, settings: CheckinSettings) -> Period:
-    """The survey period containing ``at`` (its day in the project's TIME_ZONE)."""
-    return survey_period(local_day(at), settings=settings)
+def survey_period_of(
+    at: dt.datetime, *, settings: CheckinSettings, zone: dt.tzinfo | None = None
+) -> Period:
+    """The survey period containing ``at`` (its day in ``zone``, the organisation's)."""
+    return survey_period(local_day(at, zone), settings=settings)

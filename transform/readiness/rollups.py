@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from playbooks.criteria import SignalReading
 from teams.models import Organization
+from teams.zones import organization_day_start
 from transform.instruments.format import ADKAR_ELEMENTS, ADKAR_NO_BARRIER, QUESTION_SIGNALS
 from transform.instruments.scoring import adkar_barrier_value
 from transform.models import (
@@ -280,7 +281,7 @@ def survey_rollups_refresh(
         current = _Period(organization=organization, start=start, end=end, size=size)
         periods[start] = current
         if probe == (size, end):
-            if now >= _day_start(end):
+            if now >= organization_day_start(organization, end):
                 # Over: the closing pool is cut from every row.
                 current.rows = {(row.scope, row.team_id): row for row in stored}
             else:
@@ -302,7 +303,7 @@ def survey_rollups_refresh(
     for current in periods.values():
         if (
             current.complete
-            and now >= _day_start(current.end)
+            and now >= organization_day_start(organization, current.end)
             and any(scope != SurveyRollupScope.POOL for scope, _team in current.rows)
         ):
             current.pool_store()
@@ -310,10 +311,6 @@ def survey_rollups_refresh(
     state.last_response_id = max(watermark, top)
     state.save(update_fields=["last_response_id"])
     return applied
-
-
-def _day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=timezone.get_default_timezone())
 
 
 def pool_totals(
@@ -461,7 +458,7 @@ def survey_rollups_read(
     now = timezone.now()
     stale = any(
         row[-1] or row[2] != settings.min_group_size or ends.get(row[0]) != row[1] for row in values
-    ) or any(now >= _day_start(ends[start]) for start in unpooled(values))
+    ) or any(now >= organization_day_start(organization, ends[start]) for start in unpooled(values))
     if stale:
         survey_rollups_refresh(organization=organization, settings=settings, ends=ends)
         values = query()

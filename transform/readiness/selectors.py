@@ -18,6 +18,7 @@ from core.errors import ApplicationError
 from playbooks.criteria import SignalLookup, SignalReading
 from teams.models import Organization, Team
 from teams.selectors import Predecessor, team_attribution
+from teams.zones import organization_zone
 from transform.instruments.format import (
     FreeTextQuestion,
     InstrumentSpec,
@@ -94,7 +95,7 @@ def readiness_report_get(
     """
     settings = checkin_settings_get(organization=organization)
     if period is None:
-        period = survey_period(local_day(at), settings=settings)
+        period = survey_period(local_day(at, organization_zone(organization)), settings=settings)
     computed = readiness_periods_compute(
         organization=organization, settings=settings, periods=[period], at=at
     )
@@ -112,7 +113,7 @@ def organization_readings_get(
     ``as_of`` says which). Survey-derived readings only while the organisation's group is shown
     in that period, each with its respondent count so ``min_respondents`` applies."""
     settings = checkin_settings_get(organization=organization)
-    period = survey_period(local_day(at), settings=settings)
+    period = survey_period(local_day(at, organization_zone(organization)), settings=settings)
     before = period.previous()
     computed = organization_readings_compute(
         organization=organization, settings=settings, periods=[period, before], at=at
@@ -202,7 +203,7 @@ def readiness_comments_get(
     one per instrument version answered (never per answer or team)."""
     settings = checkin_settings_get(organization=organization)
     if period is None:
-        period = survey_period(local_day(at), settings=settings)
+        period = survey_period(local_day(at, organization_zone(organization)), settings=settings)
     policy = anonymity_policy_get(settings=settings)
     known_teams, live = survey_teams_get(organization=organization, starts=[period.start])
     rows = list(
@@ -214,7 +215,7 @@ def readiness_comments_get(
     )
     teams = period_teams(known_teams, live=live, answered={row[1] for row in rows})
     keys = [team_group_key(t.slug) for t in teams]
-    closed = period_closed(period, at=at)
+    closed = period_closed(period, at=at, zone=organization_zone(organization))
     answers = [
         SurveyAnswer(id=pk, team_id=team_id, submitted_on=submitted_on, scores={})
         for pk, team_id, submitted_on, _instruments, _answers in rows

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 
 from teams.models import Organization, Person
+from teams.zones import organization_zone
 from transform.models import (
     CheckinSettings,
     Delivery,
@@ -205,7 +206,7 @@ def readiness_organization_nightly(
     in one transaction. With ``only_with_answers`` nothing is done when neither period has a
     survey answer. Returns ``{"snapshots_created", "snapshots_updated", "alerts"}``."""
     settings = checkin_settings_get(organization=organization)
-    current = survey_period(local_day(at), settings=settings)
+    current = survey_period(local_day(at, organization_zone(organization)), settings=settings)
     previous = current.previous()
     for attempt in (1, 2):
         try:

@@ -27,6 +27,7 @@ from core.errors import ApplicationError
 from playbooks.criteria import SignalReading
 from teams.models import Organization
 from teams.selectors import Predecessor, org_analysis_get, team_list, teams_predecessors
+from teams.zones import organization_zone
 from transform.access import OrgAccess, oversight_access_check
 from transform.evidence.metrics import DoraMetrics
 from transform.evidence.selectors import (
@@ -150,9 +151,10 @@ def _progress_list(*, organization: Organization) -> list[Progress]:
 # --- periods and readiness ---------------------------------------------------------------------
 
 
-def _periods(*, settings: CheckinSettings, at: dt.datetime) -> list[Period]:
-    """The last HISTORY_PERIODS survey periods, oldest first, the current one last."""
-    current = survey_period(local_day(at), settings=settings)
+def _periods(*, settings: CheckinSettings, at: dt.datetime, zone: dt.tzinfo) -> list[Period]:
+    """The last HISTORY_PERIODS survey periods (days of ``zone``, the organisation's), oldest
+    first, the current one last."""
+    current = survey_period(local_day(at, zone), settings=settings)
     periods = [current]
     while len(periods) < HISTORY_PERIODS:
         periods.append(periods[-1].previous())
@@ -275,8 +277,9 @@ class _Window:
         return (self.end - self.start).total_seconds() / (7 * 24 * 3600)
 
 
-def _window(period: Period, *, at: dt.datetime) -> _Window | None:
-    start, end = day_start(period.start), min(day_start(period.end), readings_hour(at))
+def _window(period: Period, *, at: dt.datetime, zone: dt.tzinfo) -> _Window | None:
+    start = day_start(period.start, zone)
+    end = min(day_start(period.end, zone), readings_hour(at))
     return _Window(period=period, start=start, end=end) if end > start else None
 
 
@@ -298,7 +301,7 @@ def _kpi_values(
     blocked_hours = blocked_weeks = 0.0
     first_deploy: float | None = None
     for period in periods:
-        window = _window(period, at=at)
+        window = _window(period, at=at, zone=organization_zone(organization))
         readings: dict[str, SignalReading] = {}
         if window is not None:
             readings = ingested_readings(
@@ -498,7 +501,8 @@ def _flow(*, organization: Organization, transformation: Transformation | None) 
                 flow["messages"].append(f"The target could not be computed: {exc.message}")
             flow["start_date"] = transformation.start_date
             start = org_analysis_get(
-                organization=organization, as_of=day_start(transformation.start_date)
+                organization=organization,
+                as_of=day_start(transformation.start_date, organization_zone(organization)),
             )
             if start["metrics"].get("teams"):
                 flow["start"] = start["metrics"].get("flow_score")
@@ -526,7 +530,7 @@ def _dashboard(request: HttpRequest, access: OrgAccess, *, heat_map: bool) -> di
     at = timezone.now()
     progress = _progress_list(organization=organization)
     settings = checkin_settings_get(organization=organization)
-    periods = _periods(settings=settings, at=at)
+    periods = _periods(settings=settings, at=at, zone=organization_zone(organization))
     live = readiness_report_get(organization=organization, period=periods[-1], at=at)
     history = readiness_history(organization=organization).filter(
         period_start__in=[period.start for period in periods[:-1]]
@@ -570,7 +574,7 @@ def _dashboard(request: HttpRequest, access: OrgAccess, *, heat_map: bool) -> di
     if heat_map:
         context["dora"] = _dora_table(
             organization=organization,
-            window=_window(periods[-1], at=at),
+            window=_window(periods[-1], at=at, zone=organization_zone(organization)),
             min_change_age=settings.lead_time_min_change_age,
         )
     assumptions, assumption_errors = AssumptionsForm(request.GET).assumptions()
