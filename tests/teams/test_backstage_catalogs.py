@@ -68,10 +68,10 @@ def test_a_location_reaching_software_templates_imports_and_names_the_urls_it_di
     assert (service.kind, service.team.slug) == ("component", "platform-team")
     warnings = [line for line in output.splitlines() if line.startswith("Warning: ")]
     assert len(warnings) == 1
-    assert (
+    location = (
         "all-templates.yaml, document 1, line 13: Location location:default/example-templates"
-        in (warnings[0])
     )
+    assert location in warnings[0]
     assert "2 targets not read (URLs are not fetched)" in warnings[0]
     assert "react-ssr-template/template.yaml" in warnings[0]
 
@@ -83,6 +83,13 @@ def test_templates_are_read_for_their_owner_and_make_no_team_or_service() -> Non
     assert bundle.services == {}
     assert bundle.teams == {}
     assert [line for line in bundle.warnings if "ignored" in line] == []
+
+
+def test_a_template_file_named_on_the_command_line_is_read_as_a_backstage_catalog() -> None:
+    bundle = read(DATA / "template-location" / "templates" / "create-service" / "template.yaml")
+
+    assert bundle.is_empty()
+    assert bundle.warnings == []
 
 
 def test_a_template_with_a_malformed_owner_is_an_error_naming_the_field(tmp_path: Path) -> None:
