@@ -406,3 +406,21 @@ def test_a_missing_column_and_an_unknown_column_option_are_explained(
 
     message = failure(path, "--column", "email=Work Email")
     assert "header (email): the mapped column 'Work Email' is not in the header" in message
+
+
+def test_first_and_last_names_allocations_and_tabs_are_read(
+    tmp_path: Path, acme: Organization
+) -> None:
+    path = write(
+        tmp_path,
+        "Given Name\tSurname\tE-mail\tSquad\tAllocation (%)",
+        "Renée\tGauß\tRenee.Gauss@example.com\tCheckout\t50%",
+        "Bo\tBerg\tbo@example.com\tCheckout\t",
+    )
+
+    run(path)
+
+    rows = sorted(
+        Membership.objects.values_list("person__name", "team__slug", "allocation_percent")
+    )
+    assert rows == [("Bo Berg", "checkout", 100), ("Renée Gauß", "checkout", 50)]
