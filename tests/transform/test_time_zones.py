@@ -203,3 +203,19 @@ def test_the_current_survey_period_turns_over_at_the_organisations_midnight(
     before = report.period.previous() if world.org.time_zone == TOKYO else report.period
     closed = period_closed(before, at=late_sunday, zone=zone_get(world.org.time_zone))
     assert closed is (world.org.time_zone == TOKYO)
+
+
+def test_with_a_checkin_hour_each_organisation_is_reached_in_its_own_morning(
+    world: RhythmWorld, settings: Any
+) -> None:
+    settings.TRANSFORM_CHECKIN_HOUR = 8
+    world.set_milestone("kickoff", status=MilestoneStatus.IN_PROGRESS, started_on=START)
+
+    # Monday 00:30 UTC is 09:30 in Tokyo; the UTC organisation waits for its 08:00.
+    night = checkins_plan(at=days(0, hour=0, minute=30))
+    morning = checkins_plan(at=days(0, hour=8, minute=5))
+
+    in_tokyo = world.org.time_zone == TOKYO
+    assert night.status_checkins == (1 if in_tokyo else 0)
+    assert morning.status_checkins == (0 if in_tokyo else 1)
+    assert CheckIn.objects.filter(kind=CheckInKind.MILESTONE_STATUS).count() == 1

@@ -31,6 +31,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models import (
     F,
@@ -40,7 +41,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from teams.models import Membership, Organization, OrganizationRole, Person, Role, Team, TeamType
-from teams.zones import organization_today
+from teams.zones import organization_today, organization_zone
 from transform.checkins.selectors import active_organizations, active_transformation_ids
 from transform.checkins.services import (
     PLATFORM_SATISFACTION,
@@ -99,7 +100,8 @@ class PlanSummary:
 
 
 def checkins_plan(*, at: dt.datetime) -> PlanSummary:
-    """Create everything due at ``at`` for every organisation with an active transformation.
+    """Create everything due at ``at`` for every organisation with an active transformation
+    whose own day has reached ``TRANSFORM_CHECKIN_HOUR`` (in its zone: docs/time-zones.md).
 
     One transaction per organisation; the deliveries are dispatched only after it commits. An
     organisation whose planning fails is rolled back and logged, the others are still planned,
@@ -109,6 +111,8 @@ def checkins_plan(*, at: dt.datetime) -> PlanSummary:
     summary = PlanSummary()
     failures: list[Exception] = []
     for organization in active_organizations():
+        if not organization_round_due(organization, at=at):
+            continue
         try:
             with transaction.atomic():
                 summary.add(_OrganizationRound(organization=organization, at=at).run())
@@ -118,6 +122,14 @@ def checkins_plan(*, at: dt.datetime) -> PlanSummary:
     if failures:
         raise failures[0]
     return summary
+
+
+def organization_round_due(organization: Organization, *, at: dt.datetime) -> bool:
+    """Whether the organisation's round may run at ``at``: its local hour has reached
+    ``TRANSFORM_CHECKIN_HOUR`` (the hourly job then reaches it that hour, every day, and every
+    hour after until midnight, where its new day's round waits for the hour again)."""
+    local = at.astimezone(organization_zone(organization))
+    return local.hour >= django_settings.TRANSFORM_CHECKIN_HOUR
 
 
 class _OrganizationRound:
