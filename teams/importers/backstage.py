@@ -68,6 +68,7 @@ BACKSTAGE_API_VERSION = re.compile(r"(?:[a-z0-9-]+\.)*backstage\.io/[a-z0-9.-]+"
 WARNING_EXAMPLES = 3
 
 EntityKey = tuple[str, str, str]  # (kind, namespace, name), all lower-case
+FieldPath = tuple[str | int, ...]  # ("spec", "children", 2) is spec.children[2]
 _MISSING = object()
 
 
@@ -212,7 +213,8 @@ class _Catalog:
             return None
         raise ImportFailure(
             entity.origin("metadata", "name"),
-            f"entity {_show_key(entity.key)} is defined twice with different content; it is "
+            f"metadata.name: entity {_show_key(entity.key)} is defined twice with different "
+            "content; it is "
             f"already defined at {existing.origin('metadata', 'name')}",
         )
 
@@ -312,7 +314,8 @@ class _Catalog:
                 if other is not None:
                     raise ImportFailure(
                         entity.origin("metadata", "name"),
-                        f"group {_show_key(entity.key)} would get the slug {group.slug!r}, which "
+                        f"metadata.name: group {_show_key(entity.key)} would get the slug "
+                        f"{group.slug!r}, which "
                         f"group {_show_key(other.entity.key)} at "
                         f"{other.entity.origin('metadata', 'name')} already has",
                     )
@@ -324,9 +327,12 @@ class _Catalog:
         # The union of spec.parent and spec.children: catalogs often state only one side.
         parent_of: dict[EntityKey, tuple[EntityKey, Origin]] = {}
 
-        def link(child: EntityKey, parent: EntityKey, origin: Origin) -> None:
+        def link(child: EntityKey, parent: EntityKey, entity: _Entity, path: FieldPath) -> None:
+            origin = entity.origin(*path)
             if child == parent:
-                raise ImportFailure(origin, f"group {_show_key(child)} cannot be its own parent")
+                raise ImportFailure(
+                    origin, f"{_dotted(path)}: group {_show_key(child)} cannot be its own parent"
+                )
             if child not in groups or parent not in groups:
                 return  # a group that is wrong itself: its error is recorded already
             known = parent_of.get(child)
@@ -335,7 +341,8 @@ class _Catalog:
             elif known[0] != parent:
                 raise ImportFailure(
                     origin,
-                    f"group {_show_key(child)} gets a second parent {_show_key(parent)}; "
+                    f"{_dotted(path)}: group {_show_key(child)} gets a second parent "
+                    f"{_show_key(parent)}; "
                     f"{known[1]} already makes {_show_key(known[0])} its parent",
                 )
 
@@ -345,14 +352,14 @@ class _Catalog:
                 parent_ref = _string(entity.doc, "spec", "parent")
                 if parent_ref is not None:
                     parent = self._group_ref(entity, parent_ref, ("spec", "parent"))
-                    link(key, parent, entity.origin("spec", "parent"))
+                    link(key, parent, entity, ("spec", "parent"))
             children: list[str] = []
             with self.collecting():
                 children = _string_list(entity.doc, "spec", "children")
             for index, child_ref in enumerate(children):
                 path = ("spec", "children", index)
                 with self.collecting():
-                    link(self._group_ref(entity, child_ref, path), key, entity.origin(*path))
+                    link(self._group_ref(entity, child_ref, path), key, entity, path)
 
         parents = {parent for parent, _ in parent_of.values()}
         for key, group in groups.items():

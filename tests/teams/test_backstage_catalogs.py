@@ -150,9 +150,8 @@ def test_an_entity_defined_twice_differently_is_an_error_naming_both_places() ->
         import_org(payments, platform)
 
     message = str(caught.value)
-    assert f"{platform}, document 2, line 13: entity group:default/payments is defined twice" in (
-        message
-    )
+    place = f"{platform}, document 2, line 13: metadata.name: entity group:default/payments"
+    assert f"{place} is defined twice with different content" in message
     assert f"already defined at {payments}, document 1, line 4" in message
     assert not Organization.objects.filter(slug="acme").exists()
     assert not Team.objects.exists()
@@ -326,3 +325,25 @@ def test_a_backstage_entity_without_a_kind_is_an_error_not_an_unknown_kind(tmp_p
     error = failure(path)
 
     assert error.message == "kind: expected a non-empty string, but it is missing"
+
+
+def test_a_location_glob_with_two_stars_reaches_catalog_files_in_every_folder(
+    tmp_path: Path,
+) -> None:
+    entity = "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: {name}\n"
+    write(
+        tmp_path, "services/a/catalog-info.yaml", entity.format(name="a") + "spec: {type: team}\n"
+    )
+    write(
+        tmp_path, "services/b/c/catalog-info.yaml", entity.format(name="c") + "spec: {type: team}\n"
+    )
+    root = write(
+        tmp_path,
+        "catalog-info.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: all\n"
+        "spec:\n  type: url\n  target: ./services/**/catalog-info.yaml\n",
+    )
+
+    bundle = read(root)
+
+    assert sorted(bundle.teams) == ["a", "c"]
