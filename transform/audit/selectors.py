@@ -190,7 +190,8 @@ def _keys(
     pk_field: str,
     reach: int,
 ) -> QuerySet[Any]:
-    """``queryset`` filtered by ``bounds`` and reduced to ``(source, row id, when)``."""
+    """``queryset`` filtered by ``bounds`` and reduced to ``(source, row id, when)``; cut to its
+    newest ``reach`` rows where the database allows it in a ``UNION`` (0: not cut)."""
     if bounds.object_id is not None:
         queryset = queryset.filter(**{object_field: bounds.object_id})
     if bounds.actor_id is not None:
@@ -206,7 +207,7 @@ def _keys(
         )
         .values_list("a_source", "a_pk", "a_at")
     )
-    if connection.features.supports_slicing_ordering_in_compound:
+    if reach and connection.features.supports_slicing_ordering_in_compound:
         # Only the newest ``reach`` rows of a source can be on the page: the database reads
         # them through the source's index on its date instead of every row of the organisation.
         keys = keys.order_by("-a_at", "-a_pk")[:reach]
@@ -304,8 +305,11 @@ def audit_entry_list(
     )
     offset = (page - 1) * page_size
     reach = offset + page_size + 1
-    branches = [_source_keys(source, bounds=bounds, reach=reach) for source in sources]
-    combined = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
+    if len(sources) == 1:
+        combined = _source_keys(sources[0], bounds=bounds, reach=0)
+    else:
+        branches = [_source_keys(source, bounds=bounds, reach=reach) for source in sources]
+        combined = branches[0].union(*branches[1:], all=True)
     keys = list(combined.order_by("-a_at", "-a_pk", "a_source")[offset:reach])
     has_next = len(keys) > page_size
     keys = keys[:page_size]
