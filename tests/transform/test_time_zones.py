@@ -219,3 +219,21 @@ def test_with_a_checkin_hour_each_organisation_is_reached_in_its_own_morning(
     assert night.status_checkins == (1 if in_tokyo else 0)
     assert morning.status_checkins == (0 if in_tokyo else 1)
     assert CheckIn.objects.filter(kind=CheckInKind.MILESTONE_STATUS).count() == 1
+
+
+def test_the_digest_names_the_zone_its_dates_are_days_of(world: RhythmWorld) -> None:
+    CheckinSettingsFactory(organization=world.org, digest_weekday=0)
+    world.set_milestone("kickoff", status=MilestoneStatus.IN_PROGRESS, started_on=START)
+    checkins_plan(at=days(0))
+    digest = Delivery.objects.filter(kind=DeliveryKind.DIGEST).order_by("id").first()
+    assert digest is not None
+    settings_row = checkin_settings_get(organization=world.org)
+
+    body = delivery_message(digest, at=days(0, hour=23, minute=30), settings_row=settings_row).body
+
+    # 23:30 UTC on Monday 4 January is already Tuesday 5 January in Tokyo.
+    expected = {
+        "UTC": "2027-01-04; dates are days in UTC",
+        TOKYO: "2027-01-05; dates are days in Asia/Tokyo",
+    }
+    assert f"figures for the 7 days to {expected[world.org.time_zone]})" in body

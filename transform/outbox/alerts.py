@@ -253,7 +253,8 @@ def digest_message(delivery: Delivery, *, at: dt.datetime) -> tuple[str, str]:
         by_transformation[milestone.transformation_id].append(milestone)
     lines = [
         f"Weekly transformation digest for {organization.name}, week {week} "
-        f"(figures for the 7 days to {day.isoformat()}).",
+        f"(figures for the 7 days to {day.isoformat()}; dates are days in "
+        f"{organization.time_zone}).",
     ]
     for transformation in transformations:
         milestones = by_transformation[transformation.pk]
