@@ -155,7 +155,7 @@ def _link_people(user: User, email: str) -> tuple[Person, ...]:
 
 def _granted_by_mapping(role: OrganizationRole) -> bool:
     created = (
-        OrganizationRole.history.filter(id=role.pk, history_type="+")  # type: ignore[attr-defined]
+        OrganizationRole.history.filter(id=role.pk, history_type="+")
         .order_by("-history_date")
         .values_list("history_change_reason", flat=True)
         .first()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 def main(directory: Path) -> None:
     from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
-    from jwcrypto import jwk
+    from jwcrypto import jwk  # type: ignore[import-untyped]  # ships no type hints
 
     server = ThreadedWSGIServer(("127.0.0.1", 0), WSGIRequestHandler)
     port = server.server_address[1]

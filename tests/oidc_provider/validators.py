@@ -14,7 +14,7 @@ def configured_users() -> dict[str, dict[str, Any]]:
     return {user["username"]: user for user in config["users"]}
 
 
-class ClaimsValidator(OAuth2Validator):  # type: ignore[misc]
+class ClaimsValidator(OAuth2Validator):
     # Every claim below goes into the ID token and the userinfo answer, whatever the scopes.
     oidc_claim_scope = None
 

@@ -30,7 +30,9 @@ ANN = ProviderUser(
 BEN = ProviderUser("ben", "ben@example.com", groups=["transform-agents", "acme-admins"])
 UNVERIFIED = ProviderUser("uma", "uma@example.com", email_verified=False, groups=["acme-admins"])
 PLAIN = ProviderUser("pat", "pat@example.com")
-ROLE_MAP = "transform-leaders=acme:leader, transform-agents=acme:change_agent, acme-admins=acme:admin"
+ROLE_MAP = (
+    "transform-leaders=acme:leader, transform-agents=acme:change_agent, acme-admins=acme:admin"
+)
 NEW_PASSWORD = "a-Long-new-passphrase-42"
 
 
@@ -64,6 +66,12 @@ def sign_in(client: Client, user: ProviderUser, *, next_url: str = "") -> Any:
     assert start.status_code == 302, start.content
     callback = urlsplit(provider_sign_in(start["Location"], user))
     return client.get(f"{callback.path}?{callback.query}")
+
+
+def password_user(*, username: str, email: str) -> User:
+    """A login with the password "correct horse battery staple"."""
+    UserFactory(username=username, email=email)
+    return get_user_model().objects.get(username=username)
 
 
 def signed_in_user(client: Client) -> User | None:
@@ -119,7 +127,7 @@ def test_an_existing_login_with_the_email_is_reused_and_keeps_its_password(
     sso: Provider, client: Client
 ):
     acme = make_organization("acme")
-    existing = UserFactory(username="pat", email="PAT@example.com")
+    existing = password_user(username="pat", email="PAT@example.com")
     person = make_person(acme, email="pat@example.com", name="Pat")
 
     sign_in(client, PLAIN)
@@ -132,7 +140,7 @@ def test_an_existing_login_with_the_email_is_reused_and_keeps_its_password(
 
 def test_a_person_linked_to_another_login_is_left_alone(sso: Provider, client: Client):
     acme = make_organization("acme")
-    other = UserFactory(username="someone-else", email="else@example.com")
+    other = password_user(username="someone-else", email="else@example.com")
     person = make_person(acme, email="ann.lee@example.com", name="Ann Lee", user=other)
 
     sign_in(client, ANN)
@@ -171,7 +179,7 @@ def test_the_role_claim_grants_every_mapped_role(sso: Provider, client: Client):
     assert roles_of(user) == {("acme", Role.CHANGE_AGENT), ("acme", Role.ADMIN)}
     # Admins and change agents start at the findings.
     assert client.get("/", follow=True).redirect_chain[-1][0] == "/o/acme/findings/"
-    granted = OrganizationRole.history.filter(user=user, history_type="+")  # type: ignore[attr-defined]
+    granted = OrganizationRole.history.filter(user=user, history_type="+")
     assert {row.history_change_reason for row in granted} == {SSO_ROLE_REASON}
 
 
@@ -213,7 +221,7 @@ def test_sign_in_returns_to_the_page_asked_for(sso: Provider, client: Client):
 
 
 def test_an_unreachable_provider_is_a_page_and_password_login_still_works(db: None, client: Client):
-    UserFactory(username="pat", email="pat@example.com")
+    password_user(username="pat", email="pat@example.com")
     with override_settings(
         TRANSFORM_OIDC_ISSUER="http://127.0.0.1:9/nowhere",
         OIDC_RP_CLIENT_ID="id",
@@ -260,7 +268,7 @@ def test_with_password_login_off_the_page_shows_only_the_provider(
 def test_with_password_login_off_a_posted_password_is_refused_everywhere(
     password_login_off: Provider, client: Client
 ):
-    UserFactory(username="pat", email="pat@example.com")
+    password_user(username="pat", email="pat@example.com")
     credentials = {"username": "pat", "password": "correct horse battery staple"}
 
     page = client.post("/accounts/login/", credentials)
@@ -291,13 +299,13 @@ def test_with_password_login_off_single_sign_on_still_works(
 
 
 def reset_link(message: mail.EmailMessage) -> str:
-    found = re.search(r"http://testserver(/accounts/reset/\S+/)", message.body)
+    found = re.search(r"http://testserver(/accounts/reset/\S+/)", str(message.body))
     assert found is not None, message.body
     return found.group(1)
 
 
 def test_a_password_user_resets_the_password_through_the_emailed_link(db: None, client: Client):
-    user = UserFactory(username="pat", email="pat@example.com")
+    user = password_user(username="pat", email="pat@example.com")
 
     asked = client.post("/accounts/password-reset/", {"email": "PAT@example.com"})
 
@@ -306,6 +314,7 @@ def test_a_password_user_resets_the_password_through_the_emailed_link(db: None, 
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["pat@example.com"]
     assert mail.outbox[0].subject == "Reset your Transform password"
+    assert "It works once, for 3 days" in client.get(asked["Location"]).content.decode()
     opened = client.get(reset_link(mail.outbox[0]))
     assert opened.status_code == 302  # to the same page without the token in the address
     form = client.get(opened["Location"])
@@ -347,7 +356,7 @@ def test_a_login_that_only_signs_in_with_the_provider_gets_no_reset_mail(
 def test_with_password_login_off_there_is_no_password_reset(
     password_login_off: Provider, client: Client
 ):
-    UserFactory(username="pat", email="pat@example.com")
+    password_user(username="pat", email="pat@example.com")
 
     assert client.get("/accounts/password-reset/").status_code == 404
     assert client.post("/accounts/password-reset/", {"email": "pat@example.com"}).status_code == 404

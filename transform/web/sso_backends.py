@@ -43,7 +43,7 @@ class PasswordBackend(ModelBackend):
         return super().authenticate(request, username=username, password=password, **kwargs)
 
 
-class SsoBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
+class SsoBackend(OIDCAuthenticationBackend):
     """mozilla-django-oidc's authorization-code flow with our settings: endpoints discovered
     lazily from the issuer (``transform.web.sso_config``), the user from ``teams.sso``.
 

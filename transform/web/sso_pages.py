@@ -58,7 +58,7 @@ class LoginPage(auth_views.LoginView):
         return response
 
 
-class SsoStartView(OIDCAuthenticationRequestView):  # type: ignore[misc]
+class SsoStartView(OIDCAuthenticationRequestView):
     """``/oidc/authenticate/``: sends the browser to the provider. The authorization endpoint is
     looked up here, on use, never when the URLs load."""
 
@@ -78,7 +78,7 @@ class SsoStartView(OIDCAuthenticationRequestView):  # type: ignore[misc]
         return response
 
 
-class SsoCallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
+class SsoCallbackView(OIDCAuthenticationCallbackView):
     """``/oidc/callback/``: where the provider sends the browser back. A refused sign-in shows
     why (an unverified e-mail, for one) instead of the library's silent redirect."""
 
@@ -129,6 +129,10 @@ class PasswordResetPage(_PasswordLoginOnly, auth_views.PasswordResetView):
 
 class PasswordResetDonePage(_PasswordLoginOnly, auth_views.PasswordResetDoneView):
     template_name = "registration/reset_password_done.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
+        return {**super().get_context_data(**kwargs), "timeout_days": days}
 
 
 class PasswordResetConfirmPage(_PasswordLoginOnly, auth_views.PasswordResetConfirmView):
