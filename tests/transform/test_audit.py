@@ -201,6 +201,8 @@ def test_it_filters_by_days_both_included(world: PlanWorld) -> None:
         ("page=%C2%B9", "page"),
         ("page_size=501", "page_size"),
         ("actor=" + "x" * 151, "actor"),
+        ("actor=%00", "actor"),
+        ("until=9000-01-01", "until"),
     ],
 )
 def test_bad_filters_are_400_naming_the_field(world: PlanWorld, query: str, field: str) -> None:

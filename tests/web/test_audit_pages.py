@@ -210,3 +210,26 @@ def test_the_query_count_does_not_grow_with_the_history(world: PlanWorld) -> Non
         team.save()
     many = _queries(leader, PAGE)
     assert many <= few <= 40
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=-1",
+        "page=99999",
+        "page=999999999999999999999999",
+        "since=9999-12-31",
+        "until=8999-12-31",
+        "since=1900-01-01",
+        "object_type=team&object_id=99999999999999999999",
+        "object_type=<script>",
+        "actor=%00",
+        "actor=" + "é" * 200,
+    ],
+)
+def test_odd_query_strings_are_a_page_or_a_400_never_a_500(world: PlanWorld, query: str) -> None:
+    response = _browser(world, "leader").get(f"{PAGE}?{query}")
+    assert response.status_code in (200, 400)
+    assert "<script>" not in response.content.decode().split("<main", 1)[1].replace(
+        "&lt;script&gt;", ""
+    )
