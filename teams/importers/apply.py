@@ -96,6 +96,8 @@ class ImportResult:
     left: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
+    # What the readers skipped on purpose (``ImportBundle.warnings``), shown after the counts.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def created(self) -> int:
@@ -137,6 +139,7 @@ class ImportResult:
                 f"Marked {_count(self.pruned, 'person', 'people')} as leavers, not in "
                 f"{self.source}: {', '.join(self.pruned)}"
             )
+        lines.extend(f"Warning: {warning}" for warning in self.warnings)
         return "\n".join(lines)
 
 
@@ -265,7 +268,9 @@ def _apply(
     plan = _Departures.plan(bundle, existing, prune=prune, source=source)
     # The history column holds 100 characters.
     writer = _Writer(organization=organization, change_reason=change_reason[:100], user=user)
-    result = ImportResult(organization=organization.slug, source=source)
+    result = ImportResult(
+        organization=organization.slug, source=source, warnings=list(bundle.warnings)
+    )
     _write_units(bundle, existing, writer, result.counts["units"])
     _write_people(bundle, existing, writer, result.counts["people"])
     _write_teams(bundle, existing, writer, result.counts["teams"])

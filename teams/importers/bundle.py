@@ -60,6 +60,9 @@ class ImportBundle:
     # ``left_on``, a CSV's ``left_on`` column). A person the files list without one is not
     # returned: see ``org_import_apply``.
     left_on: dict[str, Entry[dt.date]] = field(default_factory=dict)
+    # Lines for the person importing, shown after a successful import: what a reader skipped on
+    # purpose (e.g. Backstage kinds Transform has no place for, an entity defined twice alike).
+    warnings: list[str] = field(default_factory=list)
 
     def add_unit(self, unit: UnitNode, origin: Origin) -> None:
         _add(self.units, unit.slug, unit, origin, "unit")
@@ -100,15 +103,17 @@ class ImportBundle:
         _add(self.left_on, email, left_on, origin, "left_on of person")
 
     def is_empty(self) -> bool:
-        return not any(getattr(self, name) for name in self.__slots__)
+        return not any(getattr(self, name) for name in self.__slots__ if name != "warnings")
 
     def merge(self, other: ImportBundle) -> None:
-        """Add every entry of ``other`` (same rules as ``add_*``)."""
+        """Add every entry of ``other`` (same rules as ``add_*``) and its warnings."""
+        self.warnings.extend(other.warnings)
         if self.is_empty():
             # The first file of an import: its entries are consistent already (its reader added
             # them one by one), so they are taken as they are.
             for name in self.__slots__:
-                getattr(self, name).update(getattr(other, name))
+                if name != "warnings":
+                    getattr(self, name).update(getattr(other, name))
             return
         for unit in other.units.values():
             self.add_unit(unit.value, unit.origin)

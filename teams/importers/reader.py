@@ -117,6 +117,12 @@ def _detect(path: Path, documents: list[YamlDocument]) -> str:
     """The one format of a YAML/JSON file's documents."""
     if not documents:
         raise ImportFailure(str(path), "the file holds no data; expected " + EXPECTED_FORMATS)
+    if any(backstage.is_backstage_document(document) for document in documents) and not any(
+        _document_format(document) in (ORG, TEAMAPI) for document in documents
+    ):
+        # Backstage entities next to documents of no import format (a plugin's kind, a
+        # Kubernetes manifest): the Backstage reader ignores those with a warning, as Backstage does.
+        return BACKSTAGE
     kinds: list[tuple[str, YamlDocument]] = []
     for document in documents:
         kind = _document_format(document)
