@@ -189,6 +189,7 @@ class InvitationSignUpForm(UserCreationForm):
     cannot be changed. The page creates the login through ``teams.invitations``, not ``save()``."""
 
     email = forms.EmailField(label="E-mail", disabled=True, required=False)
+    field_order = ["email", "username", "password1", "password2"]
 
     def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
         super().__init__(*args, initial={"email": email}, **kwargs)
