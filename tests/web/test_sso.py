@@ -5,7 +5,10 @@ login page is filled in over HTTP, and the app exchanges the code and reads user
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -238,6 +241,18 @@ def test_an_unreachable_provider_is_a_page_and_password_login_still_works(db: No
     assert signed_in_user(client) is not None
 
 
+def test_a_provider_that_refuses_the_client_secret_is_a_page_not_an_error(
+    sso: Provider, client: Client
+):
+    with override_settings(OIDC_RP_CLIENT_SECRET="not-the-secret"):
+        answer = sign_in(client, ANN)
+
+    assert answer.status_code == 403
+    assert "did not complete the sign-in" in answer.content.decode()
+    assert signed_in_user(client) is None
+    assert not get_user_model().objects.exists()
+
+
 def test_without_an_issuer_the_sso_routes_are_404_and_the_page_has_no_button(
     db: None, client: Client
 ):
@@ -370,3 +385,62 @@ def test_the_reset_pages_look_like_the_login_page(db: None, client: Client):
     assert 'class="stack narrow"' in page
     assert 'href="/accounts/login/"' in page
     assert "Django administration" not in page  # our template, not the admin's
+
+
+# --- configuration at startup -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        (
+            {"TRANSFORM_OIDC_ROLE_MAP": "leads=acme:boss"},
+            "TRANSFORM_OIDC_ROLE_MAP: entry 1 'leads=acme:boss' names the unknown role 'boss'",
+        ),
+        (
+            {"TRANSFORM_OIDC_ISSUER": "https://idp.example.com"},
+            "TRANSFORM_OIDC_CLIENT_ID and TRANSFORM_OIDC_CLIENT_SECRET must be set too",
+        ),
+        (
+            {"TRANSFORM_PASSWORD_LOGIN": "false"},
+            "TRANSFORM_PASSWORD_LOGIN is false but TRANSFORM_OIDC_ISSUER is unset",
+        ),
+    ],
+)
+def test_a_wrong_configuration_stops_startup_with_a_clear_error(
+    environment: dict[str, str], message: str
+):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "transform.settings", **environment}
+    started = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert started.returncode != 0
+    assert "ImproperlyConfigured" in started.stderr
+    assert message in started.stderr
+
+
+def test_a_provider_that_is_down_does_not_stop_startup():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "transform.settings",
+        "TRANSFORM_OIDC_ISSUER": "http://127.0.0.1:9/nowhere",
+        "TRANSFORM_OIDC_CLIENT_ID": "id",
+        "TRANSFORM_OIDC_CLIENT_SECRET": "secret",
+        "TRANSFORM_OIDC_ROLE_MAP": "leads=acme:leader",
+    }
+    started = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); import transform.urls"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert started.returncode == 0, started.stderr

@@ -8,8 +8,10 @@ in ``teams.sso``; this module only speaks OpenID Connect.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
@@ -20,6 +22,8 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from teams.sso import SsoRefused, sso_login
 from transform.web.sso_config import ProviderUnavailable, oidc_endpoint, sso_enabled
+
+logger = logging.getLogger(__name__)
 
 # Set on the request when a sign-in is refused: the callback page shows it to the person.
 REFUSAL_ATTRIBUTE = "sso_refusal"
@@ -81,6 +85,17 @@ class SsoBackend(OIDCAuthenticationBackend):
             user: User | None = super().authenticate(request, **kwargs)
         except ProviderUnavailable as exc:
             setattr(request, REFUSAL_ATTRIBUTE, f"The sign-in provider cannot be reached: {exc}")
+            return None
+        except requests.RequestException as exc:
+            # The token, userinfo or key request failed (a wrong secret, the provider down
+            # mid-way): the details go to the log, the person gets a page rather than a 500.
+            logger.warning("Single sign-on failed at the provider: %s", exc)
+            setattr(
+                request,
+                REFUSAL_ATTRIBUTE,
+                "The sign-in provider did not complete the sign-in; try again, or ask your "
+                "administrator to look at Transform's log.",
+            )
             return None
         return user
 
