@@ -303,3 +303,21 @@ def test_a_taken_slug_is_refused_clearly(api_world: World) -> None:
     assert "already exists" in str(taken.json()["extra"]["fields"]["slug"])
     assert bad.status_code == 400
     assert Organization.objects.filter(slug="acme").count() == 1
+
+
+def test_accepting_a_login_only_invitation_answers_without_a_person(api_world: World) -> None:
+    _invite(api_world, email="solo@example.test", role="member")
+    client = api_world.client("anonymous")
+    client.force_login(_login("solo"))
+
+    response = client.post(
+        "/api/v1/invitations/accept/", {"token": _token_from_mail()}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {
+        "organization": "acme",
+        "role": "member",
+        "role_granted": True,
+        "person": None,
+    }
