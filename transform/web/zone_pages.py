@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from core.errors import ApplicationError, PermissionDeniedError
 from core.zones import time_zone_names, time_zone_validate, zone_get
-from teams.models import Person
+from teams.selectors import person_of_user
 from teams.services import organization_update
 from teams.zones import person_time_zone_set
 from transform.access import OrgAccess, org_admin_access_check
@@ -46,20 +46,12 @@ class OrganizationZoneForm(forms.Form):
     )
 
 
-def _person(access: OrgAccess) -> Person | None:
-    return (
-        Person.objects.filter(organization=access.organization, user_id=access.user_id)
-        .order_by("pk")
-        .first()
-    )
-
-
 @org_page
 def time_zones(request: HttpRequest, access: OrgAccess) -> HttpResponse:
     """GET: both zones and the forms; POST ``form=person``: the caller's own display zone;
     POST ``form=organization``: the organisation's zone (admins only, 403 otherwise)."""
     organization = access.organization
-    person = _person(access)
+    person = person_of_user(organization=organization, user_id=access.user_id)
     person_form = PersonZoneForm(initial={"time_zone": person.time_zone if person else ""})
     org_form = OrganizationZoneForm(initial={"time_zone": organization.time_zone})
     status = 200
@@ -74,6 +66,7 @@ def time_zones(request: HttpRequest, access: OrgAccess) -> HttpResponse:
                         data={"time_zone": org_form.cleaned_data["time_zone"]},
                     )
                 except ApplicationError as exc:
+                    organization.refresh_from_db()
                     org_form.add_error("time_zone", exc.message)
                 else:
                     messages.success(
@@ -111,7 +104,6 @@ def time_zones(request: HttpRequest, access: OrgAccess) -> HttpResponse:
         person_form=person_form,
         org_form=org_form,
         organization_zone=organization.time_zone,
-        now=timezone.now(),
         organization_now=timezone.now().astimezone(zone_get(organization.time_zone)),
         zone_names=sorted(time_zone_names()),
     )
