@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core import mail
@@ -169,6 +170,23 @@ def test_an_unverified_email_is_refused_with_a_page_and_nothing_is_created(
     person.refresh_from_db()
     assert person.user is None
     assert not OrganizationRole.objects.filter(organization=acme).exists()
+
+
+def test_refused_sign_ins_do_not_lock_the_address_out_of_single_sign_on(
+    sso: Provider, client: Client
+):
+    """django-axes guards passwords; a refused sign-in through the provider checks none, and
+    counting it (as a failure of "no username" from the address) would lock everyone behind
+    the same address out of single sign-on."""
+    make_organization("acme")
+    with override_settings(AXES_FAILURE_LIMIT=2):
+        refused = [sign_in(client, UNVERIFIED).status_code for _ in range(3)]
+        signed_in = sign_in(client, ANN)
+
+    assert refused == [403, 403, 403]
+    assert signed_in.status_code == 302
+    assert signed_in_user(client) is not None
+    assert not AccessAttempt.objects.exists()
 
 
 def test_the_role_claim_grants_every_mapped_role(sso: Provider, client: Client):

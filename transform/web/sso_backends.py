@@ -18,6 +18,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest
+from django.urls import reverse
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from teams.sso import SsoRefused, sso_login
@@ -27,6 +28,14 @@ logger = logging.getLogger(__name__)
 
 # Set on the request when a sign-in is refused: the callback page shows it to the person.
 REFUSAL_ATTRIBUTE = "sso_refusal"
+
+
+def axes_skips_sso_callbacks(request: HttpRequest, credentials: dict[str, Any] | None) -> bool:
+    """``AXES_WHITELIST_CALLABLE``: django-axes neither counts nor locks the single sign-on
+    callback. No password is checked there (guessing happens at the provider, which guards
+    itself), and a refused sign-in has no username: counted, it would lock everyone behind the
+    same address out of single sign-on. Every password login is still counted."""
+    return request.path == reverse("oidc_authentication_callback")
 
 
 class PasswordBackend(ModelBackend):

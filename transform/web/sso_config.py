@@ -1,8 +1,8 @@
 """Single sign-on configuration (docs/sso.md): the role mapping read from the environment at
 startup, and the provider's endpoints discovered lazily from its issuer.
 
-``transform.settings`` imports this module, so at import time it may use only the standard
-library and Django's settings-free helpers; the discovery reads the cache and settings when called.
+``transform.settings`` imports this module, so nothing here may read settings at import time
+(Django's ``settings`` and ``cache`` are lazy until used); the discovery reads them when called.
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
 # The organisation roles a mapping may grant: teams.models.Role's values. Settings cannot import
@@ -80,17 +83,12 @@ class ProviderUnavailable(Exception):
 
 
 def sso_enabled() -> bool:
-    from django.conf import settings
-
     return bool(settings.TRANSFORM_OIDC_ISSUER)
 
 
 def discovery_document(issuer: str) -> dict[str, Any]:
     """``{issuer}/.well-known/openid-configuration``, read on first use and cached for an hour:
     nothing is fetched at startup, so an unreachable provider never stops the app from starting."""
-    import httpx
-    from django.core.cache import cache
-
     key = f"sso:discovery:{issuer}"
     document = cache.get(key)
     if document is None:
@@ -110,8 +108,6 @@ def discovery_document(issuer: str) -> dict[str, Any]:
 def oidc_endpoint(setting: str) -> str:
     """The endpoint ``setting`` (one of ``DISCOVERED_ENDPOINTS``): its explicit value when set
     (``TRANSFORM_OIDC_*_ENDPOINT``), else the one the issuer's discovery document names."""
-    from django.conf import settings
-
     explicit: str = getattr(settings, setting, "")
     if explicit:
         return explicit
