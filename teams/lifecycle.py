@@ -62,6 +62,7 @@ from teams.services import (
     team_create,
     team_update,
 )
+from teams.zones import organization_today
 
 Source = Literal["milestone", "api", "web", "import", "command"]
 
@@ -313,7 +314,9 @@ def person_leave(
     evidence stay. Refused (409) while they own open milestones or lead a transformation, listing
     them. Leaving twice keeps the first day. A day after today is refused (400): the memberships
     end now, so a future departure would be recorded on the wrong day."""
-    if on is not None and on > timezone.localdate():
+    # The organisation's day (docs/time-zones.md), not the zone of whoever marks them.
+    today = organization_today(person.organization)
+    if on is not None and on > today:
         message = (
             f"left_on {on.isoformat()} is after today; mark {person.email} as a leaver on or "
             "after the day they leave."
@@ -333,7 +336,7 @@ def person_leave(
         history_user_set(team, actor)
         team.manager = None
         team.save(update_fields=["manager", "updated_at"])
-    person.left_on = on or timezone.localdate()
+    person.left_on = on or today
     history_user_set(person, actor)
     person._change_reason = f"left ({source})"  # type: ignore[attr-defined]
     person.save(update_fields=["left_on", "updated_at"])

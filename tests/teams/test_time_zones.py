@@ -137,3 +137,25 @@ def test_the_person_resource_shows_the_persons_own_zone(world: World) -> None:
     assert zones["alice@acme.test"] == "America/Chicago"
     assert zones["em@acme.test"] == ""
     assert one["time_zone"] == "America/Chicago"
+
+
+def test_a_leaver_leaves_on_the_organisations_day_whoever_reads_in_which_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.utils import timezone
+
+    from teams.lifecycle import person_leave
+
+    organization = make_organization("acme")
+    Organization.objects.filter(pk=organization.pk).update(time_zone="Asia/Tokyo")
+    organization.refresh_from_db()
+    person = make_person(organization, email="ada@acme.test")
+    monkeypatch.setattr(timezone, "now", lambda: LATE_SUNDAY)
+    timezone.activate(zone_get("America/Los_Angeles"))  # a reader's zone on a web page
+    try:
+        left = person_leave(person=person, source="web", actor=None)
+    finally:
+        timezone.deactivate()
+
+    # Still Sunday in Los Angeles and in UTC, but already Monday in Tokyo.
+    assert left.left_on == dt.date(2027, 1, 11)
