@@ -26,10 +26,10 @@ from typing import Any, Protocol
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from simple_history.utils import update_change_reason
 
-from core.errors import ApplicationError, PermissionDeniedError
+from core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from teams.models import Organization, OrganizationRole, Person
 from teams.services import organization_role_create, organization_role_delete, person_update
 
@@ -133,12 +133,18 @@ def _login_for(email: str, claims: Mapping[str, Any]) -> tuple[User, bool]:
         if not user.is_active:
             raise SsoRefused("Your Transform login is deactivated; ask an administrator.")
         return user, False
-    user = UserModel.objects.create_user(
-        username=_username_for(email),
-        email=email,
-        first_name=str(claims.get("given_name") or "")[:150],
-        last_name=str(claims.get("family_name") or "")[:150],
-    )
+    try:
+        # A savepoint: a first sign-in of the same person in another tab at the same moment wins
+        # the unique username, and this one then reuses its login.
+        with transaction.atomic():
+            user = UserModel.objects.create_user(
+                username=_username_for(email),
+                email=email,
+                first_name=str(claims.get("given_name") or "")[:150],
+                last_name=str(claims.get("family_name") or "")[:150],
+            )
+    except IntegrityError:
+        return UserModel.objects.get(email__iexact=email), False
     # create_user without a password leaves an unusable one: this login signs in through the
     # provider only, and gets no password-reset mail.
     return user, True
@@ -178,7 +184,10 @@ def _sync_roles(
         if organization is None:
             logger.warning("SSO role mapping names the unknown organisation %r", slug)
             continue
-        role = organization_role_create(organization=organization, user=user, role=role_name)
+        try:
+            role = organization_role_create(organization=organization, user=user, role=role_name)
+        except ConflictError:  # granted at the same moment by another sign-in or an admin
+            continue
         update_change_reason(role, SSO_ROLE_REASON)
         granted.append((slug, role_name))
     revoked: list[tuple[str, str]] = []

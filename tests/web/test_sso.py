@@ -127,6 +127,19 @@ def test_signing_in_again_reuses_the_login(sso: Provider, client: Client):
     assert get_user_model().objects.filter(email__iexact=ANN.email).count() == 1
 
 
+def test_a_deactivated_login_loses_its_single_sign_on_session(sso: Provider, client: Client):
+    make_organization("acme")
+    sign_in(client, ANN)
+    user = signed_in_user(client)
+    assert user is not None
+    assert client.get("/").status_code == 302
+    assert client.get("/", follow=True).redirect_chain[-1][0] == "/o/acme/leadership/"
+
+    get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+
+    assert client.get("/")["Location"].startswith("/accounts/login/")
+
+
 def test_an_existing_login_with_the_email_is_reused_and_keeps_its_password(
     sso: Provider, client: Client
 ):

@@ -108,6 +108,11 @@ class SsoBackend(OIDCAuthenticationBackend):
             return None
         return user
 
+    def get_user(self, user_id: Any) -> User | None:
+        # ModelBackend's, not the library's: a deactivated login's session ends at once.
+        user: User | None = ModelBackend.get_user(self, user_id)
+        return user
+
     def get_or_create_user(
         self, access_token: str, id_token: str, payload: dict[str, Any]
     ) -> User | None:
