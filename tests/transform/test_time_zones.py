@@ -17,7 +17,7 @@ from django.utils import timezone
 from core.zones import zone_get
 from teams.models import Organization, Person
 from teams.zones import organization_today
-from tests.builders import RhythmWorld
+from tests.builders import CheckinRig, RhythmWorld
 from tests.factories import CheckinSettingsFactory
 from transform.checkins.planning import checkins_plan
 from transform.models import CheckIn, CheckInKind, Delivery, DeliveryKind, MilestoneStatus
@@ -237,3 +237,24 @@ def test_the_digest_names_the_zone_its_dates_are_days_of(world: RhythmWorld) -> 
         TOKYO: "2027-01-05; dates are days in Asia/Tokyo",
     }
     assert f"figures for the 7 days to {expected[world.org.time_zone]})" in body
+
+
+def test_the_answer_page_shows_the_links_expiry_in_the_recipients_zone(
+    checkin_rig: CheckinRig,
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from django.test import Client
+
+    from transform.rhythm import links
+
+    Organization.objects.filter(pk=checkin_rig.org.pk).update(time_zone=TOKYO)
+    # The page uses the real clock: a check-in created an hour ago is open.
+    checkin = checkin_rig.checkin(
+        CheckInKind.PULSE_SURVEY, created=timezone.now() - dt.timedelta(hours=1)
+    )
+    in_tokyo = checkin.expires_at.astimezone(ZoneInfo(TOKYO))
+
+    html = Client().get(f"/c/{links.checkin_token(checkin)}/").content.decode()
+
+    assert f"{in_tokyo.day} {in_tokyo:%B %Y, %H:%M} (Asia/Tokyo)" in html

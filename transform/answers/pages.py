@@ -24,6 +24,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from core.errors import ApplicationError, ConflictError
+from teams.zones import person_zone
 from transform.access import CheckinLinkError, checkin_get_by_link
 from transform.answers import selectors, services
 from transform.answers.throttles import CheckinLinkThrottle
@@ -283,6 +284,8 @@ def _form(
         "event_label": selectors.checkin_event_label(checkin),
         "organization_name": checkin.organization.name,
         "expires_at": checkin.expires_at,
+        # Shown in the recipient's zone, named (docs/time-zones.md): this page is not an org page.
+        "time_zone": person_zone(checkin.recipient, organization=checkin.organization).key,
         "anonymous": checkin.kind in ANONYMOUS_CHECKIN_KINDS,
         "min_group_size": settings.min_group_size,
         "min_free_text_group_size": settings.min_free_text_group_size,
