@@ -54,7 +54,8 @@ def person_time_zone_set(*, person: Person, time_zone: str) -> Person:
     """Set the zone ``person`` reads times in ("" for the organisation's). Raises Django's
     ``ValidationError`` (the field ``time_zone``) for a name that is not an IANA zone."""
     person.time_zone = time_zone.strip()
-    person.full_clean(validate_unique=False, validate_constraints=False)
+    # Only this field: another field's old value must not stop a person choosing a zone.
+    person.clean_fields(exclude=[f.name for f in Person._meta.fields if f.name != "time_zone"])
     person.save(update_fields=["time_zone", "updated_at"])
     return person
 
