@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from teams.invitations import invitation_create_for_email
@@ -376,3 +376,24 @@ def test_a_revoked_link_is_gone(api_world: World) -> None:
     assert "Create my login" not in _text(page)
     assert post.status_code == 410
     assert not User.objects.filter(username="r").exists()
+
+
+@override_settings(TRANSFORM_PASSWORD_LOGIN=False)
+def test_without_password_logins_the_page_only_offers_signing_in(api_world: World) -> None:
+    sent = invitation_create_for_email(
+        organization=api_world.acme.org, email="sso@example.test", actor=None
+    )
+    client = Client()
+
+    page = client.get(f"/invitations/{sent.token}/")
+    post = client.post(
+        f"/invitations/{sent.token}/",
+        {"username": "sso", "password1": PASSWORD, "password2": PASSWORD},
+    )
+
+    assert page.status_code == 200
+    assert "Sign in to accept" in _text(page)
+    assert "Create my login" not in _text(page)
+    assert post.status_code == 302
+    assert post["Location"].startswith("/accounts/login/?next=")
+    assert not User.objects.filter(username="sso").exists()
