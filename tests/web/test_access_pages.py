@@ -76,6 +76,7 @@ def test_a_change_agent_invites_but_sees_no_role_forms(api_world: World) -> None
     assert "Send invitation" in body
     assert "Give role" not in body
     assert "Only admins invite admins." in body
+    assert '<option value="admin"' not in body
 
 
 @pytest.mark.parametrize("kind", ["em", "leader", "member"])

@@ -79,6 +79,13 @@ def _access_render(
         for user in page.object_list
     ]
     pending = list(invitation_list(organization=organization, status="pending")[:INVITATIONS_SHOWN])
+    if invite_form is None:
+        invite_form = InvitationCreateForm()
+        if not access.is_admin:
+            # Change agents do not invite admins (teams.access.invitation_role_access_check).
+            invite_form.fields["role"].choices = [  # type: ignore[attr-defined]
+                (value, label) for value, label in Role.choices if value != Role.ADMIN
+            ]
     context = page_context(
         access,
         current="web:access",
@@ -86,7 +93,7 @@ def _access_render(
         users_page=page,
         pending=pending,
         pending_capped=len(pending) == INVITATIONS_SHOWN,
-        invite_form=invite_form or InvitationCreateForm(),
+        invite_form=invite_form,
         is_admin=access.is_admin,
         error=error,
     )
