@@ -60,6 +60,8 @@ def test_a_leader_signs_in_through_the_provider_and_lands_on_the_leadership_page
     person = Person.objects.get(organization=web_demo.organization, email=PRIYA.email.lower())
     assert person.user is None
 
+    page.goto("/accounts/login/")
+    screenshot(page, "sso-login-page")
     sign_in_at_the_provider(page, PRIYA)
 
     page.wait_for_url("**/o/demo/leadership/")
