@@ -29,6 +29,7 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q, QuerySet
@@ -256,9 +257,10 @@ def _invitation_store(
     history_user_set(invitation, actor)
     try:
         invitation.full_clean()
-    except Exception as error:  # django's ValidationError: report it as a field error
-        fields = getattr(error, "message_dict", {"email": [str(error)]})
-        raise ApplicationError("The invitation is not valid.", extra={"fields": fields}) from None
+    except ValidationError as error:  # e.g. an address too long or not an address
+        raise ApplicationError(
+            "The invitation is not valid.", extra={"fields": error.message_dict}
+        ) from None
     invitation.save()
     return invitation
 

@@ -14,7 +14,7 @@ from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
 
-from core.errors import ConflictError
+from core.errors import ApplicationError, ConflictError
 from teams.invitations import (
     InvitationGone,
     InvitationNotSent,
@@ -280,3 +280,14 @@ class BrokenBackend:
 
     def send_messages(self, messages: Any) -> int:
         raise ConnectionRefusedError("no mail server")
+
+
+def test_an_address_that_is_not_one_is_a_field_error_and_sends_nothing(api_world: World) -> None:
+    with pytest.raises(ApplicationError) as raised:
+        invitation_create_for_email(
+            organization=api_world.acme.org, email="not-an-address", actor=None
+        )
+
+    assert list(raised.value.extra["fields"]) == ["email"]
+    assert mail.outbox == []
+    assert not Invitation.objects.exists()
