@@ -413,7 +413,16 @@ TEAM_ROW_FIELDS = (
     "created_at",
     "updated_at",
 )
-PERSON_ROW_FIELDS = ("id", "email", "name", "user__username", "left_on", "created_at", "updated_at")
+PERSON_ROW_FIELDS = (
+    "id",
+    "email",
+    "name",
+    "user__username",
+    "left_on",
+    "time_zone",
+    "created_at",
+    "updated_at",
+)
 
 
 def team_list_rows(*, organization: Organization) -> QuerySet[Team, dict[str, Any]]:

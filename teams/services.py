@@ -162,7 +162,7 @@ def organization_update(*, organization: Organization, data: Mapping[str, Any]) 
             raise ApplicationError(
                 str(exc), extra={"fields": {"analysis_thresholds": [str(exc)]}}
             ) from None
-    return _update(organization, data=data, fields=("name", "analysis_thresholds"))
+    return _update(organization, data=data, fields=("name", "analysis_thresholds", "time_zone"))
 
 
 @transaction.atomic

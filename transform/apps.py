@@ -31,3 +31,9 @@ class TransformConfig(AppConfig):
         # even if ready() runs again (as some test runners do).
         if plan_departure_holds not in departure_checks:
             departure_checks.append(plan_departure_holds)
+        # The display zones a person chose go into the session at sign-in (docs/time-zones.md).
+        from django.contrib.auth.signals import user_logged_in
+
+        from transform.web.access import display_zones_on_login
+
+        user_logged_in.connect(display_zones_on_login, dispatch_uid="transform.display_zones")

@@ -12,6 +12,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from transform.web.sso_config import role_map_parse
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TRANSFORM_VAR_DIR", BASE_DIR / "var"))
 
@@ -133,6 +135,12 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+# Each organisation has its own zone (docs/time-zones.md); TIME_ZONE is a new one's default. The
+# hourly check-in round reaches an organisation from this hour of its own day (0-23; 0: from
+# midnight), so check-ins, reminders and digests arrive in its morning.
+TRANSFORM_CHECKIN_HOUR = int(os.environ.get("TRANSFORM_CHECKIN_HOUR", "0"))
+if not 0 <= TRANSFORM_CHECKIN_HOUR <= 23:
+    raise ImproperlyConfigured("TRANSFORM_CHECKIN_HOUR is an hour of the day, 0 to 23.")
 USE_I18N = True
 USE_TZ = True
 
@@ -182,7 +190,10 @@ CACHES = {
 # An admin unlocks early with `manage.py axes_reset_username <name>` or in the admin.
 AUTHENTICATION_BACKENDS = [
     "core.auth.LoginLockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, refusing passwords when TRANSFORM_PASSWORD_LOGIN is false.
+    "transform.web.sso_backends.PasswordBackend",
+    # Single sign-on (docs/sso.md); answers nothing while TRANSFORM_OIDC_ISSUER is unset.
+    "transform.web.sso_backends.SsoBackend",
 ]
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "20"))
@@ -192,6 +203,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "core.auth.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "core.throttles.client_ip"
+# The single sign-on callback checks no password: not counted (docs/sso.md).
+AXES_WHITELIST_CALLABLE = "transform.web.sso_backends.axes_skips_sso_callbacks"
 # Failed attempts are what the lockout needs; a row per successful login is not. No banner on
 # every start of a command.
 AXES_DISABLE_ACCESS_LOG = True
@@ -200,6 +213,38 @@ AXES_VERBOSE = False
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+# Single sign-on with OpenID Connect (docs/sso.md): on when TRANSFORM_OIDC_ISSUER is set. The
+# endpoints come from {issuer}/.well-known/openid-configuration on first use (never at startup),
+# unless set explicitly. Password login (and its reset by e-mail) can be switched off.
+TRANSFORM_PASSWORD_LOGIN = env_bool("TRANSFORM_PASSWORD_LOGIN", True)
+TRANSFORM_OIDC_ISSUER = os.environ.get("TRANSFORM_OIDC_ISSUER", "").strip().rstrip("/")
+TRANSFORM_OIDC_PROVIDER_NAME = os.environ.get("TRANSFORM_OIDC_PROVIDER_NAME", "single sign-on")
+OIDC_RP_CLIENT_ID = os.environ.get("TRANSFORM_OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("TRANSFORM_OIDC_CLIENT_SECRET", "")
+OIDC_RP_SCOPES = os.environ.get("TRANSFORM_OIDC_SCOPES", "openid email profile")
+OIDC_RP_SIGN_ALGO = os.environ.get("TRANSFORM_OIDC_SIGN_ALGO", "RS256")
+OIDC_USE_PKCE = env_bool("TRANSFORM_OIDC_USE_PKCE", True)
+OIDC_TOKEN_USE_BASIC_AUTH = env_bool("TRANSFORM_OIDC_TOKEN_BASIC_AUTH", False)
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("TRANSFORM_OIDC_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("TRANSFORM_OIDC_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("TRANSFORM_OIDC_USERINFO_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("TRANSFORM_OIDC_JWKS_ENDPOINT", "")
+OIDC_TIMEOUT = 10
+TRANSFORM_OIDC_EMAIL_VERIFIED_CLAIM = os.environ.get(
+    "TRANSFORM_OIDC_EMAIL_VERIFIED_CLAIM", "email_verified"
+)
+TRANSFORM_OIDC_ROLE_CLAIM = os.environ.get("TRANSFORM_OIDC_ROLE_CLAIM", "groups")
+TRANSFORM_OIDC_ROLE_MAP = role_map_parse(os.environ.get("TRANSFORM_OIDC_ROLE_MAP", ""))
+if TRANSFORM_OIDC_ISSUER and not (OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET):
+    raise ImproperlyConfigured(
+        "TRANSFORM_OIDC_ISSUER is set: TRANSFORM_OIDC_CLIENT_ID and TRANSFORM_OIDC_CLIENT_SECRET "
+        "must be set too"
+    )
+if not TRANSFORM_PASSWORD_LOGIN and not TRANSFORM_OIDC_ISSUER:
+    raise ImproperlyConfigured(
+        "TRANSFORM_PASSWORD_LOGIN is false but TRANSFORM_OIDC_ISSUER is unset: nobody could log in"
+    )
 
 # E-mail: SMTP when EMAIL_HOST is set, else messages are written as files to var/outbox/.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")

@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/v1/", include("transform.outbox.urls")),
     path("api/v1/", include("transform.evidence.urls")),
     path("api/v1/", include("transform.readiness.urls")),
+    path("api/v1/", include("transform.audit.urls")),
     # The check-in response form: reached from a signed link, no login.
     path("c/<str:token>/", answer_pages.checkin_respond, name="checkin-respond"),
     # The schema and its docs need a login (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]): the schema

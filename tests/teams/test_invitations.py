@@ -174,7 +174,8 @@ def test_an_invitation_is_accepted_once_and_links_the_login(api_world: Any) -> N
     second = client.post("/api/v1/invitations/accept/", {"token": token}, format="json")
 
     assert first.status_code == 200, first.content
-    assert first.json()["user"] == "alice"
+    assert first.json()["person"]["user"] == "alice"
+    assert first.json()["role"] == "member"
     person.refresh_from_db()
     assert person.user == invitee
     assert OrganizationRole.objects.get(organization=person.organization, user=invitee).role == (
@@ -240,7 +241,9 @@ def test_the_invitation_page_shows_what_accepting_means_and_accepts(api_world: A
     invitee: Any = UserFactory(username="alice-web")
     client = api_world.client("anonymous")
 
-    assert client.get(f"/invitations/{token}/").status_code == 302  # to the login page
+    anonymous = client.get(f"/invitations/{token}/")  # sign in, or create a login there
+    assert anonymous.status_code == 200
+    assert f"/accounts/login/?next=%2Finvitations%2F{token}%2F" in anonymous.content.decode()
     client.force_login(invitee)
     page = client.get(f"/invitations/{token}/")
     accepted = client.post(f"/invitations/{token}/", {"confirm": "True"})

@@ -20,6 +20,8 @@ NAVIGATION: tuple[tuple[str, str, Callable[[OrgAccess], bool] | None], ...] = (
     ("web:plans", "Plans", None),
     ("web:my-team", "My team", may_use_my_team),
     ("web:leadership", "Leadership", may_see_oversight),
+    ("web:audit", "Audit trail", may_see_oversight),
+    ("web:access", "People & access", lambda access: access.can_manage),
 )
 
 

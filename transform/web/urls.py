@@ -4,6 +4,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from transform.web import (
+    access_pages,
+    audit_pages,
     departure_pages,
     findings_pages,
     graph_pages,
@@ -13,7 +15,9 @@ from transform.web import (
     my_team_pages,
     plan_pages,
     scenario_pages,
+    sso_pages,
     verification_pages,
+    zone_pages,
 )
 
 app_name = "web"
@@ -84,10 +88,52 @@ urlpatterns = [
     ),
     path(f"{ORG}leadership/", leadership_pages.leadership, name="leadership"),
     path(f"{ORG}leadership/report/", leadership_pages.leadership_report, name="leadership-report"),
+    path(f"{ORG}audit/", audit_pages.audit, name="audit"),
+    path(f"{ORG}time-zones/", zone_pages.time_zones, name="time-zones"),
+    path(f"{ORG}access/", access_pages.access_page, name="access"),
+    path(f"{ORG}access/invitations/", access_pages.invitation_create_page, name="access-invite"),
+    path(
+        f"{ORG}access/invitations/<int:invitation_id>/revoke/",
+        access_pages.invitation_revoke_page,
+        name="access-invitation-revoke",
+    ),
+    path(f"{ORG}access/roles/", access_pages.role_grant_page, name="access-role-grant"),
+    path(
+        f"{ORG}access/roles/<int:role_id>/revoke/",
+        access_pages.role_revoke_page,
+        name="access-role-revoke",
+    ),
+    path("orgs/new/", access_pages.organization_new_page, name="organization-new"),
     path("invitations/<str:token>/", invitation_pages.invitation, name="invitation"),
 ]
 
 auth_urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", sso_pages.LoginPage.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Password reset by e-mail (docs/sso.md); 404 while password login is switched off.
+    path(
+        "accounts/password-reset/",
+        sso_pages.PasswordResetPage.as_view(),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password-reset/sent/",
+        sso_pages.PasswordResetDonePage.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        sso_pages.PasswordResetConfirmPage.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        sso_pages.PasswordResetCompletePage.as_view(),
+        name="password_reset_complete",
+    ),
+    # Single sign-on with OpenID Connect (docs/sso.md); 404 while TRANSFORM_OIDC_ISSUER is unset.
+    path("oidc/authenticate/", sso_pages.SsoStartView.as_view(), name="oidc_authentication_init"),
+    path(
+        "oidc/callback/", sso_pages.SsoCallbackView.as_view(), name="oidc_authentication_callback"
+    ),
 ]
