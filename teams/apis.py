@@ -242,6 +242,13 @@ class OrganizationOutputSerializer(serializers.ModelSerializer):
 class OrganizationCreateInputSerializer(serializers.Serializer):
     slug = serializers.SlugField(max_length=100, help_text="The organisation's short name in URLs.")
     name = serializers.CharField(max_length=200)
+    time_zone = serializers.CharField(
+        max_length=64,
+        required=False,
+        validators=[time_zone_validate],
+        help_text="IANA time zone of the organisation's days, schedules and messages, e.g. "
+        "Europe/Berlin; default: the installation's TIME_ZONE (docs/time-zones.md).",
+    )
 
 
 class OrganizationInputSerializer(serializers.Serializer):
@@ -301,6 +308,7 @@ class OrganizationViewSet(viewsets.GenericViewSet):
             slug=payload.validated_data["slug"],
             name=payload.validated_data["name"],
             creator=request.user,  # type: ignore[arg-type]
+            time_zone=payload.validated_data.get("time_zone", ""),
         )
         organization.caller_roles = [Role.ADMIN]  # type: ignore[attr-defined]
         return Response(self.get_serializer(organization).data, status=status.HTTP_201_CREATED)

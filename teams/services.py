@@ -143,11 +143,17 @@ def _normalise_email(email: str) -> str:
 
 @transaction.atomic
 @transaction.atomic
-def organization_create(*, slug: str, name: str, creator: User) -> Organization:
+def organization_create(
+    *, slug: str, name: str, creator: User, time_zone: str = ""
+) -> Organization:
     """A new, empty organisation, administered by whoever created it: ``creator`` gets its
-    ``admin`` role in the same transaction. A slug that is not a slug or is taken is refused
-    (400 naming the field), and then nothing is created."""
-    organization = _save(Organization(slug=slug, name=name), history_user=creator)
+    ``admin`` role in the same transaction. ``time_zone`` is an IANA name (blank: the
+    installation's ``TIME_ZONE``). A slug that is not a slug or is taken, or an unknown zone, is
+    refused (400 naming the field), and then nothing is created."""
+    organization = Organization(slug=slug, name=name)
+    if time_zone:
+        organization.time_zone = time_zone
+    organization = _save(organization, history_user=creator)
     organization_role_create(organization=organization, user=creator, role=Role.ADMIN)
     return organization
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -59,3 +60,23 @@ def test_an_unknown_admin_is_refused_before_anything_is_created() -> None:
         create("acme", "--name", "Acme", "--admin", "ghost")
 
     assert not Organization.objects.exists()
+
+
+def test_the_time_zone_is_set_at_creation_and_an_unknown_one_is_refused() -> None:
+    UserFactory(username="ana")
+
+    create("acme", "--name", "Acme", "--admin", "ana", "--time-zone", "Europe/Berlin")
+    with pytest.raises(CommandError, match="time_zone"):
+        create("globex", "--name", "Globex", "--admin", "ana", "--time-zone", "Mars/Olympus")
+
+    assert Organization.objects.get(slug="acme").time_zone == "Europe/Berlin"
+    assert not Organization.objects.filter(slug="globex").exists()
+
+
+def test_without_a_time_zone_the_installation_zone_is_used(settings: Any) -> None:
+    settings.TIME_ZONE = "Asia/Tokyo"
+    UserFactory(username="ana")
+
+    create("acme", "--name", "Acme", "--admin", "ana")
+
+    assert Organization.objects.get(slug="acme").time_zone == "Asia/Tokyo"

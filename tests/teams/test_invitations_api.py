@@ -291,6 +291,28 @@ def test_others_cannot_create_organisations(api_world: World, kind: str) -> None
     assert not Organization.objects.filter(slug="initech").exists()
 
 
+def test_an_organisation_is_created_in_its_own_time_zone(api_world: World) -> None:
+    client = api_world.client("anonymous")
+    client.force_login(_login("root", is_superuser=True))
+
+    created = client.post(
+        "/api/v1/orgs/",
+        {"slug": "initech", "name": "Initech", "time_zone": "America/New_York"},
+        format="json",
+    )
+    unknown = client.post(
+        "/api/v1/orgs/",
+        {"slug": "umbrella", "name": "Umbrella", "time_zone": "Mars/Olympus"},
+        format="json",
+    )
+
+    assert created.status_code == 201, created.content
+    assert created.json()["time_zone"] == "America/New_York"
+    assert unknown.status_code == 400
+    assert list(unknown.json()["extra"]["fields"]) == ["time_zone"]
+    assert not Organization.objects.filter(slug="umbrella").exists()
+
+
 def test_a_taken_slug_is_refused_clearly(api_world: World) -> None:
     client = api_world.client("anonymous")
     client.force_login(_login("root", is_superuser=True))

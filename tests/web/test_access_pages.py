@@ -218,13 +218,16 @@ def test_an_instance_administrator_creates_an_organisation_from_the_web(api_worl
 
     home = _text(client.get("/"))
     form = client.get("/orgs/new/")
-    created = client.post("/orgs/new/", {"slug": "initech", "name": "Initech"})
+    created = client.post(
+        "/orgs/new/", {"slug": "initech", "name": "Initech", "time_zone": "Asia/Tokyo"}
+    )
 
     assert 'href="/orgs/new/"' in home
     assert form.status_code == 200
     assert created.status_code == 302
     assert created["Location"] == "/o/initech/"
     organization = Organization.objects.get(slug="initech")
+    assert organization.time_zone == "Asia/Tokyo"
     assert OrganizationRole.objects.get(organization=organization).user == root
     assert client.get("/o/initech/access/").status_code == 200
 
@@ -233,7 +236,7 @@ def test_a_taken_slug_is_shown_on_the_form(api_world: World) -> None:
     client = Client()
     client.force_login(_login("root", is_superuser=True))
 
-    response = client.post("/orgs/new/", {"slug": "acme", "name": "Acme again"})
+    response = client.post("/orgs/new/", {"slug": "acme", "name": "Acme again", "time_zone": "UTC"})
 
     assert response.status_code == 400
     assert "already exists" in _text(response)
@@ -398,3 +401,16 @@ def test_without_password_logins_the_page_only_offers_signing_in(api_world: Worl
     assert post.status_code == 302
     assert post["Location"].startswith("/accounts/login/?next=")
     assert not User.objects.filter(username="sso").exists()
+
+
+def test_an_unknown_time_zone_is_a_form_error_and_nothing_is_created(api_world: World) -> None:
+    client = Client()
+    client.force_login(_login("root", is_superuser=True))
+
+    response = client.post(
+        "/orgs/new/", {"slug": "initech", "name": "Initech", "time_zone": "Mars/Olympus"}
+    )
+
+    assert response.status_code == 400
+    assert "Mars/Olympus is not one of the available choices" in _text(response)
+    assert not Organization.objects.filter(slug="initech").exists()

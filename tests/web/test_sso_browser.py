@@ -1,6 +1,7 @@
 """Single sign-on in a real browser, through a real OpenID Connect provider started for the module
 (django-oauth-toolkit in its own process): a person of the demo organisation signs in at the
-provider, lands on their mapped role's page, and is now linked to the new login."""
+provider, lands on their mapped role's page, and is now linked to the new login; a colleague the
+mapping gives no role accepts an invitation by signing in at the provider and gets its role."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
+from teams.invitations import invitation_create_for_email
 from teams.models import OrganizationRole, Person, Role
 from tests.builders import WebDemo
 from tests.oidc_provider.harness import Provider, ProviderUser, oidc_provider
@@ -20,6 +22,7 @@ pytestmark = pytest.mark.browser
 
 PRIYA = ProviderUser("priya", "Priya.Raman@democorp.example", groups=["demo-leaders"])
 ZARA = ProviderUser("zara", "zara.ahmed@democorp.example", groups=["demo-agents", "other"])
+NOOR = ProviderUser("noor", "noor.haddad@newhire.example", groups=["contractors"])
 ROLE_MAP = "demo-leaders=demo:leader, demo-agents=demo:change_agent"
 
 
@@ -28,7 +31,7 @@ def provider(web_server: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     with oidc_provider(
         tmp_path_factory.mktemp("oidc-provider-browser"),
         redirect_uris=[f"{web_server}/oidc/callback/"],
-        users=[PRIYA, ZARA],
+        users=[PRIYA, ZARA, NOOR],
     ) as started:
         yield started
 
@@ -86,3 +89,37 @@ def test_a_change_agent_signs_in_and_lands_on_the_findings(
     assert OrganizationRole.objects.filter(
         organization=web_demo.organization, user=person.user, role=Role.CHANGE_AGENT
     ).exists()
+
+
+def test_a_colleague_accepts_an_invitation_by_signing_in_through_the_provider(
+    page: Any, web_demo: WebDemo, sso: Provider
+):
+    sent = invitation_create_for_email(
+        organization=web_demo.organization,
+        email=NOOR.email,
+        actor=None,
+        role=Role.ENGINEERING_MANAGER,
+        name="Noor Haddad",
+    )
+    page.goto(f"/invitations/{sent.token}/")
+    page.get_by_role("link", name="Sign in to accept").click()
+    sign_in_link = page.get_by_role("link", name="Sign in with Test IdP")
+    sign_in_link.click()
+    page.get_by_label("Provider username").fill(NOOR.username)
+    page.get_by_label("Provider password").fill(NOOR.password)
+    page.get_by_role("button", name="Sign in at the provider").click()
+
+    # Back on the invitation, signed in with the login the provider's answer created.
+    page.wait_for_url(f"**/invitations/{sent.token}/")
+    assert page.get_by_text("Accepting gives your login").is_visible()
+    assert not OrganizationRole.objects.filter(user__email=NOOR.email).exists()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Accept the invitation").click()
+
+    assert "/o/demo/" in page.url
+    assert page.locator(".who").inner_text() == f"{NOOR.email} (engineering manager)"
+    screenshot(page, "sso-invitation-accepted")
+    roles = OrganizationRole.objects.filter(
+        organization=web_demo.organization, user__email=NOOR.email
+    ).values_list("role", flat=True)
+    assert set(roles) == {Role.ENGINEERING_MANAGER}

@@ -214,6 +214,7 @@ def organization_new_page(request: HttpRequest) -> HttpResponse:
                 slug=data["slug"],
                 name=data["name"],
                 creator=request.user,  # type: ignore[arg-type]
+                time_zone=data["time_zone"],
             )
         except ApplicationError as exc:
             context["error"] = exc.message

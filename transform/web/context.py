@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from teams.models import Role
 from transform.access import OrgAccess, may_see_oversight, may_use_my_team
 
 # (url name, label, who sees it; None = every role). The rules are transform.access's.
@@ -41,6 +42,8 @@ def page_context(access: OrgAccess, *, current: str, **extra: Any) -> dict[str, 
         "access": access,
         "org": access.organization,
         "roles": sorted(access.roles),
+        # The header names roles as people say them ("engineering manager", not the code).
+        "role_labels": [Role(role).label.lower() for role in sorted(access.roles)],
         "can_manage": access.can_manage,
         "nav": nav,
         # The zone org_page activated: the base template says "Times in <zone>" (docs/time-zones.md).

@@ -13,6 +13,7 @@ from django.contrib.auth.forms import UserCreationForm
 from core.errors import ApplicationError
 from core.files.jsonio import json_load
 from core.files.origin import ImportFailure
+from core.zones import time_zone_choices, time_zone_default
 from teams.models import InteractionMode, MembershipRole, Role, Severity
 from transform.models import MilestoneStatus
 from transform.readiness import business_case
@@ -213,3 +214,10 @@ class OrganizationCreateForm(forms.Form):
         label="Slug", max_length=100, help_text="Short name in addresses, e.g. acme."
     )
     name = forms.CharField(label="Name", max_length=200)
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        choices=time_zone_choices,
+        initial=time_zone_default,
+        help_text="The zone of its days, check-in times and messages; people may read times in "
+        "their own.",
+    )

@@ -1,4 +1,4 @@
-"""``python manage.py create_org SLUG --name NAME --admin USERNAME``."""
+"""``python manage.py create_org SLUG --name NAME --admin USERNAME [--time-zone ZONE]``."""
 
 from __future__ import annotations
 
@@ -26,6 +26,13 @@ class Command(BaseCommand):
             metavar="USERNAME",
             help="An existing login, who creates the organisation and administers it.",
         )
+        parser.add_argument(
+            "--time-zone",
+            default="",
+            metavar="ZONE",
+            help="IANA time zone of its days, schedules and messages, e.g. Europe/Berlin "
+            "(default: the installation's TIME_ZONE).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         username = options["admin"]
@@ -34,7 +41,10 @@ class Command(BaseCommand):
             raise CommandError(f"No login '{username}': create it first (createsuperuser).")
         try:
             organization = organization_create(
-                slug=options["slug"], name=options["name"], creator=creator
+                slug=options["slug"],
+                name=options["name"],
+                creator=creator,
+                time_zone=options["time_zone"],
             )
         except ApplicationError as exc:
             fields = exc.extra.get("fields", {})
@@ -42,6 +52,7 @@ class Command(BaseCommand):
             raise CommandError(details or exc.message) from None
         self.stdout.write(organization.slug)
         self.stderr.write(
-            f"Created organisation '{organization.slug}' ({organization.name}); "
+            f"Created organisation '{organization.slug}' ({organization.name}, "
+            f"times in {organization.time_zone}); "
             f"{creator.get_username()} is its admin."
         )
