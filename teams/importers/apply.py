@@ -56,6 +56,7 @@ from teams.models import (
     TeamType,
     topology_changed,
 )
+from teams.zones import organization_today
 
 # Rows per INSERT/UPDATE statement; Django lowers it further where the database needs it
 # (SQLite's 999 variables per statement).
@@ -260,7 +261,8 @@ def _apply(
     prune: bool,
     source: str,
 ) -> ImportResult:
-    _check_rows(bundle)
+    # "Today" is the organisation's day, as everywhere else (docs/time-zones.md).
+    _check_rows(bundle, today=organization_today(organization))
     if prune:
         _check_whole(bundle, source)
     existing = _Existing.load(organization)
@@ -304,7 +306,7 @@ class _Problems:
         raise ImportFailure(origin, "\n".join([message, *rest]))
 
 
-def _check_rows(bundle: ImportBundle) -> None:
+def _check_rows(bundle: ImportBundle, *, today: dt.date) -> None:
     """The single-row rules of the models, checked before anything is written."""
     problems = _Problems()
 
@@ -357,7 +359,6 @@ def _check_rows(bundle: ImportBundle) -> None:
             problems.add(origin, f"person: expected an e-mail address; got {person.email!r}")
         text(origin, f"person {person.email!r} name", person.name, maximum=200, required=True)
 
-    today = timezone.localdate()
     for email, left_entry in bundle.left_on.items():
         if left_entry.value > today:
             problems.add(

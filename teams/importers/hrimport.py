@@ -17,7 +17,6 @@ from pathlib import Path
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.utils import timezone
 from django.utils.text import slugify
 
 from core.errors import ConflictError
@@ -31,6 +30,7 @@ from teams.importers.hrcsv import HrFile, HrImportError, HrRow, hr_csv_read
 from teams.importers.hrmapping import HrMapping, TitleRole, name_key
 from teams.lifecycle import departure_holds, person_leave
 from teams.models import Organization, Person, Team, TeamType
+from teams.zones import organization_today
 
 _SLUG_CHARS = 90  # a new team's slug before a "-2" suffix; the column holds 100
 # Letters that Unicode does not decompose into an ASCII letter and an accent.
@@ -178,7 +178,7 @@ def _import(
     prune_leavers: bool,
     user: AbstractBaseUser | None,
 ) -> HrImportResult:
-    today = timezone.localdate()
+    today = organization_today(organization)
     people = {
         person.email.lower(): person for person in Person.objects.filter(organization=organization)
     }

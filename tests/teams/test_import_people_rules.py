@@ -278,6 +278,44 @@ def test_titles_set_roles_and_an_engineering_manager_manages_their_team(
     assert "Roles from titles and the role column: devops_buddy 1, lead 1, product_owner 1" in out
 
 
+def test_an_end_date_is_judged_against_the_organisations_own_day(
+    tmp_path: Path, acme: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 20:00 UTC on 7 December is already 8 December in Kiritimati (UTC+14).
+    monkeypatch.setattr(timezone, "now", lambda: dt.datetime(2026, 12, 7, 20, tzinfo=dt.UTC))
+    acme.time_zone = "Pacific/Kiritimati"
+    acme.save()
+    path = write(
+        tmp_path,
+        "name,email,team,end_date",
+        "Ana,ana@example.com,Checkout,2026-12-08",
+        "Bo,bo@example.com,Checkout,2026-12-09",
+    )
+
+    run(path)
+
+    people = dict(Person.objects.values_list("email", "left_on"))
+    assert people == {"ana@example.com": dt.date(2026, 12, 8), "bo@example.com": None}
+
+
+def test_a_left_on_of_the_organisations_today_is_accepted_by_import_org(
+    tmp_path: Path, acme: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(timezone, "now", lambda: dt.datetime(2026, 12, 7, 20, tzinfo=dt.UTC))
+    acme.time_zone = "Pacific/Kiritimati"
+    acme.save()
+    path = write(
+        tmp_path,
+        "email,name,team,left_on",
+        "ana@example.com,Ana,,2026-12-08",
+        name="people.csv",
+    )
+
+    call_command("import_org", "--org", "acme", str(path), stdout=StringIO(), stderr=StringIO())
+
+    assert Person.objects.get(email="ana@example.com").left_on == dt.date(2026, 12, 8)
+
+
 def test_end_dates_make_leavers_and_future_starters_wait(
     tmp_path: Path, acme: Organization
 ) -> None:
