@@ -138,6 +138,10 @@ def _finite(value: float) -> None:
         raise serializers.ValidationError("Expected a finite number.")
 
 
+# What a stored secret setting (the Slack bot token) reads as.
+SECRET_MASK = "********"
+
+
 class CheckinSettingsInputSerializer(serializers.Serializer):
     """Every field optional (PATCH); unknown fields are refused."""
 
@@ -148,6 +152,30 @@ class CheckinSettingsInputSerializer(serializers.Serializer):
         max_length=500,
         validators=[URLValidator(schemes=["http", "https"])],
         help_text="Slack-compatible incoming webhook URL; required when channel is webhook.",
+    )
+    slack_bot_token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=255,
+        write_only=True,
+        help_text=(
+            "Slack bot token (xoxb-...); required when channel is slack. Write-only: reads show "
+            "it masked."
+        ),
+    )
+    slack_alert_channel = serializers.RegexField(
+        r"^[A-Z0-9]*$",
+        required=False,
+        allow_blank=True,
+        max_length=80,
+        help_text="Slack channel id (C0123ABCD) for alerts and digests; never check-in links.",
+    )
+    msteams_webhook_url = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        validators=[URLValidator(schemes=["https", "http"])],
+        help_text="Microsoft Teams incoming webhook URL; required when channel is msteams.",
     )
     survey_every_days = serializers.IntegerField(required=False, min_value=1, max_value=366)
     pulse_instruments = serializers.ListField(
@@ -213,6 +241,12 @@ class CheckinSettingsOutputSerializer(serializers.ModelSerializer):
     webhook_url = serializers.SerializerMethodField(
         help_text="Shown in full to admins only; others see its scheme and host."
     )
+    slack_bot_token = serializers.SerializerMethodField(
+        help_text="Never shown back: a mask when a token is stored, empty otherwise."
+    )
+    msteams_webhook_url = serializers.SerializerMethodField(
+        help_text="Shown in full to admins only; others see its scheme and host."
+    )
     updated_at = serializers.DateTimeField(
         read_only=True, allow_null=True, help_text="Null while the organisation runs on defaults."
     )
@@ -226,9 +260,19 @@ class CheckinSettingsOutputSerializer(serializers.ModelSerializer):
 
     def get_webhook_url(self, row: CheckinSettings) -> str:
         # The URL is a credential: whoever has it can post to the channel.
-        if not row.webhook_url or self.context.get("is_admin"):
-            return row.webhook_url
-        scheme, _sep, rest = row.webhook_url.partition("://")
+        return self._url_for_reader(row.webhook_url)
+
+    def get_msteams_webhook_url(self, row: CheckinSettings) -> str:
+        return self._url_for_reader(row.msteams_webhook_url)
+
+    def get_slack_bot_token(self, row: CheckinSettings) -> str:
+        # Not even admins read it back: whoever has it can read the workspace's members.
+        return SECRET_MASK if row.slack_bot_token else ""
+
+    def _url_for_reader(self, url: str) -> str:
+        if not url or self.context.get("is_admin"):
+            return url
+        scheme, _sep, rest = url.partition("://")
         return f"{scheme}://{rest.split('/', 1)[0]}/…"
 
 

@@ -238,6 +238,9 @@ def _event_surveys_create(
 SETTINGS_FIELDS: tuple[str, ...] = (
     "channel",
     "webhook_url",
+    "slack_bot_token",
+    "slack_alert_channel",
+    "msteams_webhook_url",
     "survey_every_days",
     "pulse_instruments",
     "event_surveys",
@@ -282,6 +285,10 @@ def checkin_settings_update(
         )
     if row.channel == "webhook" and not row.webhook_url:
         errors.setdefault("webhook_url", []).append("required when the channel is webhook")
+    if row.channel == "slack" and not row.slack_bot_token:
+        errors.setdefault("slack_bot_token", []).append("required when the channel is slack")
+    if row.channel == "msteams" and not row.msteams_webhook_url:
+        errors.setdefault("msteams_webhook_url", []).append("required when the channel is msteams")
     errors.update(_instrument_setting_errors(organization=organization, row=row))
     if errors:
         first, problems = next(iter(errors.items()))

@@ -64,3 +64,26 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.recipient} ({self.status})"
+
+
+class SlackMember(models.Model):
+    """A person's Slack user id in their organisation's workspace, as ``users.lookupByEmail``
+    found it for ``email``. Looked up again when the person's e-mail is no longer ``email``, and
+    forgotten when Slack no longer knows the id (docs/integrations.md#slack-and-microsoft-teams).
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField(max_length=254)
+    slack_user_id = models.CharField(max_length=32)
+    looked_up_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "person"], name="slack_member_one_per_person"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} is {self.slack_user_id} in Slack"

@@ -20,6 +20,11 @@ MAX_LEAD_TIME_MIN_CHANGE_MINUTES: Final = 1440
 class Channel(models.TextChoices):
     EMAIL = "email", "E-mail"
     WEBHOOK = "webhook", "Chat webhook"
+    # Check-ins and reminders as Slack direct messages (Web API); alerts and digests to the
+    # Slack alert channel (docs/integrations.md#slack-and-microsoft-teams).
+    SLACK = "slack", "Slack"
+    # Alerts and digests to a Microsoft Teams channel; check-ins and reminders by e-mail.
+    MSTEAMS = "msteams", "Microsoft Teams"
 
 
 def default_pulse_instruments() -> list[str]:
@@ -41,6 +46,24 @@ class CheckinSettings(BaseModel):
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
     webhook_url = models.URLField(
         max_length=500, blank=True, default="", help_text="Slack-compatible incoming webhook."
+    )
+    slack_bot_token = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="Slack bot token (xoxb-...) for the Slack channel; never shown back.",
+    )
+    slack_alert_channel = models.CharField(
+        max_length=80,
+        blank=True,
+        default="",
+        help_text="Slack channel id (C...) that alerts and digests are posted to.",
+    )
+    msteams_webhook_url = models.URLField(
+        max_length=500,
+        blank=True,
+        default="",
+        help_text="Microsoft Teams incoming webhook (alerts and digests only).",
     )
     survey_every_days = models.PositiveIntegerField(default=14)
     pulse_instruments = models.JSONField(

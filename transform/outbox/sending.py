@@ -16,6 +16,7 @@ import logging
 import re
 import smtplib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,9 +192,17 @@ class Batch:
         )
         self._resolved(row, "skipped", changed)
 
-    def failed(self, row: Delivery, error: BaseException | str, *, permanent: bool) -> None:
-        """Record a failed attempt: pending again after the backoff, or failed when the error is
-        permanent or the last attempt is used."""
+    def failed(
+        self,
+        row: Delivery,
+        error: BaseException | str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+    ) -> None:
+        """Record a failed attempt: pending again after the backoff (at least ``retry_after``
+        seconds when the server said how long to wait), or failed when the error is permanent
+        or the last attempt is used."""
         message = short_error(error)
         if permanent or row.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
             if not permanent:
@@ -203,6 +212,8 @@ class Batch:
             logger.warning("delivery %s failed: %s", row.pk, message)
             return
         delay = settings.DELIVERY_RETRY_SECONDS * 2 ** (max(row.attempts, 1) - 1)
+        if retry_after is not None and retry_after > delay:
+            delay = int(retry_after)
         changed = self._mine(row).update(
             status=DeliveryStatus.PENDING,
             next_attempt_at=self.at + dt.timedelta(seconds=delay),
@@ -460,25 +471,30 @@ def webhook_body(row: Delivery, message: Message) -> dict[str, str]:
     return {"text": message.text, "recipient": row.recipient.email}
 
 
-def send_webhook(batch: Batch, rows: list[tuple[Delivery, Message]], *, url: str) -> None:
-    """POST each message over ONE HTTP session to the organisation's webhook. 2xx: sent; 429,
-    5xx, timeouts and connection errors: retried (after a timeout, a connection error or a 429
-    the rest of the group waits for the next attempt too); any other status (4xx, 3xx): failed
-    at once, since a wrong URL will not fix itself."""
+def send_webhook(
+    batch: Batch,
+    rows: list[tuple[Delivery, Message]],
+    *,
+    url: str,
+    body: Callable[[Delivery, Message], dict[str, Any]] = webhook_body,
+    missing: str = "the organisation's check-in settings have no webhook_url for the webhook "
+    "channel",
+) -> None:
+    """POST each message (as ``body`` builds it) over ONE HTTP session to the webhook at
+    ``url``. 2xx: sent; 429, 5xx, timeouts and connection errors: retried (after a timeout, a
+    connection error or a 429 the rest of the group waits for the next attempt too); any other
+    status (4xx, 3xx): failed at once, since a wrong URL will not fix itself. Without a URL every
+    row fails at once with ``missing``."""
     if not url:
         for row, _message in rows:
-            batch.failed(
-                row,
-                "the organisation's check-in settings have no webhook_url for the webhook channel",
-                permanent=True,
-            )
+            batch.failed(row, missing, permanent=True)
         return
     with httpx.Client(timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as client:
         for index, (row, message) in enumerate(rows):
             batch.in_flight = row.pk
             stop_reason = ""
             try:
-                response = client.post(url, json=webhook_body(row, message))
+                response = client.post(url, json=body(row, message))
             except SoftTimeLimitExceeded:
                 raise
             except httpx.TransportError as error:

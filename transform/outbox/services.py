@@ -46,12 +46,14 @@ from transform.models import (
 )
 from transform.outbox.journal import journal_sent, journal_shared
 from transform.outbox.messages import Message, RenderError, Skip, delivery_message, event_id_of
+from transform.outbox.msteams import send_msteams
 from transform.outbox.selectors import (
     deliveries_due_filter,
     deliveries_due_organization_ids,
     deliveries_due_rows,
 )
 from transform.outbox.sending import Batch, BatchResult, send_email, send_webhook, short_error
+from transform.outbox.slack import send_slack
 from transform.rhythm.selectors import checkin_settings_get
 
 logger = logging.getLogger(__name__)
@@ -258,6 +260,10 @@ def _deliver_rows(batch: Batch, rows: list[Delivery]) -> None:
             send_email(batch, group)
         elif channel == Channel.WEBHOOK:
             send_webhook(batch, group, url=settings_by_org[org_id].webhook_url)
+        elif channel == Channel.SLACK:
+            send_slack(batch, group, settings_row=settings_by_org[org_id], organization_id=org_id)
+        elif channel == Channel.MSTEAMS:
+            send_msteams(batch, group, settings_row=settings_by_org[org_id])
         else:
             for row, _message in group:
                 batch.failed(row, f"unknown channel {channel!r}", permanent=True)
