@@ -1,0 +1,1 @@
+"""Native webhooks of GitHub, GitLab, Jira and PagerDuty (docs/integrations.md)."""
