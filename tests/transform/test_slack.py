@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
 from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
 from rest_framework.test import APIClient
@@ -27,161 +23,15 @@ from tests.factories import (
     PersonFactory,
     UserFactory,
 )
-from tests.transform.fakes import FakeWebhook, free_port
+from tests.transform.fakes import FakeWebhook
+from tests.transform.slack_fake import ALERTS, TOKEN, FakeSlack
 from transform.models import CheckIn, CheckInKind, CheckinSettings, Delivery, DeliveryKind
 from transform.models.outbox import SlackMember
 from transform.outbox.tasks import deliver_checkins
 from transform.rhythm import links
 
 AT = dt.datetime(2027, 1, 4, 9, 0, tzinfo=dt.UTC)
-TOKEN = "xoxb-test-1234-abcdef"
-ALERTS = "C0ALERTS"
 _serial = count(1)
-
-
-# --- the fake Slack Web API -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SlackCall:
-    method: str
-    authorization: str
-    content_type: str
-    body: dict[str, Any]
-    answer: dict[str, Any]
-    status: int
-
-
-class FakeSlack:
-    """Slack's Web API as far as Transform uses it, on a free local port.
-
-    ``users.lookupByEmail`` takes a form body (``email``) and answers the user of ``users`` or
-    ``users_not_found``; ``chat.postMessage`` takes JSON (``channel``, ``text``) and accepts a
-    known user id (a direct message) or a channel of ``channels``, else ``channel_not_found``.
-    Every call must carry ``Authorization: Bearer <token>`` (else ``invalid_auth``) and the
-    content type its method expects (else ``invalid_form_data``, noted in ``problems``).
-    ``script(answers)`` answers the next calls with ``"429"`` (HTTP 429, ``Retry-After``),
-    ``"503"``, or ``"error:<code>"`` (HTTP 200, ok false), one each."""
-
-    def __init__(self, *, token: str = TOKEN) -> None:
-        self.token = token
-        self.port = free_port()
-        self.users: dict[str, str] = {}
-        self.channels: set[str] = {ALERTS}
-        self.retry_after = "120"
-        self.calls: list[SlackCall] = []
-        self.problems: list[str] = []
-        self.lock = threading.Lock()
-        self._script: list[str] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/"
-
-    def script(self, answers: list[str]) -> None:
-        with self.lock:
-            self._script = list(answers)
-
-    def methods(self) -> list[str]:
-        return [call.method for call in self.calls]
-
-    def posts(self) -> list[dict[str, Any]]:
-        """The bodies of the chat.postMessage calls Slack accepted."""
-        return [
-            call.body
-            for call in self.calls
-            if call.method == "chat.postMessage" and call.answer.get("ok")
-        ]
-
-    def start(self) -> FakeSlack:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode()
-                method = self.path.removeprefix("/api/")
-                content_type = self.headers.get("Content-Type", "")
-                status, answer, body = fake._answer(method, self.headers, content_type, raw)
-                with fake.lock:
-                    fake.calls.append(
-                        SlackCall(
-                            method=method,
-                            authorization=self.headers.get("Authorization", ""),
-                            content_type=content_type,
-                            body=body,
-                            answer=answer,
-                            status=status,
-                        )
-                    )
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                if status == 429:
-                    self.send_header("Retry-After", fake.retry_after)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def _answer(
-        self, method: str, headers: Any, content_type: str, raw: str
-    ) -> tuple[int, dict[str, Any], dict[str, Any]]:
-        body: dict[str, Any]
-        if method == "users.lookupByEmail":
-            if not content_type.startswith("application/x-www-form-urlencoded"):
-                self.problems.append(f"{method} sent as {content_type}")
-                return 200, {"ok": False, "error": "invalid_form_data"}, {}
-            body = {key: values[0] for key, values in parse_qs(raw).items()}
-        elif method == "chat.postMessage":
-            if not content_type.startswith("application/json"):
-                self.problems.append(f"{method} sent as {content_type}")
-                return 200, {"ok": False, "error": "invalid_form_data"}, {}
-            body = json.loads(raw)
-        else:
-            self.problems.append(f"unexpected method {method}")
-            return 404, {"ok": False, "error": "unknown_method"}, {}
-        with self.lock:
-            scripted = self._script.pop(0) if self._script else ""
-        if scripted == "429":
-            return 429, {"ok": False, "error": "ratelimited"}, body
-        if scripted == "503":
-            return 503, {"ok": False, "error": "service_unavailable"}, body
-        if scripted.startswith("error:"):
-            return 200, {"ok": False, "error": scripted.removeprefix("error:")}, body
-        if headers.get("Authorization") != f"Bearer {self.token}":
-            return 200, {"ok": False, "error": "invalid_auth"}, body
-        if method == "users.lookupByEmail":
-            user_id = self.users.get(body.get("email", ""))
-            if user_id is None:
-                return 200, {"ok": False, "error": "users_not_found"}, body
-            return 200, {"ok": True, "user": {"id": user_id, "name": "someone"}}, body
-        channel = body.get("channel", "")
-        if channel not in self.channels and channel not in self.users.values():
-            return 200, {"ok": False, "error": "channel_not_found"}, body
-        if not body.get("text"):
-            return 200, {"ok": False, "error": "no_text"}, body
-        return 200, {"ok": True, "channel": channel, "ts": f"{next(_serial)}.000100"}, body
 
 
 # --- fixtures and builders ---------------------------------------------------------------------
@@ -574,3 +424,37 @@ def test_slack_settings_are_checked(
     assert response.status_code == 400
     assert field in json.dumps(response.json())
     assert not CheckinSettings.objects.filter(organization=organization, channel="slack").exists()
+
+
+@pytest.mark.django_db
+def test_the_audit_trail_shows_that_the_token_changed_never_its_value(
+    organization: Organization,
+) -> None:
+    admin = _client(organization, Role.ADMIN)
+    changed = admin.patch(
+        SETTINGS_URL, {"channel": "slack", "slack_bot_token": TOKEN}, format="json"
+    )
+    assert changed.status_code == 200, changed.content
+
+    response = admin.get("/api/v1/orgs/acme/audit/")
+
+    assert response.status_code == 200, response.content
+    assert TOKEN not in response.content.decode()
+    entry = next(e for e in response.json()["results"] if e["object_type"] == "checkin_settings")
+    (token_change,) = [c for c in entry["changes"] if c["field"] == "slack_bot_token"]
+    assert token_change["after"] == "(hidden)"
+
+
+@pytest.mark.django_db
+def test_erasing_a_person_leaves_no_email_in_their_cached_slack_id(
+    slack_org: Organization, slack: FakeSlack, ada: Person
+) -> None:
+    from teams.erasure import person_erase
+
+    deliver([checkin_row(ada)[1]])
+    assert SlackMember.objects.get(person=ada).email == "ada@acme.test"
+
+    person_erase(person=ada)
+
+    assert SlackMember.objects.get(person=ada).email != "ada@acme.test"
+    assert not SlackMember.objects.filter(email__iexact="ada@acme.test").exists()
