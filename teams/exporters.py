@@ -8,11 +8,12 @@ lists, so exports can be diffed and kept under version control.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import networkx as nx
@@ -698,6 +699,181 @@ def _entity(kind: str, metadata: dict[str, Any], spec: dict[str, Any]) -> dict[s
 def _profile(name: str) -> dict[str, Any]:
     # The importer refuses an empty displayName; without one it falls back to the entity name.
     return {"profile": {"displayName": name.strip()}} if name.strip() else {}
+
+
+# --- TeamAPI-as-Code: one file per team ---------------------------------------------------------
+
+TEAMAPI_VERSION = "0.1.0"
+# The TeamAPI specification extension (``x-`` prefix) that teams/importers/teamapi.py reads back:
+# what Transform records and TeamAPI has no field for.
+TEAMAPI_EXTENSION = "x-transform"
+# The directory's one file that is not a team: the units and people the teams' files name, in the
+# org format. A slug holds no '.', so no team's file can have this name.
+TEAMAPI_ORG_FILE = "organisation.org.yaml"
+ORG_FORMAT = "transform.org/v1"
+TEAMAPI_TEAM_TYPES: dict[str, str] = {**BACKSTAGE_TEAM_TYPES, "unclassified": "unclassified"}
+TEAMAPI_MODES: dict[str, str] = {
+    "collaboration": "collaboration",
+    "x_as_a_service": "x-as-a-service",
+    "facilitating": "facilitating",
+}
+TEAMAPI_DEPENDENCY_TYPES: dict[str, str] = {
+    "blocking": "Blocking",
+    "slowing": "Slowing",
+    "ok": "OK",
+}
+
+
+def teamapi_file_name(team_slug: str) -> str:
+    return f"{team_slug}.yaml"
+
+
+def export_teamapi(
+    snapshot: OrgSnapshot, *, service_names: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, str]]:
+    """The TeamAPI export as (file name, text) pairs: ``organisation.org.yaml`` first, then one
+    ``SLUG.yaml`` TeamAPI document per team in slug order. Files are made one at a time, so a
+    caller can write each before the next is built.
+
+    ``service_names`` maps a service ref (``kind:slug``) to its name; a service without one is
+    named by its slug. ``import_org`` on all the files gives back the snapshot's graph (units,
+    teams, people, memberships, serves links, interactions, service ownership): see
+    docs/export.md for the layout and the few values that do not come back.
+    """
+    names = service_names or {}
+    teams = _sorted_teams(snapshot.teams)
+    team_names = {team.slug: team.name for team in teams}
+    people = {person.email for person in snapshot.people}
+    members: dict[str, list[MembershipEdge]] = defaultdict(list)
+    for membership in _sorted_memberships(snapshot.memberships):
+        if membership.person in people:
+            members[membership.team].append(membership)
+    served: dict[str, list[ServesEdge]] = defaultdict(list)
+    for serves in _sorted_serves(snapshot.serves):
+        if serves.person in people:
+            served[serves.team].append(serves)
+    outgoing: dict[str, list[InteractionEdge]] = defaultdict(list)
+    for interaction in _sorted_interactions(snapshot.interactions):
+        if interaction.target in team_names:
+            outgoing[interaction.source].append(interaction)
+
+    yield TEAMAPI_ORG_FILE, dump_yaml_documents([_teamapi_org_document(snapshot)])
+    for team in teams:
+        document = _teamapi_document(
+            team,
+            team_names=team_names,
+            members=members[team.slug],
+            served=served[team.slug],
+            interactions=outgoing[team.slug],
+            service_names=names,
+        )
+        yield teamapi_file_name(team.slug), dump_yaml_documents([document])
+
+
+def _teamapi_org_document(snapshot: OrgSnapshot) -> dict[str, Any]:
+    units = []
+    for unit in _sorted_units(snapshot.units):
+        entry: dict[str, Any] = {"slug": unit.slug, "name": unit.name}
+        if unit.kind:
+            entry["kind"] = unit.kind
+        if unit.parent is not None:
+            entry["parent"] = unit.parent
+        units.append(entry)
+    people = [
+        {"email": person.email, "name": person.name} for person in _sorted_people(snapshot.people)
+    ]
+    return {"format": ORG_FORMAT, "units": units, "people": people}
+
+
+def _teamapi_document(
+    team: TeamNode,
+    *,
+    team_names: Mapping[str, str],
+    members: list[MembershipEdge],
+    served: list[ServesEdge],
+    interactions: list[InteractionEdge],
+    service_names: Mapping[str, str],
+) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "name": team.name,
+        "type": TEAMAPI_TEAM_TYPES.get(team.type, "unclassified"),
+    }
+    if team.description.strip():
+        info["focus"] = team.description
+    document: dict[str, Any] = {"teamapi": TEAMAPI_VERSION, "info": info}
+
+    services = []
+    for ref in team.services:
+        kind, _, slug = ref.partition(":")
+        services.append(
+            {
+                "name": service_names.get(ref, "").strip() or slug,
+                "kind": kind,
+                TEAMAPI_EXTENSION: {"slug": slug},
+            }
+        )
+    if services:
+        document["services"] = services
+
+    links = [edge for edge in interactions if edge.mode != "ticket_dependency"]
+    if links:
+        document["interactions"] = [_teamapi_interaction(edge, team_names) for edge in links]
+    dependencies = [edge for edge in interactions if edge.mode == "ticket_dependency"]
+    if dependencies:
+        document["dependencies"] = [_teamapi_dependency(edge, team_names) for edge in dependencies]
+
+    extension: dict[str, Any] = {"slug": team.slug}
+    if team.specialty:
+        extension["specialty"] = team.specialty
+    if team.unit is not None:
+        extension["unit"] = team.unit
+    if team.manager is not None:
+        extension["manager"] = team.manager
+    extension["members"] = [
+        {"person": edge.person, "role": edge.role, "allocation_percent": edge.allocation_percent}
+        for edge in members
+    ]
+    extension["served_by"] = [
+        {"person": edge.person, **({"note": edge.note} if edge.note else {})} for edge in served
+    ]
+    document[TEAMAPI_EXTENSION] = extension
+    return document
+
+
+def _teamapi_interaction(edge: InteractionEdge, team_names: Mapping[str, str]) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "teamName": team_names[edge.target],
+        "mode": TEAMAPI_MODES.get(edge.mode, edge.mode),
+    }
+    extension: dict[str, Any] = {"team": edge.target}
+    if edge.since is not None:
+        entry["startDate"] = edge.since
+        if edge.expected_end is not None:
+            # An exact number of days (never negative: an interaction ends after it starts);
+            # months would round to the end of a shorter month.
+            entry["expectedDuration"] = f"P{(edge.expected_end - edge.since).days}D"
+    elif edge.expected_end is not None:
+        extension["expected_end"] = edge.expected_end  # TeamAPI has no end without a start
+    if edge.note:
+        entry["purpose"] = edge.note
+    entry[TEAMAPI_EXTENSION] = extension
+    return entry
+
+
+def _teamapi_dependency(edge: InteractionEdge, team_names: Mapping[str, str]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"teamName": team_names[edge.target]}
+    if edge.severity in TEAMAPI_DEPENDENCY_TYPES:
+        entry["type"] = TEAMAPI_DEPENDENCY_TYPES[edge.severity]
+    if edge.note:
+        entry["description"] = edge.note
+    # A TeamAPI dependency has no dates: Transform's go in the extension.
+    extension: dict[str, dt.date | str] = {"team": edge.target}
+    if edge.since is not None:
+        extension["since"] = edge.since
+    if edge.expected_end is not None:
+        extension["expected_end"] = edge.expected_end
+    entry[TEAMAPI_EXTENSION] = extension
+    return entry
 
 
 # --- Deterministic order, whatever the snapshot's ----------------------------------------------
