@@ -1,7 +1,8 @@
 """Slack over the Web API (transform/outbox/slack.py): check-ins as direct messages, alerts in the
-alert channel, retries and visible failures, and the bot token in the settings API. Sent through
-the real ``deliver_checkins`` task code against ``FakeSlack``, a real HTTP server on 127.0.0.1
-that checks each request the way Slack documents it and records every call."""
+alert channel, retries and visible failures, the bot token in the settings API and the audit
+trail. Sent through the real ``deliver_checkins`` task code against ``FakeSlack``
+(tests/transform/slack_fake.py), a real HTTP server on 127.0.0.1 that checks each request the
+way Slack documents it and records every call."""
 
 from __future__ import annotations
 

@@ -64,8 +64,8 @@ EXPLANATIONS: Final = {
     "token_revoked": "the Slack bot token was revoked",
     "token_expired": "the Slack bot token has expired",
     "missing_scope": (
-        "the Slack app lacks a scope it needs (users:read.email, chat:write, im:write); add it "
-        "and reinstall the app"
+        "the Slack app lacks a scope it needs (users:read, users:read.email, chat:write, "
+        "im:write); add it and reinstall the app"
     ),
     "channel_not_found": "Slack knows no such channel",
     "not_in_channel": "the Slack app is not a member of the channel: invite it there",
