@@ -28,7 +28,7 @@ class ChatError(Exception):
     """A message the chat service did not take. ``retryable``: asking again later may work;
     ``stop``: the rest of the group is not attempted in this batch (rate limited, unreachable,
     or a credential every message would fail on); ``retry_after``: the seconds the service
-    asked us to wait."""
+    asked us to wait; ``code``: the service's own error code, when it gave one."""
 
     def __init__(
         self,
@@ -37,11 +37,13 @@ class ChatError(Exception):
         retryable: bool,
         stop: bool = False,
         retry_after: float | None = None,
+        code: str = "",
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.stop = stop
         self.retry_after = retry_after
+        self.code = code
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:

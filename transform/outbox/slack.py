@@ -137,8 +137,8 @@ def slack_error(method: str, code: str) -> ChatError:
     explanation = EXPLANATIONS.get(code)
     text = f"Slack {method}: {code}" + (f" ({explanation})" if explanation else "")
     if code in RETRYABLE_ERRORS:
-        return ChatError(text, retryable=True, stop=code == "ratelimited")
-    return ChatError(text, retryable=False, stop=code in APP_ERRORS)
+        return ChatError(text, retryable=True, stop=code == "ratelimited", code=code)
+    return ChatError(text, retryable=False, stop=code in APP_ERRORS, code=code)
 
 
 class _Members:
@@ -162,7 +162,7 @@ class _Members:
         try:
             user_id = self.client.lookup_by_email(person.email)
         except ChatError as error:
-            if not error.retryable:
+            if error.code == "users_not_found":
                 self.forget(person)
             raise
         member, _created = SlackMember.objects.update_or_create(
@@ -191,20 +191,21 @@ def _direct(client: SlackClient, members: _Members, row: Delivery, message: Mess
     try:
         client.post_message(channel=user_id, message=message)
     except ChatError as error:
-        if not was_cached or not any(code in str(error) for code in STALE_USER_ERRORS):
+        if not was_cached or error.code not in STALE_USER_ERRORS:
             raise
         members.forget(person)
         client.post_message(channel=members.user_id(person), message=message)
 
 
 def _unknown_person(error: ChatError, row: Delivery) -> ChatError:
-    if "users_not_found" not in str(error):
+    if error.code != "users_not_found":
         return error
     return ChatError(
         f"{error}: {row.recipient.email} has no Slack account under this e-mail, so the message "
         "was not sent (it is never posted to a channel); invite them to the workspace or give "
         "them the e-mail their Slack account uses",
         retryable=False,
+        code=error.code,
     )
 
 
