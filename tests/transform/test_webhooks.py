@@ -7,10 +7,12 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -326,6 +328,9 @@ def test_unknown_org_and_sender_without_endpoint_answer_the_same_404(api_world: 
         b"[" * 5000 + b"]" * 5000,
         b'{"a": 1e999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999}',
         b"[1, 2, 3]",
+        b'{"event": {"id": "x", "event_type": "incident.triggered", "n": 1e400}}',
+        b'{"event": {"id": "\\ud800", "event_type": "incident.triggered"}}',
+        b'{"event": {"id": "' + b"d" * 500 + b'", "event_type": "incident.triggered"}}',
         b'{"event": {"event_type": "incident.triggered", "data": []}}',
         b'{"event": {"event_type": "incident.resolved", "data": {"id": "X", "service": {"id": "S"}, "created_at": "yesterday"}}}',
     ],
@@ -424,3 +429,48 @@ def test_list_apis_run_a_fixed_number_of_queries(api_world: World) -> None:
         counts.append(len(queries))
 
     assert max(counts) <= 8
+
+
+def test_a_sender_generated_secret_is_set_and_then_checks_deliveries(api_world: World) -> None:
+    admin = api_world.client("admin")
+    created = admin.post(
+        "/api/v1/orgs/acme/webhooks/",
+        {"sender": "pagerduty", "secret": "pagerduty-made-this-secret"},
+        format="json",
+    )
+    body = payload("pagerduty/incident_triggered.json")
+    assert created.status_code == 201
+    assert (
+        post("pagerduty", body, sign("pagerduty", "pagerduty-made-this-secret", body)).status_code
+        == 200
+    )
+
+    changed = admin.patch(
+        "/api/v1/orgs/acme/webhooks/pagerduty/",
+        {"secret": "a-newer-pagerduty-secret"},
+        format="json",
+    )
+
+    assert changed.status_code == 200
+    resolved = payload("pagerduty/incident_resolved.json")
+    old = post("pagerduty", resolved, sign("pagerduty", "pagerduty-made-this-secret", resolved))
+    assert old.status_code == 401
+    new = post("pagerduty", resolved, sign("pagerduty", "a-newer-pagerduty-secret", resolved))
+    assert new.status_code == 200
+
+
+def test_the_reprocess_command_replays_unmapped_deliveries(api_world: World) -> None:
+    secret = endpoint(api_world, "pagerduty").secret
+    body = payload("pagerduty/incident_triggered.json")
+    post("pagerduty", body, sign("pagerduty", secret, body))
+    WebhookMapping.objects.create(
+        organization=api_world.acme.org, sender="pagerduty", key="PF9KMXH", team=api_world.acme.silo
+    )
+    out = StringIO()
+
+    call_command("reprocess_webhooks", "acme", stdout=out)
+
+    assert out.getvalue().strip() == "Replayed 1 deliveries: processed 1"
+    assert SignalEvent.objects.get().team == api_world.acme.silo
+    with pytest.raises(CommandError):
+        call_command("reprocess_webhooks", "nope", stdout=StringIO())

@@ -48,6 +48,9 @@ from transform.webhooks.filters import WebhookDeliveryFilter
 
 TAGS = ["webhooks"]
 
+# What ``webhook-deliveries/reprocess/`` replays.
+REPROCESS_CHOICES = [("unmapped", "unmapped"), ("all", "all")]
+
 
 class WebhookThrottle(AddressThrottle):
     """Webhook requests per address (scope ``webhook``), counted before anything is read."""
@@ -107,7 +110,7 @@ def _masked(secret: str) -> str:
     return "…" + secret[-4:] if len(secret) > 8 else "…"
 
 
-class EndpointOutputSerializer(serializers.ModelSerializer):
+class WebhookEndpointOutputSerializer(serializers.ModelSerializer):
     secret = serializers.SerializerMethodField(
         help_text="Masked; the whole secret is shown once, on creation and rotation."
     )
@@ -124,13 +127,22 @@ class EndpointOutputSerializer(serializers.ModelSerializer):
         return f"/hooks/{self.context['org_slug']}/{row.sender}/"
 
 
-class EndpointSecretOutputSerializer(EndpointOutputSerializer):
+class WebhookEndpointSecretOutputSerializer(WebhookEndpointOutputSerializer):
     def get_secret(self, row: WebhookEndpoint) -> str:
         return row.secret
 
 
-class EndpointInputSerializer(serializers.Serializer):
+SECRET_HELP = (
+    "Only for a sender that generates its own signing secret (PagerDuty); otherwise leave it "
+    "out and Transform generates one."
+)
+
+
+class WebhookEndpointInputSerializer(serializers.Serializer):
     sender = serializers.ChoiceField(choices=WebhookSender.choices)
+    secret = serializers.CharField(
+        min_length=16, max_length=200, required=False, write_only=True, help_text=SECRET_HELP
+    )
     environments = serializers.CharField(
         max_length=500,
         required=False,
@@ -139,8 +151,11 @@ class EndpointInputSerializer(serializers.Serializer):
     )
 
 
-class EndpointUpdateInputSerializer(serializers.Serializer):
-    environments = serializers.CharField(max_length=500)
+class WebhookEndpointUpdateInputSerializer(serializers.Serializer):
+    environments = serializers.CharField(max_length=500, required=False)
+    secret = serializers.CharField(
+        min_length=16, max_length=200, required=False, write_only=True, help_text=SECRET_HELP
+    )
 
 
 class WebhookEndpointListApi(APIView):
@@ -150,31 +165,31 @@ class WebhookEndpointListApi(APIView):
         operation_id="orgs_webhooks_list",
         summary="List webhook endpoints",
         parameters=[ORG_SLUG_PARAMETER],
-        responses=EndpointOutputSerializer(many=True),
+        responses=WebhookEndpointOutputSerializer(many=True),
         tags=TAGS,
     )
     def get(self, request: Request, org_slug: str) -> Response:
         access = org_get_for_admin(user=request.user, org_slug=org_slug, action="read webhooks")
         rows = selectors.webhook_endpoint_list(organization=access.organization)
         context = {"org_slug": access.organization.slug}
-        return Response(EndpointOutputSerializer(rows, many=True, context=context).data)
+        return Response(WebhookEndpointOutputSerializer(rows, many=True, context=context).data)
 
     @extend_schema(
         operation_id="orgs_webhooks_create",
         summary="Create a webhook endpoint",
         parameters=[ORG_SLUG_PARAMETER],
-        request=EndpointInputSerializer,
-        responses={201: EndpointSecretOutputSerializer},
+        request=WebhookEndpointInputSerializer,
+        responses={201: WebhookEndpointSecretOutputSerializer},
         description="The answer shows the whole secret, this once. 409 when it exists.",
         tags=TAGS,
     )
     def post(self, request: Request, org_slug: str) -> Response:
         access = org_get_for_admin(user=request.user, org_slug=org_slug, action="add webhooks")
-        data = validated(EndpointInputSerializer, request.data)
+        data = validated(WebhookEndpointInputSerializer, request.data)
         endpoint = services.webhook_endpoint_create(organization=access.organization, **data)
         context = {"org_slug": access.organization.slug}
         return Response(
-            EndpointSecretOutputSerializer(endpoint, context=context).data,
+            WebhookEndpointSecretOutputSerializer(endpoint, context=context).data,
             status=status.HTTP_201_CREATED,
         )
 
@@ -184,19 +199,19 @@ class WebhookEndpointDetailApi(APIView):
 
     @extend_schema(
         operation_id="orgs_webhooks_partial_update",
-        summary="Change a webhook endpoint",
+        summary="Change a webhook endpoint's environments or secret",
         parameters=[ORG_SLUG_PARAMETER],
-        request=EndpointUpdateInputSerializer,
-        responses=EndpointOutputSerializer,
+        request=WebhookEndpointUpdateInputSerializer,
+        responses=WebhookEndpointOutputSerializer,
         tags=TAGS,
     )
     def patch(self, request: Request, org_slug: str, sender: str) -> Response:
         access = org_get_for_admin(user=request.user, org_slug=org_slug, action="change webhooks")
         endpoint = selectors.webhook_endpoint_get(organization=access.organization, sender=sender)
-        data = validated(EndpointUpdateInputSerializer, request.data)
+        data = validated(WebhookEndpointUpdateInputSerializer, request.data)
         endpoint = services.webhook_endpoint_update(endpoint=endpoint, **data)
         context = {"org_slug": access.organization.slug}
-        return Response(EndpointOutputSerializer(endpoint, context=context).data)
+        return Response(WebhookEndpointOutputSerializer(endpoint, context=context).data)
 
     @extend_schema(
         operation_id="orgs_webhooks_destroy",
@@ -220,7 +235,7 @@ class WebhookEndpointRotateApi(APIView):
         summary="Rotate a webhook endpoint's secret",
         parameters=[ORG_SLUG_PARAMETER],
         request=None,
-        responses=EndpointSecretOutputSerializer,
+        responses=WebhookEndpointSecretOutputSerializer,
         tags=TAGS,
     )
     def post(self, request: Request, org_slug: str, sender: str) -> Response:
@@ -228,13 +243,13 @@ class WebhookEndpointRotateApi(APIView):
         endpoint = selectors.webhook_endpoint_get(organization=access.organization, sender=sender)
         endpoint = services.webhook_endpoint_rotate(endpoint=endpoint)
         context = {"org_slug": access.organization.slug}
-        return Response(EndpointSecretOutputSerializer(endpoint, context=context).data)
+        return Response(WebhookEndpointSecretOutputSerializer(endpoint, context=context).data)
 
 
 # --- mappings ------------------------------------------------------------------------------------
 
 
-class MappingOutputSerializer(serializers.ModelSerializer):
+class WebhookMappingOutputSerializer(serializers.ModelSerializer):
     team = serializers.CharField(source="team.slug", read_only=True)
 
     class Meta:
@@ -242,7 +257,7 @@ class MappingOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "sender", "key", "team", "created_at"]
 
 
-class MappingInputSerializer(serializers.Serializer):
+class WebhookMappingInputSerializer(serializers.Serializer):
     sender = serializers.ChoiceField(choices=WebhookSender.choices)
     key = serializers.CharField(
         max_length=300,
@@ -254,7 +269,7 @@ class MappingInputSerializer(serializers.Serializer):
     )
 
 
-class MappingUpdateInputSerializer(serializers.Serializer):
+class WebhookMappingUpdateInputSerializer(serializers.Serializer):
     team = OrgScopedSlugRelatedField(
         slug_field="slug", queryset=Team.objects.all(), help_text="Team slug."
     )
@@ -276,31 +291,36 @@ class WebhookMappingListApi(APIView):
         operation_id="orgs_webhook_mappings_list",
         summary="List webhook mappings",
         parameters=[ORG_SLUG_PARAMETER],
-        responses=MappingOutputSerializer(many=True),
+        responses=WebhookMappingOutputSerializer(many=True),
         tags=TAGS,
     )
     def get(self, request: Request, org_slug: str) -> Response:
         access = org_get_for_admin(user=request.user, org_slug=org_slug, action="read mappings")
         rows = selectors.webhook_mapping_list(organization=access.organization)
         return paginated_response(
-            request=request, view=self, queryset=rows, serializer_class=MappingOutputSerializer
+            request=request,
+            view=self,
+            queryset=rows,
+            serializer_class=WebhookMappingOutputSerializer,
         )
 
     @extend_schema(
         operation_id="orgs_webhook_mappings_create",
         summary="Add a webhook mapping",
         parameters=[ORG_SLUG_PARAMETER],
-        request=MappingInputSerializer,
-        responses={201: MappingOutputSerializer},
+        request=WebhookMappingInputSerializer,
+        responses={201: WebhookMappingOutputSerializer},
         description="Explicit mappings win over the catalog's ownership. Replay the unmapped "
         "deliveries afterwards (webhook-deliveries/reprocess/).",
         tags=TAGS,
     )
     def post(self, request: Request, org_slug: str) -> Response:
         access = org_get_for_admin(user=request.user, org_slug=org_slug, action="add mappings")
-        data = _input(MappingInputSerializer, request.data, access.organization)
+        data = _input(WebhookMappingInputSerializer, request.data, access.organization)
         mapping = services.webhook_mapping_create(organization=access.organization, **data)
-        return Response(MappingOutputSerializer(mapping).data, status=status.HTTP_201_CREATED)
+        return Response(
+            WebhookMappingOutputSerializer(mapping).data, status=status.HTTP_201_CREATED
+        )
 
 
 class WebhookMappingDetailApi(APIView):
@@ -310,8 +330,8 @@ class WebhookMappingDetailApi(APIView):
         operation_id="orgs_webhook_mappings_partial_update",
         summary="Change a webhook mapping",
         parameters=[ORG_SLUG_PARAMETER],
-        request=MappingUpdateInputSerializer,
-        responses=MappingOutputSerializer,
+        request=WebhookMappingUpdateInputSerializer,
+        responses=WebhookMappingOutputSerializer,
         tags=TAGS,
     )
     def patch(self, request: Request, org_slug: str, mapping_id: int) -> Response:
@@ -319,9 +339,9 @@ class WebhookMappingDetailApi(APIView):
         mapping = selectors.webhook_mapping_get(
             organization=access.organization, mapping_id=mapping_id
         )
-        data = _input(MappingUpdateInputSerializer, request.data, access.organization)
+        data = _input(WebhookMappingUpdateInputSerializer, request.data, access.organization)
         mapping = services.webhook_mapping_update(mapping=mapping, **data)
-        return Response(MappingOutputSerializer(mapping).data)
+        return Response(WebhookMappingOutputSerializer(mapping).data)
 
     @extend_schema(
         operation_id="orgs_webhook_mappings_destroy",
@@ -342,7 +362,7 @@ class WebhookMappingDetailApi(APIView):
 # --- deliveries ----------------------------------------------------------------------------------
 
 
-class DeliveryOutputSerializer(serializers.ModelSerializer):
+class WebhookDeliveryOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookDelivery
         fields = [
@@ -358,9 +378,9 @@ class DeliveryOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class DeliveryDetailOutputSerializer(DeliveryOutputSerializer):
-    class Meta(DeliveryOutputSerializer.Meta):
-        fields = [*DeliveryOutputSerializer.Meta.fields, "body"]
+class WebhookDeliveryDetailOutputSerializer(WebhookDeliveryOutputSerializer):
+    class Meta(WebhookDeliveryOutputSerializer.Meta):
+        fields = [*WebhookDeliveryOutputSerializer.Meta.fields, "body"]
 
 
 class WebhookDeliveryListApi(APIView):
@@ -375,7 +395,7 @@ class WebhookDeliveryListApi(APIView):
         operation_id="orgs_webhook_deliveries_list",
         summary="List webhook deliveries",
         parameters=[ORG_SLUG_PARAMETER],
-        responses=DeliveryOutputSerializer(many=True),
+        responses=WebhookDeliveryOutputSerializer(many=True),
         tags=TAGS,
     )
     def get(self, request: Request, org_slug: str) -> Response:
@@ -386,7 +406,10 @@ class WebhookDeliveryListApi(APIView):
             queryset=selectors.webhook_delivery_list(organization=access.organization),
         )
         return paginated_response(
-            request=request, view=self, queryset=rows, serializer_class=DeliveryOutputSerializer
+            request=request,
+            view=self,
+            queryset=rows,
+            serializer_class=WebhookDeliveryOutputSerializer,
         )
 
 
@@ -397,7 +420,7 @@ class WebhookDeliveryDetailApi(APIView):
         operation_id="orgs_webhook_deliveries_retrieve",
         summary="Show a webhook delivery",
         parameters=[ORG_SLUG_PARAMETER],
-        responses=DeliveryDetailOutputSerializer,
+        responses=WebhookDeliveryDetailOutputSerializer,
         tags=TAGS,
     )
     def get(self, request: Request, org_slug: str, delivery_id: int) -> Response:
@@ -405,12 +428,12 @@ class WebhookDeliveryDetailApi(APIView):
         delivery = selectors.webhook_delivery_get(
             organization=access.organization, delivery_id=delivery_id
         )
-        return Response(DeliveryDetailOutputSerializer(delivery).data)
+        return Response(WebhookDeliveryDetailOutputSerializer(delivery).data)
 
 
-class ReprocessInputSerializer(serializers.Serializer):
+class WebhookReprocessInputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
-        choices=[("unmapped", "unmapped"), ("all", "all")],
+        choices=REPROCESS_CHOICES,
         default="unmapped",
         help_text="unmapped (default): the deliveries no team got; all: every stored delivery.",
     )
@@ -423,7 +446,7 @@ class WebhookDeliveryReprocessApi(APIView):
         operation_id="orgs_webhook_deliveries_reprocess_create",
         summary="Replay stored webhook deliveries",
         parameters=[ORG_SLUG_PARAMETER],
-        request=ReprocessInputSerializer,
+        request=WebhookReprocessInputSerializer,
         responses=inline_serializer(
             "WebhookReprocessResult",
             fields={
@@ -436,7 +459,7 @@ class WebhookDeliveryReprocessApi(APIView):
     )
     def post(self, request: Request, org_slug: str) -> Response:
         access = org_get_for_admin(user=request.user, org_slug=org_slug, action="replay webhooks")
-        data = validated(ReprocessInputSerializer, request.data)
+        data = validated(WebhookReprocessInputSerializer, request.data)
         statuses = None if data["status"] == "all" else [WebhookStatus.UNMAPPED.value]
         result = services.webhook_deliveries_reprocess(
             organization=access.organization, statuses=statuses

@@ -106,8 +106,16 @@ def signature_ok(sender: str, *, secret: str, headers: Mapping[str, str], body: 
     return False
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def kept_headers(sender: str, headers: Mapping[str, str]) -> dict[str, str]:
-    return {name: headers[name][:300] for name in KEPT_HEADERS.get(sender, ()) if name in headers}
+    """The sender's informative headers, shortened and without control characters."""
+    return {
+        name: _CONTROL.sub("", headers[name])[:300]
+        for name in KEPT_HEADERS.get(sender, ())
+        if name in headers
+    }
 
 
 # --- delivery id and event ---------------------------------------------------------------------
@@ -146,7 +154,7 @@ def delivery_id_of(sender: str, *, headers: Mapping[str, str], payload: Any, bod
         found = headers.get("x-atlassian-webhook-identifier", "")
     elif sender == "pagerduty":
         found = _text(_get(payload, "event", "id"))
-    found = found.strip()[:200]
+    found = _CONTROL.sub("", found).strip()[:200]
     return found or body_hash(body)
 
 
@@ -159,7 +167,7 @@ def event_of(sender: str, *, headers: Mapping[str, str], payload: Any) -> str:
         event = _text(_get(payload, "webhookEvent"))
     else:
         event = _text(_get(payload, "event", "event_type"))
-    return event.strip()[:100]
+    return _CONTROL.sub("", event).strip()[:100]
 
 
 # --- times ---------------------------------------------------------------------------------------

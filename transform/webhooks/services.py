@@ -12,6 +12,7 @@ DORA, caches and event surveys work as for the generic API.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -73,11 +74,19 @@ def _new_secret() -> str:
 
 
 def webhook_endpoint_create(
-    *, organization: Organization, sender: str, environments: str = "production"
+    *,
+    organization: Organization,
+    sender: str,
+    environments: str = "production",
+    secret: str = "",
 ) -> WebhookEndpoint:
-    """A new endpoint with a fresh secret (shown to the admin once, by the API)."""
+    """A new endpoint with a fresh secret (shown to the admin once, by the API), or the
+    ``secret`` the sender generated (PagerDuty shows its own signing secret)."""
     endpoint = WebhookEndpoint(
-        organization=organization, sender=sender, secret=_new_secret(), environments=environments
+        organization=organization,
+        sender=sender,
+        secret=secret or _new_secret(),
+        environments=environments,
     )
     endpoint.full_clean(validate_constraints=False)
     try:
@@ -97,10 +106,17 @@ def webhook_endpoint_rotate(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     return endpoint
 
 
-def webhook_endpoint_update(*, endpoint: WebhookEndpoint, environments: str) -> WebhookEndpoint:
-    endpoint.environments = environments
+def webhook_endpoint_update(
+    *, endpoint: WebhookEndpoint, environments: str | None = None, secret: str = ""
+) -> WebhookEndpoint:
+    """Changes the production environments, or sets the secret the sender generated."""
+    if environments is not None:
+        endpoint.environments = environments
+    if secret:
+        endpoint.secret = secret
+        endpoint.rotated_at = timezone.now()
     endpoint.full_clean(validate_constraints=False)
-    endpoint.save(update_fields=["environments"])
+    endpoint.save(update_fields=["environments", "secret", "rotated_at"])
     return endpoint
 
 
@@ -347,6 +363,13 @@ def webhook_receive(
         problem = "The body is not UTF-8 text."
     except (InputRefused, ImportFailure) as exc:
         problem = f"The body is not JSON the endpoint reads: {exc}"
+    else:
+        try:
+            # What no database stores: infinite numbers (1e400) and lone surrogates ("\ud800").
+            json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except (ValueError, UnicodeEncodeError):
+            payload = None
+            problem = "The body holds an infinite number or text that is not valid Unicode."
     delivery = WebhookDelivery(
         organization=endpoint.organization,
         sender=sender,
