@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 from openpyxl import Workbook
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
@@ -24,6 +25,8 @@ FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 XLSX_DATE_FORMAT: Final = "yyyy-mm-dd"
 # Excel's limit on a sheet title.
 _MAX_SHEET_TITLE: Final = 31
+
+_BOLD: Final = Font(bold=True)
 
 Cell = str | int | float | bool | dt.date | None
 
@@ -71,7 +74,7 @@ def xlsx_bytes(*, title: str, header: Sequence[str], rows: Iterable[Sequence[Cel
                 if isinstance(value, dt.date):
                     cell.number_format = XLSX_DATE_FORMAT
             if row_number == 1:
-                cell.font = cell.font.copy(bold=True)
+                cell.font = _BOLD
             shown = len(value.isoformat()) if isinstance(value, dt.date) else len(str(value or ""))
             if column <= len(widths):
                 widths[column - 1] = max(widths[column - 1], min(shown, 60))
