@@ -3,6 +3,8 @@
 One document describes one team (``info``), the teams it interacts with (``interactions``) and the
 teams it depends on (``dependencies``). The other teams are only named, so they are recorded as
 references that must be defined by another import file or already exist in the organisation.
+The ``x-transform`` extension adds what TeamAPI has no field for (slugs, specialty, unit, manager,
+members, serves links, a dependency's dates): ``export_org --format teamapi`` writes it.
 """
 
 from __future__ import annotations
@@ -10,15 +12,18 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from django.utils.text import slugify
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.files.origin import ImportFailure
-from core.files.yamlio import YamlDocument
-from teams.graph import InteractionEdge, ServiceNode, TeamNode
+from core.files.validation import explain_error
+from core.files.yamlio import YamlDocument, to_plain
+from teams.graph import InteractionEdge, MembershipEdge, ServesEdge, ServiceNode, TeamNode
 from teams.importers.bundle import ImportBundle
-from teams.models import InteractionMode, ServiceKind, Severity, TeamType
+from teams.importers.orgfile import Email, MemberIn, ServedByIn, Slug
+from teams.models import InteractionMode, ServiceKind, Severity, Specialty, TeamType
 
 NOTE_LENGTH = 200  # teams.models.Interaction.note
 
@@ -51,6 +56,39 @@ _ISO = re.compile(r"^P(?=\d)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
 _SLASHED = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 # Top-level keys that mark other formats (OpenAPI/AsyncAPI also have an `info` object).
 _OTHER_FORMATS = frozenset({"apiVersion", "kind", "format", "openapi", "swagger", "asyncapi"})
+# The specification extension (``x-`` prefix) holding what Transform records and TeamAPI has no
+# field for; ``export_org --format teamapi`` writes it so that a re-import gives the same graph.
+EXTENSION = "x-transform"
+
+
+class _Extension(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TeamExtension(_Extension):
+    """``x-transform`` of the document: the team's own slug and what TeamAPI cannot say."""
+
+    slug: Slug | None = Field(default=None, description="The team's slug, instead of the name's.")
+    specialty: Specialty | None = None
+    unit: Slug | None = None
+    manager: Email | None = None
+    members: list[MemberIn] = Field(default_factory=list)
+    served_by: list[ServedByIn] = Field(default_factory=list)
+
+
+class LinkExtension(_Extension):
+    """``x-transform`` of an interaction or a dependency: the other team's slug (instead of the
+    one its name gives) and exact dates (a dependency has none in TeamAPI)."""
+
+    team: Slug | None = None
+    since: dt.date | None = None
+    expected_end: dt.date | None = None
+
+
+class ServiceExtension(_Extension):
+    """``x-transform`` of a service: its slug, instead of the one its name gives."""
+
+    slug: Slug | None = None
 
 
 def is_teamapi_document(doc: YamlDocument) -> bool:
@@ -75,6 +113,9 @@ def read_teamapi(doc: YamlDocument) -> ImportBundle:
     return reader.read()
 
 
+_ExtensionT = TypeVar("_ExtensionT", bound=_Extension)
+
+
 class _Reader:
     def __init__(self, doc: YamlDocument) -> None:
         self.doc = doc
@@ -90,16 +131,40 @@ class _Reader:
         if not isinstance(info, dict):
             raise self.fail(("info",), f"expected a mapping with the team's name, {_found(info)}")
         name = self.text(("info", "name"), info.get("name"), required=True)
-        slug = self.slug(("info", "name"), name)
+        extension = self.extension((), self.doc.data, TeamExtension)
+        slug = extension.slug or self.slug(("info", "name"), name)
         raw_type = info.get("type")
         team_type = TeamType.UNCLASSIFIED
         if raw_type is not None:
             team_type = self.choice(("info", "type"), raw_type, TEAM_TYPES)
         focus = self.text(("info", "focus"), info.get("focus")) or ""
         self.bundle.add_team(
-            TeamNode(slug=slug, name=name, type=str(team_type), description=focus),
+            TeamNode(
+                slug=slug,
+                name=name,
+                type=str(team_type),
+                specialty=str(extension.specialty or ""),
+                unit=extension.unit,
+                manager=extension.manager,
+                description=focus,
+            ),
             self.doc.origin("info", "name"),
         )
+        for index, member in enumerate(extension.members):
+            self.bundle.add_membership(
+                MembershipEdge(
+                    person=member.person,
+                    team=slug,
+                    role=str(member.role),
+                    allocation_percent=member.allocation_percent,
+                ),
+                self.doc.origin(EXTENSION, "members", index),
+            )
+        for index, served in enumerate(extension.served_by):
+            self.bundle.add_serves(
+                ServesEdge(person=served.person, team=slug, note=served.note),
+                self.doc.origin(EXTENSION, "served_by", index),
+            )
         for index, item in self.items("interactions"):
             self.interaction(slug, index, item)
         for index, item in self.items("dependencies"):
@@ -118,24 +183,30 @@ class _Reader:
         for index, item in enumerate(value):
             keys: tuple[str | int, ...] = ("services", index)
             kind: Any = ServiceKind.COMPONENT
+            service_slug = None
             if isinstance(item, dict):
                 name = self.text((*keys, "name"), item.get("name"), required=True)
                 name_keys: tuple[str | int, ...] = (*keys, "name")
                 if item.get("kind") is not None:
                     kind = self.choice((*keys, "kind"), item["kind"], SERVICE_KINDS)
+                service_slug = self.extension(keys, item, ServiceExtension).slug
             else:
                 name = self.text(keys, item, required=True)
                 name_keys = keys
             self.bundle.add_service(
                 ServiceNode(
-                    kind=str(kind), slug=self.slug(name_keys, name), owner=owner, name=name[:200]
+                    kind=str(kind),
+                    slug=service_slug or self.slug(name_keys, name),
+                    owner=owner,
+                    name=name[:200],
                 ),
                 self.doc.origin(*keys),
             )
 
     def interaction(self, source: str, index: int, item: dict[str, Any]) -> None:
         keys: tuple[str | int, ...] = ("interactions", index)
-        target = self.other_team(source, keys, item)
+        extension = self.extension(keys, item, LinkExtension)
+        target = self.other_team(source, keys, item, extension)
         mode_key = "interactionMode" if "interactionMode" in item else "mode"
         if item.get(mode_key) is None:
             raise self.fail(
@@ -147,6 +218,7 @@ class _Reader:
         duration = self.duration(keys, item)
         if duration is not None and since is not None:
             expected_end = _add_duration(since, duration)
+        since, expected_end = self.exact_dates(keys, extension, since, expected_end)
         note = self.text((*keys, "purpose"), item.get("purpose")) or ""
         self.bundle.add_interaction(
             InteractionEdge(
@@ -162,7 +234,9 @@ class _Reader:
 
     def dependency(self, source: str, index: int, item: dict[str, Any]) -> None:
         keys: tuple[str | int, ...] = ("dependencies", index)
-        target = self.other_team(source, keys, item)
+        extension = self.extension(keys, item, LinkExtension)
+        target = self.other_team(source, keys, item, extension)
+        since, expected_end = self.exact_dates(keys, extension, None, None)
         severity = Severity.SLOWING  # a dependency whose type is not given
         if item.get("type") is not None:
             severity = self.choice((*keys, "type"), item["type"], DEPENDENCY_TYPES)
@@ -172,6 +246,8 @@ class _Reader:
                 source=source,
                 target=target,
                 mode=str(InteractionMode.TICKET_DEPENDENCY),
+                since=since,
+                expected_end=expected_end,
                 severity=str(severity),
                 note=_shorten(note),
             ),
@@ -189,7 +265,47 @@ class _Reader:
                 raise self.fail((key, index), f"expected a mapping, {_found(item)}")
         return list(enumerate(value))
 
-    def other_team(self, source: str, keys: tuple[str | int, ...], item: dict[str, Any]) -> str:
+    def extension(
+        self, keys: tuple[str | int, ...], item: dict[str, Any], model: type[_ExtensionT]
+    ) -> _ExtensionT:
+        """``item``'s ``x-transform`` read as ``model`` (all fields absent when there is none)."""
+        value = item.get(EXTENSION)
+        if value is None:
+            return model()
+        if not isinstance(value, dict):
+            raise self.fail((*keys, EXTENSION), f"expected a mapping, {_found(value)}")
+        try:
+            return model.model_validate(to_plain(value))
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            raise self.fail(
+                (*keys, EXTENSION, *error["loc"]), explain_error(error, root=model)
+            ) from None
+
+    def exact_dates(
+        self,
+        keys: tuple[str | int, ...],
+        extension: LinkExtension,
+        since: dt.date | None,
+        expected_end: dt.date | None,
+    ) -> tuple[dt.date | None, dt.date | None]:
+        """The dates the extension gives, instead of those read from the TeamAPI fields."""
+        fields = extension.model_fields_set
+        since = extension.since if "since" in fields else since
+        expected_end = extension.expected_end if "expected_end" in fields else expected_end
+        if since is not None and expected_end is not None and expected_end < since:
+            raise self.fail(
+                (*keys, EXTENSION, "expected_end"), f"{expected_end} is before the start {since}"
+            )
+        return since, expected_end
+
+    def other_team(
+        self,
+        source: str,
+        keys: tuple[str | int, ...],
+        item: dict[str, Any],
+        extension: LinkExtension,
+    ) -> str:
         # The specification's own examples spell the field both ways.
         names = {key: item[key] for key in ("teamName", "team-name") if item.get(key) is not None}
         if not names:
@@ -200,7 +316,7 @@ class _Reader:
             )
         key, value = next(iter(names.items()))
         name = self.text((*keys, key), value, required=True)
-        slug = self.slug((*keys, key), name)
+        slug = extension.team or self.slug((*keys, key), name)
         if slug == source:
             raise self.fail((*keys, key), f"{name!r} is this document's own team")
         self.bundle.refer_to_team(slug, self.doc.origin(*keys, key))
