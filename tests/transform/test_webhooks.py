@@ -98,27 +98,37 @@ def test_github_deploy_signed_moves_the_mapped_teams_deploy_frequency_and_lead_t
     assert reading(api_world, other, "deployment_frequency") is None
 
 
-def test_github_incident_issue_and_ping(api_world: World) -> None:
+def test_github_incident_issue_naming_its_root_cause_moves_time_to_restore(
+    api_world: World,
+) -> None:
     secret = endpoint(api_world, "github").secret
+    team = api_world.acme.team
     WebhookMapping.objects.create(
-        organization=api_world.acme.org,
-        sender="github",
-        key="acme/checkout-api",
-        team=api_world.acme.team,
+        organization=api_world.acme.org, sender="github", key="acme/checkout-api", team=team
     )
     ping = payload("github/ping.json")
     assert post("github", ping, sign("github", secret, ping, "ping", "g-0")).json()["status"] == (
         "ignored"
     )
+    deploy = payload("github/deployment_status.json")
+    post("github", deploy, sign("github", secret, deploy, "deployment_status", "g-1"))
     body = payload("github/issues_incident.json")
 
-    answer = post("github", body, sign("github", secret, body, "issues", "g-1"))
+    wrong = post("github", body, {"HTTP_X_GITHUB_EVENT": "issues", "HTTP_X_GITHUB_DELIVERY": "g-2"})
+    assert wrong.status_code == 401
+    assert stored() == (2, 1)
+
+    answer = post("github", body, sign("github", secret, body, "issues", "g-2"))
 
     assert answer.status_code == 200
     event = SignalEvent.objects.get(external_id="github:incident:444500041")
-    assert event.team == api_world.acme.team
+    assert event.team == team
     assert event.data["resolved_at"] == "2026-09-14T13:30:00+00:00"
-    assert reading(api_world, api_world.acme.team, "incidents") == 1
+    assert event.data["caused_by_deploy"] == "github:deploy:1200"
+    # Started 11:00, closed 13:30.
+    assert reading(api_world, team, "failed_deployment_recovery_time") == pytest.approx(2.5)
+    assert reading(api_world, team, "change_failure_rate") == pytest.approx(1.0)
+    assert reading(api_world, api_world.acme.other_team, "change_failure_rate") is None
 
 
 def test_gitlab_deploy_maps_through_the_catalog_and_moves_lead_time(api_world: World) -> None:

@@ -29,6 +29,16 @@ KEPT_HEADERS: dict[str, tuple[str, ...]] = {
 # A label (GitHub, GitLab) that makes an issue an incident.
 INCIDENT_LABEL = "incident"
 
+# "Root cause: <sha>" in an incident issue's description names the deployed commit that caused it
+# (as Four Keys reads it): the incident then counts for time to restore and change failure rate.
+ROOT_CAUSE = re.compile(r"root[ _-]?cause:\s*([0-9a-f]{7,40})\b", re.IGNORECASE)
+
+
+def _root_cause(text: Any) -> str:
+    found = ROOT_CAUSE.search(text[:100_000]) if isinstance(text, str) else None
+    return found.group(1).lower() if found else ""
+
+
 # A Jira label naming the team that waits on the ticket: ``requested-by:<team slug>``.
 REQUESTER_LABEL = "requested-by:"
 
@@ -58,6 +68,8 @@ class Draft:
     owners: list[Owner]
     waiting_owners: list[Owner] = field(default_factory=list)
     commit: str = ""
+    # An incident's root cause: the sha of the deployed commit that caused it.
+    caused_by_commit: str = ""
 
 
 @dataclass(slots=True)
@@ -275,6 +287,8 @@ def _github(event: str, payload: Any, environments: set[str]) -> Translation:
         if INCIDENT_LABEL not in _labels(_get(issue, "labels")):
             return Translation(ignored="an issue without the incident label")
         action = _text(_get(payload, "action"))
+        if action in {"deleted", "transferred"}:
+            return Translation(ignored=f"an incident issue {action}: its record stays")
         issue_id = _required(_get(issue, "id"), what="issue.id")
         closed = _get(issue, "closed_at") if _get(issue, "state") == "closed" else None
         if action == "closed" and not closed:
@@ -285,7 +299,8 @@ def _github(event: str, payload: Any, environments: set[str]) -> Translation:
             "occurred_at": moment_text(_get(issue, "created_at"), what="issue.created_at"),
             "resolved_at": moment_text(closed, what="issue.closed_at") if closed else None,
         }
-        return Translation(drafts=[Draft(record, _github_repo(payload))])
+        cause = _root_cause(_get(issue, "body"))
+        return Translation(drafts=[Draft(record, _github_repo(payload), caused_by_commit=cause)])
     return Translation(ignored=f"event {event!r} is not used")
 
 
@@ -352,7 +367,8 @@ def _gitlab(event: str, payload: Any, environments: set[str]) -> Translation:
             "occurred_at": moment_text(_get(attributes, "created_at"), what="created_at"),
             "resolved_at": moment_text(closed, what="closed_at") if closed else None,
         }
-        return Translation(drafts=[Draft(record, _gitlab_project(payload))])
+        cause = _root_cause(_get(attributes, "description"))
+        return Translation(drafts=[Draft(record, _gitlab_project(payload), caused_by_commit=cause)])
     return Translation(ignored=f"event {event!r} is not used")
 
 

@@ -225,6 +225,22 @@ def _commit_times(*, organization: Organization, sender: str, commit: str) -> li
     return sorted(times)
 
 
+def _deploy_of(*, organization: Organization, sender: str, commit: str) -> str | None:
+    """The id of the newest deploy record of ``commit`` (a full sha or its prefix, at least 7
+    characters) that a stored delivery produced; None when none did."""
+    rows = WebhookDelivery.objects.filter(
+        organization=organization,
+        sender=sender,
+        commit__startswith=commit,
+        status=WebhookStatus.PROCESSED,
+    ).order_by("-received_at", "-id")
+    for records in rows.values_list("records", flat=True)[:20]:
+        for kind, external_id in records or ():
+            if kind == "deploy":
+                return str(external_id)
+    return None
+
+
 def _keep_resolution(*, organization: Organization, records: list[dict[str, Any]]) -> None:
     """An incident resolved (a ticket closed) before a late 'opened' delivery keeps its end."""
     ends = {"incident": "resolved_at", "ticket": "closed_at"}
@@ -296,6 +312,11 @@ def _process(*, delivery: WebhookDelivery, environments: str) -> None:
             record["commit_times"] = _commit_times(
                 organization=organization, sender=sender, commit=draft.commit
             )
+            delivery.commit = delivery.commit or draft.commit[:64]
+        if draft.caused_by_commit:
+            record["caused_by_deploy"] = _deploy_of(
+                organization=organization, sender=sender, commit=draft.caused_by_commit
+            )
         records.append(record)
     if unmapped:
         delivery.status = WebhookStatus.UNMAPPED
@@ -313,7 +334,7 @@ def _process(*, delivery: WebhookDelivery, environments: str) -> None:
             source=f"the {sender} webhook",
             at=timezone.now(),
         )
-    except (SignalEventsInvalid, ConflictError) as exc:
+    except SignalEventsInvalid as exc:
         delivery.status = WebhookStatus.INVALID
         delivery.error = exc.message[:2000]
         return
