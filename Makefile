@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install browser run demo test check lint typecheck imports bench smoke schemathesis clean
+.PHONY: install browser run demo test check lint typecheck imports bench smoke schemathesis prod-check clean
 
 install: $(STAMP)
 
@@ -86,6 +86,12 @@ smoke: install
 ## SCHEMATHESIS_MAX_EXAMPLES=N for more or fewer cases, SCHEMATHESIS_ARGS for more options.
 schemathesis: install
 	bash scripts/schemathesis.sh
+
+## The production topology of docs/deployment.md on this machine, end to end through HTTP:
+## gunicorn (3 workers), a Celery worker per queue and one beat, against PostgreSQL (the fresh
+## database transform_prod) and Redis (databases 7 and 6); stops everything it started.
+prod-check: install
+	$(BIN)/python scripts/prod_check.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
