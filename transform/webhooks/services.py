@@ -268,7 +268,8 @@ def _keep_resolution(*, organization: Organization, records: list[dict[str, Any]
 
 def _process(*, delivery: WebhookDelivery, environments: str) -> None:
     """Translates, maps and ingests ``delivery`` (its body parsed); sets its status, error,
-    commit and records (saving is the caller's)."""
+    commit and records (saving is the caller's). A ConflictError of the ingest (a concurrent one
+    stored the same event first) propagates: nothing is stored, and the sender's retry works."""
     organization = delivery.organization
     sender = delivery.sender
     delivery.error = ""
