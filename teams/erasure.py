@@ -256,6 +256,13 @@ def _log_entries_rewrite(
     return _rewrite_rows(LogEntry.objects.filter(about), columns, needles, scrub)
 
 
+# Lookups about the person that are not evidence, kept by apps teams knows nothing of (a chat
+# account id found by e-mail, say): each is called in the erasure's transaction and deletes
+# them, returning (model label, rows deleted). Registered by those apps (``transform``).
+ErasureForget = Callable[[Person], tuple[str, int]]
+erasure_forgets: list[ErasureForget] = []
+
+
 # --- the service ----------------------------------------------------------------------------------
 
 
@@ -278,6 +285,11 @@ def person_erase(*, person: Person, actor: User | None = None) -> PersonErasure:
     needles = _needles(person)
     scrub = _scrubber(needles)
     rewritten: Counter[str] = Counter()
+
+    for forget in erasure_forgets:
+        label, deleted = forget(person)
+        if deleted:
+            rewritten[label] += deleted
 
     for model, lookup, columns in _organization_models():
         rows = model._base_manager.filter(**{lookup: person.organization_id})
@@ -312,4 +324,4 @@ def person_erase(*, person: Person, actor: User | None = None) -> PersonErasure:
     return PersonErasure(person=person, rewritten=dict(sorted(rewritten.items())), login=login)
 
 
-__all__ = ["ERASURE_REASON", "PersonErasure", "person_erase"]
+__all__ = ["ERASURE_REASON", "ErasureForget", "PersonErasure", "erasure_forgets", "person_erase"]

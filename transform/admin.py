@@ -89,6 +89,8 @@ class MilestoneChangeAdmin(admin.ModelAdmin):
 @admin.register(CheckinSettings)
 class CheckinSettingsAdmin(admin.ModelAdmin):
     list_display = ["organization", "channel", "survey_every_days", "min_group_size"]
+    # The Slack bot token is set through the settings API and never shown back, here neither.
+    exclude = ["slack_bot_token"]
 
 
 @admin.register(Instrument)

@@ -31,6 +31,12 @@ class TransformConfig(AppConfig):
         # even if ready() runs again (as some test runners do).
         if plan_departure_holds not in departure_checks:
             departure_checks.append(plan_departure_holds)
+        # An erased person's Slack user id goes with their name and e-mail (docs/privacy.md).
+        from teams.erasure import erasure_forgets
+        from transform.outbox.slack import slack_member_forget
+
+        if slack_member_forget not in erasure_forgets:
+            erasure_forgets.append(slack_member_forget)
         # The display zones a person chose go into the session at sign-in (docs/time-zones.md).
         from django.contrib.auth.signals import user_logged_in
 

@@ -223,3 +223,21 @@ def test_the_teams_webhook_url_is_required_for_the_channel_and_masked_for_non_ad
     assert stored.json()["msteams_webhook_url"] == url
     leader = _client(organization, Role.LEADER).get(SETTINGS_URL).json()
     assert leader["msteams_webhook_url"] == "https://acme.webhook.office.com/…"
+
+
+@pytest.mark.django_db
+def test_the_audit_trail_shows_the_teams_webhook_url_masked(organization: Organization) -> None:
+    admin = _client(organization, Role.ADMIN)
+    url = "https://acme.webhook.office.com/webhookb2/secret-part"
+    changed = admin.patch(
+        SETTINGS_URL, {"channel": "msteams", "msteams_webhook_url": url}, format="json"
+    )
+    assert changed.status_code == 200, changed.content
+
+    response = admin.get("/api/v1/orgs/acme/audit/")
+
+    assert response.status_code == 200, response.content
+    assert "secret-part" not in response.content.decode()
+    entry = next(e for e in response.json()["results"] if e["object_type"] == "checkin_settings")
+    (url_change,) = [c for c in entry["changes"] if c["field"] == "msteams_webhook_url"]
+    assert url_change["after"] == "https://acme.webhook.office.com/…"

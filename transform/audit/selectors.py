@@ -80,7 +80,7 @@ _NEVER_SHOWN: Final = frozenset({"id", "organization", "created_at", "updated_at
 # A field named like a credential is shown as changed, never with its value.
 _SECRET_NAME: Final = re.compile(r"token|secret|password|hash", re.IGNORECASE)
 # Shown as scheme and host only (transform.checkins.apis shows non-admins the same).
-_MASKED_URLS: Final = frozenset({"webhook_url"})
+_MASKED_URLS: Final = frozenset({"webhook_url", "msteams_webhook_url"})
 
 
 @dataclass(frozen=True, slots=True)

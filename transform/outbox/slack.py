@@ -282,3 +282,10 @@ def slack_webhook_body(row: Delivery, message: Message) -> dict[str, Any]:
     """An alert or digest for a Slack incoming webhook: its text only (the channel is the
     webhook's; the recipient's e-mail is not posted)."""
     return {"text": webhook_body(row, message)["text"]}
+
+
+def slack_member_forget(person: Person) -> tuple[str, int]:
+    """Erasure (``teams.erasure.erasure_forgets``): the person's Slack user id is a lookup, not
+    evidence; an erased person's is deleted, so nothing links the pseudonym to a Slack account."""
+    deleted, _ = SlackMember.objects.filter(person=person).delete()
+    return SlackMember._meta.label, deleted
