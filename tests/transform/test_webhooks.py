@@ -17,12 +17,15 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from teams.models import Service, Team
 from tests.builders import World
 from transform.evidence.selectors import ingested_readings
 from transform.models import SignalEvent, WebhookDelivery, WebhookEndpoint, WebhookMapping
+from transform.schedule import schedule_ensure
 from transform.webhooks.services import webhook_deliveries_prune, webhook_endpoint_create
+from transform.webhooks.tasks import prune_webhook_deliveries
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "webhooks"
 WINDOW = (dt.datetime(2026, 9, 1, tzinfo=dt.UTC), dt.datetime(2026, 9, 29, tzinfo=dt.UTC))
@@ -486,3 +489,13 @@ def test_the_reprocess_command_replays_unmapped_deliveries(api_world: World) -> 
     assert SignalEvent.objects.get().team == api_world.acme.silo
     with pytest.raises(CommandError):
         call_command("reprocess_webhooks", "nope", stdout=StringIO())
+
+
+def test_beat_prunes_the_deliveries_nightly(db: None) -> None:
+    PeriodicTask.objects.all().delete()
+
+    schedule_ensure()
+
+    job = PeriodicTask.objects.get(task="transform.prune_webhook_deliveries")
+    assert (job.crontab.minute, job.crontab.hour, job.enabled) == ("45", "3", True)
+    assert prune_webhook_deliveries.name == job.task
