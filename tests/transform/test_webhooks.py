@@ -499,3 +499,21 @@ def test_beat_prunes_the_deliveries_nightly(db: None) -> None:
     job = PeriodicTask.objects.get(task="transform.prune_webhook_deliveries")
     assert (job.crontab.minute, job.crontab.hour, job.enabled) == ("45", "3", True)
     assert prune_webhook_deliveries.name == job.task
+
+
+def test_jira_maps_the_component_through_the_catalog_and_the_reporter_to_their_team(
+    api_world: World,
+) -> None:
+    secret = endpoint(api_world, "jira").secret
+    Service.objects.create(
+        organization=api_world.acme.org, team=api_world.acme.silo, slug="postgres"
+    )
+    data = json.loads(payload("jira/issue_updated_resolved.json"))
+    data["issue"]["fields"]["labels"] = []  # alice@acme.test, the reporter, is in payments
+    body = json.dumps(data).encode()
+
+    answer = post("jira", body, sign("jira", secret, body))
+
+    assert answer.json()["status"] == "processed"
+    event = SignalEvent.objects.get()
+    assert (event.team, event.data["waiting_on"]) == (api_world.acme.team, api_world.acme.silo.slug)
