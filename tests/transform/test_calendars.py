@@ -167,6 +167,29 @@ def test_resetting_a_url_makes_the_old_one_404(world: PlanWorld) -> None:
     assert old.token not in CalendarFeed.objects.get(person=world.people["em"]).token_hash
 
 
+@pytest.mark.parametrize(
+    "change",
+    [{"left_on": dt.date(2026, 1, 1)}, {"erased_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}],
+)
+def test_a_leavers_or_erased_persons_feed_is_a_404(
+    world: PlanWorld, change: dict[str, Any]
+) -> None:
+    member = world.people["member"]
+    made = calendar_feed_reset_for_person(person=member, by=None)
+    assert Client().get(_path(made.url)).status_code == 200
+    type(member).objects.filter(pk=member.pk).update(**change)
+
+    assert Client().get(_path(made.url)).status_code == 404
+
+
+def test_a_person_leaving_later_keeps_their_feed_until_then(world: PlanWorld) -> None:
+    member = world.people["member"]
+    made = calendar_feed_reset_for_person(person=member, by=None)
+    type(member).objects.filter(pk=member.pk).update(left_on=dt.date(2099, 1, 1))
+
+    assert Client().get(_path(made.url)).status_code == 200
+
+
 @pytest.mark.parametrize("token", ["wrong", "x" * 43, "y" * 200])
 def test_a_wrong_token_is_a_404(world: PlanWorld, token: str) -> None:
     calendar_feed_reset_for_person(person=world.people["em"], by=None)

@@ -34,7 +34,7 @@ from icalendar import Calendar, Event
 
 from core.errors import NotFoundError
 from teams.models import Organization, Person
-from teams.zones import organization_zone
+from teams.zones import organization_today, organization_zone
 from transform.models import (
     CalendarFeed,
     CalendarFeedKind,
@@ -142,7 +142,7 @@ def calendar_feed_reset_for_transformation(
 
 def calendar_feed_get_by_token(*, token: str) -> CalendarFeed:
     """The feed ``token`` opens, with its organisation, person and transformation (one query);
-    ``CalendarFeedNotFound`` (404) otherwise."""
+    ``CalendarFeedNotFound`` (404) otherwise, and for a person who has left or was erased."""
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         raise CalendarFeedNotFound()
     feed = (
@@ -150,9 +150,20 @@ def calendar_feed_get_by_token(*, token: str) -> CalendarFeed:
         .filter(token_hash=_token_hash(token))
         .first()
     )
-    if feed is None:
+    if feed is None or _person_gone(feed):
         raise CalendarFeedNotFound()
     return feed
+
+
+def _person_gone(feed: CalendarFeed) -> bool:
+    """A person's feed ends when they leave or are erased (docs/privacy.md): a leaver owns no
+    open milestones and gets no check-ins, and their URL should not outlive their place."""
+    person = feed.person
+    if person is None:
+        return False
+    if person.erased_at is not None:
+        return True
+    return person.left_on is not None and person.left_on <= organization_today(feed.organization)
 
 
 def calendar_feed_of_person(*, person: Person) -> CalendarFeed | None:
