@@ -465,7 +465,9 @@ def test_a_timeout_drops_the_connection_and_the_rest_goes_over_a_new_one(
 
 
 @pytest.mark.django_db
-def test_a_webhook_gets_slack_compatible_json_over_one_session(organization, people, webhook):
+def test_a_webhook_gets_the_alerts_as_slack_compatible_json_and_never_a_checkin_link(
+    organization, people, webhook, mailoutbox
+):
     checkin = make_checkin(organization, people[0])
     rows = [checkin_delivery(checkin, channel="webhook")] + [
         payload_delivery(organization, person, channel="webhook") for person in people[1:3]
@@ -475,10 +477,14 @@ def test_a_webhook_gets_slack_compatible_json_over_one_session(organization, peo
 
     bodies = webhook.delivered()
     assert statuses(rows) == ["sent"] * 3
-    assert [sorted(body) for body in bodies] == [["recipient", "text"]] * 3
-    assert bodies[0]["recipient"] == "p0@acme.test"
-    assert links.checkin_url(checkin) in bodies[0]["text"]
+    # The two escalations go to the channel, over one session.
+    assert [sorted(body) for body in bodies] == [["recipient", "text"]] * 2
+    assert [body["recipient"] for body in bodies] == ["p1@acme.test", "p2@acme.test"]
     assert webhook.connections == 1
+    # The check-in's personal link goes to its recipient alone, by e-mail.
+    assert all(links.checkin_url(checkin) not in body["text"] for body in bodies)
+    assert [m.to for m in mailoutbox] == [["p0@acme.test"]]
+    assert links.checkin_url(checkin) in mailoutbox[0].body
 
 
 @pytest.mark.django_db

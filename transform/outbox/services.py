@@ -53,7 +53,7 @@ from transform.outbox.selectors import (
     deliveries_due_rows,
 )
 from transform.outbox.sending import Batch, BatchResult, send_email, send_webhook, short_error
-from transform.outbox.slack import send_slack
+from transform.outbox.slack import is_channel_message, send_slack
 from transform.rhythm.selectors import checkin_settings_get
 
 logger = logging.getLogger(__name__)
@@ -259,7 +259,14 @@ def _deliver_rows(batch: Batch, rows: list[Delivery]) -> None:
         if channel == Channel.EMAIL:
             send_email(batch, group)
         elif channel == Channel.WEBHOOK:
-            send_webhook(batch, group, url=settings_by_org[org_id].webhook_url)
+            # A chat webhook posts to a channel everyone in it reads: alerts and digests go
+            # there, a check-in's personal link goes to its recipient by e-mail.
+            private = [(row, message) for row, message in group if not is_channel_message(row)]
+            shared = [(row, message) for row, message in group if is_channel_message(row)]
+            if private:
+                send_email(batch, private)
+            if shared:
+                send_webhook(batch, shared, url=settings_by_org[org_id].webhook_url)
         elif channel == Channel.SLACK:
             send_slack(batch, group, settings_row=settings_by_org[org_id], organization_id=org_id)
         elif channel == Channel.MSTEAMS:
