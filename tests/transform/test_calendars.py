@@ -81,6 +81,8 @@ def test_a_plan_feed_has_every_milestone_on_its_due_date_as_an_all_day_event(
     assert str(calendar["X-WR-CALNAME"]) == f"{world.transformation.title} (Acme)"
     assert str(calendar["X-WR-TIMEZONE"]) == world.transformation.organization.time_zone
     assert str(calendar["VERSION"]) == "2.0"
+    assert str(calendar["X-PUBLISHED-TTL"]) == "PT1H"
+    assert calendar["REFRESH-INTERVAL"].to_ical() == b"PT1H"
 
 
 def test_the_raw_feed_has_crlf_lines_and_value_date(world: PlanWorld) -> None:
@@ -148,13 +150,25 @@ def test_a_person_feed_has_their_milestones_and_open_checkins_and_no_answer_link
     checkin_event = events[f"checkin-{checkin.pk}.person@127.0.0.1"]
     assert _day(checkin_event, "DTSTART") == dt.date(2027, 3, 11)
     assert str(checkin_event["SUMMARY"]) == f"Check-in: status of {buddies.title}"
-    assert str(checkin_event["URL"]).endswith("/o/acme/my-team/")
+    assert str(checkin_event["URL"]).endswith(f"/o/acme/milestones/{buddies.pk}/")
     assert checkin_token(checkin) not in response.content.decode()
     assert b"/c/" not in response.content
     assert str(calendar["X-WR-TIMEZONE"]) == "Pacific/Auckland"
     assert _day(events[f"milestone-{buddies.pk}.person@127.0.0.1"], "DTSTART") == (
         buddies.planned_due
     )
+
+
+def test_a_survey_checkin_points_at_the_organisations_home_page(world: PlanWorld) -> None:
+    em = world.people["em"]
+    survey: Any = CheckInFactory(organization=world.transformation.organization, recipient=em)
+    made = calendar_feed_reset_for_person(person=em, by=None)
+
+    event = _events(_fetch(made.url))[f"checkin-{survey.pk}.person@127.0.0.1"]
+
+    assert str(event["SUMMARY"]) == "Pulse survey"
+    assert str(event["URL"]) == "http://127.0.0.1:8000/o/acme/"
+    assert "link is personal" in str(event["DESCRIPTION"])
 
 
 def test_resetting_a_url_makes_the_old_one_404(world: PlanWorld) -> None:

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vDuration
 
 from core.errors import NotFoundError
 from teams.models import Organization, Person
@@ -236,7 +236,15 @@ def _checkin_event(checkin: CheckIn, *, organization: Organization, zone: dt.tzi
     # The last day the link can be used, in the organisation's zone (a link expiring at midnight
     # is usable until the day before).
     last_day = (checkin.expires_at - dt.timedelta(microseconds=1)).astimezone(zone).date()
-    my_team = _absolute(reverse("web:my-team", kwargs={"org_slug": organization.slug}))
+    # Never the answer link (personal, single use): the page the check-in is about, which every
+    # role of the organisation may read, else the organisation's home.
+    if checkin.milestone_id is not None:
+        page = reverse(
+            "web:milestone",
+            kwargs={"org_slug": organization.slug, "milestone_id": checkin.milestone_id},
+        )
+    else:
+        page = reverse("web:org-home", kwargs={"org_slug": organization.slug})
     event = Event()
     event.add("uid", _uid("checkin", checkin.pk, "person"))
     event.add("dtstamp", checkin.created_at)
@@ -246,10 +254,10 @@ def _checkin_event(checkin: CheckIn, *, organization: Organization, zone: dt.tzi
     event.add(
         "description",
         f"Open until {timezone.localtime(checkin.expires_at, zone):%Y-%m-%d %H:%M %Z}. Answer "
-        "it from the link in the message you received, or from My team (the link is personal, "
-        f"so it is not in this calendar): {my_team}",
+        "it from the link in the message you received: the link is personal, so it is not in "
+        "this calendar (engineering managers also find their open check-ins on My team).",
     )
-    event.add("url", my_team)
+    event.add("url", _absolute(page))
     event.add("transp", "TRANSPARENT")
     return event
 
@@ -264,7 +272,8 @@ def _calendar(*, name: str, description: str, organization: Organization) -> Cal
     calendar.add("x-wr-caldesc", description)
     calendar.add("x-wr-timezone", organization.time_zone)
     calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", REFRESH_INTERVAL)
+    # An X- property is text to the library: the duration is written as RFC 5545 spells it.
+    calendar.add("x-published-ttl", vDuration(REFRESH_INTERVAL).to_ical().decode())
     return calendar
 
 
