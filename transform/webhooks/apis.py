@@ -161,6 +161,9 @@ class WebhookEndpointUpdateInputSerializer(serializers.Serializer):
 class WebhookEndpointListApi(APIView):
     """GET: the organisation's webhook endpoints (secrets masked); POST: create one."""
 
+    pagination_class = ApiPagination
+    queryset = WebhookEndpoint.objects.none()
+
     @extend_schema(
         operation_id="orgs_webhooks_list",
         summary="List webhook endpoints",
@@ -171,8 +174,13 @@ class WebhookEndpointListApi(APIView):
     def get(self, request: Request, org_slug: str) -> Response:
         access = org_get_for_admin(user=request.user, org_slug=org_slug, action="read webhooks")
         rows = selectors.webhook_endpoint_list(organization=access.organization)
-        context = {"org_slug": access.organization.slug}
-        return Response(WebhookEndpointOutputSerializer(rows, many=True, context=context).data)
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=rows,
+            serializer_class=WebhookEndpointOutputSerializer,
+            context={"org_slug": access.organization.slug},
+        )
 
     @extend_schema(
         operation_id="orgs_webhooks_create",
