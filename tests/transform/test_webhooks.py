@@ -260,7 +260,7 @@ def test_unmapped_is_listed_then_reprocessed_after_a_mapping_is_added(api_world:
 
     created = admin.post(
         "/api/v1/orgs/acme/webhook-mappings/",
-        {"sender": "github", "key": "acme/checkout-api", "team": "acme-search"},
+        {"sender": "github", "key": "Acme/Checkout-API", "team": "acme-search"},
         format="json",
     )
     assert created.status_code == 201, created.content

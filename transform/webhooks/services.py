@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -123,7 +124,11 @@ def webhook_endpoint_update(
 def webhook_mapping_create(
     *, organization: Organization, sender: str, key: str, team: Team
 ) -> WebhookMapping:
-    mapping = WebhookMapping(organization=organization, sender=sender, key=key.strip(), team=team)
+    # Keys are compared without case: GitHub and GitLab paths are case-insensitive, and Jira keys
+    # and PagerDuty ids are written in one case anyway.
+    mapping = WebhookMapping(
+        organization=organization, sender=sender, key=key.strip().lower(), team=team
+    )
     mapping.full_clean(validate_constraints=False)
     try:
         with transaction.atomic():
@@ -154,12 +159,12 @@ class _Teams:
 
     def __init__(self, *, organization: Organization, sender: str, drafts: Sequence[Draft]):
         owners = [o for d in drafts for o in (*d.owners, *d.waiting_owners)]
-        keys = {o.key for o in owners if o.key}
+        keys = {o.key.lower() for o in owners if o.key}
         self.mapped = {
-            m.key: m.team.slug
-            for m in WebhookMapping.objects.filter(
-                organization=organization, sender=sender, key__in=keys
-            ).select_related("team")
+            m.key.lower(): m.team.slug
+            for m in WebhookMapping.objects.annotate(lower_key=Lower("key"))
+            .filter(organization=organization, sender=sender, lower_key__in=keys)
+            .select_related("team")
         }
         slugs = {_slug_of(name) for o in owners for name in o.names if name}
         self.catalog: dict[str, str] = {}
@@ -199,8 +204,8 @@ class _Teams:
         """The team of the first owner that names one: explicit mappings first, then the
         catalog, then teams and people the payload names."""
         for owner in owners:
-            if owner.key in self.mapped:
-                return self.mapped[owner.key]
+            if owner.key.lower() in self.mapped:
+                return self.mapped[owner.key.lower()]
         for owner in owners:
             for name in owner.names:
                 if name and _slug_of(name) in self.catalog:
