@@ -106,6 +106,20 @@ def test_uids_and_stamps_stay_the_same_from_one_fetch_to_the_next(world: PlanWor
     assert set(_events(Calendar.from_ical(first))) == set(_events(Calendar.from_ical(second)))
 
 
+def test_an_unchanged_feed_answers_304_to_its_etag(world: PlanWorld) -> None:
+    made = calendar_feed_reset_for_transformation(transformation=world.transformation, by=None)
+    first = Client().get(_path(made.url))
+
+    again = Client().get(_path(made.url), headers={"If-None-Match": first["ETag"]})
+    Milestone.objects.filter(transformation=world.transformation).update(title="Renamed")
+    changed = Client().get(_path(made.url), headers={"If-None-Match": first["ETag"]})
+
+    assert again.status_code == 304
+    assert again.content == b""
+    assert changed.status_code == 200
+    assert b"Due: Renamed" in changed.content
+
+
 def test_a_moved_due_date_keeps_its_uid(world: PlanWorld) -> None:
     made = calendar_feed_reset_for_transformation(transformation=world.transformation, by=None)
     milestone = world.milestone("buddies")

@@ -12,10 +12,14 @@ The new URL is shown once, in the page's message: only its hash is stored.
 
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.cache import get_conditional_response
+from django.utils.http import quote_etag
 from django.views.decorators.http import require_POST, require_safe
 
 from core.errors import NotFoundError
@@ -43,7 +47,14 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         feed = calendar_feed_get_by_token(token=token)
     except NotFoundError as exc:
         raise Http404(exc.message) from exc
-    response = HttpResponse(calendar_feed_ics(feed=feed), content_type=CALENDAR_CONTENT_TYPE)
+    body = calendar_feed_ics(feed=feed)
+    # An unchanged feed is the same bytes (stable UIDs and stamps): a calendar application that
+    # sends back the ETag gets a 304 and nothing to parse.
+    etag = quote_etag(hashlib.sha256(body).hexdigest()[:32])
+    response = get_conditional_response(request, etag=etag) or HttpResponse(
+        body, content_type=CALENDAR_CONTENT_TYPE
+    )
+    response["ETag"] = etag
     response["Content-Disposition"] = 'inline; filename="transform.ics"'
     # The URL is a secret: no shared cache keeps the file, no search engine lists it.
     response["Cache-Control"] = "private, max-age=300"
