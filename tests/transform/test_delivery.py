@@ -767,7 +767,7 @@ def test_moments_are_iso_naive_ones_in_the_time_zone_and_never_in_the_past(setti
 
 
 @pytest.mark.django_db
-def test_migrate_creates_the_three_periodic_jobs(settings):
+def test_migrate_creates_the_periodic_jobs(settings):
     from django.core.management.sql import emit_post_migrate_signal
 
     PeriodicTask.objects.all().delete()
@@ -779,6 +779,7 @@ def test_migrate_creates_the_three_periodic_jobs(settings):
         "transform.plan_checkins",
         "transform.dispatch_deliveries",
         "transform.compute_readiness",
+        "transform.prune_webhook_deliveries",
     }
     plan, dispatch, readiness = (
         jobs["transform.plan_checkins"],
@@ -804,7 +805,7 @@ def test_setup_schedule_keeps_what_operators_changed_and_restores_only_missing_j
     call_command("setup_schedule", stdout=out)
     call_command("setup_schedule", stdout=StringIO())
 
-    assert PeriodicTask.objects.filter(name__in=[job.name for job in JOBS]).count() == 3
+    assert PeriodicTask.objects.filter(name__in=[job.name for job in JOBS]).count() == len(JOBS)
     assert PeriodicTask.objects.get(task="transform.dispatch_deliveries").interval == every_five
     assert PeriodicTask.objects.get(task="transform.plan_checkins").enabled is False
     assert PeriodicTask.objects.get(task="transform.compute_readiness").crontab.hour == "2"
