@@ -87,7 +87,11 @@ def test_readiness_fails_when_the_redis_cache_is_unreachable(client: Client, set
     assert str(CLOSED_PORT) not in "".join(body)
 
 
-def test_the_broker_check_fails_at_once_when_the_broker_refuses() -> None:
+def test_the_broker_check_fails_at_once_when_the_broker_refuses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Celery prefers the CELERY_BROKER_URL variable to the app's own broker (CI sets it).
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     check = BrokerCheck(app=Celery(broker=f"redis://127.0.0.1:{CLOSED_PORT}/7"))
 
     result = asyncio.run(check.get_result())
@@ -96,7 +100,10 @@ def test_the_broker_check_fails_at_once_when_the_broker_refuses() -> None:
     assert str(result.error) == PUBLIC_ERROR
 
 
-def test_the_broker_check_passes_with_a_broker_that_answers() -> None:
+def test_the_broker_check_passes_with_a_broker_that_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     check = BrokerCheck(app=Celery(broker="memory://"))
 
     result = asyncio.run(check.get_result())
@@ -104,7 +111,10 @@ def test_the_broker_check_passes_with_a_broker_that_answers() -> None:
     assert result.error is None
 
 
-def test_the_workers_check_fails_without_a_worker_within_its_budget() -> None:
+def test_the_workers_check_fails_without_a_worker_within_its_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     # An in-memory broker no worker listens on: the ping gets no answer and the check says so
     # within the ping's timeout, never hanging.
     check = WorkersCheck(app=Celery(broker="memory://"))

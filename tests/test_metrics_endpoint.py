@@ -32,6 +32,12 @@ def _scrape(client: Client) -> dict[tuple[str, tuple[tuple[str, str], ...]], flo
     return _samples(response.content)
 
 
+def _broker_is(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    # Celery prefers the CELERY_BROKER_URL variable to its configuration (CI sets it).
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    monkeypatch.setattr(metrics.celery_app.conf, "broker_url", url)
+
+
 @pytest.fixture
 def metrics_token(settings: Any) -> str:
     settings.TRANSFORM_METRICS_TOKEN = TOKEN
@@ -67,6 +73,7 @@ def test_metrics_with_the_token_answer_request_and_outbox_metrics(
 
     names = {name for name, _ in samples}
     assert "django_http_requests_total_by_view_transport_method_total" in names
+    assert "django_db_execute_total" in names
     assert ("transform_deliveries", (("status", "sent"),)) in samples
 
 
@@ -148,7 +155,7 @@ def test_the_delivery_gauges_take_a_fixed_number_of_queries(
 def test_queue_lengths_are_unknown_when_the_broker_is_not_redis(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(metrics.celery_app.conf, "broker_url", "filesystem://")
+    _broker_is(monkeypatch, "filesystem://")
 
     lengths = metrics.queue_lengths()
 
@@ -172,7 +179,7 @@ def test_queue_lengths_count_each_queue_and_priority_list_in_redis(
     client.rpush("delivery", "a", "b")
     client.rpush("delivery\x06\x163", "c")
     client.rpush("default", "d")
-    monkeypatch.setattr(metrics.celery_app.conf, "broker_url", url)
+    _broker_is(monkeypatch, url)
     try:
         lengths = metrics.queue_lengths()
     finally:
@@ -184,7 +191,7 @@ def test_queue_lengths_count_each_queue_and_priority_list_in_redis(
 def test_queue_lengths_are_unknown_when_redis_does_not_answer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(metrics.celery_app.conf, "broker_url", "redis://127.0.0.1:1/7")
+    _broker_is(monkeypatch, "redis://127.0.0.1:1/7")
 
     lengths = metrics.queue_lengths()
 
