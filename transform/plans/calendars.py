@@ -106,7 +106,7 @@ def _feed_reset(
     feed.token_hash = _token_hash(token)
     feed.reset_by = by if getattr(by, "is_authenticated", False) else None  # type: ignore[assignment]
     feed.reset_at = timezone.now()
-    feed.full_clean(exclude=["token_hash"] if feed.pk else None)
+    feed.full_clean()
     feed.save()
     return CalendarFeedMade(feed=feed, token=token)
 
