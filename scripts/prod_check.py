@@ -300,7 +300,8 @@ class Report:
         try:
             yield
         except BaseException as error:
-            self.steps.append((name, time.monotonic() - begin, f"FAIL: {error}"))
+            why = str(error) or type(error).__name__
+            self.steps.append((name, time.monotonic() - begin, f"FAIL: {why}"))
             raise
         self.steps.append((name, time.monotonic() - begin, "ok"))
 
@@ -550,8 +551,12 @@ def _check_metrics(text: str) -> None:
             raise CheckFailed(f"queue length of {queue} is {length}")
     if _sample(text, "transform_oldest_undelivered_seconds") is None:
         raise CheckFailed("no transform_oldest_undelivered_seconds")
-    if "django_http_requests_total_by_view_transport_method_total{" not in text:
-        raise CheckFailed("no request counts by view")
+    for family in (
+        "django_http_requests_total_by_view_transport_method_total{",
+        "django_db_execute_total{",
+    ):
+        if family not in text:
+            raise CheckFailed(f"no {family.rstrip('{')} in /metrics")
 
 
 def _check_worker_logs(services: Services) -> None:
@@ -583,8 +588,8 @@ def main() -> int:
     try:
         run(report, work, services_box)
         outcome = "PASS"
-    except CheckFailed as error:
-        print(f"[prod-check] FAILED: {error}", file=sys.stderr)
+    except Exception as error:
+        print(f"[prod-check] FAILED: {error!r}", file=sys.stderr)
         for services in services_box:
             for service in services.started:
                 print(f"--- {service.name} (last lines) ---\n{service.tail()}", file=sys.stderr)
