@@ -123,3 +123,15 @@ def test_the_workers_check_fails_without_a_worker_within_its_budget(
 
     assert result.error is not None
     assert str(result.error) == PUBLIC_ERROR
+
+
+@pytest.mark.django_db
+def test_probes_are_never_redirected_to_https(client: Client, settings: Any) -> None:
+    settings.SECURE_SSL_REDIRECT = True
+
+    probe = client.get("/health/live/")
+    page = client.get("/accounts/login/")
+
+    assert probe.status_code == 200
+    assert page.status_code == 301
+    assert page["Location"].startswith("https://")
