@@ -16,6 +16,7 @@ TASK_MODULES = (
     "transform.outbox.tasks",
     "transform.checkins.tasks",
     "transform.readiness.tasks",
+    "transform.webhooks.tasks",
 )
 
 app = Celery("transform", include=list(TASK_MODULES))

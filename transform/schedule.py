@@ -60,6 +60,16 @@ JOBS = (
         crontab={"minute": "30", "hour": "2"},
         expire_seconds=6 * 3600,
     ),
+    PeriodicJob(
+        name="transform: prune webhook deliveries",
+        task="transform.prune_webhook_deliveries",
+        description=(
+            "Deletes the raw webhook deliveries older than TRANSFORM_WEBHOOK_RETENTION_DAYS; the "
+            "signal events derived from them stay."
+        ),
+        crontab={"minute": "45", "hour": "3"},
+        expire_seconds=6 * 3600,
+    ),
 )
 
 

@@ -4,6 +4,7 @@ Defaults need no server: SQLite and a filesystem Celery broker under ``var/``, e
 ``var/outbox/``. Production sets ``DEBUG=false`` and must then provide ``SECRET_KEY``.
 """
 
+import ipaddress
 import os
 import re
 from datetime import timedelta
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from transform.web.sso_config import role_map_parse
 
@@ -65,13 +67,20 @@ INSTALLED_APPS = [
     "simple_history",
     "django_celery_beat",
     "axes",
+    # Readiness probes' HTML page template (transform/health.py); request metrics at /metrics.
+    "health_check",
+    "django_prometheus",
     "teams",
     "playbooks",
     "transform",
 ]
 
 MIDDLEWARE = [
+    # First and last: request counts and latencies by view for /metrics (docs/deployment.md).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Each request's id (X-Request-ID, or a new one) in its log lines and response.
+    "transform.logs.RequestIdMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -82,6 +91,7 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the 429 page.
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "transform.urls"
@@ -123,6 +133,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # database (tests/transform/test_delivery_worker.py); one file per test run (the process id),
     # so two runs at once never share one.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+
+# Query counts and durations for /metrics: django-prometheus's wrappers of the same backends.
+_METERED_ENGINES = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}
+DATABASES["default"]["ENGINE"] = _METERED_ENGINES.get(
+    DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"]
+)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -275,6 +294,20 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+# Queues (docs/deployment.md#celery-queues): sending messages on "delivery", everything else
+# (planning rounds, readiness) on "default", so a slow SMTP server never delays planning and each
+# can be scaled on its own (`celery -A transform worker -Q delivery`). A worker started without
+# -Q, like make run's, consumes both.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = (
+    Queue("default", routing_key="default"),
+    Queue("delivery", routing_key="delivery"),
+)
+CELERY_TASK_ROUTES = {
+    "transform.dispatch_deliveries": {"queue": "delivery"},
+    "transform.dispatch_organization_deliveries": {"queue": "delivery"},
+    "transform.deliver_checkins": {"queue": "delivery"},
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -289,6 +322,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # message lasts before another worker may take it over (the first worker is presumed dead).
 DELIVERY_BATCH_SIZE = int(os.environ.get("DELIVERY_BATCH_SIZE", "100"))
 DELIVERY_MAX_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", "5"))
+# Webhook deliveries are kept this many days, then pruned nightly (docs/integrations.md).
+TRANSFORM_WEBHOOK_RETENTION_DAYS = int(os.environ.get("TRANSFORM_WEBHOOK_RETENTION_DAYS", "90"))
 DELIVERY_RETRY_SECONDS = int(os.environ.get("DELIVERY_RETRY_SECONDS", "60"))
 DELIVERY_CLAIM_TIMEOUT_SECONDS = int(os.environ.get("DELIVERY_CLAIM_TIMEOUT_SECONDS", "600"))
 # Sent rows are recorded in one UPDATE per this many messages (docs/delivery.md, "At most once").
@@ -298,6 +333,8 @@ DELIVERY_MARK_EVERY: int | str = os.environ.get("DELIVERY_MARK_EVERY", "auto")
 if DELIVERY_MARK_EVERY != "auto":
     DELIVERY_MARK_EVERY = int(DELIVERY_MARK_EVERY)
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Slack's Web API (docs/integrations.md#slack-and-microsoft-teams); tests point it at a fake.
+TRANSFORM_SLACK_API_URL = os.environ.get("TRANSFORM_SLACK_API_URL", "https://slack.com/api/")
 
 # API tokens and rate limits (docs/api.md#authentication). A token expires TRANSFORM_TOKEN_TTL after
 # it was issued. Rates are "<number>/<second|minute|hour|day>", or "off": per user on the API,
@@ -324,6 +361,7 @@ THROTTLE_RATES = {
     "anon": env_rate("THROTTLE_ANON_RATE", "120/minute"),
     "invalid_token": env_rate("THROTTLE_INVALID_TOKEN_RATE", "20/minute"),
     "checkin_link": env_rate("THROTTLE_CHECKIN_LINK_RATE", "60/minute"),
+    "webhook": env_rate("THROTTLE_WEBHOOK_RATE", "600/minute"),
 }
 
 REST_FRAMEWORK = {
@@ -382,6 +420,9 @@ SPECTACULAR_SETTINGS = {
         "ChannelEnum": "transform.models.Channel",
         "LineageKindEnum": "teams.models.LineageKind",
         "HandoverKindEnum": "teams.models.HANDOVER_KINDS",
+        "WebhookStatusEnum": "transform.models.WebhookStatus",
+        "WebhookSenderEnum": "transform.models.WebhookSender",
+        "WebhookReprocessStatusEnum": "transform.webhooks.apis.REPROCESS_CHOICES",
     },
 }
 
@@ -395,9 +436,40 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Logs on standard error: plain text, or one JSON object per line with LOG_FORMAT=json
+# (timestamp, level, logger, message, request id, exception; transform/logs.py).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower() or "text"
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "transform.logs.RequestIdFilter"}},
+    "formatters": {"json": {"()": "transform.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            **({"formatter": "json"} if LOG_FORMAT == "json" else {}),
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+# Celery workers and beat keep this configuration with LOG_FORMAT=json (their own lines would be
+# plain text otherwise).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
+
+# Operations (docs/deployment.md). /metrics answers a request bearing TRANSFORM_METRICS_TOKEN
+# ("Authorization: Bearer <token>") or coming from one of TRANSFORM_METRICS_NETWORKS
+# (comma-separated addresses or CIDR networks); with neither set it answers nobody.
+TRANSFORM_METRICS_TOKEN = os.environ.get("TRANSFORM_METRICS_TOKEN", "")
+TRANSFORM_METRICS_NETWORKS = env_list("TRANSFORM_METRICS_NETWORKS", [])
+for _network in TRANSFORM_METRICS_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _error:
+        raise ImproperlyConfigured(
+            f"TRANSFORM_METRICS_NETWORKS: {_network!r} is not an address or CIDR network"
+        ) from _error
+# The probes are plain HTTP from inside the cluster: never redirected to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]

@@ -10,8 +10,11 @@ from django.urls import include, path
 from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from transform import health, metrics
 from transform.answers import pages as answer_pages
+from transform.web import calendar_pages
 from transform.web import urls as web_urls
+from transform.webhooks import urls as webhook_urls
 
 urlpatterns = [
     path("", include("transform.web.urls")),
@@ -27,8 +30,13 @@ urlpatterns = [
     path("api/v1/", include("transform.evidence.urls")),
     path("api/v1/", include("transform.readiness.urls")),
     path("api/v1/", include("transform.audit.urls")),
+    path("api/v1/", include("transform.webhooks.urls")),
+    # Webhooks of GitHub, GitLab, Jira and PagerDuty: signed by the sender, no login.
+    *webhook_urls.hook_urlpatterns,
     # The check-in response form: reached from a signed link, no login.
     path("c/<str:token>/", answer_pages.checkin_respond, name="checkin-respond"),
+    # Calendar feeds: a secret URL, no login (docs/integrations.md, "Calendars").
+    path("cal/<str:token>.ics", calendar_pages.calendar_feed, name="calendar-feed"),
     # The schema and its docs need a login (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]): the schema
     # answers 401 without a session or token, the docs page sends a browser to the login page.
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -38,6 +46,11 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api-auth/", include("rest_framework.urls")),
+    # Probes and metrics for operators (docs/deployment.md): no login; /metrics needs its token.
+    path("health/live/", health.liveness_view(), name="health-live"),
+    path("health/ready/", health.readiness_view(), name="health-ready"),
+    path("health/workers/", health.workers_view(), name="health-workers"),
+    path("metrics", metrics.metrics_view, name="metrics"),
 ]
 
 

@@ -82,8 +82,13 @@ class TaskTracker:
 
 def _route_tasks_to(queue: str) -> None:
     # The app publishes to task_default_queue, read at every publish; its declared queues (what a
-    # worker consumes) are cached, so they are rebuilt from the setting.
+    # worker consumes) are cached, so they are rebuilt from the setting. A test's own queue takes
+    # every task: the project's queues and routes (delivery tasks on "delivery") apply only with
+    # the project's default queue.
     project_app.conf.task_default_queue = queue
+    own_queue = queue != django_settings.CELERY_TASK_DEFAULT_QUEUE
+    project_app.conf.task_queues = None if own_queue else django_settings.CELERY_TASK_QUEUES
+    project_app.conf.task_routes = None if own_queue else django_settings.CELERY_TASK_ROUTES
     for cached in ("queues", "default_queue", "router"):
         project_app.amqp.__dict__.pop(cached, None)
 
@@ -233,7 +238,7 @@ def all_sent(ids: list[int]) -> bool:
 def _database_url() -> str:
     """The test database, as the DATABASE_URL another process reads (transform/settings.py)."""
     db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
+    if connection.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"
     credentials = quote(db["USER"] or "", safe="")
     if db["PASSWORD"]:

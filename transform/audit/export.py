@@ -9,7 +9,10 @@ from typing import Final
 
 from django.utils import timezone
 
+from core.files.spreadsheets import cell_neutralised
 from transform.audit.selectors import AuditEntry
+
+__all__ = ["CSV_COLUMNS", "audit_csv_lines", "cell_neutralised"]
 
 CSV_COLUMNS: Final = (
     "when",
@@ -24,15 +27,6 @@ CSV_COLUMNS: Final = (
     "after",
     "reason",
 )
-# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (OWASP,
-# "CSV Injection"): a leading apostrophe makes it text.
-_FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell_neutralised(value: object) -> str:
-    """``value`` as a CSV cell a spreadsheet shows as text, never runs."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 class _Line:

@@ -2,6 +2,7 @@
 ``transform.models`` is the way in (Django finds them here, and migrations name them so)."""
 
 from transform.models.answers import Response, ResponseKind
+from transform.models.calendars import CalendarFeed, CalendarFeedKind
 from transform.models.checkins import (
     ANONYMOUS_CHECKIN_KINDS,
     CheckIn,
@@ -38,9 +39,18 @@ from transform.models.rhythm import (
     default_event_surveys,
     default_pulse_instruments,
 )
+from transform.models.webhooks import (
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookMapping,
+    WebhookSender,
+    WebhookStatus,
+)
 
 __all__ = [
     "ANONYMOUS_CHECKIN_KINDS",
+    "CalendarFeed",
+    "CalendarFeedKind",
     "Channel",
     "CheckIn",
     "CheckInKind",
@@ -67,6 +77,11 @@ __all__ = [
     "SurveyRollupState",
     "TeamVerification",
     "Transformation",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookMapping",
+    "WebhookSender",
+    "WebhookStatus",
     "default_event_surveys",
     "default_pulse_instruments",
     "signal_events_changed",

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from transform.plans import apis
+from transform.plans import apis, export_apis
 
 urlpatterns = [
     path(
@@ -19,6 +19,16 @@ urlpatterns = [
         "transformations/<int:transformation_id>/plan/",
         apis.TransformationPlanApi.as_view(),
         name="transformation-plan",
+    ),
+    path(
+        "transformations/<int:transformation_id>/plan.csv",
+        export_apis.TransformationPlanCsvApi.as_view(),
+        name="transformation-plan-csv",
+    ),
+    path(
+        "transformations/<int:transformation_id>/plan.xlsx",
+        export_apis.TransformationPlanXlsxApi.as_view(),
+        name="transformation-plan-xlsx",
     ),
     path(
         "transformations/<int:transformation_id>/milestones/",
