@@ -99,7 +99,14 @@ def _feed_reset(
 ) -> CalendarFeedMade:
     token = secrets.token_urlsafe(32)
     subject = {"person": person} if person is not None else {"transformation": transformation}
-    # The row is locked while its token changes: two resets at once leave one working URL.
+    # The feed's subject is locked first, so two requests making the first URL at once wait for
+    # each other instead of both inserting; then the row is locked while its token changes: two
+    # resets at once leave one working URL.
+    if person is not None:
+        list(Person.objects.select_for_update().filter(pk=person.pk).values_list("pk"))
+    elif transformation is not None:
+        locked = Transformation.objects.select_for_update().filter(pk=transformation.pk)
+        list(locked.values_list("pk"))
     feed = CalendarFeed.objects.select_for_update().filter(**subject).first()
     if feed is None:
         feed = CalendarFeed(organization=organization, kind=kind, **subject)

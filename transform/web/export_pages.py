@@ -19,21 +19,21 @@ from django.utils import timezone
 
 from core.files.spreadsheets import csv_text
 from teams.analysis import InvalidThresholdsError
-from teams.selectors import org_analysis_get, team_list, teams_predecessors
+from teams.selectors import org_analysis_get, team_list
 from teams.zones import organization_zone
 from transform.access import OrgAccess, oversight_access_check, transformation_get_for_user
 from transform.plans import selectors
 from transform.plans.export_apis import XLSX_MEDIA_TYPE
 from transform.plans.exports import findings_csv, plan_csv, plan_file_name, plan_xlsx
 from transform.plans.serializers import plan_report_data
-from transform.readiness.selectors import readiness_history, readiness_report_get
+from transform.readiness.selectors import readiness_report_get
 from transform.rhythm.selectors import checkin_settings_get
 from transform.web.access import org_page
 from transform.web.findings_pages import FindingsFilterForm
 
 # The heat map is the leadership page's own computation, so that the file suppresses exactly
 # what the page suppresses (transform.web.leadership_pages).
-from transform.web.leadership_pages import _heat_map, _periods
+from transform.web.leadership_pages import heat_map_build, heat_map_periods
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 
@@ -102,7 +102,7 @@ def heat_map_csv_download(request: HttpRequest, access: OrgAccess) -> HttpRespon
     organization = access.organization
     at = timezone.now()
     settings = checkin_settings_get(organization=organization)
-    periods = _periods(settings=settings, at=at, zone=organization_zone(organization))
+    periods = heat_map_periods(settings=settings, at=at, zone=organization_zone(organization))
     live = readiness_report_get(organization=organization, period=periods[-1], at=at)
     teams = [
         (team.pk, team.slug, team.name)
@@ -110,17 +110,8 @@ def heat_map_csv_download(request: HttpRequest, access: OrgAccess) -> HttpRespon
         .select_related(None)
         .only("id", "slug", "name")
     ]
-    predecessors = teams_predecessors(team_ids=[team[0] for team in teams])
-    retired = [predecessor.team.pk for found in predecessors.values() for predecessor in found]
-    # As the page reads them: stored snapshots for the past periods (the organisation's and every
-    # team's), and for a predecessor (not in the live report) its current period's too.
-    history = readiness_history(organization=organization)
-    snapshots = list(
-        history.filter(period_start__in=[period.start for period in periods[:-1]])
-        | history.filter(team_id__in=retired, period_start=periods[-1].start)
-    )
-    rows = _heat_map(
-        periods=periods, snapshots=snapshots, live=live, teams=teams, predecessors=predecessors
+    rows, _snapshots = heat_map_build(
+        organization=organization, periods=periods, live=live, teams=teams
     )
     header = [
         "team",

@@ -151,7 +151,9 @@ def _progress_list(*, organization: Organization) -> list[Progress]:
 # --- periods and readiness ---------------------------------------------------------------------
 
 
-def _periods(*, settings: CheckinSettings, at: dt.datetime, zone: dt.tzinfo) -> list[Period]:
+def heat_map_periods(
+    *, settings: CheckinSettings, at: dt.datetime, zone: dt.tzinfo
+) -> list[Period]:
     """The last HISTORY_PERIODS survey periods (days of ``zone``, the organisation's), oldest
     first, the current one last."""
     current = survey_period(local_day(at, zone), settings=settings)
@@ -175,6 +177,33 @@ def _cell(*, suppressed: bool, score: float | None, stored: bool = True) -> dict
     if score is None:
         return {"kind": "missing", "text": "no data", "band": ""}
     return {"kind": "score", "text": f"{score:g}", "band": band(score), "score": score}
+
+
+def heat_map_build(
+    *,
+    organization: Organization,
+    periods: list[Period],
+    live: ReadinessReport,
+    teams: list[tuple[int, str, str]],
+) -> tuple[list[dict[str, Any]], list[ReadinessSnapshot]]:
+    """The heat map's rows for ``teams`` (id, slug, name) over ``periods`` (the last one live,
+    from ``live``), and the snapshots read for them: the organisation's and these teams' of the
+    past periods, and a predecessor's of every period (a predecessor is not in the live report).
+    The page shows a page of teams, the CSV export all of them; both read them here."""
+    predecessors = teams_predecessors(team_ids=[team[0] for team in teams])
+    retired = [predecessor.team.pk for found in predecessors.values() for predecessor in found]
+    history = readiness_history(organization=organization)
+    snapshots = list(
+        history.filter(
+            Q(team__isnull=True) | Q(team_id__in=[team[0] for team in teams]),
+            period_start__in=[period.start for period in periods[:-1]],
+        )
+        | history.filter(team_id__in=retired, period_start__in=[period.start for period in periods])
+    )
+    rows = _heat_map(
+        periods=periods, snapshots=snapshots, live=live, teams=teams, predecessors=predecessors
+    )
+    return rows, snapshots
 
 
 def _heat_map(
@@ -530,7 +559,7 @@ def _dashboard(request: HttpRequest, access: OrgAccess, *, heat_map: bool) -> di
     at = timezone.now()
     progress = _progress_list(organization=organization)
     settings = checkin_settings_get(organization=organization)
-    periods = _periods(settings=settings, at=at, zone=organization_zone(organization))
+    periods = heat_map_periods(settings=settings, at=at, zone=organization_zone(organization))
     live = readiness_report_get(organization=organization, period=periods[-1], at=at)
     history = readiness_history(organization=organization).filter(
         period_start__in=[period.start for period in periods[:-1]]
@@ -543,21 +572,8 @@ def _dashboard(request: HttpRequest, access: OrgAccess, *, heat_map: bool) -> di
         )
         page = paginator.get_page(request.GET.get("teams_page"))
         teams = [(team.pk, team.slug, team.name) for team in page.object_list]
-        predecessors = teams_predecessors(team_ids=[t[0] for t in teams])
-        retired = [predecessor.team.pk for found in predecessors.values() for predecessor in found]
-        # A predecessor is not in the live report: its current period comes from its snapshot.
-        snapshots = list(
-            history.filter(Q(team__isnull=True) | Q(team_id__in=[t[0] for t in teams]))
-            | readiness_history(organization=organization).filter(
-                team_id__in=retired, period_start__in=[period.start for period in periods]
-            )
-        )
-        context["heat_map"] = _heat_map(
-            periods=periods,
-            snapshots=snapshots,
-            live=live,
-            teams=teams,
-            predecessors=predecessors,
+        context["heat_map"], snapshots = heat_map_build(
+            organization=organization, periods=periods, live=live, teams=teams
         )
         context["teams_page"] = page
     else:
