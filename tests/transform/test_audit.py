@@ -368,3 +368,35 @@ def test_a_deleted_row_shows_what_it_held(world: PlanWorld) -> None:
     deleted = next(e for e in results if e["action"] == "deleted")
     assert deleted["object_label"] == f"Alice Archer in {world.world.acme.team.name}"
     assert _change(deleted, "role") == ("member", None)
+
+
+def test_webhook_endpoints_and_mappings_show_who_changed_them_never_the_secret(
+    world: PlanWorld,
+) -> None:
+    from teams.models import Team
+
+    admin = world.client("admin")
+    team = Team.objects.filter(organization__slug="acme").order_by("slug").first()
+    assert team is not None
+    created = admin.post("/api/v1/orgs/acme/webhooks/", {"sender": "github"}, format="json")
+    rotated = admin.post("/api/v1/orgs/acme/webhooks/github/rotate/")
+    mapped = admin.post(
+        "/api/v1/orgs/acme/webhook-mappings/",
+        {"sender": "github", "key": "acme/checkout-api", "team": team.slug},
+        format="json",
+    )
+    assert (created.status_code, rotated.status_code, mapped.status_code) == (201, 200, 201)
+
+    endpoint = _results(admin, "?object_type=webhook_endpoint")
+    mapping = _results(admin, "?object_type=webhook_mapping")
+
+    assert [(e["action"], e["object_label"], e["actor"]) for e in endpoint] == [
+        ("changed", "github webhook", "admin"),
+        ("created", "github webhook", "admin"),
+    ]
+    assert _change(endpoint[0], "secret") == ("(hidden)", "(hidden)")
+    trail = json.dumps(_results(admin))
+    assert created.json()["secret"] not in trail
+    assert rotated.json()["secret"] not in trail
+    assert [e["object_label"] for e in mapping] == [f"github acme/checkout-api → {team.name}"]
+    assert _change(mapping[0], "team") == (None, team.name)

@@ -49,7 +49,13 @@ from teams.models import (
     Team,
     TeamLineageEvent,
 )
-from transform.models import CheckinSettings, MilestoneEvent, Transformation
+from transform.models import (
+    CheckinSettings,
+    MilestoneEvent,
+    Transformation,
+    WebhookEndpoint,
+    WebhookMapping,
+)
 
 # Object types as the API, the CSV and the page's filter name them (label for people).
 OBJECT_TYPES: Final[dict[str, str]] = {
@@ -66,6 +72,8 @@ OBJECT_TYPES: Final[dict[str, str]] = {
     "transformation": "Transformation",
     "milestone": "Milestone",
     "checkin_settings": "Check-in settings",
+    "webhook_endpoint": "Webhook endpoint",
+    "webhook_mapping": "Webhook mapping",
 }
 
 DEFAULT_PAGE_SIZE: Final = 50
@@ -158,6 +166,8 @@ _HISTORY_SOURCES: Final[tuple[_HistorySource, ...]] = (
     _HistorySource("service", Service, "organization_id"),
     _HistorySource("transformation", Transformation, "organization_id"),
     _HistorySource("checkin_settings", CheckinSettings, "organization_id"),
+    _HistorySource("webhook_endpoint", WebhookEndpoint, "organization_id"),
+    _HistorySource("webhook_mapping", WebhookMapping, "organization_id"),
 )
 _HISTORY_BY_TYPE: Final = {source.object_type: source for source in _HISTORY_SOURCES}
 _MILESTONE_EVENTS: Final = "milestone"
@@ -485,6 +495,10 @@ def _history_label(object_type: str, row: Any, labels: _Labels) -> str:
         return f"{row.kind}:{row.slug}"
     if object_type == "transformation":
         return str(row.title)
+    if object_type == "webhook_endpoint":
+        return f"{row.sender} webhook"
+    if object_type == "webhook_mapping":
+        return f"{row.sender} {row.key} → {labels.of(Team, row.team_id)}"
     return "check-in settings"
 
 

@@ -6,6 +6,7 @@ records derived from it can be computed again when a mapping changes."""
 from __future__ import annotations
 
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from teams.models import Organization
 
@@ -39,6 +40,9 @@ class WebhookEndpoint(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     rotated_at = models.DateTimeField(null=True, blank=True)
 
+    # Who created, rotated or changed it, when (docs/audit.md); a secret is never shown there.
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["sender"]
         constraints = [
@@ -63,6 +67,9 @@ class WebhookMapping(models.Model):
     key = models.CharField(max_length=300)
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Who created, rotated or changed it, when (docs/audit.md); a secret is never shown there.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["sender", "key"]
