@@ -269,7 +269,7 @@ def test_unmapped_is_listed_then_reprocessed_after_a_mapping_is_added(api_world:
         "/api/v1/orgs/acme/webhook-deliveries/reprocess/", {"status": "all"}, format="json"
     )
 
-    assert replayed.json() == {"replayed": 1, "by_status": {"processed": 1}}
+    assert replayed.json() == {"replayed": 1, "by_status": {"processed": 1}, "next_after": None}
     assert again.json()["by_status"] == {"processed": 1}
     assert SignalEvent.objects.get().team == api_world.acme.other_team
     assert admin.get("/api/v1/orgs/acme/webhook-deliveries/?status=unmapped").json()["count"] == 0
@@ -366,6 +366,33 @@ def test_oversized_body_answers_413_and_stores_nothing(api_world: World) -> None
 
     assert answer.status_code == 413
     assert stored() == (0, 0)
+
+
+def test_a_replay_request_is_bounded_and_goes_on_where_it_stopped(
+    api_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from transform.webhooks import apis as webhook_apis
+
+    monkeypatch.setattr(webhook_apis, "REPROCESS_PER_REQUEST", 2)
+    secret = endpoint(api_world, "github").secret
+    body = payload("github/deployment_status.json")
+    for number in range(3):
+        post("github", body, sign("github", secret, body, "deployment_status", f"d-{number}"))
+    admin = api_world.client("admin")
+    admin.post(
+        "/api/v1/orgs/acme/webhook-mappings/",
+        {"sender": "github", "key": "Acme/Checkout-API", "team": "acme-search"},
+        format="json",
+    )
+    url = "/api/v1/orgs/acme/webhook-deliveries/reprocess/"
+
+    first = admin.post(url, {}, format="json").json()
+    second = admin.post(url, {"after": first["next_after"]}, format="json").json()
+
+    assert (first["replayed"], second["replayed"]) == (2, 1)
+    assert first["next_after"] is not None
+    assert second["next_after"] is None
+    assert admin.get("/api/v1/orgs/acme/webhook-deliveries/?status=unmapped").json()["count"] == 0
 
 
 # --- the admin API -------------------------------------------------------------------------------

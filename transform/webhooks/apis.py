@@ -48,6 +48,9 @@ from transform.webhooks.filters import WebhookDeliveryFilter
 
 TAGS = ["webhooks"]
 
+# One replay request replays at most this many deliveries (it runs inside the request);
+# ``manage.py reprocess_webhooks`` replays any number.
+REPROCESS_PER_REQUEST = 500
 # What ``webhook-deliveries/reprocess/`` replays.
 REPROCESS_CHOICES = [("unmapped", "unmapped"), ("all", "all")]
 
@@ -445,6 +448,12 @@ class WebhookReprocessInputSerializer(serializers.Serializer):
         default="unmapped",
         help_text="unmapped (default): the deliveries no team got; all: every stored delivery.",
     )
+    after = serializers.IntegerField(
+        default=0,
+        min_value=0,
+        max_value=2**63 - 1,
+        help_text="Go on after this delivery id: the next_after of the previous answer.",
+    )
 
 
 class WebhookDeliveryReprocessApi(APIView):
@@ -460,9 +469,12 @@ class WebhookDeliveryReprocessApi(APIView):
             fields={
                 "replayed": serializers.IntegerField(),
                 "by_status": serializers.DictField(child=serializers.IntegerField()),
+                "next_after": serializers.IntegerField(allow_null=True),
             },
         ),
-        description="Idempotent: records upsert by their id, so replaying again changes nothing.",
+        description="Idempotent: records upsert by their id, so replaying again changes nothing. "
+        f"One call replays at most {REPROCESS_PER_REQUEST} deliveries; when more remain, "
+        "next_after is the id to pass as after in the next call (null when done).",
         tags=TAGS,
     )
     def post(self, request: Request, org_slug: str) -> Response:
@@ -470,6 +482,15 @@ class WebhookDeliveryReprocessApi(APIView):
         data = validated(WebhookReprocessInputSerializer, request.data)
         statuses = None if data["status"] == "all" else [WebhookStatus.UNMAPPED.value]
         result = services.webhook_deliveries_reprocess(
-            organization=access.organization, statuses=statuses
+            organization=access.organization,
+            statuses=statuses,
+            after=data["after"],
+            limit=REPROCESS_PER_REQUEST,
         )
-        return Response({"replayed": result.replayed, "by_status": result.by_status})
+        return Response(
+            {
+                "replayed": result.replayed,
+                "by_status": result.by_status,
+                "next_after": result.next_after,
+            }
+        )

@@ -432,28 +432,46 @@ def webhook_receive(
 class ReprocessResult:
     replayed: int
     by_status: dict[str, int]
+    # The id of the last delivery replayed when more remain (replay again with ``after`` set to
+    # it), None when every matching delivery was replayed.
+    next_after: int | None = None
 
 
 def webhook_deliveries_reprocess(
-    *, organization: Organization, statuses: Sequence[str] | None
+    *,
+    organization: Organization,
+    statuses: Sequence[str] | None,
+    after: int = 0,
+    limit: int | None = None,
 ) -> ReprocessResult:
-    """Replays the stored deliveries (those of ``statuses``; all when None) oldest first, after a
-    mapping changed: records upsert by id, so replaying twice changes nothing more. Deliveries
-    whose body was not JSON stay invalid."""
+    """Replays the stored deliveries (those of ``statuses``; all when None) in the order they
+    were stored, after a mapping changed: records upsert by id, so replaying twice changes
+    nothing more. Deliveries whose body was not JSON stay invalid. With ``limit``, at most that
+    many after the delivery id ``after``; ``next_after`` then says where to go on (a request
+    stays bounded however many deliveries are stored)."""
     endpoints = {
         e.sender: e.environments for e in WebhookEndpoint.objects.filter(organization=organization)
     }
-    rows = WebhookDelivery.objects.filter(organization=organization, body__isnull=False)
+    rows = WebhookDelivery.objects.filter(
+        organization=organization, body__isnull=False, id__gt=after
+    )
     if statuses is not None:
         rows = rows.filter(status__in=statuses)
+    # Ids grow as deliveries are stored: the same order as received, and a cursor that holds
+    # while replaying changes the statuses being filtered on.
+    rows = rows.select_related("organization").order_by("id")
     counts: dict[str, int] = {}
     replayed = 0
-    for delivery in rows.select_related("organization").order_by("received_at", "id").iterator():
+    last_id = after
+    for delivery in rows[: limit + 1] if limit is not None else rows.iterator():
+        if limit is not None and replayed == limit:
+            return ReprocessResult(replayed=replayed, by_status=counts, next_after=last_id)
         with transaction.atomic():
             _process(delivery=delivery, environments=endpoints.get(delivery.sender, "production"))
             delivery.save(update_fields=["status", "error", "records", "commit"])
         counts[delivery.status] = counts.get(delivery.status, 0) + 1
         replayed += 1
+        last_id = delivery.pk
     return ReprocessResult(replayed=replayed, by_status=counts)
 
 
