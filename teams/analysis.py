@@ -64,6 +64,16 @@ FINDING_KINDS: tuple[str, ...] = (
     "team_size",
 )
 SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
+# How the texts name the vocabularies (the models' labels, lower-cased inside a sentence).
+TEAM_TYPE_LABELS: dict[str, str] = {
+    "stream_aligned": "stream-aligned",
+    "platform": "platform",
+    "enabling": "enabling",
+    "complicated_subsystem": "complicated subsystem",
+    "ops_silo": "ops silo",
+    "unclassified": "unclassified",
+}
+SPECIALTY_LABELS: dict[str, str] = {"backend_ops": "backend ops"}
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 
 # Playbook keys ship with a later issue; the analysis only names them.
@@ -252,8 +262,10 @@ def _plural(count: int | float, word: str, plural: str | None = None) -> str:
     return f"{count:g} {word if count == 1 else (plural or word + 's')}"
 
 
-def _names(slugs: Iterable[str], limit: int = 8) -> str:
-    ordered = sorted(slugs)
+def _names(slugs: Iterable[str], limit: int = 8, *, names: dict[str, str] | None = None) -> str:
+    """Up to ``limit`` teams or people by name (``names``: slug or e-mail -> name), then a count."""
+    names = names or {}
+    ordered = sorted(names.get(slug) or slug for slug in slugs)
     shown = ", ".join(ordered[:limit])
     return shown if len(ordered) <= limit else f"{shown} and {len(ordered) - limit} more"
 
@@ -268,6 +280,10 @@ class _Index:
 
     team_type: dict[str, str]
     specialty: dict[str, str]
+    # Display names for the texts (slug -> team name, e-mail -> person name); the subjects keep
+    # the slugs and e-mails.
+    team_name: dict[str, str] = field(default_factory=dict)
+    person_name: dict[str, str] = field(default_factory=dict)
     members: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     fte: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     roles: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -285,6 +301,8 @@ def _index(snapshot: OrgSnapshot) -> _Index:
     index = _Index(
         team_type={team.slug: team.type for team in snapshot.teams},
         specialty={team.slug: team.specialty for team in snapshot.teams},
+        team_name={team.slug: team.name or team.slug for team in snapshot.teams},
+        person_name={person.email: person.name or person.email for person in snapshot.people},
     )
     # Local names: this loop runs once per membership (tens of thousands at 50,000 people).
     members, fte, roles = index.members, index.fte, index.roles
@@ -526,12 +544,13 @@ def team_bottleneck_findings(
         pressure = sum(_weight(edge) for edge in edges)
         high = len(dependents) >= t.team_bottleneck_high_dependents
         team_type = index.team_type.get(slug, "")
+        name = index.team_name.get(slug, slug)
         reasons = []
         if dependents:
             blocking = sum(1 for edge in edges if edge.severity == "blocking")
             reasons.append(
                 f"{_plural(len(dependents), 'team')} wait on it through ticket dependencies "
-                f"({_names(dependents)}; {blocking} blocking)"
+                f"({_names(dependents, names=index.team_name)}; {blocking} blocking)"
             )
         if by_betweenness:
             reasons.append(
@@ -543,7 +562,7 @@ def team_bottleneck_findings(
                 kind="team_bottleneck",
                 severity="high" if high else "medium",
                 subjects=[_team(slug)] + [_team(s) for s in sorted(dependents)],
-                explanation=f"Team {slug} ({team_type}) is a bottleneck: "
+                explanation=f"{name} ({TEAM_TYPE_LABELS.get(team_type, team_type)}) is a bottleneck: "
                 + "; ".join(reasons)
                 + ".",
                 suggested_playbook={
@@ -585,19 +604,21 @@ def person_bottleneck_findings(
         if spread:
             reasons.append(
                 f"belongs to or serves {_plural(len(delivery), 'delivery team')} "
-                f"({_names(delivery)}), so their work queues on one person"
+                f"({_names(delivery, names=index.team_name)}), so their work queues on one person"
             )
         if bridge:
             reasons.append(
                 "is the only person linking some of their teams "
-                f"({_names(teams)}): without them those teams share nobody"
+                f"({_names(teams, names=index.team_name)}): without them those teams share nobody"
             )
         findings.append(
             Finding(
                 kind="person_bottleneck",
                 severity=severity,
                 subjects=[_person(email)] + [_team(slug) for slug in sorted(teams)],
-                explanation=f"{email} " + "; and ".join(reasons) + ".",
+                explanation=f"{index.person_name.get(email) or email} "
+                + "; and ".join(reasons)
+                + ".",
                 suggested_playbook=PLAYBOOK_DEVOPS_BUDDY,
                 impact=float(len(delivery) + 0.5 * len(teams - delivery) + (1 if bridge else 0)),
             )
@@ -622,10 +643,10 @@ def ops_silo_findings(*, index: _Index, t: AnalysisThresholds) -> list[Finding]:
                 severity="high" if high else "medium",
                 subjects=[_team(s) for s in sorted(silos)] + [_team(s) for s in sorted(dependents)],
                 explanation=(
-                    f"The {specialty} work sits in {_plural(len(silos), 'ops silo')} "
-                    f"({_names(silos)}) that {_plural(len(edges), 'ticket dependency', 'ticket dependencies')} "
+                    f"The {SPECIALTY_LABELS.get(specialty, specialty)} work sits in {_plural(len(silos), 'ops silo')} "
+                    f"({_names(silos, names=index.team_name)}) that {_plural(len(edges), 'ticket dependency', 'ticket dependencies')} "
                     f"wait on ({blocking} blocking), from {_plural(len(dependents), 'team')} "
-                    f"({_names(dependents)}): development and operations are split."
+                    f"({_names(dependents, names=index.team_name)}): development and operations are split."
                 ),
                 suggested_playbook=PLAYBOOK_UNIFY_OPS_SILOS,
                 impact=round(sum(_weight(edge) for edge in edges), 4),
@@ -657,10 +678,10 @@ def ops_silo_findings(*, index: _Index, t: AnalysisThresholds) -> list[Finding]:
                 severity=severity,
                 subjects=[_team(slug)] + [_team(s) for s in sorted(dependents)],
                 explanation=(
-                    f"Platform team {slug} is fed through "
+                    f"Platform team {index.team_name.get(slug, slug)} is fed through "
                     f"{_plural(len(edges), 'ticket dependency', 'ticket dependencies')} "
                     f"({blocking} blocking) from {_plural(len(dependents), 'team')} "
-                    f"({_names(dependents)}): a platform fed through tickets is a ticket "
+                    f"({_names(dependents, names=index.team_name)}): a platform fed through tickets is a ticket "
                     "expenser under a new name. Offer what they ask for as a self-service "
                     f"(x-as-a-service) instead.{served}"
                 ),
@@ -693,10 +714,10 @@ def missing_role_findings(*, index: _Index) -> list[Finding]:
                     severity="high" if on_ops_queues else "medium",
                     subjects=[_team(slug)],
                     explanation=(
-                        f"Stream-aligned team {slug} has no devops_buddy member"
+                        f"{index.team_name.get(slug, slug)} has no DevOps buddy"
                         + (
                             ", and its work waits on ops silos or platforms fed through tickets "
-                            f"({_names({edge.target for edge in on_ops_queues})}) through "
+                            f"({_names({edge.target for edge in on_ops_queues}, names=index.team_name)}) through "
                             f"{_plural(len(on_ops_queues), 'ticket dependency', 'ticket dependencies')}."
                             if on_ops_queues
                             else "."
@@ -714,7 +735,7 @@ def missing_role_findings(*, index: _Index) -> list[Finding]:
                     severity="medium",
                     subjects=[_team(slug)],
                     explanation=(
-                        f"Platform team {slug} has no product_owner member, yet "
+                        f"Platform team {index.team_name.get(slug, slug)} has no product owner, yet "
                         f"{_plural(len(consumers), 'team')} {'consumes' if len(consumers) == 1 else 'consume'} it; without an owner its "
                         "roadmap follows tickets, not its users' needs."
                     ),
@@ -811,7 +832,7 @@ def cognitive_load_findings(
                 severity="high" if ratio >= t.cognitive_load_high_ratio else "medium",
                 subjects=[_team(slug)],
                 explanation=(
-                    f"Team {slug} carries a load of {load:g} ({' + '.join(parts)}) but has "
+                    f"{team.name or slug} carries a load of {load:g} ({' + '.join(parts)}) but has "
                     f"{size}, a capacity of {capacity:g}." + "".join(too_many)
                 ),
                 # An overloaded platform needs its interface, not another platform under it.
@@ -837,6 +858,7 @@ def long_running_collaboration_findings(
     *, snapshot: OrgSnapshot, today: dt.date, t: AnalysisThresholds
 ) -> list[Finding]:
     limit = dt.timedelta(weeks=t.long_running_collaboration_weeks)
+    names = {team.slug: team.name or team.slug for team in snapshot.teams}
     findings = []
     for edge in snapshot.interactions:
         if edge.mode != COLLABORATION:
@@ -860,7 +882,8 @@ def long_running_collaboration_findings(
                 severity="medium" if overdue > limit else "low",
                 subjects=[_team(edge.source), _team(edge.target)],
                 explanation=(
-                    f"The collaboration between {edge.source} and {edge.target} {why}; "
+                    f"The collaboration between {names.get(edge.source, edge.source)} and "
+                    f"{names.get(edge.target, edge.target)} {why}; "
                     f"it is {_plural(overdue.days, 'day')} overdue. Collaboration is meant to be "
                     "temporary: settle on x-as-a-service or facilitating, or merge the teams."
                 ),
@@ -878,7 +901,7 @@ def unclassified_team_findings(*, index: _Index) -> list[Finding]:
             severity="low",
             subjects=[_team(slug)],
             explanation=(
-                f"Team {slug} has no Team Topologies type, so the analysis cannot tell whether "
+                f"{index.team_name.get(slug, slug)} has no Team Topologies type, so the analysis cannot tell whether "
                 "it should deliver, serve or enable; classify it."
             ),
             suggested_playbook=None,
@@ -910,7 +933,7 @@ def team_size_findings(*, index: _Index, t: AnalysisThresholds) -> list[Finding]
                     severity="medium",
                     subjects=[_team(slug)],
                     explanation=(
-                        f"Team {slug} has {_plural(size, 'member')}, more than "
+                        f"{index.team_name.get(slug, slug)} has {_plural(size, 'member')}, more than "
                         f"{t.team_size_max}: past that size a team loses the trust and shared "
                         "context of a small team and splits into sub-teams anyway; split it "
                         "along its streams of work."
@@ -926,7 +949,7 @@ def team_size_findings(*, index: _Index, t: AnalysisThresholds) -> list[Finding]
                     severity="low",
                     subjects=[_team(slug)],
                     explanation=(
-                        f"Team {slug} has {_plural(size, 'member')}, fewer than "
+                        f"{index.team_name.get(slug, slug)} has {_plural(size, 'member')}, fewer than "
                         f"{t.team_size_min}: it cannot cover absences or review its own work; "
                         "grow it or merge it with a team it works with."
                     ),
@@ -935,3 +958,88 @@ def team_size_findings(*, index: _Index, t: AnalysisThresholds) -> list[Finding]
                 )
             )
     return findings
+
+
+METRIC_LABELS: dict[str, str] = {
+    "teams": "Teams",
+    "people": "People",
+    "teams_by_type": "Teams by type",
+    "interactions_by_mode": "Interactions by mode",
+    "ticket_dependencies": "Ticket dependencies",
+    "ticket_dependencies_on_silos": "Ticket dependencies on ops silos",
+    "ticket_dependencies_by_target_type": "Ticket dependencies by the type of team they wait on",
+    "stream_aligned_with_buddy_share": "Stream-aligned teams with a DevOps buddy",
+    "ticket_dependencies_per_stream_team": "Ticket dependencies per stream-aligned team",
+    "flow_score": "Flow score",
+}
+INTERACTION_MODE_LABELS: dict[str, str] = {
+    "collaboration": "collaboration",
+    "x_as_a_service": "x-as-a-service",
+    "facilitating": "facilitating",
+    "ticket_dependency": "ticket dependency",
+}
+
+
+def metric_label(key: str) -> str:
+    """A metric's name for a person (``teams_by_type.ops_silo`` -> "Teams by type: ops silo")."""
+    head, _, tail = key.partition(".")
+    label = METRIC_LABELS.get(head, head.replace("_", " ").capitalize())
+    if tail:
+        label += ": " + TEAM_TYPE_LABELS.get(tail, INTERACTION_MODE_LABELS.get(tail, tail))
+    return label
+
+
+def metric_texts(metrics: dict[str, Any]) -> dict[str, str]:
+    """Each metric of ``compute_metrics`` as one sentence for a person, by key.
+
+    "1 of 3 stream-aligned teams has a DevOps buddy (33%)" rather than
+    ``stream_aligned_with_buddy_share 0.3333``; the report's numbers stay as they are for machines.
+    """
+    texts: dict[str, str] = {}
+    if "teams" in metrics:
+        texts["teams"] = _plural(metrics["teams"], "team")
+    if "people" in metrics:
+        texts["people"] = _plural(metrics["people"], "person", "people")
+    for key, labels in (
+        ("teams_by_type", TEAM_TYPE_LABELS),
+        ("interactions_by_mode", INTERACTION_MODE_LABELS),
+        ("ticket_dependencies_by_target_type", TEAM_TYPE_LABELS),
+    ):
+        counts = metrics.get(key)
+        if isinstance(counts, dict):
+            parts = [f"{count} {labels.get(name, name)}" for name, count in counts.items() if count]
+            texts[key] = ", ".join(parts) if parts else "none"
+    if "ticket_dependencies" in metrics:
+        texts["ticket_dependencies"] = _plural(
+            metrics["ticket_dependencies"], "ticket dependency", "ticket dependencies"
+        )
+    if "ticket_dependencies_on_silos" in metrics:
+        count = metrics["ticket_dependencies_on_silos"]
+        texts["ticket_dependencies_on_silos"] = (
+            f"{_plural(count, 'ticket dependency', 'ticket dependencies')} "
+            f"{'waits' if count == 1 else 'wait'} on ops silos"
+        )
+    if "stream_aligned_with_buddy_share" in metrics:
+        share = metrics["stream_aligned_with_buddy_share"]
+        stream = (metrics.get("teams_by_type") or {}).get(STREAM_ALIGNED)
+        if share is None or not stream:
+            texts["stream_aligned_with_buddy_share"] = "No stream-aligned teams"
+        else:
+            with_buddy = round(share * stream)
+            texts["stream_aligned_with_buddy_share"] = (
+                f"{with_buddy} of {_plural(stream, 'stream-aligned team')} "
+                f"{'has' if with_buddy == 1 else 'have'} a DevOps buddy ({share:.0%})"
+            )
+    if "ticket_dependencies_per_stream_team" in metrics:
+        value = metrics["ticket_dependencies_per_stream_team"]
+        texts["ticket_dependencies_per_stream_team"] = (
+            "No stream-aligned teams"
+            if value is None
+            else f"{value:.2g} ticket dependencies per stream-aligned team on average"
+        )
+    if "flow_score" in metrics:
+        texts["flow_score"] = (
+            f"{metrics['flow_score']:g} of 100 (lower is better: the share of the work that "
+            "waits in another team's ticket queue)"
+        )
+    return texts

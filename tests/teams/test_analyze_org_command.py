@@ -103,7 +103,9 @@ def test_text_output_shows_metrics_then_findings_with_playbooks(
 
     assert text.startswith("Analysis of acme as of ")
     assert text.index("Metrics") < text.index("Findings")
-    assert "flow_score" in text
+    assert "Flow score: " in text
+    assert "stream-aligned teams have a DevOps buddy" in text  # words, not "..._share 0.0"
+    assert "stream_aligned_with_buddy_share" not in text
     assert "[HIGH] ops_silo" in text
     assert "Subjects: team dba, team squad-0, team squad-1, team squad-2" in text
     assert "Suggested playbook: unify-ops-silos" in text

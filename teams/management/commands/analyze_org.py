@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from teams.analysis import InvalidThresholdsError
+from teams.analysis import InvalidThresholdsError, metric_label, metric_texts
 from teams.management.arguments import as_of_argument, organization_argument
 from teams.selectors import org_analysis_get
 
@@ -53,12 +53,10 @@ def render_text(report: dict[str, Any]) -> str:
     """The report as plain text: metrics first, then findings in their order (worst first)."""
     metrics = report["metrics"]
     lines = [f"Analysis of {report['organization']} as of {report['as_of']}", "", "Metrics"]
-    for key, value in metrics.items():
-        if isinstance(value, dict):
-            lines.append(f"  {key}:")
-            lines += [f"    {name:<24} {count}" for name, count in value.items()]
-        else:
-            lines.append(f"  {key:<36} {'n/a' if value is None else value}")
+    # Each metric in words ("1 of 3 stream-aligned teams has a DevOps buddy (33%)"); the exact
+    # numbers are in --format json.
+    for key, text in metric_texts(metrics).items():
+        lines.append(f"  {metric_label(key)}: {text}")
     findings = report["findings"]
     lines += ["", f"Findings ({len(findings)})"]
     if not findings:
