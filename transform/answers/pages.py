@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core import signing
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
@@ -41,6 +42,77 @@ from transform.rhythm.selectors import checkin_settings_get
 
 # A scale wider than this is a number field rather than a row of radio buttons.
 MAX_RADIO_POINTS = 11
+
+# A survey (pulse or event) is asked in short steps of at most this many questions, each step
+# within one instrument, so that every step fits a phone screen (docs/responses.md).
+STEP_MAX_QUESTIONS = 4
+# The time estimate shown on the form: about this many seconds a question.
+SECONDS_PER_QUESTION = 10
+# The form fields that carry the steps' state; they have no dot, so they are never answers.
+STEP_FIELD = "_step"
+STATE_FIELD = "_answers"
+ACTION_FIELD = "_action"
+# ``?all=1`` shows every question on one page (and the one-page form posts without steps).
+ALL_PARAM = "all"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a stepped survey: some questions of one instrument, by field name."""
+
+    instrument: str
+    names: tuple[str, ...]
+
+
+def survey_steps(specs: list[InstrumentSpec]) -> list[Step]:
+    """The instruments' questions in steps of at most ``STEP_MAX_QUESTIONS``, one instrument a
+    step, an instrument's questions spread evenly (6 questions: 3 and 3, not 4 and 2)."""
+    steps: list[Step] = []
+    for spec in specs:
+        names = [f"{spec.key}.{question.key}" for question in spec.questions]
+        if not names:
+            continue
+        count = math.ceil(len(names) / STEP_MAX_QUESTIONS)
+        size, extra = divmod(len(names), count)
+        start = 0
+        for index in range(count):
+            end = start + size + (1 if index < extra else 0)
+            steps.append(Step(instrument=spec.key, names=tuple(names[start:end])))
+            start = end
+    return steps
+
+
+def minutes_estimate(question_count: int) -> int:
+    """About how many minutes ``question_count`` questions take (at least 1)."""
+    return max(1, math.ceil(question_count * SECONDS_PER_QUESTION / 60))
+
+
+def _state_salt(checkin: CheckIn) -> str:
+    return f"transform.answers.steps:{checkin.pk}"
+
+
+def _state_dump(checkin: CheckIn, answers: Mapping[str, Mapping[str, Any]]) -> str:
+    """The answers of the steps so far, signed for this check-in: kept in the page, never stored
+    on the server (only the final answer is, by the same service call as the one-page form)."""
+    return signing.dumps(
+        {key: dict(values) for key, values in answers.items()}, salt=_state_salt(checkin)
+    )
+
+
+def _state_load(checkin: CheckIn, data: QueryDict) -> dict[str, dict[str, Any]]:
+    """The signed answers of earlier steps; nothing when missing or tampered with."""
+    try:
+        loaded = signing.loads(data.get(STATE_FIELD, ""), salt=_state_salt(checkin))
+    except signing.BadSignature:
+        return {}
+    if not isinstance(loaded, dict):
+        return {}
+    return {str(k): dict(v) for k, v in loaded.items() if isinstance(v, dict)}
+
+
+def _stepped(checkin: CheckIn, steps: list[Step]) -> bool:
+    return checkin.kind in ANONYMOUS_CHECKIN_KINDS and len(steps) > 1
+
 
 FIELD_HINTS: dict[tuple[str, str], str] = {
     (CheckInKind.MILESTONE_STATUS, services.MILESTONE_NOTE_QUESTION): (
@@ -129,8 +201,18 @@ def checkin_respond(request: HttpRequest, token: str) -> HttpResponse:
         checkin = checkin_get_by_link(token=token, at=at)
     except CheckinLinkError as exc:
         return _gone(request, exc)
+    steps = survey_steps(selectors.checkin_instruments(checkin=checkin))
+    stepped = _stepped(checkin, steps) and request.GET.get(ALL_PARAM) != "1"
     if request.method != "POST":
-        return _form(request, checkin=checkin, at=at, corrections=_corrections(checkin, None))
+        return _form(
+            request,
+            checkin=checkin,
+            at=at,
+            corrections=_corrections(checkin, None),
+            steps=steps if stepped else None,
+        )
+    if stepped and STEP_FIELD in request.POST:
+        return _step_post(request, checkin=checkin, at=at, steps=steps)
     answers = form_answers_parse(request.POST)
     corrections = _corrections(checkin, request.POST)
     changes: list[dict[str, Any]] = []
@@ -160,6 +242,68 @@ def checkin_respond(request: HttpRequest, token: str) -> HttpResponse:
             error=exc,
             corrections=corrections,
         )
+    return _done(request, checkin)
+
+
+def _step_post(
+    request: HttpRequest, *, checkin: CheckIn, at: dt.datetime, steps: list[Step]
+) -> HttpResponse:
+    """One step of a stepped survey posted: its answers join the signed ones of the other steps;
+    "back" goes to the previous step unchecked, "next" checks this step's questions only, and
+    "send" (the last step) answers with everything through the same service call as the one-page
+    form, showing the first step with a problem when answers are refused."""
+    try:
+        index = min(max(int(request.POST.get(STEP_FIELD, "0")), 0), len(steps) - 1)
+    except ValueError:
+        index = 0
+    step = steps[index]
+    answers = _state_load(checkin, request.POST)
+    posted = form_answers_parse(request.POST)
+    for name in step.names:
+        instrument, _, question = name.partition(".")
+        given = answers.setdefault(instrument, {})
+        value = posted.get(instrument, {}).get(question)
+        if value is None:
+            given.pop(question, None)
+        else:
+            given[question] = value
+    action = request.POST.get(ACTION_FIELD, "next")
+    if action == "back":
+        return _form(request, checkin=checkin, at=at, answers=answers, steps=steps, step=index - 1)
+    if action != "send" or index < len(steps) - 1:
+        try:
+            services.answers_validate_for_checkin(checkin=checkin, answers=answers)
+        except ApplicationError as exc:
+            fields = exc.extra.get("fields", {})
+            mine = {k: v for k, v in fields.items() if k in step.names}
+            if mine:
+                error = ApplicationError(exc.message, extra={"fields": mine})
+                return _form(
+                    request,
+                    checkin=checkin,
+                    at=at,
+                    answers=answers,
+                    error=error,
+                    steps=steps,
+                    step=index,
+                )
+        return _form(request, checkin=checkin, at=at, answers=answers, steps=steps, step=index + 1)
+    try:
+        services.checkin_answer(checkin=checkin, answers=answers, at=at)
+    except CheckinLinkError as exc:
+        return _gone(request, exc)
+    except ApplicationError as exc:
+        fields = exc.extra.get("fields", {})
+        first = next(
+            (i for i, s in enumerate(steps) if any(name in fields for name in s.names)), index
+        )
+        return _form(
+            request, checkin=checkin, at=at, answers=answers, error=exc, steps=steps, step=first
+        )
+    return _done(request, checkin)
+
+
+def _done(request: HttpRequest, checkin: CheckIn) -> HttpResponse:
     return _page(
         request,
         "transform/checkin_done.html",
@@ -246,7 +390,11 @@ def _form(
     answers: Mapping[str, Mapping[str, Any]] | None = None,
     error: ApplicationError | None = None,
     corrections: TopologyCorrections | None = None,
+    steps: list[Step] | None = None,
+    step: int = 0,
 ) -> HttpResponse:
+    """The form: every question, or with ``steps`` only those of step ``step`` (0-based), the
+    answers of the other steps carried along signed."""
     field_errors: dict[str, list[str]] = {}
     if error is not None:
         fields = error.extra.get("fields", {})
@@ -259,6 +407,23 @@ def _form(
         )
         for spec in selectors.checkin_instruments(checkin=checkin)
     ]
+    question_count = sum(len(view.questions) for view in instruments)
+    has_free_text = any(q.type == "text" for view in instruments for q in view.questions)
+    step_context: dict[str, Any] = {}
+    if steps:
+        step = min(max(step, 0), len(steps) - 1)
+        names = set(steps[step].names)
+        for view in instruments:
+            view.questions = [q for q in view.questions if q.name in names]
+        instruments = [view for view in instruments if view.questions]
+        step_context = {
+            "step_number": step + 1,
+            "step_count": len(steps),
+            "step_index": step,
+            "step_state": _state_dump(checkin, answers or {}),
+            "step_last": step == len(steps) - 1,
+            "step_first": step == 0,
+        }
     shown = {question.name for view in instruments for question in view.questions}
     # Errors no question shows (a crafted field, a workflow conflict) go to the summary only.
     general = [
@@ -289,7 +454,7 @@ def _form(
         "anonymous": checkin.kind in ANONYMOUS_CHECKIN_KINDS,
         "min_group_size": settings.min_group_size,
         "min_free_text_group_size": settings.min_free_text_group_size,
-        "has_free_text": any(q.type == "text" for view in instruments for q in view.questions),
+        "has_free_text": has_free_text,
         "milestone_status": _milestone_status_label(checkin),
         "instruments": instruments,
         "summary": summary,
@@ -297,6 +462,10 @@ def _form(
         "has_errors": bool(summary or general),
         "record": team_record(corrections.team) if corrections is not None else None,
         "corrections": corrections,
+        "question_count": question_count,
+        "minutes": minutes_estimate(question_count),
+        "stepped": bool(steps),
+        **step_context,
     }
     status = error.status_code if error is not None else 200
     return _page(request, "transform/checkin_form.html", context, status=status)
