@@ -5,21 +5,22 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
-from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from transform import health, metrics
 from transform.answers import pages as answer_pages
-from transform.web import calendar_pages
+from transform.web import calendar_pages, error_pages
 from transform.web import urls as web_urls
+from transform.web.api_root import ApiRootApi
 from transform.webhooks import urls as webhook_urls
 
 urlpatterns = [
     path("", include("transform.web.urls")),
     *web_urls.auth_urlpatterns,
     path("admin/", admin.site.urls),
+    # The API's index: its sections and docs (docs/api.md, "API root").
+    path("api/v1/", ApiRootApi.as_view(), name="api-root"),
     path("api/v1/", include("teams.urls")),
     path("api/v1/", include("playbooks.urls")),
     path("api/v1/", include("transform.plans.urls")),
@@ -51,15 +52,12 @@ urlpatterns = [
     path("health/ready/", health.readiness_view(), name="health-ready"),
     path("health/workers/", health.workers_view(), name="health-workers"),
     path("metrics", metrics.metrics_view, name="metrics"),
+    # Browsers ask for /favicon.ico whatever the page links: send them to the SVG icon.
+    path("favicon.ico", error_pages.favicon, name="favicon"),
 ]
 
 
-def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """A URL that matches no route: under /api/ the API's error shape (ids are ``<int:>`` in
-    routes, so ``/api/v1/milestones/abc/`` ends here), elsewhere Django's 404 page."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"message": "Not found.", "extra": {}}, status=404)
-    return page_not_found(request, exception)
-
-
-handler404: Any = not_found
+# The site's 403 and 404 pages (docs/web.md, "Errors"); under /api/ the API's error shape (ids are
+# ``<int:>`` in routes, so ``/api/v1/milestones/abc/`` ends in the 404 handler).
+handler403: Any = error_pages.permission_denied
+handler404: Any = error_pages.page_not_found
