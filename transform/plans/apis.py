@@ -108,6 +108,14 @@ class TransformationStartInputSerializer(serializers.Serializer):
     sponsor = serializers.EmailField(
         required=False, allow_null=True, default=None, help_text="E-mail of the sponsor."
     )
+    owners = serializers.DictField(
+        child=serializers.EmailField(),
+        required=False,
+        default=dict,
+        help_text="Optional: milestone key of the new plan -> e-mail of its owner, overriding the "
+        "owner chosen from the milestone's owner_role (docs/transformations.md). Milestones not "
+        "named keep the role rules.",
+    )
 
 
 class MilestoneEventOutputSerializer(serializers.ModelSerializer):
@@ -211,6 +219,7 @@ class OrgTransformationListApi(APIView):
             title=data["title"],
             sponsor_email=data["sponsor"],
             created_by=request.user,  # type: ignore[arg-type]
+            owners=data["owners"],
         )
         return Response(_transformation_out(transformation.pk), status=status.HTTP_201_CREATED)
 

@@ -3,9 +3,12 @@ the lead change agent as the owner of last resort (rules: docs/transformations.m
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from playbooks.format import MilestoneSpec
+from playbooks.format import MilestoneSpec, PhaseSpec, PlaybookSpec
+from playbooks.models import Playbook
 from teams.models import (
     Membership,
     MembershipRole,
@@ -43,9 +46,12 @@ class OwnerFinder:
 
     Loads the candidates once (a fixed number of queries per transformation start):
     - engineering_manager: the person who manages every team the milestone is about (the team
-      types its graph criteria concern), else the organisation's only team manager;
+      types its graph criteria concern), else the organisation's only team manager, else a
+      person whose login holds the engineering_manager role (first by e-mail), preferring one
+      who manages a team the milestone is about;
     - platform_product_owner: a product owner of a platform team (first by team slug, e-mail);
-    - leader: the sponsor if their login holds the leader role, else the first such person;
+    - leader: the sponsor if their login holds the leader role, else the first such person,
+      else the sponsor (whatever their role: they answer for the transformation);
     - change_agent: the lead change agent (they are this transformation's change agent);
     otherwise the lead change agent, until the milestone is reassigned. Leavers are never
     candidates (a team whose manager left counts as unmanaged).
@@ -83,8 +89,26 @@ class OwnerFinder:
         if sponsor is not None and sponsor.pk in self.leaders:
             self.leaders.remove(sponsor.pk)
             self.leaders.insert(0, sponsor.pk)
-        wanted = self.managers | set(self.platform_owners[:1]) | set(self.leaders[:1])
+        self.sponsor = sponsor
+        manager_users = OrganizationRole.objects.filter(
+            organization=organization, role=Role.ENGINEERING_MANAGER
+        ).values("user_id")
+        self.manager_logins = list(
+            Person.objects.filter(
+                organization=organization, user_id__in=manager_users, left_on__isnull=True
+            )
+            .order_by("email")
+            .values_list("id", flat=True)
+        )
+        wanted = (
+            self.managers
+            | set(self.platform_owners[:1])
+            | set(self.leaders[:1])
+            | set(self.manager_logins)
+        )
         self.people = {person.pk: person for person in Person.objects.filter(pk__in=wanted)}
+        if sponsor is not None:
+            self.people[sponsor.pk] = sponsor
 
     def owner_for(self, milestone: MilestoneSpec) -> Person:
         person_id = self._candidate(milestone)
@@ -103,11 +127,15 @@ class OwnerFinder:
                 return next(iter(managers))
             if len(self.managers) == 1:
                 return next(iter(self.managers))
-            return None
+            concerned_logins = [pk for pk in self.manager_logins if pk in managers]
+            logins = concerned_logins or self.manager_logins
+            return logins[0] if logins else None
         if role == OwnerRole.PLATFORM_PRODUCT_OWNER:
             return self.platform_owners[0] if self.platform_owners else None
         if role == OwnerRole.LEADER:
-            return self.leaders[0] if self.leaders else None
+            if self.leaders:
+                return self.leaders[0]
+            return self.sponsor.pk if self.sponsor is not None else None
         return None
 
 
@@ -118,3 +146,21 @@ def _graph_checks(milestone: MilestoneSpec) -> list[str]:
         if "graph" in data:
             names.append(str(data["graph"]))
     return names
+
+
+def plan_items(
+    specs: Sequence[tuple[Playbook, PlaybookSpec]],
+) -> Iterator[tuple[Playbook, PlaybookSpec, PhaseSpec, MilestoneSpec, str]]:
+    """Every milestone of the playbooks in plan order, with its key in the new transformation: a
+    key used by two of the playbooks becomes ``<playbook-key>/<milestone-key>`` in both."""
+    key_count = Counter(
+        milestone.key
+        for _p, spec in specs
+        for phase in spec.phases
+        for milestone in phase.milestones
+    )
+    for playbook, spec in specs:
+        for phase in spec.phases:
+            for item in phase.milestones:
+                key = item.key if key_count[item.key] == 1 else f"{spec.key}/{item.key}"
+                yield playbook, spec, phase, item, key

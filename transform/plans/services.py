@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +40,7 @@ from transform.models import (
     MilestoneStatus,
     Transformation,
 )
-from transform.plans.owners import OwnerFinder, criterion_json
+from transform.plans.owners import OwnerFinder, criterion_json, plan_items
 from transform.plans.selectors import (
     milestone_criteria_evaluate,
     person_get_by_email,
@@ -111,6 +111,7 @@ def transformation_start(
     sponsor_email: str | None = None,
     created_by: User | None = None,
     today: dt.date | None = None,
+    owners: Mapping[str, str] | None = None,
 ) -> Transformation:
     """Create a transformation from one or more playbooks, with its dated milestones.
 
@@ -119,8 +120,11 @@ def transformation_start(
     any person of the organisation, who becomes a change agent of this transformation. Each
     milestone is owned by a person holding its ``owner_role`` where one is known, else by the lead
     change agent (rules: docs/transformations.md). A milestone key used by two of the playbooks
-    becomes ``<playbook-key>/<milestone-key>`` in both. Everything happens in one transaction:
-    a bad reference or e-mail raises ``ApplicationError`` and stores nothing.
+    becomes ``<playbook-key>/<milestone-key>`` in both. ``owners`` (optional) maps milestone keys
+    of the new plan to owners' e-mails, overriding the role rules for those milestones (the web
+    start preview sends every milestone's); an unknown key, or an e-mail that is not a current
+    person of the organisation, raises ``ApplicationError`` on ``owners``. Everything happens in
+    one transaction: a bad reference or e-mail raises ``ApplicationError`` and stores nothing.
     """
     refs = [playbook_ref_parse(text) for text in playbooks]
     if not refs:
@@ -130,7 +134,7 @@ def transformation_start(
     if repeated:
         message = f"Playbook '{repeated[0]}' is named more than once; name each playbook once."
         raise ApplicationError(message, extra={"fields": {"playbooks": [message]}})
-    resolved = [_playbook_resolve(organization=organization, ref=ref) for ref in refs]
+    resolved = [playbook_ref_resolve(organization=organization, ref=ref) for ref in refs]
     lead = person_get_by_email(organization=organization, email=owner_email, field="owner")
     if lead.left_on is not None:
         message = f"{lead.email} left the organisation on {lead.left_on.isoformat()}."
@@ -155,38 +159,30 @@ def transformation_start(
     transformation.change_agents.add(lead)
     transformation.playbooks.set(resolved)
 
-    owners = OwnerFinder(organization=organization, lead=lead, sponsor=sponsor)
-    key_count = Counter(
-        milestone.key
-        for _playbook, spec in specs
-        for phase in spec.phases
-        for milestone in phase.milestones
-    )
+    finder = OwnerFinder(organization=organization, lead=lead, sponsor=sponsor)
+    chosen = _owners_resolve(organization=organization, specs=specs, owners=owners or {})
     milestones: list[Milestone] = []
     dependencies: list[tuple[Milestone, str, str]] = []  # (milestone, playbook key, source key)
-    for playbook, spec in specs:
-        for phase in spec.phases:
-            for item in phase.milestones:
-                key = item.key if key_count[item.key] == 1 else f"{spec.key}/{item.key}"
-                milestone = Milestone(
-                    transformation=transformation,
-                    playbook=playbook,
-                    position=len(milestones),
-                    phase_key=phase.key,
-                    phase_title=phase.title,
-                    key=key,
-                    source_key=item.key,
-                    title=item.title,
-                    why=item.why or "",
-                    how=item.how or "",
-                    duration_days=item.duration_days,
-                    owner_role=item.owner_role,
-                    owner=owners.owner_for(item),
-                    checkin_every_days=item.checkin_every_days,
-                    exit_criteria=[criterion_json(c) for c in item.exit_criteria],
-                )
-                milestones.append(milestone)
-                dependencies.extend((milestone, spec.key, dep) for dep in item.depends_on)
+    for playbook, spec, phase, item, key in plan_items(specs):
+        milestone = Milestone(
+            transformation=transformation,
+            playbook=playbook,
+            position=len(milestones),
+            phase_key=phase.key,
+            phase_title=phase.title,
+            key=key,
+            source_key=item.key,
+            title=item.title,
+            why=item.why or "",
+            how=item.how or "",
+            duration_days=item.duration_days,
+            owner_role=item.owner_role,
+            owner=chosen.get(key) or finder.owner_for(item),
+            checkin_every_days=item.checkin_every_days,
+            exit_criteria=[criterion_json(c) for c in item.exit_criteria],
+        )
+        milestones.append(milestone)
+        dependencies.extend((milestone, spec.key, dep) for dep in item.depends_on)
     Milestone.objects.bulk_create(milestones)
 
     by_source = {(m.playbook.key, m.source_key): m for m in milestones}
@@ -213,7 +209,37 @@ def transformation_start(
     return transformation
 
 
-def _playbook_resolve(*, organization: Organization, ref: PlaybookRef) -> Playbook:
+def _owners_resolve(
+    *,
+    organization: Organization,
+    specs: Sequence[tuple[Playbook, Any]],
+    owners: Mapping[str, str],
+) -> dict[str, Person]:
+    """``owners`` (milestone key -> e-mail) as people; ``ApplicationError`` on ``owners``."""
+    if not owners:
+        return {}
+    keys = {key for *_rest, key in plan_items(specs)}
+    problems = [
+        f"No milestone '{str(key)[:80]}' in this plan." for key in owners if key not in keys
+    ]
+    emails = {str(email).strip().lower() for email in owners.values()}
+    people = {
+        person.email: person
+        for person in Person.objects.filter(organization=organization, email__in=emails)
+    }
+    for email in sorted(emails):
+        person = people.get(email)
+        if person is None:
+            problems.append(f"No person with e-mail '{email[:254]}' in this organisation.")
+        elif person.left_on is not None:
+            problems.append(f"{email} left the organisation on {person.left_on.isoformat()}.")
+    if problems:
+        raise ApplicationError(problems[0], extra={"fields": {"owners": problems}})
+    return {key: people[str(email).strip().lower()] for key, email in owners.items()}
+
+
+def playbook_ref_resolve(*, organization: Organization, ref: PlaybookRef) -> Playbook:
+    """The playbook ``ref`` names; ``ApplicationError`` on ``playbooks`` when there is none."""
     try:
         return playbook_get(organization=organization, key=ref.key, version=ref.version)
     except ApplicationError as exc:

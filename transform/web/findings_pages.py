@@ -18,6 +18,7 @@ from teams.selectors import org_analysis_get, person_of_user, team_list
 from teams.zones import organization_today
 from transform.access import OrgAccess, org_manage_access_check
 from transform.plans.services import transformation_start
+from transform.plans.starting import StartPreview, covering_transformations, start_preview_get
 from transform.web.access import org_page
 from transform.web.context import page_context, query_string
 from transform.web.graph_pages import FINDING_KIND_LABELS, finding_row
@@ -93,11 +94,23 @@ def findings(request: HttpRequest, access: OrgAccess) -> HttpResponse:
             "start_date": organization_today(access.organization).isoformat(),
             "owner": _default_owner_email(access=access),
         }
+    # Which running transformation covers each finding (its suggested playbook runs): one query.
+    covering = (
+        covering_transformations(organization=access.organization) if page.object_list else {}
+    )
     rows = []
     for number, finding in enumerate(page.object_list, start=page.start_index()):
         row = finding_row(finding, team_names=team_names, org_slug=slug)
         row["number"] = number
-        if access.can_manage and finding["suggested_playbook"]:
+        covered = covering.get(finding["suggested_playbook"] or "")
+        if covered is not None:
+            row["covered_by"] = {
+                "title": covered["title"],
+                "url": reverse(
+                    "web:plan", kwargs={"org_slug": slug, "transformation_id": covered["id"]}
+                ),
+            }
+        elif access.can_manage and finding["suggested_playbook"]:
             row["start_form"] = StartPlaybookForm(
                 initial={**start_defaults, "playbook": finding["suggested_playbook"]},
                 auto_id=f"id_finding{number}_%s",
@@ -130,44 +143,145 @@ def findings(request: HttpRequest, access: OrgAccess) -> HttpResponse:
     return render(request, "web/graph/findings.html", context)
 
 
+class PlaybookOwnersForm(forms.Form):
+    """The start preview's choices: one owner per milestone (a select of the eligible people,
+    the owner by role chosen), and "Start another one anyway" when a running transformation was
+    started from the same playbook."""
+
+    def __init__(self, *args: Any, preview: StartPreview, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.preview = preview
+        choices = [
+            (person.email, f"{person.name or person.email} ({why})")
+            for person, why in preview.eligible
+        ]
+        for index, milestone in enumerate(preview.milestones):
+            self.fields[f"owner_{index}"] = forms.ChoiceField(
+                label=f"Owner of “{milestone.title}”",
+                choices=choices,
+                initial=milestone.owner.email,
+                # Left out, the milestone keeps its owner by role (as in the API).
+                required=False,
+            )
+        if preview.duplicates:
+            self.fields["start_another"] = forms.BooleanField(
+                label="Start another one anyway",
+                required=True,
+                error_messages={
+                    "required": "A transformation from this playbook is already running: tick "
+                    "“Start another one anyway” to start a second one."
+                },
+            )
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {"milestone": milestone, "field": self[f"owner_{index}"]}
+            for index, milestone in enumerate(self.preview.milestones)
+        ]
+
+    def owners(self) -> dict[str, str]:
+        """Milestone key -> chosen owner's e-mail (after ``is_valid``); milestones without a
+        choice are left out and keep their owner by role."""
+        return {
+            milestone.key: self.cleaned_data[f"owner_{index}"]
+            for index, milestone in enumerate(self.preview.milestones)
+            if self.cleaned_data.get(f"owner_{index}")
+        }
+
+
 @org_page
 def findings_start(request: HttpRequest, access: OrgAccess) -> HttpResponse:
-    """Start a transformation from a finding's suggested playbook (admins and change agents):
-    ``transformation_start`` as the API calls it, then the plans page. A bad input shows the
-    form again with the error next to it (400)."""
+    """Start a transformation from a finding's suggested playbook (admins and change agents).
+
+    The start form first shows a preview (``transform.plans.starting.start_preview``): the
+    milestones it will create with their owners by role, each changeable, and a warning with a
+    required "Start another one anyway" when the playbook already runs. Confirming (``step=
+    confirm``) calls ``transformation_start`` as the API does, with the chosen owners, and
+    redirects to the new plan. A bad input shows the form again with the error next to it (400).
+    """
     org_manage_access_check(access=access, action="start transformations")
+    organization = access.organization
+    confirm = request.method == "POST" and request.POST.get("step") == "confirm"
     if request.method == "POST":
         form = StartPlaybookForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                transformation = transformation_start(
-                    organization=access.organization,
-                    playbooks=[data["playbook"]],
-                    start_date=data["start_date"],
-                    owner_email=data["owner"],
-                    sponsor_email=data["sponsor"] or None,
-                    created_by=request.user,  # type: ignore[arg-type]
-                )
-            except ApplicationError as exc:
-                form.apply_error(exc)
-            else:
-                messages.success(
-                    request,
-                    f"Started “{transformation.title}” from {data['playbook']}, "
-                    f"starting {data['start_date']:%Y-%m-%d}.",
-                )
-                return redirect(reverse("web:plans", kwargs={"org_slug": access.organization.slug}))
-        status = 400
     else:
         form = StartPlaybookForm(
-            initial={
+            {
                 "playbook": request.GET.get("playbook", ""),
-                "start_date": organization_today(access.organization).isoformat(),
+                "start_date": organization_today(organization).isoformat(),
                 "owner": _default_owner_email(access=access),
             }
         )
-        status = 200
+    preview: StartPreview | None = None
+    owners_form: PlaybookOwnersForm | None = None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            preview = start_preview_get(
+                organization=organization,
+                playbook=data["playbook"],
+                owner_email=data["owner"],
+                sponsor_email=data["sponsor"] or None,
+            )
+        except ApplicationError as exc:
+            form.apply_error(exc)
+    if preview is not None:
+        if confirm:
+            owners_form = PlaybookOwnersForm(request.POST, preview=preview)
+            if owners_form.is_valid():
+                data = form.cleaned_data
+                try:
+                    transformation = transformation_start(
+                        organization=organization,
+                        playbooks=[data["playbook"]],
+                        start_date=data["start_date"],
+                        owner_email=data["owner"],
+                        sponsor_email=data["sponsor"] or None,
+                        created_by=request.user,  # type: ignore[arg-type]
+                        owners=owners_form.owners(),
+                    )
+                except ApplicationError as exc:
+                    form.apply_error(exc)
+                else:
+                    messages.success(
+                        request,
+                        f"Started “{transformation.title}” from {data['playbook']}, "
+                        f"starting {data['start_date']:%Y-%m-%d}.",
+                    )
+                    return redirect(
+                        reverse(
+                            "web:plan",
+                            kwargs={
+                                "org_slug": organization.slug,
+                                "transformation_id": transformation.pk,
+                            },
+                        )
+                    )
+        else:
+            # A first look or "Update preview": the owners by role, or the ones already chosen.
+            owners_form = PlaybookOwnersForm(preview=preview)
+            emails = {person.email for person, _why in preview.eligible}
+            for name, field in owners_form.fields.items():
+                if name.startswith("owner_") and request.POST.get(name) in emails:
+                    field.initial = request.POST[name]
+    failed = bool(form.errors) or (confirm and owners_form is not None and bool(owners_form.errors))
     playbook = form["playbook"].value() or ""
-    context = page_context(access, current="web:findings", form=form, playbook=playbook)
-    return render(request, "web/graph/start_playbook.html", context, status=status)
+    context = page_context(
+        access,
+        current="web:findings",
+        form=form,
+        playbook=playbook,
+        preview=preview,
+        owners_form=owners_form,
+        duplicates=[
+            {
+                "title": row.title,
+                "start_date": row.start_date,
+                "url": reverse(
+                    "web:plan", kwargs={"org_slug": organization.slug, "transformation_id": row.pk}
+                ),
+            }
+            for row in (preview.duplicates if preview else [])
+        ],
+    )
+    return render(request, "web/graph/start_playbook.html", context, status=400 if failed else 200)

@@ -23,6 +23,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from core.bounds import id_parse
 from core.errors import ApplicationError
 from playbooks.criteria import SignalReading
 from teams.models import Organization
@@ -42,7 +43,6 @@ from transform.plans.selectors import scenario_preview_get
 from transform.readiness import business_case
 from transform.readiness.report import ReadinessReport, day_start, local_day
 from transform.readiness.selectors import (
-    active_transformations,
     readiness_history,
     readiness_report_get,
 )
@@ -54,7 +54,9 @@ from transform.web.forms import AssumptionsForm
 
 HISTORY_PERIODS: Final = 6  # survey periods in the heat map and the KPI trends, current included
 TEAMS_PER_PAGE: Final = 25
-MAX_TRANSFORMATIONS: Final = 5
+MAX_TRANSFORMATIONS: Final = 50  # offered in the "Transformation" select, newest start first
+# The reader's choice of transformation, per organisation id, kept in their session.
+CHOICE_SESSION_KEY: Final = "leadership_transformation"
 # Readiness bands of the heat map (0-100 score); the text always says the band too.
 BANDS: Final = ((70.0, "high"), (50.0, "medium"), (0.0, "low"))
 # The assumptions the business case form always shows; the others sit under "More assumptions".
@@ -78,6 +80,11 @@ class Progress:
     blocked: int
     planned: int
     days_late: int | None  # forecast end - planned end; negative: early
+
+    @property
+    def running(self) -> bool:
+        """At least one milestone is not done (``active_transformations``)."""
+        return self.done < self.total
 
     def percent(self, count: int) -> float:
         return round(100 * count / self.total, 1) if self.total else 0.0
@@ -110,14 +117,14 @@ class Progress:
 
 
 def _progress_list(*, organization: Organization) -> list[Progress]:
-    """The active transformations (newest start first, at most MAX_TRANSFORMATIONS) with their
-    milestone counts by status: one query."""
+    """The organisation's transformations (newest start first, at most MAX_TRANSFORMATIONS) with
+    their milestone counts by status, running or finished: one query."""
 
     def count(status: str) -> Count:
         return Count("milestones", filter=Q(milestones__status=status), distinct=True)
 
     rows = (
-        active_transformations(organization=organization)
+        Transformation.objects.filter(organization=organization)
         .annotate(
             total=Count("milestones", distinct=True),
             done=count(MilestoneStatus.DONE),
@@ -553,11 +560,34 @@ def _flow(*, organization: Organization, transformation: Transformation | None) 
 # --- the page ------------------------------------------------------------------------------------
 
 
+def _transformation_choose(
+    request: HttpRequest, *, organization: Organization, choices: list[Progress]
+) -> Progress | None:
+    """The transformation the page follows (progress and flow score): the one asked for with
+    ``?transformation=<id>`` (then remembered in the session, per organisation), else the one
+    remembered, else the most recently started running one; ``None`` when none runs and none
+    was chosen. An id that is not one of ``choices`` is ignored."""
+    by_id = {item.transformation.pk: item for item in choices}
+    remembered: dict[str, int] = dict(request.session.get(CHOICE_SESSION_KEY) or {})
+    org_key = str(organization.pk)
+    asked = id_parse(request.GET.get("transformation", "")[:20])
+    if asked is not None and asked in by_id:
+        if remembered.get(org_key) != asked:
+            remembered[org_key] = asked
+            request.session[CHOICE_SESSION_KEY] = remembered
+        return by_id[asked]
+    if remembered.get(org_key) in by_id:
+        return by_id[remembered[org_key]]
+    return next((item for item in choices if item.running), None)
+
+
 def _dashboard(request: HttpRequest, access: OrgAccess, *, heat_map: bool) -> dict[str, Any]:
     oversight_access_check(access=access, action="see the leadership dashboard")
     organization = access.organization
     at = timezone.now()
-    progress = _progress_list(organization=organization)
+    choices = _progress_list(organization=organization)
+    chosen = _transformation_choose(request, organization=organization, choices=choices)
+    progress = [chosen] if chosen is not None else []
     settings = checkin_settings_get(organization=organization)
     periods = heat_map_periods(settings=settings, at=at, zone=organization_zone(organization))
     live = readiness_report_get(organization=organization, period=periods[-1], at=at)
@@ -604,6 +634,16 @@ def _dashboard(request: HttpRequest, access: OrgAccess, *, heat_map: bool) -> di
     return {
         **context,
         "progress": progress,
+        "transformation_choices": [
+            {
+                "id": item.transformation.pk,
+                "label": f"{item.transformation.title} (started "
+                f"{item.transformation.start_date:%Y-%m-%d}"
+                f"{'' if item.running else ', finished'})",
+                "selected": item is chosen,
+            }
+            for item in choices
+        ],
         "periods": periods,
         "current_period": periods[-1],
         "org_readiness": _cell(suppressed=org_score.suppressed, score=org_score.score),
