@@ -131,16 +131,99 @@ def test_graph_data_filters_by_type_and_specialty(demo: WebDemo) -> None:
     assert silos["total_teams"] == 12
 
 
-def test_graph_data_shows_people_with_memberships_and_serves_links_on_request(
-    demo: WebDemo,
-) -> None:
-    data = client_for("member").get("/o/demo/graph/data.json?people=on&type=stream_aligned").json()
+def test_graph_data_shows_people_as_counts_on_their_teams_on_request(demo: WebDemo) -> None:
+    client = client_for("member")
+    plain = client.get("/o/demo/graph/data.json?type=stream_aligned").json()
+    data = client.get("/o/demo/graph/data.json?people=on&type=stream_aligned").json()
 
-    people = [e for e in data["elements"] if e["data"].get("kind") == "person"]
-    assert people
-    assert data["people_shown"] == len(people)
-    modes = {e["data"]["mode"] for e in data["elements"] if e["group"] == "edges"}
-    assert {"member", "serves"} <= modes
+    # No name nodes that nobody can read: each team's label carries its member count.
+    assert not [e for e in data["elements"] if e["data"].get("kind") == "person"]
+    teams = {
+        e["data"]["slug"]: e["data"] for e in data["elements"] if e["data"].get("kind") == "team"
+    }
+    rows = {row["slug"]: row for row in data["teams"]}
+    assert teams["search"]["label"] == f"Search Squad · {rows['search']['members']}"
+    assert rows["search"]["members"] > 0
+    assert data["people_shown"] > 0
+    plain_labels = {
+        e["data"]["label"] for e in plain["elements"] if e["data"].get("kind") == "team"
+    }
+    assert "Search Squad" in plain_labels
+    # The positions do not move when people are shown.
+    assert {e["data"]["id"]: e.get("position") for e in plain["elements"]} == {
+        e["data"]["id"]: e.get("position")
+        for e in data["elements"]
+        if e["data"]["id"] in {x["data"]["id"] for x in plain["elements"]}
+    }
+
+
+def _team_positions(data: dict[str, Any]) -> dict[str, dict[str, float]]:
+    return {
+        e["data"]["slug"]: e["position"]
+        for e in data["elements"]
+        if e["data"].get("kind") == "team"
+    }
+
+
+def test_every_team_comes_with_a_stable_position_inside_its_unit(demo: WebDemo) -> None:
+    from django.core.cache import cache
+
+    from teams.layout import boxes_overlap
+
+    client = client_for("member")
+    first = client.get("/o/demo/graph/data.json").json()
+    cache.clear()  # computed again from scratch: the same positions
+    again = client.get("/o/demo/graph/data.json").json()
+    silos = client.get("/o/demo/graph/data.json?type=ops_silo").json()
+
+    positions = _team_positions(first)
+    assert first["layout"] == "preset"
+    assert len(positions) == 12
+    assert positions == _team_positions(again)
+    assert not boxes_overlap(positions)
+    # A filter hides teams but moves none.
+    assert _team_positions(silos) == {slug: positions[slug] for slug in _team_positions(silos)}
+    units = [e for e in first["elements"] if e["data"].get("kind") == "unit"]
+    parents = {
+        e["data"].get("parent") for e in first["elements"] if e["data"].get("kind") == "team"
+    }
+    assert {f"unit:{u['data']['id'].split(':', 1)[1]}" for u in units} == parents - {None}
+    shapes = {
+        e["data"]["type"]: e["data"]["shape"] for e in first["elements"] if "shape" in e["data"]
+    }
+    assert shapes["ops_silo"] == "octagon"
+    assert shapes["stream_aligned"] == "round-rectangle"
+
+
+def test_the_layout_is_computed_once_per_topology_version(
+    demo: WebDemo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache import cache
+
+    from transform.web import graph_pages
+
+    cache.clear()
+    laid_out: list[int] = []
+    real = graph_pages.team_positions
+
+    def counting(snapshot: Any) -> Any:
+        laid_out.append(len(snapshot.teams))
+        return real(snapshot)
+
+    # A pass-through spy: the real layout is made; only how often is recorded.
+    monkeypatch.setattr(graph_pages, "team_positions", counting)
+    client = client_for("member")
+
+    client.get("/o/demo/graph/data.json")
+    client.get("/o/demo/graph/data.json?type=ops_silo")  # another filter: the same layout
+    client.get("/o/demo/graph/data.json?people=on")
+    assert laid_out == [12]
+
+    TeamFactory(organization=demo.organization, slug="newcomers")
+    grown = client.get("/o/demo/graph/data.json").json()
+
+    assert laid_out == [12, 13]
+    assert "newcomers" in _team_positions(grown)
 
 
 def test_the_as_of_date_shows_the_topology_of_that_day(demo: WebDemo) -> None:
@@ -352,12 +435,12 @@ def test_a_change_agent_starts_the_suggested_playbook_and_lands_on_the_plans(
 ) -> None:
     count = Transformation.objects.count()
 
-    response = _start(client_for("agent"), sponsor="helen.park@democorp.example")
+    response = _start(client_for("agent"), sponsor="helen.park@democorp.example", step="confirm")
 
     assert response.status_code == 302
-    assert response["Location"] == "/o/demo/plans/"
     assert Transformation.objects.count() == count + 1
     started = Transformation.objects.latest("id")
+    assert response["Location"] == f"/o/demo/plans/{started.pk}/"
     assert started.start_date == dt.date(2030, 3, 2)
     assert started.lead_change_agent.email == AGENT
     assert started.sponsor is not None
@@ -442,9 +525,56 @@ def test_the_scenario_shows_the_target_next_to_the_current_topology_with_deltas(
     assert "flow score" in html
     assert "merge teams" in html
     after = response.context["after_elements"]
-    changed = [e for e in after if "changed" in e.get("classes", "")]
-    assert [e["data"]["slug"] for e in changed] == ["infrastructure-platform"]
+    before = response.context["before_elements"]
+
+    def marked(elements: list[dict[str, Any]], mark: str) -> list[str]:
+        return sorted(
+            e["data"]["slug"]
+            for e in elements
+            if e["data"].get("kind") == "team" and mark in e.get("classes", "").split()
+        )
+
+    assert marked(after, "added") == ["infrastructure-platform"]
+    assert marked(before, "removed") == ["backend-ops", "dba", "networking"]
+    # The teams the attached change names are highlighted, as the legend says.
+    assert marked(before, "affected") == ["backend-ops", "dba", "networking"]
+    assert marked(after, "affected") == ["infrastructure-platform"]
+    assert len(response.context["affected"]) == 4
+    assert "Infrastructure Platform" in response.context["affected"]
+    assert 'id="scenario-affected"' in html
+    # Links to the silos go away (red, dashed) and links to the merged team come (green).
+    assert [e for e in before if e["group"] == "edges" and "removed" in e["classes"].split()]
+    assert [e for e in after if e["group"] == "edges" and "added" in e["classes"].split()]
+    assert 'data-mark="affected"' in html
     assert response.context["resolved"]
+
+
+def test_the_scenario_target_keeps_the_current_positions_and_overlaps_nothing(
+    demo: WebDemo,
+) -> None:
+    from teams.layout import boxes_overlap
+
+    milestone_change_add(milestone=demo.started, change=MERGE_SILOS, actor=None)
+    client = client_for("member")
+
+    response = client.get("/o/demo/scenario/")
+    graph = client.get("/o/demo/graph/data.json").json()
+
+    def positions(elements: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+        return {
+            e["data"]["slug"]: e["position"] for e in elements if e["data"].get("kind") == "team"
+        }
+
+    current = positions(response.context["before_elements"])
+    target = positions(response.context["after_elements"])
+    # The current drawing is the graph page's, and every team that stays keeps its place.
+    assert current == _team_positions(graph)
+    staying = set(current) & set(target)
+    assert len(staying) == 9
+    assert all(target[slug] == current[slug] for slug in staying)
+    assert not boxes_overlap(current)
+    assert not boxes_overlap(target)
+    assert "infrastructure-platform" in target
 
 
 def test_the_scenario_drawings_are_made_once_until_the_graph_or_the_changes_change(
@@ -459,7 +589,7 @@ def test_the_scenario_drawings_are_made_once_until_the_graph_or_the_changes_chan
     real = scenario_pages._scenario_elements
 
     def counting(*args: Any, **kwargs: Any) -> Any:
-        drawn.append(kwargs["mark"])
+        drawn.append(kwargs.get("edge_mark") or "plain")
         return real(*args, **kwargs)
 
     # A pass-through spy: the real drawings are made; only how often is recorded.
@@ -469,13 +599,13 @@ def test_the_scenario_drawings_are_made_once_until_the_graph_or_the_changes_chan
 
     first = client.get("/o/demo/scenario/")
     again = client.get("/o/demo/scenario/")
-    assert drawn == ["removed", "changed"]
+    assert drawn == ["plain", "plain", "removed", "added"]
     assert again.context["after_elements"] == first.context["after_elements"]
 
     TeamFactory(organization=demo.organization, slug="newcomers")
     grown = client.get("/o/demo/scenario/")
 
-    assert len(drawn) == 4
+    assert len(drawn) == 8
     slugs = {e["data"].get("slug") for e in grown.context["before_elements"]}
     assert "newcomers" in slugs
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from core.moments import moment_parse
 from teams.analysis import InvalidThresholdsError
 from teams.graph import OrgSnapshot
+from teams.layout import Position, team_positions
 from teams.models import (
     InteractionMode,
     MembershipRole,
@@ -42,9 +43,6 @@ from transform.checkins.verifications import open_proposals_by_team, team_topolo
 from transform.web.access import org_page
 from transform.web.context import page_context, query_string
 
-# Above this many nodes the force-directed layout gets slow in a browser; a grid is drawn instead.
-FORCE_LAYOUT_MAX_NODES = 250
-
 # Team type -> (fill colour, node shape). The shape and the legend's text carry the type too, so
 # colour is never the only signal.
 TEAM_TYPE_STYLE: dict[str, tuple[str, str]] = {
@@ -55,6 +53,30 @@ TEAM_TYPE_STYLE: dict[str, tuple[str, str]] = {
     TeamType.OPS_SILO: ("#e06666", "octagon"),
     TeamType.UNCLASSIFIED: ("#c8ccd0", "diamond"),
 }
+SHAPE_LABELS: dict[str, str] = {
+    "round-rectangle": "rounded square",
+    "rectangle": "square",
+    "ellipse": "circle",
+    "hexagon": "hexagon",
+    "octagon": "octagon",
+    "diamond": "diamond",
+}
+
+
+def legend_team_types() -> list[dict[str, str]]:
+    """Every team type with its colour and shape, for the legends."""
+    return [
+        {
+            "value": value,
+            "label": label,
+            "colour": TEAM_TYPE_STYLE[value][0],
+            "shape": TEAM_TYPE_STYLE[value][1],
+            "shape_label": SHAPE_LABELS[TEAM_TYPE_STYLE[value][1]],
+        }
+        for value, label in TeamType.choices
+    ]
+
+
 # Edge kind -> how the legend describes its line; the styles themselves are in graph.js.
 EDGE_LEGEND: tuple[tuple[str, str, str], ...] = (
     ("collaboration", "Collaboration", "solid purple line"),
@@ -62,8 +84,6 @@ EDGE_LEGEND: tuple[tuple[str, str, str], ...] = (
     ("facilitating", "Facilitating", "dashed green arrow to the team being helped"),
     ("ticket_dependency", "Ticket dependency", "dotted grey arrow to the team waited on"),
     ("ticket_on_silo", "Ticket dependency on an ops silo", "thick red arrow to the silo"),
-    ("member", "Member of a team (people shown)", "thin grey line"),
-    ("serves", "Serves a team without being a member (people shown)", "dashed brown line"),
 )
 FINDING_KIND_LABELS: dict[str, str] = {
     "team_bottleneck": "Team bottleneck",
@@ -166,26 +186,46 @@ def graph_data_get(
         view = GraphView.load(access=access, as_of=moment)
         return graph_data(view=view, org_slug=org_slug, filters=filters)
     key = org_analysis_key_get(organization=access.organization)
+
+    def compute() -> dict[str, Any]:
+        view = GraphView.load(access=access, as_of=None, key=key)
+        positions = layout_get(key=key, snapshot=view.snapshot)
+        return graph_data(view=view, org_slug=org_slug, filters=filters, positions=positions)
+
     data: dict[str, Any] = analysis_derived_get(
-        key=key,
-        kind="graph",
-        content=filters,
-        compute=lambda: graph_data(
-            view=GraphView.load(access=access, as_of=None, key=key),
-            org_slug=org_slug,
-            filters=filters,
-        ),
+        key=key, kind="graph", content=filters, compute=compute
     )
     return data
 
 
-def graph_data(*, view: GraphView, org_slug: str, filters: dict[str, Any]) -> dict[str, Any]:
-    """What the graph page draws: the teams (for the list) and Cytoscape elements.
+def layout_get(*, key: AnalysisKey, snapshot: OrgSnapshot) -> dict[str, Position]:
+    """Today's team positions (``teams.layout.team_positions``), computed once per topology
+    version (cached under the live analysis's ``key``, whatever the filters) and reused by the
+    graph page and the scenario's current drawing."""
+    positions: dict[str, Position] = analysis_derived_get(
+        key=key, kind="layout", content=None, compute=lambda: team_positions(snapshot)
+    )
+    return positions
+
+
+def graph_data(
+    *,
+    view: GraphView,
+    org_slug: str,
+    filters: dict[str, Any],
+    positions: dict[str, Position] | None = None,
+) -> dict[str, Any]:
+    """What the graph page draws: the teams (for the list) and Cytoscape elements, each team
+    at its ``positions`` entry (``team_positions`` of the whole snapshot when not given, so a
+    filter never moves a team) inside its unit's compound node.
 
     ``filters``: ``type`` and ``specialty`` keep only matching teams (and the interactions
-    between them); ``people`` adds people with their memberships and serves links.
+    between them); ``people`` adds each team's member count to its label ("Payments · 7").
     """
     snapshot = view.snapshot
+    if positions is None:
+        positions = team_positions(snapshot)
+    show_people = bool(filters.get("people"))
     team_type = filters.get("type") or ""
     specialty = filters.get("specialty") or ""
     as_of = filters.get("as_of")
@@ -205,6 +245,15 @@ def graph_data(*, view: GraphView, org_slug: str, filters: dict[str, Any]) -> di
 
     team_rows = []
     elements: list[dict[str, Any]] = []
+    unit_names = {unit.slug: unit.name for unit in snapshot.units}
+    for unit in sorted({team.unit for team in teams if team.unit}):
+        elements.append(
+            {
+                "group": "nodes",
+                "data": {"id": f"unit:{unit}", "kind": "unit", "label": unit_names.get(unit, unit)},
+                "classes": "unit",
+            }
+        )
     for team in teams:
         colour, shape = TEAM_TYPE_STYLE.get(team.type, TEAM_TYPE_STYLE[TeamType.UNCLASSIFIED])
         team_findings = findings.get(team.slug, [])
@@ -226,19 +275,26 @@ def graph_data(*, view: GraphView, org_slug: str, filters: dict[str, Any]) -> di
             + query_string(as_of=as_of_text, team=team.slug),
         }
         team_rows.append(row)
+        node_data = {
+            "id": f"team:{team.slug}",
+            "kind": "team",
+            "slug": team.slug,
+            "name": team.name,
+            "label": f"{team.name} · {row['members']}" if show_people else team.name,
+            "members": row["members"],
+            "type": team.type,
+            "type_label": row["type_label"],
+            "colour": colour,
+            "shape": shape,
+            "panel_url": row["panel_url"],
+        }
+        if team.unit:
+            node_data["parent"] = f"unit:{team.unit}"
         elements.append(
             {
                 "group": "nodes",
-                "data": {
-                    "id": f"team:{team.slug}",
-                    "kind": "team",
-                    "slug": team.slug,
-                    "label": team.name,
-                    "type": team.type,
-                    "colour": colour,
-                    "shape": shape,
-                    "panel_url": row["panel_url"],
-                },
+                "data": node_data,
+                "position": dict(positions.get(team.slug) or {"x": 0.0, "y": 0.0}),
                 "classes": "team",
             }
         )
@@ -263,51 +319,21 @@ def graph_data(*, view: GraphView, org_slug: str, filters: dict[str, Any]) -> di
                 "classes": f"interaction {edge.mode}" + (" on-silo" if on_silo else ""),
             }
         )
+    # People are counted on their teams' labels, not drawn: dozens of name nodes could not be
+    # read. The team panel lists a team's people by name.
     people_count = 0
-    if filters.get("people"):
-        names = {person.email: person.name for person in snapshot.people}
-        links = [("member", edge.person, edge.team) for edge in snapshot.memberships] + [
-            ("serves", edge.person, edge.team) for edge in snapshot.serves
-        ]
-        shown: set[str] = set()
-        for kind, email, team_slug in links:
-            if team_slug not in kept:
-                continue
-            if email not in shown:
-                shown.add(email)
-                elements.append(
-                    {
-                        "group": "nodes",
-                        "data": {
-                            "id": f"person:{email}",
-                            "kind": "person",
-                            "label": names.get(email, email),
-                            "email": email,
-                        },
-                        "classes": "person",
-                    }
-                )
-            elements.append(
-                {
-                    "group": "edges",
-                    "data": {
-                        "id": f"{kind}:{email}:{team_slug}",
-                        "source": f"person:{email}",
-                        "target": f"team:{team_slug}",
-                        "mode": kind,
-                    },
-                    "classes": kind,
-                }
-            )
-        people_count = len(shown)
-    node_count = len(teams) + people_count
+    if show_people:
+        people_count = len(
+            {edge.person for edge in snapshot.memberships if edge.team in kept}
+            | {edge.person for edge in snapshot.serves if edge.team in kept}
+        )
     return {
         "organization": org_slug,
         "as_of": as_of_text or None,
         "total_teams": len(snapshot.teams),
         "teams": team_rows,
         "people_shown": people_count,
-        "layout": "cose" if node_count <= FORCE_LAYOUT_MAX_NODES else "grid",
+        "layout": "preset",
         "elements": elements,
         "findings_error": view.report_error,
     }
@@ -377,10 +403,7 @@ def graph_render(
         form=form,
         data=data,
         panel=panel,
-        team_types=[
-            {"value": value, "label": label, "colour": TEAM_TYPE_STYLE[value][0]}
-            for value, label in TeamType.choices
-        ],
+        team_types=legend_team_types(),
         edge_legend=EDGE_LEGEND,
         data_url=reverse("web:graph-data", kwargs={"org_slug": slug}),
         exports=[

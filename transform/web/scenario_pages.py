@@ -11,7 +11,7 @@ from django.shortcuts import render
 from core.errors import ConflictError
 from teams.analysis import InvalidThresholdsError
 from teams.graph import OrgSnapshot
-from teams.models import TeamType
+from teams.layout import Position, positions_extend, predecessors
 from teams.selectors import (
     analysis_derived_get,
     org_analysis_key_get,
@@ -23,7 +23,13 @@ from transform.plans import selectors as transform_selectors
 from transform.web.access import org_page
 from transform.web.context import page_context
 from transform.web.findings_pages import finding_row
-from transform.web.graph_pages import TEAM_TYPE_STYLE, GraphView, graph_data
+from transform.web.graph_pages import (
+    EDGE_LEGEND,
+    GraphView,
+    graph_data,
+    layout_get,
+    legend_team_types,
+)
 
 
 def _text(value: Any) -> str:
@@ -68,15 +74,65 @@ def _metric_rows(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str
     return rows
 
 
+# Keys of a change that name teams (teams.scenarios): the teams a change affects.
+_TEAM_KEYS = ("team", "teams", "into", "from_team", "to_team", "source", "target", "slug")
+
+
+def affected_teams(changes: list[dict[str, Any]], known: set[str]) -> set[str]:
+    """The slugs of ``known`` teams that the changes name (a merge's teams and result, a
+    split's team and parts, a buddy's team, an interaction's ends, ...)."""
+    found: set[str] = set()
+
+    def walk(value: Any, named: bool) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, key in _TEAM_KEYS)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, named)
+        elif named and isinstance(value, str) and value in known:
+            found.add(value)
+
+    for change in changes:
+        walk(change, False)
+    return found
+
+
+def _edge_pairs(elements: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    return {
+        (e["data"]["source"], e["data"]["target"]): e["data"]["mode"]
+        for e in elements
+        if e["group"] == "edges"
+    }
+
+
 def _scenario_elements(
-    snapshot: OrgSnapshot, *, org_slug: str, marked: set[str], mark: str
+    snapshot: OrgSnapshot,
+    *,
+    org_slug: str,
+    positions: dict[str, Position],
+    marks: dict[str, list[str]],
+    other: list[dict[str, Any]] | None = None,
+    edge_mark: str = "",
 ) -> list[dict[str, Any]]:
+    """The drawing of ``snapshot`` at ``positions``; each team gets the classes ``marks`` lists
+    for it. With ``other`` (the other drawing's elements), a link between two teams that is not
+    in ``other`` gets ``edge_mark`` and one whose mode differs gets ``changed``."""
     view = GraphView(snapshot=snapshot, report=None, report_error="")
-    elements = graph_data(view=view, org_slug=org_slug, filters={})["elements"]
+    data = graph_data(view=view, org_slug=org_slug, filters={}, positions=positions)
+    elements: list[dict[str, Any]] = data["elements"]
+    other_pairs = _edge_pairs(other) if other is not None else {}
     for element in elements:
-        if element["data"].get("slug") in marked:
-            element["classes"] += f" {mark}"
-    return list(elements)
+        extra = list(marks.get(element["data"].get("slug", ""), []))
+        if other is not None and element["group"] == "edges":
+            pair = (element["data"]["source"], element["data"]["target"])
+            if pair not in other_pairs:
+                extra.append(edge_mark)
+            elif other_pairs[pair] != element["data"]["mode"]:
+                extra.append("changed")
+        if extra:
+            element["classes"] += " " + " ".join(extra)
+    return elements
 
 
 def _drawings_get(
@@ -86,10 +142,13 @@ def _drawings_get(
     up_to: Milestone | None,
     preview: dict[str, Any],
 ) -> dict[str, Any]:
-    """The current and target drawings (Cytoscape elements, removed and changed teams marked)
-    and every team's name. A function of the live graph and the pending changes, as the preview
-    is: cached under the live analysis's key and the changes the preview lists, so that an
-    unchanged scenario reads no snapshot. Raises ``ConflictError`` as ``scenario_apply``."""
+    """The current and target drawings (Cytoscape elements with positions and marks: added,
+    removed, changed and affected teams and links) and every team's name. The current drawing
+    uses today's cached positions (the graph page's); the target keeps them for every team that
+    stays and places new ones next to the teams they came from (``teams.layout``). A function
+    of the live graph and the pending changes, as the preview is: cached under the live
+    analysis's key and the changes the preview lists, so that an unchanged scenario reads no
+    snapshot. Raises ``ConflictError`` as ``scenario_apply``."""
     organization = access.organization
     key = org_analysis_key_get(organization=organization)
 
@@ -100,14 +159,44 @@ def _drawings_get(
         before = org_snapshot_get(organization=organization)
         after = transform_selectors.scenario_apply(snapshot=before, rows=rows)
         topology = preview["delta"]["topology"]
-        changed = set(topology["teams_created"]) | set(topology["teams_updated"])
+        known = {team.slug for team in [*before.teams, *after.teams]}
+        affected = affected_teams([row["change"] for row in preview["changes"]], known)
+        base = layout_get(key=key, snapshot=before)
+        target = positions_extend(base, after, predecessors(before, after))
+        before_marks: dict[str, list[str]] = {}
+        after_marks: dict[str, list[str]] = {}
+        for slug in topology["teams_deleted"]:
+            before_marks.setdefault(slug, []).append("removed")
+        for slug in topology["teams_created"]:
+            after_marks.setdefault(slug, []).append("added")
+        for slug in topology["teams_updated"]:
+            before_marks.setdefault(slug, []).append("changed")
+            after_marks.setdefault(slug, []).append("changed")
+        for slug in sorted(affected):
+            before_marks.setdefault(slug, []).append("affected")
+            after_marks.setdefault(slug, []).append("affected")
         slug = organization.slug
+        current = _scenario_elements(before, org_slug=slug, positions=base, marks={})
+        future = _scenario_elements(after, org_slug=slug, positions=target, marks=after_marks)
         return {
             "team_names": {team.slug: team.name for team in [*before.teams, *after.teams]},
+            "affected": sorted(affected),
             "before": _scenario_elements(
-                before, org_slug=slug, marked=set(topology["teams_deleted"]), mark="removed"
+                before,
+                org_slug=slug,
+                positions=base,
+                marks=before_marks,
+                other=future,
+                edge_mark="removed",
             ),
-            "after": _scenario_elements(after, org_slug=slug, marked=changed, mark="changed"),
+            "after": _scenario_elements(
+                after,
+                org_slug=slug,
+                positions=target,
+                marks=after_marks,
+                other=current,
+                edge_mark="added",
+            ),
         }
 
     found: dict[str, Any] = analysis_derived_get(
@@ -193,9 +282,8 @@ def scenario(request: HttpRequest, access: OrgAccess) -> HttpResponse:
         ],
         before_elements=drawings["before"],
         after_elements=drawings["after"],
-        team_types=[
-            {"value": value, "label": label, "colour": TEAM_TYPE_STYLE[value][0]}
-            for value, label in TeamType.choices
-        ],
+        affected=[team_names.get(slug, slug) for slug in drawings["affected"]],
+        edge_legend=EDGE_LEGEND,
+        team_types=legend_team_types(),
     )
     return render(request, "web/graph/scenario.html", context)

@@ -5,42 +5,60 @@
   "use strict";
 
   var STYLE = [
+    { selector: "node.unit", style: {
+      "background-color": "#f5f7fa", "background-opacity": 1, "border-width": 1, "border-color": "#cbd2d9",
+      "border-style": "solid", shape: "round-rectangle", label: "data(label)", "text-valign": "top",
+      "text-halign": "center", "font-size": 13, "font-weight": "bold", color: "#3e4c59", padding: 18,
+      "text-margin-y": -4 } },
     { selector: "node.team", style: {
       "background-color": "data(colour)", shape: "data(shape)", label: "data(label)",
-      width: 36, height: 36, "border-width": 1, "border-color": "#1f2933",
-      color: "#1f2933", "font-size": 11, "text-valign": "bottom", "text-margin-y": 4,
-      "text-wrap": "wrap", "text-max-width": 96, "text-background-color": "#ffffff",
-      "text-background-opacity": 0.8, "text-background-padding": 1 } },
-    { selector: "node.person", style: {
-      "background-color": "#9aa5b1", width: 12, height: 12, label: "data(label)",
-      "font-size": 8, color: "#52606d", "text-valign": "bottom", "text-margin-y": 2 } },
-    { selector: "node.changed", style: { "border-width": 5, "border-color": "#1e6b34", "border-style": "double" } },
-    { selector: "node.removed", style: { opacity: 0.45, "border-width": 3, "border-style": "dashed" } },
-    { selector: "node:selected", style: { "border-width": 4, "border-color": "#f5a623" } },
+      width: 54, height: 54, "border-width": 1.5, "border-color": "#1f2933",
+      color: "#1f2933", "font-size": 13, "text-valign": "bottom", "text-margin-y": 5,
+      "text-wrap": "wrap", "text-max-width": 160, "text-background-color": "#ffffff",
+      "text-background-opacity": 0.9, "text-background-padding": 2, "min-zoomed-font-size": 6 } },
+    { selector: "node.added", style: { "border-width": 6, "border-color": "#1e6b34", "border-style": "solid" } },
+    { selector: "node.changed", style: { "border-width": 6, "border-color": "#b7791f", "border-style": "double" } },
+    { selector: "node.removed", style: { opacity: 0.55, "border-width": 5, "border-color": "#b42318", "border-style": "dashed" } },
+    { selector: "node.affected", style: { "underlay-color": "#0b5cad", "underlay-opacity": 0.25, "underlay-padding": 10,
+      "underlay-shape": "ellipse", "font-weight": "bold" } },
+    { selector: "node:selected", style: { "border-width": 5, "border-color": "#f5a623" } },
     { selector: "edge", style: {
       width: 2, "curve-style": "bezier", "line-color": "#52606d", "target-arrow-color": "#52606d",
-      "target-arrow-shape": "triangle", "arrow-scale": 0.9 } },
+      "target-arrow-shape": "triangle", "arrow-scale": 1 } },
     { selector: "edge.collaboration", style: { "line-color": "#674ea7", width: 3, "target-arrow-shape": "none" } },
     { selector: "edge.x_as_a_service", style: { "line-color": "#0b5cad", "target-arrow-color": "#0b5cad" } },
     { selector: "edge.facilitating", style: { "line-color": "#1e6b34", "target-arrow-color": "#1e6b34", "line-style": "dashed" } },
     { selector: "edge.ticket_dependency", style: { "line-color": "#7b8794", "target-arrow-color": "#7b8794", "line-style": "dotted" } },
     { selector: "edge.on-silo", style: { "line-color": "#b42318", "target-arrow-color": "#b42318", "line-style": "solid", width: 6, "z-index": 10 } },
-    { selector: "edge.member", style: { width: 1, "line-color": "#9aa5b1", "target-arrow-shape": "none" } },
-    { selector: "edge.serves", style: { width: 1.5, "line-color": "#8a5a00", "line-style": "dashed", "target-arrow-shape": "none" } }
+    { selector: "edge.added", style: { "line-color": "#1e6b34", "target-arrow-color": "#1e6b34", width: 5, "line-style": "solid" } },
+    { selector: "edge.changed", style: { "line-color": "#b7791f", "target-arrow-color": "#b7791f", width: 5 } },
+    { selector: "edge.removed", style: { "line-color": "#b42318", "target-arrow-color": "#b42318", width: 4, "line-style": "dashed", opacity: 0.7 } },
+    { selector: ".faded", style: { opacity: 0.12, "text-opacity": 0.12 } }
   ];
 
-  function layoutOptions(name) {
-    return name === "grid"
-      ? { name: "grid", animate: false, padding: 20 }
-      : { name: "cose", animate: false, padding: 24, randomize: true, nodeRepulsion: function () { return 60000; }, nodeOverlap: 40,
-          idealEdgeLength: function () { return 140; }, numIter: 2500 };
+  /* Positions come from the server (teams/layout.py): the same topology is always drawn the same. */
+  function draw(container, elements) {
+    var cy = cytoscape({ container: container, elements: elements, style: STYLE,
+      layout: { name: "preset", fit: true, padding: 24 }, boxSelectionEnabled: false, minZoom: 0.05, maxZoom: 4,
+      wheelSensitivity: 0.3 });
+    return cy;
   }
 
-  function draw(container, elements, layoutName) {
-    var cy = cytoscape({ container: container, elements: elements, style: STYLE,
-      layout: { name: "preset" }, boxSelectionEnabled: false, minZoom: 0.1, maxZoom: 4 });
-    cy.layout(layoutOptions(layoutName)).run();
-    return cy;
+  function zoomBy(cy, factor) {
+    var level = Math.max(cy.minZoom(), Math.min(cy.maxZoom(), cy.zoom() * factor));
+    cy.zoom({ level: level, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } });
+  }
+
+  /* The zoom buttons (+, −, fit) of one drawing: the buttons carry data-zoom and data-for. */
+  function bindZoom(cy, id) {
+    document.querySelectorAll("[data-for='" + id + "'][data-zoom]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var action = button.dataset.zoom;
+        if (action === "in") { zoomBy(cy, 1.25); }
+        else if (action === "out") { zoomBy(cy, 0.8); }
+        else { cy.fit(cy.elements(":visible").not(".faded"), 24); }
+      });
+    });
   }
 
   function download(href, filename) {
@@ -137,16 +155,56 @@
   function initGraphPage(root) {
     var form = document.getElementById("graph-filters");
     var data = JSON.parse(document.getElementById("graph-data").textContent);
-    var cy = draw(root, data.elements, data.layout);
+    var cy = draw(root, data.elements);
     root.dataset.state = "ready";
+    bindZoom(cy, "org-graph");
+    var focusButton = document.getElementById("graph-focus");
+    var allButton = document.getElementById("graph-show-all");
+    var chosen = null;
 
-    cy.on("tap", "node.team", function (event) { showPanel(event.target.data("panel_url")); });
+    /* Focus mode: the chosen team and its neighbours stand out, every other element fades. */
+    function focus(slug) {
+      var node = cy.getElementById("team:" + slug);
+      if (!node.length) { return; }
+      var keep = node.closedNeighborhood().union(node.closedNeighborhood().parents());
+      cy.elements().addClass("faded");
+      keep.removeClass("faded");
+      root.dataset.focus = slug;
+      allButton.disabled = false;
+      cy.animate({ fit: { eles: keep, padding: 40 }, duration: 0 });
+      document.getElementById("graph-focus-status").textContent =
+        "Focused on " + node.data("name") + " and its " + (node.neighborhood("node.team").length) + " neighbouring teams.";
+    }
+
+    function showAll() {
+      cy.elements().removeClass("faded");
+      delete root.dataset.focus;
+      allButton.disabled = true;
+      cy.fit(undefined, 24);
+      document.getElementById("graph-focus-status").textContent = "All teams shown.";
+    }
+
+    function choose(slug) {
+      chosen = slug;
+      focusButton.disabled = !slug;
+      focusButton.textContent = slug ? "Focus on " + cy.getElementById("team:" + slug).data("name") : "Focus";
+    }
+
+    cy.on("tap", "node.team", function (event) {
+      choose(event.target.data("slug"));
+      showPanel(event.target.data("panel_url"));
+    });
+    focusButton.addEventListener("click", function () { if (chosen) { focus(chosen); } });
+    allButton.addEventListener("click", showAll);
 
     function render(next) {
       data = next;
       cy.elements().remove();
       cy.add(next.elements);
-      cy.layout(layoutOptions(next.layout)).run();
+      cy.layout({ name: "preset", fit: true, padding: 24 }).run();
+      delete root.dataset.focus;
+      allButton.disabled = true;
+      choose(null);
       var rows = document.getElementById("team-rows");
       rows.replaceChildren();
       next.teams.forEach(function (team) { rows.appendChild(teamRow(team)); });
@@ -222,7 +280,6 @@
       var blob = new Blob([toSvg(cy)], { type: "image/svg+xml" });
       download(URL.createObjectURL(blob), data.organization + "-graph.svg");
     });
-    document.getElementById("graph-fit").addEventListener("click", function () { cy.fit(undefined, 24); });
 
     // Keyboard users land on the panel's heading once htmx has swapped it in.
     document.body.addEventListener("htmx:afterSwap", function (event) {
@@ -231,41 +288,51 @@
         if (heading) { heading.focus({ preventScroll: false }); }
         var slug = heading && heading.parentElement && heading.parentElement.dataset.slug;
         cy.nodes().unselect();
-        if (slug) { cy.getElementById("team:" + slug).select(); }
+        if (slug) { cy.getElementById("team:" + slug).select(); choose(slug); }
       }
     });
     window.transformGraph = cy;
   }
 
-  /* The target is drawn with the current drawing's positions, so the two compare at a glance;
-   * a new team sits among its neighbours. */
+  /* Both drawings come with their positions (the target keeps the current ones for every team
+   * that stays) and are shown at the same zoom and pan, fitted to both, so they compare by eye. */
   function initScenario(before, after) {
-    var beforeElements = JSON.parse(document.getElementById("scenario-before-data").textContent);
-    var afterElements = JSON.parse(document.getElementById("scenario-after-data").textContent);
-    var current = cytoscape({ container: before, elements: beforeElements, style: STYLE, layout: { name: "preset" } });
-    var layout = current.layout(layoutOptions("cose"));
-    layout.one("layoutstop", function () {
-      var known = {};
-      current.nodes().forEach(function (node) { known[node.id()] = node.position(); });
-      var target = cytoscape({ container: after, elements: afterElements, style: STYLE, layout: { name: "preset" } });
-      var box = current.elements().boundingBox();
-      var spare = 0;
-      target.nodes().forEach(function (node) {
-        if (known[node.id()]) { node.position(Object.assign({}, known[node.id()])); return; }
-        var placed = node.neighborhood("node").filter(function (other) { return known[other.id()]; });
-        if (placed.length) {
-          var x = 0, y = 0;
-          placed.forEach(function (other) { x += known[other.id()].x; y += known[other.id()].y; });
-          node.position({ x: x / placed.length + 30, y: y / placed.length + 30 });
-        } else {
-          node.position({ x: box.x2 + 60, y: box.y1 + 60 * spare++ });
-        }
+    var current = draw(before, JSON.parse(document.getElementById("scenario-before-data").textContent));
+    var target = draw(after, JSON.parse(document.getElementById("scenario-after-data").textContent));
+    function fitBoth() {
+      var a = current.elements().boundingBox(), b = target.elements().boundingBox();
+      var box = { x1: Math.min(a.x1, b.x1), y1: Math.min(a.y1, b.y1), x2: Math.max(a.x2, b.x2), y2: Math.max(a.y2, b.y2) };
+      var pad = 20;
+      [current, target].forEach(function (cy) {
+        var zoom = Math.min((cy.width() - 2 * pad) / (box.x2 - box.x1), (cy.height() - 2 * pad) / (box.y2 - box.y1));
+        zoom = Math.max(cy.minZoom(), Math.min(cy.maxZoom(), zoom));
+        cy.viewport({ zoom: zoom, pan: {
+          x: (cy.width() - zoom * (box.x1 + box.x2)) / 2, y: (cy.height() - zoom * (box.y1 + box.y2)) / 2 } });
       });
-      target.fit(undefined, 20);
-      before.dataset.state = "ready";
-      after.dataset.state = "ready";
+    }
+    fitBoth();
+    // Zooming or panning one drawing moves the other the same way.
+    var syncing = false;
+    function mirror(from, to) {
+      from.on("viewport", function () {
+        if (syncing) { return; }
+        syncing = true;
+        to.viewport({ zoom: from.zoom(), pan: from.pan() });
+        syncing = false;
+      });
+    }
+    mirror(current, target);
+    mirror(target, current);
+    document.querySelectorAll("[data-for='scenario'][data-zoom]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        if (button.dataset.zoom === "in") { zoomBy(current, 1.25); }
+        else if (button.dataset.zoom === "out") { zoomBy(current, 0.8); }
+        else { fitBoth(); }
+      });
     });
-    layout.run();
+    window.transformScenario = { current: current, target: target };
+    before.dataset.state = "ready";
+    after.dataset.state = "ready";
   }
 
   function init() {
