@@ -81,8 +81,10 @@ def test_the_pulse_is_split_into_short_steps_of_one_instrument_each(
     checkin = _open(checkin_rig)
     steps = survey_steps(checkin_instruments(checkin=checkin))
 
-    assert [len(step.names) for step in steps] == [3, 3, 3, 2, 2]
+    assert [len(step.names) for step in steps] == [2, 2, 2, 3, 2, 2]
     assert all(len(step.names) <= STEP_MAX_QUESTIONS for step in steps)
+    # no step asks more than about STEP_MAX_ROWS radio buttons: it fits a phone screen
+    assert max(len(step.names) * (7 if step.instrument == "westrum" else 5) for step in steps) <= 16
     assert all(name.startswith(step.instrument + ".") for step in steps for name in step.names)
     total = sum(len(step.names) for step in steps)
     assert total <= 13
@@ -92,10 +94,10 @@ def test_the_pulse_is_split_into_short_steps_of_one_instrument_each(
 def test_the_first_step_shows_progress_and_only_its_questions(checkin_rig: CheckinRig) -> None:
     walker = _Walker(_open(checkin_rig))
 
-    assert "Step 1 of 5" in walker.html
-    assert '<progress class="steps" max="5" value="1"' in walker.html
+    assert "Step 1 of 6" in walker.html
+    assert '<progress class="steps" max="6" value="1"' in walker.html
     assert "13 questions, about 3 minutes in all" in walker.html
-    assert _names(walker.html) == [f"westrum.{key}" for key in WESTRUM_KEYS[:3]]
+    assert _names(walker.html) == [f"westrum.{key}" for key in WESTRUM_KEYS[:2]]
     assert 'value="next">Next</button>' in walker.html
     assert 'value="back"' not in walker.html
     assert "Your answers are anonymous." in walker.html
@@ -106,15 +108,15 @@ def test_next_and_back_keep_the_answers(checkin_rig: CheckinRig) -> None:
     walker = _Walker(_open(checkin_rig))
 
     assert walker.post("next").status_code == 200
-    assert "Step 2 of 5" in walker.html
-    assert _names(walker.html) == [f"westrum.{key}" for key in WESTRUM_KEYS[3:]]
+    assert "Step 2 of 6" in walker.html
+    assert _names(walker.html) == [f"westrum.{key}" for key in WESTRUM_KEYS[2:4]]
     assert walker.post("next", westrum__collaboration_rewarded="1").status_code == 200
-    assert "Step 3 of 5" in walker.html
+    assert "Step 3 of 6" in walker.html
     walker.post("back")
-    assert "Step 2 of 5" in walker.html
+    assert "Step 2 of 6" in walker.html
     assert re.search(r'name="westrum.collaboration_rewarded" value="1" checked', walker.html)
     walker.post("back")
-    assert "Step 1 of 5" in walker.html
+    assert "Step 1 of 6" in walker.html
     assert re.search(r'name="westrum.information_sought" value="7" checked', walker.html)
     assert re.search(r'name="westrum.messengers_not_punished" value="6" checked', walker.html)
     assert Response.objects.count() == 0
@@ -124,10 +126,10 @@ def test_back_needs_no_answer_on_the_current_step(checkin_rig: CheckinRig) -> No
     walker = _Walker(_open(checkin_rig))
     walker.post("next")
 
-    response = walker.post("back", westrum__failure_causes_inquiry="")
+    response = walker.post("back", westrum__responsibilities_shared="")
 
     assert response.status_code == 200
-    assert "Step 1 of 5" in walker.html
+    assert "Step 1 of 6" in walker.html
     assert "formnovalidate" not in walker.html  # the first step has no Back button
 
 
@@ -137,7 +139,7 @@ def test_next_checks_only_the_current_step(checkin_rig: CheckinRig) -> None:
     response = walker.post("next", westrum__messengers_not_punished="")
 
     assert response.status_code == 400
-    assert "Step 1 of 5" in walker.html
+    assert "Step 1 of 6" in walker.html
     fieldset = re.search(
         r'<fieldset id="q-westrum-messengers_not_punished".*?</fieldset>', walker.html, re.DOTALL
     )
@@ -153,9 +155,9 @@ def test_the_last_step_stores_exactly_one_response_and_uses_up_the_link(
 ) -> None:
     checkin = _open(checkin_rig)
     walker = _Walker(checkin)
-    for number in range(2, 6):
+    for number in range(2, 7):
         assert walker.post("next").status_code == 200
-        assert f"Step {number} of 5" in walker.html
+        assert f"Step {number} of 6" in walker.html
         assert Response.objects.count() == 0
     assert 'value="send">Send my answers</button>' in walker.html
 
@@ -169,7 +171,7 @@ def test_the_last_step_stores_exactly_one_response_and_uses_up_the_link(
     assert reloaded(checkin).answered_at is not None
     # the link is single-use: stepping again or sending again is refused, nothing more stored
     assert walker.client.get(walker.url).status_code == 410
-    again = walker.client.post(walker.url, {"_step": "4", "_answers": "", "_action": "send"})
+    again = walker.client.post(walker.url, {"_step": "5", "_answers": "", "_action": "send"})
     assert again.status_code == 410
     assert Response.objects.count() == 1
 
@@ -177,10 +179,10 @@ def test_the_last_step_stores_exactly_one_response_and_uses_up_the_link(
 def test_a_tampered_state_is_dropped_and_the_step_asks_again(checkin_rig: CheckinRig) -> None:
     checkin = _open(checkin_rig)
     walker = _Walker(checkin)
-    for _ in range(4):
+    for _ in range(5):
         walker.post("next")
     data = {
-        "_step": "4",
+        "_step": "5",
         "_answers": _hidden(walker.html, "_answers") + "x",
         "_action": "send",
         "platform-satisfaction.satisfaction": "4",
@@ -189,7 +191,7 @@ def test_a_tampered_state_is_dropped_and_the_step_asks_again(checkin_rig: Checki
     response = walker.client.post(walker.url, data)
 
     assert response.status_code == 400
-    assert "Step 1 of 5" in response.content.decode()
+    assert "Step 1 of 6" in response.content.decode()
     assert Response.objects.count() == 0
     assert reloaded(checkin).answered_at is None
 

@@ -46,6 +46,9 @@ MAX_RADIO_POINTS = 11
 # A survey (pulse or event) is asked in short steps of at most this many questions, each step
 # within one instrument, so that every step fits a phone screen (docs/responses.md).
 STEP_MAX_QUESTIONS = 4
+# ... and of at most about this many rows (a radio button, or two for a text or number field),
+# so that two 7-point questions make a step, not four: a step stays about a phone screen tall.
+STEP_MAX_ROWS = 16
 # The time estimate shown on the form: about this many seconds a question.
 SECONDS_PER_QUESTION = 10
 # The form fields that carry the steps' state; they have no dot, so they are never answers.
@@ -65,14 +68,17 @@ class Step:
 
 
 def survey_steps(specs: list[InstrumentSpec]) -> list[Step]:
-    """The instruments' questions in steps of at most ``STEP_MAX_QUESTIONS``, one instrument a
-    step, an instrument's questions spread evenly (6 questions: 3 and 3, not 4 and 2)."""
+    """The instruments' questions in steps of at most ``STEP_MAX_QUESTIONS`` questions and about
+    ``STEP_MAX_ROWS`` rows, one instrument a step, an instrument's questions spread evenly
+    (6 questions: 3 and 3, not 4 and 2)."""
     steps: list[Step] = []
     for spec in specs:
         names = [f"{spec.key}.{question.key}" for question in spec.questions]
         if not names:
             continue
-        count = math.ceil(len(names) / STEP_MAX_QUESTIONS)
+        rows = sum(_question_rows(question) for question in spec.questions)
+        count = max(math.ceil(len(names) / STEP_MAX_QUESTIONS), math.ceil(rows / STEP_MAX_ROWS))
+        count = min(count, len(names))
         size, extra = divmod(len(names), count)
         start = 0
         for index in range(count):
@@ -80,6 +86,16 @@ def survey_steps(specs: list[InstrumentSpec]) -> list[Step]:
             steps.append(Step(instrument=spec.key, names=tuple(names[start:end])))
             start = end
     return steps
+
+
+def _question_rows(question: Any) -> int:
+    """About how many rows a question takes on a phone: one a radio button, two for a field."""
+    if isinstance(question, ScaleQuestion):
+        points = question.max - question.min + 1
+        return points if points <= MAX_RADIO_POINTS else 2
+    if isinstance(question, ChoiceQuestion):
+        return len(question.options)
+    return 2
 
 
 def minutes_estimate(question_count: int) -> int:
