@@ -83,3 +83,97 @@ def test_the_findings_read_well_on_a_phone(phone: Any, web_demo: WebDemo) -> Non
     phone.locator("details.start-playbook summary").first.click()
     assert phone.get_by_label("Lead change agent (e-mail)").first.is_visible()
     screenshot(phone, "findings-phone")
+
+
+def _no_sideways_scroll(page: Any) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    inner = page.evaluate("window.innerWidth")
+    assert width <= inner, f"the page scrolls sideways ({width}px wide in {inner}px)"
+
+
+def test_the_drawing_fills_the_width_with_stable_positions_and_zoom_controls(
+    page: Any, web_demo: WebDemo
+) -> None:
+    page.set_viewport_size({"width": 1366, "height": 900})
+    log_in(page, "member")
+    page.goto("/o/demo/graph/")
+    wait_for_drawing(page)
+
+    canvas = page.locator("#org-graph").bounding_box()
+    content = page.locator("main").bounding_box() if page.locator("main").count() else None
+    assert canvas["width"] > 900  # no more 640 px box: the content's width
+    assert canvas["height"] >= 420
+    if content is not None:
+        assert canvas["width"] >= content["width"] * 0.85
+    script = "JSON.stringify(window.transformGraph.nodes('.team').map(n => [n.id(), n.position()]))"
+    first = page.evaluate(script)
+    page.reload()
+    wait_for_drawing(page)
+    assert page.evaluate(script) == first  # the same topology is drawn the same every time
+
+    zoom = page.evaluate("window.transformGraph.zoom()")
+    page.get_by_role("button", name="Zoom in").click()
+    zoomed_in = page.evaluate("window.transformGraph.zoom()")
+    assert zoomed_in > zoom
+    page.get_by_role("button", name="Zoom out").click()
+    page.get_by_role("button", name="Zoom out").click()
+    assert page.evaluate("window.transformGraph.zoom()") < zoomed_in
+    page.get_by_role("button", name="Fit", exact=True).click()
+    assert abs(page.evaluate("window.transformGraph.zoom()") - zoom) < 0.01
+    _no_sideways_scroll(page)
+    screenshot(page, "graph-1366")
+
+
+def test_focus_mode_shows_one_team_with_its_neighbours_and_show_all_returns(
+    page: Any, web_demo: WebDemo
+) -> None:
+    page.set_viewport_size({"width": 1366, "height": 900})
+    log_in(page, "member")
+    page.goto("/o/demo/graph/")
+    wait_for_drawing(page)
+    assert page.get_by_role("button", name="Focus").is_disabled()
+
+    page.evaluate("() => { window.transformGraph.getElementById('team:dba').emit('tap'); }")
+    page.get_by_role("button", name="Focus on Database Administration").click()
+
+    expect(page.locator("#org-graph")).to_have_attribute("data-focus", "dba")
+    neighbours = page.evaluate(
+        "window.transformGraph.getElementById('team:dba').neighborhood('node.team').length"
+    )
+    shown = page.evaluate("window.transformGraph.nodes('.team').not('.faded').length")
+    faded = page.evaluate("window.transformGraph.nodes('.team.faded').length")
+    assert shown == neighbours + 1
+    assert faded == 12 - shown
+    assert faded > 0
+    expect(page.locator("#graph-focus-status")).to_contain_text("Database Administration")
+    screenshot(page, "graph-focus")
+
+    page.get_by_role("button", name="Show all").click()
+    assert page.evaluate("window.transformGraph.elements('.faded').length") == 0
+    expect(page.locator("#org-graph")).not_to_have_attribute("data-focus", "dba")
+
+
+def test_show_people_puts_counts_on_the_teams(page: Any, web_demo: WebDemo) -> None:
+    log_in(page, "member")
+    page.goto("/o/demo/graph/")
+    wait_for_drawing(page)
+
+    page.get_by_label("Show people").check()
+
+    page.wait_for_function(
+        "window.transformGraph.getElementById('team:search').data('label').startsWith('Search Squad · ')"
+    )
+    assert page.evaluate("window.transformGraph.nodes('.person').length") == 0
+
+
+def test_the_graph_page_does_not_scroll_sideways_on_a_phone(phone: Any, web_demo: WebDemo) -> None:
+    log_in(phone, "member")
+    phone.goto("/o/demo/graph/")
+    phone.wait_for_selector("#org-graph[data-state='ready']")
+
+    _no_sideways_scroll(phone)
+    canvas = phone.locator("#org-graph").bounding_box()
+    assert canvas["width"] >= 375 - 48  # the full width, less the page's margins
+    assert phone.get_by_role("button", name="Zoom in").is_visible()
+    assert phone.get_by_role("button", name="Show all").is_visible()
+    screenshot(phone, "graph-phone")
