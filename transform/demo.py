@@ -1,14 +1,29 @@
-"""The demo organisation's transformation, so that every page of `make run` has something to show.
+"""The demo organisation's transformation, four months in, so that every page of `make run` has
+something to show (docs/demo.md).
 
-``demo_rhythm_seed`` is idempotent: it does nothing when the organisation already has a
-transformation. It starts the unify-ops-silos playbook six weeks ago (lead change agent Amara
-Nwosu, sponsor Helen Park), moves the first milestones along, attaches the target topology (the three ops silos merged into
-one platform team) to its merge milestone, plans a round of check-ins,
-fills the last three survey periods with **synthetic** pulse answers (clearly demo data: six
-answers per stream-aligned team (never more than its members), a deterministic pattern, the
-payments squad dipping in the latest period), ingests the example
-signal events and stores readiness snapshots. It also creates one login per role, all with the
-demo password, linked to the people they are in the demo.
+``demo_rhythm_seed`` is idempotent: it does nothing new when the organisation already has a
+transformation. On a freshly loaded demo it tells one deterministic story, dated relative to the
+day it runs (``at``):
+
+- **Before** (``HISTORY_WEEKS`` ago): the organisation as loaded, with the ops silos and their
+  ticket queues; its history rows are dated then, so "as of" views show it. Three new hires
+  (a DBA, a platform engineer, a data scientist) join then too.
+- **The start** (``START_WEEKS`` ago): the unify-ops-silos playbook (lead change agent Amara
+  Nwosu, sponsor Helen Park). The discovery milestones are done (their events dated), two are
+  in progress, naming the platform owner is at risk and announcing the unification is blocked;
+  the target topology (the three silos merged into one platform team) is attached to the merge
+  milestone. Payments got a DevOps buddy (Julia Santos) ``BUDDY_WEEKS`` ago, dated in history,
+  which resolves its "no DevOps buddy" finding.
+- **Every survey period since**: synthetic pulse answers (clearly demo data) from every team,
+  never more than its members: teams of five or more are shown, the three-person teams stay
+  suppressed; mood rises slowly, the payments squad dips in the latest period.
+- **Every week since**: deploys (more of them, with shorter lead times and fewer failures),
+  incidents from failed deploys, tickets into the silos (fewer, closed sooner), platform
+  adoptions and newcomers' first deploys, all through ``signal_events_ingest``; then readiness
+  snapshots for every period of the leadership page.
+
+It also creates one login per role, all with the demo password, linked to the people they are in
+the demo.
 """
 
 from __future__ import annotations
@@ -17,23 +32,46 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count
 
-from teams.models import Organization, OrganizationRole, Person, Role, Team, TeamType
+from teams.models import (
+    Interaction,
+    InteractionMode,
+    Membership,
+    Organization,
+    OrganizationRole,
+    OrgUnit,
+    Person,
+    Role,
+    ServesLink,
+    Service,
+    Team,
+    TeamType,
+)
+from teams.services import membership_create, membership_update, person_create
 from transform.checkins.planning import checkins_plan
 from transform.evidence.csvfile import signal_events_csv_parse
+from transform.evidence.records import iso_utc
 from transform.evidence.services import signal_events_ingest
 from transform.instruments.format import ScaleQuestion
 from transform.instruments.scoring import score_response
 from transform.instruments.selectors import instrument_get
-from transform.models import MilestoneStatus, Response, ResponseKind, Transformation
+from transform.models import (
+    Milestone,
+    MilestoneEvent,
+    MilestoneStatus,
+    Response,
+    ResponseKind,
+    Transformation,
+)
 from transform.plans.changes import milestone_change_add
 from transform.plans.services import milestone_transition, transformation_start
-from transform.readiness.services import readiness_nightly
+from transform.readiness.services import readiness_organization_nightly
 from transform.rhythm.periods import survey_period
 from transform.rhythm.selectors import checkin_settings_get
 
@@ -55,8 +93,46 @@ MERGE_SILOS = {
     "name": "Infrastructure Platform",
     "type": "platform",
 }
-ANSWERS_PER_TEAM = 6
 DIPPING_TEAM = "payments"
+SEED = 17  # every random draw of the demo comes from generators seeded from this
+HISTORY_WEEKS = 22  # the organisation as loaded exists from about five months ago
+START_WEEKS = 17  # the transformation started about four months ago
+BUDDY_WEEKS = 7  # payments got its DevOps buddy then
+BUDDY = ("payments", "julia.santos@democorp.example")
+# Joined with the organisation's history, so these teams have five members to answer surveys.
+NEW_HIRES = (
+    ("dba", "tomasz.wozniak@democorp.example", "Tomasz Wozniak"),
+    ("developer-platform", "keira.walsh@democorp.example", "Keira Walsh"),
+    ("recommendations", "omar.farouk@democorp.example", "Omar Farouk"),
+)
+# Milestones (playbook keys) moved along, in order: to status, weeks after the start, reason.
+MILESTONE_STEPS: tuple[tuple[str, str, int, str], ...] = (
+    ("map-ticket-flows", MilestoneStatus.IN_PROGRESS, 0, ""),
+    ("interview-stream-teams", MilestoneStatus.IN_PROGRESS, 0, ""),
+    ("interview-ops-specialists", MilestoneStatus.IN_PROGRESS, 1, ""),
+    ("map-ticket-flows", MilestoneStatus.DONE, 3, "Demo: every ticket queue mapped."),
+    ("interview-stream-teams", MilestoneStatus.DONE, 4, "Demo: six squads interviewed."),
+    ("interview-ops-specialists", MilestoneStatus.DONE, 5, "Demo: all ops specialists heard."),
+    ("secure-sponsor", MilestoneStatus.IN_PROGRESS, 4, ""),
+    ("secure-sponsor", MilestoneStatus.DONE, 7, "Demo: Helen Park sponsors the plan."),
+    ("write-platform-vision", MilestoneStatus.IN_PROGRESS, 8, ""),
+    ("name-platform-owner", MilestoneStatus.IN_PROGRESS, 8, ""),
+    (
+        "name-platform-owner",
+        MilestoneStatus.AT_RISK,
+        13,
+        "Demo: no candidate has accepted the platform product owner role yet.",
+    ),
+    (
+        "announce-unification",
+        MilestoneStatus.BLOCKED,
+        14,
+        "Demo: the announcement waits for the platform vision to be signed off.",
+    ),
+)
+CAPABILITIES = ("ci", "logging", "observability", "kubernetes", "feature-flags", "secrets")
+# Models whose history rows belong to an organisation (field organization_id).
+HISTORY_MODELS = (OrgUnit, Team, Person, Membership, ServesLink, Interaction, Service)
 
 
 @dataclass(frozen=True)
@@ -79,80 +155,168 @@ def demo_logins_upsert(*, organization: Organization, password: str) -> list[str
 
 
 def demo_rhythm_seed(*, organization: Organization, at: dt.datetime) -> DemoSeed:
-    """The demo's running transformation, check-ins and readiness snapshots, in one transaction:
-    a failure leaves nothing, and a rerun completes whatever is missing (the transformation is
-    started once; planning check-ins and storing snapshots are idempotent and run every time)."""
+    """The demo's transformation four months in (see the module's docstring), in one
+    transaction: a failure leaves nothing, and a rerun completes whatever is missing (the story
+    is written once; planning check-ins and storing snapshots are idempotent and run every
+    time)."""
     today = at.date()
     with transaction.atomic():
         transformation = Transformation.objects.filter(organization=organization).first()
         created = transformation is None
         if transformation is None:
-            transformation = _demo_transformation_start(
-                organization=organization, at=at, today=today
-            )
+            transformation = _demo_story(organization=organization, at=at)
         checkins_plan(at=at)
-        # Snapshots for the last three periods: the nightly job stores the current period and
-        # the one before, so it runs once as of the end of the previous period and once now.
-        period = survey_period(today, settings=checkin_settings_get(organization=organization))
-        end_of_previous = dt.datetime.combine(
-            period.start - dt.timedelta(days=1), dt.time(23, 0), tzinfo=at.tzinfo
-        )
-        readiness_nightly(at=end_of_previous)
-        readiness_nightly(at=at)
+        _snapshots_store(organization=organization, at=at, today=today)
     return DemoSeed(transformation=transformation, created=created)
+
+
+def _weeks_ago(at: dt.datetime, weeks: float) -> dt.datetime:
+    """``weeks`` before ``at``, at 09:00 UTC of that day (so the demo's dates are whole days)."""
+    day = (at - dt.timedelta(weeks=weeks)).date()
+    return dt.datetime.combine(day, dt.time(9), tzinfo=dt.UTC)
+
+
+def _demo_story(*, organization: Organization, at: dt.datetime) -> Transformation:
+    today = at.date()
+    _history_before(organization=organization, at=at)
+    transformation = _demo_transformation_start(organization=organization, at=at, today=today)
+    _buddy_added(organization=organization, at=at)
+    _synthetic_answers(organization=organization, today=today)
+    # The example file (fixtures/signal-events.csv) as an import from a delivery tool would send
+    # it, then the weekly events of the last four months.
+    example = signal_events_csv_parse(str(EXAMPLE_EVENTS), EXAMPLE_EVENTS.read_text())
+    signal_events_ingest(organization=organization, records=example.records, source="demo", at=at)
+    records = demo_signal_records(organization=organization, at=at)
+    for chunk in range(0, len(records), 5_000):
+        signal_events_ingest(
+            organization=organization, records=records[chunk : chunk + 5_000], source="demo", at=at
+        )
+    return transformation
+
+
+def _history_backdate(*, organization: Organization, since: dt.datetime, to: dt.datetime) -> None:
+    """Date every history row of the organisation's topology written since ``since`` at ``to``:
+    the edits the demo makes now stand for edits made then."""
+    for model in HISTORY_MODELS:
+        model.history.filter(organization_id=organization.pk, history_date__gte=since).update(
+            history_date=to
+        )
+    type(organization).history.filter(id=organization.pk, history_date__gte=since).update(
+        history_date=to
+    )
+
+
+def _history_before(*, organization: Organization, at: dt.datetime) -> None:
+    """The organisation as loaded (and three new hires) dated ``HISTORY_WEEKS`` before ``at``."""
+    for slug, email, name in NEW_HIRES:
+        team = Team.objects.get(organization=organization, slug=slug)
+        person = Person.objects.filter(organization=organization, email=email).first()
+        if person is None:
+            person = person_create(organization=organization, email=email, name=name)
+        if not Membership.objects.filter(person=person, team=team).exists():
+            membership_create(organization=organization, person=person, team=team)
+    # Everything written so far (load_demo, the hires) happened before the transformation.
+    _history_backdate(
+        organization=organization,
+        since=dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
+        to=_weeks_ago(at, HISTORY_WEEKS),
+    )
+
+
+def _buddy_added(*, organization: Organization, at: dt.datetime) -> None:
+    """Payments' DevOps buddy, named ``BUDDY_WEEKS`` ago (its history row dated then)."""
+    slug, email = BUDDY
+    membership = Membership.objects.get(
+        organization=organization, team__slug=slug, person__email=email
+    )
+    since = membership.history.order_by("-history_date").values_list("history_date", flat=True)[0]
+    marker = max(since, _weeks_ago(at, HISTORY_WEEKS)) + dt.timedelta(seconds=1)
+    membership_update(membership=membership, data={"role": "devops_buddy"})
+    _history_backdate(organization=organization, since=marker, to=_weeks_ago(at, BUDDY_WEEKS))
 
 
 def _demo_transformation_start(
     *, organization: Organization, at: dt.datetime, today: dt.date
 ) -> Transformation:
+    start = _weeks_ago(at, START_WEEKS)
     transformation = transformation_start(
         organization=organization,
         playbooks=["unify-ops-silos"],
-        start_date=today - dt.timedelta(weeks=6),
+        start_date=start.date(),
         owner_email=AGENT,
         sponsor_email=LEADER,
         title="Demo: unify the ops silos",
         today=today,
     )
-    first, second = list(transformation.milestones.order_by("position")[:2])
-    milestone_transition(milestone=first, to_status=MilestoneStatus.IN_PROGRESS, actor=None)
-    milestone_transition(milestone=second, to_status=MilestoneStatus.IN_PROGRESS, actor=None)
-    milestone_transition(
-        milestone=second,
-        to_status=MilestoneStatus.AT_RISK,
-        actor=None,
-        reason="Demo: the DBA team has not yet agreed to map its ticket flow.",
-    )
+    Transformation.objects.filter(pk=transformation.pk).update(created_at=start)
+    milestones = {m.key: m for m in transformation.milestones.all()}
+    MilestoneEvent.objects.filter(milestone__transformation=transformation).update(at=start)
+    for key, status, weeks, reason in MILESTONE_STEPS:
+        moment = start + dt.timedelta(weeks=weeks)
+        milestone = milestone_transition(
+            milestone=milestones[key],
+            to_status=status,
+            actor=None,
+            reason=reason,
+            override=status == MilestoneStatus.DONE,
+            today=moment.date(),
+        )
+        milestones[key] = milestone
+        latest = MilestoneEvent.objects.filter(milestone=milestone).order_by("-pk")[0]
+        MilestoneEvent.objects.filter(pk=latest.pk).update(at=moment)
+        dates: dict[str, Any] = {}
+        if status == MilestoneStatus.IN_PROGRESS:
+            dates["started_on"] = moment.date()
+        if status == MilestoneStatus.DONE:
+            dates.update(done_on=moment.date(), overridden_at=moment)
+        if dates:
+            Milestone.objects.filter(pk=milestone.pk).update(**dates)
     # The target topology the plan works towards, so the scenario page has one to show.
     merge = transformation.milestones.get(key="merge-silo-teams")
     milestone_change_add(milestone=merge, change=MERGE_SILOS, actor=None)
-    _synthetic_answers(organization=organization, today=today)
-    records = signal_events_csv_parse(str(EXAMPLE_EVENTS), EXAMPLE_EVENTS.read_text())
-    signal_events_ingest(organization=organization, records=records.records, source="demo", at=at)
+    transformation.refresh_from_db()
     return transformation
 
 
-def _synthetic_answers(*, organization: Organization, today: dt.date) -> None:
-    """Synthetic pulse answers per stream-aligned team for each of the last three periods; the
-    payments squad's mood falls in the latest one, so the dashboards show a drop and an alert."""
+def _survey_starts(*, organization: Organization, today: dt.date, at: dt.datetime) -> list[dt.date]:
+    """The starts of the survey periods from the transformation's start to the current one,
+    oldest first."""
     settings_row = checkin_settings_get(organization=organization)
-    current = survey_period(today, settings=settings_row)
+    period = survey_period(today, settings=settings_row)
+    first = _weeks_ago(at, START_WEEKS).date()
+    starts = [period.start]
+    while starts[-1] > first:
+        starts.append(starts[-1] - dt.timedelta(days=settings_row.survey_every_days))
+    return starts[::-1]
+
+
+def _synthetic_answers(*, organization: Organization, today: dt.date) -> None:
+    """Synthetic pulse answers from every team in every survey period since the start: all but
+    one or two members answer, never fewer than five when the team has five; the mood rises
+    slowly and the payments squad's falls in the latest period, so the dashboards show a
+    drop and an alert."""
+    at = dt.datetime.combine(today, dt.time(12), tzinfo=dt.UTC)
+    settings_row = checkin_settings_get(organization=organization)
+    minimum = settings_row.min_group_size
     specs = [instrument_get(organization=organization, key=key) for key in SURVEY_INSTRUMENTS]
-    generator = random.Random(42)
-    teams = (
-        Team.objects.filter(organization=organization, type=TeamType.STREAM_ALIGNED)
+    generator = random.Random(SEED)
+    teams = list(
+        Team.objects.filter(organization=organization, retired_at__isnull=True)
         .annotate(size=Count("memberships"))
         .order_by("slug")
     )
+    starts = _survey_starts(organization=organization, today=today, at=at)
     rows = []
-    for back in (2, 1, 0):
-        start = current.start - dt.timedelta(days=back * settings_row.survey_every_days)
+    for index, start in enumerate(starts):
+        progress = index / max(1, len(starts) - 1)
         for team in teams:
-            mood = 0.55 + 0.1 * (2 - back)
-            if team.slug == DIPPING_TEAM and back == 0:
+            mood = 0.45 + 0.25 * progress + generator.uniform(-0.03, 0.03)
+            if team.slug == DIPPING_TEAM and start == starts[-1]:
                 mood = 0.25
-            # Never more answers than the team has members; teams under five stay suppressed.
-            for _ in range(min(ANSWERS_PER_TEAM, team.size)):
+            count = team.size - generator.randint(0, 2)
+            if team.size >= minimum:
+                count = max(count, minimum)
+            for _ in range(max(0, count)):
                 answers: dict[str, dict[str, int]] = {}
                 scores: dict[str, float] = {}
                 for spec in specs:
@@ -177,10 +341,146 @@ def _synthetic_answers(*, organization: Organization, today: dt.date) -> None:
                         kind=ResponseKind.SURVEY,
                         team=team,
                         period_start=start,
-                        submitted_on=min(start + dt.timedelta(days=2), today),
+                        submitted_on=min(start + dt.timedelta(days=generator.randint(0, 5)), today),
                         instruments=[[spec.key, spec.version] for spec in specs],
                         answers=answers,
                         scores=scores,
                     )
                 )
     Response.objects.bulk_create(rows)
+
+
+def demo_signal_records(*, organization: Organization, at: dt.datetime) -> list[dict[str, Any]]:
+    """Every week from ``START_WEEKS`` before ``at``: deploys of every team outside the silos
+    (more each month, shorter lead times, fewer failures, a few rework), an incident per failed
+    deploy, tickets from teams into the teams they depend on by ticket (fewer and closed
+    sooner), a platform adoption most weeks and a newcomer's first deploy every other week.
+    Deterministic for ``at``; records in the ingest format (docs/signal-events-format.md)."""
+    rng = random.Random(SEED + 1)
+    start = _weeks_ago(at, START_WEEKS)
+    weeks = START_WEEKS
+    teams = list(
+        Team.objects.filter(organization=organization, retired_at__isnull=True)
+        .exclude(type=TeamType.OPS_SILO)
+        .order_by("slug")
+        .values_list("slug", flat=True)
+    )
+    tickets = list(
+        Interaction.objects.filter(
+            organization=organization, mode=InteractionMode.TICKET_DEPENDENCY
+        )
+        .order_by("source__slug", "target__slug")
+        .values_list("source__slug", "target__slug")
+    )
+    members = list(
+        Membership.objects.filter(organization=organization)
+        .exclude(team__type=TeamType.OPS_SILO)
+        .order_by("person__email")
+        .values_list("person__email", flat=True)
+        .distinct()
+    )
+    records: list[dict[str, Any]] = []
+
+    def when(week: int, day: float, hour: float) -> dt.datetime | None:
+        moment = start + dt.timedelta(weeks=week, days=day, hours=hour)
+        return moment if moment < at - dt.timedelta(hours=1) else None
+
+    incident = 0
+    for week in range(weeks + 1):
+        progress = week / weeks
+        for slug in teams:
+            for n in range(1 + round(progress * 4 + rng.uniform(0, 1.5))):
+                moment = when(week, rng.randint(0, 4), rng.uniform(0, 8))
+                if moment is None:
+                    continue
+                lead = rng.uniform(40, 70) * (1 - 0.75 * progress)
+                commits = sorted(
+                    moment - dt.timedelta(hours=lead * rng.uniform(0.6, 1.4))
+                    for _ in range(rng.randint(1, 3))
+                )
+                failed = rng.random() < 0.25 - 0.17 * progress
+                deploy_id = f"demo-deploy-{slug}-{week}-{n}"
+                records.append(
+                    {
+                        "kind": "deploy",
+                        "id": deploy_id,
+                        "team": slug,
+                        "occurred_at": iso_utc(moment),
+                        "commit_times": [iso_utc(c) for c in commits],
+                        "caused_failure": failed,
+                        "is_rework": rng.random() < 0.08,
+                    }
+                )
+                if failed:
+                    incident += 1
+                    opened = moment + dt.timedelta(minutes=rng.randint(10, 120))
+                    resolved = opened + dt.timedelta(
+                        hours=rng.uniform(2, 10) * (1 - 0.6 * progress)
+                    )
+                    records.append(
+                        {
+                            "kind": "incident",
+                            "id": f"DEMO-INC-{incident}",
+                            "team": slug,
+                            "occurred_at": iso_utc(opened),
+                            "resolved_at": iso_utc(resolved) if resolved < at else None,
+                            "caused_by_deploy": deploy_id,
+                        }
+                    )
+        for source, target in tickets:
+            for n in range(round(3 - 2 * progress + rng.uniform(0, 1))):
+                filed = when(week, rng.randint(0, 4), rng.uniform(0, 8))
+                if filed is None:
+                    continue
+                closed = filed + dt.timedelta(days=rng.uniform(2, 6) * (1 - 0.6 * progress))
+                records.append(
+                    {
+                        "kind": "ticket",
+                        "id": f"DEMO-TICKET-{source}-{target}-{week}-{n}",
+                        "team": source,
+                        "occurred_at": iso_utc(filed),
+                        "closed_at": iso_utc(closed) if closed < at else None,
+                        "waiting_on": target,
+                        "developers_waiting": rng.randint(1, 3),
+                    }
+                )
+        adopted = when(week, 2, 4)
+        if adopted is not None and week < len(teams) * 2:
+            slug = teams[(week * 5) % len(teams)]
+            capability = CAPABILITIES[week % len(CAPABILITIES)]
+            records.append(
+                {
+                    "kind": "adoption",
+                    "id": f"demo-adopt-{slug}-{capability}",
+                    "team": slug,
+                    "occurred_at": iso_utc(adopted),
+                    "capability": capability,
+                    "mandated": week % 4 == 3,
+                }
+            )
+        first = when(week, 3, 2)
+        if first is not None and week % 2 == 0 and members:
+            subject = members[(week * 7) % len(members)]
+            waited = rng.uniform(12, 20) * (1 - 0.6 * progress)
+            records.append(
+                {
+                    "kind": "first_deploy",
+                    "id": f"demo-onboard-{week}",
+                    "subject": subject,
+                    "occurred_at": iso_utc(first),
+                    "joined_at": iso_utc(first - dt.timedelta(days=waited)),
+                }
+            )
+    return records
+
+
+def _snapshots_store(*, organization: Organization, at: dt.datetime, today: dt.date) -> None:
+    """Readiness snapshots of every survey period since the start: the nightly job stores the
+    current period and the one before, so it runs as of the end of every other past period,
+    then now."""
+    starts = _survey_starts(organization=organization, today=today, at=at)
+    for start in starts[1:]:
+        # The last evening of the period before ``start``.
+        evening = dt.datetime.combine(start - dt.timedelta(days=1), dt.time(23), tzinfo=at.tzinfo)
+        readiness_organization_nightly(organization=organization, at=evening)
+    readiness_organization_nightly(organization=organization, at=at)

@@ -24,7 +24,9 @@ from transform.evidence.selectors import ingested_readings
 from transform.models import (
     CheckIn,
     Delivery,
+    Milestone,
     MilestoneChange,
+    MilestoneStatus,
     ReadinessSnapshot,
     Response,
     SignalEvent,
@@ -74,7 +76,7 @@ def test_enacting_every_attached_change_of_the_demo_keeps_every_piece_of_evidenc
 ) -> None:
     organization, client = demo
     before = _evidence_counts(organization)
-    assert before["signal events"] == 20
+    assert before["signal events"] > 20  # the example file and four months of weekly events
     assert before["readiness snapshots"] > 0
     assert before["survey answers"] > 0
 
@@ -180,7 +182,10 @@ def test_a_renamed_team_answers_to_its_former_slug(
     assert response.status_code == 201, response.content
     assert SignalEvent.objects.get(external_id="deploy-after-rename").team == team
     assert team_attribution(organization=organization).team_id_for("checkout") == team.pk
-    listed = client.get("/api/v1/orgs/demo/signal-events/", {"team": "checkout"}).json()
+    listed = client.get(
+        "/api/v1/orgs/demo/signal-events/",
+        {"team": "checkout", "since": "2026-10-02T12:00:00Z", "until": "2026-10-02T12:00:01Z"},
+    ).json()
     assert "deploy-after-rename" in {row["id"] for row in listed["results"]}
 
 
@@ -257,9 +262,10 @@ def test_deleting_a_milestone_owner_answers_409_with_the_milestones_to_reassign(
     body = response.json()
     assert set(body) == {"message", "extra"}
     assert "milestone" in body["message"].lower()
-    assert len(body["extra"]["open_milestones"]) == 13
+    open_milestones = Milestone.objects.filter(owner=agent).exclude(status=MilestoneStatus.DONE)
+    assert len(body["extra"]["open_milestones"]) == open_milestones.count() > 0
     assert body["extra"]["transformations_led"][0]["title"] == "Demo: unify the ops silos"
-    assert "'Map the ticket flows" in body["message"]
+    assert f"'{open_milestones.order_by('position')[0].title}" in body["message"]
     assert Person.objects.filter(pk=agent.pk, left_on__isnull=True).exists()
 
 
@@ -267,13 +273,16 @@ def test_the_leadership_heat_map_shows_the_silos_rows_under_the_platform_team(
     demo: tuple[Organization, APIClient],
 ) -> None:
     organization, client = demo
-    stored = ReadinessSnapshot.objects.filter(team__slug="dba").count()
-    assert stored > 0
     _enact_every_attached_change(client, organization)
     browser = Client()
     assert browser.login(username="demo-leader", password="x")
 
-    html = browser.get("/o/demo/leadership/").content.decode()
+    page = browser.get("/o/demo/leadership/")
+    html = page.content.decode()
+    stored = ReadinessSnapshot.objects.filter(
+        team__slug="dba", period_start__in=[period.start for period in page.context["periods"]]
+    ).count()
+    assert stored > 0
 
     rows = re.findall(r"<tr[^>]*>.*?</tr>", html, flags=re.S)
     labels = [row for row in rows if "(infrastructure-platform)" in row or "merged into" in row]
