@@ -245,7 +245,9 @@ def test_an_illegal_transition_shows_the_workflow_message_next_to_the_form(demo:
 
     body = text(response)
     assert response.status_code == 409
-    assert "cannot go from in_progress to planned" in body
+    # In words, not codes (issue 17): "in progress", never "in_progress".
+    assert "cannot go from in progress to planned" in body
+    assert "cannot go from in_progress" not in body
     assert 'role="alert"' in body
     assert demo.started.events.count() == 2
 

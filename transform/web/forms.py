@@ -9,12 +9,22 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
+from django.utils.text import slugify
 
 from core.errors import ApplicationError
 from core.files.jsonio import json_load
 from core.files.origin import ImportFailure
 from core.zones import time_zone_choices, time_zone_default
-from teams.models import InteractionMode, MembershipRole, Role, Severity
+from teams.models import (
+    Interaction,
+    InteractionMode,
+    MembershipRole,
+    Organization,
+    Role,
+    Severity,
+    Team,
+)
+from teams.selectors import team_list
 from transform.models import MilestoneStatus
 from transform.readiness import business_case
 
@@ -34,8 +44,61 @@ def cleaned(form: forms.Form) -> dict[str, Any]:
         return dict(form.cleaned_data)
     fields = {name: [str(message) for message in errors] for name, errors in form.errors.items()}
     name, messages = next(iter(fields.items()))
-    label = "" if name == "__all__" else f"{form.fields[name].label or name}: "
+    # A message that reads on its own ("No team called 'X'. Teams: ...") gets no field label.
+    first = form.errors.as_data()[name][0]
+    standalone = name == "__all__" or first.code == STANDALONE
+    label = "" if standalone else f"{form.fields[name].label or name}: "
     raise ApplicationError(f"{label}{messages[0]}", extra={"fields": fields})
+
+
+STANDALONE = "standalone"  # the code of a form error that names its field itself
+TEAMS_LISTED = 30
+
+
+def team_slug_resolve(*, organization: Organization, text: str) -> str:
+    """The slug of the organisation's live team that ``text`` names: its slug or its name, in
+    any case ("Payments Squad", "payments-squad"). A ``forms.ValidationError`` that lists the
+    teams when none matches, and the matching ones when a name is shared."""
+    wanted = " ".join(text.split())
+    teams = list(team_list(organization=organization).values_list("slug", "name"))
+    by_slug = [slug for slug, _ in teams if slug.lower() in (wanted.lower(), slugify(wanted))]
+    if len(by_slug) == 1:
+        return by_slug[0]
+    by_name = [
+        (slug, name) for slug, name in teams if " ".join(name.split()).lower() == wanted.lower()
+    ]
+    if len(by_name) == 1:
+        return by_name[0][0]
+    if by_name:
+        listed = ", ".join(f"{name} ({slug})" for slug, name in by_name)
+        raise forms.ValidationError(
+            f"{len(by_name)} teams are called '{wanted}': {listed}. Type the slug (in brackets) "
+            "of the one you mean.",
+            code=STANDALONE,
+        )
+    if not teams:
+        raise forms.ValidationError(
+            f"No team called '{wanted}': the organisation has no teams yet.", code=STANDALONE
+        )
+    shown = ", ".join(
+        name if name.lower() == slug else f"{name} ({slug})" for slug, name in teams[:TEAMS_LISTED]
+    )
+    more = f" and {len(teams) - TEAMS_LISTED} more" if len(teams) > TEAMS_LISTED else ""
+    raise forms.ValidationError(
+        f"No team called '{wanted}'. Teams: {shown}{more}.", code=STANDALONE
+    )
+
+
+def interaction_duplicate_message(*, source: Team, target: Team, mode: str) -> str | None:
+    """ "Payments already has a collaboration with Platform; edit it instead." when ``source``
+    already has an interaction in ``mode`` with ``target`` (the rule the service enforces, said
+    with the teams' names); else None."""
+    if not Interaction.objects.filter(source=source, target=target, mode=mode).exists():
+        return None
+    label = str(dict(InteractionMode.choices).get(mode, mode))
+    words = label if label.startswith("X-") else label.lower()
+    article = "an" if words[:1].lower() in "aeiou" or words.startswith("X-") else "a"
+    return f"{source.name} already has {article} {words} with {target.name}; edit it instead."
 
 
 class MilestoneStatusForm(forms.Form):
@@ -50,12 +113,25 @@ class MilestoneReassignForm(forms.Form):
 
 
 class MilestoneChangeForm(forms.Form):
-    """A change as JSON (``change_json``) or, for the common ones, as kind, team and person."""
+    """A change as JSON (``change_json``) or, for the common ones, as kind, team and person.
+
+    With ``organization``, the team may be typed by name or slug, any case (``team_slug_resolve``),
+    in the form's team field and in a JSON change's ``team``."""
 
     kind = forms.ChoiceField(required=False, choices=[("", "—"), *SIMPLE_CHANGE_KINDS])
     team = forms.CharField(required=False, max_length=100)
     person = forms.CharField(required=False, max_length=254)
     change_json = forms.CharField(required=False, max_length=100_000, strip=True)
+
+    def __init__(self, *args: Any, organization: Organization | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+
+    def clean_team(self) -> str:
+        text = str(self.cleaned_data.get("team") or "")
+        if text and self.organization is not None:
+            return team_slug_resolve(organization=self.organization, text=text)
+        return text
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -65,6 +141,19 @@ class MilestoneChangeForm(forms.Form):
                 data["change"] = json_load("the change", text, max_bytes=100_000)
             except ImportFailure as exc:
                 raise forms.ValidationError(f"The change is not valid JSON: {exc}.") from None
+            change = data["change"]
+            if (
+                self.organization is not None
+                and isinstance(change, dict)
+                and isinstance(change.get("team"), str)
+                and change["team"]
+            ):
+                try:
+                    change["team"] = team_slug_resolve(
+                        organization=self.organization, text=change["team"]
+                    )
+                except forms.ValidationError as exc:
+                    self.add_error("change_json", exc)
         elif data.get("kind"):
             data["change"] = {
                 "kind": data["kind"],
@@ -112,10 +201,23 @@ class ServesAddForm(forms.Form):
 
 
 class InteractionAddForm(forms.Form):
-    target = forms.SlugField(label="Team", max_length=100)
+    """With ``organization``, the other team may be typed by name or slug, any case
+    (``team_slug_resolve``); ``target`` is then its slug."""
+
+    target = forms.CharField(label="Team", max_length=200)
     mode = forms.ChoiceField(choices=InteractionMode.choices)
     severity = forms.ChoiceField(required=False, choices=[("", "—"), *Severity.choices])
     note = forms.CharField(required=False, max_length=200)
+
+    def __init__(self, *args: Any, organization: Organization | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+
+    def clean_target(self) -> str:
+        text = str(self.cleaned_data.get("target") or "")
+        if self.organization is not None:
+            return team_slug_resolve(organization=self.organization, text=text)
+        return text
 
 
 class PersonLeaveForm(forms.Form):

@@ -1,0 +1,301 @@
+"""Plain words on the pages (issue 17): findings and metrics name teams and people, statuses and
+roles read as labels, a team may be typed by its name, a duplicate interaction says what exists,
+and a failed post's error sits next to its form, in view."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+
+from teams.analysis import analyze_snapshot, metric_texts
+from teams.graph import InteractionEdge, MembershipEdge, OrgSnapshot, PersonNode, TeamNode
+from teams.models import Interaction, InteractionMode, Team
+from tests.builders import MANAGER, WebDemo
+from transform.models import MilestoneChange, MilestoneStatus
+
+AS_OF = dt.datetime(2026, 6, 30, 12, 0, tzinfo=dt.UTC)
+
+
+class _Text(HTMLParser):
+    """The text a reader sees: no tags, no attributes (a CSS class may hold a code)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in ("script", "style", "option", "select"):
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "option", "select"):
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible(response: Any) -> str:
+    parser = _Text()
+    parser.feed(response.content.decode())
+    return " ".join(" ".join(parser.parts).split())
+
+
+def client_for(username: str) -> Client:
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    return client
+
+
+# --- findings and metrics, without a database ----------------------------------------------------
+
+
+def named_snapshot() -> OrgSnapshot:
+    teams = [
+        TeamNode(slug="payments", name="Payments", type="stream_aligned"),
+        TeamNode(slug="search", name="Search", type="stream_aligned"),
+        TeamNode(slug="shop", name="Shop", type="stream_aligned"),
+        TeamNode(slug="dba", name="DBA", type="ops_silo", specialty="database"),
+        TeamNode(slug="infra", name="Infra", type="platform"),
+    ]
+    people = [PersonNode(email="ann@example.com", name="Ann Lee")]
+    members = [
+        MembershipEdge(person=f"{slug}-{i}@example.com", team=slug, role="member")
+        for slug in ("payments", "search", "shop", "dba", "infra")
+        for i in range(4)
+    ] + [
+        MembershipEdge(person="ann@example.com", team=slug, role=role)
+        for slug, role in (("payments", "member"), ("search", "devops_buddy"), ("shop", "member"))
+    ]
+    tickets = [
+        InteractionEdge(source=slug, target="dba", mode="ticket_dependency", severity="blocking")
+        for slug in ("payments", "search", "shop")
+    ]
+    return OrgSnapshot(
+        organization="acme",
+        name="Acme",
+        as_of=AS_OF,
+        teams=teams,
+        people=people,
+        memberships=members,
+        interactions=tickets,
+    )
+
+
+def test_findings_name_teams_and_people_not_slugs_or_codes() -> None:
+    report = analyze_snapshot(named_snapshot())
+    texts = {f["kind"]: f["explanation"] for f in report["findings"]}
+
+    buddies = [f["explanation"] for f in report["findings"] if f["kind"] == "missing_devops_buddy"]
+    assert any(text.startswith("Payments has no DevOps buddy") for text in buddies)
+    assert "devops_buddy" not in " ".join(texts.values())
+    assert "product_owner" not in " ".join(texts.values())
+    assert texts["team_bottleneck"].startswith("DBA (ops silo) is a bottleneck")
+    assert "(ops_silo)" not in " ".join(texts.values())
+    assert texts["person_bottleneck"].startswith("Ann Lee ")
+    assert "ann@example.com" not in " ".join(texts.values())
+    assert "Platform team Infra has no product owner" in texts["missing_product_owner"]
+    # The machine-readable fields keep the slugs and e-mails.
+    [bottleneck] = [f for f in report["findings"] if f["kind"] == "team_bottleneck"]
+    assert bottleneck["subjects"][0] == {"type": "team", "slug": "dba"}
+    [person] = [f for f in report["findings"] if f["kind"] == "person_bottleneck"]
+    assert person["subjects"][0] == {"type": "person", "email": "ann@example.com"}
+
+
+def test_metrics_read_as_sentences() -> None:
+    metrics = analyze_snapshot(named_snapshot())["metrics"]
+    texts = metric_texts(metrics)
+
+    assert metrics["stream_aligned_with_buddy_share"] == pytest.approx(1 / 3, abs=1e-4)
+    assert texts["stream_aligned_with_buddy_share"] == (
+        "1 of 3 stream-aligned teams has a DevOps buddy (33%)"
+    )
+    assert texts["ticket_dependencies_on_silos"] == "3 ticket dependencies wait on ops silos"
+    assert "0.3333" not in " ".join(texts.values())
+
+
+# --- the pages ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def demo(web_demo_answered: WebDemo) -> WebDemo:
+    return web_demo_answered
+
+
+@pytest.mark.django_db
+def test_the_findings_page_says_has_no_devops_buddy_with_team_names(demo: WebDemo) -> None:
+    response = client_for("agent").get(
+        reverse("web:findings", kwargs={"org_slug": "demo"}) + "?kind=missing_devops_buddy"
+    )
+
+    text = visible(response)
+    assert response.status_code == 200
+    assert "has no DevOps buddy" in text
+    assert "devops_buddy member" not in text
+    assert re.search(r"Team [a-z-]+ \(", text) is None  # never "Team dba (ops_silo)"
+    assert "with buddy share" not in text
+
+
+@pytest.mark.django_db
+def test_the_findings_page_shows_the_metrics_in_words(demo: WebDemo) -> None:
+    text = visible(client_for("agent").get(reverse("web:findings", kwargs={"org_slug": "demo"})))
+
+    assert re.search(r"\d+ of \d+ stream-aligned teams? ha(s|ve) a DevOps buddy \(\d+%\)", text)
+
+
+@pytest.mark.django_db
+def test_a_status_error_reads_in_words_not_codes(demo: WebDemo) -> None:
+    agent = client_for("agent")
+    url = reverse(
+        "web:milestone-status", kwargs={"org_slug": "demo", "milestone_id": demo.started.pk}
+    )
+    at_risk = agent.post(url, {"to_status": MilestoneStatus.AT_RISK, "reason": "vendor late"})
+    assert at_risk.status_code == 302
+
+    refused = agent.post(url, {"to_status": MilestoneStatus.PLANNED})
+
+    assert refused.status_code == 409
+    text = visible(refused)
+    assert "cannot go from at risk to planned" in text
+    assert "at_risk" not in text
+    assert "in_progress" not in text
+
+
+@pytest.mark.django_db
+def test_roles_show_by_label_on_the_pages(demo: WebDemo) -> None:
+    manager = client_for("manager")
+    for name in ("web:my-team", "web:plans", "web:findings", "web:graph"):
+        text = visible(manager.get(reverse(name, kwargs={"org_slug": "demo"})))
+        assert "engineering_manager" not in text, name
+        assert "at_risk" not in text, name
+    assert "engineering manager" in visible(
+        manager.get(reverse("web:my-team", kwargs={"org_slug": "demo"}))
+    )
+
+
+def _team_url(name: str, team: str) -> str:
+    return reverse(f"web:my-team-{name}", kwargs={"org_slug": "demo", "team_slug": team})
+
+
+@pytest.mark.django_db
+def test_a_team_typed_by_its_name_is_accepted(demo: WebDemo) -> None:
+    response = client_for("manager").post(
+        _team_url("interaction-add", "search"),
+        {"target": "payments squad", "mode": "x_as_a_service", "severity": ""},
+    )
+
+    assert response.status_code == 302
+    assert Interaction.objects.filter(
+        source__slug="search", target__slug="payments", mode=InteractionMode.X_AS_A_SERVICE
+    ).exists()
+
+
+@pytest.mark.django_db
+def test_an_unknown_team_lists_the_teams_instead_of_a_pattern(demo: WebDemo) -> None:
+    response = client_for("manager").post(
+        _team_url("interaction-add", "search"),
+        {"target": "Paymnts Squad", "mode": "collaboration", "severity": ""},
+    )
+
+    assert response.status_code == 400
+    text = visible(response)
+    assert "No team called 'Paymnts Squad'. Teams: " in text
+    assert "Payments Squad (payments)" in text
+    assert "should match pattern" not in text
+    assert "Team: No team" not in text
+
+
+@pytest.mark.django_db
+def test_a_shared_name_says_which_teams_match(demo: WebDemo) -> None:
+    Team.objects.filter(organization=demo.organization, slug="catalog").update(
+        name="Payments Squad"
+    )
+
+    response = client_for("manager").post(
+        _team_url("interaction-add", "search"),
+        {"target": "Payments Squad", "mode": "collaboration", "severity": ""},
+    )
+
+    assert response.status_code == 400
+    text = visible(response)
+    assert "2 teams are called 'Payments Squad': " in text
+    assert "(catalog)" in text
+    assert "(payments)" in text
+
+
+@pytest.mark.django_db
+def test_a_duplicate_interaction_says_what_exists(demo: WebDemo) -> None:
+    manager = client_for("manager")
+    first = manager.post(
+        _team_url("interaction-add", "search"),
+        {"target": "payments", "mode": "collaboration", "severity": ""},
+    )
+
+    again = manager.post(
+        _team_url("interaction-add", "search"),
+        {"target": "Payments Squad", "mode": "collaboration", "severity": ""},
+    )
+
+    assert first.status_code == 302
+    assert again.status_code == 400
+    text = visible(again)
+    assert "Search Squad already has a collaboration with Payments Squad; edit it instead." in text
+    assert "The interaction is not valid." not in text
+
+
+@pytest.mark.django_db
+def test_the_error_sits_next_to_its_form_and_takes_the_focus(demo: WebDemo) -> None:
+    response = client_for("manager").post(
+        _team_url("interaction-add", "search"),
+        {"target": "nobody", "mode": "collaboration", "severity": ""},
+    )
+
+    html = response.content.decode()
+    section = html.split('id="team-search"', 1)[1].split("</section>", 1)[0]
+    assert 'id="team-error-search"' in section
+    assert re.search(
+        r'<p class="form-error" role="alert" id="team-error-search" tabindex="-1" autofocus>',
+        section,
+    )
+    assert html.count("autofocus") == 1
+
+
+@pytest.mark.django_db
+def test_a_change_names_its_team_by_name(demo: WebDemo) -> None:
+    agent = client_for("agent")
+    url = reverse(
+        "web:milestone-change", kwargs={"org_slug": "demo", "milestone_id": demo.started.pk}
+    )
+
+    typed = agent.post(
+        url, {"kind": "add_devops_buddy", "team": "Payments Squad", "person": MANAGER}
+    )
+    as_json = agent.post(
+        url,
+        {
+            "change_json": json.dumps(
+                {"kind": "add_devops_buddy", "team": "Search Squad", "person": MANAGER}
+            )
+        },
+    )
+    unknown = agent.post(url, {"kind": "add_devops_buddy", "team": "Paymnts", "person": MANAGER})
+
+    assert typed.status_code == 302
+    assert as_json.status_code == 302
+    teams = [c.change["team"] for c in MilestoneChange.objects.filter(milestone=demo.started)]
+    assert sorted(teams) == ["payments", "search"]
+    assert unknown.status_code == 400
+    text = visible(unknown)
+    assert "No team called 'Paymnts'. Teams: " in text
+    assert "String should match pattern" not in text
+    assert 'id="change-error"' in unknown.content.decode()
