@@ -1043,3 +1043,21 @@ def metric_texts(metrics: dict[str, Any]) -> dict[str, str]:
             "waits in another team's ticket queue)"
         )
     return texts
+
+
+def metric_shown(key: str, value: Any) -> Any:
+    """A metric's value as a person reads it in a table: a share as a percentage ("33%"), other
+    values unchanged (None stays None)."""
+    if key.endswith("_share") and isinstance(value, int | float):
+        return f"{value:.0%}"
+    return value
+
+
+def metric_delta(key: str, before: Any, after: Any) -> float | None:
+    """How much a metric moved, in its shown unit (a share in percentage points); None when
+    either side is not a number."""
+    if not (isinstance(before, int | float) and isinstance(after, int | float)):
+        return None
+    if key.endswith("_share"):
+        return round((after - before) * 100, 1)
+    return round(after - before, 4)

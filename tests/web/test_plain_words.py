@@ -299,3 +299,26 @@ def test_a_change_names_its_team_by_name(demo: WebDemo) -> None:
     assert "No team called 'Paymnts'. Teams: " in text
     assert "String should match pattern" not in text
     assert 'id="change-error"' in unknown.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_scenario_names_metrics_in_words(demo: WebDemo) -> None:
+    agent = client_for("agent")
+    attached = agent.post(
+        reverse(
+            "web:milestone-change", kwargs={"org_slug": "demo", "milestone_id": demo.started.pk}
+        ),
+        {"kind": "add_devops_buddy", "team": "Payments Squad", "person": MANAGER},
+    )
+    assert attached.status_code == 302
+
+    response = agent.get(
+        reverse("web:scenario", kwargs={"org_slug": "demo"})
+        + f"?transformation={demo.transformation.pk}"
+    )
+
+    text = visible(response)
+    assert response.status_code == 200
+    assert "Stream-aligned teams with a DevOps buddy" in text
+    assert "with buddy share" not in text
+    assert re.search(r"Stream-aligned teams with a DevOps buddy \d+%", text)
