@@ -177,3 +177,17 @@ def test_the_graph_page_does_not_scroll_sideways_on_a_phone(phone: Any, web_demo
     assert phone.get_by_role("button", name="Zoom in").is_visible()
     assert phone.get_by_role("button", name="Show all").is_visible()
     screenshot(phone, "graph-phone")
+
+
+def test_a_page_opened_with_a_teams_panel_can_focus_on_it(page: Any, web_demo: WebDemo) -> None:
+    log_in(page, "member")
+    page.goto("/o/demo/graph/?team=search")
+    wait_for_drawing(page)
+
+    page.get_by_role("button", name="Focus on Search Squad").click()
+
+    expect(page.locator("#org-graph")).to_have_attribute("data-focus", "search")
+    assert (
+        page.evaluate("window.transformGraph.getElementById('team:search').hasClass('faded')")
+        is False
+    )

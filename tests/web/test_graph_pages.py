@@ -589,7 +589,7 @@ def test_the_scenario_drawings_are_made_once_until_the_graph_or_the_changes_chan
     real = scenario_pages._scenario_elements
 
     def counting(*args: Any, **kwargs: Any) -> Any:
-        drawn.append(kwargs.get("edge_mark") or "plain")
+        drawn.append(args[0].organization)
         return real(*args, **kwargs)
 
     # A pass-through spy: the real drawings are made; only how often is recorded.
@@ -599,13 +599,13 @@ def test_the_scenario_drawings_are_made_once_until_the_graph_or_the_changes_chan
 
     first = client.get("/o/demo/scenario/")
     again = client.get("/o/demo/scenario/")
-    assert drawn == ["plain", "plain", "removed", "added"]
+    assert drawn == ["demo", "demo"]  # current and target
     assert again.context["after_elements"] == first.context["after_elements"]
 
     TeamFactory(organization=demo.organization, slug="newcomers")
     grown = client.get("/o/demo/scenario/")
 
-    assert len(drawn) == 8
+    assert len(drawn) == 4
     slugs = {e["data"].get("slug") for e in grown.context["before_elements"]}
     assert "newcomers" in slugs
 
@@ -682,3 +682,41 @@ def test_todays_drawing_is_made_once_per_topology_version_and_filter(
 
     assert len(made) == 3
     assert "newcomers" in {team["slug"] for team in grown["teams"]}
+
+
+@pytest.mark.parametrize(
+    ("change", "affected"),
+    [
+        (MERGE_SILOS, {"dba", "networking", "backend-ops", "infrastructure-platform"}),
+        ({"kind": "add_devops_buddy", "team": "search", "person": "a@x.test"}, {"search"}),
+        (
+            {"kind": "move_person", "person": "a@x.test", "from_team": "dba", "to_team": "search"},
+            {"dba", "search"},
+        ),
+        (
+            {"kind": "split_team", "team": "dba", "into": [{"slug": "db-a"}, {"slug": "db-b"}]},
+            {"dba", "db-a", "db-b"},
+        ),
+        (
+            {"kind": "change_interaction_mode", "source": "search", "target": "dba"},
+            {"search", "dba"},
+        ),
+    ],
+)
+def test_the_teams_a_change_names_are_the_ones_it_affects(
+    change: dict[str, Any], affected: set[str]
+) -> None:
+    from transform.web.scenario_pages import affected_teams
+
+    known = {
+        "dba",
+        "networking",
+        "backend-ops",
+        "infrastructure-platform",
+        "search",
+        "db-a",
+        "db-b",
+    }
+
+    assert affected_teams([change], known) == affected
+    assert affected_teams([change], {"search"}) == affected & {"search"}

@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from core.errors import ConflictError
-from teams.analysis import InvalidThresholdsError
+from teams.analysis import InvalidThresholdsError, metric_delta, metric_label, metric_shown
 from teams.graph import OrgSnapshot
 from teams.layout import Position, positions_extend, predecessors
 from teams.selectors import (
@@ -56,17 +56,13 @@ def _metric_rows(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str
     rows = []
     for name in flat_after.keys() | flat_before.keys():
         old, new = flat_before.get(name), flat_after.get(name)
-        delta = (
-            round(new - old, 4)
-            if isinstance(old, int | float) and isinstance(new, int | float)
-            else None
-        )
+        # In words and readable units: "Stream-aligned teams with a DevOps buddy", 33% (issue 17).
         rows.append(
             {
-                "name": name.replace("_", " ").replace(".", ": "),
-                "before": old,
-                "after": new,
-                "delta": delta,
+                "name": metric_label(name),
+                "before": metric_shown(name, old),
+                "after": metric_shown(name, new),
+                "delta": metric_delta(name, old, new),
                 "changed": old != new,
             }
         )
@@ -107,24 +103,29 @@ def _edge_pairs(elements: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
 
 
 def _scenario_elements(
-    snapshot: OrgSnapshot,
-    *,
-    org_slug: str,
-    positions: dict[str, Position],
-    marks: dict[str, list[str]],
-    other: list[dict[str, Any]] | None = None,
-    edge_mark: str = "",
+    snapshot: OrgSnapshot, *, org_slug: str, positions: dict[str, Position]
 ) -> list[dict[str, Any]]:
-    """The drawing of ``snapshot`` at ``positions``; each team gets the classes ``marks`` lists
-    for it. With ``other`` (the other drawing's elements), a link between two teams that is not
-    in ``other`` gets ``edge_mark`` and one whose mode differs gets ``changed``."""
+    """The drawing of ``snapshot`` with its teams at ``positions``."""
     view = GraphView(snapshot=snapshot, report=None, report_error="")
-    data = graph_data(view=view, org_slug=org_slug, filters={}, positions=positions)
-    elements: list[dict[str, Any]] = data["elements"]
-    other_pairs = _edge_pairs(other) if other is not None else {}
+    elements: list[dict[str, Any]] = graph_data(
+        view=view, org_slug=org_slug, filters={}, positions=positions
+    )["elements"]
+    return elements
+
+
+def _marks_add(
+    elements: list[dict[str, Any]],
+    *,
+    marks: dict[str, list[str]],
+    other: list[dict[str, Any]],
+    edge_mark: str,
+) -> None:
+    """Each team gets the classes ``marks`` lists for it; a link between two teams that is not
+    in ``other`` (the other drawing) gets ``edge_mark``, one whose mode differs ``changed``."""
+    other_pairs = _edge_pairs(other)
     for element in elements:
         extra = list(marks.get(element["data"].get("slug", ""), []))
-        if other is not None and element["group"] == "edges":
+        if element["group"] == "edges":
             pair = (element["data"]["source"], element["data"]["target"])
             if pair not in other_pairs:
                 extra.append(edge_mark)
@@ -132,7 +133,6 @@ def _scenario_elements(
                 extra.append("changed")
         if extra:
             element["classes"] += " " + " ".join(extra)
-    return elements
 
 
 def _drawings_get(
@@ -176,27 +176,16 @@ def _drawings_get(
             before_marks.setdefault(slug, []).append("affected")
             after_marks.setdefault(slug, []).append("affected")
         slug = organization.slug
-        current = _scenario_elements(before, org_slug=slug, positions=base, marks={})
-        future = _scenario_elements(after, org_slug=slug, positions=target, marks=after_marks)
+        current = _scenario_elements(before, org_slug=slug, positions=base)
+        future = _scenario_elements(after, org_slug=slug, positions=target)
+        # Marks change only ``classes``: the links compared stay as they were.
+        _marks_add(current, marks=before_marks, other=future, edge_mark="removed")
+        _marks_add(future, marks=after_marks, other=current, edge_mark="added")
         return {
             "team_names": {team.slug: team.name for team in [*before.teams, *after.teams]},
             "affected": sorted(affected),
-            "before": _scenario_elements(
-                before,
-                org_slug=slug,
-                positions=base,
-                marks=before_marks,
-                other=future,
-                edge_mark="removed",
-            ),
-            "after": _scenario_elements(
-                after,
-                org_slug=slug,
-                positions=target,
-                marks=after_marks,
-                other=current,
-                edge_mark="added",
-            ),
+            "before": current,
+            "after": future,
         }
 
     found: dict[str, Any] = analysis_derived_get(

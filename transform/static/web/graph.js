@@ -195,6 +195,12 @@
       showPanel(event.target.data("panel_url"));
     });
     focusButton.addEventListener("click", function () { if (chosen) { focus(chosen); } });
+    // A page opened with a team's panel (?team=) can focus on it straight away.
+    var opened = document.getElementById("panel-heading");
+    if (opened && opened.parentElement && opened.parentElement.dataset.slug) {
+      choose(opened.parentElement.dataset.slug);
+      cy.getElementById("team:" + chosen).select();
+    }
     allButton.addEventListener("click", showAll);
 
     function render(next) {
