@@ -166,6 +166,10 @@ def test_an_overrunning_collaboration_says_so(demo: WebDemo) -> None:
     assert "Collaboration with" in item
     assert 'href="/o/demo/teams/partner/"' in item
     assert "overrunning" in item
+    assert "this team → Partner Team" in item
+    partner_page = client_for("member").get("/o/demo/teams/partner/").content.decode()
+    assert "Search" in section(partner_page, "services")
+    assert "→ this team" in section(partner_page, "services")
 
 
 def test_a_milestone_naming_the_team_is_listed_with_its_status(demo: WebDemo) -> None:
