@@ -12,8 +12,9 @@ day it runs (``at``):
   Nwosu, sponsor Helen Park). The discovery milestones are done (their events dated), two are
   in progress, naming the platform owner is at risk and announcing the unification is blocked;
   the target topology (the three silos merged into one platform team) is attached to the merge
-  milestone. Payments got a DevOps buddy (Julia Santos) ``BUDDY_WEEKS`` ago, dated in history,
-  which resolves its "no DevOps buddy" finding.
+  milestone. Payments got a DevOps buddy (Julia Santos) ``BUDDY_WEEKS`` ago, which resolves
+  its "no DevOps buddy" finding, and two ticket dependencies eased ``SELF_SERVICE_WEEKS`` ago,
+  which lowers the flow score: edits through the teams services, dated in history.
 - **Every survey period since**: synthetic pulse answers (clearly demo data) from every team,
   never more than its members: teams of five or more are shown, the three-person teams stay
   suppressed; mood rises slowly, the payments squad dips in the latest period.
@@ -30,6 +31,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from teams.models import (
     Interaction,
@@ -53,7 +57,13 @@ from teams.models import (
     Team,
     TeamType,
 )
-from teams.services import membership_create, membership_update, person_create
+from teams.services import (
+    interaction_delete,
+    interaction_update,
+    membership_create,
+    membership_update,
+    person_create,
+)
 from transform.checkins.planning import checkins_plan
 from transform.evidence.csvfile import signal_events_csv_parse
 from transform.evidence.records import iso_utc
@@ -98,6 +108,7 @@ SEED = 17  # every random draw of the demo comes from generators seeded from thi
 HISTORY_WEEKS = 22  # the organisation as loaded exists from about five months ago
 START_WEEKS = 17  # the transformation started about four months ago
 BUDDY_WEEKS = 7  # payments got its DevOps buddy then
+SELF_SERVICE_WEEKS = 5  # two ticket dependencies eased then
 BUDDY = ("payments", "julia.santos@democorp.example")
 # Joined with the organisation's history, so these teams have five members to answer surveys.
 NEW_HIRES = (
@@ -180,7 +191,7 @@ def _demo_story(*, organization: Organization, at: dt.datetime) -> Transformatio
     today = at.date()
     _history_before(organization=organization, at=at)
     transformation = _demo_transformation_start(organization=organization, at=at, today=today)
-    _buddy_added(organization=organization, at=at)
+    _topology_improved(organization=organization, at=at)
     _synthetic_answers(organization=organization, today=today)
     # The example file (fixtures/signal-events.csv) as an import from a delivery tool would send
     # it, then the weekly events of the last four months.
@@ -223,16 +234,37 @@ def _history_before(*, organization: Organization, at: dt.datetime) -> None:
     )
 
 
-def _buddy_added(*, organization: Organization, at: dt.datetime) -> None:
-    """Payments' DevOps buddy, named ``BUDDY_WEEKS`` ago (its history row dated then)."""
+def _topology_improved(*, organization: Organization, at: dt.datetime) -> None:
+    """The topology edits the plan has brought so far, each through the teams services and
+    dated in history when it happened: payments' DevOps buddy (``BUDDY_WEEKS`` ago), then the
+    search squad's index changes no longer slowed by the DBA queue and the platform team
+    provisioning its own clusters instead of filing tickets with backend ops
+    (``SELF_SERVICE_WEEKS`` ago). The flow score falls with them."""
     slug, email = BUDDY
-    membership = Membership.objects.get(
-        organization=organization, team__slug=slug, person__email=email
-    )
-    since = membership.history.order_by("-history_date").values_list("history_date", flat=True)[0]
-    marker = max(since, _weeks_ago(at, HISTORY_WEEKS)) + dt.timedelta(seconds=1)
-    membership_update(membership=membership, data={"role": "devops_buddy"})
-    _history_backdate(organization=organization, since=marker, to=_weeks_ago(at, BUDDY_WEEKS))
+    with _dated(organization=organization, at=_weeks_ago(at, BUDDY_WEEKS)):
+        membership = Membership.objects.get(
+            organization=organization, team__slug=slug, person__email=email
+        )
+        membership_update(membership=membership, data={"role": "devops_buddy"})
+    with _dated(organization=organization, at=_weeks_ago(at, SELF_SERVICE_WEEKS)):
+        tickets = Interaction.objects.filter(
+            organization=organization, mode=InteractionMode.TICKET_DEPENDENCY
+        )
+        interaction_update(
+            interaction=tickets.get(source__slug="search", target__slug="dba"),
+            data={"severity": "ok", "note": "index changes are reviewed code now"},
+        )
+        interaction_delete(
+            interaction=tickets.get(source__slug="developer-platform", target__slug="backend-ops")
+        )
+
+
+@contextmanager
+def _dated(*, organization: Organization, at: dt.datetime) -> Iterator[None]:
+    """The topology edits made inside, dated ``at`` in history."""
+    since = timezone.now()
+    yield
+    _history_backdate(organization=organization, since=since, to=at)
 
 
 def _demo_transformation_start(
@@ -444,10 +476,12 @@ def demo_signal_records(*, organization: Organization, at: dt.datetime) -> list[
                         "developers_waiting": rng.randint(1, 3),
                     }
                 )
+        # One more team adopts a capability every other week; in between, a team already on
+        # the platform takes another. Only the first Kubernetes adoption was mandated.
         adopted = when(week, 2, 4)
-        if adopted is not None and week < len(teams) * 2:
-            slug = teams[(week * 5) % len(teams)]
-            capability = CAPABILITIES[week % len(CAPABILITIES)]
+        if adopted is not None:
+            slug = teams[min(week // 2, len(teams) - 1)]
+            capability = CAPABILITIES[(week // 2 + week % 2) % len(CAPABILITIES)]
             records.append(
                 {
                     "kind": "adoption",
@@ -455,7 +489,7 @@ def demo_signal_records(*, organization: Organization, at: dt.datetime) -> list[
                     "team": slug,
                     "occurred_at": iso_utc(adopted),
                     "capability": capability,
-                    "mandated": week % 4 == 3,
+                    "mandated": week == 3,
                 }
             )
         first = when(week, 3, 2)

@@ -1,9 +1,12 @@
 """``python manage.py seed_demo [--org demo] [--password PW]``: the demo's transformation and logins.
 
-Run after ``load_demo`` (``make demo`` does both): starts a demo transformation with check-ins,
-synthetic survey answers, example signal events and readiness snapshots (only when the
-organisation has no transformation yet), and creates the logins demo-agent, demo-manager and
-demo-leader with the given password (default: $DEMO_PASSWORD).
+Run after ``load_demo`` (``make demo`` does both): when the organisation has no transformation
+yet, writes a transformation four months in (docs/demo.md): the loaded topology dated five months
+back, the plan started four months ago with milestones done, in progress, at risk and blocked, a
+DevOps buddy named since, synthetic survey answers in every period, weekly deploys, incidents,
+tickets, adoptions and first deploys, and readiness snapshots. Deterministic for the day it runs,
+and done in a few seconds. Then plans check-ins and creates the logins demo-agent, demo-manager
+and demo-leader with the given password (default: $DEMO_PASSWORD).
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from transform.demo import demo_logins_upsert, demo_rhythm_seed
 
 class Command(BaseCommand):
     help = (
-        "Give the demo organisation a running transformation (check-ins, synthetic survey "
-        "answers, example signals, readiness) and one login per role. Idempotent."
+        "Give the demo organisation a transformation four months in (dated topology history, "
+        "milestones, synthetic survey answers and weekly signals, readiness) and one login per "
+        "role. Deterministic and idempotent; see docs/demo.md."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
