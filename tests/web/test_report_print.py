@@ -49,14 +49,14 @@ def test_the_report_prints_on_one_a4_page_with_charts_and_heat_map(
     assert sparks.count() == 9
     assert page.locator("svg.report-spark polyline").count() >= 1
     assert page.locator("canvas").count() == 0
-    screenshot(page, "leadership-report")
+    screenshot(page, "leadership-report-screen")
 
     page.emulate_media(media="print")
     page.set_viewport_size({"width": 718, "height": 1047})  # A4 less 1 cm margins, at 96 dpi
-    screenshot(page, "leadership-report-print")
+    screenshot(page, "leadership-report-a4")
     pdf = page.pdf(format="A4", print_background=True)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    (SCREENSHOTS / "leadership-report.pdf").write_bytes(pdf)
+    (SCREENSHOTS / "leadership-report-a4.pdf").write_bytes(pdf)
 
     assert pdf.startswith(b"%PDF")
     assert len(PAGE_OBJECT.findall(pdf)) == 1
