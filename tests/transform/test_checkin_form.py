@@ -336,7 +336,7 @@ def test_a_workflow_conflict_shows_the_workflows_message_with_409(rig: CheckinRi
     )
 
     assert response.status_code == 409
-    assert "cannot go from done to in_progress" in _text(response)
+    assert "cannot go from done to in progress" in _text(response)  # words, not codes
     assert reloaded(checkin).answered_at is None
     assert Response.objects.count() == 0
 
