@@ -191,7 +191,12 @@ def test_a_tampered_state_is_dropped_and_the_step_asks_again(checkin_rig: Checki
     response = walker.client.post(walker.url, data)
 
     assert response.status_code == 400
-    assert "Step 1 of 6" in response.content.decode()
+    html = response.content.decode()
+    assert "Step 1 of 6" in html
+    # only this step's questions are reported, next to them, not the code names of later ones
+    summary = html.split("Please check your answers", 2)[-1].split("</div>", 1)[0]
+    assert "adkar." not in summary
+    assert summary.count("an answer is required") == 2
     assert Response.objects.count() == 0
     assert reloaded(checkin).answered_at is None
 

@@ -311,10 +311,21 @@ def _step_post(
     except ApplicationError as exc:
         fields = exc.extra.get("fields", {})
         first = next(
-            (i for i, s in enumerate(steps) if any(name in fields for name in s.names)), index
+            (i for i, s in enumerate(steps) if any(name in fields for name in s.names)), None
         )
+        if first is not None and not isinstance(exc, ConflictError):
+            # That step's problems, next to their questions; the later steps are checked again
+            # as the person moves on.
+            shown = {k: v for k, v in fields.items() if k in steps[first].names}
+            exc = ApplicationError(exc.message, extra={"fields": shown})
         return _form(
-            request, checkin=checkin, at=at, answers=answers, error=exc, steps=steps, step=first
+            request,
+            checkin=checkin,
+            at=at,
+            answers=answers,
+            error=exc,
+            steps=steps,
+            step=index if first is None else first,
         )
     return _done(request, checkin)
 
