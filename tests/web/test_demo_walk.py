@@ -99,12 +99,17 @@ def test_a_demo_checkin_is_answered_through_its_link_on_a_phone(
     assert checkin is not None
 
     phone.goto(f"/c/{checkin_token(checkin)}/")
-    for group in phone.locator("fieldset").all():
-        radios = group.get_by_role("radio")
-        if radios.count():
-            radios.nth(radios.count() // 2).check()
+    # The survey comes in short steps: answer each, Next, and send on the last one.
+    steps = int(phone.locator("progress.steps").get_attribute("max") or "1")
+    for number in range(1, steps + 1):
+        for group in phone.locator("fieldset").all():
+            radios = group.get_by_role("radio")
+            if radios.count():
+                radios.nth(radios.count() // 2).check()
+        if number < steps:
+            phone.get_by_role("button", name="Next").click()
     with phone.expect_navigation():
-        phone.get_by_role("button", name="Send").click()
+        phone.get_by_role("button", name="Send my answers").click()
 
     checkin.refresh_from_db()
     assert checkin.answered_at is not None
