@@ -70,7 +70,7 @@ def grow(organization: Organization, *, teams: int) -> None:
 PAGES: list[tuple[str, str, int]] = [
     ("graph page", "/o/demo/graph/", 13),
     ("graph data", "/o/demo/graph/data.json?people=on", 13),
-    ("findings page", "/o/demo/findings/", 12),
+    ("findings page", "/o/demo/findings/", 13),  # +1: the running plans covering findings
     ("scenario page", "/o/demo/scenario/", 27),
     ("plan timeline page", "/o/demo/plans/{plan}/", 34),
     ("board page", "/o/demo/plans/{plan}/board/", 34),

@@ -20,6 +20,7 @@ NAVIGATION: tuple[tuple[str, str, Callable[[OrgAccess], bool] | None], ...] = (
     ("web:scenario", "Scenario", None),
     ("web:plans", "Plans", None),
     ("web:my-team", "My team", may_use_my_team),
+    ("web:my-checkins", "My check-ins", None),
     ("web:leadership", "Leadership", may_see_oversight),
     ("web:audit", "Audit trail", may_see_oversight),
     ("web:access", "People & access", lambda access: access.can_manage),

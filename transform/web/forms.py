@@ -323,3 +323,28 @@ class OrganizationCreateForm(forms.Form):
         help_text="The zone of its days, check-in times and messages; people may read times in "
         "their own.",
     )
+
+
+class PersonNewForm(forms.Form):
+    """"My team": someone not yet in the organisation joins a team (a new hire), optionally
+    invited to log in."""
+
+    name = forms.CharField(label="Name", max_length=200)
+    email = forms.EmailField(label="E-mail", max_length=254)
+    role = forms.ChoiceField(required=False, choices=MembershipRole.choices)
+    allocation_percent = AllocationField(required=False)
+    invite = forms.BooleanField(required=False, label="Send an invitation to log in")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["role"] = data.get("role") or MembershipRole.MEMBER
+        if data.get("allocation_percent") is None:
+            data["allocation_percent"] = 100
+        return data
+
+
+class InteractionEditForm(forms.Form):
+    """"My team": an interaction's mode and expected end (empty: none)."""
+
+    mode = forms.ChoiceField(choices=InteractionMode.choices)
+    expected_end = forms.DateField(required=False, label="Expected end")

@@ -715,10 +715,49 @@ def leadership(request: HttpRequest, access: OrgAccess) -> HttpResponse:
     )
 
 
+# The report's KPI sparklines: an SVG of this size (user units), drawn on the server so that
+# they print without JavaScript.
+SPARK_WIDTH: Final = 120
+SPARK_HEIGHT: Final = 30
+SPARK_PAD: Final = 3
+
+
+def _sparkline(points: list[float | None]) -> dict[str, Any]:
+    """A KPI's points as SVG polylines (one a run of known points; a gap breaks the line) and
+    dots, scaled into ``SPARK_WIDTH`` x ``SPARK_HEIGHT``; empty when no point is known."""
+    known = [point for point in points if point is not None]
+    if not known:
+        return {"lines": [], "dots": []}
+    low, high = min(known), max(known)
+    span = (high - low) or 1.0
+    step = (SPARK_WIDTH - 2 * SPARK_PAD) / max(len(points) - 1, 1)
+    lines: list[str] = []
+    dots: list[tuple[str, str]] = []
+    run: list[str] = []
+    for index, point in enumerate(points):
+        if point is None:
+            if run:
+                lines.append(" ".join(run))
+            run = []
+            continue
+        x = SPARK_PAD + index * step
+        y = SPARK_HEIGHT - SPARK_PAD - (point - low) / span * (SPARK_HEIGHT - 2 * SPARK_PAD)
+        if high == low:
+            y = SPARK_HEIGHT / 2
+        run.append(f"{x:.1f},{y:.1f}")
+        dots.append((f"{x:.1f}", f"{y:.1f}"))
+    if run:
+        lines.append(" ".join(run))
+    return {"lines": lines, "dots": dots}
+
+
 @org_page
 def leadership_report(request: HttpRequest, access: OrgAccess) -> HttpResponse:
-    """The same headline numbers on one printable page, without charts."""
-    context = _dashboard(request, access, heat_map=False)
+    """The dashboard's headline on one printable A4 page: progress bars, the heat map (first page
+    of teams) and each KPI as a server-drawn SVG sparkline, so it all prints without JavaScript."""
+    context = _dashboard(request, access, heat_map=True)
+    for kpi in context["kpis"]:
+        kpi["spark"] = _sparkline(kpi["points"])
     return render(
         request,
         "web/leadership/report.html",

@@ -407,7 +407,7 @@ def milestone_change(request: HttpRequest, access: OrgAccess, milestone_id: int)
             action="attach topology changes",
             organization=access.organization,
         )
-        data = cleaned(MilestoneChangeForm(request.POST))
+        data = cleaned(MilestoneChangeForm(request.POST, organization=access.organization))
         row = changes.milestone_change_add(
             milestone=found.milestone,
             change=data["change"],

@@ -14,10 +14,12 @@ from transform.web import (
     home_pages,
     invitation_pages,
     leadership_pages,
+    my_checkins_pages,
     my_team_pages,
     plan_pages,
     scenario_pages,
     sso_pages,
+    team_pages,
     verification_pages,
     zone_pages,
 )
@@ -72,6 +74,15 @@ urlpatterns = [
     path(f"{MILESTONE}reassign/", plan_pages.milestone_reassign, name="milestone-reassign"),
     path(f"{MILESTONE}changes/", plan_pages.milestone_change, name="milestone-change"),
     path(f"{ORG}my-team/", my_team_pages.my_team, name="my-team"),
+    path(f"{ORG}my-team/undo/", my_team_pages.undo, name="my-team-undo"),
+    path(f"{ORG}my-checkins/", my_checkins_pages.my_checkins, name="my-checkins"),
+    path(f"{TEAM}members/new/", my_team_pages.member_new, name="my-team-member-new"),
+    path(
+        f"{TEAM}interactions/<int:interaction_id>/",
+        my_team_pages.interaction_edit,
+        name="my-team-interaction-edit",
+    ),
+    path(f"{ORG}teams/<slug:team_slug>/", team_pages.team, name="team"),
     path(f"{TEAM}members/", my_team_pages.member_add, name="my-team-member-add"),
     path(
         f"{TEAM}members/<int:membership_id>/",
