@@ -326,7 +326,7 @@ class OrganizationCreateForm(forms.Form):
 
 
 class PersonNewForm(forms.Form):
-    """"My team": someone not yet in the organisation joins a team (a new hire), optionally
+    """ "My team": someone not yet in the organisation joins a team (a new hire), optionally
     invited to log in."""
 
     name = forms.CharField(label="Name", max_length=200)
@@ -344,7 +344,7 @@ class PersonNewForm(forms.Form):
 
 
 class InteractionEditForm(forms.Form):
-    """"My team": an interaction's mode and expected end (empty: none)."""
+    """ "My team": an interaction's mode and expected end (empty: none)."""
 
     mode = forms.ChoiceField(choices=InteractionMode.choices)
     expected_end = forms.DateField(required=False, label="Expected end")
