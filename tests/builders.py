@@ -307,8 +307,10 @@ def build_plan_world() -> PlanWorld:
         start_date=START,
         owner_email="plan_agent@acme.test",
         sponsor_email="leader@acme.test",
+        owners={"buddies": "plan_agent@acme.test"},
     )
     buddies = Milestone.objects.get(transformation=transformation, key="buddies")
+    # Started with the agent, then handed to Em: the world has a reassignment in its history.
     milestone_reassign(milestone=buddies, owner=people["em"], actor=None)
 
     pilot_playbook(world.globex.org)

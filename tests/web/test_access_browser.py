@@ -78,7 +78,7 @@ def test_an_invited_colleague_creates_a_login_and_lands_with_the_role(
 
         assert "/o/initrode/" in invitee.url
         assert invitee.get_by_text("with the role leader").is_visible()
-        assert invitee.locator(".who").inner_text() == "ada (leader)"
+        assert invitee.locator(".who").inner_text() == "Ada Lovelace (leader)"
     finally:
         context.close()
     assert Person.objects.get(email="ada@initrode.test").user == User.objects.get(username="ada")

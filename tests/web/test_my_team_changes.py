@@ -162,10 +162,10 @@ def test_the_confirmation_is_refused_for_a_team_the_caller_does_not_manage(demo:
     assert response.status_code == 403
 
 
-def test_a_manager_adds_someone_new_with_an_invitation(demo: WebDemo):
-    manager = client_for("manager")
+def test_a_change_agent_adds_someone_new_with_an_invitation(demo: WebDemo):
+    agent = client_for("agent")
 
-    response = manager.post(
+    response = agent.post(
         team_url("member-new"),
         {
             "name": "Noor Haddad",
@@ -186,7 +186,24 @@ def test_a_manager_adds_someone_new_with_an_invitation(demo: WebDemo):
     invitation = Invitation.objects.get(organization=demo.organization, person=person)
     assert invitation.role == "member"
     assert [message.to for message in mail.outbox][-1] == ["noor.haddad@democorp.example"]
-    assert "An invitation to log in went to" in text(manager.get(MY_TEAM))
+    assert "An invitation to log in went to" in text(agent.get(MY_TEAM))
+
+
+def test_a_manager_adds_someone_new_but_may_not_invite(demo: WebDemo):
+    manager = client_for("manager")
+    mail.outbox.clear()
+
+    page = text(manager.get(MY_TEAM))
+    refused = manager.post(
+        team_url("member-new"),
+        {"name": "Noor Haddad", "email": "noor.haddad@democorp.example", "invite": "on"},
+    )
+
+    assert 'name="invite"' not in page
+    assert refused.status_code == 403
+    assert not Person.objects.filter(email="noor.haddad@democorp.example").exists()
+    assert not Invitation.objects.filter(email="noor.haddad@democorp.example").exists()
+    assert mail.outbox == []
 
 
 def test_adding_someone_new_without_invitation_sends_no_mail(demo: WebDemo):

@@ -581,7 +581,11 @@ def _transformation_choose(
     return next((item for item in choices if item.running), None)
 
 
-def _dashboard(request: HttpRequest, access: OrgAccess, *, heat_map: bool) -> dict[str, Any]:
+def _dashboard(
+    request: HttpRequest, access: OrgAccess, *, heat_map: bool, dora: bool = True
+) -> dict[str, Any]:
+    """Everything the dashboard shows; the printable report (``dora=False``) has no DORA table
+    per team, so it does not read one."""
     oversight_access_check(access=access, action="see the leadership dashboard")
     organization = access.organization
     at = timezone.now()
@@ -617,7 +621,7 @@ def _dashboard(request: HttpRequest, access: OrgAccess, *, heat_map: bool) -> di
         live=live,
         min_change_age=settings.lead_time_min_change_age,
     )
-    if heat_map:
+    if heat_map and dora:
         context["dora"] = _dora_table(
             organization=organization,
             window=_window(periods[-1], at=at, zone=organization_zone(organization)),
@@ -755,7 +759,7 @@ def _sparkline(points: list[float | None]) -> dict[str, Any]:
 def leadership_report(request: HttpRequest, access: OrgAccess) -> HttpResponse:
     """The dashboard's headline on one printable A4 page: progress bars, the heat map (first page
     of teams) and each KPI as a server-drawn SVG sparkline, so it all prints without JavaScript."""
-    context = _dashboard(request, access, heat_map=True)
+    context = _dashboard(request, access, heat_map=True, dora=False)
     for kpi in context["kpis"]:
         kpi["spark"] = _sparkline(kpi["points"])
     return render(

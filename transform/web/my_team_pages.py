@@ -19,6 +19,7 @@ from core.errors import ApplicationError
 from teams import services as team_services
 from teams.access import (
     invitation_role_access_check,
+    org_manage_access_check,
     team_interaction_get,
     team_membership_get,
     team_serves_link_get,
@@ -350,6 +351,8 @@ def member_new(request: HttpRequest, access: OrgAccess, team_slug: str) -> HttpR
                 "“Add a member” instead."
             )
         if data["invite"]:
+            # Invitations are the admins' and change agents' (docs/access.md), here too.
+            org_manage_access_check(access=access, action="send invitations")
             invitation_role_access_check(access=access, role=Role.MEMBER)
         person = team_services.person_create(
             organization=access.organization, email=email, name=data["name"].strip()
