@@ -75,6 +75,8 @@ PLAYBOOK = "unify-ops-silos"
 LEAD = "maria.lopez@example.com"
 ADMIN = "prodcheck-admin"
 STARTUP_SECONDS = 60.0
+# A pulse survey has a handful of steps (transform/answers/pages.py); more means a loop.
+MAX_SURVEY_STEPS = 30
 MAIL_SECONDS = 60.0
 LINK = re.compile(r"https?://[^\s<>\"]+/c/[^\s<>\"/]+/")
 
@@ -261,13 +263,17 @@ class FormReader(html.parser.HTMLParser):
         self.radios: dict[str, list[str]] = {}
         self.numbers: dict[str, str] = {}
         self.required_text: set[str] = set()
+        # The survey's step buttons (``_action``: next, back, send); none on the one-page form.
+        self.actions: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {key: value or "" for key, value in attrs}
         name = a.get("name", "")
         if not name:
             return
-        if tag == "input" and a.get("type") == "hidden":
+        if tag == "button" and name == "_action":
+            self.actions.append(a.get("value", ""))
+        elif tag == "input" and a.get("type") == "hidden":
             self.hidden[name] = a.get("value", "")
         elif tag == "input" and a.get("type") == "radio":
             self.radios.setdefault(name, []).append(a.get("value", ""))
@@ -504,9 +510,21 @@ def _run_against(
         reader.feed(form.text)
         if "csrfmiddlewaretoken" not in reader.hidden:
             raise CheckFailed("the form carries no CSRF token")
-        posted = browser.post(path, data=reader.answers(), headers={"Referer": base + path})
-        if posted.status_code != 200:
-            raise CheckFailed(f"POST {path}: {posted.status_code}\n{posted.text[:2000]}")
+        # A pulse survey comes in short steps: answer each, "next" until the last one's "send",
+        # as a person would (the one-page form has no step buttons and is sent at once).
+        for _page in range(MAX_SURVEY_STEPS):
+            data = reader.answers()
+            if reader.actions:
+                data["_action"] = "send" if "send" in reader.actions else "next"
+            posted = browser.post(path, data=data, headers={"Referer": base + path})
+            if posted.status_code != 200:
+                raise CheckFailed(f"POST {path}: {posted.status_code}\n{posted.text[:2000]}")
+            if data.get("_action") != "next":
+                break
+            reader = FormReader()
+            reader.feed(posted.text)
+        else:
+            raise CheckFailed(f"the survey did not end within {MAX_SURVEY_STEPS} steps")
         again = browser.get(path)
         if again.status_code != 410:
             raise CheckFailed(f"the answered link still answers {again.status_code}, not 410")
