@@ -287,6 +287,9 @@ def test_the_four_pages_link_to_the_team_page(demo: WebDemo) -> None:
     assert 'href="/o/demo/teams/search/"' in graph
     findings = client.get("/o/demo/findings/").content.decode()
     assert re.search(r'href="/o/demo/teams/[-a-z0-9]+/"', findings)
+    # The team links read as the teams' names, not their slugs.
+    payments = Team.objects.get(organization=demo.organization, slug="payments")
+    assert f'href="/o/demo/teams/payments/">{payments.name}</a>' in findings
     leadership = client.get("/o/demo/leadership/").content.decode()
     assert 'href="/o/demo/teams/search/"' in leadership
     MilestoneChange.objects.create(

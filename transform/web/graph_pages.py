@@ -601,4 +601,10 @@ def finding_row(
         "severity_label": finding["severity"].capitalize(),
         "subject_links": subjects,
         "subjects_more": max(0, len(finding["subjects"]) - SUBJECTS_SHOWN),
+        # The teams whose team pages the findings page links to, by name.
+        "subject_teams": [
+            {"slug": subject["slug"], "label": team_names.get(subject["slug"], subject["slug"])}
+            for subject in finding["subjects"][:SUBJECTS_SHOWN]
+            if subject["type"] == "team"
+        ],
     }
