@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from io import StringIO
@@ -619,3 +620,15 @@ def _survey_answers(checkin: CheckIn) -> dict[str, dict[str, object]]:
                 values[question.key] = question.values()[0]
         answers[key] = values
     return answers
+
+
+_role_clients = itertools.count(1)
+
+
+def role_client(organization: Organization, role: str) -> APIClient:
+    """An API client logged in as a new login holding ``role`` in ``organization``."""
+    user: Any = UserFactory(username=f"{role}-{next(_role_clients)}")
+    OrganizationRoleFactory(organization=organization, user=user, role=role)
+    client = APIClient()
+    client.force_login(user)
+    return client

@@ -12,16 +12,14 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from rest_framework.test import APIClient
 
 from teams.models import Organization, Person, Role
+from tests.builders import role_client
 from tests.factories import (
     CheckInFactory,
     CheckinSettingsFactory,
     DeliveryFactory,
-    OrganizationRoleFactory,
     PersonFactory,
-    UserFactory,
 )
 from tests.transform.fakes import FakeWebhook
 from transform.models import CheckIn, CheckInKind, CheckinSettings, Delivery, DeliveryKind
@@ -197,19 +195,11 @@ def test_without_a_teams_webhook_url_alerts_fail_at_once(
 SETTINGS_URL = "/api/v1/orgs/acme/checkin-settings/"
 
 
-def _client(organization: Organization, role: str) -> APIClient:
-    user: Any = UserFactory(username=f"{role}-{next(_serial)}")
-    OrganizationRoleFactory(organization=organization, user=user, role=role)
-    client = APIClient()
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.django_db
 def test_the_teams_webhook_url_is_required_for_the_channel_and_masked_for_non_admins(
     organization: Organization,
 ) -> None:
-    admin = _client(organization, Role.ADMIN)
+    admin = role_client(organization, Role.ADMIN)
     url = "https://acme.webhook.office.com/webhookb2/secret-part"
 
     refused = admin.patch(SETTINGS_URL, {"channel": "msteams"}, format="json")
@@ -221,13 +211,13 @@ def test_the_teams_webhook_url_is_required_for_the_channel_and_masked_for_non_ad
     assert "msteams_webhook_url" in refused.json()["extra"]["fields"]
     assert stored.status_code == 200, stored.content
     assert stored.json()["msteams_webhook_url"] == url
-    leader = _client(organization, Role.LEADER).get(SETTINGS_URL).json()
+    leader = role_client(organization, Role.LEADER).get(SETTINGS_URL).json()
     assert leader["msteams_webhook_url"] == "https://acme.webhook.office.com/…"
 
 
 @pytest.mark.django_db
 def test_the_audit_trail_shows_the_teams_webhook_url_masked(organization: Organization) -> None:
-    admin = _client(organization, Role.ADMIN)
+    admin = role_client(organization, Role.ADMIN)
     url = "https://acme.webhook.office.com/webhookb2/secret-part"
     changed = admin.patch(
         SETTINGS_URL, {"channel": "msteams", "msteams_webhook_url": url}, format="json"

@@ -16,6 +16,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from teams.models import Organization, Person, Role
+from tests.builders import role_client
 from tests.factories import (
     CheckInFactory,
     CheckinSettingsFactory,
@@ -378,17 +379,9 @@ def test_the_slack_channel_without_a_token_fails_every_row(
 SETTINGS_URL = "/api/v1/orgs/acme/checkin-settings/"
 
 
-def _client(organization: Organization, role: str) -> APIClient:
-    user: Any = UserFactory(username=f"{role}-{next(_serial)}")
-    OrganizationRoleFactory(organization=organization, user=user, role=role)
-    client = APIClient()
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.django_db
 def test_the_bot_token_is_stored_but_never_shown_back(organization: Organization) -> None:
-    admin = _client(organization, Role.ADMIN)
+    admin = role_client(organization, Role.ADMIN)
 
     response = admin.patch(
         SETTINGS_URL,
@@ -403,7 +396,7 @@ def test_the_bot_token_is_stored_but_never_shown_back(organization: Organization
     stored = CheckinSettings.objects.get(organization=organization)
     assert (stored.channel, stored.slack_bot_token) == ("slack", TOKEN)
     for role in (Role.ADMIN, Role.LEADER):
-        read = _client(organization, role).get(SETTINGS_URL)
+        read = role_client(organization, role).get(SETTINGS_URL)
         assert read.status_code == 200
         assert TOKEN not in read.content.decode()
         assert read.json()["slack_bot_token"] == "********"
@@ -420,7 +413,7 @@ def test_the_bot_token_is_stored_but_never_shown_back(organization: Organization
 def test_slack_settings_are_checked(
     organization: Organization, changes: dict[str, str], field: str
 ) -> None:
-    response = _client(organization, Role.ADMIN).patch(SETTINGS_URL, changes, format="json")
+    response = role_client(organization, Role.ADMIN).patch(SETTINGS_URL, changes, format="json")
 
     assert response.status_code == 400
     assert field in json.dumps(response.json())
@@ -431,7 +424,7 @@ def test_slack_settings_are_checked(
 def test_the_audit_trail_shows_that_the_token_changed_never_its_value(
     organization: Organization,
 ) -> None:
-    admin = _client(organization, Role.ADMIN)
+    admin = role_client(organization, Role.ADMIN)
     changed = admin.patch(
         SETTINGS_URL, {"channel": "slack", "slack_bot_token": TOKEN}, format="json"
     )
