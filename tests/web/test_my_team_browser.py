@@ -30,20 +30,23 @@ def test_a_manager_removes_a_member_after_confirming_and_undoes_it(
     name = row.locator("th").inner_text().splitlines()[0].strip()
     before = Membership.objects.filter(team__slug="search", team__organization__slug="demo").count()
 
-    row.get_by_role("link", name="Remove…").click()
+    with phone.expect_navigation():
+        row.get_by_role("link", name="Remove…").click()
     assert phone.get_by_role("heading", name=f"Remove {name} from Search Squad?").is_visible()
     _no_sideways_scroll(phone)
     screenshot(phone, "my-team-confirm-375")
     count = Membership.objects.filter(team__slug="search", team__organization__slug="demo").count()
     assert count == before
 
-    phone.get_by_role("button", name="Yes, remove").click()
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="Yes, remove").click()
     assert phone.get_by_text(f"{name} left Search Squad.").first.is_visible()
     screenshot(phone, "my-team-undo-375")
     count = Membership.objects.filter(team__slug="search", team__organization__slug="demo").count()
     assert count == before - 1
 
-    phone.get_by_role("button", name="Undo").click()
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="Undo").click()
     assert phone.get_by_text(f"Undone: {name} is back in Search Squad.").is_visible()
     count = Membership.objects.filter(team__slug="search", team__organization__slug="demo").count()
     assert count == before

@@ -43,19 +43,24 @@ def test_the_pulse_survey_steps_on_a_phone(phone: Any, web_demo: WebDemo) -> Non
         if number == 2:
             # Back and forth keeps what was chosen on this step
             phone.locator("fieldset").first.locator("input[type=radio]").nth(1).check()
-            phone.get_by_role("button", name="Back").click()
+            with phone.expect_navigation():
+                phone.get_by_role("button", name="Back").click()
             assert (
                 phone.locator("#step-progress").get_by_text(f"Step 1 of {step_count}").is_visible()
             )
-            phone.get_by_role("button", name="Next").click()
+            with phone.expect_navigation():
+                phone.get_by_role("button", name="Next").click()
             assert phone.locator("fieldset").first.locator("input[type=radio]").nth(1).is_checked()
         for fieldset in phone.locator("fieldset").all():
             fieldset.locator("input[type=radio]").last.check()
+        # Each button posts the form: wait for the next page before looking at it.
         if number < step_count:
-            phone.get_by_role("button", name="Next").click()
+            with phone.expect_navigation():
+                phone.get_by_role("button", name="Next").click()
         else:
             assert Response.objects.count() == before
-            phone.get_by_role("button", name="Send my answers").click()
+            with phone.expect_navigation():
+                phone.get_by_role("button", name="Send my answers").click()
     assert phone.get_by_role("heading").first.is_visible()
     assert Response.objects.count() == before + 1
     _no_sideways_scroll(phone)
