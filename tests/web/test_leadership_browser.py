@@ -35,7 +35,8 @@ def test_a_leader_sees_charts_the_heat_map_and_the_business_case(page: Any, demo
     assert page.get_by_role("heading", name="Leadership dashboard", level=1).is_visible()
     heat_map = page.get_by_role("table", name="Readiness by team and survey period")
     assert heat_map.is_visible()
-    search = heat_map.get_by_role("row").filter(has_text="(search)")
+    search = heat_map.get_by_role("row").filter(has_text="Search Squad")
+    assert heat_map.get_by_text("(search)").count() == 0  # names, not slugs
     assert search.locator("td.lead-cell-score").count() == 1
     assert page.locator("canvas[data-kpi]").count() == 9
     # Chart.js drew into the canvas (it sets the drawing size on the element it renders).
@@ -83,6 +84,13 @@ def test_the_dashboard_fits_a_phone(phone: Any, demo: WebDemo):
     assert phone.get_by_role("heading", name="Leadership dashboard").is_visible()
     width = phone.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 380
+    # The heat map opens on its newest periods (where the live readings are), not on the oldest
+    # columns, and the team column stays in view beside them.
+    heat_map = phone.get_by_role("table", name="Readiness by team and survey period")
+    newest = heat_map.get_by_role("columnheader").last
+    team = heat_map.get_by_role("rowheader").first
+    assert newest.evaluate("(cell) => cell.getBoundingClientRect().right") <= 375
+    assert team.evaluate("(cell) => cell.getBoundingClientRect().left") >= 0
     phone.wait_for_function(
         "() => [...document.querySelectorAll('canvas[data-kpi]')]"
         ".every(c => window.Chart && window.Chart.getChart(c))"

@@ -40,7 +40,15 @@
     if (button) button.addEventListener("click", function () { window.print(); });
   }
 
-  function start() { drawCharts(); wirePrint(); }
+  // On a narrow screen the heat map scrolls sideways inside its box: open it on the newest
+  // periods (the right end), where the live readings are, not on the oldest columns.
+  function showNewestPeriods() {
+    document.querySelectorAll("[data-scroll-end]").forEach(function (box) {
+      box.scrollLeft = box.scrollWidth;
+    });
+  }
+
+  function start() { drawCharts(); wirePrint(); showNewestPeriods(); }
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
