@@ -252,8 +252,10 @@ def _team(slug: str) -> dict[str, str]:
     return {"type": "team", "slug": slug}
 
 
-def _person(email: str) -> dict[str, str]:
-    return {"type": "person", "email": email}
+def _person(email: str, name: str) -> dict[str, str]:
+    """A person subject: the e-mail for programs, the name for people (the e-mail again when the
+    person has no name)."""
+    return {"type": "person", "email": email, "name": name or email}
 
 
 def _plural(count: int | float, word: str, plural: str | None = None) -> str:
@@ -611,14 +613,13 @@ def person_bottleneck_findings(
                 "is the only person linking some of their teams "
                 f"({_names(teams, names=index.team_name)}): without them those teams share nobody"
             )
+        name = index.person_name.get(email) or email
         findings.append(
             Finding(
                 kind="person_bottleneck",
                 severity=severity,
-                subjects=[_person(email)] + [_team(slug) for slug in sorted(teams)],
-                explanation=f"{index.person_name.get(email) or email} "
-                + "; and ".join(reasons)
-                + ".",
+                subjects=[_person(email, name)] + [_team(slug) for slug in sorted(teams)],
+                explanation=f"{name} " + "; and ".join(reasons) + ".",
                 suggested_playbook=PLAYBOOK_DEVOPS_BUDDY,
                 impact=float(len(delivery) + 0.5 * len(teams - delivery) + (1 if bridge else 0)),
             )

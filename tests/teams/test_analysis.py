@@ -132,7 +132,7 @@ def test_it_returns_the_issue_shape_as_json() -> None:
         for subject in finding["subjects"]:
             assert subject in (
                 {"type": "team", "slug": subject.get("slug")},
-                {"type": "person", "email": subject.get("email")},
+                {"type": "person", "email": subject.get("email"), "name": subject.get("name")},
             )
     assert json.loads(json.dumps(report)) == report
 
@@ -272,7 +272,11 @@ def test_it_counts_memberships_and_serves_together_and_only_delivery_teams() -> 
         )
     )
     [finding] = findings(widened, "person_bottleneck")
-    assert finding["subjects"][0] == {"type": "person", "email": "ann@example.com"}
+    assert finding["subjects"][0] == {
+        "type": "person",
+        "email": "ann@example.com",
+        "name": "ann@example.com",
+    }
 
 
 def test_a_person_in_five_delivery_teams_is_high() -> None:
@@ -292,7 +296,7 @@ def test_it_flags_the_only_person_linking_two_teams() -> None:
     )
 
     [finding] = findings(report, "person_bottleneck")
-    assert finding["subjects"][0] == {"type": "person", "email": "bob@example.com"}
+    assert finding["subjects"][0]["email"] == "bob@example.com"
     assert finding["severity"] == "low"
     assert "only person linking" in finding["explanation"]
 

@@ -20,6 +20,8 @@ from teams.graph import InteractionEdge, MembershipEdge, OrgSnapshot, PersonNode
 from teams.models import Interaction, InteractionMode, Team
 from tests.builders import MANAGER, WebDemo
 from transform.models import MilestoneChange, MilestoneStatus
+from transform.plans.exports import finding_rows
+from transform.web.graph_pages import finding_row
 
 AS_OF = dt.datetime(2026, 6, 30, 12, 0, tzinfo=dt.UTC)
 
@@ -109,7 +111,54 @@ def test_findings_name_teams_and_people_not_slugs_or_codes() -> None:
     [bottleneck] = [f for f in report["findings"] if f["kind"] == "team_bottleneck"]
     assert bottleneck["subjects"][0] == {"type": "team", "slug": "dba"}
     [person] = [f for f in report["findings"] if f["kind"] == "person_bottleneck"]
-    assert person["subjects"][0] == {"type": "person", "email": "ann@example.com"}
+    assert person["subjects"][0] == {
+        "type": "person",
+        "email": "ann@example.com",
+        "name": "Ann Lee",
+    }
+
+
+def test_a_person_subject_without_a_name_is_named_by_the_e_mail() -> None:
+    snapshot = named_snapshot()
+    snapshot.people[0] = PersonNode(email="ann@example.com", name="")
+
+    [person] = [
+        f for f in analyze_snapshot(snapshot)["findings"] if f["kind"] == "person_bottleneck"
+    ]
+
+    assert person["subjects"][0]["name"] == "ann@example.com"
+
+
+def test_a_finding_concerns_people_by_name_and_old_reports_by_e_mail() -> None:
+    subjects = [{"type": "person", "email": "ann@example.com", "name": "Ann Lee"}]
+    finding = {"kind": "person_bottleneck", "severity": "low", "subjects": subjects}
+    cached = {**finding, "subjects": [{"type": "person", "email": "ann@example.com"}]}
+
+    row = finding_row(finding, team_names={}, org_slug="demo")
+    old = finding_row(cached, team_names={}, org_slug="demo")
+
+    assert [s["label"] for s in row["subject_links"]] == ["Ann Lee"]
+    assert [s["label"] for s in old["subject_links"]] == ["ann@example.com"]
+
+
+def test_the_findings_csv_names_people_with_their_e_mail() -> None:
+    subjects = [
+        {"type": "person", "email": "ann@example.com", "name": "Ann Lee"},
+        {"type": "person", "email": "bo@example.com"},
+        {"type": "team", "slug": "dba"},
+    ]
+    finding = {
+        "kind": "person_bottleneck",
+        "severity": "low",
+        "subjects": subjects,
+        "explanation": "",
+        "suggested_playbook": None,
+        "impact": 1.0,
+    }
+
+    [row] = finding_rows([finding], team_names={"dba": "DBA"})
+
+    assert row[2] == "Ann Lee (ann@example.com); bo@example.com; DBA (dba)"
 
 
 def test_metrics_read_as_sentences() -> None:
@@ -144,6 +193,20 @@ def test_the_findings_page_says_has_no_devops_buddy_with_team_names(demo: WebDem
     assert "devops_buddy member" not in text
     assert re.search(r"Team [a-z-]+ \(", text) is None  # never "Team dba (ops_silo)"
     assert "with buddy share" not in text
+
+
+@pytest.mark.django_db
+def test_the_findings_page_concerns_people_by_name_not_e_mail(demo: WebDemo) -> None:
+    response = client_for("agent").get(
+        reverse("web:findings", kwargs={"org_slug": "demo"}) + "?kind=person_bottleneck"
+    )
+
+    text = visible(response)
+    assert response.status_code == 200
+    concerns = re.findall(r"Concerns: ([^.]*?) Suggested playbook", text)
+    assert concerns
+    assert any("Dana Kowalski" in line for line in concerns)
+    assert "@" not in " ".join(concerns)
 
 
 @pytest.mark.django_db
