@@ -1,0 +1,226 @@
+"""The organisation's topology at many past moments, from one read of its history tables.
+
+``org_snapshot_get(as_of=...)`` reads the six history tables once per moment; a chart of weekly
+points over a year would run hundreds of queries. ``org_snapshots_at`` reads each history table
+once, up to the last moment, and replays the rows in time order, taking the state at each moment:
+a fixed number of queries (seven) whatever the number of moments. Each snapshot equals
+``org_snapshot_get(organization=..., as_of=moment)`` (the tests hold the two together): the
+latest history row of each object at or before the moment, an object whose latest row is a
+deletion left out, retired teams and leavers left out as the live graph leaves them out.
+
+It also tells, per moment, which teams had been an ops silo at any time up to it (whatever
+their type then), by their slug at the moment: the history's part of the exit criteria's
+"former silos" (``playbooks.criteria``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from teams.analysis import cyclic_gc_paused
+from teams.graph import (
+    InteractionEdge,
+    MembershipEdge,
+    OrgSnapshot,
+    PersonNode,
+    ServesEdge,
+    ServiceNode,
+    TeamNode,
+    UnitNode,
+)
+from teams.models import (
+    Interaction,
+    Membership,
+    Organization,
+    OrgUnit,
+    Person,
+    ServesLink,
+    Service,
+    Team,
+    TeamType,
+)
+
+_DELETED = "-"
+
+
+@dataclass(frozen=True, slots=True)
+class PastTopology:
+    """The organisation as it was at ``snapshot.as_of``; ``ever_silos``: slugs (at that moment)
+    of its live teams that had been typed ops silo at any time up to it."""
+
+    snapshot: OrgSnapshot
+    ever_silos: frozenset[str]
+
+
+class _Replay:
+    """One model's history rows in time order, and the state (id -> fields) they lead to."""
+
+    def __init__(self, model: Any, organization_id: int, until: dt.datetime, *fields: str):
+        self.rows = list(
+            model.history.filter(organization_id=organization_id, history_date__lte=until)
+            .order_by("history_date", "history_id")
+            .values_list("history_date", "history_type", "id", *fields)
+        )
+        self.position = 0
+        self.state: dict[int, tuple[Any, ...]] = {}
+
+    def advance(self, moment: dt.datetime, on_row: Any = None) -> dict[int, tuple[Any, ...]]:
+        """The state at ``moment`` (rows dated at or before it applied); ``on_row(id, fields)``
+        sees every row applied, deletions included."""
+        rows = self.rows
+        while self.position < len(rows) and rows[self.position][0] <= moment:
+            _date, kind, pk, *fields = rows[self.position]
+            if kind == _DELETED:
+                self.state.pop(pk, None)
+            else:
+                self.state[pk] = tuple(fields)
+            if on_row is not None:
+                on_row(pk, fields)
+            self.position += 1
+        return self.state
+
+
+def org_snapshots_at(
+    *, organization: Organization, moments: Sequence[dt.datetime]
+) -> list[PastTopology]:
+    """The topology of ``organization`` at each of ``moments`` (any order; the result follows
+    it), in seven queries whatever their number."""
+    if not moments:
+        return []
+    with cyclic_gc_paused():
+        return _replayed(organization=organization, moments=moments)
+
+
+def _replayed(*, organization: Organization, moments: Sequence[dt.datetime]) -> list[PastTopology]:
+    org_id = organization.pk
+    until = max(moments)
+    units = _Replay(OrgUnit, org_id, until, "slug", "name", "kind", "parent_id")
+    teams = _Replay(
+        Team,
+        org_id,
+        until,
+        "slug",
+        "name",
+        "type",
+        "specialty",
+        "unit_id",
+        "manager_id",
+        "description",
+        "retired_at",
+    )
+    people = _Replay(Person, org_id, until, "email", "name", "left_on")
+    memberships = _Replay(
+        Membership, org_id, until, "person_id", "team_id", "role", "allocation_percent"
+    )
+    serves = _Replay(ServesLink, org_id, until, "person_id", "team_id", "note")
+    interactions = _Replay(
+        Interaction,
+        org_id,
+        until,
+        "source_id",
+        "target_id",
+        "mode",
+        "since",
+        "expected_end",
+        "severity",
+        "note",
+    )
+    services = _Replay(Service, org_id, until, "team_id", "kind", "slug")
+
+    ever_silo_ids: set[int] = set()
+
+    def note_silo(pk: int, fields: list[Any]) -> None:
+        if fields and fields[2] == TeamType.OPS_SILO:
+            ever_silo_ids.add(pk)
+
+    found: dict[dt.datetime, PastTopology] = {}
+    for moment in sorted(set(moments)):
+        unit_state = units.advance(moment)
+        team_state = teams.advance(moment, note_silo)
+        person_state = people.advance(moment)
+        unit_slug = {pk: row[0] for pk, row in unit_state.items()}
+        live_teams = {pk: row for pk, row in team_state.items() if row[7] is None}
+        team_slug = {pk: row[0] for pk, row in live_teams.items()}
+        day = moment.date()
+        email = {pk: row[0] for pk, row in person_state.items() if row[2] is None or row[2] > day}
+        services_of: dict[int, list[str]] = {}
+        for team_id, kind, slug in services.advance(moment).values():
+            if team_id is not None:
+                services_of.setdefault(team_id, []).append(ServiceNode(kind, slug, "").ref)
+        membership_edges = sorted(
+            (
+                MembershipEdge(email[person], team_slug[team], role, allocation)
+                for person, team, role, allocation in memberships.advance(moment).values()
+                if person in email and team in team_slug
+            ),
+            key=lambda edge: (edge.team, edge.person),
+        )
+        serves_edges = sorted(
+            (
+                ServesEdge(email[person], team_slug[team], note)
+                for person, team, note in serves.advance(moment).values()
+                if person in email and team in team_slug
+            ),
+            key=lambda edge: (edge.team, edge.person),
+        )
+        interaction_edges = sorted(
+            (
+                InteractionEdge(team_slug[source], team_slug[target], *rest)
+                for source, target, *rest in interactions.advance(moment).values()
+                if source in team_slug and target in team_slug
+            ),
+            key=lambda edge: (edge.source, edge.target, edge.mode),
+        )
+        snapshot = OrgSnapshot(
+            organization=organization.slug,
+            name=organization.name,
+            as_of=moment,
+            thresholds=dict(organization.analysis_thresholds or {}),
+            units=sorted(
+                (
+                    UnitNode(slug, name, kind, unit_slug.get(parent))
+                    for slug, name, kind, parent in unit_state.values()
+                ),
+                key=lambda node: node.slug,
+            ),
+            teams=sorted(
+                (
+                    TeamNode(
+                        slug,
+                        name,
+                        type_,
+                        specialty,
+                        unit_slug.get(unit_id),
+                        email.get(manager_id),
+                        description,
+                        tuple(sorted(services_of.get(pk, ()))),
+                    )
+                    for pk, (
+                        slug,
+                        name,
+                        type_,
+                        specialty,
+                        unit_id,
+                        manager_id,
+                        description,
+                        _retired,
+                    ) in live_teams.items()
+                ),
+                key=lambda node: node.slug,
+            ),
+            people=sorted(
+                (PersonNode(row[0], row[1]) for pk, row in person_state.items() if pk in email),
+                key=lambda node: node.email,
+            ),
+            memberships=membership_edges,
+            serves=serves_edges,
+            interactions=interaction_edges,
+        )
+        found[moment] = PastTopology(
+            snapshot=snapshot,
+            ever_silos=frozenset(team_slug[pk] for pk in ever_silo_ids if pk in team_slug),
+        )
+    return [found[moment] for moment in moments]

@@ -1,0 +1,327 @@
+"""Campaign progress (``transform.plans.progress``) on a topology that changes over time, and the
+history replay it reads (``teams.history.org_snapshots_at``): shares per criterion week by week,
+the same snapshots as ``org_snapshot_get(as_of=...)``, a fixed number of queries whatever the
+number of weeks, and past points served from the cache."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db.models import Model
+
+from playbooks.criteria import GRAPH_CHECKS
+from teams import models
+from teams.graph import InteractionEdge, MembershipEdge, OrgSnapshot, TeamNode
+from teams.history import org_snapshots_at
+from teams.selectors import org_snapshot_get
+from tests.factories import (
+    InteractionFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    PersonFactory,
+    TeamFactory,
+)
+from transform.plans.progress import (
+    LEAD_IN_DAYS,
+    MAX_POINTS,
+    SHARE_RULES,
+    Share,
+    criteria_split,
+    criterion_share,
+    progress_days,
+    transformation_progress_get,
+)
+
+HISTORY_MODELS: tuple[type[Model], ...] = (
+    models.OrgUnit,
+    models.Team,
+    models.Person,
+    models.Membership,
+    models.ServesLink,
+    models.Interaction,
+    models.Service,
+)
+T0 = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC)  # a Monday, noon
+T1 = T0 + dt.timedelta(days=14)  # Payments gets a DevOps buddy
+T2 = T0 + dt.timedelta(days=28)  # the DBA silo becomes a platform team (tickets still wait)
+T3 = T0 + dt.timedelta(days=35)  # Payments stops sending tickets to it
+NOW = T0 + dt.timedelta(days=42, hours=3)
+TODAY = NOW.date()
+START = T0.date() + dt.timedelta(days=LEAD_IN_DAYS)  # the transformation starts two weeks in
+
+CRITERIA: list[dict[str, Any]] = [
+    {"graph": "every_stream_team_has_devops_buddy"},
+    {"graph": "no_ticket_dependencies_on_ops_silos"},  # an alias of the gatekeepers check
+    {"graph": "ops_silos_merged"},
+    {"signal": "westrum_score", "op": ">=", "value": 5},
+]
+
+
+def dated(moment: dt.datetime, after: dt.datetime | None) -> None:
+    """Date every history row written after ``after`` (all of them when None) at ``moment``."""
+    for model in HISTORY_MODELS:
+        rows = model.history.all()  # type: ignore[attr-defined]
+        if after is not None:
+            rows = rows.filter(history_date__gt=after)
+        rows.update(history_date=moment)
+
+
+@pytest.fixture
+def organization(db: None) -> models.Organization:
+    cache.clear()
+    org: Any = OrganizationFactory(slug="acme", name="Acme")
+    dba = TeamFactory(organization=org, slug="dba", name="DBA", type=models.TeamType.OPS_SILO)
+    pay = TeamFactory(organization=org, slug="pay", name="Payments")
+    srch = TeamFactory(organization=org, slug="srch", name="Search")
+    for team in (pay, srch, dba):
+        for _ in range(3):
+            MembershipFactory(team=team)
+    InteractionFactory(source=pay, target=dba, mode=models.InteractionMode.TICKET_DEPENDENCY)
+    dated(T0, None)
+    MembershipFactory(team=pay, role=models.MembershipRole.DEVOPS_BUDDY)
+    dated(T1, T0)
+    dba.type = models.TeamType.PLATFORM
+    dba.specialty = ""
+    dba.save()
+    dated(T2, T1)
+    models.Interaction.objects.filter(source=pay, target=dba).delete()
+    dated(T3, T2)
+    return org
+
+
+def progress(organization: models.Organization, **kwargs: Any) -> Any:
+    arguments: dict[str, Any] = {
+        "organization": organization,
+        "start_date": START,
+        "criteria": CRITERIA,
+        "now": NOW,
+        "today": TODAY,
+        **kwargs,
+    }
+    return transformation_progress_get(**arguments)
+
+
+def shares(line: Any) -> list[tuple[int, int] | None]:
+    return [(point.passing, point.total) if point else None for point in line.points]
+
+
+def test_the_shares_follow_the_topology_week_by_week(organization: models.Organization) -> None:
+    found = progress(organization)
+
+    assert found.days == [T0.date() + dt.timedelta(weeks=week) for week in range(6)] + [TODAY]
+    lines = {line.check: line for line in found.lines}
+    assert list(lines) == [
+        "every_stream_team_has_devops_buddy",
+        "no_ticket_dependencies_on_gatekeepers",
+        "ops_silos_merged",
+    ]
+    assert shares(lines["every_stream_team_has_devops_buddy"]) == [(0, 2)] * 2 + [(1, 2)] * 5
+    # Retyped, the former silo still gatekeeps Payments' tickets until they stop (T3).
+    assert shares(lines["no_ticket_dependencies_on_gatekeepers"]) == (
+        [(1, 2)] * 4 + [(2, 3)] + [(3, 3)] * 2
+    )
+    assert shares(lines["ops_silos_merged"]) == [(2, 3)] * 4 + [(3, 3)] * 3
+    assert lines["ops_silos_merged"].label == "Teams that are not ops silos"
+    assert found.signals == [{"signal": "westrum_score", "op": ">=", "value": 5}]
+    chart = found.chart_data()
+    assert chart["labels"][0] == T0.date().isoformat()
+    assert chart["lines"][0]["points"][:3] == [0.0, 0.0, 50.0]
+
+
+def test_no_point_before_the_teams_existed(organization: models.Organization) -> None:
+    found = progress(organization, start_date=T0.date())
+
+    assert found.days[0] == T0.date() - dt.timedelta(days=LEAD_IN_DAYS)
+    assert found.lines[0].points[0] is None
+    assert found.chart_data()["lines"][0]["points"][0] is None
+
+
+def test_the_replayed_history_equals_the_snapshots_as_of(
+    organization: models.Organization,
+) -> None:
+    moments = [T0 - dt.timedelta(days=1), T0, T1 + dt.timedelta(hours=1), T2, NOW, T3]
+
+    replayed = org_snapshots_at(organization=organization, moments=moments)
+
+    for moment, past in zip(moments, replayed, strict=True):
+        assert past.snapshot == org_snapshot_get(organization=organization, as_of=moment), moment
+    assert replayed[0].snapshot.teams == []
+    assert replayed[1].ever_silos == {"dba"}
+    assert replayed[4].ever_silos == {"dba"}  # a platform team now, a silo before
+
+
+def test_a_leaver_and_a_retired_team_leave_the_replayed_graph(
+    organization: models.Organization,
+) -> None:
+    leaver: Any = PersonFactory(organization=organization, email="lea@example.com")
+    MembershipFactory(team=organization.teams.get(slug="srch"), person=leaver)
+    dated(T3 + dt.timedelta(days=1), T3)
+    leaver.left_on = (T3 + dt.timedelta(days=2)).date()
+    leaver.save()
+    dated(T3 + dt.timedelta(days=2), T3 + dt.timedelta(days=1))
+    retired = organization.teams.get(slug="srch")
+    retired.retired_at = T3 + dt.timedelta(days=3)
+    retired.save()
+    dated(T3 + dt.timedelta(days=3), T3 + dt.timedelta(days=2))
+    moments = [T3 + dt.timedelta(days=days, hours=1) for days in (1, 2, 3)]
+
+    replayed = org_snapshots_at(organization=organization, moments=moments)
+
+    for moment, past in zip(moments, replayed, strict=True):
+        assert past.snapshot == org_snapshot_get(organization=organization, as_of=moment)
+    assert "lea@example.com" in {p.email for p in replayed[0].snapshot.people}
+    assert "lea@example.com" not in {p.email for p in replayed[1].snapshot.people}
+    assert "srch" not in {t.slug for t in replayed[2].snapshot.teams}
+
+
+def test_the_history_is_read_in_the_same_queries_whatever_the_number_of_weeks(
+    organization: models.Organization, django_assert_num_queries: Any
+) -> None:
+    # The topology version, then the seven history tables once.
+    with django_assert_num_queries(8):
+        short = progress(organization, start_date=TODAY)
+    cache.clear()
+    with django_assert_num_queries(8):
+        long = progress(organization, start_date=T0.date() - dt.timedelta(days=300))
+
+    assert len(long.days) > len(short.days) + 40
+
+
+def test_past_points_come_from_the_cache_and_today_follows_the_topology(
+    organization: models.Organization, django_assert_num_queries: Any
+) -> None:
+    first = progress(organization)
+    # A history row dated in the past after the point was cached: the cached point stands.
+    search = organization.teams.get(slug="srch")
+    MembershipFactory(team=search, role=models.MembershipRole.DEVOPS_BUDDY)
+    dated(T0 + dt.timedelta(hours=1), NOW)
+
+    with django_assert_num_queries(8):  # a new topology version: today's point only is read
+        second = progress(organization)
+    with django_assert_num_queries(1):
+        third = progress(organization)
+
+    buddy_first, buddy_second = first.lines[0], second.lines[0]
+    assert shares(buddy_second)[:-1] == shares(buddy_first)[:-1]
+    assert shares(buddy_first)[-1] == (1, 2)
+    assert shares(buddy_second)[-1] == (2, 2)
+    assert shares(third.lines[0]) == shares(buddy_second)
+
+
+def test_a_plan_without_graph_criteria_reads_nothing(
+    organization: models.Organization, django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(0):
+        found = progress(organization, criteria=[CRITERIA[3]])
+
+    assert found.lines == []
+    assert found.signals == [CRITERIA[3]]
+
+
+# --- pure ----------------------------------------------------------------------------------------
+
+
+def snapshot(teams: list[TeamNode], **edges: Any) -> OrgSnapshot:
+    return OrgSnapshot(
+        organization="acme",
+        name="Acme",
+        as_of=T0,
+        teams=teams,
+        memberships=edges.get("memberships", []),
+        interactions=edges.get("interactions", []),
+    )
+
+
+def test_every_graph_check_has_a_share_rule() -> None:
+    graph = snapshot([TeamNode("a", "A", "stream_aligned")])
+    for check in GRAPH_CHECKS:
+        found = criterion_share(check, snapshot=graph, report={"findings": []})
+        assert found == Share(1, 1) or check == "platform_team_has_product_owner", check
+    assert set(SHARE_RULES) < set(GRAPH_CHECKS)
+    with pytest.raises(ValueError, match="unknown graph check"):
+        criterion_share("no_such_check", snapshot=graph, report=None)
+
+
+def test_tickets_to_a_platform_or_a_former_silo_count_as_waiting() -> None:
+    graph = snapshot(
+        [
+            TeamNode("a", "A", "stream_aligned"),
+            TeamNode("b", "B", "stream_aligned"),
+            TeamNode("c", "C", "stream_aligned"),
+            TeamNode("plat", "Platform", "platform"),
+            TeamNode("old", "Old silo", "enabling"),
+        ],
+        interactions=[
+            InteractionEdge("a", "plat", "ticket_dependency"),
+            InteractionEdge("b", "old", "ticket_dependency"),
+            InteractionEdge("c", "a", "ticket_dependency"),
+        ],
+    )
+
+    found = criterion_share(
+        "no_ticket_dependencies_on_gatekeepers",
+        snapshot=graph,
+        report=None,
+        ever_silos=frozenset({"old"}),
+    )
+
+    assert found == Share(3, 5)  # c waits on a stream-aligned team, not a gatekeeper
+    assert found.percent == 60.0
+
+
+def test_finding_shares_count_the_teams_a_finding_names() -> None:
+    graph = snapshot(
+        [TeamNode("a", "A", "stream_aligned"), TeamNode("b", "B", "stream_aligned")],
+        memberships=[MembershipEdge("x@example.com", "a", "devops_buddy")],
+    )
+    report = {
+        "findings": [
+            {"kind": "missing_devops_buddy", "subjects": [{"type": "team", "slug": "b"}]},
+            {
+                "kind": "person_bottleneck",
+                "subjects": [
+                    {"type": "person", "email": "x@example.com"},
+                    {"type": "team", "slug": "a"},
+                    {"type": "team", "slug": "b"},
+                ],
+            },
+        ]
+    }
+
+    assert criterion_share(
+        "every_stream_team_has_devops_buddy", snapshot=graph, report=report
+    ) == Share(1, 2)
+    assert criterion_share("no_person_bottlenecks", snapshot=graph, report=report) == Share(0, 2)
+    assert Share(0, 0).percent is None
+
+
+def test_criteria_are_split_and_deduplicated_with_aliases_resolved() -> None:
+    split = criteria_split(
+        [
+            {"graph": "no_ticket_dependencies_on_ops_silos"},
+            {"graph": "no_ticket_dependencies_on_gatekeepers"},
+            {"signal": "westrum_score", "op": ">=", "value": 5},
+            {"signal": "westrum_score", "op": ">=", "value": 5},
+        ]
+    )
+
+    assert split.checks == ["no_ticket_dependencies_on_gatekeepers"]
+    assert len(split.signals) == 1
+
+
+def test_the_days_are_weekly_from_the_lead_in_to_today_and_thinned_when_long() -> None:
+    start = dt.date(2026, 3, 1)
+
+    assert progress_days(start_date=start, today=dt.date(2026, 3, 3)) == [
+        dt.date(2026, 2, 15),
+        dt.date(2026, 2, 22),
+        dt.date(2026, 3, 1),
+        dt.date(2026, 3, 3),
+    ]
+    assert progress_days(start_date=start, today=dt.date(2026, 2, 1)) == [dt.date(2026, 2, 1)]
+    long = progress_days(start_date=start, today=start + dt.timedelta(days=7 * 300))
+    assert len(long) <= MAX_POINTS + 1
+    assert long[-1] == start + dt.timedelta(days=7 * 300)

@@ -1,0 +1,339 @@
+"""Campaign progress: the share of teams passing each of a transformation's graph exit criteria,
+week by week, as a burn-up (docs/web-plan.md, "Progress burn-up").
+
+An exit criterion judges the organisation as a whole ("every stream-aligned team has a DevOps
+buddy": pass or fail). Its progress is the share of the teams it asks about that already meet it:
+stream-aligned teams with a buddy, platform teams with a product owner, teams whose work reaches
+no gatekeeper through tickets, teams that are not ops silos, and so on (``SHARE_RULES``). Signal
+thresholds are about the organisation's readings, not about teams: they have no line.
+
+The points come from the topology history (``teams.history.org_snapshots_at``, one read of the
+history tables for every missing point). A past day's point never changes, so it is cached for a
+long time under the organisation, the criterion and the day (and the code and thresholds that
+computed it); today's point is cached under the live analysis's key (the topology version), so
+an enacted change shows on the next load. A page with every point cached reads one query.
+
+The share computation (``criterion_share``) is pure: it takes a snapshot, its analysis report
+and the teams that had been ops silos.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from django.core.cache import cache
+
+from playbooks import criteria as criteria_module
+from playbooks.criteria import GRAPH_CHECK_ALIASES
+from teams import analysis, graph, history
+from teams.analysis import (
+    OPS_SILO,
+    PLATFORM,
+    STREAM_ALIGNED,
+    TICKET_DEPENDENCY,
+    InvalidThresholdsError,
+    analyze_snapshot,
+)
+from teams.graph import OrgSnapshot
+from teams.history import org_snapshots_at
+from teams.models import Organization
+from teams.selectors import org_analysis_key_get
+from teams.zones import organization_zone
+
+# Days before the transformation's start the chart begins: the topology as it was before.
+LEAD_IN_DAYS: Final = 14
+# At most this many points: a long transformation is drawn every second (third...) week.
+MAX_POINTS: Final = 60
+# A past point never changes; the timeout only frees memory.
+PAST_POINT_TIMEOUT: Final = 90 * 24 * 60 * 60
+TODAY_POINT_TIMEOUT: Final = 24 * 60 * 60
+
+# A cached point depends on the code that computed it as well as on the history.
+_CODE: Final = hashlib.sha256(
+    b"".join(
+        Path(module.__file__ or "").read_bytes()
+        for module in (analysis, graph, history, criteria_module)
+    )
+    + Path(__file__).read_bytes()
+).hexdigest()[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    passing: int
+    total: int
+
+    @property
+    def percent(self) -> float | None:
+        """The share in percent, one decimal; None when no team is asked (no point)."""
+        return round(self.passing / self.total * 100, 1) if self.total else None
+
+
+@dataclass(frozen=True, slots=True)
+class ShareRule:
+    label: str  # the line's name: "Stream-aligned teams with a DevOps buddy"
+    needs_analysis: bool
+    share: Callable[[OrgSnapshot, dict[str, Any] | None, frozenset[str]], Share]
+
+
+def _team_subjects(finding: dict[str, Any], *, first_only: bool) -> list[str]:
+    slugs = [s["slug"] for s in finding["subjects"] if s["type"] == "team"]
+    return slugs[:1] if first_only else slugs
+
+
+def _named(report: dict[str, Any] | None, kind: str, *, first_only: bool = True) -> set[str]:
+    """Teams the findings of ``kind`` are about (their first team subject, or all of them)."""
+    return {
+        slug
+        for finding in (report or {}).get("findings", [])
+        if finding["kind"] == kind
+        for slug in _team_subjects(finding, first_only=first_only)
+    }
+
+
+def _of_type(snapshot: OrgSnapshot, team_type: str | None) -> list[str]:
+    return [t.slug for t in snapshot.teams if team_type is None or t.type == team_type]
+
+
+def _finding_share(
+    kind: str, *, team_type: str | None = None, first_only: bool = True
+) -> Callable[[OrgSnapshot, dict[str, Any] | None, frozenset[str]], Share]:
+    def share(
+        snapshot: OrgSnapshot, report: dict[str, Any] | None, _silos: frozenset[str]
+    ) -> Share:
+        asked = _of_type(snapshot, team_type)
+        failing = _named(report, kind, first_only=first_only)
+        return Share(sum(1 for slug in asked if slug not in failing), len(asked))
+
+    return share
+
+
+def _no_tickets_to_gatekeepers(
+    snapshot: OrgSnapshot, _report: dict[str, Any] | None, ever_silos: frozenset[str]
+) -> Share:
+    """Teams (ops silos aside) none of whose work waits on a gatekeeper through tickets: an ops
+    silo, a platform team or a team that was a silo (``playbooks.criteria``'s rule)."""
+    types = {team.slug: team.type for team in snapshot.teams}
+    gatekeepers = {slug for slug, kind in types.items() if kind in (OPS_SILO, PLATFORM)}
+    gatekeepers |= ever_silos & set(types)
+    waiting = {
+        edge.source
+        for edge in snapshot.interactions
+        if edge.mode == TICKET_DEPENDENCY and edge.target in gatekeepers
+    }
+    asked = [slug for slug, kind in types.items() if kind != OPS_SILO]
+    return Share(sum(1 for slug in asked if slug not in waiting), len(asked))
+
+
+def _not_silos(
+    snapshot: OrgSnapshot, _report: dict[str, Any] | None, _silos: frozenset[str]
+) -> Share:
+    return Share(sum(1 for t in snapshot.teams if t.type != OPS_SILO), len(snapshot.teams))
+
+
+# Graph check -> how its share of teams is counted. Every check of GRAPH_CHECKS has one (an
+# alias through GRAPH_CHECK_ALIASES).
+SHARE_RULES: Final[dict[str, ShareRule]] = {
+    "no_ticket_dependencies_on_gatekeepers": ShareRule(
+        "Teams whose work reaches no gatekeeper through tickets", False, _no_tickets_to_gatekeepers
+    ),
+    "every_stream_team_has_devops_buddy": ShareRule(
+        "Stream-aligned teams with a DevOps buddy",
+        True,
+        _finding_share("missing_devops_buddy", team_type=STREAM_ALIGNED),
+    ),
+    "platform_team_has_product_owner": ShareRule(
+        "Platform teams with a product owner",
+        True,
+        _finding_share("missing_product_owner", team_type=PLATFORM),
+    ),
+    "no_person_bottlenecks": ShareRule(
+        "Teams without a person who is a bottleneck",
+        True,
+        _finding_share("person_bottleneck", first_only=False),
+    ),
+    "no_long_running_collaborations": ShareRule(
+        "Teams without an overrunning collaboration",
+        True,
+        _finding_share("long_running_collaboration", first_only=False),
+    ),
+    "ops_silos_merged": ShareRule("Teams that are not ops silos", False, _not_silos),
+    "no_team_bottlenecks": ShareRule(
+        "Teams that are not a bottleneck", True, _finding_share("team_bottleneck")
+    ),
+    "no_cognitive_overload": ShareRule(
+        "Teams within their cognitive load", True, _finding_share("cognitive_load")
+    ),
+    "every_team_classified": ShareRule(
+        "Teams with a Team Topologies type", True, _finding_share("unclassified_team")
+    ),
+}
+
+
+def check_of(name: str) -> str:
+    """The graph check ``name`` runs (an alias's target)."""
+    return GRAPH_CHECK_ALIASES.get(name, name)
+
+
+def criterion_share(
+    check: str,
+    *,
+    snapshot: OrgSnapshot,
+    report: dict[str, Any] | None,
+    ever_silos: frozenset[str] = frozenset(),
+) -> Share:
+    """The share of teams passing graph check ``check`` (or its alias) in ``snapshot``.
+
+    ``report`` is the snapshot's analysis (``analyze_snapshot``), needed by the checks whose
+    rule has ``needs_analysis``; ``ever_silos`` the slugs of teams that had been ops silos
+    (``teams.history.PastTopology``). ``ValueError`` for an unknown check."""
+    rule = SHARE_RULES.get(check_of(check))
+    if rule is None:
+        raise ValueError(f"unknown graph check {check!r}")
+    return rule.share(snapshot, report, ever_silos)
+
+
+@dataclass(frozen=True, slots=True)
+class CriteriaSplit:
+    checks: list[str]  # graph checks (aliases resolved), each once, in order of appearance
+    signals: list[dict[str, Any]]  # signal thresholds, each once
+
+
+def criteria_split(criteria: Iterable[dict[str, Any]]) -> CriteriaSplit:
+    checks: list[str] = []
+    signals: list[dict[str, Any]] = []
+    for criterion in criteria:
+        if "graph" in criterion:
+            check = check_of(criterion["graph"])
+            if check in SHARE_RULES and check not in checks:
+                checks.append(check)
+        elif "signal" in criterion and criterion not in signals:
+            signals.append(dict(criterion))
+    return CriteriaSplit(checks=checks, signals=signals)
+
+
+def progress_days(*, start_date: dt.date, today: dt.date) -> list[dt.date]:
+    """Weekly days from ``LEAD_IN_DAYS`` before ``start_date`` up to today (today last), at
+    most ``MAX_POINTS`` (every n-th week for a long transformation)."""
+    first = start_date - dt.timedelta(days=LEAD_IN_DAYS)
+    weeks = max((today - first).days // 7 + 1, 0) if first < today else 0
+    step = -(-weeks // (MAX_POINTS - 1)) if weeks else 1
+    days = [first + dt.timedelta(weeks=week) for week in range(0, weeks, step)]
+    return [day for day in days if day < today] + [today]
+
+
+@dataclass
+class ProgressLine:
+    check: str
+    label: str
+    points: list[Share | None] = field(default_factory=list)  # None: no history yet
+
+
+@dataclass
+class Progress:
+    days: list[dt.date]
+    lines: list[ProgressLine]
+    signals: list[dict[str, Any]]
+    error: str = ""
+
+    def chart_data(self) -> dict[str, Any]:
+        """The chart's JSON: day labels and, per line, its percentages (null for no point)."""
+        return {
+            "labels": [day.isoformat() for day in self.days],
+            "lines": [
+                {
+                    "label": line.label,
+                    "points": [share.percent if share else None for share in line.points],
+                }
+                for line in self.lines
+            ],
+        }
+
+
+def _settings_digest(organization: Organization) -> str:
+    text = json.dumps([organization.analysis_thresholds, _CODE], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _past_key(organization: Organization, digest: str, check: str, day: dt.date) -> str:
+    return f"plans:progress:{organization.pk}:{digest}:{check}:{day.isoformat()}"
+
+
+def transformation_progress_get(
+    *,
+    organization: Organization,
+    start_date: dt.date,
+    criteria: Iterable[dict[str, Any]],
+    now: dt.datetime,
+    today: dt.date,
+) -> Progress:
+    """The burn-up of ``criteria`` (a transformation's exit criteria) from ``LEAD_IN_DAYS``
+    before ``start_date`` to ``today`` (the organisation's day at ``now``): each past day's
+    point as the topology stood at the end of that day in the organisation's zone, today's as
+    it stands at ``now``.
+
+    Queries: one (the topology version) when every point is cached; else seven more (the
+    history tables), whatever the number of points, teams or criteria."""
+    split = criteria_split(criteria)
+    days = progress_days(start_date=start_date, today=today)
+    lines = [ProgressLine(check, SHARE_RULES[check].label) for check in split.checks]
+    progress = Progress(days=days, lines=lines, signals=split.signals)
+    if not lines:
+        return progress
+    digest = _settings_digest(organization)
+    live_key = org_analysis_key_get(organization=organization)
+    today_prefix = f"{live_key.at(today)}:progress:{_CODE}"
+    keys = {
+        (check, day): (
+            f"{today_prefix}:{check}"
+            if day == today
+            else _past_key(organization, digest, check, day)
+        )
+        for check in split.checks
+        for day in days
+    }
+    cached: dict[str, Any] = cache.get_many(list(keys.values()))
+    missing = sorted({day for (check, day), key in keys.items() if key not in cached})
+    if missing:
+        zone = organization_zone(organization)
+        moments = [
+            now
+            if day == today
+            else dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+            for day in missing
+        ]
+        needs_analysis = any(SHARE_RULES[check].needs_analysis for check in split.checks)
+        fresh: dict[str, Any] = {}
+        for day, past in zip(
+            missing, org_snapshots_at(organization=organization, moments=moments), strict=True
+        ):
+            report: dict[str, Any] | None = None
+            if needs_analysis and past.snapshot.teams:
+                try:
+                    report = analyze_snapshot(past.snapshot, today=day)
+                except InvalidThresholdsError as exc:
+                    progress.error = f"The organisation's analysis_thresholds are invalid: {exc}"
+                    return progress
+            for check in split.checks:
+                share = criterion_share(
+                    check, snapshot=past.snapshot, report=report, ever_silos=past.ever_silos
+                )
+                fresh[keys[(check, day)]] = [share.passing, share.total]
+        today_values = {key: value for key, value in fresh.items() if key.startswith(today_prefix)}
+        cache.set_many(
+            {key: value for key, value in fresh.items() if key not in today_values},
+            PAST_POINT_TIMEOUT,
+        )
+        cache.set_many(today_values, TODAY_POINT_TIMEOUT)
+        cached.update(fresh)
+    for line in lines:
+        for day in days:
+            passing, total = cached[keys[(line.check, day)]]
+            line.points.append(Share(passing, total) if total else None)
+    return progress
