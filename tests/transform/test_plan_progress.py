@@ -73,8 +73,8 @@ def dated(moment: dt.datetime, after: dt.datetime | None) -> None:
 def organization(db: None) -> models.Organization:
     cache.clear()
     org: Any = OrganizationFactory(slug="acme", name="Acme")
-    dba = TeamFactory(organization=org, slug="dba", name="DBA", type=models.TeamType.OPS_SILO)
-    pay = TeamFactory(organization=org, slug="pay", name="Payments")
+    dba: Any = TeamFactory(organization=org, slug="dba", name="DBA", type=models.TeamType.OPS_SILO)
+    pay: Any = TeamFactory(organization=org, slug="pay", name="Payments")
     srch = TeamFactory(organization=org, slug="srch", name="Search")
     for team in (pay, srch, dba):
         for _ in range(3):
