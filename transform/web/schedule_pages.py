@@ -1,0 +1,332 @@
+"""Rescheduling and moving milestones from the web: the milestone page's reschedule form, the
+timeline's drag to reschedule and the board's drag and drop between statuses
+(docs/web-plan.md#rescheduling).
+
+Each write goes through the service the API uses (``services.milestone_reschedule``,
+``services.milestone_transition``) after the API's access rule (``milestone_get_for_update``,
+``milestone_get_for_status_change``). The form answers with a page (post/redirect/get, or the
+milestone page with the error next to the field); the two JSON twins answer the timeline's and
+the board's script with ``{"message", ...}`` or the API's error shape ``{"message", "extra"}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from core.bounds import DATE_RANGE_HELP, day_in_range
+from core.errors import ApplicationError, PermissionDeniedError
+from transform.access import (
+    OrgAccess,
+    TransformationAccess,
+    milestone_get_for_status_change,
+    milestone_get_for_update,
+    milestone_get_for_user,
+)
+from transform.models import Milestone, MilestoneStatus, Transformation
+from transform.plans import services
+from transform.plans.workflow import ALLOWED_TRANSITIONS, NEEDS_REASON
+from transform.templatetags.words import plain
+from transform.web.access import org_page
+from transform.web.forms import TEXT_LIMIT, cleaned
+from transform.web.timeline import gantt_build, milestone_moves
+
+STATUS_LABELS: dict[str, str] = dict(MilestoneStatus.choices)
+# How many moved dependants the success message names before "and N more".
+MOVED_NAMED = 5
+
+
+class MilestoneRescheduleForm(forms.Form):
+    """The milestone page's reschedule form: the new forecast due date and why. The field names
+    differ from the other forms' on the page, so a refused post refills only this one."""
+
+    forecast_due = forms.DateField(label="New forecast due date")
+    reschedule_reason = forms.CharField(label="Reason", max_length=TEXT_LIMIT)
+
+    def clean_forecast_due(self) -> dt.date:
+        day: dt.date = self.cleaned_data["forecast_due"]
+        if not day_in_range(day):
+            raise forms.ValidationError(f"Expected {DATE_RANGE_HELP}.")
+        return day
+
+
+class MilestoneMoveForm(forms.Form):
+    """A board card dropped on a status column (no override: that stays on the milestone page)."""
+
+    to_status = forms.ChoiceField(label="New status", choices=MilestoneStatus.choices)
+    reason = forms.CharField(required=False, max_length=TEXT_LIMIT)
+
+
+# --- the plan pages' context ----------------------------------------------------------------------
+
+
+def plan_schedule_context(
+    request: HttpRequest,
+    found: TransformationAccess,
+    plan: Mapping[str, Any],
+    *,
+    board: list[dict[str, Any]],
+    today: dt.date,
+) -> dict[str, Any]:
+    """What the timeline and the board need for zoom, arrows and dragging: the ``gantt``
+    (``?zoom=``), and ``board`` with, on each card, the statuses it may move to and whether the
+    reader may move it (its owner, admins, change agents: the API's rule)."""
+    moves = milestone_moves(plan["milestones"], transitions=ALLOWED_TRANSITIONS)
+
+    def may_update(card: Mapping[str, Any]) -> bool:
+        owner = card.get("owner") or {}
+        return found.can_edit_plan or owner.get("id") in found.person_ids
+
+    return {
+        "gantt": gantt_build(plan, today=today, zoom=request.GET.get("zoom")),
+        "board": [
+            {
+                **column,
+                "cards": [
+                    {
+                        **card,
+                        "moves": " ".join(moves[card["id"]]),
+                        "can_move": may_update(card) and bool(moves[card["id"]]),
+                        "can_reschedule": may_update(card)
+                        and card["status"] != MilestoneStatus.DONE,
+                    }
+                    for card in column["cards"]
+                ],
+            }
+            for column in board
+        ],
+        "reschedulable": {
+            card["id"]
+            for column in board
+            for card in column["cards"]
+            if may_update(card) and card["status"] != MilestoneStatus.DONE
+        },
+        "can_drag": any(may_update(card) for column in board for card in column["cards"]),
+        "needs_reason": " ".join(sorted(NEEDS_REASON)),
+        "status_labels": STATUS_LABELS,
+    }
+
+
+# --- rescheduling ---------------------------------------------------------------------------------
+
+
+def _forecasts(transformation: Transformation) -> dict[int, tuple[str, dt.date | None]]:
+    """Every milestone's title and forecast due date, to tell what a reschedule moved (one
+    query; the service recomputes the whole plan, so its own return value cannot say)."""
+    return {
+        pk: (title, due)
+        for pk, title, due in transformation.milestones.values_list("id", "title", "forecast_due")
+    }
+
+
+def _reschedule(
+    request: HttpRequest,
+    access: OrgAccess,
+    milestone_id: int,
+    *,
+    forecast_due: dt.date,
+    reason: str,
+) -> tuple[Milestone, str, list[dict[str, Any]]]:
+    """Reschedule through the API's rule and service; the milestone, a sentence saying what
+    moved, and the moved dependants (id, title, from, to)."""
+    found = milestone_get_for_update(
+        user=request.user,
+        milestone_id=milestone_id,
+        action="reschedule it",
+        organization=access.organization,
+    )
+    transformation = found.transformation_access.transformation
+    before = _forecasts(transformation)
+    changed = services.milestone_reschedule(
+        milestone=found.milestone,
+        forecast_due=forecast_due,
+        reason=reason,
+        actor=request.user,  # type: ignore[arg-type]
+    )
+    moved = [
+        {"id": pk, "title": title, "from": before[pk][1], "to": due}
+        for pk, (title, due) in _forecasts(transformation).items()
+        if pk != changed.pk and pk in before and before[pk][1] != due
+    ]
+    was = before.get(changed.pk, ("", None))[1]
+    sentence = f"'{changed.title}' is now forecast to be done on {changed.forecast_due}"
+    sentence += f" (was {was})." if was and was != changed.forecast_due else "."
+    if moved:
+        named = "; ".join(f"'{row['title']}' to {row['to']}" for row in moved[:MOVED_NAMED])
+        more = f"; and {len(moved) - MOVED_NAMED} more" if len(moved) > MOVED_NAMED else ""
+        sentence += f" Its dependants' forecasts moved: {named}{more}."
+    else:
+        sentence += " No other milestone's forecast moved."
+    return changed, sentence, moved
+
+
+def _field_errors(exc: ApplicationError, *, names: Mapping[str, str]) -> dict[str, str]:
+    """The first problem of each field ``exc`` names, keyed as the page shows them."""
+    fields = exc.extra.get("fields") or {}
+    return {
+        shown: str(plain(problems[0]))
+        for field, shown in names.items()
+        if (problems := fields.get(field))
+    }
+
+
+@require_POST
+@org_page
+def milestone_reschedule(
+    request: HttpRequest, access: OrgAccess, milestone_id: int
+) -> HttpResponse:
+    """The milestone page's reschedule form: a new forecast due date with a reason."""
+    try:
+        form = MilestoneRescheduleForm(request.POST)
+        if not form.is_valid():
+            # Whoever may not reschedule hears that first, whatever they typed.
+            milestone_get_for_update(
+                user=request.user,
+                milestone_id=milestone_id,
+                action="reschedule it",
+                organization=access.organization,
+            )
+        data = cleaned(form)
+        _, sentence, _ = _reschedule(
+            request,
+            access,
+            milestone_id,
+            forecast_due=data["forecast_due"],
+            reason=data["reschedule_reason"],
+        )
+    except ApplicationError as exc:
+        found = milestone_get_for_user(
+            user=request.user, milestone_id=milestone_id, organization=access.organization
+        )
+        errors = {"reschedule": exc.message}
+        errors.update(
+            _field_errors(
+                exc,
+                names={
+                    "forecast_due": "reschedule_due",
+                    "reason": "reschedule_reason",
+                    "reschedule_reason": "reschedule_reason",
+                },
+            )
+        )
+        # Imported here: the plan pages import this module for the timeline's context.
+        from transform.web import plan_pages
+
+        return plan_pages._milestone_render(
+            request,
+            access,
+            found,
+            errors=errors,
+            values={name: str(value)[:TEXT_LIMIT] for name, value in request.POST.items()},
+            status=exc.status_code,
+        )
+    messages.success(request, sentence)
+    return redirect(
+        reverse(
+            "web:milestone",
+            kwargs={"org_slug": access.organization.slug, "milestone_id": milestone_id},
+        )
+    )
+
+
+def _json_write(write: Callable[[], dict[str, Any]]) -> JsonResponse:
+    """Run ``write``; a refused or broken rule as the API's error shape, in plain words."""
+    try:
+        return JsonResponse(write())
+    except PermissionDeniedError as exc:
+        return JsonResponse({"message": exc.message, "extra": exc.extra}, status=403)
+    except ApplicationError as exc:
+        return JsonResponse(
+            {"message": str(plain(exc.message)), "extra": exc.extra}, status=exc.status_code
+        )
+
+
+@require_POST
+@org_page
+def milestone_reschedule_json(
+    request: HttpRequest, access: OrgAccess, milestone_id: int
+) -> JsonResponse:
+    """The timeline's drag: ``forecast_due`` and ``reason`` in, what moved out."""
+
+    def write() -> dict[str, Any]:
+        form = MilestoneRescheduleForm(
+            {
+                "forecast_due": request.POST.get("forecast_due", ""),
+                "reschedule_reason": request.POST.get("reason", ""),
+            }
+        )
+        if not form.is_valid():
+            milestone_get_for_update(
+                user=request.user,
+                milestone_id=milestone_id,
+                action="reschedule it",
+                organization=access.organization,
+            )
+        data = cleaned(form)
+        changed, sentence, moved = _reschedule(
+            request,
+            access,
+            milestone_id,
+            forecast_due=data["forecast_due"],
+            reason=data["reschedule_reason"],
+        )
+        return {
+            "message": sentence,
+            "milestone": {
+                "id": changed.pk,
+                "forecast_start": changed.forecast_start,
+                "forecast_due": changed.forecast_due,
+            },
+            "moved": moved,
+        }
+
+    return _json_write(write)
+
+
+# --- the board's drag and drop ----------------------------------------------------------------------
+
+
+@require_POST
+@org_page
+def milestone_move_json(request: HttpRequest, access: OrgAccess, milestone_id: int) -> JsonResponse:
+    """The board's drop: ``to_status`` (and ``reason`` for at risk and blocked) in, the new
+    status out; the same rule and service as the milestone page's status form."""
+
+    def write() -> dict[str, Any]:
+        form = MilestoneMoveForm(request.POST)
+        if not form.is_valid():
+            milestone_get_for_update(
+                user=request.user,
+                milestone_id=milestone_id,
+                action="change its status",
+                organization=access.organization,
+            )
+        data = cleaned(form)
+        found = milestone_get_for_status_change(
+            user=request.user,
+            milestone_id=milestone_id,
+            to_status=data["to_status"],
+            override=False,
+            organization=access.organization,
+        )
+        changed = services.milestone_transition(
+            milestone=found.milestone,
+            to_status=data["to_status"],
+            reason=data["reason"],
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        label = STATUS_LABELS.get(changed.status, changed.status)
+        return {
+            "message": f"'{changed.title}' is now {label.lower()}.",
+            "milestone": {"id": changed.pk, "status": changed.status, "status_label": label},
+        }
+
+    return _json_write(write)
