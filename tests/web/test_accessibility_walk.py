@@ -1,0 +1,218 @@
+"""Every role's pages on the seeded demo, at a desk (1366 px) and on a phone (375 px): each
+answers, has one h1, does not scroll sideways, and axe-core finds no serious or critical
+WCAG 2.1 AA violation (docs/web.md#accessibility).
+
+The demo is built exactly as `make demo` builds it. Each role logs in through the form in one
+browser context per width and walks every link of its Main navigation plus the detail pages it
+reaches from them; the recipient of a check-in opens its links without a login. A walk gathers
+every problem of every page before failing, so one run lists them all, and it keeps a full-page
+screenshot of each page under var/test-artifacts/screenshots/a11y/<role>/.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.utils import timezone
+
+from teams.models import Membership, OrganizationRole, Role
+from tests.web.browser import SCREENSHOTS, axe_report, axe_violations, committed_world, log_in
+from transform.models import CheckIn, CheckInKind, Transformation
+from transform.rhythm.links import checkin_token
+
+pytestmark = pytest.mark.browser
+
+DEMO_PASSWORD = "a11y-walk-pw"
+MEMBER_LOGIN = "demo-member"
+TEAM = "search"
+# (name, viewport): the desk and the phone of issue 17.
+WIDTHS = (("desk", {"width": 1366, "height": 900}), ("phone", {"width": 375, "height": 800}))
+ARTIFACTS = SCREENSHOTS / "a11y"
+# Pages a walk opens on purpose that answer otherwise: the site's own error pages.
+ERROR_PAGES = {"/o/demo/leadership/": 403, "/o/demo/teams/no-such-team/": 404}
+
+
+@dataclass(frozen=True)
+class Demo:
+    transformation: Transformation
+    # The open check-ins' answer links, one per kind the demo has (the recipient's pages), by
+    # the name of their screenshot (a token changes with every run; the kind does not).
+    checkin_links: dict[str, str]
+
+
+def demo_build() -> Demo:
+    """The demo as `make demo` builds it, plus a login for a plain member of a team (the demo
+    has none): the walk covers every role."""
+    call_command("load_demo", "--password", DEMO_PASSWORD, stdout=StringIO())
+    call_command("seed_demo", "--password", DEMO_PASSWORD, stdout=StringIO())
+    transformation = Transformation.objects.get(organization__slug="demo")
+    organization = transformation.organization
+    member = (
+        Membership.objects.filter(organization=organization, team__slug=TEAM, person__user=None)
+        .select_related("person")
+        .order_by("id")
+        .first()
+    )
+    assert member is not None
+    user = get_user_model().objects.create_user(username=MEMBER_LOGIN, password=DEMO_PASSWORD)
+    OrganizationRole.objects.create(organization=organization, user=user, role=Role.MEMBER)
+    member.person.user = user
+    member.person.save(update_fields=["user"])
+    links = {}
+    for kind in CheckInKind.values:
+        checkin = (
+            CheckIn.objects.filter(
+                organization=organization,
+                kind=kind,
+                answered_at=None,
+                expires_at__gt=timezone.now(),
+            )
+            .order_by("id")
+            .first()
+        )
+        if checkin is not None:
+            links[f"checkin-{kind.replace('_', '-')}"] = f"/c/{checkin_token(checkin)}/"
+    return Demo(transformation=transformation, checkin_links=links)
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[Demo]:
+    yield from committed_world(django_db_blocker, demo_build)
+
+
+def detail_pages(demo: Demo, username: str) -> list[str]:
+    """The pages a role reaches from its navigation that the navigation does not list."""
+    plan = f"/o/demo/plans/{demo.transformation.pk}/"
+    milestone = demo.transformation.milestones.get(key="merge-silo-teams")
+    pages = [
+        plan,
+        f"{plan}board/",
+        f"/o/demo/milestones/{milestone.pk}/",
+        f"/o/demo/teams/{TEAM}/",
+        f"/o/demo/graph/teams/{TEAM}/",
+    ]
+    if username in {"demo", "demo-leader"}:
+        pages.append("/o/demo/leadership/report/")
+    return pages
+
+
+def page_problems(
+    page: Any, path: str, *, width: str, role: str, status: int = 200, name: str = ""
+) -> list[str]:
+    """What is wrong with ``path`` at this width: its status, its headings, sideways scrolling
+    and axe-core's serious or critical violations. Keeps a screenshot either way, named ``name``
+    or after the path."""
+    where = f"{path} at {page.viewport_size['width']} px"
+    response = page.goto(path)
+    problems = []
+    if response is None or response.status != status:
+        problems.append(f"{where}: answered {response.status if response else 'nothing'}")
+    headings = page.locator("h1").count()
+    if headings != 1:
+        problems.append(f"{where}: {headings} h1 headings, not one")
+    widths = page.evaluate(
+        "() => ({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})"
+    )
+    # The viewport's own width too: a phone may zoom out to show a page wider than itself.
+    shown = min(widths["inner"], page.viewport_size["width"])
+    if widths["scroll"] > shown:
+        problems.append(f"{where}: scrolls sideways ({widths['scroll']} px wide in {shown} px)")
+    violations = axe_violations(page)
+    if violations:
+        problems.append(axe_report(violations, where=where))
+    name = name or re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
+    folder = ARTIFACTS / role
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
+    return problems
+
+
+def walk(
+    browser: Any,
+    web_server: str,
+    role: str,
+    pages: Any,
+    *,
+    errors: dict[str, int] | None = None,
+    names: dict[str, str] | None = None,
+) -> list[str]:
+    """Every page of ``pages(page)`` (a function of the logged-in page that lists the paths) at
+    both widths, in one browser context per width, then the ``errors`` pages (path: the status
+    they answer); every problem found. ``names`` names the screenshots of some paths."""
+    problems: list[str] = []
+    for width, viewport in WIDTHS:
+        context = browser.new_context(
+            base_url=web_server, viewport=viewport, is_mobile=width == "phone"
+        )
+        context.set_default_timeout(15_000)
+        try:
+            page = context.new_page()
+            for path in pages(page):
+                name = (names or {}).get(path, "")
+                problems += page_problems(page, path, width=width, role=role, name=name)
+            for path, status in (errors or {}).items():
+                problems += page_problems(page, path, width=width, role=role, status=status)
+        finally:
+            context.close()
+    return problems
+
+
+@pytest.mark.parametrize("username", ["demo", "demo-agent", "demo-manager", "demo-leader"])
+def test_every_page_of_a_role_is_accessible_at_desk_and_phone_widths(
+    browser: Any, web_server: str, database: None, demo: Demo, username: str
+):
+    visited: list[list[str]] = []
+
+    def pages(page: Any) -> list[str]:
+        log_in(page, username, password=DEMO_PASSWORD)
+        links = page.get_by_role("navigation", name="Main").get_by_role("link")
+        paths = [links.nth(i).get_attribute("href") for i in range(links.count())]
+        paths += detail_pages(demo, username)
+        visited.append(paths)
+        return paths
+
+    problems = walk(browser, web_server, username, pages)
+
+    assert not problems, "\n".join(problems)
+    assert len(visited) == 2
+    assert len(visited[0]) >= 10, visited[0]
+    assert "/o/demo/my-checkins/" in visited[0]
+
+
+def test_a_members_pages_are_accessible_at_desk_and_phone_widths(
+    browser: Any, web_server: str, database: None, demo: Demo
+):
+    visited: list[list[str]] = []
+
+    def pages(page: Any) -> list[str]:
+        log_in(page, MEMBER_LOGIN, password=DEMO_PASSWORD)
+        links = page.get_by_role("navigation", name="Main").get_by_role("link")
+        paths = [links.nth(i).get_attribute("href") for i in range(links.count())]
+        visited.append(paths)
+        return [*paths, f"/o/demo/teams/{TEAM}/"]
+
+    # A member may not see the leadership page: the 403 page, and a 404, are in the walk too.
+    problems = walk(browser, web_server, "member", pages, errors=ERROR_PAGES)
+
+    assert not problems, "\n".join(problems)
+    assert "/o/demo/my-checkins/" in visited[0]
+
+
+def test_a_checkin_recipients_pages_are_accessible_at_desk_and_phone_widths(
+    browser: Any, web_server: str, database: None, demo: Demo
+):
+    # The login page, and each kind of check-in a recipient opens from a message, no login.
+    paths = ["/accounts/login/", *demo.checkin_links.values()]
+    names = {path: name for name, path in demo.checkin_links.items()}
+
+    problems = walk(browser, web_server, "recipient", lambda page: paths, names=names)
+
+    assert not problems, "\n".join(problems)
+    assert {"checkin-pulse-survey", "checkin-milestone-status"} <= set(demo.checkin_links)
