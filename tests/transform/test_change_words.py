@@ -118,7 +118,9 @@ EXAMPLES: list[tuple[dict[str, object], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("change", "sentence"), EXAMPLES, ids=[c["kind"] for c, _ in EXAMPLES])
+@pytest.mark.parametrize(
+    ("change", "sentence"), EXAMPLES, ids=[str(c["kind"]) for c, _ in EXAMPLES]
+)
 def test_each_kind_reads_as_a_sentence_with_names(change: dict[str, object], sentence: str):
     assert change_sentence(change, NAMES) == sentence
 
@@ -132,7 +134,8 @@ def test_no_sentence_shows_a_code_a_slug_or_an_e_mail():
         text = change_sentence(change, NAMES)
         assert not re.search(r"\b[a-z]+_[a-z_]+\b", text), text
         assert "@" not in text
-        assert "backend-ops" not in text and "infrastructure-platform" not in text
+        assert "backend-ops" not in text
+        assert "infrastructure-platform" not in text
 
 
 def test_a_merge_into_one_of_its_teams_keeps_that_teams_name_and_says_a_rename():

@@ -1,0 +1,604 @@
+"""The milestone page's topology changes (docs/web-plan.md): one form per kind of change
+(``teams.scenarios.CHANGE_KINDS``), with team and person pickers, and what the page's "Topology
+changes" section shows (each change as a sentence, its state, the buttons).
+
+A form only reads what was typed into a change's JSON object: teams by name or slug (live teams
+and those the plan's pending changes create), people by name or e-mail. Every rule stays in
+``transform.plans.changes.milestone_change_add``; its errors come back onto the fields they name
+(``ChangeForm.service_errors_apply``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from django import forms
+from django.utils.text import slugify
+
+from core.errors import ApplicationError
+from teams.models import Organization
+from teams.scenarios import TEMPORARY_MODES
+from teams.selectors import person_list
+from transform.plans.change_words import (
+    MODE_WORDS,
+    ROLE_WORDS,
+    SEVERITY_WORDS,
+    SPECIALTY_WORDS,
+    TEAM_TYPE_WORDS,
+    Names,
+)
+
+# Pickers list at most this many people; anyone else is typed by e-mail (a datalist of thousands
+# of names helps nobody and weighs on every milestone page).
+PEOPLE_LISTED = 500
+TEAMS_NAMED_IN_ERRORS = 30
+TEAM_LIST_ID = "change-team-names"
+PERSON_LIST_ID = "change-person-names"
+EMAIL_IN_TEXT = re.compile(r"[^@\s<>()]+@[^@\s<>()]+")
+
+
+def _capital(words: str) -> str:
+    return words[:1].upper() + words[1:]
+
+
+def _choices(words: Mapping[str, str], *, blank: str | None = None) -> list[tuple[str, str]]:
+    options = [(value, _capital(text)) for value, text in words.items()]
+    return [("", blank), *options] if blank is not None else options
+
+
+@dataclass(frozen=True, slots=True)
+class Pickers:
+    """What the forms resolve names against: the teams a change may name (slug, name; live
+    ones and those the plan's pending changes create) and the organisation, for people."""
+
+    organization: Organization
+    teams: Sequence[tuple[str, str]]
+    units: Sequence[tuple[str, str]] = ()
+
+    def team_slug(self, text: str) -> str:
+        """The slug of the team ``text`` names (its name or slug, any case)."""
+        wanted = " ".join(text.split())
+        low = wanted.lower()
+        by_slug = [slug for slug, _ in self.teams if slug.lower() in (low, slugify(wanted))]
+        if len(by_slug) == 1:
+            return by_slug[0]
+        by_name = [
+            (slug, name) for slug, name in self.teams if " ".join(name.split()).lower() == low
+        ]
+        if len(by_name) == 1:
+            return by_name[0][0]
+        if by_name:
+            shown = ", ".join(f"{name} ({slug})" for slug, name in by_name)
+            raise forms.ValidationError(
+                f"{len(by_name)} teams are called '{wanted}': {shown}. Type the one you mean as "
+                "written in brackets."
+            )
+        names = [name for _slug, name in self.teams]
+        shown = ", ".join(names[:TEAMS_NAMED_IN_ERRORS])
+        more = (
+            f" and {len(names) - TEAMS_NAMED_IN_ERRORS} more"
+            if len(names) > TEAMS_NAMED_IN_ERRORS
+            else ""
+        )
+        raise forms.ValidationError(f"No team called '{wanted}'. Teams: {shown}{more}.")
+
+    def team_known(self, text: str) -> str | None:
+        try:
+            return self.team_slug(text)
+        except forms.ValidationError:
+            return None
+
+    def person_email(self, text: str) -> str:
+        """The e-mail of the person ``text`` names: their e-mail (alone or in "Name
+        (e-mail)"), or their name when no one else has it."""
+        wanted = " ".join(text.split())
+        people = person_list(organization=self.organization)
+        email = EMAIL_IN_TEXT.search(wanted)
+        if email is not None:
+            found = people.filter(email__iexact=email.group(0)).values_list("email", flat=True)
+            if found:
+                return str(found[0])
+            raise forms.ValidationError(f"No person with the e-mail '{email.group(0)}'.")
+        named = list(people.filter(name__iexact=wanted).values_list("email", flat=True)[:5])
+        if len(named) == 1:
+            return str(named[0])
+        if named:
+            raise forms.ValidationError(
+                f"More than one person is called '{wanted}' ({', '.join(named)}): type the "
+                "e-mail of the one you mean."
+            )
+        raise forms.ValidationError(
+            f"No person called '{wanted}'. Type their name as the organisation lists it, or "
+            "their e-mail."
+        )
+
+
+class TeamField(forms.CharField):
+    """A team picker: a text box with the teams' names as suggestions."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 200)
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"list": TEAM_LIST_ID, "autocomplete": "off"})
+
+
+class PersonField(forms.CharField):
+    """A person picker: a text box with the people's names as suggestions."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 300)
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"list": PERSON_LIST_ID, "autocomplete": "off"})
+
+
+def _share_field() -> forms.IntegerField:
+    return forms.IntegerField(
+        label="Share of their time, % (optional)",
+        required=False,
+        min_value=1,
+        max_value=100,
+    )
+
+
+def _date_field(label: str) -> forms.DateField:
+    return forms.DateField(
+        label=label, required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class ChangeForm(forms.Form):
+    """One kind of change. Subclasses name their team and person fields (resolved in
+    ``clean``), build the change (``change``) and say which field a service error path is on
+    (``SERVICE_FIELDS``; a path not listed is shown on the field of the same name, or above
+    the form)."""
+
+    kind: ClassVar[str]
+    title: ClassVar[str]
+    hint: ClassVar[str] = ""
+    TEAM_FIELDS: ClassVar[tuple[str, ...]] = ()
+    PERSON_FIELDS: ClassVar[tuple[str, ...]] = ()
+    SERVICE_FIELDS: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, *args: Any, pickers: Pickers, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"change-{self.kind}-%s")
+        super().__init__(*args, **kwargs)
+        self.pickers = pickers
+        self.top_errors: list[str] = []
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name in self.TEAM_FIELDS:
+            if data.get(name):
+                try:
+                    data[name] = self.pickers.team_slug(data[name])
+                except forms.ValidationError as exc:
+                    self.add_error(name, exc)
+        for name in self.PERSON_FIELDS:
+            if data.get(name):
+                try:
+                    data[name] = self.pickers.person_email(data[name])
+                except forms.ValidationError as exc:
+                    self.add_error(name, exc)
+        return data
+
+    def change(self) -> dict[str, Any]:
+        """The change's JSON object, from valid cleaned data."""
+        raise NotImplementedError
+
+    def _optional(self, change: dict[str, Any], *names: str) -> dict[str, Any]:
+        for name in names:
+            value = self.cleaned_data.get(name)
+            if value not in (None, ""):
+                change[name] = value.isoformat() if hasattr(value, "isoformat") else value
+        return change
+
+    def field_for(self, path: str) -> str | None:
+        """The form field a service error at ``path`` ("teams.1", "into.members") belongs on."""
+        if path in self.SERVICE_FIELDS:
+            return self.SERVICE_FIELDS[path]
+        head = path.split(".", 1)[0]
+        if head in self.SERVICE_FIELDS:
+            return self.SERVICE_FIELDS[head]
+        return head if head in self.fields else None
+
+    def service_errors_apply(self, exc: ApplicationError, *, names: Names) -> None:
+        """Put the service's refusal on the fields it names, in names rather than slugs."""
+        fields = exc.extra.get("fields") if isinstance(exc.extra, dict) else None
+        placed = False
+        if isinstance(fields, dict):
+            for path, problems in fields.items():
+                for problem in problems if isinstance(problems, list) else [problems]:
+                    placed = self._place(str(path), str(problem), names) or placed
+        else:
+            # A change that would not apply: "... does not apply: into: team slug 'x' is taken."
+            _head, _sep, detail = exc.message.partition(" does not apply: ")
+            path, _sep, problem = detail.partition(": ")
+            if problem and path and " " not in path:
+                placed = self._place(path, problem.rstrip("."), names)
+        if not placed:
+            self.top_errors.append(named(exc.message, names))
+
+    def _place(self, path: str, problem: str, names: Names) -> bool:
+        name = self.field_for(path)
+        if name is None or name not in self.fields:
+            return False
+        self.add_error(name, named(problem, names))
+        return True
+
+
+def named(message: str, names: Names) -> str:
+    """``message`` with each quoted slug or e-mail it names ('dba') written as a name."""
+
+    def name_of(match: re.Match[str]) -> str:
+        text = match.group(1)
+        if text in names.teams:
+            return names.teams[text]
+        if text.lower() in names.people:
+            return names.people[text.lower()] or text
+        return match.group(0)
+
+    return re.sub(r"'([^'\s]+)'", name_of, message)
+
+
+TYPE_CHOICES = _choices(TEAM_TYPE_WORDS)
+SPECIALTY_CHOICES = _choices(SPECIALTY_WORDS, blank="None")
+ROLE_CHOICES = _choices(ROLE_WORDS)
+MODE_CHOICES = _choices(MODE_WORDS)
+SEVERITY_CHOICES = _choices(SEVERITY_WORDS, blank="Keep as it is")
+
+
+class CreateTeamForm(ChangeForm):
+    kind = "create_team"
+    title = "Create a team"
+    hint = "A new team without members; add people to it with further changes."
+    SERVICE_FIELDS = {"slug": "name"}
+
+    name = forms.CharField(label="Name", max_length=200)
+    type = forms.ChoiceField(label="Type", choices=TYPE_CHOICES)
+    specialty = forms.ChoiceField(
+        label="Specialty (ops silos only)", choices=SPECIALTY_CHOICES, required=False
+    )
+    unit = forms.ChoiceField(label="Unit (optional)", required=False)
+    description = forms.CharField(label="Description (optional)", max_length=2000, required=False)
+
+    def __init__(self, *args: Any, pickers: Pickers, **kwargs: Any) -> None:
+        super().__init__(*args, pickers=pickers, **kwargs)
+        unit_field = self.fields["unit"]
+        assert isinstance(unit_field, forms.ChoiceField)
+        unit_field.choices = [("", "None"), *pickers.units]
+
+    def clean_name(self) -> str:
+        name = " ".join(str(self.cleaned_data["name"]).split())
+        if not slugify(name):
+            raise forms.ValidationError("Give the team a name with letters or digits.")
+        known = self.pickers.team_known(name)
+        if known is not None:
+            taken = dict(self.pickers.teams)[known]
+            raise forms.ValidationError(
+                f"A team called {taken} already exists; give the new team another name."
+            )
+        return name
+
+    def change(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        change = {"kind": self.kind, "slug": slugify(data["name"]), "name": data["name"]}
+        change["type"] = data["type"]
+        return self._optional(change, "specialty", "unit", "description")
+
+
+class MergeTeamsForm(ChangeForm):
+    kind = "merge_teams"
+    title = "Merge teams"
+    hint = (
+        "Their members, links and services move to one team: one of them, kept, or a new team "
+        "(then give its type)."
+    )
+    TEAM_FIELDS = ("team_1", "team_2", "team_3", "team_4")
+    SERVICE_FIELDS = {
+        "teams": "team_1",
+        "teams.0": "team_1",
+        "teams.1": "team_2",
+        "teams.2": "team_3",
+        "teams.3": "team_4",
+        "name": "into",
+    }
+
+    team_1 = TeamField(label="First team")
+    team_2 = TeamField(label="Second team")
+    team_3 = TeamField(label="Third team (optional)", required=False)
+    team_4 = TeamField(label="Fourth team (optional)", required=False)
+    into = forms.CharField(
+        label="Into: one of them, or a new team's name",
+        max_length=200,
+        widget=forms.TextInput(attrs={"list": TEAM_LIST_ID, "autocomplete": "off"}),
+    )
+    type = forms.ChoiceField(
+        label="Type of the merged team",
+        choices=_choices(TEAM_TYPE_WORDS, blank="Keep the kept team's type"),
+        required=False,
+    )
+    specialty = forms.ChoiceField(
+        label="Specialty (ops silos only)", choices=SPECIALTY_CHOICES, required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        teams = [data[name] for name in self.TEAM_FIELDS if data.get(name)]
+        seen: set[str] = set()
+        for name in self.TEAM_FIELDS:
+            if data.get(name) and data[name] in seen:
+                self.add_error(name, "This team is already listed above.")
+            seen.add(data.get(name) or "")
+        into = str(data.get("into") or "")
+        if into and not self.errors:
+            known = self.pickers.team_known(into)
+            if known is not None and known in teams:
+                data["into_slug"], data["into_name"] = known, None
+            elif known is not None:
+                self.add_error(
+                    "into",
+                    "That team is not one of those merged: name one of them to keep it, or "
+                    "give the new team a name no team has.",
+                )
+            elif not slugify(into):
+                self.add_error("into", "Give the new team a name with letters or digits.")
+            else:
+                data["into_slug"], data["into_name"] = slugify(into), " ".join(into.split())
+                if not data.get("type"):
+                    self.add_error("type", "A new team needs a type.")
+        return data
+
+    def change(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        change: dict[str, Any] = {
+            "kind": self.kind,
+            "teams": [data[name] for name in self.TEAM_FIELDS if data.get(name)],
+            "into": data["into_slug"],
+        }
+        if data["into_name"]:
+            change["name"] = data["into_name"]
+        return self._optional(change, "type", "specialty")
+
+
+class SplitTeamForm(ChangeForm):
+    kind = "split_team"
+    title = "Split a team"
+    hint = "The people listed for a new team move to it; the others stay."
+    TEAM_FIELDS = ("team",)
+    SERVICE_FIELDS = {
+        "into": "part_1_name",
+        "into.slug": "part_1_name",
+        "into.name": "part_1_name",
+        "into.members": "part_1_members",
+        "into.specialty": "part_1_type",
+        "into.0": "part_1_name",
+        "into.0.slug": "part_1_name",
+        "into.0.name": "part_1_name",
+        "into.0.members": "part_1_members",
+        "into.1": "part_2_name",
+        "into.1.slug": "part_2_name",
+        "into.1.name": "part_2_name",
+        "into.1.members": "part_2_members",
+    }
+
+    team = TeamField(label="Team to split")
+    part_1_name = forms.CharField(label="New team's name", max_length=200)
+    part_1_type = forms.ChoiceField(
+        label="Its type", choices=_choices(TEAM_TYPE_WORDS, blank="Same as now"), required=False
+    )
+    part_1_members = forms.CharField(
+        label="Who moves to it (names or e-mails, one per line)",
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    part_2_name = forms.CharField(
+        label="A second new team's name (optional)", max_length=200, required=False
+    )
+    part_2_type = forms.ChoiceField(
+        label="Its type", choices=_choices(TEAM_TYPE_WORDS, blank="Same as now"), required=False
+    )
+    part_2_members = forms.CharField(
+        label="Who moves to the second team",
+        max_length=20_000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for part in ("part_1", "part_2"):
+            name = str(data.get(f"{part}_name") or "")
+            typed = str(data.get(f"{part}_members") or "")
+            if name and not slugify(name):
+                self.add_error(f"{part}_name", "Give the team a name with letters or digits.")
+            if name and not typed.strip():
+                self.add_error(f"{part}_members", "List who moves to this team.")
+            elif typed.strip() and not name:
+                self.add_error(f"{part}_name", "Give this new team a name.")
+            emails = []
+            for line in re.split(r"[\n;]+", typed):
+                line = line.strip().strip(",").strip()
+                if not line:
+                    continue
+                try:
+                    emails.append(self.pickers.person_email(line))
+                except forms.ValidationError as exc:
+                    self.add_error(f"{part}_members", exc)
+            data[f"{part}_emails"] = emails
+        return data
+
+    def change(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        parts = []
+        for part in ("part_1", "part_2"):
+            if not data.get(f"{part}_name"):
+                continue
+            name = " ".join(str(data[f"{part}_name"]).split())
+            item: dict[str, Any] = {"slug": slugify(name), "name": name}
+            if data.get(f"{part}_type"):
+                item["type"] = data[f"{part}_type"]
+            item["members"] = data[f"{part}_emails"]
+            parts.append(item)
+        return {"kind": self.kind, "team": data["team"], "into": parts}
+
+
+class MovePersonForm(ChangeForm):
+    kind = "move_person"
+    title = "Move a person"
+    hint = "Leave the first team empty to add them without leaving any team."
+    TEAM_FIELDS = ("from_team", "to_team")
+    PERSON_FIELDS = ("person",)
+
+    person = PersonField(label="Person")
+    from_team = TeamField(label="From team (optional)", required=False)
+    to_team = TeamField(label="To team")
+    role = forms.ChoiceField(
+        label="Role there",
+        choices=_choices(ROLE_WORDS, blank="Keep their role"),
+        required=False,
+    )
+    allocation_percent = _share_field()
+
+    def change(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        change = {"kind": self.kind, "person": data["person"], "to_team": data["to_team"]}
+        return self._optional(change, "from_team", "role", "allocation_percent")
+
+
+class InteractionModeForm(ChangeForm):
+    kind = "change_interaction_mode"
+    title = "Change how two teams interact"
+    hint = "For example, turn a ticket dependency on an ops team into X-as-a-Service."
+    TEAM_FIELDS = ("source", "target")
+
+    source = TeamField(label="Team")
+    target = TeamField(label="Works with team")
+    from_mode = forms.ChoiceField(label="Now", choices=MODE_CHOICES)
+    to_mode = forms.ChoiceField(label="From then on", choices=MODE_CHOICES)
+    severity = forms.ChoiceField(
+        label="Severity (ticket dependencies only)", choices=SEVERITY_CHOICES, required=False
+    )
+    expected_end = _date_field("Expected end (collaboration and facilitating only)")
+
+    def change(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        change = {
+            "kind": self.kind,
+            "source": data["source"],
+            "target": data["target"],
+            "from_mode": data["from_mode"],
+            "to_mode": data["to_mode"],
+        }
+        return self._optional(change, "severity", "expected_end")
+
+
+class _GiveRoleForm(ChangeForm):
+    TEAM_FIELDS = ("team",)
+    PERSON_FIELDS = ("person",)
+
+    team = TeamField(label="Team")
+    person = PersonField(label="Person")
+    allocation_percent = _share_field()
+
+    def change(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        change = {"kind": self.kind, "team": data["team"], "person": data["person"]}
+        return self._optional(change, "allocation_percent")
+
+
+class AddDevopsBuddyForm(_GiveRoleForm):
+    kind = "add_devops_buddy"
+    title = "Add a DevOps buddy"
+    hint = "They join the team if they are not yet a member."
+
+
+class AddProductOwnerForm(_GiveRoleForm):
+    kind = "add_product_owner"
+    title = "Add a product owner"
+    hint = "They join the team if they are not yet a member."
+
+
+class RemovePersonForm(ChangeForm):
+    kind = "remove_person"
+    title = "Remove a person from a team"
+    TEAM_FIELDS = ("team",)
+    PERSON_FIELDS = ("person",)
+
+    team = TeamField(label="Team")
+    person = PersonField(label="Person")
+
+    def change(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {"kind": self.kind, "team": data["team"], "person": data["person"]}
+
+
+class ChangeRoleForm(ChangeForm):
+    kind = "change_role"
+    title = "Change a member's role"
+    TEAM_FIELDS = ("team",)
+    PERSON_FIELDS = ("person",)
+
+    team = TeamField(label="Team")
+    person = PersonField(label="Member")
+    role = forms.ChoiceField(label="New role", choices=ROLE_CHOICES)
+    allocation_percent = _share_field()
+
+    def change(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        change = {
+            "kind": self.kind,
+            "team": data["team"],
+            "person": data["person"],
+            "role": data["role"],
+        }
+        return self._optional(change, "allocation_percent")
+
+
+class InteractionEndForm(ChangeForm):
+    kind = "change_interaction_end"
+    title = "Set when an interaction ends"
+    hint = (
+        "Collaboration and facilitating are meant to end; leave the date empty to remove the "
+        "planned end."
+    )
+    TEAM_FIELDS = ("source", "target")
+
+    source = TeamField(label="Team")
+    target = TeamField(label="Works with team")
+    mode = forms.ChoiceField(
+        label="Interaction",
+        choices=[(value, text) for value, text in MODE_CHOICES if value in TEMPORARY_MODES],
+    )
+    expected_end = _date_field("Expected end")
+
+    def change(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        change: dict[str, Any] = {
+            "kind": self.kind,
+            "source": data["source"],
+            "target": data["target"],
+            "mode": data["mode"],
+        }
+        if data.get("expected_end"):
+            change["expected_end"] = data["expected_end"].isoformat()
+        return change
+
+
+# In the order the page offers them: the moves a transformation makes most often first.
+CHANGE_FORMS: tuple[type[ChangeForm], ...] = (
+    MergeTeamsForm,
+    AddDevopsBuddyForm,
+    AddProductOwnerForm,
+    MovePersonForm,
+    CreateTeamForm,
+    SplitTeamForm,
+    InteractionModeForm,
+    InteractionEndForm,
+    ChangeRoleForm,
+    RemovePersonForm,
+)
+CHANGE_FORM_BY_KIND: dict[str, type[ChangeForm]] = {form.kind: form for form in CHANGE_FORMS}
+JSON_KIND = "json"
