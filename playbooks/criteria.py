@@ -20,10 +20,8 @@ from typing import Any, Literal
 
 from teams.analysis import (
     COLLABORATION,
-    DEVOPS_BUDDY,
     OPS_SILO,
     PLATFORM,
-    PRODUCT_OWNER,
     STREAM_ALIGNED,
     TICKET_DEPENDENCY,
     InvalidThresholdsError,
@@ -124,6 +122,32 @@ def _number(bound: float | None) -> str:
 
 
 Status = Literal["pass", "fail", "unknown"]
+
+# How the messages name the signal kinds: a reader sees "platform satisfaction", not the code.
+SIGNAL_LABELS: dict[str, str] = {
+    "westrum_score": "Westrum culture score",
+    "adkar_awareness": "ADKAR awareness",
+    "adkar_desire": "ADKAR desire",
+    "adkar_knowledge": "ADKAR knowledge",
+    "adkar_ability": "ADKAR ability",
+    "adkar_reinforcement": "ADKAR reinforcement",
+    "adkar_barrier": "ADKAR barrier",
+    "checkin_confidence": "check-in confidence",
+}
+# How the messages name team types (the models' labels, lower-cased inside a sentence).
+_TYPE_WORDS: dict[str, str] = {
+    "stream_aligned": "stream-aligned",
+    "complicated_subsystem": "complicated-subsystem",
+}
+
+
+def signal_label(kind: str) -> str:
+    """``kind`` in words ("deployment frequency", "ADKAR desire")."""
+    return SIGNAL_LABELS.get(kind, kind.replace("_", " "))
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,12 +318,16 @@ def _signal_result(criterion: dict[str, Any], *, signals: SignalLookup) -> Crite
             criterion=dict(criterion), status=status, evidence=evidence, message=message
         )
 
+    # The code stays in ``criterion``; the message names the signal in words.
+    words = signal_label(kind)
+    said = _sentence(words)
+
     reason = None if op == "measured" else unfailable_reason(kind, op, threshold)
     if reason:
         # Loading a playbook refuses such a threshold; one stored before that rule never passes.
-        return result("unknown", f"{kind} {reason}, so it cannot judge the milestone.")
+        return result("unknown", f"{said}: {reason}, so it cannot judge the milestone.")
     if reading is None:
-        return result("unknown", f"No data yet for {kind}.")
+        return result("unknown", f"No data yet for {words}.")
     evidence["respondents"] = reading.respondents
     evidence["as_of"] = reading.as_of.isoformat() if reading.as_of else None
     if reading.period is not None:
@@ -313,35 +341,35 @@ def _signal_result(criterion: dict[str, Any], *, signals: SignalLookup) -> Crite
         if reading.respondents is None:
             return result(
                 "unknown",
-                f"{kind} has no respondent count, so its minimum of {minimum} respondents "
+                f"{said} has no respondent count, so its minimum of {minimum} respondents "
                 "cannot be checked.",
             )
         if reading.respondents < minimum:
             return result(
                 "unknown",
-                f"Only {_plural(reading.respondents, 'respondent')} for {kind}, "
+                f"Only {_plural(reading.respondents, 'respondent')} for {words}, "
                 f"{minimum} needed before it counts.",
             )
     if not math.isfinite(reading.value):
-        return result("unknown", f"{kind} has no usable value ({reading.value}).")
+        return result("unknown", f"{said} has no usable value ({reading.value}).")
     evidence["value"] = reading.value
     respondents = (
         f", {_plural(reading.respondents, 'respondent')}" if reading.respondents is not None else ""
     )
     if op == "measured":
-        return result("pass", f"{kind} is measured: {reading.value:g}{respondents}.")
+        return result("pass", f"{said} is measured: {reading.value:g}{respondents}.")
     passed = _compare(reading.value, op, threshold)
     if reading.period is not None:
         start, end = reading.period
         return result(
             "pass" if passed else "fail",
-            f"{kind} was {reading.value:g} in the period {start.isoformat()} – {end.isoformat()}"  # noqa: RUF001 (an en dash between dates)
+            f"{said} was {reading.value:g} in the period {start.isoformat()} – {end.isoformat()}"  # noqa: RUF001 (an en dash between dates)
             f"{_so_far(reading)}{respondents}; {_OP_SIGNS.get(op, op)} {threshold:g} is required"
             f"{'' if passed else ', not met'}.",
         )
     return result(
         "pass" if passed else "fail",
-        f"{kind} is {reading.value:g}{respondents}; "
+        f"{said} is {reading.value:g}{respondents}; "
         f"{op} {threshold:g} is required{'' if passed else ', not met'}.",
     )
 
@@ -375,6 +403,9 @@ class _GraphFacts:
         self.analyze = analyze
         self.former_silos = frozenset(former_silos)
         self.team_type = {team.slug: team.type for team in snapshot.teams}
+        # The messages name teams and people; the evidence keeps slugs and e-mails.
+        self.team_name = {team.slug: team.name or team.slug for team in snapshot.teams}
+        self.person_name = {person.email: person.name or person.email for person in snapshot.people}
         self._findings: dict[str, list[dict[str, Any]]] | None = None
         self._error: str | None = None
 
@@ -396,6 +427,13 @@ class _GraphFacts:
     @property
     def error(self) -> str | None:
         return self._error
+
+    def names(self, slugs: Collection[str]) -> list[str]:
+        """The teams' names (a slug no longer in the graph as itself), sorted."""
+        return sorted(self.team_name.get(slug, slug) for slug in slugs)
+
+    def name(self, slug: str) -> str:
+        return self.team_name.get(slug, slug)
 
     def slugs_of_type(self, team_type: str) -> list[str]:
         return sorted(slug for slug, kind in self.team_type.items() if kind == team_type)
@@ -472,11 +510,12 @@ def _check_ticket_dependencies_on_gatekeepers(graph: _GraphFacts) -> _Verdict:
             f"({_plural(len(silos), 'ops silo')} left).",
             evidence,
         )
-    named = [f"{edge.source} → {edge.target}" for edge in edges]
+    named = [f"{graph.name(edge.source)} → {graph.name(edge.target)}" for edge in edges]
     return (
         "fail",
         f"{_plural(len(edges), 'ticket dependency', 'ticket dependencies')} still wait on "
-        f"{_listing([_gatekeeper(slug, graph) for slug in targets])}, from {_listing(sources)}: "
+        f"{_listing([_gatekeeper(slug, graph) for slug in targets])}, "
+        f"from {_listing(graph.names(sources))}: "
         f"{_listing(named, sort=False, limit=20)}. Work should reach them as a service, "
         "not through tickets.",
         evidence,
@@ -484,11 +523,13 @@ def _check_ticket_dependencies_on_gatekeepers(graph: _GraphFacts) -> _Verdict:
 
 
 def _gatekeeper(slug: str, graph: _GraphFacts) -> str:
+    name = graph.name(slug)
     if graph.team_type[slug] == OPS_SILO:
-        return f"{slug} (ops silo)"
+        return f"{name} (ops silo)"
     if slug in graph.former_silos:
-        return f"{slug} (succeeds an ops silo)"
-    return f"{slug} ({graph.team_type[slug].replace('_', '-')} team)"
+        return f"{name} (succeeds an ops silo)"
+    kind = graph.team_type[slug]
+    return f"{name} ({_TYPE_WORDS.get(kind, kind.replace('_', ' '))} team)"
 
 
 def _check_stream_teams_have_buddy(graph: _GraphFacts) -> _Verdict:
@@ -499,20 +540,21 @@ def _check_stream_teams_have_buddy(graph: _GraphFacts) -> _Verdict:
         # Nothing to check is not success: the teams are probably not classified yet.
         return (
             "unknown",
-            "The graph has no stream-aligned teams to check for a devops_buddy; "
+            "The graph has no stream-aligned teams to check for a DevOps buddy; "
             "classify the teams first.",
             evidence,
         )
     if not missing:
         return (
             "pass",
-            f"All {_plural(len(stream), 'stream-aligned team')} have a {DEVOPS_BUDDY} member.",
+            f"All {_plural(len(stream), 'stream-aligned team')} have a DevOps buddy.",
             evidence,
         )
     return (
         "fail",
-        f"{len(missing)} of {_plural(len(stream), 'stream-aligned team')} have no "
-        f"{DEVOPS_BUDDY} member: {_listing(missing)}.",
+        f"{len(missing)} of {_plural(len(stream), 'stream-aligned team')} "
+        f"{'has' if len(missing) == 1 else 'have'} no "
+        f"DevOps buddy: {_listing(graph.names(missing))}.",
         evidence,
     )
 
@@ -526,19 +568,20 @@ def _check_platform_has_product_owner(graph: _GraphFacts) -> _Verdict:
         # exists, the milestone that gives it a product owner is not done.
         return (
             "fail",
-            f"There is no platform team yet, so none has a {PRODUCT_OWNER}.",
+            "There is no platform team yet, so none has a product owner.",
             evidence,
         )
     if not missing:
         return (
             "pass",
-            f"All {_plural(len(platforms), 'platform team')} have a {PRODUCT_OWNER} member.",
+            f"All {_plural(len(platforms), 'platform team')} have a product owner.",
             evidence,
         )
     return (
         "fail",
-        f"{len(missing)} of {_plural(len(platforms), 'platform team')} have no "
-        f"{PRODUCT_OWNER} member: {_listing(missing)}.",
+        f"{len(missing)} of {_plural(len(platforms), 'platform team')} "
+        f"{'has' if len(missing) == 1 else 'have'} no "
+        f"product owner: {_listing(graph.names(missing))}.",
         evidence,
     )
 
@@ -564,7 +607,7 @@ def _check_person_bottlenecks(graph: _GraphFacts) -> _Verdict:
         )
     if not people:
         return "pass", "No person is a bottleneck.", evidence
-    shown = [f"{p['email']} ({p['severity']})" for p in people]
+    shown = [f"{graph.person_name.get(p['email'], p['email'])} ({p['severity']})" for p in people]
     return (
         "fail",
         f"{_plural(len(people), 'person is a bottleneck', 'people are bottlenecks')}: "
@@ -586,7 +629,7 @@ def _check_long_running_collaborations(graph: _GraphFacts) -> _Verdict:
     }
     if not pairs:
         return "pass", "No collaboration has outrun its expected end.", evidence
-    shown = [f"{a} with {b}" for a, b in pairs]
+    shown = [f"{graph.name(a)} with {graph.name(b)}" for a, b in pairs]
     return (
         "fail",
         f"{_plural(len(pairs), 'collaboration has', 'collaborations have')} run too long: "
@@ -602,7 +645,8 @@ def _check_ops_silos_merged(graph: _GraphFacts) -> _Verdict:
         return "pass", "No ops silo teams are left.", evidence
     return (
         "fail",
-        f"{_plural(len(silos), 'ops silo team is', 'ops silo teams are')} left: {_listing(silos)}.",
+        f"{_plural(len(silos), 'ops silo team is', 'ops silo teams are')} left: "
+        f"{_listing(graph.names(silos))}.",
         evidence,
     )
 
@@ -613,7 +657,11 @@ def _finding_teams_check(kind: str, *, ok: str, bad: str) -> Callable[[_GraphFac
         evidence = {"count": len(teams), "teams": teams}
         if not teams:
             return "pass", ok, evidence
-        return "fail", f"{_plural(len(teams), 'team')} {bad}: {_listing(teams)}.", evidence
+        return (
+            "fail",
+            f"{_plural(len(teams), 'team')} {bad}: {_listing(graph.names(teams))}.",
+            evidence,
+        )
 
     return check
 

@@ -447,7 +447,7 @@ def test_a_signal_without_data_is_unknown_never_pass():
     result = signal({"signal": "platform_satisfaction", "op": ">=", "value": 3}, None)
 
     assert result.status == "unknown"
-    assert result.message == "No data yet for platform_satisfaction."
+    assert result.message == "No data yet for platform satisfaction."
     assert result.evidence["value"] is None
 
 
@@ -458,7 +458,7 @@ def test_too_few_respondents_is_unknown_with_the_count_and_the_value_withheld():
     )
 
     assert result.status == "unknown"
-    assert result.message == "Only 3 respondents for adkar_desire, 5 needed before it counts."
+    assert result.message == "Only 3 respondents for ADKAR desire, 5 needed before it counts."
     assert result.evidence["respondents"] == 3
     assert result.evidence["value"] is None
 
@@ -470,7 +470,7 @@ def test_exactly_the_minimum_of_respondents_counts():
     )
 
     assert result.status == "pass"
-    assert result.message == "adkar_desire is 4.5, 5 respondents; >= 3 is required."
+    assert result.message == "ADKAR desire is 4.5, 5 respondents; >= 3 is required."
 
 
 def test_a_minimum_of_respondents_on_a_reading_without_respondents_is_unknown():
@@ -490,7 +490,7 @@ def test_a_failed_threshold_says_it_is_not_met():
     )
 
     assert result.status == "fail"
-    assert result.message == "blocked_developer_hours is 14; < 10 is required, not met."
+    assert result.message == "Blocked developer hours is 14; < 10 is required, not met."
 
 
 def test_results_come_back_in_order_and_as_json_ready_dicts():
@@ -547,7 +547,7 @@ def test_a_measured_criterion_passes_once_a_reading_exists():
     assert signal(criterion, None).status == "unknown"
     result = signal(criterion, SignalReading(value=586.857, as_of=AS_OF))
     assert result.status == "pass"
-    assert result.message == "blocked_developer_hours is measured: 586.857."
+    assert result.message == "Blocked developer hours is measured: 586.857."
 
 
 def test_a_stored_criterion_that_cannot_fail_is_unknown_never_pass():
@@ -557,7 +557,7 @@ def test_a_stored_criterion_that_cannot_fail_is_unknown_never_pass():
 
     assert result.status == "unknown"
     assert result.message == (
-        "westrum_score >= 1 cannot fail: westrum_score ranges from 1 to 7, "
+        "Westrum culture score: >= 1 cannot fail: westrum_score ranges from 1 to 7, "
         "so it cannot judge the milestone."
     )
 
@@ -572,7 +572,7 @@ def test_a_reading_over_a_period_names_the_figure_and_the_period_the_verdict_use
 
     assert result.status == "fail"
     assert result.message == (
-        "blocked_developer_hours was 586.857 in the period 2026-11-30 – 2026-12-13; "  # noqa: RUF001
+        "Blocked developer hours was 586.857 in the period 2026-11-30 – 2026-12-13; "  # noqa: RUF001
         "≤ 400 is required, not met."
     )
     assert result.evidence["period"] == {"start": "2026-11-30", "end": "2026-12-13"}
@@ -590,6 +590,6 @@ def test_a_figure_of_a_period_still_open_says_up_to_when_it_counts():
 
     assert result.status == "pass"
     assert result.message == (
-        "blocked_developer_hours was 120 in the period 2026-11-30 – 2026-12-13 "  # noqa: RUF001
+        "Blocked developer hours was 120 in the period 2026-11-30 – 2026-12-13 "  # noqa: RUF001
         "so far (to 2026-12-06 23:00 UTC); ≤ 400 is required."
     )

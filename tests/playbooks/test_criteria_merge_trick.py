@@ -56,9 +56,14 @@ def test_merging_the_silos_into_a_platform_fails_the_criterion_naming_the_8_tick
     assert result.evidence["teams"] == ["ops-platform"]
     assert result.evidence["ops_silos"] == 0
     assert len(result.evidence["dependencies"]) == 8
-    assert result.message.startswith("8 ticket dependencies still wait on ops-platform")
+    # The message names the teams; the evidence keeps their slugs.
+    names = {team.slug: team.name for team in merged.teams}
+    assert result.message.startswith(
+        "8 ticket dependencies still wait on Ops platform (platform team)"
+    )
+    assert "ops-platform" not in result.message
     for dependency in result.evidence["dependencies"]:
-        assert f"{dependency['source']} → ops-platform" in result.message
+        assert f"{names[dependency['source']]} → Ops platform" in result.message
 
 
 def test_turning_the_tickets_into_x_as_a_service_passes_the_criterion():

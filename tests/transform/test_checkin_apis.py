@@ -244,7 +244,7 @@ def test_a_status_answer_the_workflow_refuses_is_a_409(rig: CheckinRig) -> None:
     )
 
     assert response.status_code == 409
-    assert "cannot go from at_risk to blocked" in response.json()["message"]
+    assert "cannot go from at risk to blocked" in response.json()["message"]
     assert reloaded(checkin).answered_at is None
 
 

@@ -123,7 +123,9 @@ def test_min_respondents_applies_to_the_stored_count(
 def test_the_done_transition_uses_the_stored_signals(
     organization: Organization, web: Team, milestone: Milestone
 ) -> None:
-    with pytest.raises(ConflictError, match=r"\[unknown\] No data yet for westrum_score"):
+    with pytest.raises(
+        ConflictError, match=r"No data yet for Westrum culture score \(no verdict yet\)"
+    ):
         milestone_transition(milestone=milestone, to_status="done", actor=None)
     survey(web, westrum(6, 6, 6, 6, 6), period=now_period(organization))
 

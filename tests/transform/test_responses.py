@@ -424,7 +424,7 @@ def test_a_workflow_conflict_is_a_409_that_stores_nothing_and_keeps_the_link(
         checkin_answer(checkin=checkin, answers=_status("on_track"), at=AT)
 
     assert excinfo.value.status_code == 409
-    assert "cannot go from done to in_progress" in excinfo.value.message
+    assert "cannot go from done to in progress" in excinfo.value.message
     assert Response.objects.count() == 0
     assert MilestoneEvent.objects.count() == events_before
     assert reloaded(checkin).answered_at is None

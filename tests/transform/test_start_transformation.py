@@ -323,7 +323,7 @@ def test_the_plan_report_command_prints_text_and_json(demo: Organization) -> Non
     choose = next(m for m in plan["milestones"] if m["key"] == "choose-buddies")
     assert choose["depends_on"] == ["define-buddy-role", "map-infra-dependencies"]
     assert choose["exit_criteria"][0]["status"] == "fail"
-    assert "returns" in choose["exit_criteria"][0]["message"]
+    assert "Returns Squad" in choose["exit_criteria"][0]["message"]
     assert f"planned end {plan['planned_end']}" in text.getvalue()
     assert "choose-buddies" in text.getvalue()
     assert "[fail]" in text.getvalue()

@@ -15,12 +15,15 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
+from playbooks.criteria import evaluate_criteria
 from teams.analysis import analyze_snapshot, metric_texts
 from teams.graph import InteractionEdge, MembershipEdge, OrgSnapshot, PersonNode, TeamNode
 from teams.models import Interaction, InteractionMode, Team
 from tests.builders import MANAGER, WebDemo
-from transform.models import MilestoneChange, MilestoneStatus
+from transform.models import Milestone, MilestoneChange, MilestoneStatus
 from transform.plans.exports import finding_rows
+from transform.plans.selectors import change_label
+from transform.plans.services import status_words
 from transform.web.graph_pages import finding_row
 
 AS_OF = dt.datetime(2026, 6, 30, 12, 0, tzinfo=dt.UTC)
@@ -385,3 +388,91 @@ def test_the_scenario_names_metrics_in_words(demo: WebDemo) -> None:
     assert "Stream-aligned teams with a DevOps buddy" in text
     assert "with buddy share" not in text
     assert re.search(r"Stream-aligned teams with a DevOps buddy \d+%", text)
+
+
+# --- exit criteria, milestones and their messages ---------------------------------------------
+
+
+def test_exit_criteria_messages_name_teams_and_types_in_words() -> None:
+    checks = [
+        {"graph": "no_ticket_dependencies_on_gatekeepers"},
+        {"graph": "every_stream_team_has_devops_buddy"},
+        {"graph": "ops_silos_merged"},
+        {"graph": "no_person_bottlenecks"},
+        {"signal": "platform_satisfaction", "op": ">=", "value": 3},
+    ]
+    gatekeepers, buddies, silos, people, signal = evaluate_criteria(
+        checks, snapshot=named_snapshot(), signals=lambda kind: None
+    )
+
+    assert gatekeepers.message.startswith(
+        "3 ticket dependencies still wait on DBA (ops silo), from Payments, Search, Shop: "
+        "Payments → DBA"
+    )
+    assert buddies.message == "2 of 3 stream-aligned teams have no DevOps buddy: Payments, Shop."
+    assert silos.message == "1 ops silo team is left: DBA."
+    assert "Ann Lee" in people.message
+    assert signal.message == "No data yet for platform satisfaction."
+    everything = " ".join(r.message for r in (gatekeepers, buddies, silos, people, signal))
+    for code in ("dba", "ops_silo", "devops_buddy", "ann@example.com", "platform_satisfaction"):
+        assert code not in everything
+    # The evidence keeps the slugs for programs.
+    assert gatekeepers.evidence["teams"] == ["dba"]
+    assert buddies.evidence["teams"] == ["payments", "shop"]
+
+
+def test_a_change_is_named_by_its_milestone_title_and_kind_in_words() -> None:
+    milestone = Milestone(key="kickoff", title="Kick off the pilot")
+    row = MilestoneChange(milestone=milestone, position=2, change={"kind": "merge_teams"}, pk=7)
+
+    assert change_label(row) == "Milestone 'Kick off the pilot', change 2 (merge, id 7)"
+
+
+def test_a_status_refusal_says_statuses_in_words_and_keeps_codes_in_extra() -> None:
+    assert status_words("at_risk") == "at risk"
+    assert status_words("in_progress") == "in progress"
+    assert status_words("on_track") == "on track"
+
+
+@pytest.mark.django_db
+def test_the_status_message_names_the_milestone_by_its_title(demo: WebDemo) -> None:
+    agent = client_for("agent")
+    url = reverse(
+        "web:milestone-status", kwargs={"org_slug": "demo", "milestone_id": demo.started.pk}
+    )
+
+    response = agent.post(
+        url, {"to_status": MilestoneStatus.AT_RISK, "reason": "vendor late"}, follow=True
+    )
+
+    text = visible(response)
+    assert f"Milestone '{demo.started.title}' is now at risk." in text
+    assert f"Milestone '{demo.started.key}'" not in text
+
+
+@pytest.mark.django_db
+def test_the_milestone_page_links_criteria_teams_by_name(demo: WebDemo) -> None:
+    failing = next(
+        m
+        for m in demo.transformation.milestones.order_by("position")
+        if any(c.get("graph") == "ops_silos_merged" for c in m.exit_criteria)
+    )
+
+    response = client_for("agent").get(
+        reverse("web:milestone", kwargs={"org_slug": "demo", "milestone_id": failing.pk})
+    )
+
+    html = response.content.decode()
+    section = html.split('id="criteria-heading"', 1)[1].split("</section>", 1)[0]
+    teams_url = reverse("web:team", kwargs={"org_slug": "demo", "team_slug": "x"})[: -len("x/")]
+    links = re.findall(rf'<a href="{teams_url}([-\w]+)/">([^<]+)</a>', section)
+    names = dict(Team.objects.filter(organization=demo.organization).values_list("slug", "name"))
+    assert links
+    for slug, text in links:
+        assert text == names[slug]
+        assert text != slug
+    text = visible(response)
+    assert "Not met" in text
+    criteria_text = text.split("Exit criteria", 1)[1].split("Actions", 1)[0]
+    assert re.search(r"\b(pass|fail|unknown)\b", criteria_text) is None
+    assert "(ops_silo)" not in criteria_text

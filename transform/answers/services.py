@@ -59,7 +59,7 @@ from transform.models import (
     ResponseKind,
     TeamVerification,
 )
-from transform.plans.services import milestone_transition
+from transform.plans.services import milestone_transition, status_words
 from transform.readiness.rollups import survey_rollups_lock, survey_rollups_refresh
 from transform.rhythm.periods import survey_period
 from transform.rhythm.selectors import checkin_settings_get
@@ -196,9 +196,11 @@ def _status_offered_check(*, checkin: CheckIn, answered: Sequence[_Answered]) ->
         return
     milestone = checkin.milestone
     target = MILESTONE_STATUS_TARGET.get(str(reported), str(reported))
+    words = [status_words(status) for status in offered]
     message = (
-        f"Milestone '{milestone.key}' cannot go from {milestone.status} to {target}; from "
-        f"{milestone.status} this check-in offers: {', '.join(offered) or 'nothing'}."
+        f"Milestone '{milestone.title}' cannot go from {status_words(milestone.status)} to "
+        f"{status_words(target)}; from {status_words(milestone.status)} this check-in offers: "
+        f"{', '.join(words) or 'nothing'}."
     )
     raise ConflictError(
         message,

@@ -5,14 +5,17 @@ functions here take objects the caller already may see."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 from pydantic import ValidationError as PydanticValidationError
 
+import playbooks.criteria
 from core.bounds import id_parse, id_text_is_numeric
 from core.errors import ApplicationError, ConflictError, NotFoundError
 from playbooks.criteria import (
@@ -229,6 +232,11 @@ def milestone_criteria_evaluate(
     return by_milestone
 
 
+# Verdicts cached by a previous deployment are not read when the checks or their messages change.
+_CRITERIA_SOURCE = Path(playbooks.criteria.__file__ or "").read_bytes()
+_CRITERIA_CODE = hashlib.sha256(_CRITERIA_SOURCE).hexdigest()[:12]
+
+
 def _graph_verdicts(
     *, organization: Organization, criteria: list[dict[str, Any]], today: dt.date | None
 ) -> list[CriterionResult]:
@@ -257,7 +265,9 @@ def _graph_verdicts(
 
     if key is None:
         return judged()
-    return analysis_derived_get(key=key, kind="criteria", content=criteria, compute=judged)
+    return analysis_derived_get(
+        key=key, kind="criteria", content=[criteria, _CRITERIA_CODE], compute=judged
+    )
 
 
 def _former_silos(*, organization: Organization) -> set[str]:
@@ -387,11 +397,26 @@ def scenario_changes_parse(rows: Sequence[MilestoneChange]) -> list[Change]:
     return parsed
 
 
+# How messages name a change's kind: "merge", not ``merge_teams``.
+CHANGE_KIND_WORDS: dict[str, str] = {
+    "create_team": "new team",
+    "merge_teams": "merge",
+    "split_team": "split",
+    "move_person": "move of a person",
+    "change_interaction_mode": "interaction mode",
+    "add_devops_buddy": "DevOps buddy",
+    "add_product_owner": "product owner",
+    "remove_person": "removal of a person",
+}
+
+
 def change_label(row: MilestoneChange) -> str:
-    """How messages name an attached change: its milestone and position."""
-    kind = row.change.get("kind", "?") if isinstance(row.change, dict) else "?"
+    """How messages name an attached change: its milestone (by title), position and kind in
+    words ("Milestone 'Merge the silos', change 2 (merge, id 7)")."""
+    kind = str(row.change.get("kind", "")) if isinstance(row.change, dict) else ""
+    words = CHANGE_KIND_WORDS.get(kind, kind.replace("_", " ") or "unknown kind")
     which = f"id {row.pk}" if row.pk is not None else "the new change"
-    return f"Milestone '{row.milestone.key}', change {row.position} ({kind}, {which})"
+    return f"Milestone '{row.milestone.title}', change {row.position} ({words}, {which})"
 
 
 def scenario_apply(*, snapshot: OrgSnapshot, rows: Sequence[MilestoneChange]) -> OrgSnapshot:

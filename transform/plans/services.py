@@ -342,8 +342,19 @@ def milestone_event_record(
 
 
 def _allowed_text(statuses: Iterable[str]) -> str:
-    names = list(statuses)
+    names = [status_words(status) for status in statuses]
     return ", ".join(names) if names else "none (done is final)"
+
+
+def status_words(status: str) -> str:
+    """A milestone status as it reads in a sentence ("at risk", not ``at_risk``); the error's
+    ``extra`` keeps the codes for programs."""
+    labels: dict[str, str] = dict(MilestoneStatus.choices)
+    return str(labels.get(status, status.replace("_", " "))).lower()
+
+
+# How a refusal says what an exit criterion's verdict is.
+_VERDICT_WORDS = {"pass": "met", "fail": "not met", "unknown": "no verdict yet"}
 
 
 @transaction.atomic
@@ -380,14 +391,18 @@ def milestone_transition(
     allowed = milestone_allowed_statuses(milestone)
     if to_status not in allowed:
         message = (
-            f"Milestone '{milestone.key}' cannot go from {from_status} to {to_status}; "
-            f"from {from_status} it may go to: {_allowed_text(allowed)}."
+            f"Milestone '{milestone.title}' cannot go from {status_words(from_status)} to "
+            f"{status_words(to_status)}; from {status_words(from_status)} it may go to: "
+            f"{_allowed_text(allowed)}."
         )
         raise ConflictError(
             message, extra={"from": from_status, "to": to_status, "allowed": list(allowed)}
         )
     if to_status in NEEDS_REASON and not reason:
-        message = f"Say why milestone '{milestone.key}' is {to_status}: a reason is required."
+        message = (
+            f"Say why milestone '{milestone.title}' is {status_words(to_status)}: "
+            "a reason is required."
+        )
         raise ApplicationError(message, extra={"fields": {"reason": [message]}})
     if override and not reason:
         message = "An override needs a written reason."
@@ -456,11 +471,14 @@ def _done_refused(
     criteria results and the unfinished dependencies."""
     why = ""
     if unfinished:
-        names = ", ".join(f"'{m.key}' ({m.status})" for m in unfinished)
+        names = ", ".join(f"'{m.title}' ({status_words(m.status)})" for m in unfinished)
         verb = "is" if len(unfinished) == 1 else "are"
         why = f" before its dependencies are done: {names} {verb} not done"
     if not_passing:
-        details = "; ".join(f"[{r.status}] {r.message}" for r in not_passing)
+        details = "; ".join(
+            f"{r.message.rstrip('.')} ({_VERDICT_WORDS.get(r.status, r.status)})"
+            for r in not_passing
+        )
         why += "; and " if unfinished else ": "
         why += f"{len(not_passing)} of {len(results)} exit criteria do not pass: {details}"
     extra: dict[str, Any] = {"criteria": [result.as_dict() for result in results]}
@@ -469,7 +487,7 @@ def _done_refused(
             {"key": m.key, "title": m.title, "status": m.status} for m in unfinished
         ]
     return ConflictError(
-        f"Milestone '{milestone.key}' cannot be done{why}. A leader or admin may override with "
+        f"Milestone '{milestone.title}' cannot be done{why}. A leader or admin may override with "
         "a written reason.",
         extra=extra,
     )
@@ -502,7 +520,7 @@ def milestone_reassign(
         message = "The new owner must be a person of the transformation's organisation."
         raise ApplicationError(message, extra={"fields": {"owner": [message]}})
     if owner.pk == milestone.owner_id:
-        message = f"{owner.email} already owns milestone '{milestone.key}'."
+        message = f"{owner.name or owner.email} already owns milestone '{milestone.title}'."
         raise ApplicationError(message, extra={"fields": {"owner": [message]}})
     if owner.left_on is not None:
         message = (
@@ -543,7 +561,7 @@ def milestone_reschedule(
     reason = reason.strip()
     if milestone.status == MilestoneStatus.DONE:
         raise ConflictError(
-            f"Milestone '{milestone.key}' is done; a done milestone cannot be rescheduled.",
+            f"Milestone '{milestone.title}' is done; a done milestone cannot be rescheduled.",
             extra={"fields": {"forecast_due": ["The milestone is already done."]}},
         )
     if not reason:
