@@ -394,7 +394,7 @@ def test_the_scenario_names_metrics_in_words(demo: WebDemo) -> None:
 
 
 def test_exit_criteria_messages_name_teams_and_types_in_words() -> None:
-    checks = [
+    checks: list[dict[str, Any]] = [
         {"graph": "no_ticket_dependencies_on_gatekeepers"},
         {"graph": "every_stream_team_has_devops_buddy"},
         {"graph": "ops_silos_merged"},

@@ -14,6 +14,7 @@ from django.template.loader import get_template
 
 from core.zones import moment_in_zone_text
 from teams.zones import person_zone
+from transform.instruments.estimates import answer_minutes, answer_time_text, question_count
 from transform.models import (
     ANONYMOUS_CHECKIN_KINDS,
     CheckIn,
@@ -125,6 +126,12 @@ def checkin_message(
     if reminder:
         subject = f"Reminder: {subject}"
     milestone = checkin.milestone
+    # A survey says how long it takes from its own questions, not a fixed promise.
+    questions = 0
+    if checkin.kind in (CheckInKind.PULSE_SURVEY, CheckInKind.EVENT_SURVEY):
+        questions = question_count(
+            organization=checkin.organization, instruments=checkin.instruments or []
+        )
     context = {
         "name": checkin.recipient.name or checkin.recipient.email,
         "organization": checkin.organization.name,
@@ -140,6 +147,8 @@ def checkin_message(
         "expires": _local(checkin.expires_at, checkin),
         "anonymous": checkin.kind in ANONYMOUS_CHECKIN_KINDS,
         "min_group_size": settings_row.min_group_size,
+        "questions": questions,
+        "duration": answer_time_text(answer_minutes(questions)),
     }
     body = _checkin_template(checkin.kind).render(context)
     return Message(subject=one_line(subject), body=body.strip() + "\n")
