@@ -131,7 +131,7 @@ def test_a_due_date_before_the_start_is_shown_next_to_the_date_field(web_demo_pl
     assert field_error is not None
     assert "is before the milestone&#x27;s start" in field_error.group(1)
     assert 'aria-invalid="true"' in body
-    assert 'id="reschedule-error"' in body  # the summary above the form, focused
+    assert "Not rescheduled: see the field marked below." in body  # the summary, focused
     assert "Finished early." in body  # the reason is kept
     assert reschedules(milestone) == 0
 
@@ -335,7 +335,24 @@ def test_the_timeline_draws_one_arrow_per_dependency_and_links_them_by_title(
     assert f'<a href="{url("milestone", started)}">{started.title}</a>' in table
     # A reader drags nothing.
     assert "data-reschedule=" not in body
-    assert 'draggable="true"' not in body
+    assert "data-move-url=" not in body
+
+
+@pytest.mark.django_db
+def test_the_critical_path_and_the_board_cards_read_as_titles_not_keys(web_demo_plain: WebDemo):
+    milestones = {m.key: m for m in web_demo_plain.transformation.milestones.all()}
+    path = web_demo_plain.transformation.critical_path
+
+    body = text(client_for("member").get(plan_url(web_demo_plain)))
+
+    critical = body.split('<p class="critical-path">', 1)[1].split("</p>", 1)[0]
+    assert len(path) > 1
+    for key in path:
+        assert milestones[key].title in critical
+        assert f">{key}<" not in critical
+    board = body.split('id="board-columns"', 1)[1]
+    assert f'<div class="muted small">{web_demo_plain.started.key}</div>' not in board
+    assert f'<div class="muted small">{web_demo_plain.started.phase_title}</div>' in board
 
 
 @pytest.mark.django_db
@@ -368,7 +385,6 @@ def test_the_agent_may_drag_bars_and_cards_and_each_card_knows_its_allowed_colum
 
     card = re.search(rf'<li class="board-card[^>]*data-id="{started.pk}"[^>]*>', body)
     assert card is not None
-    assert 'draggable="true"' in card.group(0)
     assert 'data-moves="done at_risk blocked"' in card.group(0)
     assert url("milestone-move-json", started) in card.group(0)
     assert 'data-needs-reason="at_risk blocked"' in body

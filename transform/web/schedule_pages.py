@@ -80,6 +80,10 @@ def plan_schedule_context(
     (``?zoom=``), and ``board`` with, on each card, the statuses it may move to and whether the
     reader may move it (its owner, admins, change agents: the API's rule)."""
     moves = milestone_moves(plan["milestones"], transitions=ALLOWED_TRANSITIONS)
+    titles = {milestone["key"]: milestone["title"] for milestone in plan["milestones"]}
+
+    def named(keys: list[str] | None) -> list[str]:
+        return [titles.get(key, key) for key in keys or []]
 
     def may_update(card: Mapping[str, Any]) -> bool:
         owner = card.get("owner") or {}
@@ -94,6 +98,10 @@ def plan_schedule_context(
                     {
                         **card,
                         "moves": " ".join(moves[card["id"]]),
+                        "started_before_titles": named(card.get("started_before_dependencies")),
+                        "done_before_titles": named(
+                            (card.get("override") or {}).get("dependencies")
+                        ),
                         "can_move": may_update(card) and bool(moves[card["id"]]),
                         "can_reschedule": may_update(card)
                         and card["status"] != MilestoneStatus.DONE,
@@ -206,17 +214,21 @@ def milestone_reschedule(
         found = milestone_get_for_user(
             user=request.user, milestone_id=milestone_id, organization=access.organization
         )
-        errors = {"reschedule": exc.message}
-        errors.update(
-            _field_errors(
-                exc,
-                names={
-                    "forecast_due": "reschedule_due",
-                    "reason": "reschedule_reason",
-                    "reschedule_reason": "reschedule_reason",
-                },
-            )
+        errors = _field_errors(
+            exc,
+            names={
+                "forecast_due": "reschedule_due",
+                "reason": "reschedule_reason",
+                "reschedule_reason": "reschedule_reason",
+            },
         )
+        # The summary above the form (read out, and scrolled to) points at the field that says
+        # what is wrong, rather than repeating it.
+        errors["reschedule"] = (
+            "Not rescheduled: see the field marked below." if errors else exc.message
+        )
+        # Whole, for a page with no form to mark (the milestone is done).
+        errors["reschedule_refusal"] = exc.message
         # Imported here: the plan pages import this module for the timeline's context.
         from transform.web import plan_pages
 

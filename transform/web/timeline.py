@@ -53,8 +53,11 @@ class GanttRow:
     planned: Span | None = None
     forecast: Span | None = None
     slack: Span | None = None
-    dependencies: list[Mapping[str, Any]] = field(default_factory=list)
+    dependencies: list[dict[str, Any]] = field(default_factory=list)
     late_days: int = 0
+    # Dependencies (id, key, title) not done when it started, or when it was done by override.
+    started_before: list[dict[str, Any]] = field(default_factory=list)
+    done_before: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def middle(self) -> int:
@@ -73,6 +76,7 @@ class Gantt:
     ticks: list[dict[str, Any]]
     arrows: list[dict[str, Any]]
     today_x: float | None
+    critical_path: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def width(self) -> int:
@@ -147,6 +151,15 @@ def _arrow(source: Span, source_row: GanttRow, target: Span, target_row: GanttRo
     return f"M{x1:g},{y1} H{x1 + ELBOW_PX:g} V{gap} H{x2 - ELBOW_PX:g} V{y2} H{x2:g}"
 
 
+def _named(keys: Sequence[str], by_key: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Milestone keys as id, key and title, for links that read as names."""
+    return [
+        {"id": by_key[key]["id"], "key": key, "title": by_key[key]["title"]}
+        for key in keys
+        if key in by_key
+    ]
+
+
 def gantt_build(plan: Mapping[str, Any], *, today: dt.date, zoom: str | None = None) -> Gantt:
     """The timeline of ``plan`` (``plan_report_data``'s shape) at ``zoom`` (``zoom_parse``).
 
@@ -171,6 +184,7 @@ def gantt_build(plan: Mapping[str, Any], *, today: dt.date, zoom: str | None = N
     gantt.ticks = _ticks(gantt, end)
     gantt.today_x = gantt.x(today) if start <= today <= end else None
     by_key = {milestone["key"]: milestone for milestone in plan["milestones"]}
+    gantt.critical_path = _named(plan.get("critical_path") or [], by_key)
     row_of: dict[str, GanttRow] = {}
     phase: tuple[str, str] | None = None
     for milestone in plan["milestones"]:
@@ -190,11 +204,9 @@ def gantt_build(plan: Mapping[str, Any], *, today: dt.date, zoom: str | None = N
                 if due and (planned_due := _day(milestone["planned_due"])) and due > planned_due
                 else 0
             ),
-            dependencies=[
-                {"id": by_key[key]["id"], "key": key, "title": by_key[key]["title"]}
-                for key in milestone["depends_on"]
-                if key in by_key
-            ],
+            dependencies=_named(milestone["depends_on"], by_key),
+            started_before=_named(milestone.get("started_before_dependencies") or [], by_key),
+            done_before=_named((milestone.get("override") or {}).get("dependencies") or [], by_key),
         )
         gantt.rows.append(row)
         row_of[milestone["key"]] = row

@@ -4,7 +4,7 @@
  *   follows the pointer day by day and a label shows the new dates. On release the page asks
  *   why, POSTs the new forecast due date to the milestone's reschedule.json (the same access rule
  *   and service as the API), and reloads the chart, its table and the board from the server.
- * - Board: a card the reader may move is draggable (HTML5 drag and drop); only the columns the
+ * - Board: a card the reader may move follows the pointer (mouse or pen); only the columns the
  *   workflow allows accept it, the others say why. At risk and blocked ask for a reason first.
  *   The drop POSTs to the milestone's move.json; the board reloads on success, the refusal is
  *   shown otherwise.
@@ -58,13 +58,26 @@
       .then(function (response) { return response.text(); })
       .then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html");
+        var chart = document.getElementById("timeline-chart");
+        var scrolled = chart ? chart.scrollLeft : 0;
         REFRESHED.forEach(function (selector) {
           var now = document.querySelector(selector);
           var next = fresh.querySelector(selector);
           if (now && next) now.replaceWith(document.importNode(next, true));
         });
+        // The reader stays where they were in the chart.
+        chart = document.getElementById("timeline-chart");
+        if (chart) chart.scrollLeft = scrolled;
       });
   }
+
+  // A zoomed-in chart opens at today rather than at the plan's first day.
+  function scrollToToday() {
+    var chart = document.getElementById("timeline-chart");
+    var gantt = chart && chart.querySelector(".gantt[data-today-x]");
+    if (gantt) chart.scrollLeft = Math.max(parseFloat(gantt.dataset.todayX) - 120, 0);
+  }
+  scrollToToday();
 
   // --- timeline: drag a forecast bar to move its due date ------------------------------------
 
@@ -151,87 +164,39 @@
   });
 
   // --- board: drag a card to another status column ---------------------------------------------
+  // Pointer events rather than HTML5 drag and drop: one code path for mouse and pen, a card that
+  // follows the pointer, and the same behaviour in every browser. Touch keeps scrolling the page
+  // (the milestone page's form changes the status on a phone).
 
-  var dragged = null;
-  var refusedColumn = null;
+  var THRESHOLD = 6;
 
   function columnLabel(column) {
     var badge = column.querySelector("h3 .badge");
     return badge ? badge.textContent.trim() : column.dataset.status;
   }
 
-  function accepts(column) {
-    if (!dragged || !column) return false;
-    return dragged.dataset.moves.split(" ").indexOf(column.dataset.status) !== -1;
+  function accepts(card, column) {
+    return Boolean(column) && card.dataset.moves.split(" ").indexOf(column.dataset.status) !== -1;
   }
 
-  function clearDrag() {
-    document.querySelectorAll(".board.is-dragging").forEach(function (board) {
-      board.classList.remove("is-dragging");
-    });
-    document.querySelectorAll(".board-column").forEach(function (column) {
-      column.classList.remove("drop-ok", "drop-no", "drop-over");
-    });
-    if (dragged) dragged.classList.remove("is-dragging");
-    dragged = null;
-    refusedColumn = null;
+  function columnAt(x, y) {
+    var under = document.elementFromPoint(x, y);
+    return under && under.closest ? under.closest(".board-column") : null;
   }
 
-  document.addEventListener("dragstart", function (event) {
-    var card = event.target.closest && event.target.closest(".board-card[draggable=true]");
-    if (!card) return;
-    dragged = card;
-    event.dataTransfer.effectAllowed = "move";
-    event.dataTransfer.setData("text/plain", card.dataset.id);
-    card.classList.add("is-dragging");
-    var board = card.closest(".board");
-    board.classList.add("is-dragging");
-    board.querySelectorAll(".board-column").forEach(function (column) {
-      var own = column.dataset.status === card.dataset.from;
-      column.classList.toggle("drop-ok", accepts(column));
-      column.classList.toggle("drop-no", !own && !accepts(column));
+  function refusal(card, from, column) {
+    var allowed = card.dataset.moves.split(" ").filter(Boolean).map(function (status) {
+      var target = document.querySelector('.board-column[data-status="' + status + '"]');
+      return target ? columnLabel(target).toLowerCase() : status;
     });
-  });
+    return "'" + card.dataset.title + "' cannot go from " + columnLabel(from).toLowerCase() +
+      " to " + columnLabel(column).toLowerCase() +
+      (allowed.length ? "; it may go to: " + allowed.join(", ") + "." : "; it is done.");
+  }
 
-  document.addEventListener("dragend", clearDrag);
-
-  document.addEventListener("dragover", function (event) {
-    var column = event.target.closest && event.target.closest(".board-column");
-    if (!accepts(column)) return;
-    event.preventDefault();
-    event.dataTransfer.dropEffect = "move";
-  });
-
-  document.addEventListener("dragenter", function (event) {
-    var column = event.target.closest && event.target.closest(".board-column");
-    if (!dragged || !column) return;
-    document.querySelectorAll(".board-column.drop-over").forEach(function (other) {
-      if (other !== column) other.classList.remove("drop-over");
-    });
-    if (accepts(column)) {
-      column.classList.add("drop-over");
-    } else if (column.dataset.status !== dragged.dataset.from && column !== refusedColumn) {
-      // The workflow's rule, in words, before anything is sent.
-      refusedColumn = column;
-      var from = dragged.closest(".board-column");
-      var allowed = Array.prototype.map.call(
-        document.querySelectorAll(".board-column.drop-ok"), columnLabel
-      );
-      say("board-status", "'" + dragged.dataset.title + "' cannot go from " +
-        columnLabel(from).toLowerCase() + " to " + columnLabel(column).toLowerCase() +
-        (allowed.length ? "; it may go to: " + allowed.join(", ").toLowerCase() + "." : "."), true);
-    }
-  });
-
-  document.addEventListener("drop", function (event) {
-    var column = event.target.closest && event.target.closest(".board-column");
-    if (!accepts(column)) return;
-    event.preventDefault();
-    var card = dragged;
-    var board = card.closest(".board");
+  function moveCard(card, board, column) {
     var to = column.dataset.status;
     var title = card.dataset.title;
-    clearDrag();
     var reason = "";
     if ((board.dataset.needsReason || "").split(" ").indexOf(to) !== -1) {
       reason = window.prompt("Why is '" + title + "' " + columnLabel(column).toLowerCase() + "?") || "";
@@ -254,5 +219,98 @@
         return null;
       })
       .then(function () { board.classList.remove("is-busy"); });
+  }
+
+  // A movable card's link must not start the browser's own link drag, which would end ours.
+  document.addEventListener("dragstart", function (event) {
+    if (event.target.closest && event.target.closest(".board-card[data-move-url]")) {
+      event.preventDefault();
+    }
+  });
+
+  document.addEventListener("pointerdown", function (event) {
+    var card = event.target.closest && event.target.closest(".board-card[data-move-url]");
+    if (!card || event.button !== 0 || event.pointerType === "touch") return;
+    var board = card.closest(".board");
+    var from = card.closest(".board-column");
+    var originX = event.clientX;
+    var originY = event.clientY;
+    var ghost = null;
+    var over = null;
+
+    function start() {
+      var box = card.getBoundingClientRect();
+      ghost = card.cloneNode(true);
+      ghost.classList.add("board-ghost");
+      ghost.removeAttribute("data-id");
+      ghost.setAttribute("aria-hidden", "true");
+      ghost.style.width = box.width + "px";
+      ghost.style.left = box.left + "px";
+      ghost.style.top = box.top + "px";
+      document.body.appendChild(ghost);
+      card.classList.add("is-dragging");
+      board.classList.add("is-dragging");
+      board.querySelectorAll(".board-column").forEach(function (column) {
+        var own = column === from;
+        column.classList.toggle("drop-ok", accepts(card, column));
+        column.classList.toggle("drop-no", !own && !accepts(card, column));
+      });
+    }
+
+    function move(moved) {
+      var dx = moved.clientX - originX;
+      var dy = moved.clientY - originY;
+      if (!ghost) {
+        if (Math.abs(dx) + Math.abs(dy) < THRESHOLD) return;
+        start();
+      }
+      moved.preventDefault();
+      ghost.style.transform = "translate(" + dx + "px, " + dy + "px)";
+      var column = columnAt(moved.clientX, moved.clientY);
+      if (column === over) return;
+      if (over) over.classList.remove("drop-over");
+      over = column;
+      if (!column || column === from) return;
+      if (accepts(card, column)) {
+        column.classList.add("drop-over");
+      } else {
+        // The workflow's rule, in words, before anything is sent.
+        say("board-status", refusal(card, from, column), true);
+      }
+    }
+
+    function up(released) {
+      document.removeEventListener("pointermove", move);
+      document.removeEventListener("pointerup", up);
+      document.removeEventListener("pointercancel", up);
+      if (!ghost) return;
+      ghost.remove();
+      card.classList.remove("is-dragging");
+      board.classList.remove("is-dragging");
+      board.querySelectorAll(".board-column").forEach(function (column) {
+        column.classList.remove("drop-ok", "drop-no", "drop-over");
+      });
+      // The drag ends on the card's link, maybe: that click must not follow it.
+      // The click, if any, comes right after this pointerup, before the timeout runs.
+      function swallow(click) {
+        click.preventDefault();
+        click.stopPropagation();
+      }
+      document.addEventListener("click", swallow, { capture: true, once: true });
+      window.setTimeout(function () {
+        document.removeEventListener("click", swallow, { capture: true });
+      }, 0);
+      var column = released.type === "pointerup" ? columnAt(released.clientX, released.clientY) : null;
+      if (!column || column === from) return;
+      if (accepts(card, column)) {
+        moveCard(card, board, column);
+      } else {
+        say("board-status", refusal(card, from, column), true);
+      }
+    }
+
+    document.addEventListener("pointermove", move);
+    document.addEventListener("pointerup", up);
+    document.addEventListener("pointercancel", up);
   });
 })();
