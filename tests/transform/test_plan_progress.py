@@ -221,6 +221,18 @@ def test_a_plan_without_graph_criteria_reads_nothing(
     assert found.signals == [CRITERIA[3]]
 
 
+def test_invalid_thresholds_give_an_error_and_no_points(
+    organization: models.Organization,
+) -> None:
+    organization.analysis_thresholds = {"no_such_threshold": 1}
+    organization.save()
+
+    found = progress(organization)
+
+    assert found.error.startswith("The organisation's analysis_thresholds are invalid:")
+    assert all(line.points == [] for line in found.lines)
+
+
 # --- pure ----------------------------------------------------------------------------------------
 
 

@@ -69,7 +69,8 @@ def plan_progress_context(
     return {
         "progress": {
             "chart": found.chart_data(),
-            "lines": found.lines,
+            # An analysis that cannot run leaves no points: the error is shown, not an empty chart.
+            "lines": [] if found.error else found.lines,
             "summary": " ".join(summaries),
             "rows": [
                 {"day": day, "cells": [_cell(line.points[index]) for line in found.lines]}
