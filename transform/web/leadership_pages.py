@@ -51,6 +51,7 @@ from transform.rhythm.selectors import checkin_settings_get
 from transform.web.access import org_page
 from transform.web.context import page_context
 from transform.web.forms import AssumptionsForm
+from transform.web.report_summary import ReportTeam, report_teams, unit_summary
 
 HISTORY_PERIODS: Final = 6  # survey periods in the heat map and the KPI trends, current included
 TEAMS_PER_PAGE: Final = 25
@@ -582,10 +583,16 @@ def _transformation_choose(
 
 
 def _dashboard(
-    request: HttpRequest, access: OrgAccess, *, heat_map: bool, dora: bool = True
+    request: HttpRequest,
+    access: OrgAccess,
+    *,
+    heat_map: bool,
+    dora: bool = True,
+    report: bool = False,
 ) -> dict[str, Any]:
     """Everything the dashboard shows; the printable report (``dora=False``) has no DORA table
-    per team, so it does not read one."""
+    per team, so it does not read one, and (``report``) summarises the teams instead of paging
+    them (``transform.web.report_summary``), so it stays one page."""
     oversight_access_check(access=access, action="see the leadership dashboard")
     organization = access.organization
     at = timezone.now()
@@ -599,7 +606,10 @@ def _dashboard(
         period_start__in=[period.start for period in periods[:-1]]
     )
     context: dict[str, Any] = {}
-    if heat_map:
+    if heat_map and report:
+        context.update(_report_teams(organization=organization, periods=periods, live=live))
+        snapshots = context.pop("snapshots")
+    elif heat_map:
         paginator = Paginator(
             team_list(organization=organization).select_related(None).only("id", "slug", "name"),
             TEAMS_PER_PAGE,
@@ -686,6 +696,44 @@ def _dashboard(
     }
 
 
+def _report_teams(
+    *, organization: Organization, periods: list[Period], live: ReadinessReport
+) -> dict[str, Any]:
+    """The report's heat map (a bounded selection of teams, ``report_teams``, without lineage
+    rows), what it says about the selection, the table by unit, and the snapshots read."""
+    teams = [
+        ReportTeam(id=pk, slug=slug, name=name, unit=unit or "")
+        for pk, slug, name, unit in team_list(organization=organization)
+        .select_related(None)
+        .values_list("id", "slug", "name", "unit__name")
+    ]
+    groups = {g.team.id: g for g in live.teams if g.team is not None}
+    cells = {
+        team.id: (
+            _cell(suppressed=groups[team.id].suppressed, score=groups[team.id].score)
+            if team.id in groups
+            else _cell(suppressed=False, score=None)
+        )
+        for team in teams
+    }
+    chosen, said = report_teams(teams, cells=cells)
+    rows, snapshots = heat_map_build(
+        organization=organization,
+        periods=periods,
+        live=live,
+        teams=[(team.id, team.slug, team.name) for team in chosen],
+    )
+    units, units_more = unit_summary(teams, cells=cells)
+    return {
+        # A merged team's predecessors are on the dashboard; here they would grow the page.
+        "heat_map": [row for row in rows if not row.get("lineage")],
+        "report_teams_said": said,
+        "report_units": units,
+        "report_units_more": units_more,
+        "snapshots": snapshots,
+    }
+
+
 def _assumption_fields(
     assumptions: business_case.Assumptions, errors: dict[str, str], request: HttpRequest
 ) -> list[dict[str, Any]]:
@@ -759,7 +807,7 @@ def _sparkline(points: list[float | None]) -> dict[str, Any]:
 def leadership_report(request: HttpRequest, access: OrgAccess) -> HttpResponse:
     """The dashboard's headline on one printable A4 page: progress bars, the heat map (first page
     of teams) and each KPI as a server-drawn SVG sparkline, so it all prints without JavaScript."""
-    context = _dashboard(request, access, heat_map=True, dora=False)
+    context = _dashboard(request, access, heat_map=True, dora=False, report=True)
     for kpi in context["kpis"]:
         kpi["spark"] = _sparkline(kpi["points"])
     return render(
