@@ -200,3 +200,12 @@ def test_totals_skip_checks_that_do_not_apply() -> None:
     assert CheckTotal(CHECK_KINDS[0], 4, 6).sentence == (
         "4 of 6 stream-aligned teams have a DevOps buddy"
     )
+
+
+def test_a_team_page_links_to_the_grid() -> None:
+    organization = build_org()
+    team_url = reverse("web:team", kwargs={"org_slug": organization.slug, "team_slug": "pay"})
+
+    html = role_client(organization, Role.MEMBER).get(team_url).content.decode()
+
+    assert f'<a href="{scorecard_url(organization)}">Compare with every team' in html
