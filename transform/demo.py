@@ -20,8 +20,9 @@ day it runs (``at``):
   suppressed; mood rises slowly, the payments squad dips in the latest period.
 - **Every week since**: deploys (more of them, with shorter lead times and fewer failures),
   incidents from failed deploys, tickets into the silos (fewer, closed sooner), platform
-  adoptions and newcomers' first deploys, all through ``signal_events_ingest``; then readiness
-  snapshots for every period of the leadership page.
+  adoptions and newcomers' first deploys (described by ``transform.demo_signals``), all
+  through ``signal_events_ingest``; then readiness snapshots for every period of the leadership
+  page.
 
 It also creates one login per role, all with the demo password, linked to the people they are in
 the demo.
@@ -55,7 +56,6 @@ from teams.models import (
     ServesLink,
     Service,
     Team,
-    TeamType,
 )
 from teams.services import (
     interaction_delete,
@@ -65,8 +65,8 @@ from teams.services import (
     person_create,
 )
 from transform.checkins.planning import checkins_plan
+from transform.demo_signals import demo_signal_records
 from transform.evidence.csvfile import signal_events_csv_parse
-from transform.evidence.records import iso_utc
 from transform.evidence.services import signal_events_ingest
 from transform.instruments.format import ScaleQuestion
 from transform.instruments.scoring import score_response
@@ -141,7 +141,6 @@ MILESTONE_STEPS: tuple[tuple[str, str, int, str], ...] = (
         "Demo: the announcement waits for the platform vision to be signed off.",
     ),
 )
-CAPABILITIES = ("ci", "logging", "observability", "kubernetes", "feature-flags", "secrets")
 # Models whose history rows belong to an organisation (field organization_id).
 HISTORY_MODELS = (OrgUnit, Team, Person, Membership, ServesLink, Interaction, Service)
 
@@ -197,7 +196,13 @@ def _demo_story(*, organization: Organization, at: dt.datetime) -> Transformatio
     # it, then the weekly events of the last four months.
     example = signal_events_csv_parse(str(EXAMPLE_EVENTS), EXAMPLE_EVENTS.read_text())
     signal_events_ingest(organization=organization, records=example.records, source="demo", at=at)
-    records = demo_signal_records(organization=organization, at=at)
+    records = demo_signal_records(
+        organization=organization,
+        start=_weeks_ago(at, START_WEEKS),
+        weeks=START_WEEKS,
+        at=at,
+        seed=SEED + 1,
+    )
     for chunk in range(0, len(records), 5_000):
         signal_events_ingest(
             organization=organization, records=records[chunk : chunk + 5_000], source="demo", at=at
@@ -380,132 +385,6 @@ def _synthetic_answers(*, organization: Organization, today: dt.date) -> None:
                     )
                 )
     Response.objects.bulk_create(rows)
-
-
-def demo_signal_records(*, organization: Organization, at: dt.datetime) -> list[dict[str, Any]]:
-    """Every week from ``START_WEEKS`` before ``at``: deploys of every team outside the silos
-    (more each month, shorter lead times, fewer failures, a few rework), an incident per failed
-    deploy, tickets from teams into the teams they depend on by ticket (fewer and closed
-    sooner), a platform adoption most weeks and a newcomer's first deploy every other week.
-    Deterministic for ``at``; records in the ingest format (docs/signal-events-format.md)."""
-    rng = random.Random(SEED + 1)
-    start = _weeks_ago(at, START_WEEKS)
-    weeks = START_WEEKS
-    teams = list(
-        Team.objects.filter(organization=organization, retired_at__isnull=True)
-        .exclude(type=TeamType.OPS_SILO)
-        .order_by("slug")
-        .values_list("slug", flat=True)
-    )
-    tickets = list(
-        Interaction.objects.filter(
-            organization=organization, mode=InteractionMode.TICKET_DEPENDENCY
-        )
-        .order_by("source__slug", "target__slug")
-        .values_list("source__slug", "target__slug")
-    )
-    members = list(
-        Membership.objects.filter(organization=organization)
-        .exclude(team__type=TeamType.OPS_SILO)
-        .order_by("person__email")
-        .values_list("person__email", flat=True)
-        .distinct()
-    )
-    records: list[dict[str, Any]] = []
-
-    def when(week: int, day: float, hour: float) -> dt.datetime | None:
-        moment = start + dt.timedelta(weeks=week, days=day, hours=hour)
-        return moment if moment < at - dt.timedelta(hours=1) else None
-
-    incident = 0
-    for week in range(weeks + 1):
-        progress = week / weeks
-        for slug in teams:
-            for n in range(1 + round(progress * 4 + rng.uniform(0, 1.5))):
-                moment = when(week, rng.randint(0, 4), rng.uniform(0, 8))
-                if moment is None:
-                    continue
-                lead = rng.uniform(40, 70) * (1 - 0.75 * progress)
-                commits = sorted(
-                    moment - dt.timedelta(hours=lead * rng.uniform(0.6, 1.4))
-                    for _ in range(rng.randint(1, 3))
-                )
-                failed = rng.random() < 0.25 - 0.17 * progress
-                deploy_id = f"demo-deploy-{slug}-{week}-{n}"
-                records.append(
-                    {
-                        "kind": "deploy",
-                        "id": deploy_id,
-                        "team": slug,
-                        "occurred_at": iso_utc(moment),
-                        "commit_times": [iso_utc(c) for c in commits],
-                        "caused_failure": failed,
-                        "is_rework": rng.random() < 0.08,
-                    }
-                )
-                if failed:
-                    incident += 1
-                    opened = moment + dt.timedelta(minutes=rng.randint(10, 120))
-                    resolved = opened + dt.timedelta(
-                        hours=rng.uniform(2, 10) * (1 - 0.6 * progress)
-                    )
-                    records.append(
-                        {
-                            "kind": "incident",
-                            "id": f"DEMO-INC-{incident}",
-                            "team": slug,
-                            "occurred_at": iso_utc(opened),
-                            "resolved_at": iso_utc(resolved) if resolved < at else None,
-                            "caused_by_deploy": deploy_id,
-                        }
-                    )
-        for source, target in tickets:
-            for n in range(round(3 - 2 * progress + rng.uniform(0, 1))):
-                filed = when(week, rng.randint(0, 4), rng.uniform(0, 8))
-                if filed is None:
-                    continue
-                closed = filed + dt.timedelta(days=rng.uniform(2, 6) * (1 - 0.6 * progress))
-                records.append(
-                    {
-                        "kind": "ticket",
-                        "id": f"DEMO-TICKET-{source}-{target}-{week}-{n}",
-                        "team": source,
-                        "occurred_at": iso_utc(filed),
-                        "closed_at": iso_utc(closed) if closed < at else None,
-                        "waiting_on": target,
-                        "developers_waiting": rng.randint(1, 3),
-                    }
-                )
-        # One more team adopts a capability every other week; in between, a team already on
-        # the platform takes another. Only the first Kubernetes adoption was mandated.
-        adopted = when(week, 2, 4)
-        if adopted is not None:
-            slug = teams[min(week // 2, len(teams) - 1)]
-            capability = CAPABILITIES[(week // 2 + week % 2) % len(CAPABILITIES)]
-            records.append(
-                {
-                    "kind": "adoption",
-                    "id": f"demo-adopt-{slug}-{capability}",
-                    "team": slug,
-                    "occurred_at": iso_utc(adopted),
-                    "capability": capability,
-                    "mandated": week == 3,
-                }
-            )
-        first = when(week, 3, 2)
-        if first is not None and week % 2 == 0 and members:
-            subject = members[(week * 7) % len(members)]
-            waited = rng.uniform(12, 20) * (1 - 0.6 * progress)
-            records.append(
-                {
-                    "kind": "first_deploy",
-                    "id": f"demo-onboard-{week}",
-                    "subject": subject,
-                    "occurred_at": iso_utc(first),
-                    "joined_at": iso_utc(first - dt.timedelta(days=waited)),
-                }
-            )
-    return records
 
 
 def _snapshots_store(*, organization: Organization, at: dt.datetime, today: dt.date) -> None:
