@@ -528,8 +528,15 @@ def test_the_preview_link_shows_the_changes_up_to_the_milestone(demo: WebDemo):
         {"transformation": demo.transformation.pk, "milestone": demo.started.pk},
     )
 
+    page = visible(response)
     assert response.status_code == 200
-    assert "Infrastructure Platform" in visible(response)
+    # The pending changes are listed by milestone title and as sentences, not slugs.
+    assert demo.started.title in page
+    assert (
+        "Merge Database Administration, Networking and Backend Operations into Infrastructure "
+        "Platform (platform)"
+    ) in page
+    assert "teams: dba" not in page
 
 
 def test_the_milestone_page_reads_a_fixed_number_of_queries_whatever_its_changes(
@@ -552,3 +559,25 @@ def test_the_milestone_page_reads_a_fixed_number_of_queries_whatever_its_changes
 
     assert len(one.captured_queries) == len(none.captured_queries) + 2
     assert visible(response).count("Pending") == 5
+
+
+def test_a_split_lists_a_bounded_number_of_people(
+    demo: WebDemo, django_assert_max_num_queries: Any
+):
+    agent = client_for("agent")
+    pasted = "\n".join(f"person{number}@democorp.example" for number in range(101))
+
+    with django_assert_max_num_queries(40):
+        response = agent.post(
+            url(demo, "milestone-change"),
+            {
+                "kind": "split_team",
+                "team": "Search Squad",
+                "part_1_name": "Search Ranking",
+                "part_1_members": pasted,
+            },
+        )
+
+    assert response.status_code == 400
+    assert "At most 100 people here" in field_error(response, "split_team", "part_1_members")
+    assert stored() == []

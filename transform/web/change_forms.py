@@ -35,6 +35,7 @@ from transform.plans.change_words import (
 # of names helps nobody and weighs on every milestone page).
 PEOPLE_LISTED = 500
 TEAMS_NAMED_IN_ERRORS = 30
+SPLIT_MEMBERS_LIMIT = 100
 TEAM_LIST_ID = "change-team-names"
 PERSON_LIST_ID = "change-person-names"
 EMAIL_IN_TEXT = re.compile(r"[^@\s<>()]+@[^@\s<>()]+")
@@ -419,10 +420,17 @@ class SplitTeamForm(ChangeForm):
             elif typed.strip() and not name:
                 self.add_error(f"{part}_name", "Give this new team a name.")
             emails = []
-            for line in re.split(r"[\n;]+", typed):
-                line = line.strip().strip(",").strip()
-                if not line:
-                    continue
+            lines = [line.strip().strip(",").strip() for line in re.split(r"[\n;]+", typed)]
+            lines = [line for line in lines if line]
+            if len(lines) > SPLIT_MEMBERS_LIMIT:
+                # Each line is looked up on its own: a bound keeps a pasted list from costing
+                # thousands of queries. Larger splits go in as JSON.
+                self.add_error(
+                    f"{part}_members",
+                    f"At most {SPLIT_MEMBERS_LIMIT} people here; write a larger split as JSON.",
+                )
+                lines = []
+            for line in lines:
                 try:
                     emails.append(self.pickers.person_email(line))
                 except forms.ValidationError as exc:

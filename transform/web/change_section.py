@@ -5,7 +5,7 @@ queries whatever the number of changes (docs/web-plan.md#queries)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +96,13 @@ def names_get(
     return FoundNames(
         names=Names(teams=teams, people=people, units=units), actors=actors, live=frozenset(live)
     )
+
+
+def people_names_get(*, organization: Organization, emails: Iterable[str]) -> dict[str, str]:
+    """The names of the organisation's people with ``emails`` (lower case), by e-mail; one
+    query."""
+    rows = person_list(organization=organization).filter(email__in=list(emails))
+    return {email.lower(): name or email for email, name in rows.values_list("email", "name")}
 
 
 def _person_options(organization: Organization) -> list[dict[str, str]]:
