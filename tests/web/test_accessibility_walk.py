@@ -92,28 +92,41 @@ def detail_pages(demo: Demo, username: str) -> list[str]:
     plan = f"/o/demo/plans/{demo.transformation.pk}/"
     milestone = demo.transformation.milestones.get(key="merge-silo-teams")
     pages = [
+        # Linked from every page's footer.
+        "/o/demo/time-zones/",
         plan,
         f"{plan}board/",
         f"/o/demo/milestones/{milestone.pk}/",
         f"/o/demo/teams/{TEAM}/",
         f"/o/demo/graph/teams/{TEAM}/",
     ]
+    if username == "demo-agent":
+        # Starting a playbook from a finding: the preview of its milestones and owners (the
+        # change agent is the lead it proposes; the admin login has no person to propose).
+        pages.append("/o/demo/findings/start/?playbook=devops-buddy-programme")
     if username in {"demo", "demo-leader"}:
         pages.append("/o/demo/leadership/report/")
-    return pages
+    return ["/o/demo/", *pages]
 
 
 def page_problems(
     page: Any, path: str, *, width: str, role: str, status: int = 200, name: str = ""
 ) -> list[str]:
-    """What is wrong with ``path`` at this width: its status, its headings, sideways scrolling
-    and axe-core's serious or critical violations. Keeps a screenshot either way, named ``name``
-    or after the path."""
+    """What is wrong with ``path`` at this width: its status, then what ``shown_problems``
+    finds. Keeps a screenshot either way, named ``name`` or after the path."""
     where = f"{path} at {page.viewport_size['width']} px"
     response = page.goto(path)
     problems = []
     if response is None or response.status != status:
         problems.append(f"{where}: answered {response.status if response else 'nothing'}")
+    name = name or re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
+    return problems + shown_problems(page, where=where, width=width, role=role, name=name)
+
+
+def shown_problems(page: Any, *, where: str, width: str, role: str, name: str) -> list[str]:
+    """What is wrong with the page as it is shown now: its headings, sideways scrolling and
+    axe-core's serious or critical violations. Keeps the screenshot ``<role>/<name>-<width>``."""
+    problems = []
     headings = page.locator("h1").count()
     if headings != 1:
         problems.append(f"{where}: {headings} h1 headings, not one")
@@ -127,7 +140,6 @@ def page_problems(
     violations = axe_violations(page)
     if violations:
         problems.append(axe_report(violations, where=where))
-    name = name or re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
     folder = ARTIFACTS / role
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
@@ -216,3 +228,101 @@ def test_a_checkin_recipients_pages_are_accessible_at_desk_and_phone_widths(
 
     assert not problems, "\n".join(problems)
     assert {"checkin-pulse-survey", "checkin-milestone-status"} <= set(demo.checkin_links)
+
+
+def test_every_step_of_a_pulse_survey_and_its_errors_are_accessible_on_a_phone(
+    phone: Any, demo: Demo
+):
+    phone.goto(demo.checkin_links["checkin-pulse-survey"])
+    # A browser that does not check required fields sends the first step empty: the server's
+    # errors, next to their questions, must be as accessible as the questions.
+    phone.evaluate(
+        "() => document.querySelectorAll('[required]').forEach((f) => f.required = false)"
+    )
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="Next").click()
+    assert phone.locator("[aria-invalid=true]").count() >= 1
+    problems = shown_problems(
+        phone, where="survey errors", width="phone", role="recipient", name="survey-errors"
+    )
+    steps = int(phone.locator("progress.steps").get_attribute("max") or "0")
+    for number in range(1, steps + 1):
+        for group in phone.locator("fieldset").all():
+            radios = group.get_by_role("radio")
+            if radios.count():
+                radios.nth(radios.count() // 2).check()
+        problems += shown_problems(
+            phone,
+            where=f"survey step {number}",
+            width="phone",
+            role="recipient",
+            name=f"survey-step-{number}",
+        )
+        if number < steps:
+            with phone.expect_navigation():
+                phone.get_by_role("button", name="Next").click()
+
+    assert not problems, "\n".join(problems)
+    assert steps >= 2
+    assert phone.get_by_role("button", name="Send my answers").is_visible()
+
+
+def test_a_wide_table_is_a_named_region_a_keyboard_can_scroll_only_where_it_is_too_wide(
+    page: Any, phone: Any, demo: Demo
+):
+    for opened in (page, phone):
+        log_in(opened, "demo-agent", password=DEMO_PASSWORD)
+        opened.goto("/o/demo/scenario/")
+    region = phone.get_by_role("region", name="Metrics (scrolls sideways)")
+
+    region.focus()
+    phone.keyboard.press("ArrowRight")
+
+    assert region.get_attribute("tabindex") == "0"
+    # The arrow key scrolls the focused box sideways (smoothly: wait until it has moved).
+    phone.wait_for_function("(box) => box.scrollLeft > 0", arg=region.element_handle())
+    # At a desk the same table fits: no region, no extra tab stop.
+    assert page.get_by_role("region", name="Metrics (scrolls sideways)").count() == 0
+    assert (
+        page.locator(".table-scroll[tabindex]").count()
+        < phone.locator(".table-scroll[tabindex]").count()
+    )
+
+
+def test_forms_with_errors_and_messages_are_accessible_on_a_phone(phone: Any, demo: Demo):
+    # A manager adds someone who is not in the organisation: one message, next to the form.
+    log_in(phone, "demo-manager", password=DEMO_PASSWORD)
+    phone.goto("/o/demo/my-team/")
+    phone.get_by_label("Person's e-mail").first.fill("nobody@example.org")
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="Add member").first.click()
+    problems = shown_problems(
+        phone, where="My team, failed add", width="phone", role="demo-manager", name="form-errors"
+    )
+    alerts = [phone.get_by_role("alert").first.is_visible()]
+    # A change agent proposes a lead who is not in the organisation: a list of field errors.
+    phone.context.clear_cookies()
+    log_in(phone, "demo-agent", password=DEMO_PASSWORD)
+    phone.goto("/o/demo/findings/start/?playbook=devops-buddy-programme")
+    phone.get_by_label("Lead change agent (e-mail)").fill("nobody@example.org")
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="Update preview").click()
+    problems += shown_problems(
+        phone, where="Start playbook, failed", width="phone", role="demo-agent", name="form-errors"
+    )
+    alerts.append(phone.get_by_role("alert").get_by_role("listitem").first.is_visible())
+
+    # A member saves their time zone: the page after it says so in a message.
+    phone.context.clear_cookies()
+    log_in(phone, MEMBER_LOGIN, password=DEMO_PASSWORD)
+    phone.goto("/o/demo/time-zones/")
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="Save my time zone").click()
+    problems += shown_problems(
+        phone, where="Time zones, saved", width="phone", role="member", name="message"
+    )
+    message = phone.get_by_role("status").get_by_role("listitem")
+
+    assert not problems, "\n".join(problems)
+    assert alerts == [True, True]
+    assert message.first.text_content().startswith("Times are now shown in")
