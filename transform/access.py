@@ -363,7 +363,7 @@ def milestone_get_for_update(
 def _update_check(found: MilestoneAccess, *, action: str) -> None:
     if not found.can_update:
         raise PermissionDeniedError(
-            f"Only the owner of milestone '{found.milestone.key}', admins and change agents "
+            f"Only the owner of milestone '{found.milestone.title}', admins and change agents "
             f"may {action}."
         )
 

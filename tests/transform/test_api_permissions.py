@@ -241,7 +241,8 @@ def test_an_engineering_manager_updates_only_the_milestones_they_own(plan: PlanW
 
     assert own.status_code == 200
     assert other.status_code == 403
-    assert "Only the owner of milestone 'kickoff'" in other.json()["message"]
+    kickoff = plan.milestone("kickoff").title
+    assert f"Only the owner of milestone '{kickoff}'" in other.json()["message"]
 
 
 @pytest.mark.parametrize(

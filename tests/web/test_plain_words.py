@@ -19,7 +19,7 @@ from playbooks.criteria import evaluate_criteria
 from teams.analysis import analyze_snapshot, metric_texts
 from teams.graph import InteractionEdge, MembershipEdge, OrgSnapshot, PersonNode, TeamNode
 from teams.models import Interaction, InteractionMode, Team
-from tests.builders import MANAGER, WebDemo
+from tests.builders import AGENT, MANAGER, WebDemo
 from transform.models import Milestone, MilestoneChange, MilestoneStatus
 from transform.plans.exports import finding_rows
 from transform.plans.selectors import change_label
@@ -476,3 +476,28 @@ def test_the_milestone_page_links_criteria_teams_by_name(demo: WebDemo) -> None:
     criteria_text = text.split("Exit criteria", 1)[1].split("Actions", 1)[0]
     assert re.search(r"\b(pass|fail|unknown)\b", criteria_text) is None
     assert "(ops_silo)" not in criteria_text
+
+
+@pytest.mark.django_db
+def test_the_milestone_history_names_people_not_e_mails_or_logins(demo: WebDemo) -> None:
+    agent = client_for("agent")
+    reassigned = agent.post(
+        reverse(
+            "web:milestone-reassign",
+            kwargs={"org_slug": "demo", "milestone_id": demo.started.pk},
+        ),
+        {"owner": MANAGER, "reason": "Marcus runs the mapping"},
+    )
+    assert reassigned.status_code == 302
+
+    response = agent.get(
+        reverse("web:milestone", kwargs={"org_slug": "demo", "milestone_id": demo.started.pk})
+    )
+
+    html = response.content.decode()
+    history = html.split('id="history', 1)[1].split("</table>", 1)[0]
+    assert "Amara Nwosu → Marcus Reed" in " ".join(history.split())
+    assert AGENT not in history
+    assert MANAGER not in history
+    assert "<td>agent</td>" not in history  # the login's username
+    assert "<td>Amara Nwosu</td>" in history
