@@ -326,3 +326,20 @@ def test_forms_with_errors_and_messages_are_accessible_on_a_phone(phone: Any, de
     assert not problems, "\n".join(problems)
     assert alerts == [True, True]
     assert message.first.text_content().startswith("Times are now shown in")
+
+
+def test_the_graph_with_people_and_a_chosen_team_is_accessible_on_a_phone(phone: Any, demo: Demo):
+    log_in(phone, "demo-agent", password=DEMO_PASSWORD)
+    phone.goto("/o/demo/graph/?people=on")
+    # Choosing a team in the table swaps its panel in with htmx; focus mode then shows it with
+    # its neighbours. Both change the page after it loaded: check it as it is then.
+    phone.locator("a.team-link").first.click()
+    phone.locator("#team-panel table").first.wait_for()
+    phone.get_by_role("button", name="Focus").click()
+
+    problems = shown_problems(
+        phone, where="graph, people, one team", width="phone", role="demo-agent", name="graph-team"
+    )
+
+    assert not problems, "\n".join(problems)
+    assert phone.get_by_role("button", name="Show all").is_enabled()
