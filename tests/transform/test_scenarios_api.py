@@ -198,9 +198,7 @@ def test_a_change_may_use_what_an_earlier_milestone_creates_but_not_break_a_late
     merge = {"kind": "merge_teams", "teams": ["platform", "acme-dba"], "into": "acme-dba"}
     response = _attach(client, kickoff, merge)
     assert response.status_code == 400
-    assert (
-        f"Milestone '{buddies.title}', change 1 (product owner" in response.json()["message"]
-    )
+    assert f"Milestone '{buddies.title}', change 1 (product owner" in response.json()["message"]
     assert "team: no team 'platform'" in response.json()["message"]
     assert MilestoneChange.objects.count() == 2
 
