@@ -22,6 +22,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
+from teams.invitations import invitation_create_for_email
 from teams.models import Membership, OrganizationRole, Role
 from tests.web.browser import SCREENSHOTS, axe_report, axe_violations, committed_world, log_in
 from transform.models import CheckIn, CheckInKind, Transformation
@@ -42,8 +43,8 @@ ERROR_PAGES = {"/o/demo/leadership/": 403, "/o/demo/teams/no-such-team/": 404}
 @dataclass(frozen=True)
 class Demo:
     transformation: Transformation
-    # The open check-ins' answer links, one per kind the demo has (the recipient's pages), by
-    # the name of their screenshot (a token changes with every run; the kind does not).
+    # The open check-ins' answer links, one per kind the demo has, and an invitation's (the
+    # recipient's pages), by the name of their screenshot (a token changes with every run).
     checkin_links: dict[str, str]
 
 
@@ -79,6 +80,11 @@ def demo_build() -> Demo:
         )
         if checkin is not None:
             links[f"checkin-{kind.replace('_', '-')}"] = f"/c/{checkin_token(checkin)}/"
+    # A new hire's invitation to log in: the page the e-mailed link opens.
+    invited = invitation_create_for_email(
+        organization=organization, email="new.hire@democorp.example", actor=None, name="New Hire"
+    )
+    links["invitation"] = f"/invitations/{invited.token}/"
     return Demo(transformation=transformation, checkin_links=links)
 
 
@@ -220,8 +226,9 @@ def test_a_members_pages_are_accessible_at_desk_and_phone_widths(
 def test_a_checkin_recipients_pages_are_accessible_at_desk_and_phone_widths(
     browser: Any, web_server: str, database: None, demo: Demo
 ):
-    # The login page, and each kind of check-in a recipient opens from a message, no login.
-    paths = ["/accounts/login/", *demo.checkin_links.values()]
+    # The login pages, each kind of check-in a recipient opens from a message and an
+    # invitation to log in: no login.
+    paths = ["/accounts/login/", "/accounts/password-reset/", *demo.checkin_links.values()]
     names = {path: name for name, path in demo.checkin_links.items()}
 
     problems = walk(browser, web_server, "recipient", lambda page: paths, names=names)
