@@ -11,6 +11,7 @@ screenshot of each page under var/test-artifacts/screenshots/a11y/<role>/.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -105,6 +106,8 @@ def detail_pages(demo: Demo, username: str) -> list[str]:
         f"/o/demo/milestones/{milestone.pk}/",
         f"/o/demo/teams/{TEAM}/",
         f"/o/demo/graph/teams/{TEAM}/",
+        # The topology as it was before the transformation (the silos), from the graph's form.
+        f"/o/demo/graph/?as_of={demo.transformation.start_date - dt.timedelta(days=7)}",
     ]
     if username == "demo-agent":
         # Starting a playbook from a finding: the preview of its milestones and owners (the
@@ -125,7 +128,9 @@ def page_problems(
     problems = []
     if response is None or response.status != status:
         problems.append(f"{where}: answered {response.status if response else 'nothing'}")
-    name = name or re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
+    # Dates in a path change from day to day; its screenshot's name does not.
+    undated = re.sub(r"\d{4}-\d{2}-\d{2}", "date", path.lower())
+    name = name or re.sub(r"[^a-z0-9]+", "-", undated).strip("-") or "home"
     return problems + shown_problems(page, where=where, width=width, role=role, name=name)
 
 
