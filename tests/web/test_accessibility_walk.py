@@ -355,3 +355,36 @@ def test_the_graph_with_people_and_a_chosen_team_is_accessible_on_a_phone(phone:
 
     assert not problems, "\n".join(problems)
     assert phone.get_by_role("button", name="Show all").is_enabled()
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG's contrast ratio of two CSS colours given as ``rgb(r, g, b)``."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(part) / 255 for part in re.findall(r"\d+", colour)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_the_keyboard_focus_ring_stands_out_from_the_page(page: Any, demo: Demo):
+    log_in(page, "demo-agent", password=DEMO_PASSWORD)
+    page.goto("/o/demo/findings/")
+    # The first Tab reaches the skip link, the second the brand link of the header.
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    ring = page.evaluate(
+        """() => {
+          const style = getComputedStyle(document.activeElement);
+          return {colour: style.outlineColor, width: parseFloat(style.outlineWidth),
+                  page: getComputedStyle(document.body).backgroundColor,
+                  header: getComputedStyle(document.querySelector(".site-header")).backgroundColor};
+        }"""
+    )
+
+    assert ring["width"] >= 2
+    # WCAG 1.4.11: 3:1 against what the ring sits on.
+    assert contrast(ring["colour"], ring["page"]) >= 3, ring
+    assert contrast(ring["colour"], ring["header"]) >= 3, ring
