@@ -28,11 +28,6 @@ from teams.selectors import team_list
 from transform.models import MilestoneStatus
 from transform.readiness import business_case
 
-# The changes the simple attach form offers; anything else goes in as JSON (docs/scenarios.md).
-SIMPLE_CHANGE_KINDS: tuple[tuple[str, str], ...] = (
-    ("add_devops_buddy", "Add a DevOps buddy"),
-    ("add_product_owner", "Add a product owner"),
-)
 ALLOCATION_ERROR = "The allocation is a whole number of percent, 1 to 100."
 TEXT_LIMIT = 10_000
 
@@ -113,55 +108,42 @@ class MilestoneReassignForm(forms.Form):
 
 
 class MilestoneChangeForm(forms.Form):
-    """A change as JSON (``change_json``) or, for the common ones, as kind, team and person.
+    """A change written as JSON (``change_json``): the way in for what the per-kind forms of
+    ``transform.web.change_forms`` do not cover.
 
-    With ``organization``, the team may be typed by name or slug, any case (``team_slug_resolve``),
-    in the form's team field and in a JSON change's ``team``."""
+    With ``organization``, a change's ``team`` may be typed by name or slug, any case
+    (``team_slug_resolve``)."""
 
-    kind = forms.ChoiceField(required=False, choices=[("", "—"), *SIMPLE_CHANGE_KINDS])
-    team = forms.CharField(required=False, max_length=100)
-    person = forms.CharField(required=False, max_length=254)
     change_json = forms.CharField(required=False, max_length=100_000, strip=True)
 
     def __init__(self, *args: Any, organization: Organization | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.organization = organization
 
-    def clean_team(self) -> str:
-        text = str(self.cleaned_data.get("team") or "")
-        if text and self.organization is not None:
-            return team_slug_resolve(organization=self.organization, text=text)
-        return text
-
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         text = data.get("change_json") or ""
-        if text:
+        if not text:
+            if not self.errors:
+                raise forms.ValidationError("Write the change as JSON.")
+            return data
+        try:
+            data["change"] = json_load("the change", text, max_bytes=100_000)
+        except ImportFailure as exc:
+            raise forms.ValidationError(f"The change is not valid JSON: {exc}.") from None
+        change = data["change"]
+        if (
+            self.organization is not None
+            and isinstance(change, dict)
+            and isinstance(change.get("team"), str)
+            and change["team"]
+        ):
             try:
-                data["change"] = json_load("the change", text, max_bytes=100_000)
-            except ImportFailure as exc:
-                raise forms.ValidationError(f"The change is not valid JSON: {exc}.") from None
-            change = data["change"]
-            if (
-                self.organization is not None
-                and isinstance(change, dict)
-                and isinstance(change.get("team"), str)
-                and change["team"]
-            ):
-                try:
-                    change["team"] = team_slug_resolve(
-                        organization=self.organization, text=change["team"]
-                    )
-                except forms.ValidationError as exc:
-                    self.add_error("change_json", exc)
-        elif data.get("kind"):
-            data["change"] = {
-                "kind": data["kind"],
-                "team": data.get("team", ""),
-                "person": data.get("person", ""),
-            }
-        elif not self.errors:
-            raise forms.ValidationError("Choose a kind of change, or write the change as JSON.")
+                change["team"] = team_slug_resolve(
+                    organization=self.organization, text=change["team"]
+                )
+            except forms.ValidationError as exc:
+                self.add_error("change_json", exc)
         return data
 
 

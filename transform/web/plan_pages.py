@@ -10,9 +10,7 @@ message.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
@@ -34,19 +32,22 @@ from transform.access import (
     transformation_get_for_user,
 )
 from transform.models import MilestoneStatus
-from transform.plans import changes, selectors, services
+from transform.plans import selectors, services
 from transform.plans.serializers import plan_report_data
 from transform.plans.workflow import milestone_allowed_statuses
+from transform.web import schedule_pages
 from transform.web.access import org_page
+from transform.web.change_section import changes_section
 from transform.web.context import page_context
+from transform.web.criteria_words import criterion_rows
 from transform.web.forms import (
-    SIMPLE_CHANGE_KINDS,
     TEXT_LIMIT,
-    MilestoneChangeForm,
     MilestoneReassignForm,
     MilestoneStatusForm,
     cleaned,
 )
+from transform.web.people_words import events_name_people
+from transform.web.progress_section import plan_progress_context
 
 PLANS_PER_PAGE = 20
 EVENTS_PER_PAGE = 25
@@ -98,93 +99,24 @@ def _day(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
-@dataclass
-class Bar:
-    """A horizontal bar of the timeline, as percentages of the timeline's width."""
-
-    left: float
-    width: float
-
-
-@dataclass
-class Timeline:
-    """The plan's date range and how to place a date on it."""
-
-    start: dt.date
-    end: dt.date
-    ticks: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def days(self) -> int:
-        return max((self.end - self.start).days, 1)
-
-    def at(self, day: dt.date) -> float:
-        return round((day - self.start).days / self.days * 100, 3)
-
-    def bar(self, start: dt.date | None, end: dt.date | None) -> Bar | None:
-        if start is None or end is None:
-            return None
-        # A bar is at least a day wide, so a zero-length milestone stays visible.
-        width = max((end - start).days, 1) / self.days * 100
-        return Bar(left=self.at(start), width=round(width, 3))
-
-
-def _timeline(plan: Mapping[str, Any], today: dt.date) -> Timeline:
-    days = [_day(plan["start_date"]), _day(plan["planned_end"]), _day(plan["forecast_end"])]
-    for milestone in plan["milestones"]:
-        days += [
-            _day(milestone[name]) for name in ("planned_start", "forecast_start", "started_on")
-        ]
-        due = _day(milestone["forecast_due"])
-        days.append(due + dt.timedelta(days=max(milestone["slack_days"], 0)) if due else None)
-    known = [day for day in days if day is not None] or [today]
-    timeline = Timeline(start=min(known), end=max(known))
-    month = dt.date(timeline.start.year, timeline.start.month, 1)
-    while month <= timeline.end:
-        if month >= timeline.start:
-            timeline.ticks.append({"left": timeline.at(month), "label": month.strftime("%b %Y")})
-        month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return timeline
-
-
 def _plan_view_data(plan: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
-    """What the timeline and the board show, from ``transformation_plan_get``'s report."""
-    timeline = _timeline(plan, today)
-    phases: list[dict[str, Any]] = []
+    """What the board shows, from ``transformation_plan_get``'s report (the timeline is drawn by
+    ``transform.web.timeline``)."""
     board: dict[str, list[dict[str, Any]]] = {status: [] for status in BOARD_COLUMNS}
     for milestone in plan["milestones"]:
         forecast_due = _day(milestone["forecast_due"])
-        slack = max(milestone["slack_days"], 0)
+        due = _day(milestone["planned_due"])
         row = {
             **milestone,
             "status_label": STATUS_LABELS.get(milestone["status"], milestone["status"]),
-            "planned_bar": timeline.bar(
-                _day(milestone["planned_start"]), _day(milestone["planned_due"])
-            ),
-            "forecast_bar": timeline.bar(
-                _day(milestone["forecast_start"]), _day(milestone["forecast_due"])
-            ),
-            "slack_bar": (
-                timeline.bar(forecast_due, forecast_due + dt.timedelta(days=slack))
-                if forecast_due and slack
-                else None
-            ),
-            "late_days": (
-                (forecast_due - due).days
-                if forecast_due and (due := _day(milestone["planned_due"])) and forecast_due > due
-                else 0
-            ),
+            "late_days": (forecast_due - due).days
+            if forecast_due and due and forecast_due > due
+            else 0,
         }
-        phase_key = (milestone["playbook"], milestone["phase"])
-        if not phases or phases[-1]["key"] != phase_key:
-            phases.append({"key": phase_key, "title": milestone["phase_title"], "rows": []})
-        phases[-1]["rows"].append(row)
         board.setdefault(milestone["status"], []).append(row)
     return {
-        "timeline": timeline,
         "today": today,
-        "today_left": timeline.at(today) if timeline.start <= today <= timeline.end else None,
-        "phases": phases,
+        "has_milestones": bool(plan["milestones"]),
         "board": [
             {"status": status, "label": STATUS_LABELS[status], "cards": board[status]}
             for status in BOARD_COLUMNS
@@ -201,6 +133,18 @@ def _plan_page(
     plan = plan_report_data(selectors.transformation_plan_get(transformation=found.transformation))
     # The organisation's day, whatever zone the reader chose (docs/time-zones.md).
     today = organization_today(access.organization)
+    view = _plan_view_data(plan, today)
+    # Zoom, dependency arrows and dragging (docs/web-plan.md#timeline).
+    view.update(
+        schedule_pages.plan_schedule_context(request, found, plan, board=view["board"], today=today)
+    )
+    if template == "web/plan/plan.html":
+        # The campaign's burn-up of its graph exit criteria (docs/web-plan.md#progress-burn-up).
+        view.update(
+            plan_progress_context(
+                access=access, transformation=found.transformation, plan=plan, today=today
+            )
+        )
     return render(
         request,
         template,
@@ -210,7 +154,7 @@ def _plan_page(
             transformation=found.transformation,
             plan=plan,
             can_edit_plan=found.can_edit_plan,
-            **_plan_view_data(plan, today),
+            **view,
         ),
     )
 
@@ -244,6 +188,7 @@ def _milestone_render(
     errors: Mapping[str, str] | None = None,
     values: Mapping[str, str] | None = None,
     status: int = 200,
+    changes_context: Mapping[str, Any] | None = None,
 ) -> HttpResponse:
     milestone = found.milestone
     transformation_access = found.transformation_access
@@ -254,10 +199,7 @@ def _milestone_render(
     events = Paginator(
         selectors.milestone_event_list(milestone=milestone), EVENTS_PER_PAGE
     ).get_page(request.GET.get("events"))
-    changes = [
-        {"row": row, "json": json.dumps(row.change, ensure_ascii=False)}
-        for row in selectors.milestone_change_list(milestone=milestone)
-    ]
+    events_name_people(events.object_list, organization=organization)
     allowed = [
         {"value": value, "label": STATUS_LABELS[value]}
         for value in milestone_allowed_statuses(milestone)
@@ -275,9 +217,10 @@ def _milestone_render(
             milestone=milestone,
             transformation=transformation_access.transformation,
             status_label=STATUS_LABELS.get(milestone.status, milestone.status),
-            criteria=[result.as_dict() for result in criteria],
+            criteria=criterion_rows(criteria, organization=organization),
             events=events,
-            changes=changes,
+            # The "Topology changes" section (web/plan/_changes.html, transform.web.change_pages).
+            **(changes_context or changes_section(found=found)),
             override=selectors.milestone_override_get(milestone=milestone),
             started_before_dependencies=selectors.milestone_started_before_dependencies(
                 milestone=milestone
@@ -286,7 +229,6 @@ def _milestone_render(
             can_status=can_status and bool(allowed),
             can_override=can_override,
             can_edit_plan=transformation_access.can_edit_plan,
-            simple_change_kinds=SIMPLE_CHANGE_KINDS,
             errors=errors or {},
             values=values or {},
         ),
@@ -363,7 +305,7 @@ def milestone_status(request: HttpRequest, access: OrgAccess, milestone_id: int)
             actor=request.user,  # type: ignore[arg-type]
         )
         label = STATUS_LABELS.get(changed.status, changed.status)
-        return f"Milestone '{changed.key}' is now {label.lower()}."
+        return f"Milestone '{changed.title}' is now {label.lower()}."
 
     return _milestone_write(request, access, milestone_id, form="status", write=write)
 
@@ -390,29 +332,6 @@ def milestone_reassign(request: HttpRequest, access: OrgAccess, milestone_id: in
             reason=data["reason"],
             actor=request.user,  # type: ignore[arg-type]
         )
-        return f"Milestone '{found.milestone.key}' now belongs to {owner.name or owner.email}."
+        return f"Milestone '{found.milestone.title}' now belongs to {owner.name or owner.email}."
 
     return _milestone_write(request, access, milestone_id, form="reassign", write=write)
-
-
-@require_POST
-@org_page
-def milestone_change(request: HttpRequest, access: OrgAccess, milestone_id: int) -> HttpResponse:
-    """Attach a topology change to the milestone (``milestone_change_add``)."""
-
-    def write() -> str:
-        found = milestone_get_for_plan_edit(
-            user=request.user,
-            milestone_id=milestone_id,
-            action="attach topology changes",
-            organization=access.organization,
-        )
-        data = cleaned(MilestoneChangeForm(request.POST, organization=access.organization))
-        row = changes.milestone_change_add(
-            milestone=found.milestone,
-            change=data["change"],
-            actor=request.user,  # type: ignore[arg-type]
-        )
-        return f"Change {row.position} ({row.change.get('kind')}) attached; it is pending."
-
-    return _milestone_write(request, access, milestone_id, form="change", write=write)
