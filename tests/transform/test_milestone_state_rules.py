@@ -281,6 +281,15 @@ def _plan_page(plan: PlanWorld, *, board: bool = False) -> str:
     return _page_text(response)
 
 
+def _milestone_page(plan: PlanWorld, key: str) -> str:
+    client = Client()
+    client.force_login(plan.world.users["plan_agent"])
+    org = plan.transformation.organization.slug
+    response = client.get(f"/o/{org}/milestones/{plan.milestone(key).pk}/")
+    assert response.status_code == 200
+    return _page_text(response)
+
+
 def test_a_milestone_may_start_before_its_dependencies_and_then_says_so(
     plan_world: PlanWorld,
 ) -> None:
@@ -294,8 +303,14 @@ def test_a_milestone_may_start_before_its_dependencies_and_then_says_so(
     by_key = {m["key"]: m for m in report.json()["milestones"]}
     assert by_key["side-quest"]["started_before_dependencies"] == ["kickoff"]
     assert by_key["kickoff"]["started_before_dependencies"] == []
-    assert "Started before its dependencies: kickoff" in _plan_page(plan_world)
-    assert "Started before its dependencies: kickoff" in _plan_page(plan_world, board=True)
+    assert "Started before its dependencies: Kick off the pilot" in _plan_page(plan_world)
+    assert "Started before its dependencies: Kick off the pilot" in _plan_page(
+        plan_world, board=True
+    )
+    # The milestone's own page names the dependency by its title too, and shows no keys.
+    page = _milestone_page(plan_world, "side-quest")
+    assert "Started before its dependencies: Kick off the pilot was not done" in page
+    assert "kickoff" not in page and "side-quest" not in page
 
 
 def test_a_milestone_started_after_its_dependencies_were_done_has_no_warning(
@@ -351,7 +366,7 @@ def test_a_leader_or_admin_overrides_unfinished_dependencies_with_a_recorded_rea
     )
     assert event.reason == "Kick-off held informally"
     assert event.data["dependencies"] == ["kickoff"]
-    assert "Done by override before its dependencies: kickoff" in _plan_page(plan_world)
+    assert "Done by override before its dependencies: Kick off the pilot" in _plan_page(plan_world)
 
 
 def test_an_override_needs_a_reason_for_unfinished_dependencies_too(plan_world: PlanWorld) -> None:

@@ -60,10 +60,12 @@ def client_for(username: str | None) -> Client:
 
 
 def heat_row(html: str, slug: str) -> str:
-    """The heat map's table row of team ``slug``."""
+    """The heat map's table row of team ``slug`` (its name links to the team page; the slug itself
+    is not shown)."""
     heat_map = html.split('<table class="lead-heat">', 1)[1].split("</table>", 1)[0]
     rows = re.findall(r"<tr[^>]*>.*?</tr>", heat_map, flags=re.S)
-    found = [row for row in rows if f"({slug})</span></th>" in row]
+    found = [row for row in rows if f'/teams/{slug}/">' in row]
+    assert all(f"({slug})" not in row for row in rows)
     assert len(found) == 1, f"no heat map row for {slug}"
     return found[0]
 

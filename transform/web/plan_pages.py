@@ -205,6 +205,13 @@ def _milestone_render(
         for value in milestone_allowed_statuses(milestone)
     ]
     can_status = found.can_update
+    # Dependencies read by title, never by key (docs/web-plan.md, "Plain words").
+    titles = {dependency.key: dependency.title for dependency in milestone.depends_on.all()}
+    override = selectors.milestone_override_get(milestone=milestone)
+    if override is not None:
+        by = milestone.overridden_by
+        override["by"] = (by.get_full_name() or by.get_username()) if by is not None else None
+        override["dependencies"] = [titles.get(key, key) for key in override["dependencies"]]
     can_override = transformation_access.can_override and MilestoneStatus.DONE in (
         item["value"] for item in allowed
     )
@@ -221,10 +228,11 @@ def _milestone_render(
             events=events,
             # The "Topology changes" section (web/plan/_changes.html, transform.web.change_pages).
             **(changes_context or changes_section(found=found)),
-            override=selectors.milestone_override_get(milestone=milestone),
-            started_before_dependencies=selectors.milestone_started_before_dependencies(
-                milestone=milestone
-            ),
+            override=override,
+            started_before_dependencies=[
+                titles.get(key, key)
+                for key in selectors.milestone_started_before_dependencies(milestone=milestone)
+            ],
             allowed=allowed,
             can_status=can_status and bool(allowed),
             can_override=can_override,
