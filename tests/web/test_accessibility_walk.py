@@ -22,6 +22,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from teams.invitations import invitation_create_for_email
 from teams.models import Membership, OrganizationRole, Role
@@ -36,6 +37,9 @@ MEMBER_LOGIN = "demo-member"
 TEAM = "search"
 # (name, viewport): the desk and the phone of issue 17.
 WIDTHS = (("desk", {"width": 1366, "height": 900}), ("phone", {"width": 375, "height": 800}))
+REFLOW_WIDTH = 320
+# How long a page narrowed to REFLOW_WIDTH may take to lay out again before it counts as too wide.
+REFLOW_SETTLE_MS = 3_000
 ARTIFACTS = SCREENSHOTS / "a11y"
 # Pages a walk opens on purpose that answer otherwise: the site's own error pages.
 ERROR_PAGES = {"/o/demo/leadership/": 403, "/o/demo/teams/no-such-team/": 404}
@@ -151,9 +155,28 @@ def shown_problems(page: Any, *, where: str, width: str, role: str, name: str) -
     violations = axe_violations(page)
     if violations:
         problems.append(axe_report(violations, where=where))
+    if width == "phone":
+        problems += reflow_problems(page, where=where)
     folder = ARTIFACTS / role
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
+    return problems
+
+
+def reflow_problems(page: Any, *, where: str) -> list[str]:
+    """WCAG 1.4.10: no sideways scrolling down to 320 px either (a 1280 px window zoomed to
+    400 %). The page is narrowed as a zoom would, and given a moment to lay out again (charts
+    and drawings follow a resize a frame or two later); then the phone's width comes back."""
+    viewport = page.viewport_size
+    page.set_viewport_size({"width": REFLOW_WIDTH, "height": viewport["height"]})
+    fits = f"() => document.documentElement.scrollWidth <= {REFLOW_WIDTH}"
+    problems = []
+    try:
+        page.wait_for_function(fits, timeout=REFLOW_SETTLE_MS)
+    except PlaywrightTimeoutError:
+        wide = page.evaluate("() => document.documentElement.scrollWidth")
+        problems.append(f"{where}: at {REFLOW_WIDTH} px it is {wide} px wide")
+    page.set_viewport_size(viewport)
     return problems
 
 
