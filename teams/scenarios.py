@@ -724,9 +724,73 @@ class TopologyDiff:
             "interactions_deleted": [link(e) for e in self.interactions_deleted],
         }
 
+    def words(self, *, before: OrgSnapshot, after: OrgSnapshot) -> dict[str, list[str]]:
+        """The same changes as ``summary`` for people to read: teams and people by name,
+        interaction modes and roles in words ("Chloe Martin joins Payments Squad as DevOps
+        buddy", "Search Squad → Payments Squad (X-as-a-Service)")."""
+        teams = {team.slug: team.name for team in [*before.teams, *after.teams]}
+        people = {person.email: person.name for person in [*before.people, *after.people]}
+
+        def team(slug: str) -> str:
+            return teams.get(slug) or slug
+
+        def person(email: str) -> str:
+            return people.get(email) or email
+
+        def words_of(value: str) -> str:
+            return _WORDS.get(value, value.replace("_", " "))
+
+        def member(edge: MembershipEdge) -> str:
+            role = "" if edge.role == "member" else f" as {words_of(edge.role)}"
+            share = "" if edge.allocation_percent == 100 else f" ({edge.allocation_percent}%)"
+            return f"{person(edge.person)} in {team(edge.team)}{role}{share}"
+
+        def serves(edge: ServesEdge) -> str:
+            return f"{person(edge.person)} serving {team(edge.team)}"
+
+        def link(edge: InteractionEdge) -> str:
+            return f"{team(edge.source)} → {team(edge.target)} ({words_of(edge.mode)})"
+
+        return {
+            "teams_created": [f"{t.name} ({words_of(t.type)})" for t in self.teams_created],
+            "teams_updated": [f"{t.name} ({words_of(t.type)})" for t in self.teams_updated],
+            "teams_deleted": [t.name for t in self.teams_deleted],
+            "memberships_created": [member(e) for e in self.memberships_created],
+            "memberships_updated": [member(e) for e in self.memberships_updated],
+            "memberships_deleted": [member(e) for e in self.memberships_deleted],
+            "serves_created": [serves(e) for e in self.serves_created],
+            "serves_updated": [serves(e) for e in self.serves_updated],
+            "serves_deleted": [serves(e) for e in self.serves_deleted],
+            "interactions_created": [link(e) for e in self.interactions_created],
+            # Same pair and mode (the key): its severity, description or end changed.
+            "interactions_updated": [
+                f"{link(u.after)}, details changed" for u in self.interactions_updated
+            ],
+            "interactions_deleted": [link(e) for e in self.interactions_deleted],
+        }
+
     @property
     def empty(self) -> bool:
         return not any(getattr(self, f.name) for f in dataclasses.fields(self))
+
+
+# Codes of the graph's vocabularies as people read them (``TopologyDiff.words``).
+_WORDS: Mapping[str, str] = {
+    "stream_aligned": "stream-aligned",
+    "platform": "platform",
+    "enabling": "enabling",
+    "complicated_subsystem": "complicated subsystem",
+    "ops_silo": "ops silo",
+    "unclassified": "unclassified",
+    "member": "member",
+    "devops_buddy": "DevOps buddy",
+    "product_owner": "product owner",
+    "lead": "lead",
+    "collaboration": "collaboration",
+    "x_as_a_service": "X-as-a-Service",
+    "facilitating": "facilitating",
+    "ticket_dependency": "ticket dependency",
+}
 
 
 def _split(

@@ -684,3 +684,53 @@ def test_every_example_in_the_docs_is_a_valid_change() -> None:
         if "kind" in data:
             validator.validate(data)
             change_parse(data)
+
+
+# --- the diff in words ---------------------------------------------------------------------------
+
+
+def test_the_diff_in_words_names_teams_and_people_and_says_modes_and_roles_in_words() -> None:
+    before = _snapshot()
+    after = apply_changes(
+        before,
+        [
+            change_parse(
+                {
+                    "kind": "change_interaction_mode",
+                    "source": "web",
+                    "target": "dba",
+                    "from_mode": "ticket_dependency",
+                    "to_mode": "x_as_a_service",
+                }
+            ),
+            change_parse(
+                {
+                    "kind": "merge_teams",
+                    "teams": ["dba", "net"],
+                    "into": "infra-platform",
+                    "name": "Infra Platform",
+                    "type": "platform",
+                }
+            ),
+            change_parse({"kind": "add_devops_buddy", "team": "app", "person": "eve@x.test"}),
+        ],
+    )
+
+    words = snapshot_diff(before, after).words(before=before, after=after)
+
+    assert words["teams_created"] == ["Infra Platform (platform)"]
+    assert words["teams_deleted"] == ["DBA", "Net"]
+    assert "eve in App as DevOps buddy" in words["memberships_updated"]
+    assert "Web → DBA (ticket dependency)" in words["interactions_deleted"]
+    assert "Web → Infra Platform (X-as-a-Service)" in words["interactions_created"]
+    text = json.dumps(words)
+    for code in ("@x.test", "ticket_dependency", "dba"):
+        assert code not in text
+
+
+def test_every_vocabulary_value_has_the_models_words() -> None:
+    from teams import models, scenarios
+
+    for choices in (models.TeamType, models.MembershipRole, models.InteractionMode):
+        for value, label in choices.choices:
+            assert scenarios._WORDS[value].lower() == label.lower(), value

@@ -310,7 +310,8 @@ def test_a_milestone_may_start_before_its_dependencies_and_then_says_so(
     # The milestone's own page names the dependency by its title too, and shows no keys.
     page = _milestone_page(plan_world, "side-quest")
     assert "Started before its dependencies: Kick off the pilot was not done" in page
-    assert "kickoff" not in page and "side-quest" not in page
+    assert "kickoff" not in page
+    assert "side-quest" not in page
 
 
 def test_a_milestone_started_after_its_dependencies_were_done_has_no_warning(

@@ -388,6 +388,11 @@ def test_the_scenario_names_metrics_in_words(demo: WebDemo) -> None:
     assert "Stream-aligned teams with a DevOps buddy" in text
     assert "with buddy share" not in text
     assert re.search(r"Stream-aligned teams with a DevOps buddy \d+%", text)
+    # What changes in the graph: the person and team by name, the role in words.
+    changes = text.split("What changes in the graph", 1)[1]
+    assert "Marcus Reed in Payments Squad as DevOps buddy" in changes
+    assert MANAGER not in changes
+    assert "devops_buddy" not in changes
 
 
 # --- exit criteria, milestones and their messages ---------------------------------------------

@@ -477,6 +477,7 @@ def _scenario_preview_compute(
     after_snapshot = scenario_apply(snapshot=before_snapshot, rows=rows)
     before = snapshot_analysis_get(snapshot=before_snapshot, key=key)
     after = analyze_snapshot(after_snapshot)
+    diff = snapshot_diff(before_snapshot, after_snapshot)
     changed_metrics = {
         name: {"before": before["metrics"].get(name), "after": value}
         for name, value in after["metrics"].items()
@@ -507,7 +508,8 @@ def _scenario_preview_compute(
             "findings_added": [
                 finding for finding in after["findings"] if _finding_key(finding) not in before_keys
             ],
-            "topology": snapshot_diff(before_snapshot, after_snapshot).summary(),
+            "topology": diff.summary(),
+            "topology_words": diff.words(before=before_snapshot, after=after_snapshot),
         },
     }
     return preview

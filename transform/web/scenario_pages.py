@@ -20,7 +20,9 @@ from teams.selectors import (
 from transform.access import OrgAccess, transformation_get_for_user
 from transform.models import Milestone, Transformation
 from transform.plans import selectors as transform_selectors
+from transform.plans.change_words import Names, change_references, change_sentence
 from transform.web.access import org_page
+from transform.web.change_section import people_names_get
 from transform.web.context import page_context
 from transform.web.findings_pages import finding_row
 from transform.web.graph_pages import (
@@ -30,15 +32,6 @@ from transform.web.graph_pages import (
     layout_get,
     legend_team_types,
 )
-
-
-def _text(value: Any) -> str:
-    """A change's field value as a short readable text."""
-    if isinstance(value, list):
-        return ", ".join(_text(item) for item in value)
-    if isinstance(value, dict):
-        return "(" + ", ".join(f"{key}: {_text(item)}" for key, item in value.items()) + ")"
-    return str(value)
 
 
 def _flat_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -197,6 +190,32 @@ def _drawings_get(
     return found
 
 
+def _change_rows(
+    access: OrgAccess,
+    rows: list[dict[str, Any]],
+    team_names: dict[str, str],
+    milestones: list[Milestone],
+) -> list[dict[str, Any]]:
+    """The pending changes as the page lists them: the milestone's title, the kind in words and
+    the change as a sentence with names (``change_sentence``). Pending changes name teams of the
+    live or the target graph, whose names the drawings have; people cost one query when a change
+    names any."""
+    changes = [row["change"] for row in rows]
+    _teams, emails, _units = change_references(changes)
+    people = people_names_get(organization=access.organization, emails=emails) if emails else {}
+    names = Names(teams=team_names, people=people)
+    titles = {milestone.pk: milestone.title for milestone in milestones}
+    return [
+        {
+            **row,
+            "milestone_title": titles.get(row["milestone"], row["milestone_key"]),
+            "kind": str(row["change"].get("kind", "")).replace("_", " "),
+            "details": change_sentence(row["change"], names),
+        }
+        for row in rows
+    ]
+
+
 @org_page
 def scenario(request: HttpRequest, access: OrgAccess) -> HttpResponse:
     """A transformation's target topology next to the current one, with the metric and finding
@@ -238,23 +257,12 @@ def scenario(request: HttpRequest, access: OrgAccess) -> HttpResponse:
     except ConflictError as exc:
         context["error"] = exc.message
         return render(request, "web/graph/scenario.html", context)
-    topology = preview["delta"]["topology"]
+    topology = preview["delta"]["topology_words"]
     team_names = drawings["team_names"]
     context.update(
         preview=preview,
         pending=bool(preview["changes"]),
-        changes=[
-            {
-                **row,
-                "kind": str(row["change"].get("kind", "")).replace("_", " "),
-                "details": "; ".join(
-                    f"{key.replace('_', ' ')}: {_text(value)}"
-                    for key, value in row["change"].items()
-                    if key != "kind"
-                ),
-            }
-            for row in preview["changes"]
-        ],
+        changes=_change_rows(access, preview["changes"], team_names, milestones),
         metric_rows=_metric_rows(preview["before"]["metrics"], preview["after"]["metrics"]),
         resolved=[
             finding_row(f, team_names=team_names, org_slug=slug)
