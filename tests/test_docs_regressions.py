@@ -51,5 +51,5 @@ def test_every_named_test_exists() -> None:
         if not (REPO_ROOT / "tests" / path).is_file()
         or (name is not None and name not in _test_names(path))
     ]
-    assert _references()
+    assert sum(1 for _path, name in _references() if name) >= 60
     assert missing == []
