@@ -71,9 +71,14 @@ PAGES: list[tuple[str, str, int]] = [
     ("graph page", "/o/demo/graph/", 13),
     ("graph data", "/o/demo/graph/data.json?people=on", 13),
     ("findings page", "/o/demo/findings/", 13),  # +1: the running plans covering findings
+    ("scorecard grid", "/o/demo/scorecard/", 14),  # cold: the analysis is computed again
     ("scenario page", "/o/demo/scenario/", 27),
-    ("plan timeline page", "/o/demo/plans/{plan}/", 34),
+    # +8 cold: the progress burn-up reads the topology version and the seven history tables once
+    # (whatever the number of weeks); warm, only the topology version (docs/web-plan.md).
+    ("plan timeline page", "/o/demo/plans/{plan}/", 42),
     ("board page", "/o/demo/plans/{plan}/board/", 34),
+    # Zoom, arrows and drag attributes are drawn from the same plan report: no query more.
+    ("plan timeline zoomed to weeks", "/o/demo/plans/{plan}/?zoom=week", 42),  # +8: burn-up
     ("leadership page", "/o/demo/leadership/", 73),
     ("printable report", "/o/demo/leadership/report/", 64),
     ("analysis API", "/api/v1/orgs/demo/analysis/", 10),

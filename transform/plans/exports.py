@@ -117,7 +117,9 @@ def _subject(subject: Mapping[str, str], team_names: Mapping[str, str]) -> str:
         slug = subject.get("slug", "")
         name = team_names.get(slug, slug)
         return f"{name} ({slug})" if name != slug else slug
-    return subject.get("email", "")
+    email = subject.get("email", "")
+    name = subject.get("name") or email
+    return f"{name} ({email})" if name != email else email
 
 
 def finding_rows(

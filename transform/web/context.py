@@ -17,6 +17,7 @@ from transform.access import OrgAccess, may_see_oversight, may_use_my_team
 NAVIGATION: tuple[tuple[str, str, Callable[[OrgAccess], bool] | None], ...] = (
     ("web:graph", "Organisation graph", None),
     ("web:findings", "Findings", None),
+    ("web:scorecard", "Scorecard", None),
     ("web:scenario", "Scenario", None),
     ("web:plans", "Plans", None),
     ("web:my-team", "My team", may_use_my_team),

@@ -594,7 +594,8 @@ def finding_row(
                 }
             )
         else:
-            subjects.append({"label": subject.get("email", ""), "url": ""})
+            # A person by name; a report cached before subjects carried names shows the e-mail.
+            subjects.append({"label": subject.get("name") or subject.get("email", ""), "url": ""})
     return {
         **finding,
         "kind_label": FINDING_KIND_LABELS.get(finding["kind"], finding["kind"]),

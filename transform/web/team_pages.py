@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, Final
 
 from django.db.models import Prefetch, Q
@@ -44,6 +43,7 @@ from teams.models import (
     Team,
     TeamType,
 )
+from teams.scorecard import team_findings, team_scorecard
 from teams.selectors import org_analysis_get, team_list
 from teams.zones import organization_zone
 from transform.access import OrgAccess, may_see_oversight
@@ -189,137 +189,6 @@ def team_open_checkins(*, team: Team, member_ids: Iterable[int], at: dt.datetime
 # --- what the page shows -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
-    key: str
-    title: str
-    passed: bool | None  # None: does not apply to this team
-    why: str
-
-
-def _team_findings(report: dict[str, Any] | None, slug: str) -> list[dict[str, Any]]:
-    if report is None:
-        return []
-    return [
-        finding
-        for finding in report["findings"]
-        if any(s["type"] == "team" and s.get("slug") == slug for s in finding["subjects"])
-    ]
-
-
-def team_scorecard(
-    *, team: Team, findings: list[dict[str, Any]], thresholds: AnalysisThresholds | None
-) -> list[Check]:
-    """The graph checks for one team, pass or fail with a one-line why: the same rules as the
-    analysis's findings (``teams.analysis``), read from the team's findings and its topology."""
-    kinds = {finding["kind"]: finding for finding in findings}
-    roles = {membership.role for membership in team.memberships.all()}
-    size = len(team.memberships.all())
-    checks: list[Check] = []
-
-    if team.type == TeamType.STREAM_ALIGNED:
-        has = MembershipRole.DEVOPS_BUDDY in roles
-        checks.append(
-            Check(
-                "devops_buddy",
-                "Has a DevOps buddy",
-                has,
-                "A member is its DevOps buddy."
-                if has
-                else "No member is its DevOps buddy; operations work waits on others.",
-            )
-        )
-    else:
-        checks.append(
-            Check(
-                "devops_buddy",
-                "Has a DevOps buddy",
-                None,
-                "Asked of stream-aligned teams only.",
-            )
-        )
-    if team.type == TeamType.PLATFORM:
-        has = MembershipRole.PRODUCT_OWNER in roles
-        checks.append(
-            Check(
-                "product_owner",
-                "Has a product owner",
-                has,
-                "A member is its product owner."
-                if has
-                else "No member is its product owner; its roadmap follows tickets.",
-            )
-        )
-    else:
-        checks.append(
-            Check("product_owner", "Has a product owner", None, "Asked of platform teams only.")
-        )
-
-    silos = sorted(
-        edge.target.name
-        for edge in team.outgoing_interactions.all()
-        if edge.mode == InteractionMode.TICKET_DEPENDENCY and edge.target.type == TeamType.OPS_SILO
-    )
-    checks.append(
-        Check(
-            "no_tickets_into_silos",
-            "No ticket dependencies into ops silos",
-            not silos,
-            f"Waits on {', '.join(silos)} through tickets."
-            if silos
-            else "None of its work waits in an ops silo's ticket queue.",
-        )
-    )
-
-    load = kinds.get("cognitive_load")
-    checks.append(
-        Check(
-            "cognitive_load",
-            "Cognitive load within capacity",
-            load is None,
-            "Its load is within what its members can carry."
-            if load is None
-            else f"Over capacity ({load['severity']} severity): see the finding below.",
-        )
-    )
-
-    sized = kinds.get("team_size")
-    if thresholds is not None:
-        limits = f"{thresholds.team_size_min} to {thresholds.team_size_max} people"
-    else:
-        limits = "the organisation's limits"
-    if sized is not None:
-        checks.append(
-            Check(
-                "team_size",
-                "Team size within limits",
-                False,
-                f"{size} {'member' if size == 1 else 'members'}, outside {limits}.",
-            )
-        )
-    elif team.type == TeamType.OPS_SILO or size == 0:
-        checks.append(
-            Check(
-                "team_size",
-                "Team size within limits",
-                None,
-                "Not judged: no recorded members."
-                if size == 0
-                else "Not judged for an ops silo: dissolving it is the fix.",
-            )
-        )
-    else:
-        checks.append(
-            Check(
-                "team_size",
-                "Team size within limits",
-                True,
-                f"{size} {'member' if size == 1 else 'members'}, within {limits}.",
-            )
-        )
-    return checks
-
-
 def _interaction_row(
     edge: Interaction, *, other: Team, outgoing: bool, today: dt.date, org_slug: str
 ) -> dict[str, Any]:
@@ -401,7 +270,7 @@ def team_page_context(*, access: OrgAccess, team_slug: str, user_id: int) -> dic
         thresholds = AnalysisThresholds.from_overrides(organization.analysis_thresholds)
     except InvalidThresholdsError as exc:
         findings_error = f"The organisation's analysis_thresholds are invalid: {exc}"
-    findings = _team_findings(report, team.slug)
+    findings = team_findings(report, team.slug)
     team_names = {team.slug: team.name}
     for edge in team.outgoing_interactions.all():
         team_names[edge.target.slug] = edge.target.name
