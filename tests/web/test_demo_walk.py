@@ -78,7 +78,7 @@ def test_the_seeded_demo_shows_data_not_empty_states(page: Any, seeded_demo: Tra
     assert page.get_by_text("suppressed").first.is_visible()
     assert page.locator("canvas").count() >= 3
     page.goto("/o/demo/scenario/")
-    assert page.get_by_text("infrastructure-platform").first.is_visible()
+    assert page.get_by_text("Infrastructure Platform").first.is_visible()
     page.goto(f"/o/demo/plans/{seeded_demo.pk}/")
     assert page.get_by_text("critical").first.is_visible()
 

@@ -35,7 +35,7 @@ from transform.models import MilestoneStatus
 from transform.plans import selectors, services
 from transform.plans.serializers import plan_report_data
 from transform.plans.workflow import milestone_allowed_statuses
-from transform.web import schedule_pages
+from transform.web import schedule_section
 from transform.web.access import org_page
 from transform.web.change_section import changes_section
 from transform.web.context import page_context
@@ -136,7 +136,9 @@ def _plan_page(
     view = _plan_view_data(plan, today)
     # Zoom, dependency arrows and dragging (docs/web-plan.md#timeline).
     view.update(
-        schedule_pages.plan_schedule_context(request, found, plan, board=view["board"], today=today)
+        schedule_section.plan_schedule_context(
+            request, found, plan, board=view["board"], today=today
+        )
     )
     if template == "web/plan/plan.html":
         # The campaign's burn-up of its graph exit criteria (docs/web-plan.md#progress-burn-up).

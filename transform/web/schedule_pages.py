@@ -26,18 +26,16 @@ from core.bounds import DATE_RANGE_HELP, day_in_range
 from core.errors import ApplicationError, PermissionDeniedError
 from transform.access import (
     OrgAccess,
-    TransformationAccess,
     milestone_get_for_status_change,
     milestone_get_for_update,
     milestone_get_for_user,
 )
 from transform.models import Milestone, MilestoneStatus, Transformation
 from transform.plans import services
-from transform.plans.workflow import ALLOWED_TRANSITIONS, NEEDS_REASON
 from transform.templatetags.words import plain
+from transform.web import plan_pages
 from transform.web.access import org_page
 from transform.web.forms import TEXT_LIMIT, cleaned
-from transform.web.timeline import gantt_build, milestone_moves
 
 STATUS_LABELS: dict[str, str] = dict(MilestoneStatus.choices)
 # How many moved dependants the success message names before "and N more".
@@ -63,64 +61,6 @@ class MilestoneMoveForm(forms.Form):
 
     to_status = forms.ChoiceField(label="New status", choices=MilestoneStatus.choices)
     reason = forms.CharField(required=False, max_length=TEXT_LIMIT)
-
-
-# --- the plan pages' context ----------------------------------------------------------------------
-
-
-def plan_schedule_context(
-    request: HttpRequest,
-    found: TransformationAccess,
-    plan: Mapping[str, Any],
-    *,
-    board: list[dict[str, Any]],
-    today: dt.date,
-) -> dict[str, Any]:
-    """What the timeline and the board need for zoom, arrows and dragging: the ``gantt``
-    (``?zoom=``), and ``board`` with, on each card, the statuses it may move to and whether the
-    reader may move it (its owner, admins, change agents: the API's rule)."""
-    moves = milestone_moves(plan["milestones"], transitions=ALLOWED_TRANSITIONS)
-    titles = {milestone["key"]: milestone["title"] for milestone in plan["milestones"]}
-
-    def named(keys: list[str] | None) -> list[str]:
-        return [titles.get(key, key) for key in keys or []]
-
-    def may_update(card: Mapping[str, Any]) -> bool:
-        owner = card.get("owner") or {}
-        return found.can_edit_plan or owner.get("id") in found.person_ids
-
-    return {
-        "gantt": gantt_build(plan, today=today, zoom=request.GET.get("zoom")),
-        "board": [
-            {
-                **column,
-                "cards": [
-                    {
-                        **card,
-                        "moves": " ".join(moves[card["id"]]),
-                        "started_before_titles": named(card.get("started_before_dependencies")),
-                        "done_before_titles": named(
-                            (card.get("override") or {}).get("dependencies")
-                        ),
-                        "can_move": may_update(card) and bool(moves[card["id"]]),
-                        "can_reschedule": may_update(card)
-                        and card["status"] != MilestoneStatus.DONE,
-                    }
-                    for card in column["cards"]
-                ],
-            }
-            for column in board
-        ],
-        "reschedulable": {
-            card["id"]
-            for column in board
-            for card in column["cards"]
-            if may_update(card) and card["status"] != MilestoneStatus.DONE
-        },
-        "can_drag": any(may_update(card) for column in board for card in column["cards"]),
-        "needs_reason": " ".join(sorted(NEEDS_REASON)),
-        "status_labels": STATUS_LABELS,
-    }
 
 
 # --- rescheduling ---------------------------------------------------------------------------------
@@ -229,9 +169,6 @@ def milestone_reschedule(
         )
         # Whole, for a page with no form to mark (the milestone is done).
         errors["reschedule_refusal"] = exc.message
-        # Imported here: the plan pages import this module for the timeline's context.
-        from transform.web import plan_pages
-
         return plan_pages._milestone_render(
             request,
             access,
