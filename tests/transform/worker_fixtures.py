@@ -33,7 +33,7 @@ from tests.transform.fakes import FakeSMTPServer, wait_until
 from transform.celery import app as project_app
 from transform.models import Delivery, DeliveryKind, DeliveryStatus
 
-DEADLINE = 90.0  # generous: under a full parallel run (browser walks beside it) the worker is slow
+DEADLINE = 90.0  # a wait, not a timing goal: generous for a loaded machine
 
 # The Redis database the sent journal uses in tests (not the broker's, nor the app's cache): tests
 # and their worker processes share it. Notes are keyed by row id and tagged with their claimer (a
@@ -80,17 +80,21 @@ class TaskTracker:
         assert self.failures == []
 
 
-def _route_tasks_to(queue: str) -> None:
+def route_tasks_to(queue: str) -> None:
     # The app publishes to task_default_queue, read at every publish; its declared queues (what a
     # worker consumes) are cached, so they are rebuilt from the setting. A test's own queue takes
     # every task: the project's queues and routes (delivery tasks on "delivery") apply only with
-    # the project's default queue.
+    # the project's default queue. The routes are prepared once (``amqp._rtable``) by the first
+    # publish in the process, so they are flushed too: else a module that sent a task earlier in
+    # the same test process leaves delivery tasks going to "delivery", where no test worker
+    # listens.
     project_app.conf.task_default_queue = queue
     own_queue = queue != django_settings.CELERY_TASK_DEFAULT_QUEUE
     project_app.conf.task_queues = None if own_queue else django_settings.CELERY_TASK_QUEUES
     project_app.conf.task_routes = None if own_queue else django_settings.CELERY_TASK_ROUTES
     for cached in ("queues", "default_queue", "router"):
         project_app.amqp.__dict__.pop(cached, None)
+    project_app.amqp.flush_routes()
 
 
 @pytest.fixture(scope="module")
@@ -100,10 +104,10 @@ def task_queue() -> Iterator[str]:
     messages."""
     original = project_app.conf.task_default_queue
     queue = f"transform-test-{uuid.uuid4().hex[:12]}"
-    _route_tasks_to(queue)
+    route_tasks_to(queue)
     yield queue
     project_app.control.purge()
-    _route_tasks_to(original)
+    route_tasks_to(original)
 
 
 @pytest.fixture
