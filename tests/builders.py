@@ -32,6 +32,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -631,4 +632,12 @@ def role_client(organization: Organization, role: str) -> APIClient:
     OrganizationRoleFactory(organization=organization, user=user, role=role)
     client = APIClient()
     client.force_login(user)
+    return client
+
+
+def client_for(username: str | None) -> Client:
+    """A web client signed in as the login ``username`` (anonymous with None)."""
+    client = Client()
+    if username is not None:
+        client.force_login(get_user_model().objects.get(username=username))
     return client

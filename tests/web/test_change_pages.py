@@ -10,14 +10,12 @@ from html import unescape
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from teams.models import Membership, Team
-from tests.builders import MANAGER, MEMBER, WebDemo
+from tests.builders import MANAGER, MEMBER, WebDemo, client_for
 from transform.models import EventKind, MilestoneChange
 from transform.plans.changes import milestone_change_add, milestone_changes_enact
 
@@ -29,12 +27,6 @@ BUDDY = "kenji.sato@democorp.example"
 @pytest.fixture
 def demo(web_demo_answered: WebDemo) -> WebDemo:
     return web_demo_answered
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(get_user_model().objects.get(username=username))
-    return client
 
 
 def url(demo: WebDemo, name: str = "milestone", **kwargs: Any) -> str:

@@ -14,11 +14,10 @@ from typing import Any
 import openpyxl
 import pytest
 from django.core.cache import cache
-from django.test import Client
 from django.utils import timezone
 
 from teams.models import InteractionMode, Organization, Team, TeamType
-from tests.builders import WEB_PASSWORD, WebDemo, build_web_demo, fresh, module_world
+from tests.builders import WebDemo, build_web_demo, client_for, fresh, module_world
 from tests.factories import InteractionFactory, MembershipFactory, TeamFactory
 from transform.models import Milestone, ReadinessSnapshot
 from transform.plans.exports import FINDING_COLUMNS, PLAN_COLUMNS
@@ -44,13 +43,6 @@ def demo_built(django_db_setup: None, django_db_blocker: Any) -> Iterator[WebDem
 @pytest.fixture
 def demo(demo_built: WebDemo, db: None) -> WebDemo:
     return fresh(demo_built)
-
-
-def client_for(username: str | None) -> Client:
-    client = Client()
-    if username is not None:
-        assert client.login(username=username, password=WEB_PASSWORD)
-    return client
 
 
 def rows_of(response: Any) -> list[list[str]]:

@@ -9,9 +9,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.test import Client
 
-from tests.builders import AGENT, WEB_PASSWORD, WebDemo, build_web_demo, fresh, module_world
+from tests.builders import (
+    AGENT,
+    WebDemo,
+    build_web_demo,
+    client_for,
+    fresh,
+    module_world,
+)
 from tests.factories import OrganizationFactory, PersonFactory
 from transform.models import Milestone, Transformation
 from transform.plans.services import transformation_start
@@ -29,12 +35,6 @@ def demo_built(django_db_setup: None, django_db_blocker: Any) -> Iterator[WebDem
 @pytest.fixture
 def demo(demo_built: WebDemo, db: None) -> WebDemo:
     return fresh(demo_built)
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    assert client.login(username=username, password=WEB_PASSWORD)
-    return client
 
 
 def _second(demo: WebDemo, *, days_later: int = 7) -> Transformation:

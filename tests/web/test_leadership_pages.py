@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from teams.models import InteractionMode, Organization, Team, TeamType
-from tests.builders import WEB_PASSWORD, WebDemo, build_web_demo, fresh, module_world
+from tests.builders import WEB_PASSWORD, WebDemo, build_web_demo, client_for, fresh, module_world
 from tests.factories import (
     InteractionFactory,
     MembershipFactory,
@@ -50,13 +50,6 @@ def demo_built(django_db_setup: None, django_db_blocker: Any) -> Iterator[WebDem
 @pytest.fixture
 def demo(demo_built: WebDemo, db: None) -> WebDemo:
     return fresh(demo_built)
-
-
-def client_for(username: str | None) -> Client:
-    client = Client()
-    if username is not None:
-        assert client.login(username=username, password=WEB_PASSWORD)
-    return client
 
 
 def heat_row(html: str, slug: str) -> str:

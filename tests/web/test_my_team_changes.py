@@ -8,16 +8,14 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from teams.models import Interaction, Invitation, Membership, Person, ServesLink, Team
-from tests.builders import WebDemo
+from tests.builders import WebDemo, client_for
 from transform.models import CheckIn
 
 pytestmark = pytest.mark.django_db
@@ -30,12 +28,6 @@ UNDO = reverse("web:my-team-undo", kwargs={"org_slug": "demo"})
 @pytest.fixture
 def demo(web_demo_answered: WebDemo) -> WebDemo:
     return web_demo_answered
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(get_user_model().objects.get(username=username))
-    return client
 
 
 def team_url(name: str, team: str = "search", **kwargs: Any) -> str:

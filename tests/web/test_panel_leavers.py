@@ -7,12 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
 from teams import models
-from tests.builders import AGENT, WebDemo
+from tests.builders import AGENT, WebDemo, client_for
 from tests.factories import MembershipFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
@@ -24,12 +23,6 @@ URL = "/o/demo/graph/teams/search/leavers/"
 @pytest.fixture
 def demo(web_demo_plain: WebDemo) -> WebDemo:
     return web_demo_plain
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(get_user_model().objects.get(username=username))
-    return client
 
 
 def person(email: str) -> models.Person:

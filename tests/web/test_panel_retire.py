@@ -4,11 +4,9 @@ lineage it records, and what the graph shows afterwards."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 
 from teams import models
-from tests.builders import WebDemo
+from tests.builders import WebDemo, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -18,12 +16,6 @@ URL = "/o/demo/graph/teams/returns/retire/"
 @pytest.fixture
 def demo(web_demo_plain: WebDemo) -> WebDemo:
     return web_demo_plain
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(get_user_model().objects.get(username=username))
-    return client
 
 
 def returns() -> models.Team:

@@ -11,15 +11,13 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 from django.urls import reverse
 
 from playbooks.criteria import evaluate_criteria
 from teams.analysis import analyze_snapshot, metric_texts
 from teams.graph import InteractionEdge, MembershipEdge, OrgSnapshot, PersonNode, TeamNode
 from teams.models import Interaction, InteractionMode, Team
-from tests.builders import AGENT, MANAGER, WebDemo
+from tests.builders import AGENT, MANAGER, WebDemo, client_for
 from transform.models import Milestone, MilestoneChange, MilestoneStatus
 from transform.plans.exports import finding_rows
 from transform.plans.selectors import change_label
@@ -54,12 +52,6 @@ def visible(response: Any) -> str:
     parser = _Text()
     parser.feed(response.content.decode())
     return " ".join(" ".join(parser.parts).split())
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(get_user_model().objects.get(username=username))
-    return client
 
 
 # --- findings and metrics, without a database ----------------------------------------------------

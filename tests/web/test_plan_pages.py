@@ -10,13 +10,12 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from teams.models import Membership, MembershipRole, Person, Team
-from tests.builders import AGENT, MANAGER, WebDemo
+from tests.builders import AGENT, MANAGER, WebDemo, client_for
 from tests.factories import InteractionFactory, MembershipFactory, ServesLinkFactory, TeamFactory
 from transform.models import EventKind, MilestoneChange, MilestoneEvent, MilestoneStatus
 from transform.plans.services import milestone_transition, transformation_start
@@ -27,14 +26,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def demo(web_demo_answered: WebDemo) -> WebDemo:
     return web_demo_answered
-
-
-def client_for(username: str) -> Client:
-    from django.contrib.auth import get_user_model
-
-    client = Client()
-    client.force_login(get_user_model().objects.get(username=username))
-    return client
 
 
 def plan_url(demo: WebDemo, *, org: str = "demo") -> str:

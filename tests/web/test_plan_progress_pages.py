@@ -13,13 +13,12 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from teams.models import Team, TeamType
 from teams.zones import organization_today
-from tests.builders import WEB_PASSWORD, WebDemo, build_web_demo, fresh, module_world
+from tests.builders import WebDemo, build_web_demo, client_for, fresh, module_world
 from transform.plans.progress import LEAD_IN_DAYS
 
 pytestmark = pytest.mark.django_db
@@ -40,12 +39,6 @@ def plan_url(demo: WebDemo) -> str:
     return reverse(
         "web:plan", kwargs={"org_slug": demo.slug, "transformation_id": demo.transformation.pk}
     )
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    assert client.login(username=username, password=WEB_PASSWORD)
-    return client
 
 
 def progress_section(html: str) -> str:

@@ -10,20 +10,12 @@ import re
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 from django.urls import reverse
 
-from tests.builders import WebDemo
+from tests.builders import WebDemo, client_for
 from transform.models import EventKind, Milestone, MilestoneStatus
 from transform.plans.services import milestone_transition
 from transform.web.timeline import ROW_PX, ZOOMS, gantt_build, zoom_parse
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(get_user_model().objects.get(username=username))
-    return client
 
 
 def url(name: str, milestone: Milestone) -> str:

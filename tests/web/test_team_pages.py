@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from teams.models import InteractionMode, MembershipRole, Organization, Team, TeamType
-from tests.builders import WEB_PASSWORD, WebDemo, build_web_demo, fresh, module_world
+from tests.builders import WebDemo, build_web_demo, client_for, fresh, module_world
 from tests.factories import InteractionFactory, MembershipFactory, PersonFactory, TeamFactory
 from transform.models import MilestoneChange
 from transform.readiness.services import readiness_nightly
@@ -44,12 +44,6 @@ def demo_built(django_db_setup: None, django_db_blocker: Any) -> Iterator[WebDem
 @pytest.fixture
 def demo(demo_built: WebDemo, db: None) -> WebDemo:
     return fresh(demo_built)
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    assert client.login(username=username, password=WEB_PASSWORD)
-    return client
 
 
 def section(html: str, anchor: str) -> str:

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from teams.models import Organization, OrganizationRole, Person, Role
-from tests.builders import MEMBER, WebDemo
+from tests.builders import MEMBER, WebDemo, client_for
 from transform.models import MilestoneEvent
 
 pytestmark = pytest.mark.django_db
@@ -26,12 +26,6 @@ def demo(web_demo_plain: WebDemo) -> WebDemo:
     Organization.objects.filter(pk=web_demo_plain.organization.pk).update(time_zone="Asia/Tokyo")
     web_demo_plain.organization.refresh_from_db()
     return web_demo_plain
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(get_user_model().objects.get(username=username))
-    return client
 
 
 def admin_client(demo: WebDemo) -> Client:

@@ -10,12 +10,11 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
 from teams import models
-from tests.builders import WebDemo
+from tests.builders import WebDemo, client_for
 from tests.factories import CheckInFactory, OrganizationRoleFactory, UserFactory
 from transform.checkins.planning import checkins_plan
 from transform.models import (
@@ -35,12 +34,6 @@ LEAVING = "fatima.zahra@democorp.example"  # a plain member of the search squad
 @pytest.fixture
 def demo(web_demo_plain: WebDemo) -> WebDemo:
     return web_demo_plain
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(get_user_model().objects.get(username=username))
-    return client
 
 
 def team(slug: str) -> models.Team:
