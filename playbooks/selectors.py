@@ -6,7 +6,9 @@ so they are always available without a setup step.
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from collections.abc import Iterable
+
+from django.db.models import F, Q, QuerySet
 
 from core.errors import ApplicationError, NotFoundError
 from playbooks.models import Playbook
@@ -37,6 +39,26 @@ def playbook_versions(*, organization: Organization, key: str) -> QuerySet[Playb
     if own.exists():
         return own.order_by("-version")
     return Playbook.objects.filter(organization__isnull=True, key=key).order_by("-version")
+
+
+def playbook_titles(*, organization: Organization, keys: Iterable[str]) -> dict[str, str]:
+    """The title of the version ``playbook_get`` would take for each known key (the organisation's
+    own playbook over a built-in, newest version): one query for any number of keys. Titles are
+    labels, so the built-ins are not synced here: a key not stored yet has no title."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    rows = (
+        Playbook.objects.filter(Q(organization=organization) | Q(organization__isnull=True))
+        .filter(key__in=wanted)
+        # Per key: the organisation's own rows before the built-in ones, newest version first.
+        .order_by("key", F("organization_id").asc(nulls_last=True), "-version")
+        .values_list("key", "title")
+    )
+    titles: dict[str, str] = {}
+    for key, title in rows:
+        titles.setdefault(key, title)
+    return titles
 
 
 def _find(*, organization: Organization, key: str, version: int | None) -> Playbook | None:

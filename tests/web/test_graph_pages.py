@@ -8,12 +8,11 @@ import re
 from typing import Any, cast
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
 from teams import models
-from tests.builders import AGENT, WebDemo
+from tests.builders import AGENT, WebDemo, client_for
 from tests.factories import InteractionFactory, MembershipFactory, TeamFactory
 from transform.demo import MERGE_SILOS
 from transform.models import Transformation
@@ -34,12 +33,6 @@ HISTORY_MODELS = (
 @pytest.fixture
 def demo(web_demo_plain: WebDemo) -> WebDemo:
     return web_demo_plain
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(get_user_model().objects.get(username=username))
-    return client
 
 
 def grow(organization: models.Organization, *, squads: int) -> None:
@@ -328,13 +321,14 @@ def test_query_counts_do_not_grow_with_the_organisation(
     demo: WebDemo, django_assert_max_num_queries: Any, url: str
 ) -> None:
     client = client_for("agent")
-    # 12: the graph's two reads of topology marks (verifications, open proposals) included.
-    with django_assert_max_num_queries(13):
+    # 14: the graph's two reads of topology marks (verifications, open proposals) and the
+    # findings' playbook titles included.
+    with django_assert_max_num_queries(14):
         assert client.get(url).status_code == 200
 
     grow(demo.organization, squads=25)
 
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(14):
         assert client.get(url).status_code == 200
 
 

@@ -4,6 +4,7 @@ new plan, findings saying which running plan covers them, and the API's optional
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,9 +18,9 @@ from tests.builders import (
     AGENT,
     LEADER,
     MANAGER,
-    WEB_PASSWORD,
     WebDemo,
     build_web_demo,
+    client_for,
     fresh,
     module_world,
 )
@@ -41,12 +42,6 @@ def demo_built(django_db_setup: None, django_db_blocker: Any) -> Iterator[WebDem
 @pytest.fixture
 def demo(demo_built: WebDemo, db: None) -> WebDemo:
     return fresh(demo_built)
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    assert client.login(username=username, password=WEB_PASSWORD)
-    return client
 
 
 def _post(client: Client, **overrides: str) -> Any:
@@ -74,6 +69,39 @@ def test_the_preview_lists_every_milestone_with_its_owner_by_role(demo: WebDemo)
     assert _selected(html, "owner_3") == LEADER
     assert "Engineering manager" in html
     assert Transformation.objects.filter(playbooks__key=BUDDIES).count() == 0
+
+
+def test_the_page_is_headed_by_the_playbook_title_not_its_key(demo: WebDemo) -> None:
+    html = client_for("agent").get(f"{START}?playbook={BUDDIES}").content.decode()
+
+    (heading,) = re.findall(r"<h1>(.*?)</h1>", html, re.S)
+    assert heading == "Start the playbook “Grow a DevOps buddy in every stream-aligned team”"
+    unknown = client_for("agent").get(f"{START}?playbook=no-such-playbook")
+    assert unknown.status_code == 400
+    assert "No playbook &#x27;no-such-playbook&#x27;" in unknown.content.decode()
+
+
+def test_an_admin_who_is_no_person_gets_an_empty_lead_field_and_no_error_at_first(
+    demo: WebDemo,
+) -> None:
+    response = client_for("demo").get(f"{START}?playbook={BUDDIES}")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "This field is required" not in html
+    assert "Preview:" not in html
+    assert 'name="owner"' in html
+    previewed = _post(client_for("demo"))
+    assert previewed.status_code == 200
+    assert "Preview: 13 milestones" in previewed.content.decode()
+
+
+def test_the_message_after_starting_names_the_playbook_by_its_title(demo: WebDemo) -> None:
+    agent = client_for("agent")
+    response = _post(agent, step="confirm")
+
+    page = agent.get(response["Location"]).content.decode()
+    assert "from the playbook “Grow a DevOps buddy in every stream-aligned team”" in page
 
 
 def test_a_finding_form_post_shows_the_preview_and_creates_nothing(demo: WebDemo) -> None:
@@ -171,9 +199,12 @@ def test_findings_show_the_running_plan_that_covers_them_or_the_start_form(
     assert articles
     plan_link = f'<a href="/o/demo/plans/{demo.transformation.pk}/">{demo.transformation.title}</a>'
     assert all("Covered by:" in article and plan_link in article for article in articles)
-    assert "Start playbook <code>" not in html
+    assert "Start the playbook" not in html
     assert "Covered by:" not in buddies.content.decode()
-    assert f"Start playbook <code>{BUDDIES}</code>" in buddies.content.decode()
+    assert (
+        "Start the playbook “Grow a DevOps buddy in every stream-aligned team”…"
+        in buddies.content.decode()
+    )
 
 
 def test_a_finished_plan_no_longer_covers_findings(demo: WebDemo) -> None:
@@ -182,7 +213,7 @@ def test_a_finished_plan_no_longer_covers_findings(demo: WebDemo) -> None:
     html = client_for("agent").get("/o/demo/findings/?kind=ops_silo").content.decode()
 
     assert "Covered by:" not in html
-    assert "Start playbook <code>unify-ops-silos</code>" in html
+    assert "Start the playbook “Unify ops silos into a platform team”…" in html
 
 
 def _preview_queries(client: Client) -> int:

@@ -51,6 +51,7 @@ class StartPreview:
     milestones: list[PreviewMilestone]
     eligible: list[tuple[Person, str]]  # (person, why they are eligible), by name
     duplicates: list[Transformation]
+    playbook_title: str  # the playbooks' titles, joined with "and"
 
 
 def start_preview(
@@ -92,7 +93,12 @@ def start_preview(
         .distinct()
         .order_by("-start_date", "-id")
     )
-    return StartPreview(milestones=milestones, eligible=eligible, duplicates=duplicates)
+    return StartPreview(
+        milestones=milestones,
+        eligible=eligible,
+        duplicates=duplicates,
+        playbook_title=" and ".join(playbook.title for playbook in playbooks),
+    )
 
 
 def owners_eligible(

@@ -13,11 +13,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from core.errors import ApplicationError
+from playbooks.selectors import playbook_titles
 from teams.analysis import FINDING_KINDS, SEVERITIES, InvalidThresholdsError
 from teams.selectors import org_analysis_get, person_of_user, team_list
 from teams.zones import organization_today
 from transform.access import OrgAccess, org_manage_access_check
-from transform.plans.services import transformation_start
+from transform.plans.services import (
+    playbook_ref_parse,
+    playbook_ref_resolve,
+    transformation_start,
+)
 from transform.plans.starting import StartPreview, covering_transformations, start_preview_get
 from transform.web.access import org_page
 from transform.web.context import page_context, query_string
@@ -59,6 +64,17 @@ class StartPlaybookForm(forms.Form):
             self.add_error(None, exc.message)
 
 
+def _playbook_title(*, organization: Any, ref: str, preview: StartPreview | None) -> str:
+    """The playbook's title for the page heading; its reference when it is not known (the form
+    then says so next to the field)."""
+    if preview is not None:
+        return preview.playbook_title
+    try:
+        return playbook_ref_resolve(organization=organization, ref=playbook_ref_parse(ref)).title
+    except ApplicationError:
+        return ref
+
+
 def _default_owner_email(*, access: OrgAccess) -> str:
     person = person_of_user(organization=access.organization, user_id=access.user_id)
     return person.email if person is not None else ""
@@ -98,6 +114,12 @@ def findings(request: HttpRequest, access: OrgAccess) -> HttpResponse:
     covering = (
         covering_transformations(organization=access.organization) if page.object_list else {}
     )
+    startable = [
+        finding["suggested_playbook"]
+        for finding in page.object_list
+        if access.can_manage and finding["suggested_playbook"]
+    ]
+    titles = playbook_titles(organization=access.organization, keys=startable)
     rows = []
     for number, finding in enumerate(page.object_list, start=page.start_index()):
         row = finding_row(finding, team_names=team_names, org_slug=slug)
@@ -111,6 +133,9 @@ def findings(request: HttpRequest, access: OrgAccess) -> HttpResponse:
                 ),
             }
         elif access.can_manage and finding["suggested_playbook"]:
+            row["playbook_title"] = titles.get(
+                finding["suggested_playbook"], finding["suggested_playbook"]
+            )
             row["start_form"] = StartPlaybookForm(
                 initial={**start_defaults, "playbook": finding["suggested_playbook"]},
                 auto_id=f"id_finding{number}_%s",
@@ -205,16 +230,17 @@ def findings_start(request: HttpRequest, access: OrgAccess) -> HttpResponse:
     if request.method == "POST":
         form = StartPlaybookForm(request.POST)
     else:
-        form = StartPlaybookForm(
-            {
-                "playbook": request.GET.get("playbook", ""),
-                "start_date": organization_today(organization).isoformat(),
-                "owner": _default_owner_email(access=access),
-            }
-        )
+        first_look = {
+            "playbook": request.GET.get("playbook", ""),
+            "start_date": organization_today(organization).isoformat(),
+            "owner": _default_owner_email(access=access),
+        }
+        # A caller who is not a person of the organisation (an admin account) has no default
+        # lead: the form opens empty rather than with "This field is required" already shown.
+        form = StartPlaybookForm(first_look if first_look["owner"] else None, initial=first_look)
     preview: StartPreview | None = None
     owners_form: PlaybookOwnersForm | None = None
-    if form.is_valid():
+    if form.is_bound and form.is_valid():
         data = form.cleaned_data
         try:
             preview = start_preview_get(
@@ -245,8 +271,8 @@ def findings_start(request: HttpRequest, access: OrgAccess) -> HttpResponse:
                 else:
                     messages.success(
                         request,
-                        f"Started “{transformation.title}” from {data['playbook']}, "
-                        f"starting {data['start_date']:%Y-%m-%d}.",
+                        f"Started “{transformation.title}” from the playbook "
+                        f"“{preview.playbook_title}”, starting {data['start_date']:%Y-%m-%d}.",
                     )
                     return redirect(
                         reverse(
@@ -265,12 +291,13 @@ def findings_start(request: HttpRequest, access: OrgAccess) -> HttpResponse:
                 if name.startswith("owner_") and request.POST.get(name) in emails:
                     field.initial = request.POST[name]
     failed = bool(form.errors) or (confirm and owners_form is not None and bool(owners_form.errors))
-    playbook = form["playbook"].value() or ""
+    playbook = str(form["playbook"].value() or "")
     context = page_context(
         access,
         current="web:findings",
         form=form,
         playbook=playbook,
+        playbook_title=_playbook_title(organization=organization, ref=playbook, preview=preview),
         preview=preview,
         owners_form=owners_form,
         duplicates=[
