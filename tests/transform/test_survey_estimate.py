@@ -7,13 +7,28 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.factories import CheckInFactory, CheckinSettingsFactory, InstrumentFactory
-from transform.instruments.estimates import answer_minutes, answer_time_text, question_count
+from tests.factories import (
+    CheckInFactory,
+    CheckinSettingsFactory,
+    DeliveryFactory,
+    InstrumentFactory,
+    PersonFactory,
+)
+from transform.instruments.estimates import (
+    QuestionCounter,
+    answer_minutes,
+    answer_time_text,
+    question_count,
+)
 from transform.instruments.format import builtin_instruments
-from transform.models import CheckInKind
+from transform.models import CheckInKind, DeliveryKind
 from transform.outbox.messages import checkin_message
+from transform.outbox.services import deliver_batch
+from transform.rhythm import links
 
 
 @pytest.mark.parametrize(
@@ -94,3 +109,54 @@ def test_a_check_in_without_known_instruments_still_says_a_time() -> None:
     )
 
     assert "A few questions, about a minute," in _body(checkin)
+
+
+@pytest.mark.django_db
+def test_a_counter_reads_each_stored_instrument_once(django_assert_num_queries: Any) -> None:
+    own: Any = InstrumentFactory(key="team-mood", version=3)
+    pairs = [["team-mood", 3], *_pairs("westrum")]
+    counter = QuestionCounter()
+
+    with django_assert_num_queries(1):
+        counts = {
+            counter.count(organization=own.organization, instruments=pairs) for _ in range(20)
+        }
+
+    assert counts == {1 + len(builtin_instruments()["westrum"].questions)}
+
+
+@pytest.mark.django_db
+def test_a_batch_of_survey_messages_reads_their_own_instrument_once(mailoutbox: Any) -> None:
+    own: Any = InstrumentFactory(key="team-mood", version=3)
+    at = timezone.now()
+    rows = []
+    for number in range(12):
+        person: Any = PersonFactory(organization=own.organization, email=f"p{number}@acme.test")
+        checkin: Any = CheckInFactory(
+            organization=own.organization,
+            recipient=person,
+            kind=CheckInKind.EVENT_SURVEY,
+            instruments=[["team-mood", 3]],
+            link_nonce=links.link_nonce_new(),
+            expires_at=at + dt.timedelta(days=3),
+        )
+        rows.append(
+            DeliveryFactory(
+                organization=own.organization,
+                kind=DeliveryKind.CHECKIN,
+                dedupe_key=f"checkin:{checkin.pk}",
+                recipient=person,
+                checkin=checkin,
+                channel="email",
+                next_attempt_at=at,
+                created_at=at,
+            )
+        )
+
+    with CaptureQueriesContext(connection) as queries:
+        result = deliver_batch(delivery_ids=[row.pk for row in rows], at=at, claimed_by="t")
+
+    assert result.sent == {"checkin": 12}
+    assert all("1 question, about a minute" in message.body for message in mailoutbox)
+    instrument_reads = [q for q in queries.captured_queries if "transform_instrument" in q["sql"]]
+    assert len(instrument_reads) == 1

@@ -13,8 +13,9 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.builders import WESTRUM_KEYS, CheckinRig, pulse_answers, reloaded
-from transform.answers.pages import STEP_MAX_QUESTIONS, minutes_estimate, survey_steps
+from transform.answers.pages import STEP_MAX_QUESTIONS, survey_steps
 from transform.answers.selectors import checkin_instruments
+from transform.instruments.estimates import answer_minutes
 from transform.models import CheckIn, CheckInKind, Response
 from transform.rhythm import links
 
@@ -88,7 +89,7 @@ def test_the_pulse_is_split_into_short_steps_of_one_instrument_each(
     assert all(name.startswith(step.instrument + ".") for step in steps for name in step.names)
     total = sum(len(step.names) for step in steps)
     assert total <= 13
-    assert minutes_estimate(total) <= 3
+    assert answer_minutes(total) <= 3
 
 
 def test_the_first_step_shows_progress_and_only_its_questions(checkin_rig: CheckinRig) -> None:
@@ -96,7 +97,7 @@ def test_the_first_step_shows_progress_and_only_its_questions(checkin_rig: Check
 
     assert "Step 1 of 6" in walker.html
     assert '<progress class="steps" max="6" value="1"' in walker.html
-    assert "13 questions, about 3 minutes in all" in walker.html
+    assert "13 questions, about 2 minutes in all" in walker.html
     assert _names(walker.html) == [f"westrum.{key}" for key in WESTRUM_KEYS[:2]]
     assert 'value="next">Next</button>' in walker.html
     assert 'value="back"' not in walker.html

@@ -30,6 +30,7 @@ from transform.access import CheckinLinkError, checkin_get_by_link
 from transform.answers import selectors, services
 from transform.answers.throttles import CheckinLinkThrottle
 from transform.answers.topology import TopologyCorrections, team_record
+from transform.instruments.estimates import answer_minutes
 from transform.instruments.format import (
     MILESTONE_STATUS_QUESTION,
     ChoiceQuestion,
@@ -49,8 +50,6 @@ STEP_MAX_QUESTIONS = 4
 # ... and of at most about this many rows (a radio button, or two for a text or number field),
 # so that two 7-point questions make a step, not four: a step stays about a phone screen tall.
 STEP_MAX_ROWS = 16
-# The time estimate shown on the form: about this many seconds a question.
-SECONDS_PER_QUESTION = 10
 # The form fields that carry the steps' state; they have no dot, so they are never answers.
 STEP_FIELD = "_step"
 STATE_FIELD = "_answers"
@@ -96,11 +95,6 @@ def _question_rows(question: Any) -> int:
     if isinstance(question, ChoiceQuestion):
         return len(question.options)
     return 2
-
-
-def minutes_estimate(question_count: int) -> int:
-    """About how many minutes ``question_count`` questions take (at least 1)."""
-    return max(1, math.ceil(question_count * SECONDS_PER_QUESTION / 60))
 
 
 def _state_salt(checkin: CheckIn) -> str:
@@ -490,7 +484,7 @@ def _form(
         "record": team_record(corrections.team) if corrections is not None else None,
         "corrections": corrections,
         "question_count": question_count,
-        "minutes": minutes_estimate(question_count),
+        "minutes": answer_minutes(question_count),
         "stepped": bool(steps),
         **step_context,
     }

@@ -28,28 +28,46 @@ def answer_time_text(minutes: int) -> str:
 
 
 def question_count(*, organization: Organization, instruments: Iterable[Sequence[object]]) -> int:
-    """How many questions the ``[key, version]`` pairs of a check-in ask.
+    """How many questions the ``[key, version]`` pairs of a check-in ask (``QuestionCounter``
+    for one check-in)."""
+    return QuestionCounter().count(organization=organization, instruments=instruments)
+
+
+class QuestionCounter:
+    """Counts the questions of check-ins, reading each stored instrument once.
 
     A built-in instrument at its library version is counted without a query (a key@version never
-    changes, and an organisation cannot store a built-in's key@version as its own); another is
-    read once per pair. An instrument that cannot be found counts as none."""
-    library = builtin_instruments()
-    count = 0
-    for pair in instruments:
-        if len(pair) != 2:
-            continue
-        key, version = str(pair[0]), pair[1]
-        builtin = library.get(key)
-        if builtin is not None and builtin.version == version:
-            count += len(builtin.questions)
-            continue
+    changes, and an organisation cannot store a built-in's key@version as its own); a stored one
+    is read once per counter, so a batch of survey messages sharing one counter costs a query per
+    distinct instrument, not one per message. An instrument that cannot be found counts as none.
+    """
+
+    def __init__(self) -> None:
+        self._stored: dict[tuple[int, str, int | None], int] = {}
+
+    def count(self, *, organization: Organization, instruments: Iterable[Sequence[object]]) -> int:
+        library = builtin_instruments()
+        total = 0
+        for pair in instruments:
+            if len(pair) != 2:
+                continue
+            key, version = str(pair[0]), pair[1]
+            builtin = library.get(key)
+            if builtin is not None and builtin.version == version:
+                total += len(builtin.questions)
+                continue
+            wanted = version if isinstance(version, int) and not isinstance(version, bool) else None
+            memo = (organization.pk, key, wanted)
+            if memo not in self._stored:
+                self._stored[memo] = self._read(organization=organization, key=key, version=wanted)
+            total += self._stored[memo]
+        return total
+
+    @staticmethod
+    def _read(*, organization: Organization, key: str, version: int | None) -> int:
         try:
-            spec = instrument_get(
-                organization=organization,
-                key=key,
-                version=version if isinstance(version, int) else None,
+            return len(
+                instrument_get(organization=organization, key=key, version=version).questions
             )
         except ApplicationError:
-            continue
-        count += len(spec.questions)
-    return count
+            return 0

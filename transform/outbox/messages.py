@@ -14,7 +14,7 @@ from django.template.loader import get_template
 
 from core.zones import moment_in_zone_text
 from teams.zones import person_zone
-from transform.instruments.estimates import answer_minutes, answer_time_text, question_count
+from transform.instruments.estimates import QuestionCounter, answer_minutes, answer_time_text
 from transform.models import (
     ANONYMOUS_CHECKIN_KINDS,
     CheckIn,
@@ -111,6 +111,7 @@ def checkin_message(
     at: dt.datetime,
     settings_row: CheckinSettings,
     event: SignalEvent | None = None,
+    questions: QuestionCounter | None = None,
 ) -> Message:
     """The message that asks ``checkin``'s recipient to answer it: a subject naming what it is
     about, a greeting by name, the personal link, its expiry, and for anonymous surveys what
@@ -127,9 +128,9 @@ def checkin_message(
         subject = f"Reminder: {subject}"
     milestone = checkin.milestone
     # A survey says how long it takes from its own questions, not a fixed promise.
-    questions = 0
+    asked = 0
     if checkin.kind in (CheckInKind.PULSE_SURVEY, CheckInKind.EVENT_SURVEY):
-        questions = question_count(
+        asked = (questions or QuestionCounter()).count(
             organization=checkin.organization, instruments=checkin.instruments or []
         )
     context = {
@@ -147,8 +148,8 @@ def checkin_message(
         "expires": _local(checkin.expires_at, checkin),
         "anonymous": checkin.kind in ANONYMOUS_CHECKIN_KINDS,
         "min_group_size": settings_row.min_group_size,
-        "questions": questions,
-        "duration": answer_time_text(answer_minutes(questions)),
+        "questions": asked,
+        "duration": answer_time_text(answer_minutes(asked)),
     }
     body = _checkin_template(checkin.kind).render(context)
     return Message(subject=one_line(subject), body=body.strip() + "\n")
@@ -192,6 +193,7 @@ def delivery_message(
     at: dt.datetime,
     settings_row: CheckinSettings,
     event: SignalEvent | None = None,
+    questions: QuestionCounter | None = None,
 ) -> Message:
     """The message a delivery row sends (``Skip`` / ``RenderError`` when it must not be sent).
 
@@ -211,6 +213,7 @@ def delivery_message(
             at=at,
             settings_row=settings_row,
             event=event,
+            questions=questions,
         )
     return payload_message(delivery, at=at, settings_row=settings_row)
 

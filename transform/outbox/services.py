@@ -37,6 +37,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from transform.instruments.estimates import QuestionCounter
 from transform.models import (
     Channel,
     CheckinSettings,
@@ -228,6 +229,7 @@ def _deliver_rows(batch: Batch, rows: list[Delivery]) -> None:
     event_ids = {pk for row in rows if (pk := event_id_of(row.checkin)) is not None}
     events = SignalEvent.objects.in_bulk(list(event_ids)) if event_ids else {}
     groups: dict[tuple[int, str], list[tuple[Delivery, Message]]] = defaultdict(list)
+    questions = QuestionCounter()  # each stored instrument read once per batch
     for row in rows:
         if row.organization_id not in settings_by_org:
             settings_by_org[row.organization_id] = checkin_settings_get(
@@ -240,6 +242,7 @@ def _deliver_rows(batch: Batch, rows: list[Delivery]) -> None:
                 at=batch.at,
                 settings_row=settings_by_org[row.organization_id],
                 event=events.get(event_id) if event_id is not None else None,
+                questions=questions,
             )
         except Skip as skip:
             batch.skipped(row, str(skip))
