@@ -129,7 +129,7 @@ def test_a_counter_reads_each_stored_instrument_once(django_assert_num_queries: 
 def test_a_batch_of_survey_messages_reads_their_own_instrument_once(mailoutbox: Any) -> None:
     own: Any = InstrumentFactory(key="team-mood", version=3)
     at = timezone.now()
-    rows = []
+    rows: list[Any] = []
     for number in range(12):
         person: Any = PersonFactory(organization=own.organization, email=f"p{number}@acme.test")
         checkin: Any = CheckInFactory(
