@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from teams.scenarios import CHANGE_KINDS
 from transform.plans.change_words import (
@@ -192,3 +194,65 @@ def test_references_and_created_teams_are_collected_for_the_name_lookups():
         "infrastructure-platform": "Infrastructure Platform",
         "search-core": "Search Core",
     }
+
+
+# Every field a change of some kind has, so that generated objects use them (with any value).
+FIELDS = [
+    "kind",
+    "team",
+    "teams",
+    "into",
+    "name",
+    "slug",
+    "type",
+    "specialty",
+    "unit",
+    "description",
+    "members",
+    "person",
+    "from_team",
+    "to_team",
+    "role",
+    "allocation_percent",
+    "source",
+    "target",
+    "from_mode",
+    "to_mode",
+    "severity",
+    "since",
+    "expected_end",
+    "mode",
+]
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=10)
+    | st.sampled_from(["dba", "kenji.sato@x.test", "platform", "lead"]),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=5), inner, max_size=5)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=st.sampled_from(CHANGE_KINDS),
+    fields=st.dictionaries(st.sampled_from(FIELDS[1:]), JSON_VALUES, max_size=8),
+)
+def test_any_json_object_of_any_kind_reads_as_a_sentence(
+    kind: str, fields: dict[str, object]
+) -> None:
+    change = {"kind": kind, **fields}
+
+    sentence = change_sentence(change, NAMES)
+    teams, people, units = change_references([change])
+    created = change_created_teams([change])
+
+    assert isinstance(sentence, str)
+    assert sentence
+    assert all(isinstance(item, str) for item in (*teams, *people, *units, *created))
+    assert all(isinstance(name, str) for name in created.values())

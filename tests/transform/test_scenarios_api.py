@@ -549,3 +549,33 @@ def test_a_preview_is_computed_once_until_the_graph_or_the_changes_change(
     grown = client.get(path).json()
     assert grown["before"]["metrics"]["teams"] == first["before"]["metrics"]["teams"] + 1
     assert len(computed) == 3
+
+
+def test_a_preview_cached_by_other_preview_code_is_not_read(
+    plan: PlanWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import transform.plans.selectors as plan_selectors
+
+    cache.clear()
+    computed: list[int] = []
+    real = plan_selectors._scenario_preview_compute
+
+    def counting(**kwargs: Any) -> Any:
+        computed.append(1)
+        return real(**kwargs)
+
+    # A pass-through spy, as above: only the number of computations is recorded.
+    monkeypatch.setattr(plan_selectors, "_scenario_preview_compute", counting)
+    milestone_change_add(
+        milestone=plan.milestones["kickoff"],
+        change={"kind": "create_team", "slug": "t0", "name": "T", "type": "platform"},
+        actor=None,
+    )
+
+    plan_selectors.scenario_preview_get(transformation=plan.transformation)
+    plan_selectors.scenario_preview_get(transformation=plan.transformation)
+    # A deployment whose preview code differs (a new shape) computes its own preview.
+    monkeypatch.setattr(plan_selectors, "_PREVIEW_CODE", "another-code")
+    plan_selectors.scenario_preview_get(transformation=plan.transformation)
+
+    assert len(computed) == 2

@@ -16,6 +16,7 @@ from django.utils import timezone
 from pydantic import ValidationError as PydanticValidationError
 
 import playbooks.criteria
+import teams.scenarios
 from core.bounds import id_parse, id_text_is_numeric
 from core.errors import ApplicationError, ConflictError, NotFoundError
 from playbooks.criteria import (
@@ -440,6 +441,14 @@ def _finding_key(finding: dict[str, Any]) -> tuple[Any, ...]:
     return (finding["kind"], subjects)
 
 
+# A preview cached by a deployment whose preview code differs (another shape, other words) is
+# not read: the key holds a hash of the code that builds it, this module and the scenarios'
+# (the analysis's own code is in the analysis key already).
+_PREVIEW_CODE = hashlib.sha256(
+    Path(__file__).read_bytes() + Path(teams.scenarios.__file__ or "").read_bytes()
+).hexdigest()[:12]
+
+
 def scenario_preview_get(
     *, transformation: Transformation, up_to: Milestone | None = None
 ) -> dict[str, Any]:
@@ -462,7 +471,7 @@ def scenario_preview_get(
     preview: dict[str, Any] = analysis_derived_get(
         key=key,
         kind=f"scenario:{transformation.pk}",
-        content=changes,
+        content=[changes, _PREVIEW_CODE],
         compute=lambda: _scenario_preview_compute(
             transformation=transformation, rows=rows, key=key
         ),

@@ -257,7 +257,7 @@ def scenario(request: HttpRequest, access: OrgAccess) -> HttpResponse:
     except ConflictError as exc:
         context["error"] = exc.message
         return render(request, "web/graph/scenario.html", context)
-    topology = preview["delta"]["topology_words"]
+    topology = preview["delta"].get("topology_words") or {}
     team_names = drawings["team_names"]
     context.update(
         preview=preview,
