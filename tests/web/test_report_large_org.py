@@ -20,7 +20,13 @@ from teams.models import Organization, OrganizationRole, OrgUnit, Role, Team
 from tests.builders import WEB_PASSWORD
 from tests.web.browser import SCREENSHOTS, committed_world, log_in, screenshot
 from transform.readiness.services import readiness_nightly
-from transform.web.report_summary import REPORT_TEAMS, REPORT_UNITS, ReportTeam, report_teams
+from transform.web.report_summary import (
+    REPORT_TEAMS,
+    REPORT_UNITS,
+    ReportTeam,
+    report_teams,
+    unit_summary,
+)
 
 TEAMS, PEOPLE, ANSWERS = 60, 480, 1_500
 # A page object of a PDF, not the page tree ("/Type /Pages").
@@ -135,3 +141,33 @@ def test_the_report_of_60_teams_prints_on_one_a4_page(page: Any, bigco: Organiza
 
     assert pdf.startswith(b"%PDF")
     assert len(PAGE_OBJECT.findall(pdf)) == 1
+
+
+def test_the_report_says_how_teams_without_a_score_fill_it() -> None:
+    teams = [ReportTeam(id=i, slug=f"t{i}", name=f"Team {i:02}", unit="") for i in range(30)]
+
+    _chosen, some = report_teams(
+        teams, cells=_cells({i: 50.0 if i < 3 else None for i in range(30)})
+    )
+    _chosen, none = report_teams(teams, cells=_cells(dict.fromkeys(range(30))))
+
+    assert some == (
+        "The 3 teams with a readiness score now and 9 teams without one, of 30; "
+        "and 18 more teams on the dashboard."
+    )
+    assert none == (
+        "12 teams without a readiness score now, of 30; and 18 more teams on the dashboard."
+    )
+
+
+def test_two_units_of_the_same_name_stay_two_rows() -> None:
+    teams = [
+        ReportTeam(id=1, slug="a", name="A", unit="Payments", unit_id=10),
+        ReportTeam(id=2, slug="b", name="B", unit="Payments", unit_id=11),
+        ReportTeam(id=3, slug="c", name="C", unit="Payments", unit_id=11),
+    ]
+
+    rows, left_out = unit_summary(teams, cells=_cells({1: 80.0, 2: None, 3: None}))
+
+    assert [(row["unit"], row["teams"]) for row in rows] == [("Payments", 2), ("Payments", 1)]
+    assert left_out == 0

@@ -702,10 +702,10 @@ def _report_teams(
     """The report's heat map (a bounded selection of teams, ``report_teams``, without lineage
     rows), what it says about the selection, the table by unit, and the snapshots read."""
     teams = [
-        ReportTeam(id=pk, slug=slug, name=name, unit=unit or "")
-        for pk, slug, name, unit in team_list(organization=organization)
+        ReportTeam(id=pk, slug=slug, name=name, unit=unit or "", unit_id=unit_id)
+        for pk, slug, name, unit, unit_id in team_list(organization=organization)
         .select_related(None)
-        .values_list("id", "slug", "name", "unit__name")
+        .values_list("id", "slug", "name", "unit__name", "unit_id")
     ]
     groups = {g.team.id: g for g in live.teams if g.team is not None}
     cells = {
@@ -805,8 +805,8 @@ def _sparkline(points: list[float | None]) -> dict[str, Any]:
 
 @org_page
 def leadership_report(request: HttpRequest, access: OrgAccess) -> HttpResponse:
-    """The dashboard's headline on one printable A4 page: progress bars, the heat map (first page
-    of teams) and each KPI as a server-drawn SVG sparkline, so it all prints without JavaScript."""
+    """The dashboard's headline on one printable A4 page: progress bars, the heat map (a bounded
+    selection of teams, ``report_summary.report_teams``), the table by unit and each KPI as a server-drawn SVG sparkline, so it all prints without JavaScript."""
     context = _dashboard(request, access, heat_map=True, dora=False, report=True)
     for kpi in context["kpis"]:
         kpi["spark"] = _sparkline(kpi["points"])

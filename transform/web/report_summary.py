@@ -26,6 +26,7 @@ class ReportTeam:
     slug: str
     name: str
     unit: str  # the unit's name, "" for none
+    unit_id: int | None = None  # units are told apart by id: two may share a name
 
 
 def report_teams(
@@ -55,11 +56,29 @@ def report_teams(
         )
         chosen += rest[: limit - len(chosen)]
     more = len(teams) - len(chosen)
-    said = (
-        f"The {len(low)} teams with the lowest and the {len(high)} with the highest readiness now, "
-        f"of {len(teams)}; and {more} more teams on the dashboard."
+    unscored = len(chosen) - len(low) - len(high)
+    if unscored:
+        # Too few teams have a score for a lowest and a highest half: say what fills the rest.
+        with_score = len(low) + len(high)
+        shown = f"{_teams(unscored)} without a readiness score now"
+        if with_score:
+            shown = (
+                f"The {_teams(with_score)} with a readiness score now "
+                f"and {_teams(unscored)} without one"
+            )
+    else:
+        shown = (
+            f"The {len(low)} teams with the lowest and the {len(high)} with the highest "
+            "readiness now"
+        )
+    return (
+        chosen,
+        f"{shown[0].upper()}{shown[1:]}, of {len(teams)}; and {more} more teams on the dashboard.",
     )
-    return chosen, said
+
+
+def _teams(count: int) -> str:
+    return "1 team" if count == 1 else f"{count} teams"
 
 
 def unit_summary(
@@ -71,11 +90,11 @@ def unit_summary(
     """One row per unit (``unit``, ``teams``, ``high``, ``medium``, ``low``, ``suppressed``,
     ``no_data``: counts of its teams by their cell now), the units with most teams first, up to
     ``limit``; and how many units are left out."""
-    rows: dict[str, dict[str, Any]] = {}
+    rows: dict[int | str, dict[str, Any]] = {}
     for team in teams:
         name = team.unit or NO_UNIT
         row = rows.setdefault(
-            name,
+            team.unit_id if team.unit_id is not None else name,
             {"unit": name, "teams": 0, "high": 0, "medium": 0, "low": 0, "suppressed": 0,
              "no_data": 0},
         )  # fmt: skip
