@@ -30,7 +30,8 @@ def demo_signal_records(
     sooner), a platform adoption most weeks and a newcomer's first deploy every other week.
     Deterministic for its arguments; records in the ingest format
     (docs/signal-events-format.md). Reads the organisation's live teams, ticket dependencies and
-    members (three queries); writes nothing."""
+    members (three queries); writes nothing. No weeks, or no team outside the silos, describe no
+    deploys and no adoptions (never an error)."""
     rng = random.Random(seed)
     teams = list(
         Team.objects.filter(organization=organization, retired_at__isnull=True)
@@ -59,8 +60,8 @@ def demo_signal_records(
         return moment if moment < at - dt.timedelta(hours=1) else None
 
     incident = 0
-    for week in range(weeks + 1):
-        progress = week / weeks
+    for week in range(max(weeks, 0) + 1):
+        progress = week / weeks if weeks > 0 else 1.0
         for slug in teams:
             for n in range(1 + round(progress * 4 + rng.uniform(0, 1.5))):
                 moment = when(week, rng.randint(0, 4), rng.uniform(0, 8))
@@ -120,7 +121,7 @@ def demo_signal_records(
         # One more team adopts a capability every other week; in between, a team already on
         # the platform takes another. Only the first Kubernetes adoption was mandated.
         adopted = when(week, 2, 4)
-        if adopted is not None:
+        if adopted is not None and teams:
             slug = teams[min(week // 2, len(teams) - 1)]
             capability = CAPABILITIES[(week // 2 + week % 2) % len(CAPABILITIES)]
             records.append(

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from teams.models import Organization
+from teams.models import Organization, TeamType
+from tests.factories import OrganizationFactory, TeamFactory
 from transform.demo_signals import demo_signal_records
 
 AT = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
@@ -50,3 +51,15 @@ def test_the_demo_events_are_described_without_writing_and_the_same_every_time(
     )
     assert sum(tickets[w] for w in range(4)) > sum(tickets[w] for w in range(WEEKS - 4, WEEKS))
     assert all(dt.datetime.fromisoformat(r["occurred_at"]) < AT for r in first)
+
+
+@pytest.mark.django_db
+def test_no_weeks_or_only_silos_describe_no_deploys_and_never_fail() -> None:
+    only_silos: Any = OrganizationFactory(slug="silos")
+    TeamFactory(organization=only_silos, slug="dba", type=TeamType.OPS_SILO)
+
+    no_weeks = demo_signal_records(organization=only_silos, start=AT, weeks=0, at=AT, seed=1)
+    silos = demo_signal_records(organization=only_silos, start=START, weeks=WEEKS, at=AT, seed=1)
+
+    assert no_weeks == []
+    assert not [record for record in silos if record["kind"] in {"deploy", "adoption"}]
