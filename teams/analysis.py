@@ -63,6 +63,18 @@ FINDING_KINDS: tuple[str, ...] = (
     "unclassified_team",
     "team_size",
 )
+# How a finding's kind reads for people (pages, reports, the analyze_org command).
+FINDING_KIND_LABELS: dict[str, str] = {
+    "team_bottleneck": "Team bottleneck",
+    "person_bottleneck": "Person bottleneck",
+    "ops_silo": "Ops silo",
+    "missing_devops_buddy": "Missing DevOps buddy",
+    "missing_product_owner": "Missing product owner",
+    "cognitive_load": "Cognitive load",
+    "long_running_collaboration": "Long-running collaboration",
+    "unclassified_team": "Unclassified team",
+    "team_size": "Team size",
+}
 SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
 # How the texts name the vocabularies (the models' labels, lower-cased inside a sentence).
 TEAM_TYPE_LABELS: dict[str, str] = {

@@ -41,10 +41,11 @@ def build_org(organization: models.Organization, *, squads: int = 3) -> dict[str
     silo = TeamFactory(
         organization=organization,
         slug="dba",
+        name="Database Administration",
         type=models.TeamType.OPS_SILO,
         specialty=models.Specialty.DATABASE,
     )
-    devops = PersonFactory(organization=organization, email="ops@example.com")
+    devops = PersonFactory(organization=organization, email="ops@example.com", name="Olga Ops")
     teams = []
     for i in range(squads):
         team = TeamFactory(organization=organization, slug=f"squad-{i}")
@@ -106,10 +107,13 @@ def test_text_output_shows_metrics_then_findings_with_playbooks(
     assert "Flow score: " in text
     assert "stream-aligned teams have a DevOps buddy" in text  # words, not "..._share 0.0"
     assert "stream_aligned_with_buddy_share" not in text
-    assert "[HIGH] ops_silo" in text
-    assert "Subjects: team dba, team squad-0, team squad-1, team squad-2" in text
+    assert "[HIGH] Ops silo" in text
+    assert (
+        "Subjects: team Database Administration (dba), team Squad-0 (squad-0), "
+        "team Squad-1 (squad-1), team Squad-2 (squad-2)"
+    ) in text
     assert "Suggested playbook: unify-ops-silos" in text
-    assert "person ops@example.com" in text
+    assert "person Olga Ops <ops@example.com>" in text
 
 
 def test_text_output_says_so_when_nothing_is_wrong(organization: models.Organization) -> None:

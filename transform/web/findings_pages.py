@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from core.errors import ApplicationError
 from playbooks.selectors import playbook_titles
-from teams.analysis import FINDING_KINDS, SEVERITIES, InvalidThresholdsError
+from teams.analysis import FINDING_KIND_LABELS, FINDING_KINDS, SEVERITIES, InvalidThresholdsError
 from teams.selectors import org_analysis_get, person_of_user, team_list
 from teams.zones import organization_today
 from transform.access import OrgAccess, org_manage_access_check
@@ -26,7 +26,7 @@ from transform.plans.services import (
 from transform.plans.starting import StartPreview, covering_transformations, start_preview_get
 from transform.web.access import org_page
 from transform.web.context import page_context, query_string
-from transform.web.graph_pages import FINDING_KIND_LABELS, finding_row
+from transform.web.graph_pages import finding_row
 
 FINDINGS_PER_PAGE = 10
 

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.moments import moment_parse
-from teams.analysis import InvalidThresholdsError
+from teams.analysis import FINDING_KIND_LABELS, InvalidThresholdsError
 from teams.graph import OrgSnapshot
 from teams.layout import Position, team_positions
 from teams.models import (
@@ -85,17 +85,6 @@ EDGE_LEGEND: tuple[tuple[str, str, str], ...] = (
     ("ticket_dependency", "Ticket dependency", "dotted grey arrow to the team waited on"),
     ("ticket_on_silo", "Ticket dependency on an ops silo", "thick red arrow to the silo"),
 )
-FINDING_KIND_LABELS: dict[str, str] = {
-    "team_bottleneck": "Team bottleneck",
-    "person_bottleneck": "Person bottleneck",
-    "ops_silo": "Ops silo",
-    "missing_devops_buddy": "Missing DevOps buddy",
-    "missing_product_owner": "Missing product owner",
-    "cognitive_load": "Cognitive load",
-    "long_running_collaboration": "Long-running collaboration",
-    "unclassified_team": "Unclassified team",
-    "team_size": "Team size",
-}
 EXPORT_FORMATS: tuple[tuple[str, str], ...] = (
     ("json", "JSON"),
     ("graphml", "GraphML"),

@@ -7,9 +7,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from teams.analysis import InvalidThresholdsError, metric_label, metric_texts
+from teams.analysis import (
+    FINDING_KIND_LABELS,
+    InvalidThresholdsError,
+    metric_label,
+    metric_texts,
+)
 from teams.management.arguments import as_of_argument, organization_argument
-from teams.selectors import org_analysis_get
+from teams.selectors import org_analysis_get, team_list
 
 
 class Command(BaseCommand):
@@ -46,11 +51,14 @@ class Command(BaseCommand):
         if options["format"] == "json":
             self.stdout.write(json.dumps(report, indent=2))
         else:
-            self.stdout.write(render_text(report))
+            names = dict(team_list(organization=organization).values_list("slug", "name"))
+            self.stdout.write(render_text(report, team_names=names))
 
 
-def render_text(report: dict[str, Any]) -> str:
-    """The report as plain text: metrics first, then findings in their order (worst first)."""
+def render_text(report: dict[str, Any], *, team_names: dict[str, str] | None = None) -> str:
+    """The report as plain text: metrics first, then findings in their order (worst first).
+    Teams and people read by name, with the slug or e-mail an operator types in brackets."""
+    names = team_names or {}
     metrics = report["metrics"]
     lines = [f"Analysis of {report['organization']} as of {report['as_of']}", "", "Metrics"]
     # Each metric in words ("1 of 3 stream-aligned teams has a DevOps buddy (33%)"); the exact
@@ -62,15 +70,23 @@ def render_text(report: dict[str, Any]) -> str:
     if not findings:
         lines.append("  None: the graph shows no known anti-pattern.")
     for number, finding in enumerate(findings, start=1):
-        subjects = ", ".join(
-            f"team {s['slug']}" if s["type"] == "team" else f"person {s['email']}"
-            for s in finding["subjects"]
-        )
+        subjects = ", ".join(_subject(subject, names) for subject in finding["subjects"])
+        kind = FINDING_KIND_LABELS.get(finding["kind"], finding["kind"])
         lines += [
             "",
-            f"{number}. [{finding['severity'].upper()}] {finding['kind']}",
+            f"{number}. [{finding['severity'].upper()}] {kind}",
             f"   Subjects: {subjects}",
             f"   {finding['explanation']}",
             f"   Suggested playbook: {finding['suggested_playbook'] or 'none'}",
         ]
     return "\n".join(lines)
+
+
+def _subject(subject: dict[str, Any], team_names: dict[str, str]) -> str:
+    if subject["type"] == "team":
+        slug = subject["slug"]
+        name = team_names.get(slug, slug)
+        return f"team {name}" if name == slug else f"team {name} ({slug})"
+    email = subject.get("email", "")
+    name = subject.get("name") or email
+    return f"person {name}" if name == email else f"person {name} <{email}>"
