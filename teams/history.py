@@ -3,14 +3,22 @@
 ``org_snapshot_get(as_of=...)`` reads the six history tables once per moment; a chart of weekly
 points over a year would run hundreds of queries. ``org_snapshots_at`` reads each history table
 once, up to the last moment, and replays the rows in time order, taking the state at each moment:
-a fixed number of queries (seven) whatever the number of moments. Each snapshot equals
-``org_snapshot_get(organization=..., as_of=moment)`` (the tests hold the two together): the
-latest history row of each object at or before the moment, an object whose latest row is a
-deletion left out, retired teams and leavers left out as the live graph leaves them out.
+a fixed number of queries (eight, with the lineage events) whatever the number of moments.
 
-It also tells, per moment, which teams had been an ops silo at any time up to it (whatever
-their type then), by their slug at the moment: the history's part of the exit criteria's
-"former silos" (``playbooks.criteria``).
+Each snapshot is the latest history row of each object at or before the moment, an object whose
+latest row is a deletion left out, retired teams and leavers left out as the live graph leaves
+them out: what ``org_snapshot_get(organization=..., as_of=moment)`` shows (the tests hold the two
+together), but for one case. When two history rows of one object share a ``history_date`` (two
+saves within the clock's resolution, or rows dated by hand), simple-history's ``as_of`` keeps
+both and the as-of snapshot shows the object twice; the replay keeps one, the row written last
+(the higher ``history_id``), as the live table does. A graph with one node per object is what the
+share rules count, so the replay does not copy the duplicate.
+
+It also tells, per moment, the former silos: the live teams, by their slug at the moment, that
+had been typed ops silo at any time up to it (whatever their type then) or that took over such a
+team's work through a merge or a split recorded at or before it, chains followed. That is the
+live rule of the exit criteria (``transform.plans.selectors._former_silos``,
+``playbooks.criteria``) applied to the moment.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from teams.graph import (
 )
 from teams.models import (
     Interaction,
+    LineageKind,
     Membership,
     Organization,
     OrgUnit,
@@ -40,6 +49,7 @@ from teams.models import (
     ServesLink,
     Service,
     Team,
+    TeamLineageEvent,
     TeamType,
 )
 
@@ -48,11 +58,12 @@ _DELETED = "-"
 
 @dataclass(frozen=True, slots=True)
 class PastTopology:
-    """The organisation as it was at ``snapshot.as_of``; ``ever_silos``: slugs (at that moment)
-    of its live teams that had been typed ops silo at any time up to it."""
+    """The organisation as it was at ``snapshot.as_of``; ``former_silos``: slugs (at that
+    moment) of its live teams that had been typed ops silo at any time up to it, or that had
+    taken over such a team's work through a merge or a split by then (chains followed)."""
 
     snapshot: OrgSnapshot
-    ever_silos: frozenset[str]
+    former_silos: frozenset[str]
 
 
 class _Replay:
@@ -87,7 +98,7 @@ def org_snapshots_at(
     *, organization: Organization, moments: Sequence[dt.datetime]
 ) -> list[PastTopology]:
     """The topology of ``organization`` at each of ``moments`` (any order; the result follows
-    it), in seven queries whatever their number."""
+    it), in eight queries whatever their number."""
     if not moments:
         return []
     with cyclic_gc_paused():
@@ -130,6 +141,20 @@ def _replayed(*, organization: Organization, moments: Sequence[dt.datetime]) -> 
     )
     services = _Replay(Service, org_id, until, "team_id", "kind", "slug")
 
+    # Hand-overs in time order: (when, predecessor id, successor id).
+    handovers = list(
+        TeamLineageEvent.objects.filter(
+            organization_id=org_id,
+            kind__in=[LineageKind.MERGED, LineageKind.SPLIT],
+            successor__isnull=False,
+            occurred_at__lte=until,
+        )
+        .order_by("occurred_at", "id")
+        .values_list("occurred_at", "team_id", "successor_id")
+    )
+    handover_position = 0
+    successors_of: dict[int, set[int]] = {}
+
     ever_silo_ids: set[int] = set()
 
     def note_silo(pk: int, fields: list[Any]) -> None:
@@ -140,6 +165,10 @@ def _replayed(*, organization: Organization, moments: Sequence[dt.datetime]) -> 
     for moment in sorted(set(moments)):
         unit_state = units.advance(moment)
         team_state = teams.advance(moment, note_silo)
+        while handover_position < len(handovers) and handovers[handover_position][0] <= moment:
+            _when, predecessor, successor = handovers[handover_position]
+            successors_of.setdefault(predecessor, set()).add(successor)
+            handover_position += 1
         person_state = people.advance(moment)
         unit_slug = {pk: row[0] for pk, row in unit_state.items()}
         live_teams = {pk: row for pk, row in team_state.items() if row[7] is None}
@@ -219,8 +248,22 @@ def _replayed(*, organization: Organization, moments: Sequence[dt.datetime]) -> 
             serves=serves_edges,
             interactions=interaction_edges,
         )
+        former_silo_ids = _with_successors(ever_silo_ids, successors_of)
         found[moment] = PastTopology(
             snapshot=snapshot,
-            ever_silos=frozenset(team_slug[pk] for pk in ever_silo_ids if pk in team_slug),
+            former_silos=frozenset(team_slug[pk] for pk in former_silo_ids if pk in team_slug),
         )
     return [found[moment] for moment in moments]
+
+
+def _with_successors(team_ids: set[int], successors_of: dict[int, set[int]]) -> set[int]:
+    """``team_ids`` and every team their work went to through the hand-overs ``successors_of``,
+    chains followed (a silo merged into a team later split: both parts)."""
+    found = set(team_ids)
+    frontier = list(team_ids)
+    while frontier:
+        for successor in successors_of.get(frontier.pop(), ()):
+            if successor not in found:
+                found.add(successor)
+                frontier.append(successor)
+    return found

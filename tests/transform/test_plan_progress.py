@@ -1,7 +1,8 @@
 """Campaign progress (``transform.plans.progress``) on a topology that changes over time, and the
 history replay it reads (``teams.history.org_snapshots_at``): shares per criterion week by week,
-the same snapshots as ``org_snapshot_get(as_of=...)``, a fixed number of queries whatever the
-number of weeks, and past points served from the cache."""
+the same snapshots as ``org_snapshot_get(as_of=...)``, former silos through merges and splits as
+the live verdict counts them, a fixed number of queries whatever the number of weeks, and past
+points served from the cache."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from playbooks.criteria import GRAPH_CHECKS
 from teams import models
 from teams.graph import InteractionEdge, MembershipEdge, OrgSnapshot, TeamNode
 from teams.history import org_snapshots_at
+from teams.lifecycle import team_retire
 from teams.selectors import org_snapshot_get
 from tests.factories import (
     InteractionFactory,
@@ -24,6 +26,7 @@ from tests.factories import (
     PersonFactory,
     TeamFactory,
 )
+from transform.models import Milestone
 from transform.plans.progress import (
     LEAD_IN_DAYS,
     MAX_POINTS,
@@ -34,6 +37,7 @@ from transform.plans.progress import (
     progress_days,
     transformation_progress_get,
 )
+from transform.plans.selectors import milestone_criteria_evaluate
 
 HISTORY_MODELS: tuple[type[Model], ...] = (
     models.OrgUnit,
@@ -48,10 +52,13 @@ T0 = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC)  # a Monday, noon
 T1 = T0 + dt.timedelta(days=14)  # Payments gets a DevOps buddy
 T2 = T0 + dt.timedelta(days=28)  # the DBA silo becomes a platform team (tickets still wait)
 T3 = T0 + dt.timedelta(days=35)  # Payments stops sending tickets to it
+MERGE = T0 + dt.timedelta(days=14)  # (other organisations) a silo hands its work over
+LATER_MERGE = T0 + dt.timedelta(days=28)  # one of its successors is merged in turn
 NOW = T0 + dt.timedelta(days=42, hours=3)
 TODAY = NOW.date()
 START = T0.date() + dt.timedelta(days=LEAD_IN_DAYS)  # the transformation starts two weeks in
 
+GATEKEEPERS: list[dict[str, Any]] = [{"graph": "no_ticket_dependencies_on_gatekeepers"}]
 CRITERIA: list[dict[str, Any]] = [
     {"graph": "every_stream_team_has_devops_buddy"},
     {"graph": "no_ticket_dependencies_on_ops_silos"},  # an alias of the gatekeepers check
@@ -149,8 +156,8 @@ def test_the_replayed_history_equals_the_snapshots_as_of(
     for moment, past in zip(moments, replayed, strict=True):
         assert past.snapshot == org_snapshot_get(organization=organization, as_of=moment), moment
     assert replayed[0].snapshot.teams == []
-    assert replayed[1].ever_silos == {"dba"}
-    assert replayed[4].ever_silos == {"dba"}  # a platform team now, a silo before
+    assert replayed[1].former_silos == {"dba"}
+    assert replayed[4].former_silos == {"dba"}  # a platform team now, a silo before
 
 
 def test_a_leaver_and_a_retired_team_leave_the_replayed_graph(
@@ -180,11 +187,11 @@ def test_a_leaver_and_a_retired_team_leave_the_replayed_graph(
 def test_the_history_is_read_in_the_same_queries_whatever_the_number_of_weeks(
     organization: models.Organization, django_assert_num_queries: Any
 ) -> None:
-    # The topology version, then the seven history tables once.
-    with django_assert_num_queries(8):
+    # The topology version, then the seven history tables and the lineage once.
+    with django_assert_num_queries(9):
         short = progress(organization, start_date=TODAY)
     cache.clear()
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         long = progress(organization, start_date=T0.date() - dt.timedelta(days=300))
 
     assert len(long.days) > len(short.days) + 40
@@ -199,7 +206,7 @@ def test_past_points_come_from_the_cache_and_today_follows_the_topology(
     MembershipFactory(team=search, role=models.MembershipRole.DEVOPS_BUDDY)
     dated(T0 + dt.timedelta(hours=1), NOW)
 
-    with django_assert_num_queries(8):  # a new topology version: today's point only is read
+    with django_assert_num_queries(9):  # a new topology version: today's point only is read
         second = progress(organization)
     with django_assert_num_queries(1):
         third = progress(organization)
@@ -209,6 +216,129 @@ def test_past_points_come_from_the_cache_and_today_follows_the_topology(
     assert shares(buddy_first)[-1] == (1, 2)
     assert shares(buddy_second)[-1] == (2, 2)
     assert shares(third.lines[0]) == shares(buddy_second)
+
+
+def test_two_rows_of_one_date_replay_as_the_last_one_written(
+    organization: models.Organization,
+) -> None:
+    search = organization.teams.get(slug="srch")
+    for name in ("Find", "Search and find"):
+        search.name = name
+        search.save()
+    tie = T3 + dt.timedelta(days=1)
+    dated(tie, T3)  # both renames now share one history_date
+    moment = tie + dt.timedelta(hours=1)
+
+    [past] = org_snapshots_at(organization=organization, moments=[moment])
+
+    assert [t.name for t in past.snapshot.teams if t.slug == "srch"] == ["Search and find"]
+    # simple-history's as_of keeps both rows of the date: the node twice (teams.history says why
+    # the replay does not copy it).
+    as_of = org_snapshot_get(organization=organization, as_of=moment)
+    assert sorted(t.name for t in as_of.teams if t.slug == "srch") == ["Find", "Search and find"]
+
+
+# --- former silos through lineage ----------------------------------------------------------------
+
+
+@pytest.fixture
+def merged(db: None) -> models.Organization:
+    """The DBA silo merged into the stream-aligned Data team at MERGE; Search still files
+    tickets to Data."""
+    cache.clear()
+    org: Any = OrganizationFactory(slug="merged", name="Merged")
+    dba: Any = TeamFactory(organization=org, slug="dba", name="DBA", type=models.TeamType.OPS_SILO)
+    data: Any = TeamFactory(organization=org, slug="data", name="Data")
+    search: Any = TeamFactory(organization=org, slug="srch", name="Search")
+    InteractionFactory(source=search, target=data, mode=models.InteractionMode.TICKET_DEPENDENCY)
+    dated(T0, None)
+    team_retire(team=dba, source="api", kind=models.LineageKind.MERGED, successors=[data], at=MERGE)
+    dated(MERGE, T0)
+    return org
+
+
+@pytest.fixture
+def split(db: None) -> models.Organization:
+    """The Ops silo split into Infra and Tools at MERGE; Tools merged into Web at LATER_MERGE
+    (a chain); Search files tickets to Web throughout."""
+    cache.clear()
+    org: Any = OrganizationFactory(slug="split", name="Split")
+    ops: Any = TeamFactory(organization=org, slug="ops", name="Ops", type=models.TeamType.OPS_SILO)
+    infra: Any = TeamFactory(
+        organization=org, slug="infra", name="Infra", type=models.TeamType.ENABLING
+    )
+    tools: Any = TeamFactory(organization=org, slug="tools", name="Tools")
+    web: Any = TeamFactory(organization=org, slug="web", name="Web")
+    search = TeamFactory(organization=org, slug="srch", name="Search")
+    InteractionFactory(source=search, target=web, mode=models.InteractionMode.TICKET_DEPENDENCY)
+    dated(T0, None)
+    team_retire(
+        team=ops, source="api", kind=models.LineageKind.SPLIT, successors=[infra, tools], at=MERGE
+    )
+    dated(MERGE, T0)
+    team_retire(
+        team=tools, source="api", kind=models.LineageKind.MERGED, successors=[web], at=LATER_MERGE
+    )
+    dated(LATER_MERGE, MERGE)
+    return org
+
+
+def live_verdict(organization: models.Organization) -> tuple[str, Share]:
+    """The live exit-criterion verdict on tickets to gatekeepers, as a plan judges it, and the
+    share of teams (ops silos aside) it does not name as waiting."""
+    milestone = Milestone(pk=1, exit_criteria=GATEKEEPERS)
+    [result] = milestone_criteria_evaluate(
+        organization=organization, milestones=[milestone], signals=lambda _kind: None
+    )[1]
+    teams = org_snapshot_get(organization=organization).teams
+    asked = {team.slug for team in teams if team.type != models.TeamType.OPS_SILO}
+    waiting = asked & set(result.evidence["dependent_teams"])
+    return result.status, Share(len(asked) - len(waiting), len(asked))
+
+
+def test_a_team_that_took_over_a_silo_s_work_in_a_merge_is_a_former_silo_from_then(
+    merged: models.Organization,
+) -> None:
+    before, at_merge = org_snapshots_at(
+        organization=merged, moments=[MERGE - dt.timedelta(hours=1), MERGE]
+    )
+
+    found = progress(merged, criteria=GATEKEEPERS)
+
+    assert before.former_silos == {"dba"}
+    assert at_merge.former_silos == {"data"}  # the silo itself is retired
+    # Search's tickets to Data wait on a gatekeeper from the merge (MERGE's day) on.
+    assert shares(found.lines[0]) == [(2, 2)] * 2 + [(1, 2)] * 5
+
+
+def test_the_parts_of_a_split_silo_and_their_successors_are_former_silos(
+    split: models.Organization,
+) -> None:
+    moments = [MERGE - dt.timedelta(hours=1), MERGE, LATER_MERGE]
+
+    replayed = org_snapshots_at(organization=split, moments=moments)
+
+    assert [past.former_silos for past in replayed] == [
+        {"ops"},
+        {"infra", "tools"},
+        {"infra", "web"},  # Tools' work, the silo's before it, went to Web
+    ]
+    found = progress(split, criteria=GATEKEEPERS)
+    assert shares(found.lines[0]) == [(4, 4)] * 4 + [(2, 3)] * 3
+
+
+@pytest.mark.parametrize("case", ["merged", "split"])
+def test_today_s_point_is_the_share_of_the_live_verdict(
+    case: str, request: pytest.FixtureRequest
+) -> None:
+    organization: models.Organization = request.getfixturevalue(case)
+
+    status, share = live_verdict(organization)
+    found = progress(organization, criteria=GATEKEEPERS)
+
+    assert status == "fail"
+    assert share.passing < share.total
+    assert found.lines[0].points[-1] == share
 
 
 def test_a_plan_without_graph_criteria_reads_nothing(
@@ -277,7 +407,7 @@ def test_tickets_to_a_platform_or_a_former_silo_count_as_waiting() -> None:
         "no_ticket_dependencies_on_gatekeepers",
         snapshot=graph,
         report=None,
-        ever_silos=frozenset({"old"}),
+        former_silos=frozenset({"old"}),
     )
 
     assert found == Share(3, 5)  # c waits on a stream-aligned team, not a gatekeeper

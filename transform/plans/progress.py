@@ -14,7 +14,7 @@ computed it); today's point is cached under the live analysis's key (the topolog
 an enacted change shows on the next load. A page with every point cached reads one query.
 
 The share computation (``criterion_share``) is pure: it takes a snapshot, its analysis report
-and the teams that had been ops silos.
+and the former silos (teams that had been ops silos or took over one's work).
 """
 
 from __future__ import annotations
@@ -115,13 +115,13 @@ def _finding_share(
 
 
 def _no_tickets_to_gatekeepers(
-    snapshot: OrgSnapshot, _report: dict[str, Any] | None, ever_silos: frozenset[str]
+    snapshot: OrgSnapshot, _report: dict[str, Any] | None, former_silos: frozenset[str]
 ) -> Share:
     """Teams (ops silos aside) none of whose work waits on a gatekeeper through tickets: an ops
-    silo, a platform team or a team that was a silo (``playbooks.criteria``'s rule)."""
+    silo, a platform team or a former silo (``playbooks.criteria``'s rule)."""
     types = {team.slug: team.type for team in snapshot.teams}
     gatekeepers = {slug for slug, kind in types.items() if kind in (OPS_SILO, PLATFORM)}
-    gatekeepers |= ever_silos & set(types)
+    gatekeepers |= former_silos & set(types)
     waiting = {
         edge.source
         for edge in snapshot.interactions
@@ -186,17 +186,18 @@ def criterion_share(
     *,
     snapshot: OrgSnapshot,
     report: dict[str, Any] | None,
-    ever_silos: frozenset[str] = frozenset(),
+    former_silos: frozenset[str] = frozenset(),
 ) -> Share:
     """The share of teams passing graph check ``check`` (or its alias) in ``snapshot``.
 
     ``report`` is the snapshot's analysis (``analyze_snapshot``), needed by the checks whose
-    rule has ``needs_analysis``; ``ever_silos`` the slugs of teams that had been ops silos
-    (``teams.history.PastTopology``). ``ValueError`` for an unknown check."""
+    rule has ``needs_analysis``; ``former_silos`` the slugs of teams that had been ops silos or
+    took over one's work through a merge or split (``teams.history.PastTopology``).
+    ``ValueError`` for an unknown check."""
     rule = SHARE_RULES.get(check_of(check))
     if rule is None:
         raise ValueError(f"unknown graph check {check!r}")
-    return rule.share(snapshot, report, ever_silos)
+    return rule.share(snapshot, report, former_silos)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,8 +279,8 @@ def transformation_progress_get(
     point as the topology stood at the end of that day in the organisation's zone, today's as
     it stands at ``now``.
 
-    Queries: one (the topology version) when every point is cached; else seven more (the
-    history tables), whatever the number of points, teams or criteria."""
+    Queries: one (the topology version) when every point is cached; else eight more (the
+    history tables and the lineage), whatever the number of points, teams or criteria."""
     split = criteria_split(criteria)
     days = progress_days(start_date=start_date, today=today)
     lines = [ProgressLine(check, SHARE_RULES[check].label) for check in split.checks]
@@ -322,7 +323,7 @@ def transformation_progress_get(
                     return progress
             for check in split.checks:
                 share = criterion_share(
-                    check, snapshot=past.snapshot, report=report, ever_silos=past.ever_silos
+                    check, snapshot=past.snapshot, report=report, former_silos=past.former_silos
                 )
                 fresh[keys[(check, day)]] = [share.passing, share.total]
         today_values = {key: value for key, value in fresh.items() if key.startswith(today_prefix)}
