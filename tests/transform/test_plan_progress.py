@@ -2,7 +2,7 @@
 history replay it reads (``teams.history.org_snapshots_at``): shares per criterion week by week,
 the same snapshots as ``org_snapshot_get(as_of=...)``, former silos through merges and splits as
 the live verdict counts them, a fixed number of queries whatever the number of weeks, and past
-points served from the cache."""
+points served from the cache under the time zone."""
 
 from __future__ import annotations
 
@@ -216,6 +216,23 @@ def test_past_points_come_from_the_cache_and_today_follows_the_topology(
     assert shares(buddy_first)[-1] == (1, 2)
     assert shares(buddy_second)[-1] == (2, 2)
     assert shares(third.lines[0]) == shares(buddy_second)
+
+
+def test_a_past_point_is_cached_under_the_organisation_s_time_zone(
+    organization: models.Organization,
+) -> None:
+    organization.time_zone = "UTC"
+    organization.save()
+    in_utc = progress(organization)
+    # Payments' buddy came at noon UTC on T1's day: after that day had ended at UTC+14.
+    organization.time_zone = "Pacific/Kiritimati"
+    organization.save()
+
+    in_kiritimati = progress(organization)
+
+    day = in_utc.days.index(T1.date())
+    assert shares(in_utc.lines[0])[day] == (1, 2)
+    assert shares(in_kiritimati.lines[0])[day] == (0, 2)
 
 
 def test_two_rows_of_one_date_replay_as_the_last_one_written(

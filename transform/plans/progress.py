@@ -258,7 +258,13 @@ class Progress:
 
 
 def _settings_digest(organization: Organization) -> str:
-    text = json.dumps([organization.analysis_thresholds, _CODE], sort_keys=True, default=str)
+    """What a past point depends on besides the history: the thresholds, the code, and the time
+    zone (a day's point is the topology at midnight ending it, in the organisation's zone)."""
+    text = json.dumps(
+        [organization.analysis_thresholds, _CODE, organization.time_zone],
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
