@@ -13,6 +13,7 @@ import pytest
 from tests.builders import WebDemo
 from tests.web.browser import assert_accessible, log_in, screenshot
 from transform.models import EventKind, Milestone, MilestoneStatus
+from transform.plans.workflow import ALLOWED_TRANSITIONS
 from transform.web.timeline import ZOOMS
 
 pytestmark = pytest.mark.browser
@@ -96,6 +97,32 @@ def test_an_agent_drags_a_board_card_between_status_columns(page: Any, web_demo:
     assert moved.status_reason == "Two people are on leave."
     screenshot(page, "plan-board-dragged")
     assert_accessible(page, where="plan board")
+
+
+def test_a_drop_after_the_session_expired_is_not_taken_for_success(page: Any, web_demo: WebDemo):
+    from playwright.sync_api import expect
+
+    # Whatever the other tests of this module left it at: a column the workflow allows.
+    status = Milestone.objects.get(pk=web_demo.started.pk).status
+    target = ALLOWED_TRANSITIONS[status][-1]
+    log_in(page, "agent")
+    page.goto(plan_path(web_demo, board=True))
+    card = page.locator(f'.board-card[data-id="{web_demo.started.pk}"]')
+    # The session ends behind the page's back (its CSRF cookie stays): the move is redirected
+    # to the sign-in page, which answers 200.
+    kept = [cookie for cookie in page.context.cookies() if cookie["name"] != "sessionid"]
+    page.context.clear_cookies()
+    page.context.add_cookies(kept)
+
+    page.once("dialog", lambda dialog: dialog.accept("Two people are on leave."))
+    drag(page, card, page.locator(f'.board-column[data-status="{target}"]'))
+
+    expect(page.locator("#board-status")).to_contain_text("your session has expired")
+    before = page.locator(f'.board-column[data-status="{status}"]')
+    expect(before.get_by_role("link", name=web_demo.started.title)).to_be_visible()
+    after = page.locator(f'.board-column[data-status="{target}"]')
+    expect(after.get_by_role("link", name=web_demo.started.title)).to_have_count(0)
+    assert Milestone.objects.get(pk=web_demo.started.pk).status == status
 
 
 @pytest.mark.parametrize("which", ["plan", "board", "milestone"])

@@ -12,10 +12,20 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from teams.zones import organization_today
 from tests.builders import WebDemo, client_for
 from transform.models import EventKind, Milestone, MilestoneStatus
-from transform.plans.services import milestone_transition
-from transform.web.timeline import ROW_PX, ZOOMS, gantt_build, zoom_parse
+from transform.plans.services import milestone_reschedule, milestone_transition
+from transform.web.timeline import (
+    MAX_TICKS,
+    MAX_TRACK_PX,
+    MIN_PX_PER_DAY,
+    ROW_PX,
+    ZOOM_LABELS,
+    ZOOMS,
+    gantt_build,
+    zoom_parse,
+)
 
 
 def url(name: str, milestone: Milestone) -> str:
@@ -162,11 +172,16 @@ def test_a_done_milestone_offers_no_form_and_cannot_be_rescheduled(web_demo_plai
         actor=None,
     )
     agent = client_for("agent")
+    assert milestone.forecast_due is not None
 
     page = text(agent.get(url("milestone", milestone)))
     response = agent.post(
         url("milestone-reschedule", milestone),
-        {"forecast_due": "2099-01-01", "reschedule_reason": "Late."},
+        # A day the form accepts (within five years): the refusal is the service's.
+        {
+            "forecast_due": (milestone.forecast_due + dt.timedelta(days=30)).isoformat(),
+            "reschedule_reason": "Late.",
+        },
     )
 
     assert 'id="reschedule-form"' not in page
@@ -184,6 +199,86 @@ def test_depends_on_links_to_each_dependency_by_its_title(web_demo_plain: WebDem
     started = web_demo_plain.started
     assert f'<a href="{url("milestone", started)}">{started.title}</a>' in facts
     assert started.key not in facts
+
+
+@pytest.mark.django_db
+def test_a_due_date_more_than_five_years_ahead_or_before_the_plan_starts_is_refused(
+    web_demo_plain: WebDemo,
+):
+    milestone = web_demo_plain.started
+    transformation = web_demo_plain.transformation
+    today = organization_today(transformation.organization)
+    agent = client_for("agent")
+    latest = today.replace(year=today.year + 5) if (today.month, today.day) != (2, 29) else None
+    assert latest is not None
+
+    too_far = agent.post(
+        url("milestone-reschedule", milestone),
+        {
+            "forecast_due": (latest + dt.timedelta(days=1)).isoformat(),
+            "reschedule_reason": "Typed the wrong year.",
+        },
+    )
+    too_early = agent.post(
+        url("milestone-reschedule", milestone),
+        {
+            "forecast_due": (transformation.start_date - dt.timedelta(days=1)).isoformat(),
+            "reschedule_reason": "Finished before we began.",
+        },
+    )
+    dragged = agent.post(
+        url("milestone-reschedule-json", milestone),
+        {"forecast_due": "8999-12-31", "reason": "Dragged too far."},
+    )
+
+    assert too_far.status_code == 400
+    far_error = re.search(
+        r'<p class="field-error" id="forecast_due-error">([^<]*)</p>', text(too_far)
+    )
+    assert far_error is not None
+    assert f"more than 5 years away: choose a day up to {latest.isoformat()}" in far_error.group(1)
+    assert too_early.status_code == 400
+    early_error = re.search(
+        r'<p class="field-error" id="forecast_due-error">([^<]*)</p>', text(too_early)
+    )
+    assert early_error is not None
+    assert f"before the plan starts ({transformation.start_date.isoformat()})" in (
+        early_error.group(1)
+    )
+    assert dragged.status_code == 400
+    assert "more than 5 years away" in dragged.json()["extra"]["fields"]["forecast_due"][0]
+    assert reschedules(milestone) == 0
+
+
+@pytest.mark.django_db
+def test_the_success_message_names_only_dependants_not_an_unrelated_overdue_milestone(
+    web_demo_plain: WebDemo,
+):
+    milestone = web_demo_plain.started
+    dependant = dependant_of(milestone)
+    # Waits on nothing the rescheduled one leads to; its stored forecast is stale (computed on an
+    # earlier day, now overdue), so the recomputation moves it too.
+    unrelated = web_demo_plain.transformation.milestones.get(key="interview-ops-specialists")
+    assert milestone.key not in unrelated.depends_on.values_list("key", flat=True)
+    today = organization_today(web_demo_plain.organization)
+    Milestone.objects.filter(pk=unrelated.pk).update(forecast_due=today - dt.timedelta(days=9))
+    assert milestone.forecast_due is not None
+    new_due = milestone.forecast_due + dt.timedelta(days=4)
+
+    response = client_for("agent").post(
+        url("milestone-reschedule-json", milestone),
+        {"forecast_due": new_due.isoformat(), "reason": "Four more days."},
+    )
+
+    assert response.status_code == 200
+    answer = response.json()
+    unrelated.refresh_from_db()
+    assert unrelated.forecast_due != today - dt.timedelta(days=9)  # it did move
+    moved = [row["id"] for row in answer["moved"]]
+    assert dependant.pk in moved
+    assert unrelated.pk not in moved
+    assert unrelated.title not in answer["message"]
+    assert dependant.title in answer["message"]
 
 
 # --- the timeline's drag endpoint ----------------------------------------------------------------
@@ -216,8 +311,10 @@ def test_the_drag_endpoint_refuses_as_the_api_does(web_demo_plain: WebDemo):
     milestone = web_demo_plain.started
     assert milestone.forecast_start is not None
     endpoint = url("milestone-reschedule-json", milestone)
+    assert milestone.forecast_due is not None
+    later = (milestone.forecast_due + dt.timedelta(days=30)).isoformat()
 
-    refused = client_for("member").post(endpoint, {"forecast_due": "2099-01-01", "reason": "x"})
+    refused = client_for("member").post(endpoint, {"forecast_due": later, "reason": "x"})
     early = client_for("agent").post(
         endpoint,
         {
@@ -225,8 +322,8 @@ def test_the_drag_endpoint_refuses_as_the_api_does(web_demo_plain: WebDemo):
             "reason": "Early.",
         },
     )
-    no_reason = client_for("agent").post(endpoint, {"forecast_due": "2099-01-01", "reason": ""})
-    outsider = client_for("outsider").post(endpoint, {"forecast_due": "2099-01-01", "reason": "x"})
+    no_reason = client_for("agent").post(endpoint, {"forecast_due": later, "reason": ""})
+    outsider = client_for("outsider").post(endpoint, {"forecast_due": later, "reason": "x"})
 
     assert refused.status_code == 403
     assert "Only the owner" in refused.json()["message"]
@@ -236,6 +333,29 @@ def test_the_drag_endpoint_refuses_as_the_api_does(web_demo_plain: WebDemo):
     assert "reschedule_reason" in no_reason.json()["extra"]["fields"]
     assert outsider.status_code == 404
     assert reschedules(milestone) == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("endpoint", ["milestone-reschedule-json", "milestone-move-json"])
+def test_the_json_endpoints_answer_not_found_and_refused_in_the_apis_error_shape(
+    web_demo_plain: WebDemo, endpoint: str
+):
+    milestone = web_demo_plain.started
+    unknown = reverse(f"web:{endpoint}", kwargs={"org_slug": "demo", "milestone_id": 987654})
+    fields = {"forecast_due": "2027-01-01", "reason": "x", "to_status": "at_risk"}
+
+    missing = client_for("agent").post(unknown, fields)
+    refused = client_for("member").post(url(endpoint, milestone), fields)
+    outsider = client_for("outsider").post(url(endpoint, milestone), fields)
+
+    for response, status in ((missing, 404), (refused, 403), (outsider, 404)):
+        assert response.status_code == status
+        assert response["Content-Type"] == "application/json"
+        answer = response.json()
+        assert set(answer) == {"message", "extra"}
+        assert answer["message"]
+    assert "Only the owner" in refused.json()["message"]
+    assert "_" not in refused.json()["message"]  # plain words, no codes
 
 
 # --- the board's drop endpoint -------------------------------------------------------------------
@@ -384,6 +504,34 @@ def test_the_agent_may_drag_bars_and_cards_and_each_card_knows_its_allowed_colum
     assert "web/plan.js" in plan
 
 
+@pytest.mark.django_db
+def test_a_milestone_due_far_in_the_future_keeps_the_plan_page_small_at_every_zoom(
+    web_demo_plain: WebDemo,
+):
+    client = client_for("agent")
+    normal = len(client.get(plan_url(web_demo_plain, query="?zoom=week")).content)
+    # Stored before the web's bound, or through the API: the page must stay readable anyway.
+    milestone_reschedule(
+        milestone=web_demo_plain.started,
+        forecast_due=dt.date(8999, 12, 31),
+        reason="A typing slip.",
+        actor=None,
+    )
+
+    for zoom in ZOOM_LABELS:
+        response = client.get(plan_url(web_demo_plain, query=f"?zoom={zoom}"))
+        body = text(response)
+        assert response.status_code == 200
+        assert body.count('class="gantt-tick"') <= MAX_TICKS, zoom
+        track = re.search(r"--track: (\d+)px", body)
+        assert track is not None
+        assert int(track.group(1)) <= MAX_TRACK_PX, zoom
+        per_day = re.search(r'data-px-per-day="([0-9.e+-]+)"', body)
+        assert per_day is not None
+        assert float(per_day.group(1)) >= MIN_PX_PER_DAY, zoom
+        assert len(response.content) < normal + 60_000, zoom
+
+
 # --- the drawing, without a database -------------------------------------------------------------
 
 
@@ -443,3 +591,27 @@ def test_the_zoom_sets_pixels_per_day_and_the_ticks():
     assert [tick["label"] for tick in weeks.ticks][:3] == ["4 Jan", "11 Jan", "18 Jan"]
     assert 800 <= whole.width <= 900
     assert zoom_parse("<script>") == "fit"
+
+
+def test_the_drawing_stays_bounded_for_a_date_thousands_of_years_away():
+    far = {
+        **PLAN,
+        "forecast_end": "8999-12-31",
+        "milestones": [
+            PLAN["milestones"][0],
+            _milestone("bb", "2027-01-10", "8999-12-31", depends_on=("a",)),
+        ],
+    }
+
+    for zoom in ZOOM_LABELS:
+        gantt = gantt_build(far, today=dt.date(2027, 1, 5), zoom=zoom)
+
+        assert gantt.px_per_day >= MIN_PX_PER_DAY
+        assert gantt.width <= MAX_TRACK_PX
+        assert 0 < len(gantt.ticks) <= MAX_TICKS
+        assert all(0 <= tick["x"] <= gantt.width for tick in gantt.ticks)
+        bars = [row.forecast for row in gantt.rows if row.forecast is not None]
+        assert all(bar.x >= 0 and bar.x + bar.width <= gantt.width + 0.1 for bar in bars)
+        assert gantt.today_x is not None
+    normal = gantt_build(PLAN, today=dt.date(2027, 1, 5), zoom="week")
+    assert normal.px_per_day == ZOOMS["week"]  # a real plan draws as before

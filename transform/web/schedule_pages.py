@@ -12,18 +12,22 @@ the board's script with ``{"message", ...}`` or the API's error shape ``{"messag
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.bounds import DATE_RANGE_HELP, day_in_range
-from core.errors import ApplicationError, PermissionDeniedError
+from core.errors import ApplicationError, DomainError
+from teams.zones import organization_today
 from transform.access import (
     OrgAccess,
     milestone_get_for_status_change,
@@ -40,20 +44,56 @@ from transform.web.forms import TEXT_LIMIT, cleaned
 STATUS_LABELS: dict[str, str] = dict(MilestoneStatus.choices)
 # How many moved dependants the success message names before "and N more".
 MOVED_NAMED = 5
+# How far ahead a milestone may be rescheduled, in years from today. Further is most likely a
+# slip of the keyboard (2062 for 2026), and a date decades away would stretch the plan's
+# timeline past reading (docs/web-plan.md#rescheduling). Nor before the plan starts.
+RESCHEDULE_YEARS_AHEAD = 5
 
 
 class MilestoneRescheduleForm(forms.Form):
     """The milestone page's reschedule form: the new forecast due date and why. The field names
-    differ from the other forms' on the page, so a refused post refills only this one."""
+    differ from the other forms' on the page, so a refused post refills only this one.
+
+    ``earliest`` and ``latest`` bound the date (``reschedule_bounds``)."""
 
     forecast_due = forms.DateField(label="New forecast due date")
     reschedule_reason = forms.CharField(label="Reason", max_length=TEXT_LIMIT)
+
+    def __init__(
+        self, data: Mapping[str, Any], *, earliest: dt.date | None, latest: dt.date | None
+    ) -> None:
+        super().__init__(data)
+        self.earliest = earliest
+        self.latest = latest
 
     def clean_forecast_due(self) -> dt.date:
         day: dt.date = self.cleaned_data["forecast_due"]
         if not day_in_range(day):
             raise forms.ValidationError(f"Expected {DATE_RANGE_HELP}.")
+        if self.earliest is not None and day < self.earliest:
+            raise forms.ValidationError(
+                f"That is before the plan starts ({self.earliest.isoformat()}): choose a later day."
+            )
+        if self.latest is not None and day > self.latest:
+            raise forms.ValidationError(
+                f"That is more than {RESCHEDULE_YEARS_AHEAD} years away: choose a day up to "
+                f"{self.latest.isoformat()}."
+            )
         return day
+
+
+def _years_after(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February, in a year without one
+        return day.replace(year=day.year + years, day=28)
+
+
+def reschedule_bounds(transformation: Transformation) -> tuple[dt.date | None, dt.date]:
+    """The days a milestone of ``transformation`` may be rescheduled to: from the plan's start
+    to ``RESCHEDULE_YEARS_AHEAD`` years after the organisation's today."""
+    today = organization_today(transformation.organization)
+    return transformation.start_date, _years_after(today, RESCHEDULE_YEARS_AHEAD)
 
 
 class MilestoneMoveForm(forms.Form):
@@ -75,16 +115,36 @@ def _forecasts(transformation: Transformation) -> dict[int, tuple[str, dt.date |
     }
 
 
+def _dependants(transformation: Transformation, milestone_id: int) -> set[int]:
+    """The milestones that depend on ``milestone_id``, directly or through others (one query)."""
+    waiting: dict[int, list[int]] = {}
+    for dependant, dependency in Milestone.depends_on.through.objects.filter(
+        from_milestone__transformation=transformation
+    ).values_list("from_milestone_id", "to_milestone_id"):
+        waiting.setdefault(dependency, []).append(dependant)
+    found: set[int] = set()
+    todo = [milestone_id]
+    while todo:
+        for dependant in waiting.get(todo.pop(), []):
+            if dependant not in found:
+                found.add(dependant)
+                todo.append(dependant)
+    found.discard(milestone_id)
+    return found
+
+
 def _reschedule(
     request: HttpRequest,
     access: OrgAccess,
     milestone_id: int,
     *,
-    forecast_due: dt.date,
+    forecast_due: str,
     reason: str,
 ) -> tuple[Milestone, str, list[dict[str, Any]]]:
-    """Reschedule through the API's rule and service; the milestone, a sentence saying what
-    moved, and the moved dependants (id, title, from, to)."""
+    """Reschedule through the API's rule and service: the milestone is looked up with its access
+    rule first (whoever may not reschedule hears that, whatever they typed), then the form is
+    validated. The milestone, a sentence saying what moved, and the moved dependants (id, title,
+    from, to): only milestones waiting on this one, whose forecast the recomputation changed."""
     found = milestone_get_for_update(
         user=request.user,
         milestone_id=milestone_id,
@@ -92,17 +152,31 @@ def _reschedule(
         organization=access.organization,
     )
     transformation = found.transformation_access.transformation
-    before = _forecasts(transformation)
-    changed = services.milestone_reschedule(
-        milestone=found.milestone,
-        forecast_due=forecast_due,
-        reason=reason,
-        actor=request.user,  # type: ignore[arg-type]
+    earliest, latest = reschedule_bounds(transformation)
+    data = cleaned(
+        MilestoneRescheduleForm(
+            {"forecast_due": forecast_due, "reschedule_reason": reason},
+            earliest=earliest,
+            latest=latest,
+        )
     )
+    with transaction.atomic():
+        # The plan locked (as the service locks it) before reading what it was, so another
+        # change cannot land between this snapshot and the reschedule.
+        services.milestone_locked(found.milestone)
+        before = _forecasts(transformation)
+        changed = services.milestone_reschedule(
+            milestone=found.milestone,
+            forecast_due=data["forecast_due"],
+            reason=data["reschedule_reason"],
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        after = _forecasts(transformation)
+        dependants = _dependants(transformation, changed.pk)
     moved = [
         {"id": pk, "title": title, "from": before[pk][1], "to": due}
-        for pk, (title, due) in _forecasts(transformation).items()
-        if pk != changed.pk and pk in before and before[pk][1] != due
+        for pk, (title, due) in after.items()
+        if pk in dependants and pk in before and before[pk][1] != due
     ]
     was = before.get(changed.pk, ("", None))[1]
     sentence = f"'{changed.title}' is now forecast to be done on {changed.forecast_due}"
@@ -133,22 +207,12 @@ def milestone_reschedule(
 ) -> HttpResponse:
     """The milestone page's reschedule form: a new forecast due date with a reason."""
     try:
-        form = MilestoneRescheduleForm(request.POST)
-        if not form.is_valid():
-            # Whoever may not reschedule hears that first, whatever they typed.
-            milestone_get_for_update(
-                user=request.user,
-                milestone_id=milestone_id,
-                action="reschedule it",
-                organization=access.organization,
-            )
-        data = cleaned(form)
         _, sentence, _ = _reschedule(
             request,
             access,
             milestone_id,
-            forecast_due=data["forecast_due"],
-            reason=data["reschedule_reason"],
+            forecast_due=request.POST.get("forecast_due", ""),
+            reason=request.POST.get("reschedule_reason", ""),
         )
     except ApplicationError as exc:
         found = milestone_get_for_user(
@@ -186,19 +250,36 @@ def milestone_reschedule(
     )
 
 
+def _json_answers(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Outside ``org_page``: its refusals (no such organisation for the caller: 404; 403) as
+    the API's error shape too, so the script reads every refusal the same way."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except Http404 as exc:
+            return JsonResponse({"message": str(exc) or "Not found.", "extra": {}}, status=404)
+        except PermissionDenied as exc:
+            message = str(exc) or "You may not do this."
+            return JsonResponse({"message": message, "extra": {}}, status=403)
+
+    return wrapped
+
+
 def _json_write(write: Callable[[], dict[str, Any]]) -> JsonResponse:
-    """Run ``write``; a refused or broken rule as the API's error shape, in plain words."""
+    """Run ``write``; every domain error (not found, refused, a broken rule) as the API's error
+    shape ``{"message", "extra"}`` with its status, in plain words."""
     try:
         return JsonResponse(write())
-    except PermissionDeniedError as exc:
-        return JsonResponse({"message": exc.message, "extra": exc.extra}, status=403)
-    except ApplicationError as exc:
+    except DomainError as exc:
         return JsonResponse(
             {"message": str(plain(exc.message)), "extra": exc.extra}, status=exc.status_code
         )
 
 
 @require_POST
+@_json_answers
 @org_page
 def milestone_reschedule_json(
     request: HttpRequest, access: OrgAccess, milestone_id: int
@@ -206,26 +287,12 @@ def milestone_reschedule_json(
     """The timeline's drag: ``forecast_due`` and ``reason`` in, what moved out."""
 
     def write() -> dict[str, Any]:
-        form = MilestoneRescheduleForm(
-            {
-                "forecast_due": request.POST.get("forecast_due", ""),
-                "reschedule_reason": request.POST.get("reason", ""),
-            }
-        )
-        if not form.is_valid():
-            milestone_get_for_update(
-                user=request.user,
-                milestone_id=milestone_id,
-                action="reschedule it",
-                organization=access.organization,
-            )
-        data = cleaned(form)
         changed, sentence, moved = _reschedule(
             request,
             access,
             milestone_id,
-            forecast_due=data["forecast_due"],
-            reason=data["reschedule_reason"],
+            forecast_due=request.POST.get("forecast_due", ""),
+            reason=request.POST.get("reason", ""),
         )
         return {
             "message": sentence,
@@ -244,6 +311,7 @@ def milestone_reschedule_json(
 
 
 @require_POST
+@_json_answers
 @org_page
 def milestone_move_json(request: HttpRequest, access: OrgAccess, milestone_id: int) -> JsonResponse:
     """The board's drop: ``to_status`` (and ``reason`` for at risk and blocked) in, the new

@@ -10,6 +10,7 @@ timeline is readable, arrows included, without JavaScript.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,22 @@ FIT_PX = 880
 MARGIN_DAYS = 3
 # Horizontal run of an arrow out of its dependency's bar and into its dependant's.
 ELBOW_PX = 8
+
+# Bounds that keep the page small whatever dates are stored (a milestone forecast for 8999 made
+# the "fit" zoom 0.0 px/day with ~28,000 ticks and the week zoom a 71.5M-pixel track). The web
+# reschedule refuses dates that far (``schedule_pages.RESCHEDULE_YEARS_AHEAD``); these hold for
+# older data, the API and imports. A real plan lies well inside all three.
+# - At most MAX_DAYS_DRAWN days are drawn; a bar beyond ends at the chart's edge (the table
+#   below the chart gives its real dates).
+MAX_DAYS_DRAWN = 20 * 366
+# - The track is at most MAX_TRACK_PX wide: a zoom too fine for the plan's length draws coarser.
+MAX_TRACK_PX = 32_000
+# - Never fewer pixels per day than this (plan.js divides by it).
+MIN_PX_PER_DAY = 0.1
+# - At most MAX_TICKS date ticks: a coarser step (quarters, then years) when there would be more.
+MAX_TICKS = 120
+# Year steps of the ticks once quarters are too narrow or too many.
+YEAR_STEPS = (1, 2, 5, 10, 20)
 
 
 def _day(text: str | None) -> dt.date | None:
@@ -94,13 +111,23 @@ class Gantt:
         ]
 
     def x(self, day: dt.date) -> float:
-        return round((day - self.start).days * self.px_per_day, 1)
+        """The day's position, kept on the track (a day outside the drawn range sits at its
+        edge)."""
+        return min(max(round((day - self.start).days * self.px_per_day, 1), 0.0), self.width)
 
     def span(self, start: dt.date | None, end: dt.date | None) -> Span | None:
         if start is None or end is None:
             return None
         # At least a day wide, so a zero-length milestone stays visible (and draggable).
-        return Span(self.x(start), round(max((end - start).days, 1) * self.px_per_day, 1))
+        width = round(max((end - start).days, 1) * self.px_per_day, 1)
+        x = round((start - self.start).days * self.px_per_day, 1)
+        if x < 0 or x + width > self.width:
+            # Partly outside the drawn range (a date years away): cut at its edges, still visible.
+            right = min(max(x + width, 0.0), self.width)
+            x = min(max(x, 0.0), self.width)
+            width = max(round(right - x, 1), round(self.px_per_day, 1))
+            x = round(min(x, self.width - width), 1)
+        return Span(x, width)
 
 
 def zoom_parse(value: str | None) -> str:
@@ -117,25 +144,44 @@ def _range(plan: Mapping[str, Any], today: dt.date) -> tuple[dt.date, dt.date]:
         days.append(due + dt.timedelta(days=max(milestone["slack_days"], 0)) if due else None)
     known = [day for day in days if day is not None]
     margin = dt.timedelta(days=MARGIN_DAYS)
-    return min(known) - margin, max(known) + margin
+    start, end = min(known) - margin, max(known) + margin
+    drawn = dt.timedelta(days=MAX_DAYS_DRAWN)
+    if end - start > drawn:
+        # Too long to draw: from its first day on, later if that would leave today out.
+        start = max(start, today + margin - drawn)
+        end = start + drawn
+    return start, end
 
 
 def _ticks(gantt: Gantt, end: dt.date) -> list[dict[str, Any]]:
-    """Weekly ticks (Mondays) when a week is wide enough to label, else monthly (every third
-    month when a month is too narrow for its label)."""
+    """Weekly ticks (Mondays) when a week is wide enough to label, else monthly, else every
+    third month, else every year or every few years; never more than ``MAX_TICKS``."""
+    days = max((end - gantt.start).days, 1)
+
+    def fits(step_days: float, label_px: float) -> bool:
+        return gantt.px_per_day * step_days >= label_px and days / step_days <= MAX_TICKS
+
     ticks: list[dict[str, Any]] = []
-    if gantt.px_per_day * 7 >= 56:
+    if fits(7, 56):
         day = gantt.start + dt.timedelta(days=-gantt.start.weekday() % 7)
         while day <= end:
             ticks.append({"x": gantt.x(day), "label": f"{day.day} {day:%b}"})
             day += dt.timedelta(days=7)
         return ticks
-    step = 1 if gantt.px_per_day * 30 >= 64 else 3
-    month = dt.date(gantt.start.year, gantt.start.month, 1)
-    while month <= end:
-        if month >= gantt.start and (step == 1 or (month.month - 1) % 3 == 0):
-            ticks.append({"x": gantt.x(month), "label": f"{month:%b %Y}"})
-        month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    if fits(30, 64) or fits(91, 64):
+        step = 1 if fits(30, 64) else 3
+        month = dt.date(gantt.start.year, gantt.start.month, 1)
+        while month <= end:
+            if month >= gantt.start and (step == 1 or (month.month - 1) % 3 == 0):
+                ticks.append({"x": gantt.x(month), "label": f"{month:%b %Y}"})
+            month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        return ticks
+    years = next((step for step in YEAR_STEPS if fits(365 * step, 48)), YEAR_STEPS[-1])
+    year = gantt.start.year + 1
+    year += -year % years
+    while year <= end.year:
+        ticks.append({"x": gantt.x(dt.date(year, 1, 1)), "label": str(year)})
+        year += years
     return ticks
 
 
@@ -170,7 +216,9 @@ def gantt_build(plan: Mapping[str, Any], *, today: dt.date, zoom: str | None = N
     level = zoom_parse(zoom)
     start, end = _range(plan, today)
     days = max((end - start).days, 1)
-    per_day = ZOOMS.get(level) or round(FIT_PX / days, 3)
+    wanted = ZOOMS.get(level) or round(FIT_PX / days, 3)
+    # Coarser than asked when the track would be too wide; never so fine it rounds to nothing.
+    per_day = max(min(wanted, math.floor(MAX_TRACK_PX / days * 1000) / 1000), MIN_PX_PER_DAY)
     gantt = Gantt(
         zoom=level,
         start=start,

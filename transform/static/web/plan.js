@@ -9,6 +9,9 @@
  *   The drop POSTs to the milestone's move.json; the board reloads on success, the refusal is
  *   shown otherwise.
  *
+ * A redirected answer (an expired session sends the sign-in page) or one that is not JSON is no
+ * success: the bar or card goes back and the status line says to sign in again.
+ *
  * Without this script every page still works: the milestone page's forms do the same.
  * Events are delegated to the document, so parts replaced after a change need no new binding.
  */
@@ -24,8 +27,11 @@
   }
 
   function formatDay(ms) {
-    return new Date(ms).toISOString().slice(0, 10);
+    // Never throws: a day out of Date's range (a bad scale) reads as nothing.
+    return isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString().slice(0, 10) : "";
   }
+
+  var EXPIRED = "Not saved: your session has expired. Sign in again (reload the page), then redo the change.";
 
   function say(id, text, isError) {
     var region = document.getElementById(id);
@@ -43,9 +49,16 @@
       credentials: "same-origin",
       headers: { "X-CSRFToken": token, "Accept": "application/json" },
     }).then(function (response) {
-      return response.json().catch(function () {
-        return { message: "The change was not saved (the server answered " + response.status + ")." };
-      }).then(function (json) { return { ok: response.ok, json: json }; });
+      // An expired session answers with a redirect to the sign-in page, which fetch follows to
+      // a 200 page of HTML: that is no success.
+      if (response.redirected) return { ok: false, json: { message: EXPIRED } };
+      return response.json().then(function (json) {
+        return { ok: response.ok, json: json };
+      }, function () {
+        var message = response.ok ? EXPIRED :
+          "The change was not saved (the server answered " + response.status + ").";
+        return { ok: false, json: { message: message } };
+      });
     }, function () {
       return { ok: false, json: { message: "The change was not saved: the server could not be reached." } };
     });
@@ -86,6 +99,8 @@
     if (!bar || event.button !== 0) return;
     var gantt = bar.closest(".gantt");
     var perDay = parseFloat(gantt.dataset.pxPerDay);
+    // No scale, no drag (the milestone page's form still reschedules): never divide by zero.
+    if (!(perDay > 0) || !isFinite(perDay)) return;
     var start = parseDay(bar.dataset.start);
     var due = parseDay(bar.dataset.due);
     var originX = event.clientX;
@@ -106,7 +121,10 @@
     function show() {
       var until = newDue();
       var shift = Math.round((until - due) / DAY);
-      bar.style.width = Math.max((until - start) / DAY, 1) * perDay + "px";
+      var width = Math.max((until - start) / DAY, 1) * perDay;
+      // Never past the chart's end (a bar cut at its edge covers dates years away).
+      var room = bar.parentNode.offsetWidth - bar.offsetLeft;
+      bar.style.width = (room > 0 ? Math.min(width, room) : width) + "px";
       label.textContent = "Forecast " + formatDay(start) + " → " + formatDay(until) +
         (shift ? " (" + (shift > 0 ? "+" : "") + shift + " d)" : "");
     }
