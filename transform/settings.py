@@ -249,6 +249,11 @@ OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("TRANSFORM_OIDC_AUTHORIZATION_EN
 OIDC_OP_TOKEN_ENDPOINT = os.environ.get("TRANSFORM_OIDC_TOKEN_ENDPOINT", "")
 OIDC_OP_USER_ENDPOINT = os.environ.get("TRANSFORM_OIDC_USERINFO_ENDPOINT", "")
 OIDC_OP_JWKS_ENDPOINT = os.environ.get("TRANSFORM_OIDC_JWKS_ENDPOINT", "")
+# Signing out of Transform signs out of the provider too (RP-initiated logout), at the provider's
+# end_session_endpoint (discovered, or set here); the ID token kept in the session is the hint.
+TRANSFORM_OIDC_PROVIDER_LOGOUT = env_bool("TRANSFORM_OIDC_PROVIDER_LOGOUT", True)
+TRANSFORM_OIDC_END_SESSION_ENDPOINT = os.environ.get("TRANSFORM_OIDC_END_SESSION_ENDPOINT", "")
+OIDC_STORE_ID_TOKEN = TRANSFORM_OIDC_PROVIDER_LOGOUT
 OIDC_TIMEOUT = 10
 TRANSFORM_OIDC_EMAIL_VERIFIED_CLAIM = os.environ.get(
     "TRANSFORM_OIDC_EMAIL_VERIFIED_CLAIM", "email_verified"

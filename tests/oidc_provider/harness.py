@@ -73,6 +73,10 @@ def oidc_provider(
         "client_id": CLIENT_ID,
         "client_secret": CLIENT_SECRET,
         "redirect_uris": list(redirect_uris),
+        # Back to the app's login page after its logout ended the provider's session.
+        "post_logout_redirect_uris": [
+            uri.replace("/oidc/callback/", "/accounts/login/") for uri in redirect_uris
+        ],
         "users": [_user_json(user) for user in users],
     }
     (directory / "config.json").write_text(json.dumps(config))

@@ -63,4 +63,9 @@ OAUTH2_PROVIDER = {
         "groups": "Groups",
     },
     "PKCE_REQUIRED": True,
+    # The app's logout ends the session here too (RP-initiated logout): with the ID token as
+    # hint the provider signs its user out without asking, then goes back to the app.
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
 }

@@ -12,13 +12,15 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core import mail
+from django.core.cache import cache
 from django.test import Client, override_settings
 
 from teams.models import OrganizationRole, Role
@@ -200,6 +202,63 @@ def test_refused_sign_ins_do_not_lock_the_address_out_of_single_sign_on(
     assert signed_in.status_code == 302
     assert signed_in_user(client) is not None
     assert not AccessAttempt.objects.exists()
+
+
+def test_logout_after_single_sign_on_goes_to_the_providers_logout_with_the_id_token(
+    sso: Provider, client: Client
+):
+    sign_in(client, BEN)
+    id_token = client.session["oidc_id_token"]
+
+    response = client.post("/accounts/logout/")
+
+    assert response.status_code == 302
+    target = urlsplit(response["Location"])
+    assert f"{target.scheme}://{target.netloc}{target.path}" == f"{sso.issuer}/logout/"
+    assert parse_qs(target.query) == {
+        "id_token_hint": [id_token],
+        "post_logout_redirect_uri": ["http://testserver/accounts/login/"],
+        "client_id": [sso.client_id],
+    }
+    assert "_auth_user_id" not in client.session  # signed out here first
+    # The provider ends its session and sends the browser back to the login page.
+    with httpx.Client(follow_redirects=False, timeout=15) as browser:
+        answer = browser.get(response["Location"])
+    assert answer.status_code == 302
+    assert answer.headers["location"] == "http://testserver/accounts/login/"
+
+
+def test_a_password_login_logs_out_here_only(sso: Provider, client: Client):
+    password_user(username="pw", email="pw@example.com")
+    assert client.login(username="pw", password="correct horse battery staple")
+
+    response = client.post("/accounts/logout/")
+
+    assert response["Location"] == "/accounts/login/"
+
+
+def test_logout_stays_here_when_provider_logout_is_off_or_the_provider_is_down(
+    sso: Provider, client: Client
+):
+    sign_in(client, BEN)
+    with override_settings(TRANSFORM_OIDC_PROVIDER_LOGOUT=False):
+        assert client.post("/accounts/logout/")["Location"] == "/accounts/login/"
+
+    sign_in(client, BEN)
+    cache.clear()  # the discovery document is read again, from a provider that is gone
+    with override_settings(TRANSFORM_OIDC_ISSUER="http://127.0.0.1:9/o"):
+        assert client.post("/accounts/logout/")["Location"] == "/accounts/login/"
+    assert "_auth_user_id" not in client.session
+
+
+def test_an_explicit_end_session_endpoint_keeps_its_own_query(sso: Provider, client: Client):
+    sign_in(client, BEN)
+    with override_settings(
+        TRANSFORM_OIDC_END_SESSION_ENDPOINT="https://idp.example/logout?tenant=acme"
+    ):
+        location = client.post("/accounts/logout/")["Location"]
+
+    assert location.startswith("https://idp.example/logout?tenant=acme&id_token_hint=")
 
 
 def test_the_role_claim_grants_every_mapped_role(sso: Provider, client: Client):

@@ -123,3 +123,19 @@ def test_a_colleague_accepts_an_invitation_by_signing_in_through_the_provider(
         organization=web_demo.organization, user__email=NOOR.email
     ).values_list("role", flat=True)
     assert set(roles) == {Role.ENGINEERING_MANAGER}
+
+
+def test_logging_out_ends_the_provider_session_too(page: Any, web_demo: WebDemo, sso: Provider):
+    sign_in_at_the_provider(page, ZARA)
+    page.wait_for_url("**/o/demo/findings/")
+
+    with page.expect_navigation(url="**/accounts/login/"):
+        page.get_by_role("button", name="Log out").click()
+
+    # Signed out here and at the provider: signing in again asks for the password there, instead
+    # of letting whoever sits at this browser straight back in.
+    page.get_by_role("link", name="Sign in with Test IdP").click()
+    assert page.get_by_label("Provider password").is_visible()
+    screenshot(page, "sso-after-logout")
+    page.goto("/o/demo/findings/")
+    assert "/accounts/login/" in page.url

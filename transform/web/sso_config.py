@@ -7,9 +7,11 @@ startup, and the provider's endpoints discovered lazily from its issuer.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from django.conf import settings
@@ -20,6 +22,8 @@ from django.core.exceptions import ImproperlyConfigured
 # the models (the app registry is not ready), so the names are listed here and
 # tests/teams/test_sso.py checks that they are exactly Role's values.
 SSO_GRANTABLE_ROLES = ("admin", "change_agent", "engineering_manager", "leader", "member")
+
+logger = logging.getLogger(__name__)
 
 _ENTRY = re.compile(r"^(?P<value>.+)=(?P<org>[-a-zA-Z0-9_]+):(?P<role>[a-z_]+)$")
 
@@ -118,3 +122,31 @@ def oidc_endpoint(setting: str) -> str:
             f"The provider's discovery document has no {key}; set {setting} explicitly"
         )
     return value
+
+
+def provider_logout_url(*, id_token: str, after: str) -> str | None:
+    """Where to send a person who signs out so that the provider's session ends too (OpenID
+    Connect RP-initiated logout): the provider's end_session_endpoint with the ID token as hint
+    and ``after`` (an absolute URL the client registered) to come back to. None when provider
+    logout is off or the provider has no such endpoint, or cannot be reached: the person is then
+    signed out of Transform only, as before."""
+    if not (sso_enabled() and settings.TRANSFORM_OIDC_PROVIDER_LOGOUT and id_token):
+        return None
+    endpoint: str = settings.TRANSFORM_OIDC_END_SESSION_ENDPOINT
+    if not endpoint:
+        try:
+            found = discovery_document(settings.TRANSFORM_OIDC_ISSUER).get("end_session_endpoint")
+        except ProviderUnavailable:
+            logger.warning("SSO: the provider cannot be reached to end its session at logout")
+            return None
+        if not isinstance(found, str) or not found:
+            return None
+        endpoint = found
+    query = urlencode(
+        {
+            "id_token_hint": id_token,
+            "post_logout_redirect_uri": after,
+            "client_id": settings.OIDC_RP_CLIENT_ID,
+        }
+    )
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"

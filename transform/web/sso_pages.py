@@ -8,16 +8,27 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+)
 from django.shortcuts import render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from mozilla_django_oidc.views import (
     OIDCAuthenticationCallbackView,
     OIDCAuthenticationRequestView,
 )
 
 from transform.web.sso_backends import REFUSAL_ATTRIBUTE
-from transform.web.sso_config import ProviderUnavailable, oidc_endpoint, sso_enabled
+from transform.web.sso_config import (
+    ProviderUnavailable,
+    oidc_endpoint,
+    provider_logout_url,
+    sso_enabled,
+)
 
 PASSWORD_LOGIN_OFF = (
     "Password login is switched off on this installation: sign in with {provider} instead."
@@ -56,6 +67,19 @@ class LoginPage(auth_views.LoginView):
             return _failure(request, message, status=403)
         response: HttpResponse = super().post(request, *args, **kwargs)
         return response
+
+
+class LogoutPage(auth_views.LogoutView):
+    """Django's logout (POST), then, for a person who signed in through the provider, the
+    provider's own logout, which comes back to the login page: else *Sign in with …* would let
+    them, or the next person at the same computer, straight back in without a password."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        id_token = str(request.session.get("oidc_id_token") or "")
+        response = super().post(request, *args, **kwargs)
+        after = request.build_absolute_uri(reverse("login"))
+        provider = provider_logout_url(id_token=id_token, after=after)
+        return HttpResponseRedirect(provider) if provider else response
 
 
 class SsoStartView(OIDCAuthenticationRequestView):

@@ -1,6 +1,5 @@
 """URL map of the web interface (namespace ``web``): every page's route, in one place."""
 
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from transform.web import (
@@ -163,7 +162,7 @@ urlpatterns = [
 
 auth_urlpatterns = [
     path("accounts/login/", sso_pages.LoginPage.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", sso_pages.LogoutPage.as_view(), name="logout"),
     # Password reset by e-mail (docs/sso.md); 404 while password login is switched off.
     path(
         "accounts/password-reset/",
