@@ -10,11 +10,12 @@ from html import unescape
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from teams.models import Membership, Team
+from teams.models import Membership, Organization, OrganizationRole, Role, Team
 from tests.builders import MANAGER, MEMBER, WebDemo, client_for
 from transform.models import EventKind, MilestoneChange
 from transform.plans.changes import milestone_change_add, milestone_changes_enact
@@ -304,6 +305,90 @@ def test_a_mistake_is_shown_next_to_its_field_and_nothing_is_stored(
     assert "String should match pattern" not in visible(response)
 
 
+SPLIT_IN_TWO = {
+    "kind": "split_team",
+    "team": "Search Squad",
+    "part_1_name": "Search Ranking",
+    "part_1_members": "Kenji Sato",
+    "part_2_name": "Search Indexing",
+    "part_2_members": "fatima.zahra@democorp.example",
+}
+
+
+@pytest.mark.parametrize(
+    ("typed", "field", "problem"),
+    [
+        ({"part_2_name": "Payments"}, "part_2_name", "Payments Squad is already taken"),
+        (
+            {"part_2_members": "Elena Petrova"},
+            "part_2_members",
+            "Elena Petrova is not a member of team Search Squad",
+        ),
+        ({"part_1_name": "Payments"}, "part_1_name", "Payments Squad is already taken"),
+    ],
+    ids=["second-name", "second-members", "first-name"],
+)
+def test_a_problem_with_one_part_of_a_split_is_shown_on_that_part(
+    demo: WebDemo, typed: dict[str, str], field: str, problem: str
+):
+    response = client_for("agent").post(url(demo, "milestone-change"), {**SPLIT_IN_TWO, **typed})
+
+    assert response.status_code == 400
+    assert problem in field_error(response, "split_team", field)
+    other = {"part_1_name", "part_1_members", "part_2_name", "part_2_members"} - {field}
+    assert [name for name in sorted(other) if field_error(response, "split_team", name)] == []
+    assert stored() == []
+
+
+def test_a_person_listed_for_both_parts_of_a_split_is_refused_on_the_second(demo: WebDemo):
+    response = client_for("agent").post(
+        url(demo, "milestone-change"), {**SPLIT_IN_TWO, "part_2_members": "kenji sato"}
+    )
+
+    assert response.status_code == 400
+    assert "Kenji Sato is already listed for the first new team" in field_error(
+        response, "split_team", "part_2_members"
+    )
+
+
+def test_a_change_that_breaks_a_later_attached_change_says_which_above_the_form(demo: WebDemo):
+    later = demo.transformation.milestones.filter(position__gt=demo.started.position).first()
+    assert later is not None
+    milestone_change_add(
+        milestone=later,
+        change={"kind": "remove_person", "team": "search", "person": BUDDY},
+        actor=None,
+    )
+
+    response = client_for("agent").post(
+        url(demo, "milestone-change"),
+        {
+            "kind": "move_person",
+            "person": "Kenji Sato",
+            "from_team": "Search Squad",
+            "to_team": "Payments Squad",
+        },
+    )
+
+    html = response.content.decode()
+    found = re.search(
+        r'<div class="form-error" role="alert" id="change-error".*?</div>', html, re.S
+    )
+    assert found is not None
+    summary = " ".join(unescape(re.sub(r"<[^>]+>", " ", found.group(0))).split())
+    assert response.status_code == 400
+    assert [field_error(response, "move_person", name) for name in ("person", "to_team")] == [
+        "",
+        "",
+    ]
+    assert "Remove Kenji Sato from Search Squad" in summary
+    assert later.title in summary
+    assert "Kenji Sato is not a member of team Search Squad" in summary
+    assert "kenji.sato@" not in summary
+    assert html.count("autofocus") == 1
+    assert len(stored()) == 1
+
+
 def test_a_merge_into_a_new_team_needs_its_type(demo: WebDemo):
     response = client_for("agent").post(
         url(demo, "milestone-change"),
@@ -496,6 +581,26 @@ def test_another_organisation_cannot_reach_the_changes(demo: WebDemo):
     assert [response.status_code for response in responses] == [404, 404, 404]
 
 
+def test_a_change_of_another_organisation_is_not_found_before_any_permission_check(
+    demo: WebDemo,
+):
+    # "member" reads the demo organisation (no plan editing) and administers Globex: through
+    # Globex's address, the demo's change must look missing, not forbidden.
+    row = milestone_change_add(milestone=demo.started, change=VALID[1][1], actor=None)
+    globex = Organization.objects.get(slug="globex")
+    member = get_user_model().objects.get(username="member")
+    OrganizationRole.objects.create(organization=globex, user=member, role=Role.ADMIN)
+    through_globex = reverse(
+        "web:milestone-change-delete",
+        kwargs={"org_slug": "globex", "milestone_id": demo.started.pk, "change_id": row.pk},
+    )
+
+    response = client_for("member").post(through_globex)
+
+    assert response.status_code == 404
+    assert MilestoneChange.objects.filter(pk=row.pk).exists()
+
+
 def test_the_json_form_still_attaches_any_change(demo: WebDemo):
     response = client_for("agent").post(
         url(demo, "milestone-change"),
@@ -596,4 +701,56 @@ def test_a_split_lists_a_bounded_number_of_people(
 
     assert response.status_code == 400
     assert "At most 100 people here" in field_error(response, "split_team", "part_1_members")
+    assert stored() == []
+
+
+def test_a_split_resolves_its_people_in_a_fixed_number_of_queries(
+    demo: WebDemo, django_assert_num_queries: Any
+):
+    agent = client_for("agent")
+
+    def split(lines: list[str]) -> Any:
+        return agent.post(
+            url(demo, "milestone-change"),
+            {
+                "kind": "split_team",
+                "team": "Search Squad",
+                "part_1_name": "Search Ranking",
+                "part_1_members": "\n".join(lines),
+            },
+        )
+
+    def unknown(count: int) -> list[str]:
+        return [
+            f"Nobody Number {number}" if number % 2 else f"nobody{number}@democorp.example"
+            for number in range(count)
+        ]
+
+    split(unknown(2))
+    with CaptureQueriesContext(connection) as two:
+        assert split(unknown(2)).status_code == 400
+    # Every line is looked up at once (by e-mail and by name), so 100 lines cost what 2 do.
+    with django_assert_num_queries(len(two.captured_queries)):
+        response = split(unknown(100))
+
+    assert response.status_code == 400
+    assert "No person" in field_error(response, "split_team", "part_1_members")
+    assert stored() == []
+
+
+def test_a_split_refuses_a_line_too_long_to_be_a_name_or_an_e_mail(demo: WebDemo):
+    response = client_for("agent").post(
+        url(demo, "milestone-change"),
+        {
+            "kind": "split_team",
+            "team": "Search Squad",
+            "part_1_name": "Search Ranking",
+            "part_1_members": "Kenji Sato\n" + "x" * 19_000,
+        },
+    )
+
+    problem = field_error(response, "split_team", "part_1_members")
+    assert response.status_code == 400
+    assert "Line 2 is longer than 320 characters" in problem
+    assert "xxxxxxxxxx" not in problem
     assert stored() == []

@@ -369,6 +369,24 @@ def milestone_change_list(*, milestone: Milestone) -> QuerySet[MilestoneChange]:
     )
 
 
+def milestone_change_in_organization(
+    *, organization: Organization, milestone_id: int, change_id: int
+) -> MilestoneChange | None:
+    """The change ``change_id`` of milestone ``milestone_id`` if both are ``organization``'s,
+    else None: pages look an object up in the organisation their address names before asking
+    what the caller may do with it, so that another organisation's objects look missing. One
+    query."""
+    return (
+        MilestoneChange.objects.filter(
+            pk=change_id,
+            milestone_id=milestone_id,
+            milestone__transformation__organization=organization,
+        )
+        .only("pk")
+        .first()
+    )
+
+
 def transformation_pending_changes(
     *, transformation: Transformation, up_to: Milestone | None = None
 ) -> list[MilestoneChange]:

@@ -1,10 +1,11 @@
-"""The milestone page's topology changes (docs/web-plan.md): one form per kind of change
-(``teams.scenarios.CHANGE_KINDS``), with team and person pickers, and what the page's "Topology
-changes" section shows (each change as a sentence, its state, the buttons).
+"""The milestone page's forms for attaching topology changes (docs/web-plan.md): one form per
+kind of change (``teams.scenarios.CHANGE_KINDS``), with team and person pickers. What the page's
+"Topology changes" section shows is ``transform.web.change_section.changes_section``.
 
 A form only reads what was typed into a change's JSON object: teams by name or slug (live teams
 and those the plan's pending changes create), people by name or e-mail. Every rule stays in
-``transform.plans.changes.milestone_change_add``; its errors come back onto the fields they name
+``transform.plans.changes.milestone_change_add``; its errors about the new change come back onto
+the fields they name, one about a change already attached above the form
 (``ChangeForm.service_errors_apply``).
 """
 
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django import forms
+from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.text import slugify
 
 from core.errors import ApplicationError
@@ -36,9 +39,13 @@ from transform.plans.change_words import (
 PEOPLE_LISTED = 500
 TEAMS_NAMED_IN_ERRORS = 30
 SPLIT_MEMBERS_LIMIT = 100
+# A name or an e-mail fits in this (an e-mail is at most 254 characters); a longer line is not
+# looked up at all, which also bounds the e-mail search's backtracking.
+PERSON_TEXT_LIMIT = 320
 TEAM_LIST_ID = "change-team-names"
 PERSON_LIST_ID = "change-person-names"
 EMAIL_IN_TEXT = re.compile(r"[^@\s<>()]+@[^@\s<>()]+")
+QUOTED = re.compile(r"'([^'\s]+)'")
 
 
 def _capital(words: str) -> str:
@@ -95,26 +102,74 @@ class Pickers:
     def person_email(self, text: str) -> str:
         """The e-mail of the person ``text`` names: their e-mail (alone or in "Name
         (e-mail)"), or their name when no one else has it."""
-        wanted = " ".join(text.split())
+        found = self.people_found([text])[0]
+        if isinstance(found, forms.ValidationError):
+            raise found
+        return found[0]
+
+    def people_found(self, texts: Sequence[str]) -> list[tuple[str, str] | forms.ValidationError]:
+        """The person each of ``texts`` names (as ``person_email`` reads it), as their e-mail
+        and name, or why none: two queries at most whatever the number of texts (those typed
+        as e-mails, then those typed as names). Texts are at most ``PERSON_TEXT_LIMIT`` long."""
+        wanted = [" ".join(text.split()) for text in texts]
+        typed_emails = [_email_in(text) for text in wanted]
         people = person_list(organization=self.organization)
-        email = EMAIL_IN_TEXT.search(wanted)
-        if email is not None:
-            found = people.filter(email__iexact=email.group(0)).values_list("email", flat=True)
-            if found:
-                return str(found[0])
-            raise forms.ValidationError(f"No person with the e-mail '{email.group(0)}'.")
-        named = list(people.filter(name__iexact=wanted).values_list("email", flat=True)[:5])
-        if len(named) == 1:
-            return str(named[0])
-        if named:
-            raise forms.ValidationError(
-                f"More than one person is called '{wanted}' ({', '.join(named)}): type the "
-                "e-mail of the one you mean."
+        by_email: dict[str, tuple[str, str]] = {}
+        asked = {email.lower() for email in typed_emails if email}
+        if asked:
+            by_lower_email = people.annotate(email_lower=Lower("email"))
+            for email, name in by_lower_email.filter(email_lower__in=asked).values_list(
+                "email", "name"
+            ):
+                by_email.setdefault(email.lower(), (email, name or email))
+        by_name: dict[str, list[tuple[str, str]]] = {}
+        names = {text for text, email in zip(wanted, typed_emails, strict=True) if not email}
+        if names:
+            # Lower() in the database and lower() here may differ beyond ASCII (SQLite), so a
+            # name typed exactly as listed is asked for as it is too.
+            named = people.annotate(name_lower=Lower("name")).filter(
+                Q(name_lower__in={name.lower() for name in names}) | Q(name__in=names)
             )
-        raise forms.ValidationError(
-            f"No person called '{wanted}'. Type their name as the organisation lists it, or "
-            "their e-mail."
+            for email, name in named.order_by("email").values_list("email", "name"):
+                by_name.setdefault(" ".join(name.split()).lower(), []).append((email, name))
+        return [
+            _person_answer(text, email, by_email, by_name)
+            for text, email in zip(wanted, typed_emails, strict=True)
+        ]
+
+
+def _email_in(text: str) -> str:
+    """The e-mail in ``text`` ("Name (e-mail)" or the e-mail alone), or ''."""
+    if "@" not in text or len(text) > PERSON_TEXT_LIMIT:
+        return ""
+    found = EMAIL_IN_TEXT.search(text)
+    return found.group(0) if found is not None else ""
+
+
+def _person_answer(
+    wanted: str,
+    email: str,
+    by_email: Mapping[str, tuple[str, str]],
+    by_name: Mapping[str, list[tuple[str, str]]],
+) -> tuple[str, str] | forms.ValidationError:
+    if email:
+        found = by_email.get(email.lower())
+        if found is not None:
+            return found
+        return forms.ValidationError(f"No person with the e-mail '{email}'.")
+    named = by_name.get(wanted.lower(), [])
+    if len(named) == 1:
+        return named[0]
+    if named:
+        shown = ", ".join(email for email, _name in named[:5])
+        return forms.ValidationError(
+            f"More than one person is called '{wanted}' ({shown}): type the e-mail of the one "
+            "you mean."
         )
+    return forms.ValidationError(
+        f"No person called '{wanted}'. Type their name as the organisation lists it, or their "
+        "e-mail."
+    )
 
 
 class TeamField(forms.CharField):
@@ -154,7 +209,8 @@ class ChangeForm(forms.Form):
     """One kind of change. Subclasses name their team and person fields (resolved in
     ``clean``), build the change (``change``) and say which field a service error path is on
     (``SERVICE_FIELDS``; a path not listed is shown on the field of the same name, or above
-    the form)."""
+    the form). A path into one of the change's lists (``LISTS``) without an index is placed on
+    the item its message quotes (``_items``)."""
 
     kind: ClassVar[str]
     title: ClassVar[str]
@@ -162,6 +218,7 @@ class ChangeForm(forms.Form):
     TEAM_FIELDS: ClassVar[tuple[str, ...]] = ()
     PERSON_FIELDS: ClassVar[tuple[str, ...]] = ()
     SERVICE_FIELDS: ClassVar[Mapping[str, str]] = {}
+    LISTS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *args: Any, pickers: Pickers, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", f"change-{self.kind}-%s")
@@ -196,34 +253,69 @@ class ChangeForm(forms.Form):
                 change[name] = value.isoformat() if hasattr(value, "isoformat") else value
         return change
 
-    def field_for(self, path: str) -> str | None:
-        """The form field a service error at ``path`` ("teams.1", "into.members") belongs on."""
-        if path in self.SERVICE_FIELDS:
-            return self.SERVICE_FIELDS[path]
-        head = path.split(".", 1)[0]
-        if head in self.SERVICE_FIELDS:
-            return self.SERVICE_FIELDS[head]
-        return head if head in self.fields else None
+    def field_for(self, path: str, problem: str = "") -> str | None:
+        """The form field a service error at ``path`` ("teams.1", "into.1.members",
+        "into.members") about ``problem`` belongs on; None: above the form."""
+        segments = path.split(".")
+        if segments[0] in self.LISTS and not (len(segments) > 1 and segments[1].isdigit()):
+            # The scenario's errors say "into.members: 'x' is not a member", without an index.
+            index = self._item_quoted(segments[0], problem)
+            if index is None:
+                return None
+            segments.insert(1, str(index))
+        for end in range(len(segments), 0, -1):
+            field = self.SERVICE_FIELDS.get(".".join(segments[:end]))
+            if field is not None:
+                return field
+        return segments[0] if segments[0] in self.fields else None
 
-    def service_errors_apply(self, exc: ApplicationError, *, names: Names) -> None:
-        """Put the service's refusal on the fields it names, in names rather than slugs."""
-        fields = exc.extra.get("fields") if isinstance(exc.extra, dict) else None
+    def _items(self, name: str) -> list[set[str]]:
+        """The slugs and e-mails (lower case) that identify each item of the change's list
+        ``name``, in order (empty for an item left out)."""
+        return []
+
+    def _item_quoted(self, name: str, problem: str) -> int | None:
+        quoted = {text.lower() for text in QUOTED.findall(problem)}
+        hits = [index for index, item in enumerate(self._items(name)) if item & quoted]
+        return hits[0] if len(hits) == 1 else None
+
+    def service_errors_apply(
+        self, exc: ApplicationError, *, names: Names, other_change: str = ""
+    ) -> None:
+        """Put the service's refusal on the fields it names, in names rather than slugs.
+
+        Only a problem of this change goes on a field. The service marks which change does not
+        apply (``exc.extra["change"]``: None for the new one, else the id of a change already
+        attached that the new one would stop from applying); the latter's problem is shown
+        above the form, naming that change (``other_change``, e.g. '"Remove ..." (milestone
+        Kickoff)')."""
+        extra = exc.extra if isinstance(exc.extra, dict) else {}
+        fields = extra.get("fields")
+        # A change that would not apply: "... does not apply: into: team slug 'x' is taken."
+        _label, applies_not, detail = exc.message.partition(" does not apply: ")
+        path, _sep, problem = detail.partition(": ")
+        if not problem or " " in path:
+            path, problem = "", detail
+        problem = problem.rstrip(".")
         placed = False
         if isinstance(fields, dict):
-            for path, problems in fields.items():
-                for problem in problems if isinstance(problems, list) else [problems]:
-                    placed = self._place(str(path), str(problem), names) or placed
-        else:
-            # A change that would not apply: "... does not apply: into: team slug 'x' is taken."
-            _head, _sep, detail = exc.message.partition(" does not apply: ")
-            path, _sep, problem = detail.partition(": ")
-            if problem and path and " " not in path:
-                placed = self._place(path, problem.rstrip("."), names)
+            for field_path, problems in fields.items():
+                for item in problems if isinstance(problems, list) else [problems]:
+                    placed = self._place(str(field_path), str(item), names) or placed
+        elif applies_not and extra.get("change") is not None:
+            if other_change:
+                self.top_errors.append(
+                    f"With this change, the attached change {other_change} would not apply: "
+                    f"{named(problem, names)}."
+                )
+                return
+        elif applies_not and path:
+            placed = self._place(path, problem, names)
         if not placed:
             self.top_errors.append(named(exc.message, names))
 
     def _place(self, path: str, problem: str, names: Names) -> bool:
-        name = self.field_for(path)
+        name = self.field_for(path, problem)
         if name is None or name not in self.fields:
             return False
         self.add_error(name, named(problem, names))
@@ -241,7 +333,7 @@ def named(message: str, names: Names) -> str:
             return names.people[text.lower()] or text
         return match.group(0)
 
-    return re.sub(r"'([^'\s]+)'", name_of, message)
+    return QUOTED.sub(name_of, message)
 
 
 TYPE_CHOICES = _choices(TEAM_TYPE_WORDS)
@@ -298,8 +390,8 @@ class MergeTeamsForm(ChangeForm):
         "(then give its type)."
     )
     TEAM_FIELDS = ("team_1", "team_2", "team_3", "team_4")
+    LISTS = ("teams",)
     SERVICE_FIELDS = {
-        "teams": "team_1",
         "teams.0": "team_1",
         "teams.1": "team_2",
         "teams.2": "team_3",
@@ -352,6 +444,13 @@ class MergeTeamsForm(ChangeForm):
                     self.add_error("type", "A new team needs a type.")
         return data
 
+    def _items(self, name: str) -> list[set[str]]:
+        # By field, a team left out included, as SERVICE_FIELDS numbers them.
+        data = self.cleaned_data
+        return [
+            {str(data[field]).lower()} if data.get(field) else set() for field in self.TEAM_FIELDS
+        ]
+
     def change(self) -> dict[str, Any]:
         data = self.cleaned_data
         change: dict[str, Any] = {
@@ -369,19 +468,19 @@ class SplitTeamForm(ChangeForm):
     title = "Split a team"
     hint = "The people listed for a new team move to it; the others stay."
     TEAM_FIELDS = ("team",)
+    LISTS = ("into",)
     SERVICE_FIELDS = {
-        "into": "part_1_name",
-        "into.slug": "part_1_name",
-        "into.name": "part_1_name",
-        "into.members": "part_1_members",
-        "into.specialty": "part_1_type",
         "into.0": "part_1_name",
         "into.0.slug": "part_1_name",
         "into.0.name": "part_1_name",
+        "into.0.type": "part_1_type",
+        "into.0.specialty": "part_1_type",
         "into.0.members": "part_1_members",
         "into.1": "part_2_name",
         "into.1.slug": "part_2_name",
         "into.1.name": "part_2_name",
+        "into.1.type": "part_2_type",
+        "into.1.specialty": "part_2_type",
         "into.1.members": "part_2_members",
     }
 
@@ -410,33 +509,69 @@ class SplitTeamForm(ChangeForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        for part in ("part_1", "part_2"):
+        listed: dict[str, str] = {}  # e-mail -> the part it is listed for
+        for part, words in (("part_1", "first"), ("part_2", "second")):
             name = str(data.get(f"{part}_name") or "")
             typed = str(data.get(f"{part}_members") or "")
             if name and not slugify(name):
                 self.add_error(f"{part}_name", "Give the team a name with letters or digits.")
+            if part == "part_2" and name and slugify(name) == slugify(data.get("part_1_name", "")):
+                self.add_error(f"{part}_name", "Give the second new team another name.")
             if name and not typed.strip():
                 self.add_error(f"{part}_members", "List who moves to this team.")
             elif typed.strip() and not name:
                 self.add_error(f"{part}_name", "Give this new team a name.")
             emails = []
-            lines = [line.strip().strip(",").strip() for line in re.split(r"[\n;]+", typed)]
-            lines = [line for line in lines if line]
-            if len(lines) > SPLIT_MEMBERS_LIMIT:
-                # Each line is looked up on its own: a bound keeps a pasted list from costing
-                # thousands of queries. Larger splits go in as JSON.
-                self.add_error(
-                    f"{part}_members",
-                    f"At most {SPLIT_MEMBERS_LIMIT} people here; write a larger split as JSON.",
-                )
-                lines = []
-            for line in lines:
-                try:
-                    emails.append(self.pickers.person_email(line))
-                except forms.ValidationError as exc:
-                    self.add_error(f"{part}_members", exc)
+            for found in self._people(typed, field=f"{part}_members"):
+                email, person = found
+                if email.lower() in listed:
+                    self.add_error(
+                        f"{part}_members",
+                        f"{person} is already listed for the {listed[email.lower()]} new team.",
+                    )
+                listed.setdefault(email.lower(), words)
+                emails.append(email)
             data[f"{part}_emails"] = emails
         return data
+
+    def _people(self, typed: str, *, field: str) -> list[tuple[str, str]]:
+        """The people listed in ``typed`` (one per line, or separated by ";"), as e-mail and
+        name; the problems go on ``field``. A bounded number of short lines, all looked up at
+        once: a pasted list costs neither thousands of queries nor a slow search."""
+        entries: list[tuple[int, str]] = []
+        for number, line in enumerate(typed.splitlines(), start=1):
+            for entry in line.split(";"):
+                text = entry.strip().strip(",").strip()
+                if text:
+                    entries.append((number, text))
+        if len(entries) > SPLIT_MEMBERS_LIMIT:
+            self.add_error(
+                field, f"At most {SPLIT_MEMBERS_LIMIT} people here; write a larger split as JSON."
+            )
+            return []
+        too_long = [number for number, text in entries if len(text) > PERSON_TEXT_LIMIT]
+        if too_long:
+            self.add_error(
+                field,
+                f"Line {too_long[0]} is longer than {PERSON_TEXT_LIMIT} characters: write one "
+                "name or e-mail per line.",
+            )
+            return []
+        people = []
+        for found in self.pickers.people_found([text for _number, text in entries]):
+            if isinstance(found, forms.ValidationError):
+                self.add_error(field, found)
+            else:
+                people.append(found)
+        return people
+
+    def _items(self, name: str) -> list[set[str]]:
+        data = self.cleaned_data
+        return [
+            {slugify(data[f"{part}_name"]), *(email.lower() for email in data[f"{part}_emails"])}
+            for part in ("part_1", "part_2")
+            if data.get(f"{part}_name")
+        ]
 
     def change(self) -> dict[str, Any]:
         data = self.cleaned_data

@@ -33,6 +33,7 @@ from transform.web.change_forms import JSON_KIND, ChangeForm, named
 from transform.web.change_section import (
     change_form_bind,
     change_names_for_errors,
+    change_refusal_words,
     changes_section,
     names_get,
     pickers_get,
@@ -107,14 +108,14 @@ def milestone_change(request: HttpRequest, access: OrgAccess, milestone_id: int)
     except ApplicationError as exc:
         if not isinstance(form, ChangeForm):
             return _json_refused(request, access, found, exc)
-        form.service_errors_apply(
-            exc,
-            names=change_names_for_errors(
-                organization=organization,
-                pickers=form.pickers,
-                change=change if isinstance(change, dict) else None,
-            ),
+        words = change_refusal_words(
+            organization=organization,
+            milestone=found.milestone,
+            pickers=form.pickers,
+            change=change,
+            exc=exc,
         )
+        form.service_errors_apply(exc, names=words.names, other_change=words.other_change)
         return _refused(
             request,
             access,
@@ -135,7 +136,7 @@ def _json_refused(
     request: HttpRequest, access: OrgAccess, found: MilestoneAccess, exc: ApplicationError
 ) -> HttpResponse:
     pickers = pickers_get(organization=access.organization, milestone=found.milestone)
-    names = change_names_for_errors(organization=access.organization, pickers=pickers, change=None)
+    names = change_names_for_errors(organization=access.organization, pickers=pickers, changes=())
     return _refused(
         request,
         access,
@@ -153,15 +154,19 @@ def milestone_change_delete(
     request: HttpRequest, access: OrgAccess, milestone_id: int, change_id: int
 ) -> HttpResponse:
     """Remove a pending change (``milestone_change_delete``; admins and change agents)."""
+    # Found in the address's organisation and milestone first (404), then the permission (403):
+    # someone with a role elsewhere learns nothing about another organisation's changes.
+    if (
+        selectors.milestone_change_in_organization(
+            organization=access.organization, milestone_id=milestone_id, change_id=change_id
+        )
+        is None
+    ):
+        raise Http404("No such change on this milestone.")
     found_change = milestone_change_get_for_plan_edit(
         user=request.user, change_id=change_id, action="delete topology changes"
     )
     change = found_change.change
-    if (
-        change.milestone_id != milestone_id
-        or change.milestone.transformation.organization_id != access.organization.pk
-    ):
-        raise Http404("No such change on this milestone.")
     sentence = _sentence(found_change.milestone_access, change.change)
     try:
         changes.milestone_change_delete(change=change)

@@ -142,8 +142,11 @@ def changes_section(
     state, who may delete or enact them, the preview link, and (for whoever may attach) a form
     per kind, ``forms_shown`` replacing the blank ones (a failed post, kept with its errors),
     ``open_kind`` the one shown open; ``error`` a refusal to show above the changes (a delete
-    or an enactment refused), ``json_error`` one of the JSON form. A fixed number of queries: 2 for readers, 5 more for
-    whoever may attach."""
+    or an enactment refused), ``json_error`` one of the JSON form.
+
+    A fixed number of queries whatever the number of changes: for readers, 1 (the changes) and
+    up to 3 more for the names of the teams, people and units they name; 4 more for whoever may
+    attach (the pickers' teams, the plan's pending changes, the units, the people suggested)."""
     milestone = found.milestone
     transformation_access = found.transformation_access
     organization = transformation_access.org.organization
@@ -246,10 +249,50 @@ def change_form_bind(
 
 
 def change_names_for_errors(
-    *, organization: Organization, pickers: Pickers, change: Mapping[str, Any] | None
+    *, organization: Organization, pickers: Pickers, changes: Sequence[Any]
 ) -> Names:
     """The names a refused change's messages may mention: the pickers' teams and the people
-    it names (one query)."""
+    ``changes`` name (one query)."""
     teams = dict(pickers.teams)
-    names = names_get(organization=organization, changes=[change] if change else []).names
+    names = names_get(organization=organization, changes=[c for c in changes if c]).names
     return Names(teams={**names.teams, **teams}, people=names.people, units=names.units)
+
+
+@dataclass(frozen=True, slots=True)
+class RefusalWords:
+    """How a refused change's form words the refusal: the names its messages may use, and the
+    change already attached that would not apply any more ('' when the fault is the new
+    change's own)."""
+
+    names: Names
+    other_change: str
+
+
+def change_refusal_words(
+    *,
+    organization: Organization,
+    milestone: Milestone,
+    pickers: Pickers,
+    change: Any,
+    exc: ApplicationError,
+) -> RefusalWords:
+    """``RefusalWords`` of ``exc``, refusing ``change``: when it names an attached change
+    (``extra["change"]``, an id), that change as a sentence with its milestone's title. Two
+    queries at most."""
+    extra = exc.extra if isinstance(exc.extra, dict) else {}
+    other_id = extra.get("change")
+    other = None
+    if isinstance(other_id, int):
+        pending = selectors.transformation_pending_changes(transformation=milestone.transformation)
+        other = next((row for row in pending if row.pk == other_id), None)
+    names = change_names_for_errors(
+        organization=organization,
+        pickers=pickers,
+        changes=[change, other.change if other is not None else None],
+    )
+    words = (
+        f"“{change_sentence(other.change, names)}” (milestone {other.milestone.title})"
+        if other is not None
+        else ""
+    )
+    return RefusalWords(names=names, other_change=words)
