@@ -2,8 +2,10 @@
 
 ``org_snapshot_get(as_of=...)`` reads the six history tables once per moment; a chart of weekly
 points over a year would run hundreds of queries. ``org_snapshots_at`` reads each history table
-once, up to the last moment, and replays the rows in time order, taking the state at each moment:
-a fixed number of queries (eight, with the lineage events) whatever the number of moments.
+once, from the state at the first moment (each object's latest row then) to the last moment, and
+replays the rows in time order, taking the state at each moment: a fixed number of queries
+(eight, with the lineage events) whatever the number of moments, and no row the first moment
+does not need.
 
 Each snapshot is the latest history row of each object at or before the moment, an object whose
 latest row is a deletion left out, retired teams and leavers left out as the live graph leaves
@@ -27,6 +29,8 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from django.db.models import Exists, OuterRef, Q
 
 from teams.analysis import cyclic_gc_paused
 from teams.graph import (
@@ -67,11 +71,33 @@ class PastTopology:
 
 
 class _Replay:
-    """One model's history rows in time order, and the state (id -> fields) they lead to."""
+    """One model's history rows in time order, and the state (id -> fields) they lead to.
 
-    def __init__(self, model: Any, organization_id: int, until: dt.datetime, *fields: str):
+    Only the rows that can matter from the first moment of ``window`` on are read: each
+    object's latest row at or before it (the seed: the state there, ties of one date kept and
+    settled by ``history_id``), every row after it up to the last moment, and the rows ``also``
+    matches (a superseded row ``on_row`` must see). Replaying them in order gives the same state
+    at each moment as replaying every row since the organisation began, which would read all
+    of its history for a chart of a few weeks."""
+
+    def __init__(
+        self,
+        model: Any,
+        organization_id: int,
+        window: tuple[dt.datetime, dt.datetime],
+        *fields: str,
+        also: Q | None = None,
+    ):
+        first, until = window
+        later_by_first = model.history.filter(
+            id=OuterRef("id"), history_date__gt=OuterRef("history_date"), history_date__lte=first
+        )
+        wanted: Any = Q(history_date__gt=first) | ~Exists(later_by_first)
+        if also is not None:
+            wanted |= also
         self.rows = list(
             model.history.filter(organization_id=organization_id, history_date__lte=until)
+            .filter(wanted)
             .order_by("history_date", "history_id")
             .values_list("history_date", "history_type", "id", *fields)
         )
@@ -108,11 +134,12 @@ def org_snapshots_at(
 def _replayed(*, organization: Organization, moments: Sequence[dt.datetime]) -> list[PastTopology]:
     org_id = organization.pk
     until = max(moments)
-    units = _Replay(OrgUnit, org_id, until, "slug", "name", "kind", "parent_id")
+    window = (min(moments), until)
+    units = _Replay(OrgUnit, org_id, window, "slug", "name", "kind", "parent_id")
     teams = _Replay(
         Team,
         org_id,
-        until,
+        window,
         "slug",
         "name",
         "type",
@@ -121,16 +148,17 @@ def _replayed(*, organization: Organization, moments: Sequence[dt.datetime]) -> 
         "manager_id",
         "description",
         "retired_at",
+        also=Q(type=TeamType.OPS_SILO),  # a silo retyped before the first moment is a former silo
     )
-    people = _Replay(Person, org_id, until, "email", "name", "left_on")
+    people = _Replay(Person, org_id, window, "email", "name", "left_on")
     memberships = _Replay(
-        Membership, org_id, until, "person_id", "team_id", "role", "allocation_percent"
+        Membership, org_id, window, "person_id", "team_id", "role", "allocation_percent"
     )
-    serves = _Replay(ServesLink, org_id, until, "person_id", "team_id", "note")
+    serves = _Replay(ServesLink, org_id, window, "person_id", "team_id", "note")
     interactions = _Replay(
         Interaction,
         org_id,
-        until,
+        window,
         "source_id",
         "target_id",
         "mode",
@@ -139,7 +167,7 @@ def _replayed(*, organization: Organization, moments: Sequence[dt.datetime]) -> 
         "severity",
         "note",
     )
-    services = _Replay(Service, org_id, until, "team_id", "kind", "slug")
+    services = _Replay(Service, org_id, window, "team_id", "kind", "slug")
 
     # Hand-overs in time order: (when, predecessor id, successor id).
     handovers = list(

@@ -1,8 +1,8 @@
 """Campaign progress (``transform.plans.progress``) on a topology that changes over time, and the
 history replay it reads (``teams.history.org_snapshots_at``): shares per criterion week by week,
 the same snapshots as ``org_snapshot_get(as_of=...)``, former silos through merges and splits as
-the live verdict counts them, a fixed number of queries whatever the number of weeks, and past
-points served from the cache under the time zone."""
+the live verdict counts them, today's point from the live graph, a fixed number of queries
+whatever the number of weeks, and past points served from the cache under the time zone."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from teams.graph import InteractionEdge, MembershipEdge, OrgSnapshot, TeamNode
 from teams.history import org_snapshots_at
 from teams.lifecycle import team_retire
 from teams.selectors import org_snapshot_get
+from teams.zones import organization_day_start, organization_today
 from tests.factories import (
     InteractionFactory,
     MembershipFactory,
@@ -27,6 +28,7 @@ from tests.factories import (
     TeamFactory,
 )
 from transform.models import Milestone
+from transform.plans import progress as progress_module
 from transform.plans.progress import (
     LEAD_IN_DAYS,
     MAX_POINTS,
@@ -104,7 +106,6 @@ def progress(organization: models.Organization, **kwargs: Any) -> Any:
         "organization": organization,
         "start_date": START,
         "criteria": CRITERIA,
-        "now": NOW,
         "today": TODAY,
         **kwargs,
     }
@@ -160,6 +161,20 @@ def test_the_replayed_history_equals_the_snapshots_as_of(
     assert replayed[4].former_silos == {"dba"}  # a platform team now, a silo before
 
 
+@pytest.mark.parametrize("first", [T2 + dt.timedelta(hours=1), T3 + dt.timedelta(hours=1)])
+def test_a_replay_seeded_at_a_later_first_moment_gives_the_same_snapshots(
+    organization: models.Organization, first: dt.datetime
+) -> None:
+    # Rows superseded (the silo's type) or deleted (the ticket dependency) before the first moment.
+    moments = [NOW, first]
+
+    replayed = org_snapshots_at(organization=organization, moments=moments)
+
+    for moment, past in zip(moments, replayed, strict=True):
+        assert past.snapshot == org_snapshot_get(organization=organization, as_of=moment), moment
+        assert past.former_silos == {"dba"}  # retyped before the first moment, a silo before
+
+
 def test_a_leaver_and_a_retired_team_leave_the_replayed_graph(
     organization: models.Organization,
 ) -> None:
@@ -187,11 +202,12 @@ def test_a_leaver_and_a_retired_team_leave_the_replayed_graph(
 def test_the_history_is_read_in_the_same_queries_whatever_the_number_of_weeks(
     organization: models.Organization, django_assert_num_queries: Any
 ) -> None:
-    # The topology version, then the seven history tables and the lineage once.
-    with django_assert_num_queries(9):
+    # The topology version; the seven history tables and the lineage once (the past days); the
+    # live graph (six) and its former silos (three) for today's point.
+    with django_assert_num_queries(18):
         short = progress(organization, start_date=TODAY)
     cache.clear()
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(18):
         long = progress(organization, start_date=T0.date() - dt.timedelta(days=300))
 
     assert len(long.days) > len(short.days) + 40
@@ -206,7 +222,9 @@ def test_past_points_come_from_the_cache_and_today_follows_the_topology(
     MembershipFactory(team=search, role=models.MembershipRole.DEVOPS_BUDDY)
     dated(T0 + dt.timedelta(hours=1), NOW)
 
-    with django_assert_num_queries(9):  # a new topology version: today's point only is read
+    # A new topology version: today's point only is read, from the live graph (the version, the
+    # six tables, the former silos' three queries); no history.
+    with django_assert_num_queries(10):
         second = progress(organization)
     with django_assert_num_queries(1):
         third = progress(organization)
@@ -216,6 +234,35 @@ def test_past_points_come_from_the_cache_and_today_follows_the_topology(
     assert shares(buddy_first)[-1] == (1, 2)
     assert shares(buddy_second)[-1] == (2, 2)
     assert shares(third.lines[0]) == shares(buddy_second)
+
+
+def test_today_s_point_is_the_live_graph_and_the_replay_stops_at_the_last_past_day(
+    organization: models.Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[dt.datetime] = []
+
+    def replay(*, organization: models.Organization, moments: list[dt.datetime]) -> Any:
+        asked.extend(moments)
+        return org_snapshots_at(organization=organization, moments=moments)
+
+    monkeypatch.setattr(progress_module, "org_snapshots_at", replay)
+    today = organization_today(organization)
+    first = progress(organization, today=today)
+    replayed_up_to = max(asked)
+    asked.clear()
+    # Search gets a DevOps buddy a second ago (now, not dated back).
+    MembershipFactory(
+        team=organization.teams.get(slug="srch"), role=models.MembershipRole.DEVOPS_BUDDY
+    )
+
+    second = progress(organization, today=today)
+
+    assert shares(first.lines[0])[-1] == (1, 2)
+    assert shares(second.lines[0])[-1] == (2, 2)
+    assert shares(second.lines[0])[:-1] == shares(first.lines[0])[:-1]
+    # The past days ended by midnight starting today; today's point read no history.
+    assert replayed_up_to <= organization_day_start(organization, today)
+    assert asked == []
 
 
 def test_a_past_point_is_cached_under_the_organisation_s_time_zone(
@@ -351,7 +398,7 @@ def test_today_s_point_is_the_share_of_the_live_verdict(
     organization: models.Organization = request.getfixturevalue(case)
 
     status, share = live_verdict(organization)
-    found = progress(organization, criteria=GATEKEEPERS)
+    found = progress(organization, criteria=GATEKEEPERS, today=organization_today(organization))
 
     assert status == "fail"
     assert share.passing < share.total

@@ -7,11 +7,14 @@ stream-aligned teams with a buddy, platform teams with a product owner, teams wh
 no gatekeeper through tickets, teams that are not ops silos, and so on (``SHARE_RULES``). Signal
 thresholds are about the organisation's readings, not about teams: they have no line.
 
-The points come from the topology history (``teams.history.org_snapshots_at``, one read of the
-history tables for every missing point). A past day's point never changes, so it is cached for a
-long time under the organisation, the criterion and the day (and the code and thresholds that
-computed it); today's point is cached under the live analysis's key (the topology version), so
-an enacted change shows on the next load. A page with every point cached reads one query.
+A past day's point comes from the topology history (``teams.history.org_snapshots_at``, one
+read of the history tables up to the last missing past day, whatever the number of points). It
+never changes, so it is cached for a long time under the organisation, the criterion and the day
+(and the code, thresholds and time zone that computed it). Today's point is the live graph, read
+as the exit criteria's verdicts read it (``org_snapshot_get``, the cached live analysis, the
+live former-silo rule), so the two agree; it is cached under the live analysis's key (the
+topology version), so an enacted change shows on the next load. A page with every point cached
+reads one query.
 
 The share computation (``criterion_share``) is pure: it takes a snapshot, its analysis report
 and the former silos (teams that had been ops silos or took over one's work).
@@ -24,6 +27,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -43,8 +47,14 @@ from teams.analysis import (
 from teams.graph import OrgSnapshot
 from teams.history import org_snapshots_at
 from teams.models import Organization
-from teams.selectors import org_analysis_key_get
+from teams.selectors import (
+    AnalysisKey,
+    org_analysis_key_get,
+    org_snapshot_get,
+    snapshot_analysis_get,
+)
 from teams.zones import organization_zone
+from transform.plans.selectors import _former_silos
 
 # Days before the transformation's start the chart begins: the topology as it was before.
 LEAD_IN_DAYS: Final = 14
@@ -80,6 +90,7 @@ class ShareRule:
     label: str  # the line's name: "Stream-aligned teams with a DevOps buddy"
     needs_analysis: bool
     share: Callable[[OrgSnapshot, dict[str, Any] | None, frozenset[str]], Share]
+    needs_former_silos: bool = False
 
 
 def _team_subjects(finding: dict[str, Any], *, first_only: bool) -> list[str]:
@@ -141,7 +152,10 @@ def _not_silos(
 # alias through GRAPH_CHECK_ALIASES).
 SHARE_RULES: Final[dict[str, ShareRule]] = {
     "no_ticket_dependencies_on_gatekeepers": ShareRule(
-        "Teams whose work reaches no gatekeeper through tickets", False, _no_tickets_to_gatekeepers
+        "Teams whose work reaches no gatekeeper through tickets",
+        False,
+        _no_tickets_to_gatekeepers,
+        needs_former_silos=True,
     ),
     "every_stream_team_has_devops_buddy": ShareRule(
         "Stream-aligned teams with a DevOps buddy",
@@ -277,16 +291,17 @@ def transformation_progress_get(
     organization: Organization,
     start_date: dt.date,
     criteria: Iterable[dict[str, Any]],
-    now: dt.datetime,
     today: dt.date,
 ) -> Progress:
     """The burn-up of ``criteria`` (a transformation's exit criteria) from ``LEAD_IN_DAYS``
-    before ``start_date`` to ``today`` (the organisation's day at ``now``): each past day's
-    point as the topology stood at the end of that day in the organisation's zone, today's as
-    it stands at ``now``.
+    before ``start_date`` to ``today`` (the organisation's day now): each past day's point as
+    the topology stood at the end of that day in the organisation's zone, today's as the live
+    graph stands.
 
-    Queries: one (the topology version) when every point is cached; else eight more (the
-    history tables and the lineage), whatever the number of points, teams or criteria."""
+    Queries: one (the topology version) when every point is cached; eight more (the history
+    tables and the lineage) when a past point is missing, whatever the number of points, teams
+    or criteria; the live snapshot's, and the former silos' for the tickets check, when today's
+    point is missing."""
     split = criteria_split(criteria)
     days = progress_days(start_date=start_date, today=today)
     lines = [ProgressLine(check, SHARE_RULES[check].label) for check in split.checks]
@@ -294,6 +309,7 @@ def transformation_progress_get(
     if not lines:
         return progress
     digest = _settings_digest(organization)
+    # Read before the live snapshot: a point computed after a write never goes under the old key.
     live_key = org_analysis_key_get(organization=organization)
     today_prefix = f"{live_key.at(today)}:progress:{_CODE}"
     keys = {
@@ -307,40 +323,81 @@ def transformation_progress_get(
     }
     cached: dict[str, Any] = cache.get_many(list(keys.values()))
     missing = sorted({day for (check, day), key in keys.items() if key not in cached})
-    if missing:
-        zone = organization_zone(organization)
-        moments = [
-            now
-            if day == today
-            else dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
-            for day in missing
-        ]
-        needs_analysis = any(SHARE_RULES[check].needs_analysis for check in split.checks)
-        fresh: dict[str, Any] = {}
-        for day, past in zip(
-            missing, org_snapshots_at(organization=organization, moments=moments), strict=True
-        ):
-            report: dict[str, Any] | None = None
-            if needs_analysis and past.snapshot.teams:
-                try:
-                    report = analyze_snapshot(past.snapshot, today=day)
-                except InvalidThresholdsError as exc:
-                    progress.error = f"The organisation's analysis_thresholds are invalid: {exc}"
-                    return progress
-            for check in split.checks:
-                share = criterion_share(
-                    check, snapshot=past.snapshot, report=report, former_silos=past.former_silos
-                )
-                fresh[keys[(check, day)]] = [share.passing, share.total]
-        today_values = {key: value for key, value in fresh.items() if key.startswith(today_prefix)}
-        cache.set_many(
-            {key: value for key, value in fresh.items() if key not in today_values},
-            PAST_POINT_TIMEOUT,
-        )
-        cache.set_many(today_values, TODAY_POINT_TIMEOUT)
-        cached.update(fresh)
+    try:
+        past = _past_points(organization, split.checks, [day for day in missing if day < today])
+        live = _live_points(organization, split.checks, live_key) if today in missing else {}
+    except InvalidThresholdsError as exc:
+        progress.error = f"The organisation's analysis_thresholds are invalid: {exc}"
+        return progress
+    fresh_past = {keys[check, day]: value for (check, day), value in past.items()}
+    fresh_today = {keys[check, today]: value for check, value in live.items()}
+    cache.set_many(fresh_past, PAST_POINT_TIMEOUT)
+    cache.set_many(fresh_today, TODAY_POINT_TIMEOUT)
+    cached.update(fresh_past)
+    cached.update(fresh_today)
     for line in lines:
         for day in days:
             passing, total = cached[keys[(line.check, day)]]
             line.points.append(Share(passing, total) if total else None)
     return progress
+
+
+def _points(
+    checks: list[str],
+    snapshot: OrgSnapshot,
+    analyze: Callable[[], dict[str, Any]],
+    former_silos: Callable[[], Iterable[str]],
+) -> dict[str, list[int]]:
+    """[passing, total] of each of ``checks`` on ``snapshot``. Its analysis and its former silos
+    are asked for only when a check's rule reads them and there are teams (no query else)."""
+    rules = [SHARE_RULES[check] for check in checks]
+    report = analyze() if snapshot.teams and any(r.needs_analysis for r in rules) else None
+    silos = (
+        frozenset(former_silos())
+        if snapshot.teams and any(r.needs_former_silos for r in rules)
+        else frozenset()
+    )
+    found: dict[str, list[int]] = {}
+    for check in checks:
+        share = criterion_share(check, snapshot=snapshot, report=report, former_silos=silos)
+        found[check] = [share.passing, share.total]
+    return found
+
+
+def _past_points(
+    organization: Organization, checks: list[str], days: list[dt.date]
+) -> dict[tuple[str, dt.date], list[int]]:
+    """The points of ``days`` (all before today), from one replay of the history that ends at
+    the end of the last of them. Raises ``InvalidThresholdsError``."""
+    if not days:
+        return {}
+    zone = organization_zone(organization)
+    moments = [
+        dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=zone) for day in days
+    ]
+    found: dict[tuple[str, dt.date], list[int]] = {}
+    replayed = org_snapshots_at(organization=organization, moments=moments)
+    for day, past in zip(days, replayed, strict=True):
+        points = _points(
+            checks,
+            past.snapshot,
+            partial(analyze_snapshot, past.snapshot, today=day),
+            partial(frozenset, past.former_silos),
+        )
+        found.update({(check, day): value for check, value in points.items()})
+    return found
+
+
+def _live_points(
+    organization: Organization, checks: list[str], key: AnalysisKey
+) -> dict[str, list[int]]:
+    """Today's points from the live graph, read as the exit criteria's verdicts read it (the
+    same snapshot, the same cached analysis, the same former silos), so the two agree. Raises
+    ``InvalidThresholdsError``."""
+    snapshot = org_snapshot_get(organization=organization)
+    return _points(
+        checks,
+        snapshot,
+        partial(snapshot_analysis_get, snapshot=snapshot, key=key),
+        partial(_former_silos, organization=organization),
+    )

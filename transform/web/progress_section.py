@@ -4,7 +4,8 @@ criterion of the transformation, the share of teams passing it week by week
 are listed as judged from signals, not teams.
 
 The criteria come from the plan report the page already holds (no query); the points cost one
-query when cached, eight when the history must be read, whatever the number of weeks or teams.
+query when cached, eight more when past points must be read from the history, whatever the number
+of weeks or teams, and the live graph's when today's point must be read.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
-
-from django.utils import timezone
 
 from transform.access import OrgAccess
 from transform.models import Transformation
@@ -53,7 +52,6 @@ def plan_progress_context(
         organization=access.organization,
         start_date=transformation.start_date,
         criteria=criteria,
-        now=timezone.now(),
         today=today,
     )
     summaries = []
