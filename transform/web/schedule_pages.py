@@ -6,42 +6,42 @@ Each write goes through the service the API uses (``services.milestone_reschedul
 ``services.milestone_transition``) after the API's access rule (``milestone_get_for_update``,
 ``milestone_get_for_status_change``). The form answers with a page (post/redirect/get, or the
 milestone page with the error next to the field); the two JSON twins answer the timeline's and
-the board's script with ``{"message", ...}`` or the API's error shape ``{"message", "extra"}``.
+the board's script with ``{"message", ...}`` or the API's error shape ``{"message", "extra"}``
+(``transform.web.milestone_writes`` runs both kinds of write).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_POST
 
 from core.bounds import DATE_RANGE_HELP, day_in_range
-from core.errors import ApplicationError, DomainError
+from core.errors import ApplicationError
 from teams.zones import organization_today
 from transform.access import (
     OrgAccess,
     milestone_get_for_status_change,
     milestone_get_for_update,
-    milestone_get_for_user,
 )
 from transform.models import Milestone, MilestoneStatus, Transformation
 from transform.plans import services
 from transform.templatetags.words import plain
-from transform.web import plan_pages
 from transform.web.access import org_page
 from transform.web.forms import TEXT_LIMIT, cleaned
+from transform.web.milestone_writes import (
+    STATUS_LABELS,
+    json_answers,
+    milestone_form_cleaned,
+    milestone_write_json,
+    milestone_write_page,
+)
 
-STATUS_LABELS: dict[str, str] = dict(MilestoneStatus.choices)
 # How many moved dependants the success message names before "and N more".
 MOVED_NAMED = 5
 # How far ahead a milestone may be rescheduled, in years from today. Further is most likely a
@@ -200,13 +200,32 @@ def _field_errors(exc: ApplicationError, *, names: Mapping[str, str]) -> dict[st
     }
 
 
+def _reschedule_errors(exc: ApplicationError) -> dict[str, str]:
+    """A refused reschedule on the milestone page: each field's problem next to it, a summary
+    above the form, and the whole refusal for a page with no form to mark (a done milestone)."""
+    errors = _field_errors(
+        exc,
+        names={
+            "forecast_due": "reschedule_due",
+            "reason": "reschedule_reason",
+            "reschedule_reason": "reschedule_reason",
+        },
+    )
+    # The summary above the form (read out, and scrolled to) points at the field that says
+    # what is wrong, rather than repeating it.
+    errors["reschedule"] = "Not rescheduled: see the field marked below." if errors else exc.message
+    errors["reschedule_refusal"] = exc.message
+    return errors
+
+
 @require_POST
 @org_page
 def milestone_reschedule(
     request: HttpRequest, access: OrgAccess, milestone_id: int
 ) -> HttpResponse:
     """The milestone page's reschedule form: a new forecast due date with a reason."""
-    try:
+
+    def write() -> str:
         _, sentence, _ = _reschedule(
             request,
             access,
@@ -214,72 +233,15 @@ def milestone_reschedule(
             forecast_due=request.POST.get("forecast_due", ""),
             reason=request.POST.get("reschedule_reason", ""),
         )
-    except ApplicationError as exc:
-        found = milestone_get_for_user(
-            user=request.user, milestone_id=milestone_id, organization=access.organization
-        )
-        errors = _field_errors(
-            exc,
-            names={
-                "forecast_due": "reschedule_due",
-                "reason": "reschedule_reason",
-                "reschedule_reason": "reschedule_reason",
-            },
-        )
-        # The summary above the form (read out, and scrolled to) points at the field that says
-        # what is wrong, rather than repeating it.
-        errors["reschedule"] = (
-            "Not rescheduled: see the field marked below." if errors else exc.message
-        )
-        # Whole, for a page with no form to mark (the milestone is done).
-        errors["reschedule_refusal"] = exc.message
-        return plan_pages._milestone_render(
-            request,
-            access,
-            found,
-            errors=errors,
-            values={name: str(value)[:TEXT_LIMIT] for name, value in request.POST.items()},
-            status=exc.status_code,
-        )
-    messages.success(request, sentence)
-    return redirect(
-        reverse(
-            "web:milestone",
-            kwargs={"org_slug": access.organization.slug, "milestone_id": milestone_id},
-        )
+        return sentence
+
+    return milestone_write_page(
+        request, access, milestone_id, write=write, errors=_reschedule_errors
     )
 
 
-def _json_answers(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Outside ``org_page``: its refusals (no such organisation for the caller: 404; 403) as
-    the API's error shape too, so the script reads every refusal the same way."""
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except Http404 as exc:
-            return JsonResponse({"message": str(exc) or "Not found.", "extra": {}}, status=404)
-        except PermissionDenied as exc:
-            message = str(exc) or "You may not do this."
-            return JsonResponse({"message": message, "extra": {}}, status=403)
-
-    return wrapped
-
-
-def _json_write(write: Callable[[], dict[str, Any]]) -> JsonResponse:
-    """Run ``write``; every domain error (not found, refused, a broken rule) as the API's error
-    shape ``{"message", "extra"}`` with its status, in plain words."""
-    try:
-        return JsonResponse(write())
-    except DomainError as exc:
-        return JsonResponse(
-            {"message": str(plain(exc.message)), "extra": exc.extra}, status=exc.status_code
-        )
-
-
 @require_POST
-@_json_answers
+@json_answers
 @org_page
 def milestone_reschedule_json(
     request: HttpRequest, access: OrgAccess, milestone_id: int
@@ -304,29 +266,27 @@ def milestone_reschedule_json(
             "moved": moved,
         }
 
-    return _json_write(write)
+    return milestone_write_json(write)
 
 
 # --- the board's drag and drop ----------------------------------------------------------------------
 
 
 @require_POST
-@_json_answers
+@json_answers
 @org_page
 def milestone_move_json(request: HttpRequest, access: OrgAccess, milestone_id: int) -> JsonResponse:
     """The board's drop: ``to_status`` (and ``reason`` for at risk and blocked) in, the new
     status out; the same rule and service as the milestone page's status form."""
 
     def write() -> dict[str, Any]:
-        form = MilestoneMoveForm(request.POST)
-        if not form.is_valid():
-            milestone_get_for_update(
-                user=request.user,
-                milestone_id=milestone_id,
-                action="change its status",
-                organization=access.organization,
-            )
-        data = cleaned(form)
+        data = milestone_form_cleaned(
+            request,
+            access,
+            milestone_id,
+            MilestoneMoveForm(request.POST),
+            action="change its status",
+        )
         found = milestone_get_for_status_change(
             user=request.user,
             milestone_id=milestone_id,
@@ -346,4 +306,4 @@ def milestone_move_json(request: HttpRequest, access: OrgAccess, milestone_id: i
             "milestone": {"id": changed.pk, "status": changed.status, "status_label": label},
         }
 
-    return _json_write(write)
+    return milestone_write_json(write)

@@ -12,9 +12,8 @@ from django.http import HttpRequest
 from transform.access import TransformationAccess
 from transform.models import MilestoneStatus
 from transform.plans.workflow import ALLOWED_TRANSITIONS, NEEDS_REASON
+from transform.web.milestone_writes import STATUS_LABELS
 from transform.web.timeline import gantt_build, milestone_moves
-
-STATUS_LABELS: dict[str, str] = dict(MilestoneStatus.choices)
 
 
 def plan_schedule_context(
