@@ -248,6 +248,11 @@ def test_a_due_date_more_than_five_years_ahead_or_before_the_plan_starts_is_refu
     assert dragged.status_code == 400
     assert "more than 5 years away" in dragged.json()["extra"]["fields"]["forecast_due"][0]
     assert reschedules(milestone) == 0
+    at_the_bound = agent.post(
+        url("milestone-reschedule-json", milestone),
+        {"forecast_due": latest.isoformat(), "reason": "A long freeze."},
+    )
+    assert at_the_bound.status_code == 200
 
 
 @pytest.mark.django_db
