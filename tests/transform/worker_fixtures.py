@@ -176,10 +176,15 @@ def thread_worker(
     purged_broker: None,
     transactional_db: None,
     tracker: TaskTracker,
-) -> None:
+) -> Iterator[None]:
     # Every test waits until its tasks are done, so the worker is idle when the tables are
     # flushed after the test.
     worker_in_thread.ensure_started()
+    yield
+    # A task published after the test's last wait (a commit's dispatch kick) finishes now, while
+    # the test may still use the database: else the worker runs it after the flush, or in the
+    # next test.
+    wait_until(lambda: not tracker.published or tracker.settled(), timeout=DEADLINE)
 
 
 def use_shared_cache(settings: Any) -> str:
