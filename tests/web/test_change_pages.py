@@ -351,6 +351,24 @@ def test_a_person_listed_for_both_parts_of_a_split_is_refused_on_the_second(demo
     )
 
 
+@pytest.mark.parametrize(
+    ("typed", "field", "problem"),
+    [
+        ({"part_2_name": "search  ranking"}, "part_2_name", "Give the second new team another"),
+        ({"part_1_name": "!!"}, "part_1_name", "Give the team a name with letters or digits."),
+    ],
+    ids=["same-name-twice", "no-letters"],
+)
+def test_a_split_s_new_team_names_are_checked_before_the_service(
+    demo: WebDemo, typed: dict[str, str], field: str, problem: str
+):
+    response = client_for("agent").post(url(demo, "milestone-change"), {**SPLIT_IN_TWO, **typed})
+
+    assert response.status_code == 400
+    assert problem in field_error(response, "split_team", field)
+    assert stored() == []
+
+
 def test_a_change_that_breaks_a_later_attached_change_says_which_above_the_form(demo: WebDemo):
     later = demo.transformation.milestones.filter(position__gt=demo.started.position).first()
     assert later is not None

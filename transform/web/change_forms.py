@@ -205,6 +205,53 @@ def _date_field(label: str) -> forms.DateField:
     )
 
 
+def _team_type_field(label: str, blank: str | None = None) -> forms.ChoiceField:
+    """A team type; with ``blank``, optional, that choice reading ``blank``."""
+    return forms.ChoiceField(
+        label=label, choices=_choices(TEAM_TYPE_WORDS, blank=blank), required=blank is None
+    )
+
+
+def _new_team_name(text: str) -> tuple[str, str]:
+    """The slug and name of a new team called ``text`` (spaces tidied)."""
+    name = " ".join(text.split())
+    slug = slugify(name)
+    if not slug:
+        raise forms.ValidationError("Give the team a name with letters or digits.")
+    return slug, name
+
+
+def _numbered_paths(path: str, field: str, count: int) -> dict[str, str]:
+    """Where the service's errors about the items of a list go: ``path`` and ``field`` with
+    ``{}`` as each item's number, from 0 in the path (the service's) and from 1 in the field
+    (the form's). ``("teams.{}", "team_{}", 2)``: teams.0 on team_1, teams.1 on team_2."""
+    return {path.format(index): field.format(index + 1) for index in range(count)}
+
+
+def _split_part_fields(
+    *, first: bool
+) -> tuple[forms.CharField, forms.ChoiceField, forms.CharField]:
+    """The name, type and members of a split's new team (the first one's required); created in
+    that order, which is the order the form shows them in."""
+    name = forms.CharField(
+        label="New team's name" if first else "A second new team's name (optional)",
+        max_length=200,
+        required=first,
+    )
+    team_type = _team_type_field("Its type", blank="Same as now")
+    members = forms.CharField(
+        label=(
+            "Who moves to it (names or e-mails, one per line)"
+            if first
+            else "Who moves to the second team"
+        ),
+        max_length=20_000,
+        required=first,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    return name, team_type, members
+
+
 class ChangeForm(forms.Form):
     """One kind of change. Subclasses name their team and person fields (resolved in
     ``clean``), build the change (``change``) and say which field a service error path is on
@@ -336,7 +383,6 @@ def named(message: str, names: Names) -> str:
     return QUOTED.sub(name_of, message)
 
 
-TYPE_CHOICES = _choices(TEAM_TYPE_WORDS)
 SPECIALTY_CHOICES = _choices(SPECIALTY_WORDS, blank="None")
 ROLE_CHOICES = _choices(ROLE_WORDS)
 MODE_CHOICES = _choices(MODE_WORDS)
@@ -350,7 +396,7 @@ class CreateTeamForm(ChangeForm):
     SERVICE_FIELDS = {"slug": "name"}
 
     name = forms.CharField(label="Name", max_length=200)
-    type = forms.ChoiceField(label="Type", choices=TYPE_CHOICES)
+    type = _team_type_field("Type")
     specialty = forms.ChoiceField(
         label="Specialty (ops silos only)", choices=SPECIALTY_CHOICES, required=False
     )
@@ -364,9 +410,7 @@ class CreateTeamForm(ChangeForm):
         unit_field.choices = [("", "None"), *pickers.units]
 
     def clean_name(self) -> str:
-        name = " ".join(str(self.cleaned_data["name"]).split())
-        if not slugify(name):
-            raise forms.ValidationError("Give the team a name with letters or digits.")
+        _slug, name = _new_team_name(str(self.cleaned_data["name"]))
         known = self.pickers.team_known(name)
         if known is not None:
             taken = dict(self.pickers.teams)[known]
@@ -391,13 +435,7 @@ class MergeTeamsForm(ChangeForm):
     )
     TEAM_FIELDS = ("team_1", "team_2", "team_3", "team_4")
     LISTS = ("teams",)
-    SERVICE_FIELDS = {
-        "teams.0": "team_1",
-        "teams.1": "team_2",
-        "teams.2": "team_3",
-        "teams.3": "team_4",
-        "name": "into",
-    }
+    SERVICE_FIELDS = {**_numbered_paths("teams.{}", "team_{}", len(TEAM_FIELDS)), "name": "into"}
 
     team_1 = TeamField(label="First team")
     team_2 = TeamField(label="Second team")
@@ -408,11 +446,7 @@ class MergeTeamsForm(ChangeForm):
         max_length=200,
         widget=forms.TextInput(attrs={"list": TEAM_LIST_ID, "autocomplete": "off"}),
     )
-    type = forms.ChoiceField(
-        label="Type of the merged team",
-        choices=_choices(TEAM_TYPE_WORDS, blank="Keep the kept team's type"),
-        required=False,
-    )
+    type = _team_type_field("Type of the merged team", blank="Keep the kept team's type")
     specialty = forms.ChoiceField(
         label="Specialty (ops silos only)", choices=SPECIALTY_CHOICES, required=False
     )
@@ -436,12 +470,14 @@ class MergeTeamsForm(ChangeForm):
                     "That team is not one of those merged: name one of them to keep it, or "
                     "give the new team a name no team has.",
                 )
-            elif not slugify(into):
-                self.add_error("into", "Give the new team a name with letters or digits.")
             else:
-                data["into_slug"], data["into_name"] = slugify(into), " ".join(into.split())
-                if not data.get("type"):
-                    self.add_error("type", "A new team needs a type.")
+                try:
+                    data["into_slug"], data["into_name"] = _new_team_name(into)
+                except forms.ValidationError as exc:
+                    self.add_error("into", exc)
+                else:
+                    if not data.get("type"):
+                        self.add_error("type", "A new team needs a type.")
         return data
 
     def _items(self, name: str) -> list[set[str]]:
@@ -469,54 +505,35 @@ class SplitTeamForm(ChangeForm):
     hint = "The people listed for a new team move to it; the others stay."
     TEAM_FIELDS = ("team",)
     LISTS = ("into",)
+    PARTS = ("part_1", "part_2")
+    # A path not listed is on its part's listed prefix: into.0.slug and into.0.name on into.0.
     SERVICE_FIELDS = {
-        "into.0": "part_1_name",
-        "into.0.slug": "part_1_name",
-        "into.0.name": "part_1_name",
-        "into.0.type": "part_1_type",
-        "into.0.specialty": "part_1_type",
-        "into.0.members": "part_1_members",
-        "into.1": "part_2_name",
-        "into.1.slug": "part_2_name",
-        "into.1.name": "part_2_name",
-        "into.1.type": "part_2_type",
-        "into.1.specialty": "part_2_type",
-        "into.1.members": "part_2_members",
+        **_numbered_paths("into.{}", "part_{}_name", len(PARTS)),
+        **_numbered_paths("into.{}.type", "part_{}_type", len(PARTS)),
+        **_numbered_paths("into.{}.specialty", "part_{}_type", len(PARTS)),
+        **_numbered_paths("into.{}.members", "part_{}_members", len(PARTS)),
     }
 
     team = TeamField(label="Team to split")
-    part_1_name = forms.CharField(label="New team's name", max_length=200)
-    part_1_type = forms.ChoiceField(
-        label="Its type", choices=_choices(TEAM_TYPE_WORDS, blank="Same as now"), required=False
-    )
-    part_1_members = forms.CharField(
-        label="Who moves to it (names or e-mails, one per line)",
-        max_length=20_000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-    part_2_name = forms.CharField(
-        label="A second new team's name (optional)", max_length=200, required=False
-    )
-    part_2_type = forms.ChoiceField(
-        label="Its type", choices=_choices(TEAM_TYPE_WORDS, blank="Same as now"), required=False
-    )
-    part_2_members = forms.CharField(
-        label="Who moves to the second team",
-        max_length=20_000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
+    part_1_name, part_1_type, part_1_members = _split_part_fields(first=True)
+    part_2_name, part_2_type, part_2_members = _split_part_fields(first=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         listed: dict[str, str] = {}  # e-mail -> the part it is listed for
-        for part, words in (("part_1", "first"), ("part_2", "second")):
+        slugs: set[str] = set()
+        for part, words in zip(self.PARTS, ("first", "second"), strict=True):
             name = str(data.get(f"{part}_name") or "")
             typed = str(data.get(f"{part}_members") or "")
-            if name and not slugify(name):
-                self.add_error(f"{part}_name", "Give the team a name with letters or digits.")
-            if part == "part_2" and name and slugify(name) == slugify(data.get("part_1_name", "")):
-                self.add_error(f"{part}_name", "Give the second new team another name.")
+            if name:
+                try:
+                    slug, _name = _new_team_name(name)
+                except forms.ValidationError as exc:
+                    self.add_error(f"{part}_name", exc)
+                else:
+                    if slug in slugs:
+                        self.add_error(f"{part}_name", f"Give the {words} new team another name.")
+                    slugs.add(slug)
             if name and not typed.strip():
                 self.add_error(f"{part}_members", "List who moves to this team.")
             elif typed.strip() and not name:
@@ -569,18 +586,18 @@ class SplitTeamForm(ChangeForm):
         data = self.cleaned_data
         return [
             {slugify(data[f"{part}_name"]), *(email.lower() for email in data[f"{part}_emails"])}
-            for part in ("part_1", "part_2")
+            for part in self.PARTS
             if data.get(f"{part}_name")
         ]
 
     def change(self) -> dict[str, Any]:
         data = self.cleaned_data
         parts = []
-        for part in ("part_1", "part_2"):
+        for part in self.PARTS:
             if not data.get(f"{part}_name"):
                 continue
-            name = " ".join(str(data[f"{part}_name"]).split())
-            item: dict[str, Any] = {"slug": slugify(name), "name": name}
+            slug, name = _new_team_name(str(data[f"{part}_name"]))
+            item: dict[str, Any] = {"slug": slug, "name": name}
             if data.get(f"{part}_type"):
                 item["type"] = data[f"{part}_type"]
             item["members"] = data[f"{part}_emails"]
