@@ -339,6 +339,7 @@ def test_a_slip_off_the_critical_path_within_its_slack_keeps_the_end_date(
         ({"forecast_due": "2027-01-20", "reason": "  "}, "reason"),
         ({"forecast_due": "someday", "reason": "x"}, "forecast_due"),
         ({"forecast_due": "2027-01-01", "reason": "before it starts"}, "forecast_due"),
+        ({"forecast_due": "8999-12-31", "reason": "a slip of the keyboard"}, "forecast_due"),
         ({"reason": "x"}, "forecast_due"),
     ],
 )

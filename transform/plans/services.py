@@ -542,6 +542,21 @@ def milestone_reassign(
     return milestone
 
 
+# How far ahead a milestone may be rescheduled, in years from the organisation's today. Further is
+# most likely a slip of the keyboard (2062 for 2026), and a date decades away would stretch the
+# plan's timeline past reading (docs/web-plan.md#rescheduling).
+RESCHEDULE_YEARS_AHEAD = 5
+
+
+def reschedule_latest(*, organization: Organization, today: dt.date | None = None) -> dt.date:
+    """The last day a milestone of ``organization`` may be rescheduled to."""
+    day = today or organization_today(organization)
+    try:
+        return day.replace(year=day.year + RESCHEDULE_YEARS_AHEAD)
+    except ValueError:  # 29 February, in a year without one
+        return day.replace(year=day.year + RESCHEDULE_YEARS_AHEAD, day=28)
+
+
 @transaction.atomic
 def milestone_reschedule(
     *,
@@ -554,8 +569,9 @@ def milestone_reschedule(
     """Record the owner's new forecast due date (a slip or an early finish) and recompute the
     forecast of every dependent milestone and of the transformation.
 
-    Refused (``ConflictError``) for a done milestone; ``ApplicationError`` without a reason or for
-    a date before the milestone's (actual or forecast) start.
+    Refused (``ConflictError``) for a done milestone; ``ApplicationError`` without a reason, for
+    a date before the milestone's (actual or forecast) start, or more than
+    ``RESCHEDULE_YEARS_AHEAD`` years after ``today`` (the organisation's today by default).
     """
     milestone = milestone_locked(milestone)
     reason = reason.strip()
@@ -567,6 +583,13 @@ def milestone_reschedule(
     if not reason:
         message = "Say why the forecast changes: a reason is required."
         raise ApplicationError(message, extra={"fields": {"reason": [message]}})
+    latest = reschedule_latest(organization=milestone.transformation.organization, today=today)
+    if forecast_due > latest:
+        message = (
+            f"That is more than {RESCHEDULE_YEARS_AHEAD} years away: choose a day up to "
+            f"{latest.isoformat()}."
+        )
+        raise ApplicationError(message, extra={"fields": {"forecast_due": [message]}})
     starts = milestone.started_on or milestone.forecast_start
     if starts is not None and forecast_due < starts:
         message = (

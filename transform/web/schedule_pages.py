@@ -23,7 +23,6 @@ from django.views.decorators.http import require_POST
 
 from core.bounds import DATE_RANGE_HELP, day_in_range
 from core.errors import ApplicationError
-from teams.zones import organization_today
 from transform.access import (
     OrgAccess,
     milestone_get_for_status_change,
@@ -44,10 +43,6 @@ from transform.web.milestone_writes import (
 
 # How many moved dependants the success message names before "and N more".
 MOVED_NAMED = 5
-# How far ahead a milestone may be rescheduled, in years from today. Further is most likely a
-# slip of the keyboard (2062 for 2026), and a date decades away would stretch the plan's
-# timeline past reading (docs/web-plan.md#rescheduling). Nor before the plan starts.
-RESCHEDULE_YEARS_AHEAD = 5
 
 
 class MilestoneRescheduleForm(forms.Form):
@@ -76,24 +71,18 @@ class MilestoneRescheduleForm(forms.Form):
             )
         if self.latest is not None and day > self.latest:
             raise forms.ValidationError(
-                f"That is more than {RESCHEDULE_YEARS_AHEAD} years away: choose a day up to "
+                f"That is more than {services.RESCHEDULE_YEARS_AHEAD} years away: choose a day up to "
                 f"{self.latest.isoformat()}."
             )
         return day
 
 
-def _years_after(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February, in a year without one
-        return day.replace(year=day.year + years, day=28)
-
-
 def reschedule_bounds(transformation: Transformation) -> tuple[dt.date | None, dt.date]:
     """The days a milestone of ``transformation`` may be rescheduled to: from the plan's start
-    to ``RESCHEDULE_YEARS_AHEAD`` years after the organisation's today."""
-    today = organization_today(transformation.organization)
-    return transformation.start_date, _years_after(today, RESCHEDULE_YEARS_AHEAD)
+    to ``services.reschedule_latest`` (the service refuses later days too, for the API)."""
+    return transformation.start_date, services.reschedule_latest(
+        organization=transformation.organization
+    )
 
 
 class MilestoneMoveForm(forms.Form):

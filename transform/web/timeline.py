@@ -32,9 +32,9 @@ MARGIN_DAYS = 3
 ELBOW_PX = 8
 
 # Bounds that keep the page small whatever dates are stored (a milestone forecast for 8999 made
-# the "fit" zoom 0.0 px/day with ~28,000 ticks and the week zoom a 71.5M-pixel track). The web
-# reschedule refuses dates that far (``schedule_pages.RESCHEDULE_YEARS_AHEAD``); these hold for
-# older data, the API and imports. A real plan lies well inside all three.
+# the "fit" zoom 0.0 px/day with ~28,000 ticks and the week zoom a 71.5M-pixel track).
+# Rescheduling refuses dates that far (``plans.services.RESCHEDULE_YEARS_AHEAD``, web and API);
+# these hold for older data and imports. A real plan lies well inside all three.
 # - At most MAX_DAYS_DRAWN days are drawn; a bar beyond ends at the chart's edge (the table
 #   below the chart gives its real dates).
 MAX_DAYS_DRAWN = 20 * 366
