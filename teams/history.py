@@ -19,7 +19,7 @@ share rules count, so the replay does not copy the duplicate.
 It also tells, per moment, the former silos: the live teams, by their slug at the moment, that
 had been typed ops silo at any time up to it (whatever their type then) or that took over such a
 team's work through a merge or a split recorded at or before it, chains followed. That is the
-live rule of the exit criteria (``transform.plans.selectors._former_silos``,
+live rule of the exit criteria (``transform.plans.selectors.former_silos_get``,
 ``playbooks.criteria``) applied to the moment.
 """
 

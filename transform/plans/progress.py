@@ -54,7 +54,7 @@ from teams.selectors import (
     snapshot_analysis_get,
 )
 from teams.zones import organization_zone
-from transform.plans.selectors import _former_silos
+from transform.plans.selectors import former_silos_get
 
 # Days before the transformation's start the chart begins: the topology as it was before.
 LEAD_IN_DAYS: Final = 14
@@ -399,5 +399,5 @@ def _live_points(
         checks,
         snapshot,
         partial(snapshot_analysis_get, snapshot=snapshot, key=key),
-        partial(_former_silos, organization=organization),
+        partial(former_silos_get, organization=organization),
     )

@@ -244,7 +244,7 @@ def _graph_verdicts(
     """The verdicts of graph checks on the live graph (``today``: the analysis as of that day).
 
     A function of the topology (the snapshot, its analysis, the teams' history and lineage that
-    ``_former_silos`` reads) and of the day: cached under the live analysis's key and the
+    ``former_silos_get`` reads) and of the day: cached under the live analysis's key and the
     criteria, so that every page and verdict on an unchanged topology reads no snapshot. As of
     another ``today`` they are always computed."""
     if not criteria:
@@ -258,7 +258,7 @@ def _graph_verdicts(
             snapshot=org_snapshot_get(organization=organization),
             signals=lambda _kind: None,  # graph checks read no signal
             today=today,
-            former_silos=_former_silos(organization=organization),
+            former_silos=former_silos_get(organization=organization),
             analyze=(lambda graph: snapshot_analysis_get(snapshot=graph, key=key))
             if key is not None
             else None,
@@ -271,7 +271,7 @@ def _graph_verdicts(
     )
 
 
-def _former_silos(*, organization: Organization) -> set[str]:
+def former_silos_get(*, organization: Organization) -> set[str]:
     """Slugs of live teams that were once an ops silo (renamed or retyped since: their history
     says so) or succeed one through a merge or split (lineage), whatever their type now. Ticket
     dependencies on them still count as waiting on a gatekeeper (docs/exit-criteria.md)."""

@@ -27,7 +27,6 @@ from transform.access import (
 )
 from transform.plans import changes, selectors
 from transform.plans.change_words import change_sentence
-from transform.web import plan_pages
 from transform.web.access import org_page
 from transform.web.change_forms import JSON_KIND, ChangeForm, named
 from transform.web.change_section import (
@@ -39,10 +38,11 @@ from transform.web.change_section import (
     pickers_get,
 )
 from transform.web.forms import TEXT_LIMIT, cleaned
+from transform.web.milestone_writes import milestone_page_render, milestone_url
 
 
 def _section_url(access: OrgAccess, milestone_id: int) -> str:
-    return f"{plan_pages._milestone_url(access, milestone_id)}#changes"
+    return f"{milestone_url(access, milestone_id)}#changes"
 
 
 def _refused(
@@ -54,7 +54,7 @@ def _refused(
     **section: Any,
 ) -> HttpResponse:
     """The milestone page again, its "Topology changes" section showing what was refused."""
-    return plan_pages._milestone_render(
+    return milestone_page_render(
         request,
         access,
         found,

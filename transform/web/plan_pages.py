@@ -41,7 +41,6 @@ from transform.web.milestone_writes import (
     STATUS_LABELS,
     milestone_form_cleaned,
     milestone_page_render,
-    milestone_url,
     milestone_write_page,
 )
 from transform.web.progress_section import plan_progress_context
@@ -171,10 +170,8 @@ def plan_board(request: HttpRequest, access: OrgAccess, transformation_id: int) 
 # --- milestones ----------------------------------------------------------------------------------
 
 
-# The milestone page and its writes live in ``milestone_writes`` (shared with schedule_pages); these
-# names stay for the modules that still read them here (change_pages).
-_milestone_url = milestone_url
-_milestone_render = milestone_page_render
+# The milestone page's renderer and its writes live in ``milestone_writes`` (shared with
+# schedule_pages and change_pages).
 
 
 @org_page
