@@ -34,6 +34,13 @@ def drag(page: Any, source: Any, target: Any) -> None:
     page.mouse.up()
 
 
+def give_reason(page: Any, reason: str) -> None:
+    """Answer the page's "why?" dialog (plan.js askReason)."""
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("textbox").fill(reason)
+    dialog.get_by_role("button", name="Save").click()
+
+
 def test_an_agent_drags_a_timeline_bar_and_the_milestone_is_rescheduled(
     page: Any, web_demo: WebDemo
 ):
@@ -46,8 +53,6 @@ def test_an_agent_drags_a_timeline_bar_and_the_milestone_is_rescheduled(
     bar = page.locator(f'.gantt-row[data-id="{milestone.pk}"] .bar-forecast')
     box = bar.bounding_box()
     assert box is not None
-    page.once("dialog", lambda dialog: dialog.accept("The DBA freeze lasts a week longer."))
-
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
     page.mouse.down()
@@ -56,6 +61,7 @@ def test_an_agent_drags_a_timeline_bar_and_the_milestone_is_rescheduled(
     new_due = (milestone.forecast_due + dt.timedelta(days=7)).isoformat()
     expect(page.locator(".drag-label")).to_contain_text(f"→ {new_due} (+7 d)")
     page.mouse.up()
+    give_reason(page, "The DBA freeze lasts a week longer.")
 
     expect(page.locator("#gantt-status")).to_contain_text(
         f"is now forecast to be done on {new_due}"
@@ -86,8 +92,8 @@ def test_an_agent_drags_a_board_card_between_status_columns(page: Any, web_demo:
     expect(page.locator("#board-status")).to_contain_text("cannot go from in progress to planned")
     assert Milestone.objects.get(pk=web_demo.started.pk).status == MilestoneStatus.IN_PROGRESS
 
-    page.once("dialog", lambda dialog: dialog.accept("Two people are on leave."))
     drag(page, card, page.locator('.board-column[data-status="at_risk"]'))
+    give_reason(page, "Two people are on leave.")
 
     expect(page.locator("#board-status")).to_contain_text("is now at risk")
     at_risk = page.locator('.board-column[data-status="at_risk"]')
@@ -114,8 +120,9 @@ def test_a_drop_after_the_session_expired_is_not_taken_for_success(page: Any, we
     page.context.clear_cookies()
     page.context.add_cookies(kept)
 
-    page.once("dialog", lambda dialog: dialog.accept("Two people are on leave."))
     drag(page, card, page.locator(f'.board-column[data-status="{target}"]'))
+    if target in {MilestoneStatus.AT_RISK, MilestoneStatus.BLOCKED}:
+        give_reason(page, "Two people are on leave.")
 
     expect(page.locator("#board-status")).to_contain_text("your session has expired")
     before = page.locator(f'.board-column[data-status="{status}"]')
@@ -145,3 +152,26 @@ def test_the_plan_pages_do_not_scroll_sideways_on_a_phone(
         inner = phone.evaluate("document.getElementById('timeline-chart').scrollWidth")
         assert inner > 375
     screenshot(phone, f"plan-{which}-phone")
+
+
+def test_a_cancelled_reason_moves_nothing_and_says_why(page: Any, web_demo: WebDemo):
+    from playwright.sync_api import expect
+
+    # In progress whatever the other tests of this module left: at risk then asks why.
+    status, target = MilestoneStatus.IN_PROGRESS, MilestoneStatus.AT_RISK
+    Milestone.objects.filter(pk=web_demo.started.pk).update(status=status)
+    log_in(page, "agent")
+    page.goto(plan_path(web_demo, board=True))
+    card = page.locator(f'.board-card[data-id="{web_demo.started.pk}"]')
+
+    drag(page, card, page.locator(f'.board-column[data-status="{target}"]'))
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("textbox")).to_be_focused()
+    screenshot(page, "plan-board-reason-dialog")
+    assert_accessible(page, where="plan board reason dialog")
+    page.keyboard.press("Escape")
+
+    expect(page.locator("#board-status")).to_contain_text("Not moved: say why")
+    expect(dialog).to_be_hidden()
+    assert Milestone.objects.get(pk=web_demo.started.pk).status == status

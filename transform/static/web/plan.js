@@ -2,7 +2,7 @@
  *
  * - Timeline: whoever may reschedule a milestone drags its forecast bar sideways; the bar's end
  *   follows the pointer day by day and a label shows the new dates. On release the page asks
- *   why, POSTs the new forecast due date to the milestone's reschedule.json (the same access rule
+ *   why (in its own dialog, ``askReason``), POSTs the new forecast due date to the milestone's reschedule.json (the same access rule
  *   and service as the API), and reloads the chart, its table and the board from the server.
  * - Board: a card the reader may move follows the pointer (mouse or pen); only the columns the
  *   workflow allows accept it, the others say why. At risk and blocked ask for a reason first.
@@ -29,6 +29,42 @@
   function formatDay(ms) {
     // Never throws: a day out of Date's range (a bad scale) reads as nothing.
     return isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString().slice(0, 10) : "";
+  }
+
+  // Why a change is made, asked in the page's own dialog (a <dialog>: modal, keyboard-trapped,
+  // Escape cancels) rather than window.prompt, which cannot be styled, read as a form or sized
+  // for a reason of a few sentences. Resolves to the trimmed text, or null when cancelled.
+  function askReason(question) {
+    var dialog = document.getElementById("reason-dialog");
+    if (!dialog) {
+      dialog = document.createElement("dialog");
+      dialog.id = "reason-dialog";
+      dialog.className = "reason-dialog";
+      dialog.setAttribute("aria-labelledby", "reason-dialog-question");
+      dialog.innerHTML =
+        '<form method="dialog" class="stack">' +
+        '<label id="reason-dialog-question" for="reason-dialog-text"></label>' +
+        '<textarea id="reason-dialog-text" name="reason" rows="3" maxlength="2000" required></textarea>' +
+        '<div class="reason-dialog-actions">' +
+        '<button type="submit" value="save">Save</button> ' +
+        '<button type="submit" value="cancel" class="secondary" formnovalidate>Cancel</button>' +
+        "</div></form>";
+      document.body.appendChild(dialog);
+    }
+    var text = dialog.querySelector("textarea");
+    dialog.querySelector("label").textContent = question;
+    text.value = "";
+    return new Promise(function (resolve) {
+      function closed() {
+        dialog.removeEventListener("close", closed);
+        var given = text.value.trim();
+        resolve(dialog.returnValue === "save" && given ? given : null);
+      }
+      dialog.returnValue = "";
+      dialog.addEventListener("close", closed);
+      dialog.showModal();
+      text.focus();
+    });
   }
 
   var EXPIRED = "Not saved: your session has expired. Sign in again (reload the page), then redo the change.";
@@ -159,19 +195,21 @@
         reset();
         return;
       }
-      var reason = window.prompt("Why will '" + bar.dataset.title + "' now be done on " + until + "?");
-      if (!reason || !reason.trim()) {
-        reset();
-        say("gantt-status", "Not rescheduled: say why the forecast changes.", true);
-        return;
-      }
-      say("gantt-status", "Rescheduling '" + bar.dataset.title + "'…", false);
-      post(bar.dataset.reschedule, { forecast_due: until, reason: reason }, gantt.dataset.csrf)
-        .then(function (result) {
-          say("gantt-status", result.json.message, !result.ok);
-          if (result.ok) return refresh();
-          reset();
-          return null;
+      askReason("Why will '" + bar.dataset.title + "' now be done on " + until + "?")
+        .then(function (reason) {
+          if (!reason) {
+            reset();
+            say("gantt-status", "Not rescheduled: say why the forecast changes.", true);
+            return null;
+          }
+          say("gantt-status", "Rescheduling '" + bar.dataset.title + "'…", false);
+          return post(bar.dataset.reschedule, { forecast_due: until, reason: reason }, gantt.dataset.csrf)
+            .then(function (result) {
+              say("gantt-status", result.json.message, !result.ok);
+              if (result.ok) return refresh();
+              reset();
+              return null;
+            });
         });
     }
 
@@ -215,15 +253,24 @@
   function moveCard(card, board, column) {
     var to = column.dataset.status;
     var title = card.dataset.title;
-    var reason = "";
-    if ((board.dataset.needsReason || "").split(" ").indexOf(to) !== -1) {
-      reason = window.prompt("Why is '" + title + "' " + columnLabel(column).toLowerCase() + "?") || "";
-      if (!reason.trim()) {
+    if ((board.dataset.needsReason || "").split(" ").indexOf(to) === -1) {
+      sendMove(card, board, column, "");
+      return;
+    }
+    askReason("Why is '" + title + "' " + columnLabel(column).toLowerCase() + "?")
+      .then(function (reason) {
+        if (reason) {
+          sendMove(card, board, column, reason);
+          return;
+        }
         say("board-status", "Not moved: say why '" + title + "' is " +
           columnLabel(column).toLowerCase() + ".", true);
-        return;
-      }
-    }
+      });
+  }
+
+  function sendMove(card, board, column, reason) {
+    var to = column.dataset.status;
+    var title = card.dataset.title;
     board.classList.add("is-busy");
     say("board-status", "Moving '" + title + "'…", false);
     post(card.dataset.moveUrl, { to_status: to, reason: reason }, board.dataset.csrf)
