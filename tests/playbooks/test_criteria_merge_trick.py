@@ -13,7 +13,7 @@ from teams.models import Organization, Team
 from teams.scenarios import apply_changes, change_parse
 from teams.selectors import org_snapshot_get
 from tests.factories import TeamFactory
-from transform.plans.selectors import _former_silos
+from transform.plans.selectors import former_silos_get
 
 pytestmark = pytest.mark.django_db
 
@@ -99,4 +99,4 @@ def test_a_retyped_former_silo_is_still_a_gatekeeper(organization):
     Team.objects.filter(slug="dba").update(slug="data-platform", type="enabling", specialty="")
     Team.objects.get(slug="data-platform").save()
 
-    assert _former_silos(organization=organization) == {"data-platform"}
+    assert former_silos_get(organization=organization) == {"data-platform"}
