@@ -505,21 +505,27 @@ def test_other_organisations_get_404_for_every_scenario_endpoint(plan: PlanWorld
     assert not Team.objects.filter(slug="p").exists()
 
 
-def test_a_preview_is_computed_once_until_the_graph_or_the_changes_change(
-    plan: PlanWorld, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def computed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One item per scenario preview computed from now on, with an empty cache: a pass-through
+    spy, the real preview is computed; only the number of times is recorded."""
     import transform.plans.selectors as plan_selectors
 
     cache.clear()
-    computed: list[int] = []
+    counted: list[int] = []
     real = plan_selectors._scenario_preview_compute
 
     def counting(**kwargs: Any) -> Any:
-        computed.append(1)
+        counted.append(1)
         return real(**kwargs)
 
-    # A pass-through spy: the real preview is computed; only the number of times is recorded.
     monkeypatch.setattr(plan_selectors, "_scenario_preview_compute", counting)
+    return counted
+
+
+def test_a_preview_is_computed_once_until_the_graph_or_the_changes_change(
+    plan: PlanWorld, computed: list[int]
+) -> None:
     client = plan.client("member")
     kickoff = plan.milestones["kickoff"]
     path = f"/api/v1/transformations/{plan.transformation.pk}/scenario/preview/"
@@ -552,20 +558,10 @@ def test_a_preview_is_computed_once_until_the_graph_or_the_changes_change(
 
 
 def test_a_preview_cached_by_other_preview_code_is_not_read(
-    plan: PlanWorld, monkeypatch: pytest.MonkeyPatch
+    plan: PlanWorld, computed: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import transform.plans.selectors as plan_selectors
 
-    cache.clear()
-    computed: list[int] = []
-    real = plan_selectors._scenario_preview_compute
-
-    def counting(**kwargs: Any) -> Any:
-        computed.append(1)
-        return real(**kwargs)
-
-    # A pass-through spy, as above: only the number of computations is recorded.
-    monkeypatch.setattr(plan_selectors, "_scenario_preview_compute", counting)
     milestone_change_add(
         milestone=plan.milestones["kickoff"],
         change={"kind": "create_team", "slug": "t0", "name": "T", "type": "platform"},
