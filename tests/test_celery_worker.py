@@ -2,7 +2,9 @@
 
 In CI the broker is Redis (CELERY_BROKER_URL); locally it is the filesystem transport under
 var/, the same as `make run`. The worker is Celery's own test worker (celery.contrib.testing),
-running in a thread of this process with the project's app and configuration.
+running in a thread of this process with the project's app and configuration, on a queue of this
+module's own (``task_queue``): on the project's queues it would also take the tasks other tests
+of the run sent there (a commit's dispatch kick) and run them outside any test's database.
 """
 
 import os
@@ -15,6 +17,7 @@ from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 
+from tests.transform.worker_fixtures import task_queue  # noqa: F401 - a fixture, found by name
 from transform.celery import app as project_app
 
 
@@ -28,7 +31,8 @@ def write_product(*, path: str, x: int, y: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def worker_app() -> Iterator[Celery]:
+def worker_app(task_queue: str) -> Iterator[Celery]:  # noqa: F811 - the fixture imported above
+    project_app.control.purge()
     with start_worker(project_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         yield project_app
 
