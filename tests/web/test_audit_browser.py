@@ -43,7 +43,7 @@ def test_a_leader_filters_the_trail_down_to_the_checkin_settings(page: Any, demo
     rows = page.locator(".audit-table tbody tr")
     assert rows.count() == 2  # created, then changed
     changed = rows.filter(has_text="changed")
-    assert "min_group_size: 5 → 7" in " ".join(changed.inner_text().split())
+    assert "Min group size: 5 → 7" in " ".join(changed.inner_text().split())
     assert "a-very-long-secret-path" not in page.content()
     assert page.get_by_role("link", name="Download CSV").get_attribute("href") == (
         "/api/v1/orgs/demo/audit.csv?object_type=checkin_settings"

@@ -90,16 +90,19 @@ def test_it_lists_a_milestone_status_change_a_role_grant_and_a_settings_change(
     rows = _rows(response)
     status = next(row for row in rows if "Milestone" in row and "status" in row)
     assert "kickoff" in status
-    assert "planned → in_progress" in status
+    # Fields and choices in words on the page (the API and the CSV keep the codes).
+    assert "Status: Planned → In progress" in status
+    assert "in_progress" not in status
     assert "Admin" in status
 
     grant = next(row for row in rows if "member as leader" in row)
     assert "created" in grant
-    assert "role: leader" in grant
+    assert "Role: Leader" in grant
 
     settings = next(row for row in rows if "check-in settings" in row and "changed" in row)
-    assert "min_group_size: 5 → 7" in settings
-    assert "webhook_url: (empty) → https://hooks.example.com/…" in settings
+    assert "Min group size: 5 → 7" in settings
+    assert "Webhook url: (empty) → https://hooks.example.com/…" in settings
+    assert "min_group_size" not in settings
     assert "very-secret-path" not in response.content.decode()
 
 

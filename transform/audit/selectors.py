@@ -35,6 +35,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, models
 from django.db.models import CharField, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from teams.models import (
     Interaction,
@@ -52,6 +53,7 @@ from teams.models import (
 from transform.models import (
     CheckinSettings,
     MilestoneEvent,
+    MilestoneStatus,
     Transformation,
     WebhookEndpoint,
     WebhookMapping,
@@ -105,9 +107,50 @@ class AuditFilters:
 
 @dataclass(frozen=True, slots=True)
 class AuditChange:
+    """One changed field: its code and values as stored (what the API and the CSV give), and the
+    same in words for the page (the field's name, a choice's label)."""
+
     field: str
     before: str | None
     after: str | None
+    label: str = ""  # the field in words; "" reads the code with spaces
+    before_words: str | None = None  # a value in words where it differs from the stored one
+    after_words: str | None = None
+
+    @property
+    def field_words(self) -> str:
+        return self.label or capfirst(self.field.replace("_", " "))
+
+    @property
+    def before_shown(self) -> str | None:
+        return self.before_words if self.before_words is not None else self.before
+
+    @property
+    def after_shown(self) -> str | None:
+        return self.after_words if self.after_words is not None else self.after
+
+
+_ABSENT: Final = object()  # no value on that side (a row created or deleted)
+
+
+def _field_change(
+    field_obj: models.Field[Any, Any], before: Any, after: Any, labels: _Labels
+) -> AuditChange:
+    """A change of a model field: the values as text, and in words the field's verbose name and
+    a choice's label ("at_risk" reads "At risk")."""
+    choices = {str(value): str(label) for value, label in field_obj.flatchoices}
+
+    def words(value: Any) -> str | None:
+        return choices.get(str(value)) if value is not None else None
+
+    return AuditChange(
+        field=field_obj.name,
+        before=_value_text(field_obj, before, labels) if before is not _ABSENT else None,
+        after=_value_text(field_obj, after, labels) if after is not _ABSENT else None,
+        label=capfirst(str(field_obj.verbose_name)),
+        before_words=words(before) if before is not _ABSENT else None,
+        after_words=words(after) if after is not _ABSENT else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,12 +490,12 @@ def _snapshot(row: Any, labels: _Labels, *, before: bool) -> tuple[AuditChange, 
         value = getattr(row, field_obj.attname)
         if _is_empty(value) or _SECRET_NAME.search(field_obj.name):
             continue
-        text = _value_text(field_obj, value, labels)
         changes.append(
-            AuditChange(
-                field=field_obj.name,
-                before=text if before else None,
-                after=None if before else text,
+            _field_change(
+                field_obj,
+                value if before else _ABSENT,
+                _ABSENT if before else value,
+                labels,
             )
         )
     return tuple(changes)
@@ -463,14 +506,7 @@ def _diff(row: Any, previous: Any, labels: _Labels) -> tuple[AuditChange, ...]:
     delta = row.diff_against(previous, included_fields=list(by_name))
     changes = []
     for change in delta.changes:
-        field_obj = by_name[change.field]
-        changes.append(
-            AuditChange(
-                field=change.field,
-                before=_value_text(field_obj, change.old, labels),
-                after=_value_text(field_obj, change.new, labels),
-            )
-        )
+        changes.append(_field_change(by_name[change.field], change.old, change.new, labels))
     return tuple(changes)
 
 
@@ -654,9 +690,14 @@ def _data_text(value: Any) -> str | None:
 def _milestone_entry(event: MilestoneEvent, labels: _Labels) -> AuditEntry:
     changes: list[AuditChange] = []
     if event.from_status or event.to_status:
+        statuses = dict(MilestoneStatus.choices)
         changes.append(
             AuditChange(
-                field="status", before=event.from_status or None, after=event.to_status or None
+                field="status",
+                before=event.from_status or None,
+                after=event.to_status or None,
+                before_words=statuses.get(event.from_status),
+                after_words=statuses.get(event.to_status),
             )
         )
     data = event.data if isinstance(event.data, dict) else {}
