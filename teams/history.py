@@ -1,20 +1,23 @@
-"""The organisation's topology at many past moments, from one read of its history tables.
+"""The organisation's topology at past moments: the one reader of past topology.
 
-``org_snapshot_get(as_of=...)`` reads the six history tables once per moment; a chart of weekly
-points over a year would run hundreds of queries. ``org_snapshots_at`` reads each history table
-once, from the state at the first moment (each object's latest row then) to the last moment, and
-replays the rows in time order, taking the state at each moment: a fixed number of queries
-(eight, with the lineage events) whatever the number of moments, and no row the first moment
-does not need.
+``org_snapshot_at`` gives the graph at one moment (``org_snapshot_get(as_of=...)`` delegates to
+it: the graph page as of a day, ``analyze_org --as-of``, ``export_org --as-of``, the API);
+``org_snapshots_at`` gives it at many moments (the burn-up's weekly points over a year), with the
+former silos of each. Both read each history table once, from the state at the first moment
+(each object's latest row then) to the last moment, and replay the rows in time order, taking
+the state at each moment: a fixed number of queries whatever the number of moments or the
+organisation's size (seven for one moment; eight for many, with the lineage events), and no row
+the first moment does not need. ``service_names_at`` reads the services' names the same way.
 
 Each snapshot is the latest history row of each object at or before the moment, an object whose
 latest row is a deletion left out, retired teams and leavers left out as the live graph leaves
-them out: what ``org_snapshot_get(organization=..., as_of=moment)`` shows (the tests hold the two
+them out: what simple-history's ``Model.history.as_of(moment)`` reads (the tests hold the two
 together), but for one case. When two history rows of one object share a ``history_date`` (two
 saves within the clock's resolution, or rows dated by hand), simple-history's ``as_of`` keeps
-both and the as-of snapshot shows the object twice; the replay keeps one, the row written last
-(the higher ``history_id``), as the live table does. A graph with one node per object is what the
-share rules count, so the replay does not copy the duplicate.
+both and would show the object twice; the replay keeps one, the row written last (the higher
+``history_id``), as the live table does. A graph with one node per object is what the share
+rules count, so the replay does not copy the duplicate; and as one reader serves the graph as of
+a day and the burn-up's point of that day, the two agree.
 
 It also tells, per moment, the former silos: the live teams, by their slug at the moment, that
 had been typed ops silo at any time up to it (whatever their type then) or that took over such a
@@ -128,10 +131,33 @@ def org_snapshots_at(
     if not moments:
         return []
     with cyclic_gc_paused():
-        return _replayed(organization=organization, moments=moments)
+        return _replayed(organization=organization, moments=moments, lineage=True)
 
 
-def _replayed(*, organization: Organization, moments: Sequence[dt.datetime]) -> list[PastTopology]:
+def org_snapshot_at(*, organization: Organization, moment: dt.datetime) -> OrgSnapshot:
+    """The topology of ``organization`` at ``moment``: what ``org_snapshot_get(as_of=moment)``
+    returns. Seven queries (one per history table) whatever the organisation's size; the
+    lineage, which only the former silos need, is not read."""
+    with cyclic_gc_paused():
+        [past] = _replayed(organization=organization, moments=[moment], lineage=False)
+    return past.snapshot
+
+
+def service_names_at(*, organization: Organization, moment: dt.datetime) -> dict[str, str]:
+    """Each service's name at ``moment`` by ref ``kind:slug`` (the snapshot holds refs only),
+    in one query; the same rows as the snapshot's services (ties of one date settled alike)."""
+    services = _Replay(Service, organization.pk, (moment, moment), "kind", "slug", "name")
+    return {
+        ServiceNode(kind, slug, "").ref: name
+        for kind, slug, name in services.advance(moment).values()
+    }
+
+
+def _replayed(
+    *, organization: Organization, moments: Sequence[dt.datetime], lineage: bool
+) -> list[PastTopology]:
+    """The topology at each of ``moments``; with ``lineage``, the former silos too (the lineage
+    events and a team's superseded silo rows read), otherwise ``former_silos`` is left empty."""
     org_id = organization.pk
     until = max(moments)
     window = (min(moments), until)
@@ -148,7 +174,8 @@ def _replayed(*, organization: Organization, moments: Sequence[dt.datetime]) -> 
         "manager_id",
         "description",
         "retired_at",
-        also=Q(type=TeamType.OPS_SILO),  # a silo retyped before the first moment is a former silo
+        # A silo retyped before the first moment is a former silo.
+        also=Q(type=TeamType.OPS_SILO) if lineage else None,
     )
     people = _Replay(Person, org_id, window, "email", "name", "left_on")
     memberships = _Replay(
@@ -170,15 +197,19 @@ def _replayed(*, organization: Organization, moments: Sequence[dt.datetime]) -> 
     services = _Replay(Service, org_id, window, "team_id", "kind", "slug")
 
     # Hand-overs in time order: (when, predecessor id, successor id).
-    handovers = list(
-        TeamLineageEvent.objects.filter(
-            organization_id=org_id,
-            kind__in=[LineageKind.MERGED, LineageKind.SPLIT],
-            successor__isnull=False,
-            occurred_at__lte=until,
+    handovers = (
+        list(
+            TeamLineageEvent.objects.filter(
+                organization_id=org_id,
+                kind__in=[LineageKind.MERGED, LineageKind.SPLIT],
+                successor__isnull=False,
+                occurred_at__lte=until,
+            )
+            .order_by("occurred_at", "id")
+            .values_list("occurred_at", "team_id", "successor_id")
         )
-        .order_by("occurred_at", "id")
-        .values_list("occurred_at", "team_id", "successor_id")
+        if lineage
+        else []
     )
     handover_position = 0
     successors_of: dict[int, set[int]] = {}
@@ -276,7 +307,7 @@ def _replayed(*, organization: Organization, moments: Sequence[dt.datetime]) -> 
             serves=serves_edges,
             interactions=interaction_edges,
         )
-        former_silo_ids = _with_successors(ever_silo_ids, successors_of)
+        former_silo_ids = _with_successors(ever_silo_ids, successors_of) if lineage else set()
         found[moment] = PastTopology(
             snapshot=snapshot,
             former_silos=frozenset(team_slug[pk] for pk in former_silo_ids if pk in team_slug),

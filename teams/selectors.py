@@ -1,4 +1,5 @@
-"""Reads of the organisation graph. Selectors own query shape (select_related, only, as-of)."""
+"""Reads of the organisation graph. Selectors own query shape (select_related, only); the past
+topology is read by ``teams.history``."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from teams.graph import (
     TeamNode,
     UnitNode,
 )
+from teams.history import org_snapshot_at
 from teams.models import (
     Interaction,
     LineageKind,
@@ -74,32 +76,33 @@ def _built(
 def org_snapshot_get(
     *, organization: Organization, as_of: dt.datetime | None = None
 ) -> OrgSnapshot:
-    """The topology of ``organization`` now, or as it was at ``as_of`` (from the history tables).
+    """The topology of ``organization`` now, or as it was at ``as_of``.
 
-    Runs a fixed number of queries (six) whatever the organisation's size. Rows are read as
-    tuples and joined by id in Python, which also works for historical rows whose foreign keys
-    are plain ids; the nodes and edges are built positionally from sorted tuples (building them
-    field by field from dictionaries was most of the time of a large snapshot).
+    Now: a fixed number of queries (six) whatever the organisation's size. Rows are read as
+    tuples and joined by id in Python; the nodes and edges are built positionally from sorted
+    tuples (building them field by field from dictionaries was most of the time of a large
+    snapshot). As of a moment: the replay of the history tables at that moment
+    (``teams.history.org_snapshot_at``, seven queries), the one reader of past topology, so the
+    graph as of a day and the burn-up's point of that day agree (ties of one ``history_date``
+    included: the row written last counts).
     """
+    if as_of is not None:
+        return org_snapshot_at(organization=organization, moment=as_of)
     with cyclic_gc_paused():
-        return _org_snapshot_read(organization=organization, as_of=as_of)
+        return _org_snapshot_read(organization=organization)
 
 
-def _org_snapshot_read(*, organization: Organization, as_of: dt.datetime | None) -> OrgSnapshot:
-    moment = as_of or timezone.now()
+def _org_snapshot_read(*, organization: Organization) -> OrgSnapshot:
+    moment = timezone.now()
     org_id = organization.pk
 
     def rows(model: Any, *fields: Any, live: Q | None = None) -> QuerySet[Any]:
-        if as_of is None:
-            queryset = model.objects.filter(organization_id=org_id)
-        else:
-            queryset = model.history.as_of(as_of).filter(organization_id=org_id)
+        queryset = model.objects.filter(organization_id=org_id)
         if live is not None:
             queryset = queryset.filter(live)
         return queryset.order_by().values_list(*fields)
 
-    # Retired teams and leavers are not part of the live graph: as of a moment before they
-    # retired or left, their history rows still show them.
+    # Retired teams and leavers are not part of the live graph.
     unit_rows = list(rows(OrgUnit, "id", "slug", "name", "kind", "parent_id"))
     team_rows = list(
         rows(

@@ -226,5 +226,7 @@ def test_org_analysis_get_runs_a_constant_number_of_queries(
         report = org_analysis_get(organization=organization)
     assert report["metrics"]["teams"] == squads + 1
 
-    with django_assert_num_queries(6):
+    # 7 as of a moment: the replay of teams.history reads each of the seven history tables once
+    # (memberships and serves links apart, where the live read joins them in one query).
+    with django_assert_num_queries(7):
         org_analysis_get(organization=organization, as_of=dt.datetime.now(dt.UTC))

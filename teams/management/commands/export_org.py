@@ -18,6 +18,7 @@ from teams.exporters import (
     export_teamapi,
 )
 from teams.graph import OrgSnapshot
+from teams.history import service_names_at
 from teams.management.arguments import as_of_argument, organization_argument
 from teams.models import Organization, Service
 from teams.selectors import org_snapshot_get
@@ -137,11 +138,13 @@ class Command(BaseCommand):
 
 
 def _service_names(organization: Organization, as_of: dt.datetime | None) -> dict[str, str]:
-    """Each service's name by ref ``kind:slug``, in one query (the snapshot holds refs only)."""
-    rows = Service.objects if as_of is None else Service.history.as_of(as_of)
+    """Each service's name by ref ``kind:slug``, in one query (the snapshot holds refs only);
+    as of a moment, from the history reader the snapshot came from."""
+    if as_of is not None:
+        return service_names_at(organization=organization, moment=as_of)
     return {
         f"{kind}:{slug}": name
-        for kind, slug, name in rows.filter(organization=organization)
+        for kind, slug, name in Service.objects.filter(organization=organization)
         .order_by()
         .values_list("kind", "slug", "name")
     }
