@@ -107,7 +107,9 @@ def test_a_demo_checkin_is_answered_through_its_link_on_a_phone(
             if radios.count():
                 radios.nth(radios.count() // 2).check()
         if number < steps:
-            phone.get_by_role("button", name="Next").click()
+            # Each step is a page of its own (a POST): wait for it before answering the next.
+            with phone.expect_navigation():
+                phone.get_by_role("button", name="Next").click()
     with phone.expect_navigation():
         phone.get_by_role("button", name="Send my answers").click()
 
