@@ -400,16 +400,22 @@ def test_a_past_point_is_cached_under_the_organisation_s_time_zone(
     assert shares(in_kiritimati.lines[0])[day] == (0, 2)
 
 
-def test_two_rows_of_one_date_replay_as_the_last_one_written(
-    organization: models.Organization,
-) -> None:
+def _two_renames_sharing_a_date(organization: models.Organization) -> dt.datetime:
+    """Renames team srch twice with one history_date (as a backdated import may); returns a
+    moment after both."""
     search = organization.teams.get(slug="srch")
     for name in ("Find", "Search and find"):
         search.name = name
         search.save()
     tie = T3 + dt.timedelta(days=1)
     dated(tie, T3)  # both renames now share one history_date
-    moment = tie + dt.timedelta(hours=1)
+    return tie + dt.timedelta(hours=1)
+
+
+def test_two_rows_of_one_date_replay_as_the_last_one_written(
+    organization: models.Organization,
+) -> None:
+    moment = _two_renames_sharing_a_date(organization)
 
     [past] = org_snapshots_at(organization=organization, moments=[moment])
 
@@ -426,13 +432,7 @@ def test_two_rows_of_one_date_replay_as_the_last_one_written(
 def test_an_as_of_snapshot_shows_a_team_with_two_rows_of_one_date_once(
     organization: models.Organization,
 ) -> None:
-    search = organization.teams.get(slug="srch")
-    for name in ("Find", "Search and find"):
-        search.name = name
-        search.save()
-    tie = T3 + dt.timedelta(days=1)
-    dated(tie, T3)  # both renames now share one history_date
-    moment = tie + dt.timedelta(hours=1)
+    moment = _two_renames_sharing_a_date(organization)
 
     as_of = org_snapshot_get(organization=organization, as_of=moment)
 
